@@ -71,6 +71,8 @@ export interface Store {
   /** Inserts a run and returns its id. */
   insertRun(run: NewRun): Promise<number>;
   updateRun(id: number, patch: RunPatch): Promise<void>;
+  /** Removes a run that was claimed but never started (its occurrence is then overdue again). */
+  deleteRun(id: number): Promise<void>;
   getRun(id: number): Promise<RunRow | undefined>;
   /** Newest first. */
   listRuns(taskId: string, options?: ListRunsOptions): Promise<RunRow[]>;
