@@ -1,0 +1,55 @@
+/**
+ * Short human-readable lines on stdout for `npm start` in a terminal:
+ * `19:04:05 info  host.start host started pid=123` and
+ * `19:04:05 info  [Hello] tick`. The files keep the full record; this is a
+ * glance view, so it prints local wall-clock time only.
+ */
+import type { LogLevel } from "./logging-options.ts";
+
+export interface ConsoleSink {
+  /** A pino destination: receives one JSON line per host event. */
+  write(jsonLine: string): void;
+  task(time: Date, title: string, level: LogLevel, message: string): void;
+}
+
+const LEVEL_COLORS: Record<string, string> = { debug: "90", info: "32", warn: "33", error: "31", fatal: "31" };
+// Shown in the line head, or not worth a glance.
+const HIDDEN_KEYS = new Set(["level", "time", "event", "msg"]);
+
+export function createConsoleSink(out: NodeJS.WriteStream = process.stdout): ConsoleSink {
+  // Escape codes only for a person at a terminal, never into a pipe or file.
+  const color = Boolean(out.isTTY) && !process.env.NO_COLOR;
+  const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const head = (time: Date, level: string) =>
+    `${paint("2", time.toTimeString().slice(0, 8))} ${paint(LEVEL_COLORS[level] ?? "0", level.padEnd(5))}`;
+
+  return {
+    write(jsonLine) {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(jsonLine) as Record<string, unknown>;
+      } catch {
+        out.write(jsonLine);
+        return;
+      }
+      const time = new Date(typeof record.time === "string" || typeof record.time === "number" ? record.time : Date.now());
+      const parts = [head(time, String(record.level ?? "info"))];
+      if (record.event) parts.push(String(record.event));
+      if (record.msg) parts.push(String(record.msg));
+      for (const [key, value] of Object.entries(record)) {
+        if (!HIDDEN_KEYS.has(key) && value !== undefined) parts.push(`${key}=${formatValue(value)}`);
+      }
+      out.write(`${parts.join(" ")}\n`);
+    },
+    task(time, title, level, message) {
+      out.write(`${head(time, level)} [${title}] ${message}\n`);
+    },
+  };
+}
+
+function formatValue(value: unknown): string {
+  // pino serialises errors as { type, message, stack }: the message is what a glance needs.
+  if (value && typeof value === "object" && "message" in value) return JSON.stringify(String(value.message));
+  if (typeof value === "string") return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  return JSON.stringify(value) ?? String(value);
+}
