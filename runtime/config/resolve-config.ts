@@ -1,0 +1,344 @@
+import path from "node:path";
+import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
+import {
+  DASHBOARD_TOKEN_ENV,
+  DEFAULT_CONFIG_OPTIONS,
+  type ConfigResolution,
+  type ConfigWarning,
+  type ResolvedConfig,
+} from "./config-options.ts";
+import { resolveZone } from "../schedule/resolve-zone.ts";
+
+/**
+ * The one place a configuration becomes a `ResolvedConfig` — at start-up and on
+ * every hot reload alike, so a reload can never accept what a start would refuse.
+ *
+ * Pure: no file access, no clock; the environment comes in through `context.env`.
+ * A wrong value throws (the caller keeps the previous configuration); an unknown
+ * key is only a warning, returned next to the config in `{ config, warnings }`,
+ * because a typo in an optional key must not keep the host from starting.
+ */
+
+export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
+
+export class ConfigError extends Error {
+  readonly code = ERR_CONFIG_INVALID;
+  constructor(
+    message: string,
+    /** Display path of the config file (relative to the project root when inside it). */
+    readonly file: string,
+    /** Dotted key, e.g. "scheduler.max_concurrent_runs"; undefined for file-level problems. */
+    readonly key: string | undefined,
+    /** 1-based; undefined when the position is unknown. */
+    readonly line: number | undefined,
+    readonly column?: number,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface ResolveConfigContext {
+  /** Absolute project root: relative paths in the file are relative to it (contract §6). */
+  projectRoot: string;
+  /** Absolute path of the config file, used in messages only. */
+  configPath: string;
+  /** Defaults to process.env; passed in so tests and reloads stay deterministic. */
+  env?: NodeJS.ProcessEnv;
+  /** Line (1-based) of a key in the source, when the caller parsed one. */
+  lineOf?: (keyPath: string[]) => number | undefined;
+}
+
+type Section = keyof typeof DEFAULT_CONFIG_OPTIONS;
+
+/** Display form of the config file: short when inside the project. */
+export function displayConfigPath(configPath: string, projectRoot: string): string {
+  const rel = path.relative(projectRoot, configPath);
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : configPath;
+}
+
+export function resolveConfig(input: unknown, context: ResolveConfigContext): ConfigResolution {
+  const r = new Reader(context);
+  const root = r.root(input);
+
+  const scheduler = r.section(root, "scheduler");
+  const database = r.section(root, "database");
+  const logging = r.section(root, "logging");
+  const tasks = r.section(root, "tasks");
+  const dependencies = r.section(root, "dependencies");
+  const notifications = r.section(root, "notifications");
+  const dashboard = r.section(root, "dashboard");
+
+  const tz = r.timezone(scheduler, "scheduler", "timezone");
+  const dashboardHost = r.nonEmptyString(dashboard, "dashboard", "host");
+  const dashboardEnabled = r.bool(dashboard, "dashboard", "enabled");
+  const fileToken = r.optionalNonEmptyString(dashboard, "dashboard", "token");
+  const envToken = (context.env ?? process.env)[DASHBOARD_TOKEN_ENV];
+  const token = fileToken ?? (envToken && envToken.trim() !== "" ? envToken : null);
+  // A dashboard reachable from other machines without a token would hand the
+  // host's control to anyone on the network: refuse rather than warn.
+  if (dashboardEnabled && token === null && !isLoopbackHost(dashboardHost)) {
+    const at = "token" in dashboard ? "token" : "host";
+    throw r.error(
+      ["dashboard", at],
+      `dashboard.host is ${JSON.stringify(dashboardHost)} (not loopback), which requires dashboard.token; ` +
+        `set dashboard.token or ${DASHBOARD_TOKEN_ENV}, or bind dashboard.host to 127.0.0.1`,
+    );
+  }
+
+  const config: ResolvedConfig = {
+    projectRoot: context.projectRoot,
+    configPath: context.configPath,
+    scheduler: {
+      timezone: tz.zone,
+      timezoneIsLocal: tz.isLocal,
+      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0") * MIB),
+      memoryCheckIntervalSec: r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0"),
+      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs"),
+      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0"),
+    },
+    database: {
+      path: r.path(database, "database", "path"),
+      historyPerTask: r.positiveInt(database, "database", "history_per_task"),
+    },
+    logging: r.logging(logging),
+    tasks: {
+      directory: r.path(tasks, "tasks", "directory"),
+      includeExampleTasks: r.bool(tasks, "tasks", "include_example_tasks"),
+      reloadOnChange: r.bool(tasks, "tasks", "reload_on_change"),
+    },
+    dependencies: {
+      registry: r.registry(dependencies, "dependencies", "registry"),
+      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0"),
+    },
+    notifications: {
+      notifyOnFailure: r.bool(notifications, "notifications", "notify_on_failure"),
+    },
+    dashboard: {
+      enabled: dashboardEnabled,
+      host: dashboardHost,
+      port: r.port(dashboard, "dashboard", "port"),
+      token,
+    },
+  };
+  return deepFreeze({ config, warnings: r.warnings });
+}
+
+const MIB = 1024 * 1024;
+
+
+type Obj = Record<string, unknown>;
+
+/**
+ * Reads one value at a time, falling back to the default, and builds messages
+ * that name the file, the key and its line.
+ */
+class Reader {
+  readonly warnings: ConfigWarning[] = [];
+  private readonly file: string;
+
+  constructor(private readonly context: ResolveConfigContext) {
+    this.file = displayConfigPath(context.configPath, context.projectRoot);
+  }
+
+  root(input: unknown): Obj {
+    // An empty file parses to null/undefined: all defaults.
+    if (input === null || input === undefined) return {};
+    if (!isPlainObject(input)) {
+      throw new ConfigError(
+        `${this.file}:1: config must be a mapping of sections (scheduler:, database:, ...), got ${describe(input)}`,
+        this.file,
+        undefined,
+        1,
+      );
+    }
+    for (const key of Object.keys(input)) {
+      if (!(key in DEFAULT_CONFIG_OPTIONS)) this.warn([key], `unknown config section "${key}" is ignored${suggest(key, Object.keys(DEFAULT_CONFIG_OPTIONS))}`);
+    }
+    return input;
+  }
+
+  section(root: Obj, name: Section): Obj {
+    const value = root[name];
+    // `scheduler:` with nothing under it is YAML null: the user emptied the section, use defaults.
+    if (value === null || value === undefined) return {};
+    if (!isPlainObject(value)) {
+      throw this.error([name], `config section ${name} must be a mapping of keys, got ${describe(value)}`);
+    }
+    const known = Object.keys(DEFAULT_CONFIG_OPTIONS[name]);
+    for (const key of Object.keys(value)) {
+      if (!known.includes(key)) this.warn([name, key], `unknown config key ${name}.${key} is ignored${suggest(key, known)}`);
+    }
+    return value;
+  }
+
+  /** The raw value, or the default when the key is absent (null counts as absent unless the default is null). */
+  private raw(obj: Obj, section: Section, key: string): unknown {
+    const value = obj[key];
+    return value === undefined || value === null ? (DEFAULT_CONFIG_OPTIONS[section] as Obj)[key] : value;
+  }
+
+  private invalid(section: Section, key: string, expected: string, value: unknown): ConfigError {
+    const def = (DEFAULT_CONFIG_OPTIONS[section] as Obj)[key];
+    return this.error(
+      [section, key],
+      `config key ${section}.${key} must be ${expected}, got ${describe(value)}; ` +
+        `fix the value or remove the key to use the default (${def === null ? "null" : String(def)})`,
+    );
+  }
+
+  error(keyPath: string[], message: string): ConfigError {
+    const line = this.context.lineOf?.(keyPath);
+    return new ConfigError(`${this.file}${line ? `:${line}` : ""}: ${message}`, this.file, keyPath.join("."), line);
+  }
+
+  private warn(keyPath: string[], message: string): void {
+    const line = this.context.lineOf?.(keyPath);
+    this.warnings.push({ key: keyPath.join("."), line, message: `${this.file}${line ? `:${line}` : ""}: ${message}` });
+  }
+
+  bool(obj: Obj, section: Section, key: string): boolean {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "boolean") throw this.invalid(section, key, "true or false", v);
+    return v;
+  }
+
+  positiveInt(obj: Obj, section: Section, key: string): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw this.invalid(section, key, "a positive integer", v);
+    return v;
+  }
+
+  positiveNumber(obj: Obj, section: Section, key: string, expected: string): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw this.invalid(section, key, expected, v);
+    return v;
+  }
+
+  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+    return v;
+  }
+
+  nonEmptyString(obj: Obj, section: Section, key: string): string {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string", v);
+    return v.trim();
+  }
+
+  optionalNonEmptyString(obj: Obj, section: Section, key: string): string | null {
+    const v = this.raw(obj, section, key);
+    if (v === null || v === undefined) return null;
+    if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string or null", v);
+    return v.trim();
+  }
+
+  path(obj: Obj, section: Section, key: string): string {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a path (absolute, or relative to the project root)", v);
+    return path.resolve(this.context.projectRoot, v.trim());
+  }
+
+  /**
+   * The logging section belongs to the log writers (runtime/logging); they own its
+   * rules, this only adds the file and line to their message.
+   */
+  logging(obj: Obj): ResolvedLoggingOptions {
+    try {
+      return resolveLoggingOptions(obj as LoggingOptions, this.context.projectRoot);
+    } catch (err) {
+      const message = (err as Error).message;
+      const key = /^logging\.(\w+)/.exec(message)?.[1];
+      throw this.error(key ? ["logging", key] : ["logging"], `config key ${message}`);
+    }
+  }
+
+  port(obj: Obj, section: Section, key: string): number {
+    const v = this.raw(obj, section, key);
+    // 0 (any free port) is allowed: tests and side-by-side hosts use it.
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) throw this.invalid(section, key, "a port number 0-65535", v);
+    return v;
+  }
+
+  registry(obj: Obj, section: Section, key: string): string | null {
+    const v = this.raw(obj, section, key);
+    if (v === null) return null;
+    if (typeof v === "string") {
+      try {
+        const url = new URL(v.trim());
+        if (url.protocol === "http:" || url.protocol === "https:") return v.trim();
+      } catch {
+        // fall through to the error below
+      }
+    }
+    throw this.invalid(section, key, "an http(s) URL or null", v);
+  }
+
+  timezone(obj: Obj, section: Section, key: string): { zone: string; isLocal: boolean } {
+    const v = this.raw(obj, section, key);
+    if (typeof v === "string" && v.trim().toLowerCase() === "local") return { zone: resolveZone("local"), isLocal: true };
+    const zone = typeof v === "string" ? canonicalZone(v.trim()) : undefined;
+    if (zone === undefined) throw this.invalid(section, key, 'an IANA time zone name like "Europe/Paris" or "UTC", or "local"', v);
+    return { zone, isLocal: false };
+  }
+}
+
+/**
+ * The IANA name in its canonical spelling (one zone, one name in the database),
+ * or undefined when it is not a zone name. "local" is not handled here.
+ */
+function canonicalZone(name: string): string | undefined {
+  if (name.toLowerCase() === "local") return undefined;
+  try {
+    return resolveZone(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function isPlainObject(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return "nothing";
+  if (Array.isArray(v)) return "a list";
+  if (v instanceof Date) return `the date ${v.toISOString()}`;
+  if (typeof v === "object") return "a mapping";
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/** " (did you mean x?)" when a known key is a near miss of `key`. */
+function suggest(key: string, known: string[]): string {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
+  const hit = known.find((k) => norm(k) === norm(key)) ?? known.find((k) => editDistance(norm(k), norm(key)) <= 2);
+  return hit ? ` (did you mean ${hit}?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

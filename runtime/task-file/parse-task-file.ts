@@ -1,0 +1,487 @@
+import npa from "npm-package-arg";
+import semver from "semver";
+import { Temporal } from "temporal-polyfill";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import {
+  CATCH_UP_POLICIES,
+  OVERLAP_POLICIES,
+  TASK_META_DEFAULTS,
+  TASK_META_FIELDS,
+  type CatchUpPolicy,
+  type OverlapPolicy,
+  type ResolvedTaskMeta,
+  type TaskMetaInput,
+} from "./task-meta.ts";
+import { resolveZone } from "../schedule/resolve-zone.ts";
+
+/**
+ * Splits a task file into its frontmatter (validated into `ResolvedTaskMeta`)
+ * and the TypeScript to bundle. Pure: the caller reads the file.
+ *
+ * The YAML is parsed with `yaml.parseDocument` + `LineCounter` rather than
+ * gray-matter: gray-matter caches by content and loses node positions, and every
+ * message here must point at the file's own line (the YAML starts a few lines
+ * into the file, so positions are shifted back to file lines).
+ */
+
+export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER";
+export const ERR_TASK_NODE_VERSION = "ERR_TASK_NODE_VERSION";
+
+/** A warning about a task file: listed and logged, the task still loads. */
+export interface TaskFileProblem {
+  readonly file: string;
+  /** 1-based line in the task file. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  readonly field?: string;
+  /** Complete, starting with `file:line:`. */
+  readonly message: string;
+}
+
+/** A problem that makes the task an error task. The message starts with `file:line:`. */
+export class TaskFileError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly field?: string,
+    readonly code: typeof ERR_TASK_FRONTMATTER | typeof ERR_TASK_NODE_VERSION = ERR_TASK_FRONTMATTER,
+  ) {
+    super(message);
+    this.name = "TaskFileError";
+  }
+}
+
+export interface ParsedTaskFile {
+  readonly meta: ResolvedTaskMeta;
+  readonly warnings: readonly TaskFileProblem[];
+  /** The source to bundle: a bare `---` block blanked out, line numbers unchanged. */
+  readonly code: string;
+}
+
+export interface ParseTaskFileOptions {
+  /**
+   * Zone that local `start_date`/`end_date` strings are read in when the task has
+   * no `timezone` of its own (the scheduler's zone). Default: the machine's zone.
+   */
+  zone?: string;
+}
+
+/**
+ * @param source the file's text
+ * @param file display path (relative to the project root), used in every message
+ */
+export function parseTaskFile(source: string, file: string, options: ParseTaskFileOptions = {}): ParsedTaskFile {
+  const block = findFrontmatter(source, file);
+  const title = defaultTitle(file);
+  if (block === undefined) {
+    return deepFreeze({ meta: { ...TASK_META_DEFAULTS, title }, warnings: [], code: source });
+  }
+  const fields = readYaml(block, file);
+  const { meta, warnings } = resolveFields(fields, { file, title, zone: options.zone });
+  return deepFreeze({ meta, warnings, code: block.code });
+}
+
+/**
+ * Refuses a task whose `node_version` the running Node does not satisfy.
+ * Prereleases count (a nightly 23.0.0-pre satisfies ">=22").
+ */
+export function checkNodeVersion(meta: ResolvedTaskMeta, nodeVersion: string = process.version, file = "task", line?: number): void {
+  if (meta.nodeVersion === null) return;
+  if (semver.satisfies(nodeVersion, meta.nodeVersion, { includePrerelease: true })) return;
+  throw new TaskFileError(
+    `${file}${line ? `:${line}` : ""}: frontmatter field "node_version" asks for Node ${meta.nodeVersion}, ` +
+      `but the host runs ${nodeVersion}; run the host on a matching Node or change node_version`,
+    file,
+    line ?? 1,
+    1,
+    "node_version",
+    ERR_TASK_NODE_VERSION,
+  );
+}
+
+/**
+ * Why a dependency spec is refused, or null when it is a plain registry spec
+ * (`name`, `name@version|range|tag`, `@scope/name@...`). Exported for the
+ * installer, which must never hand npm anything else (contract §5).
+ */
+export function dependencySpecProblem(spec: string): string | null {
+  if (spec.trim() === "") return "is empty";
+  if (spec !== spec.trim()) return "has leading or trailing spaces";
+  // npa would read "--registry=x" as a name; npm would read it as a flag.
+  if (spec.startsWith("-")) return "looks like a command-line flag; only package specs are allowed";
+  let parsed: npa.Result;
+  try {
+    parsed = npa(spec, "/");
+  } catch (err) {
+    return `is not a valid npm package spec (${(err as Error).message})`;
+  }
+  const kind: Record<string, string> = {
+    git: "a git repository",
+    directory: "a local path",
+    file: "a local file",
+    remote: "a URL",
+    alias: 'an alias ("npm:")',
+  };
+  if (!parsed.registry || !["version", "range", "tag"].includes(parsed.type) || !parsed.name) {
+    return `is ${kind[parsed.type] ?? `a "${parsed.type}" spec`}; only registry packages are allowed (name, name@range, @scope/name@tag)`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Finding the block
+
+interface FrontmatterBlock {
+  /** The YAML text between the `---` lines. */
+  yaml: string;
+  /** 1-based file line of the first YAML line. */
+  firstLine: number;
+  code: string;
+}
+
+function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
+  const lines = source.split("\n");
+  const text = (i: number) => (i === 0 ? lines[0].replace(/^\uFEFF/, "") : lines[i]).trim();
+  let first = 0;
+  while (first < lines.length && text(first) === "") first++;
+  if (first === lines.length) return undefined;
+
+  // Bare form: `---` as the first non-blank line. Not TypeScript, so its lines are
+  // blanked in `code` (not removed: esbuild's line numbers must stay the file's).
+  if (text(first) === "---") {
+    const close = nextLine(lines.length, first + 1, (i) => text(i) === "---");
+    if (close === undefined) throw blockError(file, first + 1, 'the frontmatter opened with "---" is never closed; add a "---" line after it');
+    const code = lines.map((l, i) => (i <= close ? (l.endsWith("\r") ? "\r" : "") : l)).join("\n");
+    return { yaml: lines.slice(first + 1, close).join("\n"), firstLine: first + 2, code };
+  }
+
+  // Comment form: `/*` (or `/**`), then a `---` line, the YAML, `---`, and `*/`.
+  // A leading comment without the `---` is an ordinary comment, not frontmatter.
+  const opener = /^\/\*\*?\s*(---)?$/.exec(text(first));
+  if (!opener) return undefined;
+  let open = first;
+  if (!opener[1]) {
+    const next = nextLine(lines.length, first + 1, (i) => text(i) !== "");
+    if (next === undefined || text(next) !== "---") return undefined;
+    open = next;
+  }
+  const end = nextLine(lines.length, open + 1, (i) => text(i).includes("*/"));
+  const close = nextLine(end ?? lines.length, open + 1, (i) => text(i) === "---");
+  if (close === undefined) {
+    const closedOnEnd = end !== undefined && /^---\s*\*\/$/.test(text(end));
+    if (!closedOnEnd) {
+      throw blockError(file, open + 1, 'the frontmatter opened with "---" is never closed; add a "---" line before "*/"');
+    }
+    return { yaml: lines.slice(open + 1, end).join("\n"), firstLine: open + 2, code: source };
+  }
+  if (end === undefined) throw blockError(file, first + 1, 'the frontmatter comment is never closed; add "*/" after the closing "---"');
+  return { yaml: lines.slice(open + 1, close).join("\n"), firstLine: open + 2, code: source };
+}
+
+function nextLine(limit: number, from: number, test: (i: number) => boolean): number | undefined {
+  for (let i = from; i < limit; i++) if (test(i)) return i;
+  return undefined;
+}
+
+function blockError(file: string, line: number, what: string): TaskFileError {
+  return new TaskFileError(`${file}:${line}: ${what}`, file, line, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Reading the YAML
+
+interface Field {
+  name: string;
+  value: unknown;
+  node: Node | null;
+  line: number;
+  column: number;
+}
+
+interface YamlFields {
+  fields: Field[];
+  doc: Document;
+  /** Maps a YAML offset to a file position. */
+  at: (offset: number | undefined, fallback: { line: number; column: number }) => { line: number; column: number };
+  warnings: TaskFileProblem[];
+}
+
+function readYaml(block: FrontmatterBlock, file: string): YamlFields {
+  // A fresh LineCounter per parse: it accumulates line starts across documents.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(block.yaml, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined, fallback: { line: number; column: number }) => {
+    if (offset === undefined) return fallback;
+    const pos = lineCounter.linePos(offset);
+    return { line: block.firstLine + pos.line - 1, column: pos.col };
+  };
+  const start = { line: block.firstLine, column: 1 };
+  const error = doc.errors[0];
+  if (error) {
+    const { line, column } = at(error.pos[0], start);
+    throw new TaskFileError(`${file}:${line}: frontmatter is not valid YAML: ${firstLine(error.message)}`, file, line, column);
+  }
+  const warnings: TaskFileProblem[] = doc.warnings.map((w) => {
+    const { line, column } = at(w.pos[0], start);
+    return { file, line, column, message: `${file}:${line}: frontmatter YAML warning: ${firstLine(w.message)}` };
+  });
+  const fields: Field[] = [];
+  const contents = doc.contents;
+  if (contents === null || (isScalar(contents) && contents.value === null)) return { fields, doc, at, warnings };
+  if (!isMap(contents)) {
+    const { line, column } = at(contents.range?.[0], start);
+    throw new TaskFileError(
+      `${file}:${line}: frontmatter must be a list of "field: value" lines (title, timeout, ...)`,
+      file,
+      line,
+      column,
+    );
+  }
+  for (const pair of contents.items) {
+    const key = isScalar(pair.key) ? pair.key : null;
+    const keyPos = at(key?.range?.[0], start);
+    const valueNode = (pair.value ?? null) as Node | null;
+    const valuePos = valueNode && !(isScalar(valueNode) && valueNode.value === null) ? at(valueNode.range?.[0], keyPos) : keyPos;
+    fields.push({
+      name: String(key ? key.value : pair.key),
+      value: valueNode ? valueNode.toJS(doc) : null,
+      node: valueNode,
+      ...valuePos,
+    });
+  }
+  return { fields, doc, at, warnings };
+}
+
+// ---------------------------------------------------------------------------
+// Validating the fields
+
+interface ResolveContext {
+  file: string;
+  title: string;
+  zone: string | undefined;
+}
+
+function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedTaskMeta; warnings: TaskFileProblem[] } {
+  const { file } = ctx;
+  const warnings = [...yaml.warnings];
+  const byName = new Map<string, Field>();
+  for (const f of yaml.fields) {
+    if ((TASK_META_FIELDS as readonly string[]).includes(f.name)) {
+      byName.set(f.name, f);
+    } else {
+      warnings.push({
+        file,
+        line: f.line,
+        column: f.column,
+        field: f.name,
+        message: `${file}:${f.line}: unknown frontmatter field "${f.name}" is ignored${suggest(f.name, TASK_META_FIELDS as readonly string[])}`,
+      });
+    }
+  }
+
+  const fail = (f: Field, expected: string, line = f.line, column = f.column, got: unknown = f.value): never => {
+    throw new TaskFileError(
+      `${file}:${line}: frontmatter field "${f.name}" must be ${expected}, got ${describe(got)}`,
+      file,
+      line,
+      column,
+      f.name,
+    );
+  };
+  /** The value, or undefined when absent or written empty (`timeout:`), which means "default". */
+  const get = (name: keyof TaskMetaInput): Field | undefined => {
+    const f = byName.get(name);
+    return f && f.value !== null && f.value !== undefined ? f : undefined;
+  };
+  const str = (name: keyof TaskMetaInput, expected: string, allowEmpty: boolean): string | undefined => {
+    const f = get(name);
+    if (!f) return undefined;
+    if (typeof f.value !== "string" || (!allowEmpty && f.value.trim() === "")) fail(f, expected);
+    return (f.value as string).trim();
+  };
+  const bool = (name: keyof TaskMetaInput): boolean | undefined => {
+    const f = get(name);
+    if (f && typeof f.value !== "boolean") fail(f, "true or false");
+    return f?.value as boolean | undefined;
+  };
+  const num = (name: keyof TaskMetaInput, expected: string, ok: (n: number) => boolean): number | undefined => {
+    const f = get(name);
+    if (f && (typeof f.value !== "number" || !Number.isFinite(f.value) || !ok(f.value))) fail(f, expected);
+    return f?.value as number | undefined;
+  };
+  const oneOf = <T extends string>(name: keyof TaskMetaInput, allowed: readonly T[]): T | undefined => {
+    const f = get(name);
+    if (!f) return undefined;
+    const v = typeof f.value === "string" ? f.value.trim().toLowerCase() : undefined;
+    if (v === undefined || !(allowed as readonly string[]).includes(v)) fail(f, `one of ${allowed.join(", ")}`);
+    return v as T;
+  };
+
+  const timezoneField = get("timezone");
+  let timezone: string | null = null;
+  if (timezoneField) {
+    const zone = typeof timezoneField.value === "string" ? canonicalZone(timezoneField.value.trim()) : undefined;
+    if (zone === undefined) {
+      fail(timezoneField, 'an IANA time zone name like "Europe/Paris" or "UTC" (leave it out to use scheduler.timezone)');
+    }
+    timezone = zone!;
+  }
+  const dateZone = timezone ?? ctx.zone ?? resolveZone("local");
+  const date = (name: "start_date" | "end_date"): number | null => {
+    const f = get(name);
+    if (!f) return null;
+    const ms = parseDateTime(f.value, dateZone);
+    if (ms === undefined) fail(f, `an ISO date-time like "2026-12-01T09:00" (read in ${dateZone}) or "2026-12-01T09:00Z"`);
+    return ms!;
+  };
+  const startDate = date("start_date");
+  const endDate = date("end_date");
+  if (startDate !== null && endDate !== null && startDate > endDate) {
+    const f = byName.get("end_date")!;
+    fail(f, `on or after start_date (${new Date(startDate).toISOString()})`);
+  }
+
+  let nodeVersion: string | null = null;
+  const nodeField = get("node_version");
+  if (nodeField) {
+    // `node_version: 20` arrives as a number; `20.10` would arrive as 20.1, so only integers are taken as-is.
+    const raw = Number.isInteger(nodeField.value) ? String(nodeField.value) : nodeField.value;
+    if (typeof raw !== "string" || raw.trim() === "" || semver.validRange(raw.trim()) === null) {
+      fail(nodeField, 'a semver range in quotes, like ">=20.19" or "^22"');
+    }
+    nodeVersion = (raw as string).trim();
+  }
+
+  const meta: ResolvedTaskMeta = {
+    title: str("title", "a non-empty string", false) ?? ctx.title,
+    description: str("description", "a string", true) ?? TASK_META_DEFAULTS.description,
+    dependencies: dependencies(get("dependencies"), yaml, file, fail),
+    enabled: bool("enabled") ?? TASK_META_DEFAULTS.enabled,
+    timeoutSec: num("timeout", "a number of seconds > 0", (n) => n > 0) ?? TASK_META_DEFAULTS.timeoutSec,
+    retryCount: num("retry_count", "a whole number >= 0", (n) => Number.isInteger(n) && n >= 0) ?? TASK_META_DEFAULTS.retryCount,
+    retryDelaySec: num("retry_delay", "a number of seconds >= 0", (n) => n >= 0) ?? TASK_META_DEFAULTS.retryDelaySec,
+    catchUp: oneOf<CatchUpPolicy>("catch_up", CATCH_UP_POLICIES) ?? TASK_META_DEFAULTS.catchUp,
+    overlap: oneOf<OverlapPolicy>("overlap", OVERLAP_POLICIES) ?? TASK_META_DEFAULTS.overlap,
+    timezone,
+    startDate,
+    endDate,
+    nodeVersion,
+    memoryLimitMb: num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0) ?? TASK_META_DEFAULTS.memoryLimitMb,
+    allowScripts: bool("allow_scripts") ?? TASK_META_DEFAULTS.allowScripts,
+  };
+  return { meta, warnings };
+}
+
+type Fail = (f: Field, expected: string, line?: number, column?: number, got?: unknown) => never;
+
+function dependencies(f: Field | undefined, yaml: YamlFields, file: string, fail: Fail): string[] {
+  if (!f) return [];
+  const expected = 'a list of npm package specs, like ["dayjs@^1.11", "@scope/name@beta"]';
+  if (!Array.isArray(f.value) || !isSeq(f.node)) return fail(f, expected);
+  const seq = f.node;
+  const specs: string[] = [];
+  const names = new Map<string, string>();
+  f.value.forEach((spec: unknown, i) => {
+    const { line, column } = yaml.at((seq.items[i] as Node | undefined)?.range?.[0], f);
+    if (typeof spec !== "string") return fail(f, `${expected} (item ${i + 1} is not a string)`, line, column, spec);
+    const refuse = (why: string): never => {
+      throw new TaskFileError(`${file}:${line}: dependency ${JSON.stringify(spec)} ${why}`, file, line, column, f.name);
+    };
+    const problem = dependencySpecProblem(spec);
+    if (problem) refuse(problem);
+    // One version per package per task: two would fight over node_modules/<name>.
+    const name = npa(spec, "/").name!;
+    const earlier = names.get(name);
+    if (earlier !== undefined) refuse(`repeats ${JSON.stringify(earlier)}; list each package once`);
+    names.set(name, spec);
+    specs.push(spec);
+  });
+  return specs;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+/** `tasks/reports/daily.ts` -> "daily". */
+function defaultTitle(file: string): string {
+  const base = file.split(/[\\/]/).at(-1) ?? file;
+  return base.replace(/\.ts$/, "") || base;
+}
+
+/**
+ * Epoch ms of an ISO date-time, or undefined. With `Z`/offset it is an instant;
+ * with a `[Zone]` suffix a zoned time; otherwise a wall-clock time (a bare date
+ * is its midnight) read in `zone`, a skipped DST time moving forward like the
+ * schedules do ("compatible").
+ */
+function parseDateTime(value: unknown, zone: string): number | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
+  if (typeof value !== "string") return undefined;
+  const s = value.trim();
+  // Only ISO-looking text: Temporal is strict, but keep "tomorrow" and friends out explicitly.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
+  try {
+    if (s.includes("[")) return Temporal.ZonedDateTime.from(s).epochMilliseconds;
+    if (/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(s) && /[T ]\d/.test(s)) return Temporal.Instant.from(s).epochMilliseconds;
+    return Temporal.PlainDateTime.from(s).toZonedDateTime(zone, { disambiguation: "compatible" }).epochMilliseconds;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The IANA name in its canonical spelling (one zone, one name in the database),
+ * or undefined when it is not a zone name. "local" is not handled here.
+ */
+function canonicalZone(name: string): string | undefined {
+  if (name.toLowerCase() === "local") return undefined;
+  try {
+    return resolveZone(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return "nothing";
+  if (Array.isArray(v)) return "a list";
+  if (v instanceof Date) return `the date ${v.toISOString()}`;
+  if (typeof v === "object") return "a mapping";
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+}
+
+/** " (did you mean x?)" for near misses: `retries`, `retryCount`, `timout`. */
+function suggest(key: string, known: readonly string[]): string {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
+  const hit = known.find((k) => norm(k) === norm(key)) ?? known.find((k) => editDistance(norm(k), norm(key)) <= 2);
+  return hit ? ` (did you mean "${hit}"?)` : "";
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

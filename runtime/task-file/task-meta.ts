@@ -1,0 +1,97 @@
+/**
+ * A task file's frontmatter (contract §2), in its two shapes:
+ *
+ * - `TaskMetaInput`: the YAML as the user wrote it (snake_case, all optional,
+ *   values unchecked — hence `unknown`).
+ * - `ResolvedTaskMeta`: every field present and valid, camelCase, units in the
+ *   names. Built only by `parseTaskFile()` and deep-frozen.
+ */
+
+export type CatchUpPolicy = "once" | "skip" | "all";
+export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ["once", "skip", "all"];
+
+export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
+export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ["skip", "queue", "allow", "replace"];
+
+export interface TaskMetaInput {
+  title?: unknown;
+  description?: unknown;
+  dependencies?: unknown;
+  enabled?: unknown;
+  /** Seconds. */
+  timeout?: unknown;
+  retry_count?: unknown;
+  /** Seconds. */
+  retry_delay?: unknown;
+  catch_up?: unknown;
+  overlap?: unknown;
+  timezone?: unknown;
+  start_date?: unknown;
+  end_date?: unknown;
+  node_version?: unknown;
+  /** MB. */
+  memory_limit?: unknown;
+  allow_scripts?: unknown;
+}
+
+/** The field names a frontmatter may use; anything else is a warning. */
+export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
+  "title",
+  "description",
+  "dependencies",
+  "enabled",
+  "timeout",
+  "retry_count",
+  "retry_delay",
+  "catch_up",
+  "overlap",
+  "timezone",
+  "start_date",
+  "end_date",
+  "node_version",
+  "memory_limit",
+  "allow_scripts",
+];
+
+export interface ResolvedTaskMeta {
+  /** Display name and log prefix; the file name without `.ts` when not given. */
+  readonly title: string;
+  readonly description: string;
+  /** npm registry specs (`name`, `name@range`, `@scope/name@tag`), validated. */
+  readonly dependencies: readonly string[];
+  /** false: loaded and validated, never scheduled. */
+  readonly enabled: boolean;
+  readonly timeoutSec: number;
+  readonly retryCount: number;
+  readonly retryDelaySec: number;
+  readonly catchUp: CatchUpPolicy;
+  readonly overlap: OverlapPolicy;
+  /** IANA name; null = the scheduler's zone. */
+  readonly timezone: string | null;
+  /** Epoch ms; null = no lower bound. */
+  readonly startDate: number | null;
+  /** Epoch ms; null = no upper bound. */
+  readonly endDate: number | null;
+  /** semver range the running Node must satisfy; null = any. */
+  readonly nodeVersion: string | null;
+  readonly memoryLimitMb: number;
+  readonly allowScripts: boolean;
+}
+
+/** Defaults of contract §2 (title has none: it comes from the file name). */
+export const TASK_META_DEFAULTS = Object.freeze({
+  description: "",
+  dependencies: Object.freeze([]) as readonly string[],
+  enabled: true,
+  timeoutSec: 300,
+  retryCount: 0,
+  retryDelaySec: 60,
+  catchUp: "once" as CatchUpPolicy,
+  overlap: "skip" as OverlapPolicy,
+  timezone: null,
+  startDate: null,
+  endDate: null,
+  nodeVersion: null,
+  memoryLimitMb: 512,
+  allowScripts: false,
+});
