@@ -26,4 +26,11 @@ export type ScheduleSpec =
 export interface MethodSchedule {
   method: string;
   spec: ScheduleSpec;
+  /**
+   * This schedule's key within the task: the schedule id is `<task id>#<key>`.
+   * It is `method` for a method's first schedule and `<method>:2`, `<method>:3`
+   * for further decorators on the same method (set by readSchedules; absent
+   * means `method`).
+   */
+  key?: string;
 }

@@ -573,7 +573,11 @@ class SqlJsStore implements Store {
 
   /** The most recently recorded run of the schedule (highest id). */
   async lastRun(scheduleId: string): Promise<RunRow | undefined> {
-    const row = this.#get(`SELECT ${RUN_COLUMNS} FROM runs WHERE schedule_id = ? ORDER BY id DESC LIMIT 1`, [scheduleId]);
+    // A claim taken just before its boundary (running, not started) is the next run, not the last.
+    const row = this.#get(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE schedule_id = ? AND NOT (status = 'running' AND started_at IS NULL) ORDER BY id DESC LIMIT 1`,
+      [scheduleId],
+    );
     return row as RunRow | undefined;
   }
 

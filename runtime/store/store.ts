@@ -76,6 +76,7 @@ export interface Store {
   getRun(id: number): Promise<RunRow | undefined>;
   /** Newest first. */
   listRuns(taskId: string, options?: ListRunsOptions): Promise<RunRow[]>;
+  /** The newest run that started or ended (a claim still waiting for its boundary is not one). */
   lastRun(scheduleId: string): Promise<RunRow | undefined>;
   /** Runs left with status `running` (by a host that died). */
   listUnfinishedRuns(): Promise<RunRow[]>;

@@ -1,0 +1,44 @@
+import net from "node:net";
+import type { ControlResponse } from "../host/control-protocol.ts";
+
+export const ERR_NO_HOST = "ERR_NO_HOST";
+
+/**
+ * Sends one request to the running host. Rejects with ERR_NO_HOST when no host
+ * listens on the socket, so commands can fall back to reading the database.
+ */
+export function callHost<T = unknown>(socketPath: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 0): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let buffer = "";
+    let timer: NodeJS.Timeout | undefined;
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`taskhost: the host did not answer "${method}" within ${timeoutMs / 1000}s`));
+      }, timeoutMs);
+    }
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(JSON.stringify({ id: 1, method, params }) + "\n"));
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      const newline = buffer.indexOf("\n");
+      if (newline < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      const response = JSON.parse(buffer.slice(0, newline)) as ControlResponse;
+      if ("error" in response) reject(Object.assign(new Error(response.error.message), { code: response.error.code }));
+      else resolve(response.result as T);
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (error.code === "ENOENT" || error.code === "ECONNREFUSED") {
+        reject(Object.assign(new Error("taskhost: no host is running for this project"), { code: ERR_NO_HOST }));
+      } else reject(error);
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      if (!buffer.includes("\n")) reject(new Error(`taskhost: the host closed the connection before answering "${method}"`));
+    });
+  });
+}

@@ -1,0 +1,76 @@
+import type { RunJson, StatusJson } from "../host/report-shapes.ts";
+
+/** Plain-text renderings of the JSON shapes, for people at a terminal. */
+export function formatStatus(status: StatusJson): string {
+  const { host } = status;
+  const lines: string[] = [];
+  lines.push(
+    host.running
+      ? `host: running (pid ${host.pid}, up ${duration((host.uptimeSec ?? 0) * 1000)}, ${host.rssMb} MB RSS, ${host.restarts} restart${host.restarts === 1 ? "" : "s"})`
+      : "host: not running (showing what the ledger last recorded)",
+  );
+  if (status.tasks.length === 0) {
+    lines.push("no tasks yet: add a .ts file to the tasks directory");
+    return lines.join("\n");
+  }
+  const rows: string[][] = [["TASK", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN"]];
+  for (const task of status.tasks) {
+    if (task.schedules.length === 0) rows.push([task.id, task.state, "-", "-", "-"]);
+    task.schedules.forEach((s, i) => {
+      const last = s.lastRun
+        ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${localTime(s.lastRun.scheduledFor)})`
+        : "never";
+      rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, localTime(s.nextRun), last]);
+    });
+  }
+  lines.push(...table(rows));
+  for (const task of status.tasks) if (task.error) lines.push("", `error in ${task.id}:`, indent(task.error));
+  return lines.join("\n");
+}
+
+export function formatHistory(taskId: string, runs: RunJson[]): string {
+  if (runs.length === 0) return `no runs recorded for ${taskId}`;
+  const rows: string[][] = [["RUN", "SCHEDULED FOR", "STARTED", "DURATION", "STATUS", "TRIGGER", "ERROR"]];
+  for (const run of runs) {
+    rows.push([
+      String(run.id),
+      localTime(run.scheduledFor),
+      localTime(run.startedAt),
+      run.durationMs == null ? "-" : duration(run.durationMs),
+      run.status,
+      run.trigger + (run.attempt > 1 ? ` #${run.attempt}` : ""),
+      (run.error ?? "").split("\n", 1)[0]!.slice(0, 80),
+    ]);
+  }
+  return table(rows).join("\n");
+}
+
+function schedulesLabel(count: number, id: string): string {
+  return count > 1 ? `${id.split("#")[1]}: ` : "";
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
+  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join("  ").trimEnd());
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+}
+
+export function localTime(isoText: string | null): string {
+  if (!isoText) return "-";
+  const d = new Date(isoText);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+  return `${Math.floor(ms / 3_600_000)}h${Math.floor((ms % 3_600_000) / 60_000)}m`;
+}

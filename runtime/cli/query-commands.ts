@@ -1,0 +1,73 @@
+import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { withLedger } from "./offline-ledger.ts";
+import { runOffline } from "./run-offline.ts";
+import { formatHistory, formatStatus } from "./format-text.ts";
+import type { CliContext } from "./cli-context.ts";
+import { ledgerStatus } from "../host/build-status.ts";
+import { runJson, type RunJson, type StatusJson } from "../host/report-shapes.ts";
+
+/**
+ * Commands that ask the running host over its socket, and read (or, holding
+ * the lock, write) the ledger themselves when no host runs.
+ */
+async function viaHost<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<T> {
+  try {
+    return await callHost<T>(ctx.files.socket, method, params);
+  } catch (error) {
+    if ((error as { code?: string }).code === ERR_NO_HOST) return offline();
+    throw error;
+  }
+}
+
+export async function statusCommand(ctx: CliContext, json: boolean): Promise<number> {
+  const status = await viaHost<StatusJson>(ctx, "status", {}, async () => {
+    try {
+      return await withLedger(ctx, false, ledgerStatus);
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_NO_LEDGER") {
+        return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks: [] };
+      }
+      throw error;
+    }
+  });
+  print(json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  return 0;
+}
+
+export async function historyCommand(ctx: CliContext, task: string, limit: number, json: boolean): Promise<number> {
+  const runs = await viaHost<RunJson[]>(ctx, "history", { task, limit }, () =>
+    withLedger(ctx, false, async (store) => {
+      if (!(await store.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      return (await store.listRuns(task, { limit })).map(runJson);
+    }),
+  );
+  print(json ? JSON.stringify(runs, null, 2) : formatHistory(task, runs));
+  return 0;
+}
+
+export async function runCommand(ctx: CliContext, target: string, json: boolean): Promise<number> {
+  const [task, method] = target.split("#", 2) as [string, string | undefined];
+  const run = await viaHost<RunJson>(ctx, "run", { task, method }, () => runOffline(ctx, task, method));
+  if (json) print(JSON.stringify(run, null, 2));
+  else {
+    if (run.output) process.stdout.write(run.output.endsWith("\n") ? run.output : `${run.output}\n`);
+    const took = run.durationMs == null ? "" : ` in ${run.durationMs} ms`;
+    process.stderr.write(`${run.scheduleId}: ${run.status}${took}${run.error ? `\n${run.error}` : ""}\n`);
+  }
+  return run.status === "success" ? 0 : 1;
+}
+
+export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {
+  await viaHost(ctx, paused ? "pause" : "resume", { task }, () =>
+    withLedger(ctx, true, async (store) => {
+      if (!(await store.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      await store.setPaused(task, paused);
+    }),
+  );
+  print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on`);
+  return 0;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}

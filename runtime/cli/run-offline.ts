@@ -1,0 +1,52 @@
+import path from "node:path";
+import { createLogs } from "../logging/create-logs.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { workerEntryFile } from "../run/worker-entry-file.ts";
+import { TaskCatalog } from "../host/task-catalog.ts";
+import { runJson, type RunJson } from "../host/report-shapes.ts";
+import { withLedger } from "./offline-ledger.ts";
+import type { CliContext } from "./cli-context.ts";
+
+/** `taskhost run` with no host: load the one task and run it here, recording the run. */
+export async function runOffline(ctx: CliContext, taskId: string, method: string | undefined): Promise<RunJson> {
+  const { config } = ctx;
+  const logs = await createLogs({
+    level: config.logging.level,
+    directory: config.logging.directory,
+    maxSizeBytes: config.logging.maxSizeBytes,
+    rotation: config.logging.rotation,
+    retention: config.logging.retention,
+  });
+  try {
+    return await withLedger(ctx, true, async (store) => {
+      process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+      const entryFile = await workerEntryFile(ctx.files.cacheDir);
+      const scheduler = new Scheduler({
+        store,
+        log: logs.host,
+        taskLog: (title, level, message) => logs.task(title, level, message),
+        entryFile,
+        maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
+        historyPerTask: config.database.historyPerTask,
+      });
+      const catalog = new TaskCatalog({
+        projectRoot: config.projectRoot,
+        tasksDir: config.tasks.directory,
+        includeExamples: true,
+        bundleDir: ctx.files.bundleDir,
+        entryFile,
+        defaultZone: config.scheduler.timezone,
+        store,
+        scheduler,
+        log: logs.host,
+      });
+      const entry = await catalog.load(path.join(config.tasks.directory, `${taskId}.ts`));
+      if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
+      const row = await scheduler.runNow(taskId, method);
+      await scheduler.stop(0);
+      return runJson(row);
+    });
+  } finally {
+    await logs.close();
+  }
+}

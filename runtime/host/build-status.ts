@@ -1,0 +1,50 @@
+import type { Store } from "../store/store.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
+import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
+
+/** `status --json` as the running host sees it. */
+export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, store: Store, host: HostJson): Promise<StatusJson> {
+  const tasks: TaskJson[] = [];
+  for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    const schedules: ScheduleJson[] = [];
+    for (const schedule of entry.loaded?.schedules ?? []) {
+      schedules.push({
+        id: schedule.id,
+        spec: schedule.text,
+        nextRun: iso(scheduler.nextRunOf(schedule.id)),
+        lastRun: lastRunJson(await store.lastRun(schedule.id)),
+      });
+    }
+    tasks.push({
+      id: entry.id,
+      title: entry.title,
+      file: entry.relFile,
+      state: stateOf(entry, scheduler),
+      error: entry.error,
+      schedules,
+    });
+  }
+  return { host, tasks };
+}
+
+function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
+  if (entry.error) return "error";
+  if (!entry.loaded) return "installing";
+  if (scheduler.isPaused(entry.id)) return "paused";
+  if (!entry.loaded.meta.enabled) return "disabled";
+  return "scheduled";
+}
+
+/** `status --json` with no host running: what the ledger last knew. */
+export async function ledgerStatus(store: Store): Promise<StatusJson> {
+  const tasks: TaskJson[] = [];
+  for (const task of (await store.listTasks()).filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
+    const schedules: ScheduleJson[] = [];
+    for (const row of await store.listSchedules(task.id)) {
+      schedules.push({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
+    }
+    tasks.push({ id: task.id, title: task.title, file: task.file, state: task.paused ? "paused" : "scheduled", error: null, schedules });
+  }
+  return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks };
+}

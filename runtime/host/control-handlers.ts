@@ -1,0 +1,50 @@
+import type { Store } from "../store/store.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import { ERR_UNKNOWN_TASK } from "../scheduler/scheduler.ts";
+import type { TaskCatalog } from "./task-catalog.ts";
+import type { ControlHandler } from "./control-server.ts";
+import { runJson, type StatusJson } from "./report-shapes.ts";
+
+export interface ControlContext {
+  catalog: TaskCatalog;
+  scheduler: Scheduler;
+  store: Store;
+  status(): Promise<StatusJson>;
+  stop(reason: string): void;
+}
+
+/** What other commands may ask the running host, over its control socket. */
+export function controlHandlers(context: ControlContext): Record<string, ControlHandler> {
+  const { catalog, scheduler, store } = context;
+  const knownTask = async (params: Record<string, unknown>): Promise<string> => {
+    const id = String(params.task ?? "");
+    if (catalog.get(id) || (await store.getTask(id))) return id;
+    throw Object.assign(new Error(`taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`), { code: ERR_UNKNOWN_TASK });
+  };
+  return {
+    ping: async () => ({ pid: process.pid }),
+    status: () => context.status(),
+    run: async (params) => {
+      const id = await knownTask(params);
+      const row = await scheduler.runNow(id, typeof params.method === "string" ? params.method : undefined);
+      return runJson(row);
+    },
+    history: async (params) => {
+      const id = await knownTask(params);
+      const limit = typeof params.limit === "number" ? params.limit : 20;
+      return (await store.listRuns(id, { limit })).map(runJson);
+    },
+    pause: async (params) => setPaused(await knownTask(params), true),
+    resume: async (params) => setPaused(await knownTask(params), false),
+    stop: async (params) => {
+      context.stop(typeof params.reason === "string" ? params.reason : "stop requested");
+      return { stopping: true, pid: process.pid };
+    },
+  };
+  async function setPaused(id: string, paused: boolean) {
+    await store.setPaused(id, paused);
+    scheduler.setPaused(id, paused);
+    await store.flush();
+    return { task: id, paused };
+  }
+}

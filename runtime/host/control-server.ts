@@ -1,0 +1,80 @@
+import net from "node:net";
+import { chmod, unlink } from "node:fs/promises";
+import type { ControlRequest, ControlResponse } from "./control-protocol.ts";
+
+export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>;
+
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+/**
+ * The running host's local control socket: how every other command talks to
+ * it while it owns the database. Only its owner may connect (mode 0600).
+ */
+export async function startControlServer(
+  socketPath: string,
+  handlers: Record<string, ControlHandler>,
+  onError: (error: unknown) => void,
+): Promise<ControlServer> {
+  // We hold the host lock, so a socket file left here is a dead host's.
+  await unlink(socketPath).catch(() => {});
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let buffer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.trim()) handle(line, socket).catch(onError);
+      }
+    });
+  });
+  async function handle(line: string, socket: net.Socket): Promise<void> {
+    let request: ControlRequest;
+    try {
+      request = JSON.parse(line) as ControlRequest;
+    } catch {
+      socket.write(JSON.stringify({ id: 0, error: { code: "ERR_BAD_REQUEST", message: "not JSON" } }) + "\n");
+      return;
+    }
+    let response: ControlResponse;
+    const handler = handlers[request.method];
+    if (!handler) {
+      response = { id: request.id, error: { code: "ERR_UNKNOWN_METHOD", message: `taskhost control: unknown request "${request.method}"` } };
+    } else {
+      try {
+        response = { id: request.id, result: await handler(request.params ?? {}) };
+      } catch (error) {
+        const err = error as Error & { code?: string };
+        response = { id: request.id, error: { code: err.code ?? "ERR_HOST", message: err.message } };
+      }
+    }
+    if (!socket.destroyed) socket.write(JSON.stringify(response) + "\n");
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(socketPath, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  await chmod(socketPath, 0o600);
+  server.on("error", onError);
+  let closed = false;
+  return {
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await unlink(socketPath).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { mkdir, open, readFile, unlink } from "node:fs/promises";
+import path from "node:path";
+
+export const ERR_HOST_RUNNING = "ERR_HOST_RUNNING";
+
+export interface HostLock {
+  readonly pid: number;
+  /** Removes the PID file if it is still ours; safe to call twice. */
+  release(): Promise<void>;
+}
+
+/**
+ * One host per project: the PID file is created exclusively (O_EXCL), so two
+ * starts racing cannot both win. A PID file whose process is gone (crash,
+ * kill -9, reboot) is stale and taken over.
+ */
+export async function acquireHostLock(pidFile: string, pid = process.pid): Promise<HostLock> {
+  await mkdir(path.dirname(pidFile), { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(pidFile, "wx", 0o644);
+      await handle.writeFile(`${pid}\n`);
+      await handle.sync();
+      await handle.close();
+      let released = false;
+      return {
+        pid,
+        release: async () => {
+          if (released) return;
+          released = true;
+          if ((await readLockPid(pidFile)) === pid) await unlink(pidFile).catch(() => {});
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = await runningHostPid(pidFile);
+      if (holder != null) {
+        throw Object.assign(
+          new Error(
+            `taskhost: a host is already running for this project (pid ${holder}, lock ${pidFile}). ` +
+              `Use \`npx taskhost status\` to see it, or stop it with \`kill ${holder}\`.`,
+          ),
+          { code: ERR_HOST_RUNNING, pid: holder },
+        );
+      }
+      await unlink(pidFile).catch(() => {});
+    }
+  }
+  throw new Error(`taskhost: could not take the lock ${pidFile}; remove it if no host is running`);
+}
+
+/** The PID of the live host holding the lock, or null when there is none (or it is stale). */
+export async function runningHostPid(pidFile: string): Promise<number | null> {
+  const pid = await readLockPid(pidFile);
+  if (pid == null || !isAlive(pid)) return null;
+  // After a reboot the PID may belong to an unrelated process.
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
+  if (cmdline != null && !/taskhost|node/.test(cmdline)) return null;
+  return pid;
+}
+
+async function readLockPid(pidFile: string): Promise<number | null> {
+  const text = await readFile(pidFile, "utf8").catch(() => null);
+  const pid = text == null ? NaN : Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

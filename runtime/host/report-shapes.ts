@@ -1,0 +1,88 @@
+import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
+
+/** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
+export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
+
+export interface RunJson {
+  id: number;
+  taskId: string;
+  scheduleId: string | null;
+  scheduledFor: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  status: RunStatus;
+  attempt: number;
+  trigger: RunTrigger;
+  error: string | null;
+  output: string;
+}
+
+export interface LastRunJson {
+  status: RunStatus;
+  scheduledFor: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface ScheduleJson {
+  id: string;
+  spec: string;
+  nextRun: string | null;
+  lastRun: LastRunJson | null;
+}
+
+export interface TaskJson {
+  id: string;
+  title: string;
+  file: string;
+  state: TaskState;
+  error: string | null;
+  schedules: ScheduleJson[];
+}
+
+export interface HostJson {
+  running: boolean;
+  pid: number | null;
+  uptimeSec: number | null;
+  rssMb: number | null;
+  restarts: number;
+}
+
+export interface StatusJson {
+  host: HostJson;
+  tasks: TaskJson[];
+}
+
+export function iso(ms: number | null | undefined): string | null {
+  return ms == null ? null : new Date(ms).toISOString();
+}
+
+export function runJson(row: RunRow): RunJson {
+  return {
+    id: row.id,
+    taskId: row.taskId,
+    scheduleId: row.scheduleId,
+    scheduledFor: iso(row.scheduledFor),
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    durationMs: row.startedAt != null && row.finishedAt != null ? row.finishedAt - row.startedAt : null,
+    status: row.status,
+    attempt: row.attempt,
+    trigger: row.trigger,
+    error: row.error,
+    output: row.output,
+  };
+}
+
+export function lastRunJson(row: RunRow | undefined): LastRunJson | null {
+  if (!row) return null;
+  return {
+    status: row.status,
+    scheduledFor: iso(row.scheduledFor),
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+    error: row.error,
+  };
+}

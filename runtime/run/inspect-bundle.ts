@@ -1,0 +1,52 @@
+import { Worker } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
+import type { MethodSchedule } from "../schedule/schedule-spec.ts";
+import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import { OutputExcerpt } from "./output-excerpt.ts";
+
+export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
+
+export interface InspectResult {
+  schedules: MethodSchedule[];
+  methods: string[];
+}
+
+/**
+ * Imports a task bundle in a throw-away worker and reads its decorated
+ * schedules. Task code never runs on the host's own thread: a throw, an endless
+ * loop or process.exit() at import time becomes an error for that task only.
+ */
+export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000): Promise<InspectResult> {
+  const input: WorkerInput = { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href };
+  const worker = new Worker(entryFile, {
+    workerData: input,
+    stdout: true,
+    stderr: true,
+    execArgv: [],
+    resourceLimits: { maxOldGenerationSizeMb: 256 },
+  });
+  const output = new OutputExcerpt(2048);
+  worker.stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
+  worker.stderr.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
+  return new Promise<InspectResult>((resolve, reject) => {
+    let done = false;
+    const end = (error: Error | null, result?: InspectResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void worker.terminate().catch(() => {});
+      if (error) reject(Object.assign(error, { code: ERR_TASK_IMPORT }));
+      else resolve(result!);
+    };
+    const timer = setTimeout(
+      () => end(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`)),
+      timeoutMs,
+    );
+    worker.on("message", (message: WorkerMessage) => {
+      if (message.type === "inspected") end(null, { schedules: message.schedules, methods: message.methods });
+      else if (message.type === "done" && !message.ok) end(new Error(message.error.stack ?? message.error.message));
+    });
+    worker.on("error", (error) => end(error));
+    worker.on("exit", (code) => end(new Error(`the task called process.exit(${code}) while being imported`)));
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * The code a run's worker thread executes. Bundled to plain JS at host start
+ * (so workers do not pay for a TypeScript loader) and kept free of heavy imports.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { format } from "node:util";
+import type { HostMessage, LogLevel, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import { readSchedules } from "../api/read-schedules.ts";
+import type { TaskContext, TaskState } from "../api/task-context.ts";
+
+const input = workerData as WorkerInput;
+const port = parentPort!;
+const post = (message: WorkerMessage): void => port.postMessage(message);
+const abort = new AbortController();
+let go: (state: Record<string, unknown>) => void = () => {};
+const goSignal = new Promise<Record<string, unknown>>((resolve) => (go = resolve));
+
+port.on("message", (message: HostMessage) => {
+  if (message.type === "go") go(message.state);
+  else if (message.type === "abort") abort.abort(new Error(message.reason));
+});
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof Error) return { message: error.message, stack: error.stack };
+  return { message: format("%o", error) };
+}
+
+async function loadClass(url: string): Promise<new () => Record<string, unknown>> {
+  const mod = (await import(url)) as { default?: unknown };
+  if (typeof mod.default !== "function") {
+    throw new Error("the task file must `export default class { ... }` with decorated methods");
+  }
+  return mod.default as new () => Record<string, unknown>;
+}
+
+function methodNames(cls: Function): string[] {
+  const names = new Set<string>();
+  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === "function") names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function makeContext(run: Extract<WorkerInput, { mode: "run" }>, initial: Record<string, unknown>): TaskContext {
+  const log = (level: LogLevel) => (...args: unknown[]) => post({ type: "log", level, message: format(...args) });
+  const state = { ...initial };
+  const taskState: TaskState = {
+    get: <T,>(key: string) => state[key] as T | undefined,
+    set: (key, value) => {
+      // Round-trip through JSON now so a non-serialisable value fails in the task, not later.
+      const json = JSON.parse(JSON.stringify(value ?? null)) as unknown;
+      state[key] = json;
+      post({ type: "state", key, value: json, deleted: false });
+    },
+    delete: (key) => {
+      delete state[key];
+      post({ type: "state", key, value: null, deleted: true });
+    },
+    all: () => ({ ...state }),
+  };
+  return {
+    signal: abort.signal,
+    log: { info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") },
+    scheduledFor: new Date(run.scheduledFor),
+    attempt: run.attempt,
+    trigger: run.trigger,
+    task: { ...run.task },
+    scheduleId: run.scheduleId,
+    state: taskState,
+  };
+}
+
+async function main(): Promise<void> {
+  const cls = await loadClass(input.bundleUrl);
+  if (input.mode === "inspect") {
+    post({ type: "inspected", schedules: readSchedules(cls), methods: methodNames(cls) });
+    return;
+  }
+  const instance = new cls();
+  const fn = instance[input.method];
+  if (typeof fn !== "function") throw new Error(`the task class has no method "${input.method}"`);
+  post({ type: "ready" });
+  const ctx = makeContext(input, await goSignal);
+  post({ type: "started", at: Date.now() });
+  await (fn as (ctx: TaskContext) => unknown).call(instance, ctx);
+  post({ type: "done", ok: true });
+}
+
+main().catch((error: unknown) => post({ type: "done", ok: false, error: serialize(error) }));

@@ -1,0 +1,35 @@
+/** Messages between the host and a run's worker thread. Plain JSON only. */
+import type { MethodSchedule } from "../schedule/schedule-spec.ts";
+import type { RunTriggerName } from "../api/task-context.ts";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface SerializedError {
+  message: string;
+  stack?: string;
+}
+
+export type WorkerInput =
+  | { mode: "inspect"; bundleUrl: string }
+  | {
+      mode: "run";
+      bundleUrl: string;
+      method: string;
+      task: { id: string; title: string };
+      scheduleId: string;
+      scheduledFor: number;
+      attempt: number;
+      trigger: RunTriggerName;
+    };
+
+export type WorkerMessage =
+  | { type: "inspected"; schedules: MethodSchedule[]; methods: string[] }
+  | { type: "ready" }
+  | { type: "started"; at: number }
+  | { type: "log"; level: LogLevel; message: string }
+  | { type: "state"; key: string; value: unknown; deleted: boolean }
+  | { type: "done"; ok: true }
+  | { type: "done"; ok: false; error: SerializedError };
+
+/** `go` carries the task's state as of the start, not as of the pre-warm. */
+export type HostMessage = { type: "go"; state: Record<string, unknown> } | { type: "abort"; reason: string };

@@ -1,0 +1,122 @@
+import { createHash } from "node:crypto";
+import { access, mkdir, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { build, type BuildFailure, type Message } from "esbuild";
+import { HELPERS_ENTRY, TASK_API_ENTRY } from "../runtime-paths.ts";
+
+export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";
+
+export interface BundleTaskOptions {
+  /** Absolute path of the task file. */
+  file: string;
+  /** Its source with any bare frontmatter block blanked out (line numbers kept). */
+  code: string;
+  projectRoot: string;
+  /** Where bundles are written, e.g. `<data>/cache/bundles`. */
+  outDir: string;
+}
+
+export interface TaskBundle {
+  /** Absolute path of the written ES module. */
+  path: string;
+  /** Content hash of the bundle output. */
+  hash: string;
+  /** Absolute paths of every local file the bundle includes (the task, helpers...). */
+  inputs: string[];
+  bundleMs: number;
+}
+
+/** An esbuild error with the task file's `file:line:column`. */
+export class TaskBundleError extends Error {
+  readonly code = ERR_TASK_BUNDLE;
+  constructor(message: string, readonly location: { file: string; line: number; column: number } | null) {
+    super(message);
+    this.name = "TaskBundleError";
+  }
+}
+
+// CommonJS packages bundled into an ES module still call require() for Node builtins.
+const REQUIRE_SHIM =
+  'import { createRequire as __thCreateRequire } from "node:module";' +
+  "const require = __thCreateRequire(import.meta.url);";
+
+/**
+ * Bundles one task file into a self-contained ES module. `taskhost` and
+ * `taskhost/helpers` are aliased to the runtime's own sources so a task
+ * resolves them wherever the tasks directory is. Decorators are lowered by
+ * esbuild (TC39 semantics; Node 20 has no native support).
+ */
+export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle> {
+  const started = performance.now();
+  let result;
+  try {
+    result = await build({
+      stdin: {
+        contents: options.code,
+        sourcefile: options.file,
+        resolveDir: path.dirname(options.file),
+        loader: "ts",
+      },
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      sourcemap: "inline",
+      sourceRoot: undefined,
+      logLevel: "silent",
+      banner: { js: REQUIRE_SHIM },
+      alias: { taskhost: TASK_API_ENTRY, "taskhost/helpers": HELPERS_ENTRY },
+      absWorkingDir: options.projectRoot,
+    });
+  } catch (error) {
+    throw toBundleError(error, options);
+  }
+  const output = result.outputFiles[0]!.contents;
+  const hash = createHash("sha256").update(output).digest("hex").slice(0, 32);
+  await mkdir(options.outDir, { recursive: true });
+  const outPath = path.join(options.outDir, `${hash}.mjs`);
+  // Same content, same name: an existing bundle is already correct.
+  if (!(await exists(outPath))) {
+    const tmp = `${outPath}.${process.pid}.tmp`;
+    await writeFile(tmp, output);
+    await rename(tmp, outPath);
+  }
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.startsWith("<stdin>") && !input.includes("node_modules/"))
+    .map((input) => path.resolve(options.projectRoot, input));
+  return { path: outPath, hash, inputs: [options.file, ...inputs], bundleMs: performance.now() - started };
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function toBundleError(error: unknown, options: BundleTaskOptions): TaskBundleError {
+  const messages: Message[] = (error as BuildFailure)?.errors ?? [];
+  const first = messages[0];
+  if (!first) return new TaskBundleError(`taskhost bundler: ${relative(options)}: ${String(error)}`, null);
+  const loc = first.location;
+  const file = loc?.file ? displayPath(loc.file, options) : relative(options);
+  const where = loc ? `${file}:${loc.line}:${loc.column + 1}` : file;
+  const more = messages.length > 1 ? ` (and ${messages.length - 1} more error${messages.length > 2 ? "s" : ""})` : "";
+  return new TaskBundleError(
+    `${where}: ${first.text}${more}`,
+    loc ? { file, line: loc.line, column: loc.column + 1 } : null,
+  );
+}
+
+function relative(options: BundleTaskOptions): string {
+  return path.relative(options.projectRoot, options.file);
+}
+
+function displayPath(file: string, options: BundleTaskOptions): string {
+  const abs = path.isAbsolute(file) ? file : path.resolve(options.projectRoot, file);
+  return path.relative(options.projectRoot, abs);
+}

@@ -1,0 +1,95 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseTaskFile, checkNodeVersion } from "./parse-task-file.ts";
+import { bundleTask } from "./bundle-task.ts";
+import { inspectBundle } from "../run/inspect-bundle.ts";
+import { validateSpec } from "../schedule/validate-spec.ts";
+import { describeSchedule } from "../schedule/describe-schedule.ts";
+import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
+
+export const ERR_TASK_LOAD = "ERR_TASK_LOAD";
+
+export interface LoadTaskOptions {
+  id: string;
+  /** Absolute path of the task file. */
+  file: string;
+  projectRoot: string;
+  /** Where bundles are cached. */
+  bundleDir: string;
+  /** The compiled worker entry, for inspecting the bundle. */
+  entryFile: string;
+  /** The scheduler's zone, for tasks without their own `timezone`. */
+  defaultZone: string;
+}
+
+/** A task that could not be loaded: listed with this message, never run. */
+export class TaskLoadError extends Error {
+  readonly code = ERR_TASK_LOAD;
+  constructor(message: string, readonly title: string | null) {
+    super(message);
+    this.name = "TaskLoadError";
+  }
+}
+
+/**
+ * Reads, validates, bundles and inspects one task file. Everything that can go
+ * wrong in a user's file surfaces here as one TaskLoadError whose message names
+ * the file and line; the caller decides whether an older version keeps running.
+ */
+export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
+  const relFile = path.relative(options.projectRoot, options.file);
+  let title: string | null = null;
+  try {
+    const source = await readFile(options.file, "utf8");
+    const parsed = parseTaskFile(source, relFile, { zone: options.defaultZone });
+    title = parsed.meta.title;
+    checkNodeVersion(parsed.meta, process.version, relFile);
+    const bundle = await bundleTask({
+      file: options.file,
+      code: parsed.code,
+      projectRoot: options.projectRoot,
+      outDir: options.bundleDir,
+    });
+    const inspected = await inspectBundle(options.entryFile, bundle.path);
+    const zone = parsed.meta.timezone ?? options.defaultZone;
+    const window = {
+      ...(parsed.meta.startDate != null ? { start: parsed.meta.startDate } : {}),
+      ...(parsed.meta.endDate != null ? { end: parsed.meta.endDate } : {}),
+    };
+    const perMethod = new Map<string, number>();
+    const schedules: TaskSchedule[] = inspected.schedules.map(({ method, spec }) => {
+      const valid = validateSpec(spec);
+      const n = (perMethod.get(method) ?? 0) + 1;
+      perMethod.set(method, n);
+      const id = `${options.id}#${method}${n > 1 ? `:${n}` : ""}`;
+      return {
+        id,
+        method,
+        spec: valid,
+        text: describeSchedule(valid),
+        zone,
+        window,
+        fingerprint: JSON.stringify({ spec: valid, zone, window }),
+      };
+    });
+    const warnings = parsed.warnings.map((w) => (typeof w === "string" ? w : w.message));
+    if (schedules.length === 0) {
+      warnings.push(`${relFile}: no method has a schedule decorator (@repeat or @once); the task only runs with \`taskhost run\``);
+    }
+    return {
+      id: options.id,
+      file: options.file,
+      relFile,
+      meta: parsed.meta,
+      bundle,
+      schedules,
+      methods: inspected.methods,
+      warnings,
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Errors from the parser and bundler already start with the file name.
+    const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
+    throw new TaskLoadError(named, title);
+  }
+}

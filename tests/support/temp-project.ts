@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { waitFor } from "./wait-for.ts";
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const BIN = path.join(REPO, "runtime", "bin", "taskhost.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HostProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  kill9(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * A throw-away taskhost project in a temp folder: its own tasks/, config/,
+ * data/ and logs/, driven through the real `taskhost` command.
+ */
+export class TempProject {
+  private readonly hosts = new Set<HostProcess>();
+
+  private constructor(readonly root: string) {}
+
+  static async create(config: Record<string, unknown> = {}): Promise<TempProject> {
+    const root = await mkdtemp(path.join(os.tmpdir(), "th-"));
+    const project = new TempProject(root);
+    await mkdir(path.join(root, "tasks"), { recursive: true });
+    await project.writeConfig(config);
+    return project;
+  }
+
+  async writeConfig(config: Record<string, unknown>): Promise<void> {
+    await mkdir(path.join(this.root, "config"), { recursive: true });
+    await writeFile(path.join(this.root, "config", "config.yaml"), stringify(config));
+  }
+
+  async writeTask(relPath: string, source: string): Promise<string> {
+    const file = path.join(this.root, "tasks", relPath);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, source);
+    return file;
+  }
+
+  cli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: this.root, env: { ...process.env, NO_COLOR: "1" } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`taskhost ${args.join(" ")} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      }, timeoutMs);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  async json<T>(args: string[]): Promise<T> {
+    const result = await this.cli([...args, "--json"]);
+    if (result.code !== 0) throw new Error(`taskhost ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as T;
+  }
+
+  /** Starts `taskhost start` and waits until it answers on its socket. */
+  async start(extraArgs: string[] = []): Promise<HostProcess> {
+    const child = spawn(process.execPath, [BIN, "start", ...extraArgs], {
+      cwd: this.root,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let output = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const host: HostProcess = {
+      child,
+      pid: child.pid!,
+      output: () => output,
+      exited,
+      stop: async (signal = "SIGTERM") => {
+        if (child.exitCode == null && child.signalCode == null) child.kill(signal);
+        return exited;
+      },
+      kill9: async () => {
+        if (child.exitCode == null && child.signalCode == null) child.kill("SIGKILL");
+        await exited;
+      },
+    };
+    this.hosts.add(host);
+    let exitCode: number | null | undefined;
+    void exited.then((code) => (exitCode = code));
+    await waitFor(
+      () => {
+        if (exitCode !== undefined) throw new Error(`host exited (${exitCode}) while starting:\n${output}`);
+        return output.includes("host.start");
+      },
+      { timeoutMs: 30_000, what: `host start\n${output}` },
+    );
+    return host;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const host of this.hosts) await host.kill9();
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
