@@ -8,6 +8,9 @@ import type { HostMessage, LogLevel, SerializedError, WorkerInput, WorkerMessage
 import { readSchedules } from "../api/read-schedules.ts";
 import type { TaskContext, TaskState } from "../api/task-context.ts";
 
+// Stack traces of task errors should name tasks/x.ts:line, not the bundle.
+process.setSourceMapsEnabled(true);
+
 const input = workerData as WorkerInput;
 const port = parentPort!;
 const post = (message: WorkerMessage): void => port.postMessage(message);
@@ -21,8 +24,16 @@ port.on("message", (message: HostMessage) => {
 });
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof Error) return { message: error.message, stack: error.stack };
+  if (error instanceof Error) return { message: error.message, stack: stripRuntimeFrames(error.stack) };
   return { message: format("%o", error) };
+}
+
+/** Frames of this entry file say nothing to the task's author. */
+function stripRuntimeFrames(stack: string | undefined): string | undefined {
+  return stack
+    ?.split("\n")
+    .filter((line) => !line.includes("worker-entry.mjs"))
+    .join("\n");
 }
 
 async function loadClass(url: string): Promise<new () => Record<string, unknown>> {

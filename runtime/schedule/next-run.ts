@@ -66,7 +66,7 @@ function nextRepeating(spec: Exclude<ScheduleSpec, { kind: "once" }>, from: numb
   for (let guard = 0; wall !== null && guard < 8; guard++) {
     const instant = wallToInstant(zone, wall);
     if (instant > from) return instant;
-    const resume = null as number | null; void repeatEndWall;
+    const resume = repeatEndWall(zone, from);
     wall = resume !== null && resume > wall ? nextGridWall(spec, resume - 1) : nextGridWall(spec, wall);
   }
   return null;

@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { duplicateOccurrences, finished, history } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+/** Occurrences that pass while the host is down are overdue: catch_up decides what happens. */
+describe("catch-up after the host was stopped across boundaries", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("once runs one catch-up run, skip records skipped runs, all runs each; none runs twice", async () => {
+    for (const policy of ["once", "skip", "all"]) {
+      await project.writeTask(
+        `catch-${policy}.ts`,
+        taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info(ctx.trigger);', frontmatter: { catch_up: policy } }),
+      );
+    }
+    let host = await project.start();
+    await waitFor(async () => finished(await history(project, "catch-all")).length >= 2, { what: "two runs before the stop" });
+    expect(await host.stop()).toBe(0);
+    const stoppedAt = Date.now();
+    const before = new Map<string, number>();
+    for (const policy of ["once", "skip", "all"]) before.set(policy, (await history(project, `catch-${policy}`)).length);
+
+    // Let at least three whole boundaries pass with no host.
+    await waitFor(() => Date.now() > stoppedAt + 3500, { timeoutMs: 10_000, what: "three boundaries to pass" });
+    const restartedAt = Date.now();
+    host = await project.start();
+
+    const once = await waitFor(async () => {
+      const runs = await history(project, "catch-once");
+      return runs.some((r) => r.trigger === "catch-up" && r.status === "success") ? runs : null;
+    }, { what: "the catch-up run of catch-once" });
+    const onceCatchUps = once.filter((r) => r.trigger === "catch-up");
+    expect(onceCatchUps).toHaveLength(1);
+    // The catch-up stands for the latest missed occurrence.
+    expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeGreaterThan(stoppedAt);
+    expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeLessThanOrEqual(restartedAt + 1000);
+    expect(onceCatchUps[0]!.output).toContain("catch-up");
+
+    const skip = await history(project, "catch-skip");
+    const skipped = skip.filter((r) => r.status === "skipped");
+    expect(skipped.length).toBeGreaterThanOrEqual(3);
+    expect(skip.filter((r) => r.trigger === "catch-up" && r.status !== "skipped")).toEqual([]);
+
+    const all = await waitFor(async () => {
+      const runs = await history(project, "catch-all");
+      const catchUps = runs.filter((r) => r.trigger === "catch-up");
+      return catchUps.length >= 3 && catchUps.every((r) => r.status === "success") ? runs : null;
+    }, { what: "catch-all's catch-up runs" });
+    const allCatchUps = all.filter((r) => r.trigger === "catch-up").reverse();
+    // Oldest first, one after another.
+    for (let i = 1; i < allCatchUps.length; i++) {
+      expect(Date.parse(allCatchUps[i]!.scheduledFor!)).toBeGreaterThan(Date.parse(allCatchUps[i - 1]!.scheduledFor!));
+      expect(Date.parse(allCatchUps[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(allCatchUps[i - 1]!.finishedAt!));
+    }
+
+    // Scheduling resumed on the grid, and nothing ran twice.
+    await waitFor(async () => (await history(project, "catch-once")).some((r) => r.trigger === "schedule" && Date.parse(r.scheduledFor!) > restartedAt), {
+      what: "a scheduled run after the restart",
+    });
+    for (const policy of ["once", "skip", "all"]) {
+      const runs = await history(project, `catch-${policy}`);
+      expect(runs.length).toBeGreaterThan(before.get(policy)!);
+      expect(duplicateOccurrences(runs)).toEqual([]);
+    }
+    await host.stop();
+  });
+});
