@@ -62,6 +62,9 @@ export async function pauseCommand(ctx: CliContext, task: string, paused: boolea
     withLedger(ctx, true, async (store) => {
       if (!(await store.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
       await store.setPaused(task, paused);
+      // Resuming starts afresh from now, as with a host: forget the stale next runs so the
+      // next host computes them from its start instead of catching up what was paused.
+      if (!paused) for (const schedule of await store.listSchedules(task)) await store.removeSchedule(schedule.id);
     }),
   );
   print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on`);

@@ -103,17 +103,24 @@ export function prepareRun(request: RunRequest): PreparedRun {
     }
   };
 
+  // Output the worker wrote just before it ended is still in flight until its thread has exited.
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => setImmediate(resolve)));
+
   const finish = (status: EndStatus, error: string | null) => {
     if (ended) return;
     ended = true;
+    const finishedAt = Date.now();
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
-    out.end();
-    err.end();
     markReady();
-    settle({ status, error, output: excerpt.toString(), startedAt, finishedAt: Date.now() });
     // Whatever the task left behind (timers, pending promises) dies with its thread.
     void worker.terminate().catch(() => {});
+    const settleNow = () => {
+      out.end();
+      err.end();
+      settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
+    };
+    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).then(settleNow);
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number) => {

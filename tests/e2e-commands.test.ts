@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { finished, history, status } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+import type { RunJson } from "../runtime/host/report-shapes.ts";
+
+describe("commands against a running host and with none", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+    await project.writeTask(
+      "counter.ts",
+      `/*
+---
+title: "Counter"
+---
+*/
+import { repeat, every, type TaskContext } from "taskhost";
+export default class {
+  @repeat(every().day.at("03:00"))
+  async start(ctx: TaskContext) {
+    const n = (ctx.state.get<number>("n") ?? 0) + 1;
+    ctx.state.set("n", n);
+    console.log("count", n, ctx.trigger);
+  }
+  async other(ctx: TaskContext) { ctx.log.warn("other method"); }
+}
+`,
+    );
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("run, history and state work with no host, then through a running host", async () => {
+    const first = await project.cli(["run", "counter"]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("count 1 manual");
+    const second = await project.json<RunJson>(["run", "counter"]);
+    expect(second).toMatchObject({ status: "success", trigger: "manual", taskId: "counter", scheduleId: "counter#start" });
+    expect(second.output).toContain("count 2 manual");
+
+    const host = await project.start();
+    const third = await project.cli(["run", "counter#other"]);
+    expect(third.code).toBe(0);
+    expect(third.stdout).toContain("other method");
+    const fourth = await project.cli(["run", "counter"]);
+    expect(fourth.stdout).toContain("count 3 manual");
+
+    const runs = await history(project, "counter");
+    expect(runs.map((r) => r.trigger)).toEqual(["manual", "manual", "manual", "manual"]);
+    expect(runs[0]!.id).toBeGreaterThan(runs[1]!.id);
+    expect(await project.json<RunJson[]>(["history", "counter", "--limit", "2"])).toHaveLength(2);
+    const text = await project.cli(["history", "counter"]);
+    expect(text.stdout).toMatch(/success\s+manual/);
+
+    const unknown = await project.cli(["run", "nope"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no task "nope"');
+    const badMethod = await project.cli(["run", "counter#missing"]);
+    expect(badMethod.code).not.toBe(0);
+    expect(badMethod.stderr).toContain('no method "missing"');
+    const badLimit = await project.cli(["history", "counter", "--limit", "zero"]);
+    expect(badLimit.code).not.toBe(0);
+
+    const again = await project.cli(["start"]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain(`already running for this project (pid ${host.pid}`);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("pause and resume stop and restart scheduling, with and without a host", async () => {
+    await project.writeTask("ticker.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    const host = await project.start();
+    await waitFor(async () => finished(await history(project, "ticker")).length >= 1, { what: "a first tick" });
+    expect((await project.cli(["pause", "ticker"])).code).toBe(0);
+    const pausedAt = Date.now();
+    expect((await status(project)).tasks.find((t) => t.id === "ticker")!.state).toBe("paused");
+    await waitFor(() => Date.now() > pausedAt + 2500, { what: "two boundaries while paused" });
+    const whilePaused = (await history(project, "ticker")).filter((r) => Date.parse(r.scheduledFor!) > pausedAt + 500);
+    expect(whilePaused).toEqual([]);
+    expect(await host.stop()).toBe(0);
+
+    // The pause is in the ledger: a new host keeps it, and resume works with no host.
+    const next = await project.start();
+    expect((await status(project)).tasks.find((t) => t.id === "ticker")!.state).toBe("paused");
+    await next.stop();
+    expect((await project.cli(["resume", "ticker"])).code).toBe(0);
+    const last = await project.start();
+    const resumedAt = Date.now();
+    await waitFor(async () => (await history(project, "ticker")).some((r) => Date.parse(r.scheduledFor!) > resumedAt), {
+      what: "a tick after resume",
+    });
+    // No catch-up for what was missed on purpose.
+    expect((await history(project, "ticker")).filter((r) => r.trigger === "catch-up")).toEqual([]);
+    await last.stop();
+  });
+
+  it("SIGTERM lets a running task finish within shutdown_grace; its signal is aborted", async () => {
+    await project.writeConfig({ scheduler: { shutdown_grace: 5 } });
+    await project.writeTask(
+      "slow.ts",
+      taskSource({
+        schedule: "every(1).seconds",
+        body: `ctx.log.info("begin");
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => setTimeout(resolve, 200)));
+    ctx.log.info("wrapped up after abort");`,
+        frontmatter: { overlap: "skip" },
+      }),
+    );
+    const host = await project.start();
+    await waitFor(() => host.output().includes("[slow] begin"), { what: "the slow task to begin" });
+    const stopping = Date.now();
+    expect(await host.stop()).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(5000);
+    const runs = await history(project, "slow");
+    const ended = runs.find((r) => r.output.includes("wrapped up after abort"));
+    expect(ended?.status).toBe("success");
+    expect(runs.filter((r) => r.status === "running")).toEqual([]);
+  });
+});

@@ -1,0 +1,29 @@
+// resolveZone: "local", IANA names (canonicalised), and clear errors otherwise.
+import { describe, expect, it } from "vitest";
+import { resolveZone } from "../runtime/schedule/resolve-zone.ts";
+import { ERR_TIMEZONE_INVALID } from "../runtime/schedule/schedule-errors.ts";
+
+describe("resolveZone", () => {
+  it("maps local to the machine's IANA zone", () => {
+    expect(resolveZone("local")).toBe(new Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(resolveZone(" Local ")).toBe(resolveZone("local"));
+  });
+
+  it("accepts IANA names and returns Intl's canonical spelling", () => {
+    expect(resolveZone("Europe/Berlin")).toBe("Europe/Berlin");
+    expect(resolveZone("europe/berlin")).toBe("Europe/Berlin");
+    expect(resolveZone("UTC")).toBe("UTC");
+    expect(resolveZone("Australia/Lord_Howe")).toBe("Australia/Lord_Howe");
+  });
+
+  it.each(["Mars/Olympus", "", "+01:00", "Europe/"])("rejects %j with ERR_TIMEZONE_INVALID", (name) => {
+    let caught: (Error & { code?: string }) | undefined;
+    try {
+      resolveZone(name);
+    } catch (err) {
+      caught = err as Error & { code?: string };
+    }
+    expect(caught?.code).toBe(ERR_TIMEZONE_INVALID);
+    expect(caught?.message).toMatch(/^taskhost schedule: time zone ".*" is invalid: use an IANA name/);
+  });
+});
