@@ -12,3 +12,4 @@ export { readSchedules } from "./read-schedules.ts";
 export { ERR_SCHEDULE_INVALID } from "../schedule/schedule-errors.ts";
 export type { MethodSchedule, ScheduleSpec } from "../schedule/schedule-spec.ts";
 export type { RunTriggerName, TaskContext, TaskLogger, TaskState } from "./task-context.ts";
+export { currentRun, type CurrentRun } from "./current-run.ts";

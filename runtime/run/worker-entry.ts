@@ -7,6 +7,7 @@ import { format } from "node:util";
 import type { HostMessage, LogLevel, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import type { TaskContext, TaskState } from "../api/task-context.ts";
+import { setCurrentRun } from "../api/current-run.ts";
 
 // Stack traces of task errors should name tasks/x.ts:line, not the bundle.
 process.setSourceMapsEnabled(true);
@@ -94,6 +95,13 @@ async function main(): Promise<void> {
   if (typeof fn !== "function") throw new Error(`the task class has no method "${input.method}"`);
   post({ type: "ready" });
   const ctx = makeContext(input, await goSignal);
+  setCurrentRun({
+    task: ctx.task,
+    scheduleId: ctx.scheduleId,
+    log: ctx.log,
+    signal: ctx.signal,
+    projectRoot: process.env.TASKHOST_PROJECT_ROOT ?? process.cwd(),
+  });
   post({ type: "started", at: Date.now() });
   await (fn as (ctx: TaskContext) => unknown).call(instance, ctx);
   post({ type: "done", ok: true });
