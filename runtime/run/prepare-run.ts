@@ -38,8 +38,12 @@ export interface PreparedRun {
   readonly outcome: Promise<RunOutcome>;
   /** Lets the loaded task's method begin, with the task's state as of now. */
   start(state: Record<string, unknown>): void;
-  /** Aborts ctx.signal, then terminates the worker after `graceMs` unless it finished. */
-  stop(status: "timeout" | "interrupted", reason: string, graceMs: number): void;
+  /**
+   * Aborts ctx.signal, then terminates the worker after `graceMs` unless it finished.
+   * With `completedCounts`, a run that still completes its work in the grace is a success
+   * (a graceful shutdown); otherwise it ends with `status` whatever it does.
+   */
+  stop(status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts?: boolean): void;
 }
 
 /** Lines a single run may write to the task log before the rest is only kept in its excerpt. */
@@ -87,7 +91,7 @@ export function prepareRun(request: RunRequest): PreparedRun {
 
   let startedAt: number | null = null;
   let ended = false;
-  let forced: { status: "timeout" | "interrupted"; reason: string } | null = null;
+  let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let markReady: () => void = () => {};
@@ -123,9 +127,9 @@ export function prepareRun(request: RunRequest): PreparedRun {
     void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).then(settleNow);
   };
 
-  const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number) => {
+  const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
     if (ended || forced) return;
-    forced = { status, reason };
+    forced = { status, reason, completedCounts };
     send({ type: "abort", reason });
     killTimer = setTimeout(() => finish(status, reason), graceMs);
   };
@@ -160,7 +164,7 @@ export function prepareRun(request: RunRequest): PreparedRun {
       case "done":
         // A task that honoured ctx.signal after a timeout still timed out; one that
         // completed its work during a shutdown's grace succeeded.
-        if (forced && !(forced.status === "interrupted" && message.ok)) finish(forced.status, forced.reason);
+        if (forced && !(forced.completedCounts && message.ok)) finish(forced.status, forced.reason);
         else if (message.ok) finish("success", null);
         else finish("failure", message.error.stack ?? message.error.message);
         break;

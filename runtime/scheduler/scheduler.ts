@@ -217,7 +217,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const outcomes: Promise<unknown>[] = [];
     for (const run of this.active) {
       if (run.phase === "waiting") continue;
-      run.prepared?.stop("interrupted", "the host is shutting down", graceMs);
+      run.prepared?.stop("interrupted", "the host is shutting down", graceMs, true);
       if (run.outcome) outcomes.push(run.outcome);
     }
     await Promise.allSettled(outcomes);
