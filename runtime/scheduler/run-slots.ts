@@ -6,7 +6,11 @@ export class RunSlots {
   private used = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private limit: number) {}
+  constructor(private max: number) {}
+
+  get limit(): number {
+    return this.max;
+  }
 
   get inUse(): number {
     return this.used;
@@ -17,7 +21,7 @@ export class RunSlots {
   }
 
   tryAcquire(): boolean {
-    if (this.used >= this.limit || this.waiting.length > 0) return false;
+    if (this.used >= this.max || this.waiting.length > 0) return false;
     this.used++;
     return true;
   }
@@ -33,12 +37,12 @@ export class RunSlots {
   }
 
   setLimit(limit: number): void {
-    this.limit = limit;
+    this.max = limit;
     this.pump();
   }
 
   private pump(): void {
-    while (this.used < this.limit && this.waiting.length > 0) {
+    while (this.used < this.max && this.waiting.length > 0) {
       this.used++;
       this.waiting.shift()!();
     }

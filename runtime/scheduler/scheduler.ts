@@ -47,6 +47,8 @@ interface Run {
   attempt: number;
   phase: Phase;
   hasSlot: boolean;
+  /** Pre-warmed without a slot: it starts the moment one frees up. */
+  standby: boolean;
   prepared: PreparedRun | null;
   outcome: Promise<RunRow | undefined> | null;
 }
@@ -75,6 +77,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly runsSincePrune = new Map<string, number>();
   private readonly slots: RunSlots;
+  /** Pre-warmed workers waiting for a slot; at most one slot's worth per slot. */
+  private standbyCount = 0;
   private readonly clock: Clock;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
@@ -274,6 +278,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.slots.tryAcquire()) {
       run.hasSlot = true;
       run.prepared = this.spawn(run);
+    } else if (this.standbyCount < this.slots.limit) {
+      // More due than slots: load these too, so each starts as soon as a slot frees.
+      this.standbyCount++;
+      run.standby = true;
+      run.prepared = this.spawn(run);
     }
   }
 
@@ -367,6 +376,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       attempt,
       phase: "waiting",
       hasSlot: false,
+      standby: false,
       prepared: null,
       outcome: null,
     };
@@ -440,6 +450,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       run.phase = "waiting";
       await this.slots.acquire();
       run.hasSlot = true;
+      this.leaveStandby(run);
       if (this.stopping) {
         this.cancelClaim(run, state);
         return undefined;
@@ -555,7 +566,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       .catch((error: unknown) => this.logError("store.write", error));
   }
 
+  private leaveStandby(run: Run): void {
+    if (!run.standby) return;
+    run.standby = false;
+    this.standbyCount--;
+  }
+
   private releaseWorker(run: Run): void {
+    this.leaveStandby(run);
     if (run.prepared) {
       run.prepared.stop("interrupted", "cancelled before it started", 0);
       run.prepared = null;

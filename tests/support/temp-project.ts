@@ -5,6 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { waitFor } from "./wait-for.ts";
+import { callHost } from "../../runtime/cli/control-client.ts";
+import { hostFiles } from "../../runtime/host/host-files.ts";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BIN = path.join(REPO, "runtime", "bin", "taskhost.js");
@@ -105,10 +107,12 @@ export class TempProject {
     this.hosts.add(host);
     let exitCode: number | null | undefined;
     void exited.then((code) => (exitCode = code));
+    const socket = hostFiles(path.join(this.root, "data")).socket;
     await waitFor(
-      () => {
+      async () => {
         if (exitCode !== undefined) throw new Error(`host exited (${exitCode}) while starting:\n${output}`);
-        return output.includes("host.start");
+        const { pid } = await callHost<{ pid: number }>(socket, "ping", {}, 2000);
+        return pid === child.pid;
       },
       { timeoutMs: 30_000, what: `host start\n${output}` },
     );
