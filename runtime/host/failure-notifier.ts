@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { HostLog, RunEndInfo, SchedulerEvents } from "../scheduler/scheduler-types.ts";
-import { sendNotification, type NotificationOptions, type NotificationResult } from "../../helpers/notifications.ts";
+import { deliverNotification, type NotificationOptions, type NotificationResult } from "../../helpers/notifications.ts";
 
 export interface FailureNotifierOptions {
   /** notify_on_failure for this task (the task's frontmatter, else the config's). */
@@ -10,7 +10,7 @@ export interface FailureNotifierOptions {
   /** The task's retry_count: a run with attempt <= retryCount is followed by a retry. */
   retryCount(taskId: string): number;
   log: HostLog;
-  /** How to notify; default the helpers' sendNotification (node-notifier). */
+  /** How to notify; default node-notifier through the helpers (deliverNotification). */
   notify?: (options: NotificationOptions) => Promise<NotificationResult>;
 }
 
@@ -25,7 +25,7 @@ export function notifyFailures(
   scheduler: Pick<EventEmitter<SchedulerEvents>, "on" | "off">,
   options: FailureNotifierOptions,
 ): () => void {
-  const notify = options.notify ?? sendNotification;
+  const notify = options.notify ?? deliverNotification;
   const onEnd = (run: RunEndInfo) => {
     if (run.status !== "failure" && run.status !== "timeout") return;
     if (run.trigger === "manual") return;

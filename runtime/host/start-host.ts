@@ -5,13 +5,17 @@ import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openSqlJsStore } from "../store/sqljs-store.ts";
 import type { Store } from "../store/store.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { workerEntryFile } from "../run/worker-entry-file.ts";
-import { acquireHostLock, type HostLock } from "./host-lock.ts";
+import type { Watching } from "../watch/watch-paths.ts";
+import { acquireHostLock } from "./host-lock.ts";
 import { hostFiles } from "./host-files.ts";
 import { TaskCatalog } from "./task-catalog.ts";
 import { startControlServer, type ControlServer } from "./control-server.ts";
 import { hostStatus } from "./build-status.ts";
 import { controlHandlers } from "./control-handlers.ts";
+import { watchTasks } from "./watch-tasks.ts";
+import { watchConfig } from "./watch-config.ts";
 
 export interface HostOptions {
   projectRoot: string;
@@ -22,48 +26,49 @@ export interface HostOptions {
 }
 
 export interface Host {
-  readonly config: ResolvedConfig;
   readonly pid: number;
+  config(): ResolvedConfig;
   /** Graceful stop; safe to call twice (the second call waits for the first). */
   stop(reason?: string): Promise<void>;
   /** Resolves once the host has stopped (after stop(), or a `stop` request over the socket). */
   readonly stopped: Promise<void>;
 }
 
+function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
+  return createLogs(config.logging, { console });
+}
+
 /**
- * Starts a host in this process: config, logs, the one-host lock, the ledger,
- * every task file, the control socket and the scheduler, in that order. Each
- * step that fails undoes the ones before it and throws an error naming the file.
+ * Starts a host in this process: config, the one-host lock, logs, the ledger,
+ * every task file, the control socket, the scheduler and the watchers, in that
+ * order. A step that fails undoes the ones before it and throws an error naming
+ * the file.
  */
 export async function startHost(options: HostOptions): Promise<Host> {
   const startedAt = Date.now();
-  const { config, warnings } = loadConfigFile(options.configPath, options.projectRoot);
+  const consoleOn = options.console ?? false;
+  const initial = loadConfigFile(options.configPath, options.projectRoot);
+  let config = initial.config;
   const files = hostFiles(path.dirname(config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
-  const lock: HostLock = await acquireHostLock(files.pidFile);
+  const lock = await acquireHostLock(files.pidFile);
   let logs: Logs;
   try {
-    logs = await createLogs(
-      {
-        level: config.logging.level,
-        directory: config.logging.directory,
-        maxSizeBytes: config.logging.maxSizeBytes,
-        rotation: config.logging.rotation,
-        retention: config.logging.retention,
-      },
-      { console: options.console ?? false },
-    );
+    logs = await logsFor(config, consoleOn);
   } catch (error) {
     await lock.release();
     throw error;
   }
-  const log = logs.host;
-  for (const warning of warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
+  // Components log through this, so a reload can swap the log files under them.
+  const log: HostLog = {
+    debug: (obj, msg) => logs.host.debug(obj, msg),
+    info: (obj, msg) => logs.host.info(obj, msg),
+    warn: (obj, msg) => logs.host.warn(obj, msg),
+    error: (obj, msg) => logs.host.error(obj, msg),
+  };
+  for (const warning of initial.warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
-  const unwind = async () => {
-    for (const step of undo.reverse()) await step().catch(() => {});
-  };
   try {
     const store: Store = await openSqlJsStore({
       path: config.database.path,
@@ -98,15 +103,63 @@ export async function startHost(options: HostOptions): Promise<Host> {
     });
     await catalog.scan();
 
+    const helperDirs = [path.join(config.projectRoot, "helpers")];
+    let taskWatcher: Watching | null = null;
+    const setTaskWatching = async (on: boolean) => {
+      await taskWatcher?.close();
+      taskWatcher = on ? await watchTasks({ catalog, helperDirs, log }) : null;
+    };
+    await setTaskWatching(config.tasks.reloadOnChange);
+    undo.push(() => setTaskWatching(false));
+
+    const applyConfig = async (next: ResolvedConfig, changed: string[]) => {
+      const has = (prefix: string) => changed.some((key) => key.startsWith(prefix));
+      if (has("logging.") && changed.every((key) => key === "logging.level" || !key.startsWith("logging."))) {
+        logs.setLevel(next.logging.level);
+      } else if (has("logging.")) {
+        // Build the new log files before letting go of the old ones.
+        const fresh = await logsFor(next, consoleOn);
+        const old = logs;
+        logs = fresh;
+        await old.close();
+      }
+      scheduler.configure({ maxConcurrentRuns: next.scheduler.maxConcurrentRuns, historyPerTask: next.database.historyPerTask });
+      for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port"]) {
+        if (changed.includes(key)) log.warn({ event: "config.restart_needed", key }, `${key} changes take effect when the host restarts`);
+      }
+      const dirChanged = changed.includes("tasks.directory");
+      if (dirChanged) await setTaskWatching(false);
+      catalog.configure({
+        tasksDir: next.tasks.directory,
+        includeExamples: next.tasks.includeExampleTasks,
+        defaultZone: next.scheduler.timezone,
+      });
+      config = next;
+      if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
+      else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
+      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
+    };
+    const configWatcher = await watchConfig({
+      configPath: config.configPath,
+      projectRoot: config.projectRoot,
+      current: () => config,
+      apply: applyConfig,
+      log: () => log,
+    });
+    undo.push(() => configWatcher.close());
+
     let stopping: Promise<void> | null = null;
     let resolveStopped: () => void = () => {};
     const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
     const stop = (reason = "stop requested") => {
       stopping ??= (async () => {
-        log.info({ event: "host.stopping", reason, running: scheduler.runningCount }, `stopping (${reason}); ${scheduler.runningCount} run(s) in flight get ${config.scheduler.shutdownGraceSec}s`);
+        const grace = config.scheduler.shutdownGraceSec;
+        log.info({ event: "host.stopping", reason, running: scheduler.runningCount }, `stopping (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`);
+        await configWatcher.close();
+        await setTaskWatching(false);
         await control?.close();
-        await scheduler.stop(config.scheduler.shutdownGraceSec * 1000);
+        await scheduler.stop(grace * 1000);
         await store.close();
         log.info({ event: "host.stop", reason, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
@@ -115,7 +168,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
       })();
       return stopping;
     };
-    const host = { pid: process.pid, startedAt };
     control = await startControlServer(
       files.socket,
       controlHandlers({
@@ -125,8 +177,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         status: () =>
           hostStatus(catalog, scheduler, store, {
             running: true,
-            pid: host.pid,
-            uptimeSec: Math.round((Date.now() - host.startedAt) / 1000),
+            pid: process.pid,
+            uptimeSec: Math.round((Date.now() - startedAt) / 1000),
             rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
             restarts: 0,
           }),
@@ -139,10 +191,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     );
     undo.push(() => control!.close());
     scheduler.start();
-    const counts = [...catalog.entries.values()].reduce(
-      (acc, e) => ({ ok: acc.ok + (e.error ? 0 : 1), failed: acc.failed + (e.error ? 1 : 0) }),
-      { ok: 0, failed: 0 },
-    );
+    const failed = [...catalog.entries.values()].filter((e) => e.error).length;
+    const loaded = catalog.entries.size - failed;
     log.info(
       {
         event: "host.start",
@@ -150,20 +200,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
         projectRoot: config.projectRoot,
         config: config.configPath,
         timezone: config.scheduler.timezone,
-        tasks: counts.ok,
-        taskErrors: counts.failed,
+        tasks: loaded,
+        taskErrors: failed,
         startMs: Date.now() - startedAt,
       },
-      `host started: ${counts.ok} task(s) loaded${counts.failed ? `, ${counts.failed} with errors` : ""} in ${Date.now() - startedAt} ms (pid ${process.pid})`,
+      `host started: ${loaded} task(s) loaded${failed ? `, ${failed} with errors` : ""} in ${Date.now() - startedAt} ms (pid ${process.pid})`,
     );
-    return { config, pid: process.pid, stop, stopped };
+    return { pid: process.pid, config: () => config, stop, stopped };
   } catch (error) {
     log.error({ event: "host.start.failed", err: error }, error instanceof Error ? error.message : String(error));
-    await unwind();
+    for (const step of undo.reverse()) await step().catch(() => {});
     // Already on the console: the command need not print it again.
-    if (options.console && error instanceof Error) Object.assign(error, { reported: true });
+    if (consoleOn && error instanceof Error) Object.assign(error, { reported: true });
     throw error;
   }
 }
-
-export type { Logs };

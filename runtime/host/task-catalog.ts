@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Store } from "../store/store.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
-import { taskIdFromPath } from "../task-file/task-id.ts";
+import { isTaskFile, taskIdFromPath } from "../task-file/task-id.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { findTaskFiles } from "./find-task-files.ts";
@@ -17,6 +19,10 @@ export interface TaskEntry {
   /** Why the file on disk is not (or no longer) what runs. */
   error: string | null;
   title: string;
+  /** Hash of the task file's text as last loaded (good or bad): an unchanged save is no reload. */
+  sourceHash: string | null;
+  /** Its npm dependencies are being installed. */
+  installing: boolean;
 }
 
 export interface TaskCatalogOptions {
@@ -41,32 +47,87 @@ const LOAD_CONCURRENCY = 8;
  */
 export class TaskCatalog {
   readonly entries = new Map<string, TaskEntry>();
+  private options: TaskCatalogOptions;
 
-  constructor(private readonly options: TaskCatalogOptions) {}
+  constructor(options: TaskCatalogOptions) {
+    this.options = { ...options };
+  }
 
-  async scan(): Promise<void> {
+  get tasksDir(): string {
+    return this.options.tasksDir;
+  }
+
+  get includeExamples(): boolean {
+    return this.options.includeExamples;
+  }
+
+  /** Live config changes (zone, examples, tasks directory) take effect on the next load. */
+  configure(changes: Partial<Pick<TaskCatalogOptions, "tasksDir" | "includeExamples" | "defaultZone">>): void {
+    this.options = { ...this.options, ...changes };
+  }
+
+  /** Whether an absolute path is a task file under the current rules. */
+  isTask(file: string): boolean {
+    const rel = path.relative(this.options.tasksDir, file);
+    return !rel.startsWith("..") && !path.isAbsolute(rel) && isTaskFile(rel, this.options.includeExamples);
+  }
+
+  /**
+   * Brings the catalog in line with the tasks directory: loads files not loaded
+   * yet (all of them on a cold start, `force` reloads the rest too) and removes
+   * tasks whose file is gone or no longer counts as a task.
+   */
+  async scan(options: { force?: boolean } = {}): Promise<void> {
     const files = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
+    const present = new Set(files.map((file) => taskIdFromPath(this.options.tasksDir, file)));
+    for (const [id, entry] of this.entries) {
+      if (!present.has(id) || entry.file !== path.join(this.options.tasksDir, `${id}.ts`)) await this.remove(id);
+    }
+    const todo = files.filter((file) => options.force || !this.entries.has(taskIdFromPath(this.options.tasksDir, file)));
     let next = 0;
     const worker = async () => {
-      while (next < files.length) {
-        const file = files[next++]!;
-        await this.load(file);
-      }
+      while (next < todo.length) await this.load(todo[next++]!, { force: true });
     };
-    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, todo.length) }, worker));
     // Tasks the ledger knows whose file is gone: unscheduled, their history kept.
-    const seen = new Set(this.entries.keys());
     for (const task of await this.options.store.listTasks()) {
-      if (!seen.has(task.id) && task.removedAt == null) await this.options.store.markTaskRemoved(task.id, Date.now());
+      if (!this.entries.has(task.id) && task.removedAt == null) await this.options.store.markTaskRemoved(task.id, Date.now());
     }
   }
 
-  async load(file: string): Promise<TaskEntry> {
+  /** A file a task imports changed: reload exactly the tasks whose bundle includes it (and broken ones, which may need it). */
+  async reloadImporters(file: string): Promise<string[]> {
+    const affected = [...this.entries.values()].filter((entry) => entry.error != null || entry.loaded?.bundle.inputs.includes(file));
+    await Promise.all(affected.map((entry) => this.load(entry.file, { force: true })));
+    return affected.map((entry) => entry.id);
+  }
+
+  /**
+   * Loads (or reloads) one task file. The new version replaces the running one
+   * only if it bundled and validated; a broken save leaves the old version
+   * running and marks the task with the error. A save that left the text as it
+   * was is no reload, unless `force` (a helper it imports changed).
+   */
+  async load(file: string, { force = false }: { force?: boolean } = {}): Promise<TaskEntry> {
     const { options } = this;
     const id = taskIdFromPath(options.tasksDir, file);
     const relFile = path.relative(options.projectRoot, file);
-    const entry: TaskEntry = this.entries.get(id) ?? { id, file, relFile, loaded: null, error: null, title: defaultTitle(id) };
+    const entry: TaskEntry = this.entries.get(id) ?? {
+      id,
+      file,
+      relFile,
+      loaded: null,
+      error: null,
+      title: defaultTitle(id),
+      sourceHash: null,
+      installing: false,
+    };
     this.entries.set(id, entry);
+    const source = await readFile(file, "utf8").catch(() => null);
+    if (source == null) return entry;
+    const sourceHash = createHash("sha256").update(source).digest("hex");
+    if (!force && sourceHash === entry.sourceHash) return entry;
+    entry.sourceHash = sourceHash;
     try {
       const task = await loadTask({
         id,
@@ -76,6 +137,8 @@ export class TaskCatalog {
         entryFile: options.entryFile,
         defaultZone: options.defaultZone,
       });
+      // The file may have changed again, or gone, while this version was being built.
+      if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       await options.store.upsertTask({ id, title: task.meta.title, file: relFile, removedAt: null });
       const row = await options.store.getTask(id);
       await options.scheduler.setTask(task, { paused: row?.paused ?? false });
@@ -88,6 +151,7 @@ export class TaskCatalog {
         `loaded ${relFile} (${task.schedules.map((s) => s.text).join("; ") || "no schedule"})`,
       );
     } catch (error) {
+      if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;

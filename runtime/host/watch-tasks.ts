@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { CoalescingQueue } from "../watch/coalescing-queue.ts";
+import { watchPaths, type Watching } from "../watch/watch-paths.ts";
+import { taskIdFromPath } from "../task-file/task-id.ts";
+import type { HostLog } from "../scheduler/scheduler-types.ts";
+import type { TaskCatalog } from "./task-catalog.ts";
+
+/** Quiet time after the last event of a burst before a file is reloaded. */
+const SETTLE_MS = 25;
+
+export interface WatchTasksOptions {
+  catalog: TaskCatalog;
+  /** Folders of modules tasks import (the project's helpers/). */
+  helperDirs: string[];
+  log: HostLog;
+}
+
+/**
+ * Hot reload of task files and the modules they import: a new file is loaded,
+ * an edited one rebuilt (and swapped in only if good), a deleted or renamed one
+ * unscheduled; an edited helper reloads exactly the tasks whose bundle includes it.
+ */
+export async function watchTasks(options: WatchTasksOptions): Promise<Watching> {
+  const { catalog, log } = options;
+  const tasksDir = catalog.tasksDir;
+  const onError = (error: unknown, file: string) =>
+    log.error({ event: "reload.failed", file, err: error }, `reloading ${file} failed: ${error instanceof Error ? error.message : String(error)}`);
+  const taskQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
+    if (existsSync(file) && catalog.isTask(file)) await catalog.load(file);
+    else if (catalog.entries.has(taskIdFromPath(tasksDir, file))) await catalog.remove(taskIdFromPath(tasksDir, file));
+  }, onError);
+  const moduleQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
+    const reloaded = await catalog.reloadImporters(file);
+    if (reloaded.length > 0) {
+      log.info({ event: "helper.changed", file, tasks: reloaded }, `${path.basename(file)} changed: reloaded ${reloaded.join(", ")}`);
+    }
+  }, onError);
+  const watching = await watchPaths({
+    paths: [tasksDir, ...options.helperDirs.filter((dir) => existsSync(dir))],
+    ignored: (file) => /(^|[\\/])(node_modules|\.git)([\\/]|$)/.test(file),
+    onEvent: (_event, file) => {
+      const inTasks = !path.relative(tasksDir, file).startsWith("..");
+      if (inTasks && file.endsWith(".ts") && (catalog.isTask(file) || catalog.entries.has(taskIdFromPath(tasksDir, file)))) {
+        taskQueue.push(file);
+      } else {
+        moduleQueue.push(file);
+      }
+    },
+    onError: (error) => log.error({ event: "watch.error", err: error }, `file watcher: ${String(error)}`),
+  });
+  return {
+    close: async () => {
+      taskQueue.close();
+      moduleQueue.close();
+      await watching.close();
+    },
+  };
+}
