@@ -1,5 +1,6 @@
 import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
+import { resolveConfig } from "../config/resolve-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { hostFiles, type HostFiles } from "../host/host-files.ts";
 
@@ -12,10 +13,21 @@ export interface CliContext {
 
 export const DEFAULT_CONFIG_PATH = "config/config.yaml";
 
-/** The project is the working directory (or TASKHOST_ROOT); the config file is found from it. */
+/**
+ * The project is the working directory (or TASKHOST_ROOT); the config file is
+ * found from it. A config file being edited into shape must not lock people
+ * out of a running host: with a broken file, commands warn and use the default
+ * paths (where the host's socket and ledger are unless the file moved them).
+ */
 export function cliContext(configOption: string | undefined): CliContext {
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
-  const { config } = loadConfigFile(configPath, projectRoot);
+  let config: ResolvedConfig;
+  try {
+    config = loadConfigFile(configPath, projectRoot).config;
+  } catch (error) {
+    process.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\nwarning: using the default paths for this command\n`);
+    config = resolveConfig(undefined, { projectRoot, configPath }).config;
+  }
   return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)) };
 }

@@ -1,0 +1,52 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { finished, history, status } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+async function events(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line.includes(`"event":"${event}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe("config/config.yaml edits apply live", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create({ logging: { level: "info" } });
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("applies a valid edit, rejects a bad one and keeps the old config in force", async () => {
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.debug("debug line"); ctx.log.info("info line");' }));
+    await project.writeTask("example_extra.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    await project.start();
+    expect((await status(project)).tasks.map((t) => t.id)).toEqual(["tick"]);
+
+    await project.writeConfig({ logging: { level: "debug" }, tasks: { include_example_tasks: true }, scheduler: { timezone: "Asia/Kolkata" } });
+    const reloaded = await waitFor(async () => (await events(project, "config.reloaded"))[0], { what: "config.reloaded" });
+    expect(reloaded.changed).toEqual(expect.arrayContaining(["logging.level", "tasks.include_example_tasks", "scheduler.timezone"]));
+    await waitFor(async () => (await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to load" });
+    await waitFor(async () => (await readFile(path.join(project.root, "logs", "tasks.log"), "utf8")).includes("debug line"), { what: "debug lines" });
+
+    // A bad edit: rejected with the key and line; the previous configuration stays.
+    await writeFile(path.join(project.root, "config", "config.yaml"), "logging:\n  level: debug\nscheduler:\n  max_concurrent_runs: lots\n");
+    const rejected = await waitFor(async () => (await events(project, "config.rejected"))[0], { what: "config.rejected" });
+    expect(String(rejected.error)).toContain("scheduler.max_concurrent_runs");
+    expect(String(rejected.error)).toContain("config.yaml:4");
+    await writeFile(path.join(project.root, "config", "config.yaml"), "logging: [unclosed\n");
+    await waitFor(async () => (await events(project, "config.rejected")).length >= 2, { what: "the YAML error to be rejected" });
+    const at = Date.now();
+    await waitFor(async () => finished(await history(project, "example_extra")).some((r) => Date.parse(r.startedAt!) > at), { what: "runs to go on" });
+
+    // Examples off again: unloaded.
+    await project.writeConfig({ logging: { level: "info" } });
+    await waitFor(async () => !(await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to unload" });
+  });
+});
