@@ -32,7 +32,7 @@ import {
   type DependencyOptions,
   type ResolvedDependencyOptions,
 } from "./resolve-dependency-options.ts";
-import { npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
+import { isProcessAlive, npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
 
 export { DependencyInstallError, ERR_DEPENDENCY_INSTALL } from "./dependency-install-error.ts";
 
@@ -277,7 +277,7 @@ export class DependencyInstaller {
         const full = path.join(this.options.depsDir, name);
         if (!match || ownWorkDirs.has(full)) return;
         const pid = Number(match[2]);
-        if (pid !== process.pid && isAlive(pid)) return;
+        if (pid !== process.pid && isProcessAlive(pid)) return;
         await rm(full, { recursive: true, force: true }).catch(() => {});
       }),
     );
@@ -360,13 +360,4 @@ async function firstMissingPackage(dir: string, dependencies: readonly Normalise
     }
   }
   return null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

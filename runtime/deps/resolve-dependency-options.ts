@@ -25,7 +25,7 @@ export interface DependencyOptions {
    * install. Tests point `npm_config_cache` and `npm_config_userconfig` into
    * their temp folder with it.
    */
-  env?: NodeJS.ProcessEnv;
+  env?: Readonly<NodeJS.ProcessEnv> | null;
   /** Default 2. */
   maxConcurrentInstalls?: number;
 }
