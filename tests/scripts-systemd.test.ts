@@ -1,0 +1,200 @@
+import { execFile, execFileSync } from "node:child_process";
+import { access, constants, mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BIN, REPO, TempProject } from "./support/temp-project.ts";
+
+// scripts/install.sh against a temp project, always with --output (a temp
+// folder) so nothing here touches /etc/systemd/system, users or systemctl.
+
+const INSTALL = path.join(REPO, "scripts", "install.sh");
+const run = promisify(execFile);
+
+function which(command: string): string | null {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+const ANALYZE = which("systemd-analyze");
+const NO_ANALYZE = "systemd-analyze is not installed (Debian package `systemd`)";
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe("scripts/install.sh (systemd unit)", () => {
+  let project: TempProject;
+  let out: string;
+  let node: string;
+  let env: NodeJS.ProcessEnv;
+
+  async function install(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
+    try {
+      const { stdout, stderr } = await run(INSTALL, args, { env: { ...env, ...extraEnv } });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    }
+  }
+
+  beforeAll(async () => {
+    project = await TempProject.create({ scheduler: { shutdown_grace: 45, max_memory_usage: 300 } });
+    out = await mkdtemp(path.join(os.tmpdir(), "th-unit-"));
+    node = await realpath(process.execPath);
+    env = { ...process.env, TASKHOST_PROJECT_ROOT: project.root, TASKHOST_BIN: BIN, TASKHOST_NODE: node };
+  });
+  afterAll(async () => {
+    await project.cleanup();
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it("is executable", async () => {
+    await access(INSTALL, constants.X_OK);
+  });
+
+  it("writes a hardened system unit with the project's paths and config, and is idempotent", async () => {
+    const first = await install(["--dry-run", "--output", out]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toBe(""); // e.g. no "could not read config/config.yaml"
+    expect(first.stdout).toContain("would create the system user 'taskhost'");
+    expect(first.stdout).toContain("systemctl daemon-reload && systemctl enable --now taskhost.service (dry run)");
+
+    const unitFile = path.join(out, "taskhost.service");
+    const unit = await readFile(unitFile, "utf8");
+    const root = await realpath(project.root);
+    const lines = unit.split("\n");
+    for (const line of [
+      `ExecStart=${node} ${BIN} start`,
+      `WorkingDirectory=${root}`,
+      "User=taskhost",
+      "Restart=on-failure",
+      "RestartSec=5",
+      "StartLimitIntervalSec=300",
+      "StartLimitBurst=5",
+      "KillSignal=SIGTERM",
+      "KillMode=mixed",
+      "TimeoutStopSec=75", // shutdown_grace 45 + 30
+      "MemoryMax=706M", // 300 MB * 1.5 + 256
+      "Environment=NODE_ENV=production",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      `ReadWritePaths=${root}/data ${root}/logs`,
+      "ProtectHome=yes", // the project is not under /home or /root
+      "PrivateTmp=yes",
+      "ProtectKernelTunables=yes",
+      "ProtectKernelModules=yes",
+      "ProtectControlGroups=yes",
+      "RestrictSUIDSGID=yes",
+      "LockPersonality=yes",
+      "RestrictRealtime=yes",
+      "RestrictNamespaces=yes",
+      "SystemCallArchitectures=native",
+      "CapabilityBoundingSet=",
+      "UMask=0027",
+      "WantedBy=multi-user.target",
+    ]) {
+      expect(lines, line).toContain(line);
+    }
+    // V8's JIT needs W+X memory.
+    expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
+
+    const mtime = (await stat(unitFile)).mtimeMs;
+    const again = await install(["--dry-run", "--output", out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("is up to date");
+    expect(await readFile(unitFile, "utf8")).toBe(unit);
+    expect((await stat(unitFile)).mtimeMs).toBe(mtime);
+  });
+
+  it("--dry-run without --output prints the unit and writes nothing", async () => {
+    const existed = existsSync("/etc/systemd/system/th-dry-run-probe.service");
+    const result = await install(["--dry-run", "--service-name", "th-dry-run-probe"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("Dry run: the unit /etc/systemd/system/th-dry-run-probe.service would be:");
+    expect(result.stdout).toContain("SyslogIdentifier=th-dry-run-probe");
+    expect(existsSync("/etc/systemd/system/th-dry-run-probe.service")).toBe(existed);
+  });
+
+  it("--user writes a user unit without User= or mount sandboxing", async () => {
+    const dir = path.join(out, "user");
+    const result = await install(["--user", "--dry-run", "--output", dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const unit = await readFile(path.join(dir, "taskhost.service"), "utf8");
+    expect(unit).not.toMatch(/^User=/m);
+    expect(unit).not.toMatch(/^ProtectSystem=/m);
+    expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
+    expect(unit).toMatch(/^WantedBy=default\.target$/m);
+    expect((await install(["--user", "--run-user", "x", "--output", dir])).code).not.toBe(0);
+  });
+
+  it("--uninstall removes the unit, and says so when there is none", async () => {
+    const dir = path.join(out, "uninstall");
+    expect((await install(["--output", dir, "--service-name", "th-gone"])).code).toBe(0);
+    expect(existsSync(path.join(dir, "th-gone.service"))).toBe(true);
+    const removed = await install(["--uninstall", "--output", dir, "--service-name", "th-gone"]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain(`removing ${dir}/th-gone.service`);
+    expect(existsSync(path.join(dir, "th-gone.service"))).toBe(false);
+    const again = await install(["--uninstall", "--output", dir, "--service-name", "th-gone"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("does not exist; nothing to remove");
+  });
+
+  it("refuses bad options with a clear message", async () => {
+    const bad = await install(["--bogus"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("unknown option '--bogus'");
+    expect((await install(["--service-name", "a b"])).stderr).toContain("not a valid unit name");
+  });
+
+  it.skipIf(!ANALYZE)(`passes systemd-analyze verify and security (skipped if ${NO_ANALYZE})`, async () => {
+    const unitFile = path.join(out, "taskhost.service");
+    if (!existsSync(unitFile)) expect((await install(["--dry-run", "--output", out])).code).toBe(0);
+
+    const verify = await run(ANALYZE!, ["verify", unitFile]).then(
+      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+      (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+    );
+    // Warnings and errors about the unit name its file and line.
+    expect(verify.output).not.toMatch(/taskhost\.service/);
+    expect(verify.code, verify.output).toBe(0);
+
+    const security = await run(ANALYZE!, ["security", "--offline=true", unitFile]).then(
+      ({ stdout, stderr }) => stdout + stderr,
+      (e: { stdout?: string; stderr?: string; message: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}${e.message}`,
+    );
+    if (/unrecognized option|unknown option/i.test(security)) {
+      console.warn(`systemd-analyze security --offline is not supported by this systemd; exposure not measured`);
+      return;
+    }
+    const score = /Overall exposure level for taskhost\.service: ([\d.]+) (\w+)/.exec(security);
+    expect(score, security).not.toBeNull();
+    console.log(`systemd-analyze security --offline=true: exposure ${score![1]} ${score![2]}`);
+    expect(Number(score![1])).toBeLessThanOrEqual(2.5);
+
+    // The user unit too (it needs a runtime directory for the user manager).
+    const userDir = path.join(out, "user-verify");
+    expect((await install(["--user", "--dry-run", "--output", userDir])).code).toBe(0);
+    const xdg = await mkdtemp(path.join(os.tmpdir(), "th-xdg-"));
+    try {
+      const userVerify = await run(ANALYZE!, ["--user", "verify", path.join(userDir, "taskhost.service")], {
+        env: { ...process.env, XDG_RUNTIME_DIR: xdg },
+      }).then(
+        ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? -1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` }),
+      );
+      expect(userVerify.output).not.toMatch(/taskhost\.service/);
+      expect(userVerify.code, userVerify.output).toBe(0);
+    } finally {
+      await rm(xdg, { recursive: true, force: true });
+    }
+  });
+});
