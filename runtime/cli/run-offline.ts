@@ -5,6 +5,7 @@ import { workerEntryFile } from "../run/worker-entry-file.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
+import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { CliContext } from "./cli-context.ts";
 
 /** `taskhost run` with no host: load the one task and run it here, recording the run. */
@@ -29,7 +30,13 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
         historyPerTask: config.database.historyPerTask,
       });
+      const dependencies = new DependencyInstaller({
+        registry: config.dependencies.registry,
+        installTimeoutSec: config.dependencies.installTimeoutSec,
+        dataDir: ctx.files.dataDir,
+      });
       const catalog = new TaskCatalog({
+        dependencies,
         projectRoot: config.projectRoot,
         tasksDir: config.tasks.directory,
         includeExamples: true,
@@ -40,7 +47,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         scheduler,
         log: logs.host,
       });
-      const entry = await catalog.load(path.join(config.tasks.directory, `${taskId}.ts`));
+      const entry = await catalog.load(path.join(config.tasks.directory, `${taskId}.ts`)).finally(() => dependencies.close());
       if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
       const row = await scheduler.runNow(taskId, method);
       await scheduler.stop(0);

@@ -30,7 +30,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, sto
 
 function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
   if (entry.error) return "error";
-  if (!entry.loaded) return "installing";
+  if (entry.installing || !entry.loaded) return "installing";
   if (scheduler.isPaused(entry.id)) return "paused";
   if (!entry.loaded.meta.enabled) return "disabled";
   return "scheduled";

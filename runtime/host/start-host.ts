@@ -16,6 +16,7 @@ import { hostStatus } from "./build-status.ts";
 import { controlHandlers } from "./control-handlers.ts";
 import { watchTasks } from "./watch-tasks.ts";
 import { watchConfig } from "./watch-config.ts";
+import { DependencyInstaller } from "../deps/install-dependencies.ts";
 
 export interface HostOptions {
   projectRoot: string;
@@ -90,7 +91,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
     if (interrupted > 0) {
       log.warn({ event: "runs.interrupted", count: interrupted }, `${interrupted} run(s) were cut off when the previous host stopped; recorded as interrupted`);
     }
+    const installerFor = (c: ResolvedConfig) =>
+      new DependencyInstaller({ registry: c.dependencies.registry, installTimeoutSec: c.dependencies.installTimeoutSec, dataDir: files.dataDir });
+    let installer = installerFor(config);
+    // npm runs in its own process group: it must not outlive the host.
+    undo.push(() => installer.close());
     const catalog = new TaskCatalog({
+      dependencies: installer,
       projectRoot: config.projectRoot,
       tasksDir: config.tasks.directory,
       includeExamples: config.tasks.includeExampleTasks,
@@ -127,6 +134,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port"]) {
         if (changed.includes(key)) log.warn({ event: "config.restart_needed", key }, `${key} changes take effect when the host restarts`);
       }
+      if (has("dependencies.")) {
+        // Installs already running finish with the old settings; new ones use the new.
+        const old = installer;
+        installer = installerFor(next);
+        catalog.configure({ dependencies: installer });
+        void old.close().catch(() => {});
+      }
       const dirChanged = changed.includes("tasks.directory");
       if (dirChanged) await setTaskWatching(false);
       catalog.configure({
@@ -159,6 +173,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await configWatcher.close();
         await setTaskWatching(false);
         await control?.close();
+        await installer.close();
         await scheduler.stop(grace * 1000);
         await store.close();
         log.info({ event: "host.stop", reason, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");

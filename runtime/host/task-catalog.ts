@@ -7,6 +7,7 @@ import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
 import { isTaskFile, taskIdFromPath } from "../task-file/task-id.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
+import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { findTaskFiles } from "./find-task-files.ts";
 
 export interface TaskEntry {
@@ -34,6 +35,7 @@ export interface TaskCatalogOptions {
   defaultZone: string;
   store: Store;
   scheduler: Scheduler;
+  dependencies: DependencyInstaller;
   log: HostLog;
 }
 
@@ -62,7 +64,7 @@ export class TaskCatalog {
   }
 
   /** Live config changes (zone, examples, tasks directory) take effect on the next load. */
-  configure(changes: Partial<Pick<TaskCatalogOptions, "tasksDir" | "includeExamples" | "defaultZone">>): void {
+  configure(changes: Partial<Pick<TaskCatalogOptions, "tasksDir" | "includeExamples" | "defaultZone" | "dependencies">>): void {
     this.options = { ...this.options, ...changes };
   }
 
@@ -136,7 +138,13 @@ export class TaskCatalog {
         bundleDir: options.bundleDir,
         entryFile: options.entryFile,
         defaultZone: options.defaultZone,
+        dependencies: options.dependencies,
+        onInstalling: () => {
+          entry.installing = true;
+          options.log.info({ event: "task.installing", taskId: id }, `${relFile}: installing its dependencies`);
+        },
       });
+      entry.installing = false;
       // The file may have changed again, or gone, while this version was being built.
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       await options.store.upsertTask({ id, title: task.meta.title, file: relFile, removedAt: null });
@@ -151,6 +159,7 @@ export class TaskCatalog {
         `loaded ${relFile} (${task.schedules.map((s) => s.text).join("; ") || "no schedule"})`,
       );
     } catch (error) {
+      entry.installing = false;
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;

@@ -12,8 +12,10 @@ export interface BundleTaskOptions {
   /** Its source with any bare frontmatter block blanked out (line numbers kept). */
   code: string;
   projectRoot: string;
-  /** Where bundles are written, e.g. `<data>/cache/bundles`. */
+  /** Where bundles are written, e.g. `<data>/cache/bundles`, or `<data>/deps/<key>/bundles` for a task with dependencies. */
   outDir: string;
+  /** Package names left as imports (a task's dependencies, see runtime/deps/dependency-externals.ts). */
+  external?: readonly string[];
 }
 
 export interface TaskBundle {
@@ -68,6 +70,7 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
       logLevel: "silent",
       banner: { js: REQUIRE_SHIM },
       alias: { taskhost: TASK_API_ENTRY, "taskhost/helpers": HELPERS_ENTRY },
+      external: options.external ? [...options.external] : [],
       absWorkingDir: options.projectRoot,
     });
   } catch (error) {

@@ -6,6 +6,8 @@ import { inspectBundle } from "../run/inspect-bundle.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { describeSchedule } from "../schedule/describe-schedule.ts";
 import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
+import type { DependencyInstaller } from "../deps/install-dependencies.ts";
+import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
 
 export const ERR_TASK_LOAD = "ERR_TASK_LOAD";
 
@@ -20,6 +22,10 @@ export interface LoadTaskOptions {
   entryFile: string;
   /** The scheduler's zone, for tasks without their own `timezone`. */
   defaultZone: string;
+  /** Installs a task's `dependencies` (one installer per host, shared by all loads). */
+  dependencies: DependencyInstaller;
+  /** Called when the task's dependencies must be installed first (status shows `installing`). */
+  onInstalling?: () => void;
 }
 
 /** A task that could not be loaded: listed with this message, never run. */
@@ -44,11 +50,25 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     const parsed = parseTaskFile(source, relFile, { zone: options.defaultZone });
     title = parsed.meta.title;
     checkNodeVersion(parsed.meta, process.version, relFile);
+    // Dependencies stay external and the bundle lives in their install folder, so Node
+    // resolves them from there at run time: native addons and dynamic requires work as is.
+    let outDir = options.bundleDir;
+    let external: string[] = [];
+    if (parsed.meta.dependencies.length > 0) {
+      const { dependencies } = options;
+      const deps = parsed.meta.dependencies;
+      const installed =
+        (await dependencies.lookup(deps, { allowScripts: parsed.meta.allowScripts })) ??
+        (options.onInstalling?.(), await dependencies.ensure(deps, { allowScripts: parsed.meta.allowScripts }));
+      outDir = dependencyBundleDir(installed.dir);
+      external = dependencyExternals(deps);
+    }
     const bundle = await bundleTask({
       file: options.file,
       code: parsed.code,
       projectRoot: options.projectRoot,
-      outDir: options.bundleDir,
+      outDir,
+      external,
     });
     const inspected = await inspectBundle(options.entryFile, bundle.path);
     const zone = parsed.meta.timezone ?? options.defaultZone;

@@ -81,10 +81,10 @@ export class TempProject {
   }
 
   /** Starts `taskhost start` and waits until it answers on its socket. */
-  async start(extraArgs: string[] = []): Promise<HostProcess> {
+  async start(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HostProcess> {
     const child = spawn(process.execPath, [BIN, "start", ...extraArgs], {
       cwd: this.root,
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", ...env },
     });
     let output = "";
     child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
