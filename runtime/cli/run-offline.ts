@@ -1,7 +1,7 @@
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { workerEntryFile } from "../run/worker-entry-file.ts";
+import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
@@ -21,12 +21,12 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
   try {
     return await withLedger(ctx, true, async (store) => {
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
-      const entryFile = await workerEntryFile(ctx.files.cacheDir);
+      const toolchain = await prepareToolchain(ctx.files.cacheDir);
       const scheduler = new Scheduler({
         store,
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),
-        entryFile,
+        entryFile: toolchain.entryFile,
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
         historyPerTask: config.database.historyPerTask,
       });
@@ -40,8 +40,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         projectRoot: config.projectRoot,
         tasksDir: config.tasks.directory,
         includeExamples: true,
-        bundleDir: ctx.files.bundleDir,
-        entryFile,
+        toolchain,
         defaultZone: config.scheduler.timezone,
         store,
         scheduler,

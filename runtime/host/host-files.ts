@@ -8,7 +8,6 @@ export interface HostFiles {
   pidFile: string;
   socket: string;
   cacheDir: string;
-  bundleDir: string;
 }
 
 // sun_path is 108 bytes on Linux (104 on macOS); deep project paths need a fallback.
@@ -20,12 +19,10 @@ export function hostFiles(dataDir: string): HostFiles {
     preferred.length <= MAX_SOCKET_PATH
       ? preferred
       : path.join(os.tmpdir(), `taskhost-${createHash("sha1").update(dataDir).digest("hex").slice(0, 16)}.sock`);
-  const cacheDir = path.join(dataDir, "cache");
   return {
     dataDir,
     pidFile: path.join(dataDir, "taskhost.pid"),
     socket,
-    cacheDir,
-    bundleDir: path.join(cacheDir, "bundles"),
+    cacheDir: path.join(dataDir, "cache"),
   };
 }

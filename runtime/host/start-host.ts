@@ -6,7 +6,7 @@ import { openSqlJsStore } from "../store/sqljs-store.ts";
 import type { Store } from "../store/store.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
-import { workerEntryFile } from "../run/worker-entry-file.ts";
+import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
 import { acquireHostLock } from "./host-lock.ts";
 import { hostFiles } from "./host-files.ts";
@@ -78,12 +78,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
     undo.push(() => store.close());
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
-    const entryFile = await workerEntryFile(files.cacheDir);
+    const toolchain = await prepareToolchain(files.cacheDir);
     const scheduler = new Scheduler({
       store,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
-      entryFile,
+      entryFile: toolchain.entryFile,
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
       historyPerTask: config.database.historyPerTask,
     });
@@ -101,8 +101,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       projectRoot: config.projectRoot,
       tasksDir: config.tasks.directory,
       includeExamples: config.tasks.includeExampleTasks,
-      bundleDir: files.bundleDir,
-      entryFile,
+      toolchain,
       defaultZone: config.scheduler.timezone,
       store,
       scheduler,

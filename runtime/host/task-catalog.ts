@@ -7,6 +7,7 @@ import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
 import { isTaskFile, taskIdFromPath } from "../task-file/task-id.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
+import type { Toolchain } from "../task-file/toolchain.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { findTaskFiles } from "./find-task-files.ts";
 
@@ -30,8 +31,7 @@ export interface TaskCatalogOptions {
   projectRoot: string;
   tasksDir: string;
   includeExamples: boolean;
-  bundleDir: string;
-  entryFile: string;
+  toolchain: Toolchain;
   defaultZone: string;
   store: Store;
   scheduler: Scheduler;
@@ -135,8 +135,10 @@ export class TaskCatalog {
         id,
         file,
         projectRoot: options.projectRoot,
-        bundleDir: options.bundleDir,
-        entryFile: options.entryFile,
+        bundleDir: options.toolchain.bundleDir,
+        entryFile: options.toolchain.entryFile,
+        apiModule: options.toolchain.apiModule,
+        manifestDir: options.toolchain.manifestDir,
         defaultZone: options.defaultZone,
         dependencies: options.dependencies,
         onInstalling: () => {
@@ -155,7 +157,7 @@ export class TaskCatalog {
       entry.title = task.meta.title;
       for (const warning of task.warnings) options.log.warn({ event: "task.warning", taskId: id }, warning);
       options.log.info(
-        { event: "task.loaded", taskId: id, bundleMs: Math.round(task.bundle.bundleMs), schedules: task.schedules.map((s) => s.text) },
+        { event: "task.loaded", taskId: id, bundleMs: Math.round(task.bundle.bundleMs), cached: task.bundle.cached ?? false, schedules: task.schedules.map((s) => s.text) },
         `loaded ${relFile} (${task.schedules.map((s) => s.text).join("; ") || "no schedule"})`,
       );
     } catch (error) {

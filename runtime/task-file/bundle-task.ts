@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build, type BuildFailure, type Message } from "esbuild";
-import { HELPERS_ENTRY, TASK_API_ENTRY } from "../runtime-paths.ts";
+import { HELPERS_ENTRY } from "../runtime-paths.ts";
 
 export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";
 
@@ -16,6 +16,8 @@ export interface BundleTaskOptions {
   outDir: string;
   /** Package names left as imports (a task's dependencies, see runtime/deps/dependency-externals.ts). */
   external?: readonly string[];
+  /** The compiled `taskhost` module (see taskApiModule) the bundle imports instead of inlining it. */
+  apiModuleUrl: string;
 }
 
 export interface TaskBundle {
@@ -26,6 +28,8 @@ export interface TaskBundle {
   /** Absolute paths of every local file the bundle includes (the task, helpers...). */
   inputs: string[];
   bundleMs: number;
+  /** Reused from the warm-start cache: nothing was bundled or inspected. */
+  cached?: boolean;
 }
 
 /** An esbuild error with the task file's `file:line:column`. */
@@ -43,9 +47,9 @@ const REQUIRE_SHIM =
   "const require = __thCreateRequire(import.meta.url);";
 
 /**
- * Bundles one task file into a self-contained ES module. `taskhost` and
- * `taskhost/helpers` are aliased to the runtime's own sources so a task
- * resolves them wherever the tasks directory is. Decorators are lowered by
+ * Bundles one task file into an ES module. `taskhost` resolves to the host's
+ * compiled API module and `taskhost/helpers` to the runtime's helpers, so a
+ * task finds both wherever the tasks directory is. Decorators are lowered by
  * esbuild (TC39 semantics; Node 20 has no native support).
  */
 export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle> {
@@ -69,7 +73,15 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
       sourceRoot: undefined,
       logLevel: "silent",
       banner: { js: REQUIRE_SHIM },
-      alias: { taskhost: TASK_API_ENTRY, "taskhost/helpers": HELPERS_ENTRY },
+      alias: { "taskhost/helpers": HELPERS_ENTRY },
+      plugins: [
+        {
+          name: "taskhost-api",
+          setup(b) {
+            b.onResolve({ filter: /^taskhost$/ }, () => ({ path: options.apiModuleUrl, external: true }));
+          },
+        },
+      ],
       external: options.external ? [...options.external] : [],
       absWorkingDir: options.projectRoot,
     });

@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseTaskFile, checkNodeVersion } from "./parse-task-file.ts";
 import { bundleTask } from "./bundle-task.ts";
-import { inspectBundle } from "../run/inspect-bundle.ts";
+import { inspectBundle, type InspectResult } from "../run/inspect-bundle.ts";
+import { freshManifest, hashFile, manifestKey, writeManifest } from "./bundle-manifest.ts";
+import type { TaskBundle } from "./bundle-task.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { describeSchedule } from "../schedule/describe-schedule.ts";
 import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
@@ -20,6 +22,10 @@ export interface LoadTaskOptions {
   bundleDir: string;
   /** The compiled worker entry, for inspecting the bundle. */
   entryFile: string;
+  /** The compiled `taskhost` module bundles import. */
+  apiModule: { url: string; hash: string };
+  /** Where bundle manifests are kept (the warm-start cache). */
+  manifestDir: string;
   /** The scheduler's zone, for tasks without their own `timezone`. */
   defaultZone: string;
   /** Installs a task's `dependencies` (one installer per host, shared by all loads). */
@@ -63,14 +69,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
       outDir = dependencyBundleDir(installed.dir);
       external = dependencyExternals(deps);
     }
-    const bundle = await bundleTask({
-      file: options.file,
-      code: parsed.code,
-      projectRoot: options.projectRoot,
-      outDir,
-      external,
-    });
-    const inspected = await inspectBundle(options.entryFile, bundle.path);
+    const { bundle, inspected } = await buildOrReuse(options, parsed.code, outDir, external);
     const zone = parsed.meta.timezone ?? options.defaultZone;
     const window = {
       ...(parsed.meta.startDate != null ? { start: parsed.meta.startDate } : {}),
@@ -112,4 +111,33 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
     throw new TaskLoadError(named, title);
   }
+}
+
+/** The bundle and its schedules from the manifest cache when nothing changed, else built and inspected afresh. */
+async function buildOrReuse(
+  options: LoadTaskOptions,
+  code: string,
+  outDir: string,
+  external: string[],
+): Promise<{ bundle: TaskBundle; inspected: InspectResult }> {
+  const started = performance.now();
+  const key = manifestKey({ code, api: options.apiModule.hash, outDir, external, entry: options.entryFile });
+  const cached = await freshManifest(options.manifestDir, options.file, key);
+  if (cached) {
+    const bundle = { ...cached.bundle, inputs: [options.file, ...Object.keys(cached.inputs)], bundleMs: performance.now() - started, cached: true };
+    return { bundle, inspected: cached.inspected };
+  }
+  const bundle = await bundleTask({
+    file: options.file,
+    code,
+    projectRoot: options.projectRoot,
+    outDir,
+    external,
+    apiModuleUrl: options.apiModule.url,
+  });
+  const inspected = await inspectBundle(options.entryFile, bundle.path);
+  const inputs: Record<string, string> = {};
+  for (const input of bundle.inputs.slice(1)) inputs[input] = (await hashFile(input)) ?? "";
+  await writeManifest(options.manifestDir, options.file, { version: 1, key, inputs, bundle: { path: bundle.path, hash: bundle.hash }, inspected });
+  return { bundle, inspected };
 }

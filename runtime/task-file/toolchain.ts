@@ -1,0 +1,18 @@
+import path from "node:path";
+import { workerEntryFile } from "../run/worker-entry-file.ts";
+import { taskApiModule, type TaskApiModule } from "./task-api-module.ts";
+
+/** The compiled pieces and cache folders every task load and run uses. */
+export interface Toolchain {
+  /** The worker entry every run and inspection starts from. */
+  entryFile: string;
+  apiModule: TaskApiModule;
+  bundleDir: string;
+  manifestDir: string;
+}
+
+/** Compiles the worker entry and the `taskhost` module into `cacheDir` (in parallel). */
+export async function prepareToolchain(cacheDir: string): Promise<Toolchain> {
+  const [entryFile, apiModule] = await Promise.all([workerEntryFile(cacheDir), taskApiModule(cacheDir)]);
+  return { entryFile, apiModule, bundleDir: path.join(cacheDir, "bundles"), manifestDir: path.join(cacheDir, "manifests") };
+}
