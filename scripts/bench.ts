@@ -95,11 +95,67 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** Counts `event` lines in scheduler.log, read from where the last call stopped. */
+function eventCounter(project: TempProject, event: string): () => Promise<number> {
+  let offset = 0;
+  let count = 0;
+  const file = path.join(project.root, "logs", "scheduler.log");
+  return async () => {
+    const text = await readFile(file, "utf8").catch(() => "");
+    const fresh = text.slice(offset);
+    offset = text.length;
+    count += fresh.split(`"event":"${event}"`).length - 1;
+    return count;
+  };
+}
+
+/** Save-to-live: from writing a task file (or config.yaml) to the host logging it live. */
+async function reload(edits: number): Promise<void> {
+  const project = await TempProject.create();
+  try {
+    const file = await project.writeTask("edited.ts", tick(0));
+    await project.start();
+    const loaded = eventCounter(project, "task.loaded");
+    await loaded();
+    const latencies: number[] = [];
+    for (let i = 1; i <= edits; i++) {
+      const before = await loaded();
+      const t0 = performance.now();
+      await writeFile(file, tick(i));
+      await waitFor(async () => (await loaded()) > before, { timeoutMs: 10_000, intervalMs: 2 });
+      latencies.push(performance.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    record(`reload, task file saved ${edits} times`, "median", percentile(latencies, 50), "ms");
+    record(`reload, task file saved ${edits} times`, "p95", percentile(latencies, 95), "ms");
+
+    const reloaded = eventCounter(project, "config.reloaded");
+    await reloaded();
+    const configLatencies: number[] = [];
+    for (let i = 1; i <= Math.min(edits, 20); i++) {
+      const before = await reloaded();
+      const t0 = performance.now();
+      await project.writeConfig({ scheduler: { max_concurrent_runs: 4 + (i % 2) } });
+      await waitFor(async () => (await reloaded()) > before, { timeoutMs: 10_000, intervalMs: 2, what: "config.reloaded" }).catch(async (error: unknown) => {
+        const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+        throw new Error(`${String(error)}\n${log.split("\n").filter((l) => !l.includes("run.")).slice(-8).join("\n")}`);
+      });
+      configLatencies.push(performance.now() - t0);
+    }
+    configLatencies.sort((a, b) => a - b);
+    record("reload, config.yaml saved", "median", percentile(configLatencies, 50), "ms");
+    record("reload, config.yaml saved", "p95", percentile(configLatencies, 95), "ms");
+  } finally {
+    await project.cleanup();
+  }
+}
+
 process.stderr.write(`taskhost bench (${quick ? "quick" : "full"})\n`);
-await lag(1, quick ? 12 : 60);
-await lag(10, quick ? 10 : 30);
+await reload(quick ? 20 : 50);
+if (!process.argv.includes("--reload-only")) await lag(1, quick ? 12 : 60);
+if (!process.argv.includes("--reload-only")) await lag(10, quick ? 10 : 30);
 if (!quick) await lag(100, 30);
-await idle(100, quick ? 20 : 60);
+if (!process.argv.includes("--reload-only")) await idle(100, quick ? 20 : 60);
 
 const table = ["| scenario | metric | value |", "|---|---|---|", ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${r.value} ${r.unit} |`)].join("\n");
 process.stdout.write(`${table}\n`);

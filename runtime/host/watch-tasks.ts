@@ -3,6 +3,7 @@ import path from "node:path";
 import { CoalescingQueue } from "../watch/coalescing-queue.ts";
 import { watchPaths, type Watching } from "../watch/watch-paths.ts";
 import { taskIdFromPath } from "../task-file/task-id.ts";
+import { hashFile } from "../task-file/bundle-manifest.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { TaskCatalog } from "./task-catalog.ts";
 
@@ -30,7 +31,11 @@ export async function watchTasks(options: WatchTasksOptions): Promise<Watching> 
     if (existsSync(file) && catalog.isTask(file)) await catalog.load(file);
     else if (catalog.entries.has(taskIdFromPath(tasksDir, file))) await catalog.remove(taskIdFromPath(tasksDir, file));
   }, onError);
+  const moduleHashes = new Map<string, string | null>();
   const moduleQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
+    const hash = await hashFile(file);
+    if (moduleHashes.has(file) && moduleHashes.get(file) === hash) return;
+    moduleHashes.set(file, hash);
     const reloaded = await catalog.reloadImporters(file);
     if (reloaded.length > 0) {
       log.info({ event: "helper.changed", file, tasks: reloaded }, `${path.basename(file)} changed: reloaded ${reloaded.join(", ")}`);

@@ -29,11 +29,13 @@ function serialize(error: unknown): SerializedError {
   return { message: format("%o", error) };
 }
 
-/** Frames of this entry file say nothing to the task's author. */
+/** Frames of this entry file say nothing to the task's author; paths read best from the project root. */
 function stripRuntimeFrames(stack: string | undefined): string | undefined {
+  const root = `${process.env.TASKHOST_PROJECT_ROOT ?? process.cwd()}/`;
   return stack
     ?.split("\n")
     .filter((line) => !line.includes("worker-entry.mjs"))
+    .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
     .join("\n");
 }
 

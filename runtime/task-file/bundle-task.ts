@@ -65,6 +65,8 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
       },
       bundle: true,
       write: false,
+      // Where the bundle will live, so source-map paths resolve back to tasks/x.ts.
+      outfile: path.join(options.outDir, "task.mjs"),
       metafile: true,
       format: "esm",
       platform: "node",

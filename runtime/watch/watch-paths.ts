@@ -1,4 +1,8 @@
+import { existsSync } from "node:fs";
 import { watch, type FSWatcher } from "chokidar";
+
+/** Just past chokidar's 50 ms throttle of repeated `change` events. */
+const RECHECK_MS = 70;
 
 export type FileEvent = "add" | "change" | "unlink";
 
@@ -26,16 +30,32 @@ export async function watchPaths(options: WatchPathsOptions): Promise<Watching> 
     atomic: true,
     ignored: (path) => options.ignored?.(path) ?? false,
   });
-  watcher.on("add", (file) => options.onEvent("add", file));
-  watcher.on("change", (file) => options.onEvent("change", file));
-  watcher.on("unlink", (file) => options.onEvent("unlink", file));
+  // chokidar drops a second `change` of a path within 50 ms of the first, so the
+  // last write of a quick double save could go unseen: every event is followed by
+  // one more look after that window. Handlers treat unchanged content as a no-op.
+  const recheck = new Map<string, NodeJS.Timeout>();
+  const emit = (event: FileEvent, file: string) => {
+    options.onEvent(event, file);
+    clearTimeout(recheck.get(file));
+    recheck.set(
+      file,
+      setTimeout(() => {
+        recheck.delete(file);
+        if (!closed) options.onEvent(existsSync(file) ? "change" : "unlink", file);
+      }, RECHECK_MS),
+    );
+  };
+  watcher.on("add", (file) => emit("add", file));
+  watcher.on("change", (file) => emit("change", file));
+  watcher.on("unlink", (file) => emit("unlink", file));
   watcher.on("error", (error) => options.onError(error));
-  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   let closed = false;
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
   return {
     close: async () => {
       if (closed) return;
       closed = true;
+      for (const timer of recheck.values()) clearTimeout(timer);
       await watcher.close();
     },
   };
