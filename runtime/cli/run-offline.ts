@@ -5,6 +5,7 @@ import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
+import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { CliContext } from "./cli-context.ts";
 
@@ -21,6 +22,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
   try {
     return await withLedger(ctx, true, async (store) => {
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+      process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
       const scheduler = new Scheduler({
         store,

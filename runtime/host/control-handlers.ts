@@ -26,6 +26,12 @@ export function controlHandlers(context: ControlContext): Record<string, Control
     status: () => context.status(),
     run: async (params) => {
       const id = await knownTask(params);
+      const entry = catalog.get(id);
+      if (entry && !entry.loaded) {
+        throw Object.assign(new Error(entry.error ?? `taskhost: task "${id}" is still installing its dependencies; try again shortly`), {
+          code: entry.error ? "ERR_TASK_LOAD" : "ERR_TASK_INSTALLING",
+        });
+      }
       const row = await scheduler.runNow(id, typeof params.method === "string" ? params.method : undefined);
       return runJson(row);
     },

@@ -17,6 +17,8 @@ import { controlHandlers } from "./control-handlers.ts";
 import { watchTasks } from "./watch-tasks.ts";
 import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
+import { notifyFailures } from "./failure-notifier.ts";
+import { PACKAGE_DIR } from "../runtime-paths.ts";
 
 export interface HostOptions {
   projectRoot: string;
@@ -78,6 +80,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     undo.push(() => store.close());
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+    // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
+    process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     const scheduler = new Scheduler({
       store,
@@ -108,6 +112,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       log,
     });
     await catalog.scan();
+    const stopNotifier = notifyFailures(scheduler, {
+      enabled: (id) => catalog.get(id)?.loaded?.meta.notifyOnFailure ?? config.notifications.notifyOnFailure,
+      title: (id) => catalog.get(id)?.title ?? id,
+      retryCount: (id) => catalog.get(id)?.loaded?.meta.retryCount ?? 0,
+      log,
+    });
+    undo.push(async () => stopNotifier());
 
     const helperDirs = [path.join(config.projectRoot, "helpers")];
     let taskWatcher: Watching | null = null;
@@ -169,6 +180,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       stopping ??= (async () => {
         const grace = config.scheduler.shutdownGraceSec;
         log.info({ event: "host.stopping", reason, running: scheduler.runningCount }, `stopping (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`);
+        stopNotifier();
         await configWatcher.close();
         await setTaskWatching(false);
         await control?.close();

@@ -371,6 +371,7 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
     nodeVersion,
     memoryLimitMb: num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0) ?? TASK_META_DEFAULTS.memoryLimitMb,
     allowScripts: bool("allow_scripts") ?? TASK_META_DEFAULTS.allowScripts,
+    notifyOnFailure: bool("notify_on_failure") ?? TASK_META_DEFAULTS.notifyOnFailure,
   };
   return { meta, warnings };
 }

@@ -32,6 +32,7 @@ export interface TaskMetaInput {
   /** MB. */
   memory_limit?: unknown;
   allow_scripts?: unknown;
+  notify_on_failure?: unknown;
 }
 
 /** The field names a frontmatter may use; anything else is a warning. */
@@ -51,6 +52,7 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "node_version",
   "memory_limit",
   "allow_scripts",
+  "notify_on_failure",
 ];
 
 export interface ResolvedTaskMeta {
@@ -76,6 +78,8 @@ export interface ResolvedTaskMeta {
   readonly nodeVersion: string | null;
   readonly memoryLimitMb: number;
   readonly allowScripts: boolean;
+  /** Desktop notification when a run fails after its retries; null = `notifications.notify_on_failure`. */
+  readonly notifyOnFailure: boolean | null;
 }
 
 /** Defaults of contract §2 (title has none: it comes from the file name). */
@@ -94,4 +98,5 @@ export const TASK_META_DEFAULTS = Object.freeze({
   nodeVersion: null,
   memoryLimitMb: 512,
   allowScripts: false,
+  notifyOnFailure: null,
 });
