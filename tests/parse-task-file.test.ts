@@ -48,6 +48,7 @@ describe("frontmatter forms", () => {
       nodeVersion: null,
       memoryLimitMb: 512,
       allowScripts: false,
+      notifyOnFailure: null,
     });
     expect(Object.isFrozen(parsed.meta)).toBe(true);
     expect(Object.isFrozen(parsed.meta.dependencies)).toBe(true);
@@ -167,6 +168,7 @@ describe("fields", () => {
         'node_version: ">=20.19"',
         "memory_limit: 256",
         "allow_scripts: true",
+        "notify_on_failure: true",
       ),
       FILE,
     );
@@ -187,6 +189,7 @@ describe("fields", () => {
       nodeVersion: ">=20.19",
       memoryLimitMb: 256,
       allowScripts: true,
+      notifyOnFailure: true,
     });
   });
 
