@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
 import { cliContext } from "./cli-context.ts";
-import { startCommand } from "./start-command.ts";
+import { hostCommand, startCommand } from "./start-command.ts";
 import { statusCommand, historyCommand, runCommand, pauseCommand } from "./query-commands.ts";
+import { checkOverdueCommand, resetSchedulesCommand } from "./ops-commands.ts";
+import { restartCommand } from "./restart-command.ts";
+import { logsCommand } from "./logs-command.ts";
 
 const program = new Command()
   .name("taskhost")
@@ -19,6 +22,14 @@ program
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { daemon?: boolean; config?: string }) => {
     process.exitCode = await startCommand(opts.config ?? configOf(), opts.daemon ?? false);
+  });
+
+program
+  .command("__host", { hidden: true })
+  .description("one host process, as spawned by the supervisor of `start`")
+  .option("-c, --config <path>", "config file, relative to the project root")
+  .action(async (opts: { config?: string }) => {
+    process.exitCode = await hostCommand(opts.config ?? configOf());
   });
 
 program
@@ -59,6 +70,62 @@ for (const [name, paused] of [
     .action(async (task: string) => {
       process.exitCode = await pauseCommand(cliContext(configOf()), task, paused);
     });
+}
+
+program
+  .command("logs")
+  .description("the task log, or one task's lines of it; -f follows it (across rotations)")
+  .argument("[task]", "task id")
+  .option("-f, --follow", "keep printing new lines")
+  .option("-n, --lines <n>", "how many lines to show first", positiveInt, 50)
+  .action(async (task: string | undefined, opts: { follow?: boolean; lines: number }) => {
+    process.exitCode = await logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
+  });
+
+program
+  .command("reset-schedules")
+  .description("recompute next runs on the aligned grid from now (what was missed is dropped, not caught up)")
+  .option("--dry-run", "show what would change, change nothing")
+  .option("--future-only", "only schedules whose next run is already in the past (overdue)")
+  .option("--task <id>", "only this task (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
+  .option("--all", "every task (the default when no --task is given)")
+  .action(async (opts: { dryRun?: boolean; futureOnly?: boolean; task: string[]; all?: boolean }) => {
+    process.exitCode = await resetSchedulesCommand(cliContext(configOf()), {
+      dryRun: opts.dryRun ?? false,
+      futureOnly: opts.futureOnly ?? false,
+      task: opts.task,
+      all: opts.all ?? false,
+    });
+  });
+
+program
+  .command("check-overdue")
+  .description("list schedules whose next run has passed unrun")
+  .option("--json", "print a JSON array")
+  .action(async (opts: { json?: boolean }) => {
+    process.exitCode = await checkOverdueCommand(cliContext(configOf()), opts.json ?? false);
+  });
+
+program
+  .command("restart")
+  .description("graceful stop, then a fresh host (the supervisor's PID stays)")
+  .option("--timeout <s>", "seconds running tasks get (default scheduler.shutdown_grace)", nonNegative)
+  .option("--force", "give running tasks no time: interrupt them at once")
+  .option("--dry-run", "say what would happen, do nothing")
+  .option("--daemon", "if no host is running, start one in the background")
+  .action(async (opts: { timeout?: number; force?: boolean; dryRun?: boolean; daemon?: boolean }) => {
+    process.exitCode = await restartCommand(cliContext(configOf()), configOf(), {
+      timeout: opts.timeout,
+      force: opts.force ?? false,
+      dryRun: opts.dryRun ?? false,
+      daemon: opts.daemon ?? false,
+    });
+  });
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number of seconds >= 0");
+  return n;
 }
 
 function positiveInt(value: string): number {

@@ -1,23 +1,39 @@
 import { spawn } from "node:child_process";
+import { mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startHost } from "../host/start-host.ts";
+import { startHost, type Host } from "../host/start-host.ts";
+import { runSupervisor } from "../supervisor/run-supervisor.ts";
+import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
-/** `taskhost start`: the host in this process, or `--daemon` detached from the terminal. */
-export async function startCommand(configPath: string, daemon: boolean): Promise<number> {
-  if (daemon) return startDaemon(configPath);
-  process.title = "taskhost";
+/** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached. */
+export async function startCommand(configOption: string, daemon: boolean): Promise<number> {
+  const ctx = cliContext(configOption);
+  if (daemon) return startDaemon(configOption);
+  return runSupervisor({ ctx, configOption, say: (line) => process.stderr.write(`${line}\n`) });
+}
+
+/** The hidden `__host` command: one host process, spawned and watched by the supervisor. */
+export async function hostCommand(configOption: string): Promise<number> {
+  process.title = "taskhost-host";
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
-  let host;
+  const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
+  let host: Host;
   try {
-    host = await startHost({ projectRoot, configPath, console: process.env.TASKHOST_DAEMON !== "1" });
+    host = await startHost({
+      projectRoot,
+      configPath: configOption,
+      console: process.env.TASKHOST_DAEMON !== "1",
+      supervisorPid,
+      restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
+    });
   } catch (error) {
     if (!(error as { reported?: boolean }).reported) process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    return EXIT_CANNOT_START;
   }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -26,25 +42,35 @@ export async function startCommand(configPath: string, daemon: boolean): Promise
       process.stderr.write(`taskhost: ${signal} again: stopping now without waiting for runs\n`);
       process.exit(130);
     }
-    void host.stop(`received ${signal}`).catch((error: unknown) => {
+    const restart = signal === "SIGHUP";
+    void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
       process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
       process.exit(1);
     });
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  await host.stopped;
+  process.on("SIGHUP", onSignal);
+  // The supervisor is gone (even by kill -9): stop rather than run on without a lock holder.
+  process.on("disconnect", () => void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1)));
+  const { restart } = await host.stopped;
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
-  return 0;
+  process.off("SIGHUP", onSignal);
+  process.disconnect?.();
+  return restart ? EXIT_RESTART : EXIT_STOPPED;
 }
 
-async function startDaemon(configPath: string): Promise<number> {
-  const ctx = cliContext(configPath);
-  const child = spawn(process.execPath, [BIN, "start", "--config", configPath], {
+async function startDaemon(configOption: string): Promise<number> {
+  const ctx = cliContext(configOption);
+  const logDir = ctx.config.logging.directory;
+  mkdirSync(logDir, { recursive: true });
+  // The supervisor's own lines (restarts, crashes) go here; the host logs to its files.
+  const out = openSync(path.join(logDir, "supervisor.log"), "a");
+  const child = spawn(process.execPath, [BIN, "start", "--config", configOption], {
     cwd: ctx.projectRoot,
     detached: true,
-    stdio: "ignore",
+    stdio: ["ignore", out, out],
     env: { ...process.env, TASKHOST_DAEMON: "1" },
   });
   child.unref();
@@ -52,13 +78,13 @@ async function startDaemon(configPath: string): Promise<number> {
   while (Date.now() < deadline) {
     try {
       const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
-      process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, ctx.config.logging.directory) || "."}/\n`);
+      process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
       return 0;
     } catch {
       if (child.exitCode != null) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  process.stderr.write(`taskhost: the background host did not come up; see ${ctx.config.logging.directory}/scheduler.log\n`);
+  process.stderr.write(`taskhost: the background host did not come up; see ${path.relative(ctx.projectRoot, logDir)}/supervisor.log and scheduler.log\n`);
   return 1;
 }

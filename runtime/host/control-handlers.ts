@@ -9,8 +9,10 @@ export interface ControlContext {
   catalog: TaskCatalog;
   scheduler: Scheduler;
   store: Store;
+  /** The PID users see (the supervisor's). */
+  pid: number;
   status(): Promise<StatusJson>;
-  stop(reason: string): void;
+  stop(options: { reason: string; graceSec?: number; restart?: boolean }): void;
 }
 
 /** What other commands may ask the running host, over its control socket. */
@@ -22,7 +24,7 @@ export function controlHandlers(context: ControlContext): Record<string, Control
     throw Object.assign(new Error(`taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`), { code: ERR_UNKNOWN_TASK });
   };
   return {
-    ping: async () => ({ pid: process.pid }),
+    ping: async () => ({ pid: context.pid, hostPid: process.pid, running: scheduler.runningCount }),
     status: () => context.status(),
     run: async (params) => {
       const id = await knownTask(params);
@@ -40,11 +42,28 @@ export function controlHandlers(context: ControlContext): Record<string, Control
       const limit = typeof params.limit === "number" ? params.limit : 20;
       return (await store.listRuns(id, { limit })).map(runJson);
     },
+    "reset-schedules": async (params) => {
+      const tasks = Array.isArray(params.tasks) ? params.tasks.map(String) : [];
+      for (const id of tasks) await knownTask({ task: id });
+      const resets = scheduler.resetSchedules((_, taskId) => tasks.length === 0 || tasks.includes(taskId), {
+        futureOnly: params.futureOnly === true,
+        dryRun: params.dryRun === true,
+      });
+      await store.flush();
+      return resets;
+    },
+    "check-overdue": async () => scheduler.overdueSchedules(),
     pause: async (params) => setPaused(await knownTask(params), true),
     resume: async (params) => setPaused(await knownTask(params), false),
     stop: async (params) => {
-      context.stop(typeof params.reason === "string" ? params.reason : "stop requested");
-      return { stopping: true, pid: process.pid };
+      context.stop({ reason: typeof params.reason === "string" ? params.reason : "stop requested" });
+      return { stopping: true, pid: context.pid };
+    },
+    restart: async (params) => {
+      const graceSec = typeof params.graceSec === "number" ? params.graceSec : undefined;
+      const running = scheduler.runningCount;
+      context.stop({ reason: "taskhost restart", graceSec, restart: true });
+      return { restarting: true, pid: context.pid, hostPid: process.pid, running };
     },
   };
   async function setPaused(id: string, paused: boolean) {

@@ -73,3 +73,19 @@ function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * For a host started by a supervisor: the supervisor holds the lock, and the
+ * host only checks that the PID file still names it (so a stray host started
+ * by hand cannot slip in beside a running one).
+ */
+export async function supervisedLock(pidFile: string, supervisorPid: number): Promise<HostLock> {
+  const holder = await readLockPid(pidFile);
+  if (holder !== supervisorPid) {
+    throw Object.assign(
+      new Error(`taskhost: the lock ${pidFile} names pid ${holder ?? "none"}, not this host's supervisor (pid ${supervisorPid}); start the host with \`taskhost start\``),
+      { code: ERR_HOST_RUNNING },
+    );
+  }
+  return { pid: supervisorPid, release: async () => {} };
+}

@@ -8,7 +8,8 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
-import { acquireHostLock } from "./host-lock.ts";
+import { acquireHostLock, supervisedLock } from "./host-lock.ts";
+import { watchMemory } from "./watch-memory.ts";
 import { hostFiles } from "./host-files.ts";
 import { TaskCatalog } from "./task-catalog.ts";
 import { startControlServer, type ControlServer } from "./control-server.ts";
@@ -26,15 +27,28 @@ export interface HostOptions {
   configPath: string;
   /** Also print log lines on stdout (foreground). */
   console?: boolean;
+  /** Started by a supervisor (which holds the lock): its PID is the host's public PID. */
+  supervisorPid?: number;
+  /** How many times the supervisor has restarted the host so far. */
+  restarts?: number;
+}
+
+export interface StopOptions {
+  reason?: string;
+  /** Seconds running tasks get; default `scheduler.shutdown_grace`. */
+  graceSec?: number;
+  /** Ask the supervisor to start a fresh host after this one stops. */
+  restart?: boolean;
 }
 
 export interface Host {
+  /** The PID users see: the supervisor's when there is one. */
   readonly pid: number;
   config(): ResolvedConfig;
   /** Graceful stop; safe to call twice (the second call waits for the first). */
-  stop(reason?: string): Promise<void>;
-  /** Resolves once the host has stopped (after stop(), or a `stop` request over the socket). */
-  readonly stopped: Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+  /** Resolves once the host has stopped (after stop(), a `stop`/`restart` request, or the memory limit). */
+  readonly stopped: Promise<{ restart: boolean }>;
 }
 
 function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
@@ -54,7 +68,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
   let config = initial.config;
   const files = hostFiles(path.dirname(config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
-  const lock = await acquireHostLock(files.pidFile);
+  const lock = options.supervisorPid
+    ? await supervisedLock(files.pidFile, options.supervisorPid)
+    : await acquireHostLock(files.pidFile);
+  const publicPid = options.supervisorPid ?? process.pid;
   let logs: Logs;
   try {
     logs = await logsFor(config, consoleOn);
@@ -173,13 +190,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
     undo.push(() => configWatcher.close());
 
     let stopping: Promise<void> | null = null;
-    let resolveStopped: () => void = () => {};
-    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    let resolveStopped: (result: { restart: boolean }) => void = () => {};
+    const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
-    const stop = (reason = "stop requested") => {
+    let stopMemoryWatch = () => {};
+    const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
       stopping ??= (async () => {
-        const grace = config.scheduler.shutdownGraceSec;
-        log.info({ event: "host.stopping", reason, running: scheduler.runningCount }, `stopping (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`);
+        const grace = graceSec ?? config.scheduler.shutdownGraceSec;
+        log.info(
+          { event: "host.stopping", reason, restart, running: scheduler.runningCount },
+          `${restart ? "restarting" : "stopping"} (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`,
+        );
+        stopMemoryWatch();
         stopNotifier();
         await configWatcher.close();
         await setTaskWatching(false);
@@ -187,42 +209,59 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await installer.close();
         await scheduler.stop(grace * 1000);
         await store.close();
-        log.info({ event: "host.stop", reason, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
+        log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
-        resolveStopped();
+        resolveStopped({ restart });
       })();
       return stopping;
+    };
+    const stopSoon = (stopOptions: StopOptions) => {
+      // Answer first, then stop: the caller waits for the host to go away.
+      setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
     control = await startControlServer(
       files.socket,
       controlHandlers({
+        pid: publicPid,
         catalog,
         scheduler,
         store,
         status: () =>
           hostStatus(catalog, scheduler, store, {
             running: true,
-            pid: process.pid,
+            pid: publicPid,
             uptimeSec: Math.round((Date.now() - startedAt) / 1000),
             rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
-            restarts: 0,
+            restarts: options.restarts ?? 0,
           }),
-        stop: (reason) => {
-          // Answer first, then stop: the caller waits for the host to go away.
-          setImmediate(() => void stop(reason).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
-        },
+        stop: stopSoon,
       }),
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
     scheduler.start();
+    stopMemoryWatch = watchMemory({
+      intervalSec: () => config.scheduler.memoryCheckIntervalSec,
+      limitBytes: () => config.scheduler.maxMemoryUsageBytes,
+      onLimit: (rss) => {
+        const rssMb = Math.round(rss / 1024 / 1024);
+        const limitMb = Math.round(config.scheduler.maxMemoryUsageBytes / 1024 / 1024);
+        log.warn({ event: "memory.restart", rssMb, limitMb }, `host RSS ${rssMb} MB is above max_memory_usage (${limitMb} MB): restarting gracefully`);
+        void stop({ reason: `memory: RSS ${rssMb} MB > ${limitMb} MB`, restart: true }).catch((error: unknown) =>
+          log.error({ event: "host.stop.failed", err: error }, String(error)),
+        );
+      },
+      onError: (error) => log.warn({ event: "memory.sample.failed", err: error }, `could not sample memory: ${String(error)}`),
+    });
     const failed = [...catalog.entries.values()].filter((e) => e.error).length;
     const loaded = catalog.entries.size - failed;
     log.info(
       {
         event: "host.start",
-        pid: process.pid,
+        pid: publicPid,
+        hostPid: process.pid,
+        restarts: options.restarts ?? 0,
         projectRoot: config.projectRoot,
         config: config.configPath,
         timezone: config.scheduler.timezone,
@@ -230,9 +269,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
         taskErrors: failed,
         startMs: Date.now() - startedAt,
       },
-      `host started: ${loaded} task(s) loaded${failed ? `, ${failed} with errors` : ""} in ${Date.now() - startedAt} ms (pid ${process.pid})`,
+      `host started: ${loaded} task(s) loaded${failed ? `, ${failed} with errors` : ""} in ${Date.now() - startedAt} ms (pid ${publicPid})`,
     );
-    return { pid: process.pid, config: () => config, stop, stopped };
+    return { pid: publicPid, config: () => config, stop, stopped };
   } catch (error) {
     log.error({ event: "host.start.failed", err: error }, error instanceof Error ? error.message : String(error));
     for (const step of undo.reverse()) await step().catch(() => {});

@@ -22,6 +22,13 @@ const CATCH_UP_LIMIT = 100;
 /** overlap: queue keeps at most this many occurrences waiting; later ones are skipped. */
 const QUEUE_LIMIT = 100;
 
+export interface ScheduleReset {
+  scheduleId: string;
+  taskId: string;
+  before: number | null;
+  after: number | null;
+}
+
 export interface SchedulerOptions {
   store: Store;
   log: HostLog;
@@ -177,6 +184,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return state.armed ? state.armed.scheduledFor : state.nextRun;
   }
 
+  /**
+   * Recomputes next runs on the aligned grid from now (dropping whatever was
+   * missed). `futureOnly` touches only schedules whose next run is in the past.
+   */
+  resetSchedules(select: (scheduleId: string, taskId: string) => boolean, options: { futureOnly: boolean; dryRun: boolean }): ScheduleReset[] {
+    const now = this.clock.now();
+    const resets: ScheduleReset[] = [];
+    for (const [id, state] of this.states) {
+      if (!select(id, state.task.id)) continue;
+      const before = state.armed ? state.armed.scheduledFor : state.nextRun;
+      if (options.futureOnly && (before == null || before > now)) continue;
+      const { schedule } = state;
+      const after = nextRun(schedule.spec, now, schedule.zone, schedule.window);
+      resets.push({ scheduleId: id, taskId: state.task.id, before, after });
+      if (options.dryRun) continue;
+      if (state.armed) this.cancelClaim(state.armed, state);
+      state.armed = null;
+      state.nextRun = after;
+      void this.persistNextRun(id, after);
+    }
+    if (!options.dryRun) this.wake();
+    return resets;
+  }
+
+  /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
+  overdueSchedules(): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
+    const now = this.clock.now();
+    const out = [];
+    for (const [id, state] of this.states) {
+      const next = state.armed ? state.armed.scheduledFor : state.nextRun;
+      if (next != null && next < now - LATE_MS) {
+        out.push({ scheduleId: id, taskId: state.task.id, nextRun: next, catchUp: state.task.meta.catchUp, paused: this.paused.has(state.task.id) });
+      }
+    }
+    return out;
+  }
+
   get runningCount(): number {
     return this.active.size;
   }
@@ -250,7 +294,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         }
       }
       if (state.nextRun == null) continue;
-      if (state.nextRun <= now - LATE_MS) this.overdue(state, now);
+      if (state.nextRun <= now - LATE_MS) this.catchUpMissed(state, now);
       else if (state.nextRun - now <= LEAD_MS) this.arm(state);
       const target = state.armed ? state.armed.scheduledFor : state.nextRun == null ? Infinity : state.nextRun - LEAD_MS;
       wakeAt = Math.min(wakeAt, target);
@@ -323,7 +367,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Missed occurrences (host down, machine asleep, clock stepped): apply catch_up. */
-  private overdue(state: ScheduleState, now: number): void {
+  private catchUpMissed(state: ScheduleState, now: number): void {
     const { schedule, task } = state;
     const missed = occurrencesBetween(schedule.spec, state.nextRun! - 1, now, schedule.zone, schedule.window, CATCH_UP_LIMIT + 1);
     const dropped = Math.max(0, missed.length - CATCH_UP_LIMIT);

@@ -1,0 +1,71 @@
+import { open, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { withLedger } from "./offline-ledger.ts";
+import type { CliContext } from "./cli-context.ts";
+import type { StatusJson } from "../host/report-shapes.ts";
+
+/**
+ * `logs [task] [-f]`: the task log (tasks.log), or one task's lines of it
+ * (its `[title]` prefix), optionally following it across rotations like `tail -F`.
+ */
+export async function logsCommand(ctx: CliContext, task: string | undefined, lines: number, follow: boolean): Promise<number> {
+  const file = path.join(ctx.config.logging.directory, "tasks.log");
+  const prefix = task ? `[${await titleOf(ctx, task)}] ` : null;
+  const keep = (line: string) => line !== "" && (prefix == null || line.includes(prefix));
+  let current = await realpath(file).catch(() => null);
+  let offset = 0;
+  if (current) {
+    const text = await readFrom(current, 0);
+    offset = Buffer.byteLength(text);
+    for (const line of text.split("\n").filter(keep).slice(-lines)) process.stdout.write(`${line}\n`);
+  } else if (!follow) {
+    process.stderr.write(`no task log yet (${path.relative(ctx.projectRoot, file)})\n`);
+  }
+  if (!follow) return 0;
+  let carry = "";
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await realpath(file).catch(() => null);
+    if (now !== current) {
+      // Rotated: finish nothing more of the old file; read the new one from its start.
+      current = now;
+      offset = 0;
+      carry = "";
+    }
+    if (!current) continue;
+    const size = (await stat(current).catch(() => null))?.size ?? 0;
+    if (size < offset) offset = 0;
+    if (size === offset) continue;
+    const text = carry + (await readFrom(current, offset));
+    offset = size;
+    const parts = text.split("\n");
+    carry = parts.pop() ?? "";
+    for (const line of parts.filter(keep)) process.stdout.write(`${line}\n`);
+  }
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await open(file, "r");
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+async function titleOf(ctx: CliContext, task: string): Promise<string> {
+  try {
+    const status = await callHost<StatusJson>(ctx.files.socket, "status");
+    const found = status.tasks.find((t) => t.id === task);
+    if (found) return found.title;
+  } catch (error) {
+    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+  }
+  const row = await withLedger(ctx, false, (store) => store.getTask(task)).catch(() => undefined);
+  if (!row) throw new Error(`taskhost: no task "${task}" (see \`taskhost status\` for the task ids)`);
+  return row.title;
+}

@@ -1,0 +1,135 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { withLedger } from "./offline-ledger.ts";
+import { localTime } from "./format-text.ts";
+import type { CliContext } from "./cli-context.ts";
+import { nextRun } from "../schedule/next-run.ts";
+import { validateSpec } from "../schedule/validate-spec.ts";
+import { parseTaskFile } from "../task-file/parse-task-file.ts";
+import type { ScheduleReset } from "../scheduler/scheduler.ts";
+import type { ScheduleRow } from "../store/store.ts";
+
+export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
+
+function badFlags(message: string): Error {
+  return Object.assign(new Error(`taskhost: ${message}`), { code: ERR_BAD_FLAGS });
+}
+
+async function hostOr<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<{ via: "host" | "ledger"; result: T }> {
+  try {
+    return { via: "host", result: await callHost<T>(ctx.files.socket, method, params) };
+  } catch (error) {
+    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+    return { via: "ledger", result: await offline() };
+  }
+}
+
+/** The schedule as the ledger stored it: its fingerprint holds spec, zone and window. */
+function nextFromRow(row: ScheduleRow, now: number): number | null {
+  const { spec, zone, window } = JSON.parse(row.fingerprint) as { spec: unknown; zone: string; window: { start?: number; end?: number } };
+  return nextRun(validateSpec(spec), now, zone, window);
+}
+
+export interface ResetFlags {
+  dryRun: boolean;
+  futureOnly: boolean;
+  task: string[];
+  all: boolean;
+}
+
+/** `reset-schedules`: recompute next runs on the aligned grid from now. */
+export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags): Promise<number> {
+  if (flags.all && flags.task.length > 0) throw badFlags("--all and --task exclude each other: name tasks, or reset all of them");
+  const params = { tasks: flags.task, futureOnly: flags.futureOnly, dryRun: flags.dryRun };
+  const { via, result } = await hostOr<ScheduleReset[]>(ctx, "reset-schedules", params, () =>
+    withLedger(ctx, !flags.dryRun, async (store) => {
+      for (const id of flags.task) {
+        if (!(await store.getTask(id))) throw badFlags(`no task "${id}" in the ledger (see \`taskhost status\`)`);
+      }
+      const now = Date.now();
+      const resets: ScheduleReset[] = [];
+      for (const row of await store.listSchedules()) {
+        if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
+        if (flags.futureOnly && (row.nextRun == null || row.nextRun > now)) continue;
+        const after = nextFromRow(row, now);
+        resets.push({ scheduleId: row.id, taskId: row.taskId, before: row.nextRun, after });
+        if (!flags.dryRun) await store.setNextRun(row.id, after);
+      }
+      return resets;
+    }),
+  );
+  const verb = flags.dryRun ? "would reset" : "reset";
+  if (result.length === 0) {
+    process.stdout.write(`nothing to reset${flags.futureOnly ? " (no schedule is overdue)" : ""}\n`);
+    return 0;
+  }
+  for (const r of result) {
+    process.stdout.write(`${verb} ${r.scheduleId}: next run ${localTime(iso(r.before))} -> ${localTime(iso(r.after))}\n`);
+  }
+  process.stdout.write(
+    `${flags.dryRun ? "dry run: nothing changed" : `${result.length} schedule(s) reset`} (${via === "host" ? "through the running host" : "in the ledger; no host is running"})\n`,
+  );
+  return 0;
+}
+
+interface OverdueJson {
+  scheduleId: string;
+  taskId: string;
+  nextRun: string;
+  overdueSec: number;
+  catchUp: string | null;
+  paused: boolean;
+}
+
+/** `check-overdue`: schedules whose next run has passed unrun (what the next start will catch up). */
+export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promise<number> {
+  const now = Date.now();
+  const { via, result } = await hostOr(ctx, "check-overdue", {}, () =>
+    withLedger(ctx, false, async (store) => {
+      const rows = [];
+      for (const row of await store.listSchedules()) {
+        if (row.nextRun == null || row.nextRun >= now) continue;
+        const task = await store.getTask(row.taskId);
+        if (!task || task.removedAt != null) continue;
+        rows.push({ scheduleId: row.id, taskId: row.taskId, nextRun: row.nextRun, catchUp: await catchUpOf(ctx, row.taskId), paused: task.paused });
+      }
+      return rows;
+    }),
+  );
+  const overdue: OverdueJson[] = (result as Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string | null; paused: boolean }>).map((r) => ({
+    scheduleId: r.scheduleId,
+    taskId: r.taskId,
+    nextRun: new Date(r.nextRun).toISOString(),
+    overdueSec: Math.round((now - r.nextRun) / 1000),
+    catchUp: r.catchUp,
+    paused: r.paused,
+  }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(overdue, null, 2)}\n`);
+    return 0;
+  }
+  if (overdue.length === 0) {
+    process.stdout.write(`no overdue schedules (${via === "host" ? "the running host is on time" : "checked the ledger; no host is running"})\n`);
+    return 0;
+  }
+  for (const o of overdue) {
+    const what = o.paused ? "paused" : o.catchUp ? `catch_up: ${o.catchUp}` : "catch_up unknown";
+    process.stdout.write(`${o.scheduleId}: due ${localTime(o.nextRun)}, ${o.overdueSec} s overdue (${what})\n`);
+  }
+  process.stdout.write(`${overdue.length} overdue; \`taskhost reset-schedules --future-only\` moves them to their next aligned time\n`);
+  return 0;
+}
+
+async function catchUpOf(ctx: CliContext, taskId: string): Promise<string | null> {
+  try {
+    const file = path.join(ctx.config.tasks.directory, `${taskId}.ts`);
+    return parseTaskFile(await readFile(file, "utf8"), path.relative(ctx.projectRoot, file)).meta.catchUp;
+  } catch {
+    return null;
+  }
+}
+
+function iso(ms: number | null): string | null {
+  return ms == null ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { acquireHostLock } from "../host/host-lock.ts";
+import type { CliContext } from "../cli/cli-context.ts";
+import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
+import { RestartPolicy } from "./restart-policy.ts";
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
+
+export interface SupervisorOptions {
+  ctx: CliContext;
+  configOption: string;
+  /** Where the supervisor's own lines go (stderr in the foreground). */
+  say(line: string): void;
+  policy?: RestartPolicy;
+}
+
+/**
+ * The process users, the PID file and systemd see: it holds the project's lock
+ * and (re)spawns the host as a child, so a host can restart itself (memory
+ * limit, `taskhost restart`) or be restarted after a crash without the PID
+ * changing. Signals are passed on once; a second one kills.
+ */
+export async function runSupervisor(options: SupervisorOptions): Promise<number> {
+  const { ctx, say } = options;
+  process.title = "taskhost";
+  let lock;
+  try {
+    lock = await acquireHostLock(ctx.files.pidFile);
+  } catch (error) {
+    say(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  const policy = options.policy ?? new RestartPolicy();
+  let restarts = 0;
+  let stopping = false;
+  let child: ChildProcess | null = null;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signal === "SIGHUP" && signals === 1) {
+      // A graceful restart of the host, as with `taskhost restart`.
+      signals = 0;
+      child?.kill("SIGHUP");
+      return;
+    }
+    stopping = true;
+    if (signals === 1) child?.kill("SIGTERM");
+    else {
+      say(`taskhost: ${signal} again: stopping now without waiting for runs`);
+      child?.kill("SIGKILL");
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  try {
+    for (;;) {
+      const started = Date.now();
+      child = spawn(process.execPath, [BIN, "__host", "--config", options.configOption], {
+        cwd: ctx.projectRoot,
+        // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
+        // passes it on once (a host seeing two signals would stop without grace). The IPC
+        // channel tells the host when the supervisor is gone, even after a kill -9.
+        detached: true,
+        stdio: ["inherit", "inherit", "inherit", "ipc"],
+        env: { ...process.env, TASKHOST_SUPERVISOR_PID: String(process.pid), TASKHOST_RESTARTS: String(restarts) },
+      });
+      const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child!.once("exit", (c, s) => resolve({ code: c, signal: s })),
+      );
+      child = null;
+      if (stopping) return signals > 1 ? 130 : 0;
+      if (code === EXIT_STOPPED) return 0;
+      if (code === EXIT_CANNOT_START) {
+        say("taskhost: the host could not start (see the message above); not retrying");
+        return 1;
+      }
+      restarts++;
+      if (code === EXIT_RESTART) continue;
+      const ranMs = Date.now() - started;
+      const delay = policy.afterCrash(ranMs);
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      if (delay == null) {
+        say(`taskhost: the host ${how}; it crashed ${policy.crashesInARow} times in a row within seconds of starting, so the supervisor gives up. See logs/errors.log.`);
+        return 1;
+      }
+      say(`taskhost: the host ${how} after ${Math.round(ranMs / 1000)} s; starting it again in ${delay / 1000} s (restart ${restarts})`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (stopping) return 0;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+    await lock.release();
+  }
+}
