@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,8 +24,35 @@ export interface HostProcess {
   output(): string;
   /** SIGTERM and wait for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGKILL the supervisor and the host under it (a crash). */
   kill9(): Promise<void>;
+  /** The PID of the host process (the supervisor's child) now. */
+  hostPid(): Promise<number>;
   exited: Promise<number | null>;
+}
+
+/** Every process below `pid` (deepest first), from /proc. */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      walk(c);
+      out.push(c);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
 /**
@@ -100,9 +128,18 @@ export class TempProject {
         return exited;
       },
       kill9: async () => {
+        // The whole tree, host first: the host is a child of the supervisor in its own process group.
+        for (const pid of descendants(child.pid!)) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
         if (child.exitCode == null && child.signalCode == null) child.kill("SIGKILL");
         await exited;
       },
+      hostPid: async () => (await callHost<{ hostPid: number }>(hostFiles(path.join(this.root, "data")).socket, "ping", {}, 2000)).hostPid,
     };
     this.hosts.add(host);
     let exitCode: number | null | undefined;
