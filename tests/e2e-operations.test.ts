@@ -1,0 +1,115 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { finished, history, status } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+interface Overdue {
+  scheduleId: string;
+  taskId: string;
+  nextRun: string;
+  overdueSec: number;
+  catchUp: string | null;
+}
+
+describe("operations commands against a running host and a stopped one", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create({ scheduler: { shutdown_grace: 1 } });
+    await project.writeTask("fast.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    await project.writeTask(
+      "slow.ts",
+      taskSource({ schedule: "every(2).seconds", body: "await new Promise((r) => setTimeout(r, 30_000));", frontmatter: { timeout: 60, catch_up: "skip" } }),
+    );
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("restart: dry-run, --force interrupts runs, the supervisor PID stays; bad flags and no host fail clearly", async () => {
+    const host = await project.start();
+    await waitFor(async () => (await history(project, "slow")).some((r) => r.status === "running" && r.startedAt), { what: "a slow run in flight" });
+    const firstHost = await host.hostPid();
+
+    const dry = await project.cli(["restart", "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/dry run: would restart the host \(pid \d+/);
+    expect(await host.hostPid()).toBe(firstHost);
+
+    const conflict = await project.cli(["restart", "--force", "--timeout", "5"]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain("exclude each other");
+
+    const forced = await project.cli(["restart", "--force"]);
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/restarted in \d+ ms: host process \d+ -> \d+/);
+    expect(await host.hostPid()).not.toBe(firstHost);
+    expect((await status(project)).host).toMatchObject({ pid: host.pid, restarts: 1 });
+    const cut = await waitFor(async () => finished(await history(project, "slow")).find((r) => r.status === "interrupted"), { what: "the interrupted run" });
+    expect(cut.error).toContain("shutting down");
+
+    expect(await host.stop()).toBe(0);
+    const none = await project.cli(["restart"]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain("no host is running");
+    const started = await project.cli(["restart", "--daemon"]);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain("started in the background");
+    expect((await status(project)).host.running).toBe(true);
+    // A detached host: stop it through the socket-free way users have, its PID file.
+    const pid = (await status(project)).host.pid!;
+    process.kill(pid, "SIGTERM");
+    await waitFor(async () => !(await status(project)).host.running, { what: "the daemon to stop" });
+  });
+
+  it("check-overdue and reset-schedules with every flag, offline and through the host", async () => {
+    let host = await project.start();
+    await waitFor(async () => finished(await history(project, "fast")).length > 0, { what: "a first run" });
+    const online = await project.json<Overdue[]>(["check-overdue"]);
+    expect(online).toEqual([]);
+    const dryOnline = await project.cli(["reset-schedules", "--dry-run", "--task", "fast"]);
+    expect(dryOnline.code).toBe(0);
+    expect(dryOnline.stdout).toContain("would reset fast#start");
+    expect(dryOnline.stdout).toContain("through the running host");
+    expect(dryOnline.stdout).not.toContain("slow#start");
+    const unknown = await project.cli(["reset-schedules", "--task", "nope"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no task "nope"');
+    await host.stop();
+
+    // Stopped across boundaries: both schedules are overdue in the ledger.
+    const stoppedAt = Date.now();
+    await waitFor(() => Date.now() > stoppedAt + 2500, { what: "boundaries to pass" });
+    const overdue = await project.json<Overdue[]>(["check-overdue"]);
+    expect(overdue.map((o) => o.scheduleId).sort()).toEqual(["fast#start", "slow#start"]);
+    expect(overdue.find((o) => o.taskId === "slow")!.catchUp).toBe("skip");
+    expect(overdue.every((o) => o.overdueSec >= 1)).toBe(true);
+
+    const conflict = await project.cli(["reset-schedules", "--all", "--task", "fast"]);
+    expect(conflict.code).not.toBe(0);
+    const dry = await project.cli(["reset-schedules", "--dry-run", "--future-only"]);
+    expect(dry.stdout).toContain("dry run: nothing changed");
+    expect((await project.json<Overdue[]>(["check-overdue"])).length).toBe(2);
+
+    // (fast ticks every second, so it may be overdue again by the time we look: compare instants.)
+    const resetAt = Date.now();
+    const one = await project.cli(["reset-schedules", "--future-only", "--task", "fast"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain("in the ledger; no host is running");
+    const afterOne = await project.json<Overdue[]>(["check-overdue"]);
+    expect(Date.parse(afterOne.find((o) => o.taskId === "slow")!.nextRun)).toBeLessThan(resetAt);
+    expect(afterOne.filter((o) => o.taskId === "fast" && Date.parse(o.nextRun) < resetAt)).toEqual([]);
+    const resetAllAt = Date.now();
+    const all = await project.cli(["reset-schedules", "--all"]);
+    expect(all.stdout).toMatch(/2 schedule\(s\) reset/);
+    expect((await project.json<Overdue[]>(["check-overdue"])).filter((o) => Date.parse(o.nextRun) < resetAllAt)).toEqual([]);
+
+    // What was reset away is not caught up on the next start (only what passed after the reset may be).
+    host = await project.start();
+    const at = Date.now();
+    await waitFor(async () => finished(await history(project, "fast")).some((r) => Date.parse(r.startedAt!) > at), { what: "a run after the start" });
+    const caughtUp = (await history(project, "fast")).filter((r) => r.trigger === "catch-up");
+    expect(caughtUp.filter((r) => Date.parse(r.scheduledFor!) < resetAllAt)).toEqual([]);
+    await host.stop();
+  });
+});
