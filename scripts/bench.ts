@@ -1,166 +1,104 @@
 /**
- * `npm run bench [-- --quick]`: measured numbers, printed as a markdown table and
- * written as JSON to data/bench/. Tests only assert generous bounds; the figures live here.
+ * `npm run bench [-- --quick]`: taskhost against the schedulers a user would pick
+ * instead (Bree: job files in worker threads; croner: in-process callbacks),
+ * driven with the same trivial job in the same run. Prints one markdown table
+ * and writes it as JSON to data/bench/. Scenarios live in scripts/bench/, one a file.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { TempProject, REPO } from "../tests/support/temp-project.ts";
-import { waitFor } from "../tests/support/wait-for.ts";
-import type { RunJson } from "../runtime/host/report-shapes.ts";
+import { REPO, TempProject } from "../tests/support/temp-project.ts";
+import { recordLag } from "./bench/lag-stats.ts";
+import { machineBusy, sleep } from "./bench/measure.ts";
+import { peerIdle } from "./bench/peer-idle.ts";
+import { peerLag } from "./bench/peer-lag.ts";
+import { Results } from "./bench/results.ts";
+import { taskhostIdle } from "./bench/taskhost-idle.ts";
+import { measureRunningHost, taskhostLag, writeTickTasks } from "./bench/taskhost-lag.ts";
+import { taskhostReload } from "./bench/taskhost-reload.ts";
+import { taskhostStart } from "./bench/taskhost-start.ts";
 
 const quick = process.argv.includes("--quick");
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const wanted = (name: string) => !only || only.includes(name);
 
-interface Row {
-  scenario: string;
-  metric: string;
-  value: number;
-  unit: string;
-}
-const rows: Row[] = [];
-const record = (scenario: string, metric: string, value: number, unit: string) => {
-  rows.push({ scenario, metric, value: Math.round(value * 100) / 100, unit });
-  process.stderr.write(`  ${scenario}: ${metric} = ${value.toFixed(2)} ${unit}\n`);
-};
+/** Per scenario: jobs, seconds of boundaries counted, and taskhost's scheduler.max_concurrent_runs. */
+const LAG = quick
+  ? [
+      { jobs: 10, seconds: 5, slots: 10 },
+      { jobs: 100, seconds: 5, slots: 16 },
+    ]
+  : [
+      { jobs: 10, seconds: 30, slots: 10 },
+      { jobs: 100, seconds: 30, slots: 16 },
+    ];
+const BIG = { jobs: 1000, seconds: quick ? 10 : 30, slots: 16 };
+const IDLE = { jobs: 100, seconds: quick ? 10 : 60 };
+const RELOAD = quick ? { edits: 20, configEdits: 10 } : { edits: 50, configEdits: 20 };
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
+const results = new Results();
+const began = Date.now();
 
-const tick = (n: number) => `import { repeat, every, type TaskContext } from "taskhost";
-export default class {
-  @repeat(every(1).seconds)
-  async start(ctx: TaskContext) { ctx.state.set("n", ${n}); }
-}
-`;
-
-/** Scheduling lag (startedAt - scheduledFor) with `count` tasks due on the same boundaries. */
-async function lag(count: number, seconds: number): Promise<void> {
-  const project = await TempProject.create({ scheduler: { max_concurrent_runs: Math.min(count, 8) }, logging: { level: "warn" } });
-  try {
-    for (let i = 0; i < count; i++) await project.writeTask(`t${i}.ts`, tick(i));
-    const host = await project.start();
-    const startedAt = Date.now();
-    await waitFor(() => Date.now() > startedAt + seconds * 1000, { timeoutMs: seconds * 1000 + 5000, intervalMs: 200 });
-    await host.stop();
-    const lags: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const runs = await project.json<RunJson[]>(["history", `t${i}`, "--limit", "1000"]);
-      for (const r of runs) if (r.startedAt && r.scheduledFor && r.trigger === "schedule") lags.push(Date.parse(r.startedAt) - Date.parse(r.scheduledFor));
+/** Waits (up to 30 s) for the machine to be mostly idle before a measurement, and notes it when it was not. */
+async function quietMachine(label: string): Promise<void> {
+  for (let waited = 0; ; waited += 5) {
+    const { busyPercent, load1 } = await machineBusy();
+    if (busyPercent < 40) return;
+    if (waited >= 30) {
+      results.note(`${label}: machine still ${busyPercent.toFixed(0)}% busy (load ${load1}) from other work when measured`);
+      return;
     }
-    lags.sort((a, b) => a - b);
-    const name = `lag, ${count} task(s) every(1).seconds`;
-    record(name, "runs", lags.length, "runs");
-    record(name, "median", percentile(lags, 50), "ms");
-    record(name, "p99", percentile(lags, 99), "ms");
-    record(name, "max", lags.at(-1) ?? NaN, "ms");
-  } finally {
-    await project.cleanup();
-  }
-}
-
-/** Idle cost: 100 tasks scheduled every minute. */
-async function idle(count: number, seconds: number): Promise<void> {
-  const project = await TempProject.create({ logging: { level: "warn" } });
-  try {
-    for (let i = 0; i < count; i++) {
-      await project.writeTask(
-        `m${i}.ts`,
-        `import { repeat, every } from "taskhost";\nexport default class { @repeat(every(1).minute) async start() {} }\n`,
-      );
-    }
-    const t0 = Date.now();
-    const host = await project.start();
-    record(`idle, ${count} tasks every minute`, "cold start", Date.now() - t0, "ms");
-    const cpu0 = await cpuTicks(host.pid);
-    const w0 = Date.now();
-    await waitFor(() => Date.now() > w0 + seconds * 1000, { timeoutMs: seconds * 1000 + 5000, intervalMs: 500 });
-    const cpu1 = await cpuTicks(host.pid);
-    const rss = await rssMb(host.pid);
-    record(`idle, ${count} tasks every minute`, "CPU of one core", ((cpu1 - cpu0) / 100 / seconds) * 100, "%");
-    record(`idle, ${count} tasks every minute`, "RSS", rss, "MB");
-    await host.stop();
-  } finally {
-    await project.cleanup();
-  }
-}
-
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-  return Number(stat[11]) + Number(stat[12]);
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
-
-/** Counts `event` lines in scheduler.log, read from where the last call stopped. */
-function eventCounter(project: TempProject, event: string): () => Promise<number> {
-  let offset = 0;
-  let count = 0;
-  const file = path.join(project.root, "logs", "scheduler.log");
-  return async () => {
-    const text = await readFile(file, "utf8").catch(() => "");
-    const fresh = text.slice(offset);
-    offset = text.length;
-    count += fresh.split(`"event":"${event}"`).length - 1;
-    return count;
-  };
-}
-
-/** Save-to-live: from writing a task file (or config.yaml) to the host logging it live. */
-async function reload(edits: number): Promise<void> {
-  const project = await TempProject.create();
-  try {
-    const file = await project.writeTask("edited.ts", tick(0));
-    await project.start();
-    const loaded = eventCounter(project, "task.loaded");
-    await loaded();
-    const latencies: number[] = [];
-    for (let i = 1; i <= edits; i++) {
-      const before = await loaded();
-      const t0 = performance.now();
-      await writeFile(file, tick(i));
-      await waitFor(async () => (await loaded()) > before, { timeoutMs: 10_000, intervalMs: 2 });
-      latencies.push(performance.now() - t0);
-    }
-    latencies.sort((a, b) => a - b);
-    record(`reload, task file saved ${edits} times`, "median", percentile(latencies, 50), "ms");
-    record(`reload, task file saved ${edits} times`, "p95", percentile(latencies, 95), "ms");
-
-    const reloaded = eventCounter(project, "config.reloaded");
-    await reloaded();
-    const configLatencies: number[] = [];
-    for (let i = 1; i <= Math.min(edits, 20); i++) {
-      const before = await reloaded();
-      const t0 = performance.now();
-      await project.writeConfig({ scheduler: { max_concurrent_runs: 4 + (i % 2) } });
-      await waitFor(async () => (await reloaded()) > before, { timeoutMs: 10_000, intervalMs: 2, what: "config.reloaded" }).catch(async (error: unknown) => {
-        const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
-        throw new Error(`${String(error)}\n${log.split("\n").filter((l) => !l.includes("run.")).slice(-8).join("\n")}`);
-      });
-      configLatencies.push(performance.now() - t0);
-    }
-    configLatencies.sort((a, b) => a - b);
-    record("reload, config.yaml saved", "median", percentile(configLatencies, 50), "ms");
-    record("reload, config.yaml saved", "p95", percentile(configLatencies, 95), "ms");
-  } finally {
-    await project.cleanup();
+    await sleep(4000);
   }
 }
 
 process.stderr.write(`taskhost bench (${quick ? "quick" : "full"})\n`);
-await reload(quick ? 20 : 50);
-if (!process.argv.includes("--reload-only")) await lag(1, quick ? 12 : 60);
-if (!process.argv.includes("--reload-only")) await lag(10, quick ? 10 : 30);
-if (!quick) await lag(100, 30);
-if (!process.argv.includes("--reload-only")) await idle(100, quick ? 20 : 60);
 
-const table = ["| scenario | metric | value |", "|---|---|---|", ...rows.map((r) => `| ${r.scenario} | ${r.metric} | ${r.value} ${r.unit} |`)].join("\n");
-process.stdout.write(`${table}\n`);
+if (wanted("reload")) {
+  await quietMachine("reload");
+  await taskhostReload(results, RELOAD.edits, RELOAD.configEdits);
+}
+
+if (wanted("lag")) {
+  for (const { jobs, seconds, slots } of LAG) {
+    await quietMachine(`lag ${jobs}`);
+    await taskhostLag(results, jobs, seconds, slots);
+    await peerLag(results, "bree", jobs, seconds);
+    await peerLag(results, "croner", jobs, seconds);
+  }
+}
+
+if (wanted("big")) {
+  // 1,000 task files: cold start, warm start, then that warm host's lag on every(1).seconds.
+  await quietMachine(`start/lag ${BIG.jobs}`);
+  const project = await TempProject.create({ scheduler: { max_concurrent_runs: BIG.slots } });
+  try {
+    await writeTickTasks(project, BIG.jobs);
+    const { host, upAt } = await taskhostStart(results, project, BIG.jobs);
+    recordLag(results, "taskhost", BIG.jobs, await measureRunningHost(project, host, upAt, BIG.jobs, BIG.seconds));
+  } finally {
+    await project.cleanup();
+  }
+  await peerLag(results, "bree", BIG.jobs, BIG.seconds);
+  await peerLag(results, "croner", BIG.jobs, BIG.seconds);
+}
+
+if (wanted("idle")) {
+  await quietMachine("idle");
+  await taskhostIdle(results, IDLE.jobs, IDLE.seconds);
+  await peerIdle(results, "bree", IDLE.jobs, IDLE.seconds);
+  await peerIdle(results, "croner", IDLE.jobs, IDLE.seconds);
+}
+
+results.note(
+  `taskhost scheduler.max_concurrent_runs: ${[...LAG, BIG].map((l) => `${l.slots} for ${l.jobs} jobs`).join(", ")}; default 8 elsewhere. ` +
+    `Lag windows: ${[...LAG, BIG].map((l) => `${l.seconds} s`).join(" / ")} of boundaries, each plus 3 s for late starts. Idle window ${IDLE.seconds} s.`,
+);
+const wallSec = (Date.now() - began) / 1000;
+results.note(`wall time ${wallSec.toFixed(0)} s (${quick ? "quick" : "full"}), Node ${process.version}`);
+
+process.stdout.write(`${results.markdown()}\n`);
 const dir = path.join(REPO, "data", "bench");
 await mkdir(dir, { recursive: true });
 const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-await writeFile(file, JSON.stringify({ quick, node: process.version, at: new Date().toISOString(), rows }, null, 2));
+await writeFile(file, JSON.stringify({ quick, node: process.version, at: new Date().toISOString(), wallSec, rows: results.rows, notes: results.notes }, null, 2));
 process.stderr.write(`written ${path.relative(REPO, file)}\n`);

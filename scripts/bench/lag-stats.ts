@@ -1,0 +1,38 @@
+/** Turns (scheduledFor, startedAt) pairs into the lag rows every system reports alike. */
+import { percentile } from "./measure.ts";
+import type { Results, System } from "./results.ts";
+
+export interface LagSample {
+  /** The boundary the run was for (epoch ms). */
+  scheduledFor: number;
+  /** When the job's own code started (epoch ms). */
+  startedAt: number;
+}
+
+export interface LagRun {
+  samples: LagSample[];
+  /** Occurrences that were due in the window but did not run (skipped, refused, still queued at the end). */
+  notRun: number;
+  /** Length of the window the boundaries were counted in, s. */
+  seconds: number;
+  /** Occurrences the scheduler itself recorded or logged as skipped because the previous run was still going. */
+  skipped?: number;
+}
+
+export const lagScenario = (jobs: number) => `lag, ${jobs} job${jobs === 1 ? "" : "s"} every second`;
+
+export function recordLag(results: Results, system: System, jobs: number, run: LagRun): void {
+  const scenario = lagScenario(jobs);
+  const lags = run.samples.map((s) => s.startedAt - s.scheduledFor).sort((a, b) => a - b);
+  results.record(system, scenario, "runs started per job per second", lags.length / jobs / run.seconds, "");
+  results.record(system, scenario, "due occurrences not run", run.notRun, "");
+  if (run.skipped !== undefined) results.record(system, scenario, "of which skipped: still running", run.skipped, "");
+  results.record(system, scenario, "median lag", percentile(lags, 50), "ms");
+  results.record(system, scenario, "p99 lag", percentile(lags, 99), "ms");
+  results.record(system, scenario, "max lag", lags.at(-1) ?? NaN, "ms");
+  // The first boundary where all jobs were due at once: how long its last run waited.
+  const first = Math.min(...run.samples.map((s) => s.scheduledFor));
+  const firstWave = run.samples.filter((s) => s.scheduledFor === first);
+  results.record(system, scenario, "first boundary: runs started", firstWave.length, "");
+  results.record(system, scenario, "first boundary: last start", Math.max(...firstWave.map((s) => s.startedAt - s.scheduledFor)), "ms");
+}

@@ -1,0 +1,13 @@
+/** Peer idle cost: N Bree / croner jobs every minute, measured like taskhost's. */
+import { recordIdle } from "./idle-stats.ts";
+import { startPeer, type Peer } from "./peer-driver.ts";
+import type { Results } from "./results.ts";
+
+export async function peerIdle(results: Results, peer: Peer, jobs: number, seconds: number): Promise<void> {
+  const running = await startPeer(peer, jobs, "minute");
+  try {
+    await recordIdle(results, peer, running.pid, jobs, seconds);
+  } finally {
+    await running.finish();
+  }
+}
