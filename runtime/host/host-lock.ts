@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 export const ERR_HOST_RUNNING = "ERR_HOST_RUNNING";
 
@@ -52,7 +53,7 @@ export async function acquireHostLock(pidFile: string, pid = process.pid): Promi
 /** The PID of the live host holding the lock, or null when there is none (or it is stale). */
 export async function runningHostPid(pidFile: string): Promise<number | null> {
   const pid = await readLockPid(pidFile);
-  if (pid == null || !isAlive(pid)) return null;
+  if (pid == null || !isProcessAlive(pid)) return null;
   // After a reboot the PID may belong to an unrelated process.
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
   if (cmdline != null && !/taskhost|node/.test(cmdline)) return null;
@@ -65,14 +66,6 @@ async function readLockPid(pidFile: string): Promise<number | null> {
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * For a host started by a supervisor: the supervisor holds the lock, and the

@@ -34,7 +34,7 @@ function stripRuntimeFrames(stack: string | undefined): string | undefined {
   const root = `${process.env.TASKHOST_PROJECT_ROOT ?? process.cwd()}/`;
   return stack
     ?.split("\n")
-    .filter((line) => !line.includes("worker-entry.mjs"))
+    .filter((line) => !/worker-entry-[0-9a-f]+\.mjs/.test(line))
     .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
     .join("\n");
 }

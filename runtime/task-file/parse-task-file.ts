@@ -13,6 +13,8 @@ import {
   type TaskMetaInput,
 } from "./task-meta.ts";
 import { resolveZone } from "../schedule/resolve-zone.ts";
+import { deepFreeze } from "../util/deep-freeze.ts";
+import { editDistance } from "../util/edit-distance.ts";
 
 /**
  * Splits a task file into its frontmatter (validated into `ResolvedTaskMeta`)
@@ -465,24 +467,4 @@ function suggest(key: string, known: readonly string[]): string {
   return hit ? ` (did you mean "${hit}"?)` : "";
 }
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0];
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j];
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length];
-}
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
