@@ -70,6 +70,15 @@ export default class {
     expect(await host.stop()).toBe(0);
   });
 
+  it("a bad config at start is a clear error naming the key and line, and a non-zero exit", async () => {
+    await project.writeConfig({ scheduler: { timezone: "UTC", max_concurrent_runs: -2 } });
+    const started = Date.now();
+    const result = await project.cli(["start"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/config\/config\.yaml:3: .*scheduler\.max_concurrent_runs/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it("pause and resume stop and restart scheduling, with and without a host", async () => {
     await project.writeTask("ticker.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     const host = await project.start();

@@ -19,13 +19,15 @@ export const DEFAULT_CONFIG_PATH = "config/config.yaml";
  * out of a running host: with a broken file, commands warn and use the default
  * paths (where the host's socket and ledger are unless the file moved them).
  */
-export function cliContext(configOption: string | undefined): CliContext {
+export function cliContext(configOption: string | undefined, { strict = false }: { strict?: boolean } = {}): CliContext {
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
   let config: ResolvedConfig;
   try {
     config = loadConfigFile(configPath, projectRoot).config;
   } catch (error) {
+    // Starting a host on a configuration it cannot read would only fail later.
+    if (strict) throw error;
     process.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\nwarning: using the default paths for this command\n`);
     config = resolveConfig(undefined, { projectRoot, configPath }).config;
   }

@@ -12,7 +12,13 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin",
 
 /** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached. */
 export async function startCommand(configOption: string, daemon: boolean): Promise<number> {
-  const ctx = cliContext(configOption);
+  let ctx;
+  try {
+    ctx = cliContext(configOption, { strict: true });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
+    return 1;
+  }
   if (daemon) return startDaemon(configOption);
   return runSupervisor({ ctx, configOption, say: (line) => process.stderr.write(`${line}\n`) });
 }
