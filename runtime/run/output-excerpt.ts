@@ -8,7 +8,7 @@ export class OutputExcerpt {
   private tail = "";
   private omitted = 0;
 
-  constructor(private readonly budget = 16 * 1024) {}
+  constructor(private readonly budget = 8 * 1024) {}
 
   append(text: string): void {
     const half = this.budget / 2;
