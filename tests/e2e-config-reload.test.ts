@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -48,5 +48,22 @@ describe("config/config.yaml edits apply live", () => {
     // Examples off again: unloaded.
     await project.writeConfig({ logging: { level: "info" } });
     await waitFor(async () => !(await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to unload" });
+  });
+
+  it("switches the tasks directory live: the old tasks go, the new folder's load and are watched", async () => {
+    await project.writeTask("old.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    const other = path.join(project.root, "other-tasks");
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, "fresh.ts"), taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("fresh one");' }));
+    await project.start();
+    await project.writeConfig({ tasks: { directory: "other-tasks" } });
+    await waitFor(async () => (await status(project)).tasks.map((t) => t.id).join() === "fresh", { what: "the switch to other-tasks" });
+    // The new folder is watched: an edit there reloads.
+    await writeFile(path.join(other, "fresh.ts"), taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("fresh two");' }));
+    await waitFor(async () => finished(await history(project, "fresh")).some((r) => r.output.includes("fresh two")), { what: "the edit in the new folder" });
+    // The old folder no longer is.
+    await project.writeTask("ignored.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    await waitFor(async () => finished(await history(project, "fresh")).length >= 3, { what: "more runs" });
+    expect((await status(project)).tasks.map((t) => t.id)).toEqual(["fresh"]);
   });
 });
