@@ -6,6 +6,9 @@ import type { CliContext } from "../cli/cli-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 
+/** Signals closer together than this are one request (see onSignal). */
+const SIGNAL_ECHO_MS = 300;
+
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 export interface SupervisorOptions {
@@ -37,7 +40,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   let stopping = false;
   let child: ChildProcess | null = null;
   let signals = 0;
+  let lastSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // `npm start` passes the terminal's Ctrl-C on as SIGTERM too: one keypress, two
+    // signals within milliseconds. Only a second press later means "stop now".
+    const now = Date.now();
+    if (signals > 0 && now - lastSignalAt < SIGNAL_ECHO_MS) return;
+    lastSignalAt = now;
     signals++;
     if (signal === "SIGHUP" && signals === 1) {
       // A graceful restart of the host, as with `taskhost restart`.
