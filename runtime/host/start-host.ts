@@ -20,6 +20,7 @@ import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { notifyFailures } from "./failure-notifier.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
+import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
 
 export interface HostOptions {
   projectRoot: string;
@@ -193,6 +194,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     let resolveStopped: (result: { restart: boolean }) => void = () => {};
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
+    let dashboard: Dashboard | null = null;
     let stopMemoryWatch = () => {};
     const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
       stopping ??= (async () => {
@@ -206,6 +208,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await configWatcher.close();
         await setTaskWatching(false);
         await control?.close();
+        await dashboard?.close();
         await installer.close();
         await scheduler.stop(grace * 1000);
         await store.close();
@@ -220,26 +223,24 @@ export async function startHost(options: HostOptions): Promise<Host> {
       // Answer first, then stop: the caller waits for the host to go away.
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
+    const status = () =>
+      hostStatus(catalog, scheduler, store, {
+        running: true,
+        pid: publicPid,
+        uptimeSec: Math.round((Date.now() - startedAt) / 1000),
+        rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
+        restarts: options.restarts ?? 0,
+      });
     control = await startControlServer(
       files.socket,
-      controlHandlers({
-        pid: publicPid,
-        catalog,
-        scheduler,
-        store,
-        status: () =>
-          hostStatus(catalog, scheduler, store, {
-            running: true,
-            pid: publicPid,
-            uptimeSec: Math.round((Date.now() - startedAt) / 1000),
-            rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
-            restarts: options.restarts ?? 0,
-          }),
-        stop: stopSoon,
-      }),
+      controlHandlers({ pid: publicPid, catalog, scheduler, store, status, stop: stopSoon }),
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
+    if (config.dashboard.enabled) {
+      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir });
+      undo.push(() => dashboard!.close());
+    }
     scheduler.start();
     stopMemoryWatch = watchMemory({
       intervalSec: () => config.scheduler.memoryCheckIntervalSec,

@@ -1,0 +1,98 @@
+import type { Store } from "../store/store.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
+import { ERR_UNKNOWN_TASK } from "../scheduler/scheduler.ts";
+import type { TaskCatalog } from "./task-catalog.ts";
+import { runJson, type RunJson } from "./report-shapes.ts";
+
+export interface HostOperationsContext {
+  catalog: TaskCatalog;
+  scheduler: Scheduler;
+  store: Store;
+}
+
+export interface HistoryPage {
+  runs: RunJson[];
+  /** Pass as `before` for the next (older) page; null when this was the last. */
+  nextBefore: number | null;
+}
+
+/** An error with a `code` (ERR_UNKNOWN_TASK, ERR_TASK_LOAD, …) that callers map to their own answers. */
+function codeError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * The operations of a running host that both the control socket (CLI) and the
+ * dashboard's HTTP API offer, so the two never disagree.
+ */
+export function hostOperations({ catalog, scheduler, store }: HostOperationsContext) {
+  /** The id itself when the host or its ledger knows the task; throws ERR_UNKNOWN_TASK otherwise. */
+  const knownTask = async (id: string): Promise<string> => {
+    if (catalog.get(id) || (await store.getTask(id))) return id;
+    throw codeError(ERR_UNKNOWN_TASK, `taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`);
+  };
+
+  /** Throws when the task cannot run now (unknown, broken, still installing). */
+  const runnable = async (id: string): Promise<void> => {
+    await knownTask(id);
+    const entry = catalog.get(id);
+    if (entry && !entry.loaded) {
+      throw codeError(
+        entry.error ? "ERR_TASK_LOAD" : "ERR_TASK_INSTALLING",
+        entry.error ?? `taskhost: task "${id}" is still installing its dependencies; try again shortly`,
+      );
+    }
+  };
+
+  return {
+    knownTask,
+    runnable,
+
+    /**
+     * Starts a manual run. `started` settles once the scheduler accepted it
+     * (rejecting for an unknown method or a stopping host); `done` with the run.
+     */
+    async startRun(id: string, method?: string): Promise<{ done: Promise<RunJson> }> {
+      await runnable(id);
+      const done = scheduler.runNow(id, method).then(runJson);
+      // The scheduler validates before its first await: a refusal has settled by the next macrotask.
+      let refused: unknown = null;
+      done.catch((error: unknown) => (refused ??= error));
+      await new Promise((resolve) => setImmediate(resolve));
+      if (refused) throw refused;
+      return { done };
+    },
+
+    async history(id: string, options: { limit?: number; before?: number } = {}): Promise<HistoryPage> {
+      await knownTask(id);
+      const limit = Math.max(1, Math.floor(options.limit ?? 20));
+      const rows = await store.listRuns(id, { limit: limit + 1, before: options.before });
+      const runs = rows.slice(0, limit).map(runJson);
+      return { runs, nextBefore: rows.length > limit ? runs[runs.length - 1]!.id : null };
+    },
+
+    async setPaused(id: string, paused: boolean): Promise<{ task: string; paused: boolean }> {
+      await knownTask(id);
+      await store.setPaused(id, paused);
+      scheduler.setPaused(id, paused);
+      await store.flush();
+      return { task: id, paused };
+    },
+
+    /** Recomputes next runs on the aligned grid for the selected tasks and/or schedules (none selected: all). */
+    async resetSchedules(options: { tasks?: string[]; scheduleIds?: string[]; futureOnly?: boolean; dryRun?: boolean }) {
+      const tasks = options.tasks ?? [];
+      const scheduleIds = options.scheduleIds ?? [];
+      for (const id of tasks) await knownTask(id);
+      const resets = scheduler.resetSchedules(
+        (scheduleId, taskId) =>
+          (tasks.length === 0 && scheduleIds.length === 0) || tasks.includes(taskId) || scheduleIds.includes(scheduleId),
+        { futureOnly: options.futureOnly === true, dryRun: options.dryRun === true },
+      );
+      await store.flush();
+      return resets;
+    },
+  };
+}
+
+export type HostOperations = ReturnType<typeof hostOperations>;

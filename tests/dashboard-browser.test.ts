@@ -1,0 +1,143 @@
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { startDashboardHost, TOKEN, type DashboardHost } from "./support/dashboard-host.ts";
+import { REPO } from "./support/temp-project.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+// On a developer machine without Chromium these tests skip; in CI (`.ci/run` installs it) they must run.
+const skip = !existsSync(CHROMIUM) && !process.env.CI;
+
+describe.skipIf(skip)("the dashboard page in Chromium", () => {
+  let d: DashboardHost;
+  let browser: BrowserContext;
+  let profile: string;
+  let page: Page;
+
+  beforeAll(async () => {
+    profile = await mkdtemp(path.join(os.tmpdir(), "th-chromium-"));
+    const [host, launched] = await Promise.allSettled([
+      startDashboardHost(),
+      chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        viewport: { width: 1180, height: 760 },
+        colorScheme: "light",
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      }),
+    ]);
+    if (host.status === "fulfilled") d = host.value;
+    if (launched.status === "fulfilled") browser = launched.value;
+    for (const result of [host, launched]) if (result.status === "rejected") throw result.reason;
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await d?.project.cleanup();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  const row = (id: string) => page.locator(`article.task-row[data-task="${id}"]`);
+
+  it("logs in with the token and lists the tasks, with the broken one's error", async () => {
+    await page.goto(d.base);
+    await page.fill("#token", "wrong");
+    await page.click("button[type=submit]");
+    await expect.poll(() => page.textContent("#login-error")).toContain("wrong token");
+    await page.fill("#token", TOKEN);
+    await page.click("button[type=submit]");
+    await row("ticker").waitFor();
+    expect(await row("reports/daily").locator(".title a").textContent()).toBe("Daily report");
+    expect(await row("reports/daily").locator(".schedule-cell").textContent()).toContain("cron 0 9 * * *");
+    expect(await row("broken").locator(".state").textContent()).toBe("error");
+    expect(await row("broken").locator(".err").textContent()).toContain('frontmatter field "timeout"');
+    // The cookie is HttpOnly: the page's script cannot read it.
+    expect(await page.evaluate("document.cookie")).toBe("");
+  });
+
+  it("shows the ticking task live, without reloading", async () => {
+    const last = row("ticker").locator(".last-cell");
+    await expect.poll(() => last.textContent(), { timeout: 10_000 }).toContain("success");
+    const seen = new Set<string>();
+    await expect
+      .poll(
+        async () => {
+          seen.add((await row("ticker").locator("[data-ago]").getAttribute("data-ago")) ?? "");
+          return seen.size;
+        },
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBeGreaterThanOrEqual(3);
+    expect(await row("ticker").locator(".countdown").textContent()).toMatch(/^in \ds$|^due now$/);
+  });
+
+  it("runs a task now after confirming, and pauses and resumes one", async () => {
+    await row("reports/daily").locator("[data-action=run]").click();
+    await page.locator("#confirm").waitFor();
+    expect(await page.textContent("#confirm-text")).toContain("Daily report");
+    await page.click("#confirm-ok");
+    await expect.poll(() => row("reports/daily").locator(".last-cell").textContent(), { timeout: 15_000 }).toContain("success");
+
+    await row("ticker").locator("[data-action=pause]").click();
+    await expect.poll(() => row("ticker").locator(".state").textContent()).toBe("paused");
+    expect(await row("ticker").locator(".next-cell").textContent()).toContain("paused");
+    await row("ticker").locator("[data-action=resume]").click();
+    await expect.poll(() => row("ticker").locator(".state").textContent()).toMatch(/scheduled|running/);
+  });
+
+  it("opens a failed run's error in the task view, and takes screenshots", async () => {
+    // Some history for the chart: a few runs of the report, then a failure.
+    for (let i = 0; i < 4; i++) await fetch(`${d.base}/api/tasks/reports%2Fdaily/run?wait=1`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
+    await fetch(`${d.base}/api/tasks/flaky/run?wait=1`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
+    await expect.poll(() => row("flaky").locator(".last-cell").textContent(), { timeout: 15_000 }).toContain("failure");
+    const hideToast = () => page.evaluate("document.getElementById('toast').hidden = true");
+    await hideToast();
+    const data = path.join(d.project.root, "data");
+    await page.screenshot({ path: path.join(data, "dashboard.png") });
+
+    await row("flaky").locator(".title a").click();
+    const failed = page.locator('tr.run[data-status="failure"]').first();
+    await failed.waitFor();
+    await failed.click();
+    const error = page.locator("pre.run-error").first();
+    await error.waitFor();
+    expect(await error.textContent()).toContain("disk almost full: /var is 97% used");
+    expect(await page.locator("pre.output").first().textContent()).toContain("checking /var");
+
+    // The task view of the report (id with a "/"), with its chart.
+    await page.goto(`${d.base}/#/task/${encodeURIComponent("reports/daily")}`);
+    await page.locator("svg.chart rect.bar").first().waitFor();
+    expect(await page.locator("svg.chart rect.bar").count()).toBeGreaterThanOrEqual(5);
+    await page.locator("tr.run").first().click();
+    await page.locator("pre.output").first().waitFor();
+    await hideToast();
+    await page.screenshot({ path: path.join(data, "dashboard-task.png") });
+
+    // Phone width, dark theme: still usable (no sideways scrolling).
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.goto(`${d.base}/#/`);
+    await row("ticker").waitFor();
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: path.join(data, "dashboard-phone-dark.png"), fullPage: true });
+
+    // TASKHOST_SCREENSHOTS=docs refreshes the README's pictures (relative to the repository).
+    const keep = process.env.TASKHOST_SCREENSHOTS;
+    if (keep) {
+      await mkdir(path.resolve(REPO, keep), { recursive: true });
+      for (const name of ["dashboard.png", "dashboard-task.png"]) await copyFile(path.join(data, name), path.resolve(REPO, keep, name));
+    }
+    expect(existsSync(path.join(data, "dashboard.png"))).toBe(true);
+  });
+});
