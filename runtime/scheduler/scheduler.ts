@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Store, RunRow, RunTrigger } from "../store/store.ts";
+import type { Store, RunRow, RunPatch, RunTrigger } from "../store/store.ts";
 import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
 import { nextRun } from "../schedule/next-run.ts";
 import { occurrencesBetween } from "../schedule/occurrences-between.ts";
@@ -199,7 +199,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const after = nextRun(schedule.spec, now, schedule.zone, schedule.window);
       resets.push({ scheduleId: id, taskId: state.task.id, before, after });
       if (options.dryRun) continue;
-      if (state.armed) this.cancelClaim(state.armed, state);
+      if (state.armed) this.cancelClaim(state.armed, state, false);
       state.armed = null;
       state.nextRun = after;
       void this.persistNextRun(id, after);
@@ -258,8 +258,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     clearTimeout(this.timer);
     for (const timer of this.retryTimers) clearTimeout(timer);
     for (const state of this.states.values()) {
-      if (state.armed) this.cancelClaim(state.armed, state);
-      for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state);
+      if (state.armed) this.cancelClaim(state.armed, state, true);
+      for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state, true);
       state.armed = null;
     }
     const outcomes: Promise<unknown>[] = [];
@@ -386,8 +386,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (task.meta.catchUp === "skip") {
       for (const at of kept) {
         const run = this.newRun(task, schedule.id, schedule.method, at, "catch-up", 1);
-        run.claimed = this.claim(run, state.nextRun, schedule.id);
-        this.skip(run, state, "skipped: missed while the host was down or asleep (catch_up: skip)");
+        const reason = "skipped: missed while the host was down or asleep (catch_up: skip)";
+        // Recorded skipped from the start: a crash before the update must not leave it "interrupted".
+        run.claimed = this.claim(run, state.nextRun, schedule.id, { status: "skipped", finishedAt: now, error: reason });
+        this.skip(run, state, reason);
       }
       if (kept.length === 0) void this.persistNextRun(schedule.id, state.nextRun);
       return;
@@ -427,14 +429,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Records the occurrence as taken and persists it durably before any of its code runs. */
-  private async claim(run: Run, next: number | null, scheduleId: string): Promise<void> {
+  private async claim(run: Run, next: number | null, scheduleId: string, recorded?: RunPatch): Promise<void> {
     const { store } = this.options;
-    await this.insertRunRow(run);
+    await this.insertRunRow(run, recorded);
     await store.setNextRun(scheduleId, next);
     await store.flush();
   }
 
-  private async insertRunRow(run: Run): Promise<void> {
+  private async insertRunRow(run: Run, recorded?: RunPatch): Promise<void> {
     run.rowId = await this.options.store.insertRun({
       taskId: run.task.id,
       scheduleId: run.scheduleId,
@@ -446,6 +448,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       trigger: run.trigger,
       error: null,
       output: "",
+      ...recorded,
     });
   }
 
@@ -496,7 +499,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       run.hasSlot = true;
       this.leaveStandby(run);
       if (this.stopping) {
-        this.cancelClaim(run, state);
+        this.cancelClaim(run, state, true);
         return undefined;
       }
       run.phase = "active";
@@ -593,8 +596,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       .catch((error: unknown) => this.logError("store.write", error));
   }
 
-  /** Hands a claimed but unstarted occurrence back: it becomes overdue for the next host. */
-  private cancelClaim(run: Run, state: ScheduleState | undefined): void {
+  /**
+   * Undoes the claim of an occurrence that never started. With `handBack` (the
+   * host is stopping) its schedule's stored next run goes back to it, so the
+   * next host finds it overdue; a reset, pause or replaced schedule has already
+   * set the next run it wants and must not have it overwritten.
+   */
+  private cancelClaim(run: Run, state: ScheduleState | undefined, handBack: boolean): void {
     this.releaseWorker(run);
     run.phase = "ended";
     this.active.delete(run);
@@ -603,7 +611,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     void run.claimed
       .then(async () => {
         if (run.rowId != null) await store.deleteRun(run.rowId);
-        if (run.trigger === "manual" || run.trigger === "retry") return;
+        if (!handBack || run.trigger === "manual" || run.trigger === "retry") return;
         const row = await store.getSchedule(run.scheduleId);
         if (row && (row.nextRun == null || row.nextRun > run.scheduledFor)) await store.setNextRun(row.id, run.scheduledFor);
       })
@@ -629,8 +637,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private dropSchedule(id: string, state: ScheduleState): void {
-    if (state.armed) this.cancelClaim(state.armed, state);
-    for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state);
+    if (state.armed) this.cancelClaim(state.armed, state, false);
+    for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state, false);
     state.armed = null;
     this.states.delete(id);
   }
@@ -641,7 +649,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.paused.add(taskId);
       for (const state of this.states.values()) {
         if (state.task.id !== taskId) continue;
-        if (state.armed) this.cancelClaim(state.armed, state);
+        if (state.armed) this.cancelClaim(state.armed, state, false);
         state.armed = null;
       }
       return;
