@@ -19,13 +19,20 @@ export class OutputExcerpt {
     }
     if (!text) return;
     this.tail += text;
-    if (this.tail.length > half) {
-      this.omitted += this.tail.length - half;
-      this.tail = this.tail.slice(this.tail.length - half);
-    }
+    // Trimmed only once it holds twice its share: trimming on every line of a flood
+    // copied the whole tail per line (200,000 lines blocked the host for a second).
+    if (this.tail.length > 2 * half) this.trim();
+  }
+
+  private trim(): void {
+    const half = this.budget / 2;
+    if (this.tail.length <= half) return;
+    this.omitted += this.tail.length - half;
+    this.tail = this.tail.slice(this.tail.length - half);
   }
 
   toString(): string {
+    this.trim();
     if (this.omitted === 0) return this.head + this.tail;
     return `${this.head}\n… ${this.omitted} characters omitted …\n${this.tail}`;
   }

@@ -3,7 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { HostMessage, LogLevel, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
-import { LineSplitter } from "./line-splitter.ts";
+import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
 
 export interface RunRequest {
   /** The compiled worker entry (see workerEntryFile). */
@@ -156,7 +156,7 @@ export function prepareRun(request: RunRequest): PreparedRun {
         request.onStarted(message.at);
         break;
       case "log":
-        for (const line of message.message.split("\n")) writeLine(message.level, line);
+        for (const line of message.message.split("\n")) writeLine(message.level, cutLine(line));
         break;
       case "state":
         request.onState(message.key, message.value, message.deleted);
@@ -195,4 +195,9 @@ export function prepareRun(request: RunRequest): PreparedRun {
 /** How long a run gets between ctx.signal aborting and its thread being terminated. */
 export function graceFor(timeoutSec: number): number {
   return Math.round(Math.min(5, Math.max(0.5, timeoutSec / 4)) * 1000);
+}
+
+/** A ctx.log line is bounded like a printed one. */
+function cutLine(line: string): string {
+  return line.length <= MAX_LINE_CHARS ? line : `${line.slice(0, MAX_LINE_CHARS)} … (${line.length - MAX_LINE_CHARS} more characters of this line cut)`;
 }

@@ -106,7 +106,32 @@ async function main(): Promise<void> {
   });
   post({ type: "started", at: Date.now() });
   await (fn as (ctx: TaskContext) => unknown).call(instance, ctx);
+  returned = true;
+  await outputDelivered();
   post({ type: "done", ok: true });
 }
 
-main().catch((error: unknown) => post({ type: "done", ok: false, error: serialize(error) }));
+/**
+ * Resolves once the host has taken everything the task wrote to stdout and
+ * stderr. Worker stdio travels on its own channel and the host terminates the
+ * thread on "done": without this, a run that printed a lot just before it
+ * returned would lose the end of its output.
+ */
+function outputDelivered(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
+  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+}
+
+/** The method has returned: the run succeeded, whatever it left behind. */
+let returned = false;
+process.on("unhandledRejection", (reason) => {
+  // Before the method returns, a rejection nobody handles fails the run (Node's own rule).
+  if (!returned) throw reason;
+  const text = reason instanceof Error ? (stripRuntimeFrames(reason.stack) ?? reason.message) : format("%o", reason);
+  post({ type: "log", level: "warn", message: `unhandled rejection after the run returned (ignored): ${text}` });
+});
+
+main().catch(async (error: unknown) => {
+  await outputDelivered();
+  post({ type: "done", ok: false, error: serialize(error) });
+});

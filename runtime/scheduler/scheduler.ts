@@ -287,7 +287,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const state of this.states.values()) {
       if (!this.schedulable(state)) continue;
       if (state.armed) {
-        if (now >= state.armed.scheduledFor) this.fire(state, state.armed, now);
+        const { armed } = state;
+        if (now >= armed.scheduledFor && this.sleptThrough(state, armed, now)) {
+          // Only one of several occurrences missed while asleep: catch_up deals with them all below.
+          state.armed = null;
+          this.skip(armed, state, `skipped: missed while the host was down or asleep (catch_up: ${state.task.meta.catchUp})`);
+        } else if (now >= armed.scheduledFor) this.fire(state, armed, now);
         else {
           wakeAt = Math.min(wakeAt, state.armed.scheduledFor);
           continue;
@@ -328,6 +333,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       run.standby = true;
       run.prepared = this.spawn(run);
     }
+  }
+
+  /** The armed occurrence and the one after it have both passed unrun (suspend, clock step): not catch_up: all. */
+  private sleptThrough(state: ScheduleState, armed: Run, now: number): boolean {
+    return now - armed.scheduledFor > LATE_MS && state.nextRun != null && state.nextRun <= now - LATE_MS && state.task.meta.catchUp !== "all";
   }
 
   /** The armed occurrence's instant has come. */
@@ -429,11 +439,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Records the occurrence as taken and persists it durably before any of its code runs. */
-  private async claim(run: Run, next: number | null, scheduleId: string, recorded?: RunPatch): Promise<void> {
-    const { store } = this.options;
-    await this.insertRunRow(run, recorded);
-    await store.setNextRun(scheduleId, next);
-    await store.flush();
+  private claim(run: Run, next: number | null, scheduleId: string, recorded?: RunPatch): Promise<void> {
+    const claimed = (async () => {
+      const { store } = this.options;
+      await this.insertRunRow(run, recorded);
+      await store.setNextRun(scheduleId, next);
+      await store.flush();
+    })();
+    // A claim that cannot be written (disk full, data/ read-only) is dealt with where the run
+    // would start (execute) or is settled (skip, cancelClaim); it must not crash the host meanwhile.
+    claimed.catch(() => {});
+    return claimed;
   }
 
   private async insertRunRow(run: Run, recorded?: RunPatch): Promise<void> {
@@ -504,7 +520,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       run.phase = "active";
     }
-    await run.claimed;
+    try {
+      await run.claimed;
+    } catch (error) {
+      return this.unclaimed(run, state, error);
+    }
     // The state store must reflect the previous run, which may have ended after pre-warm.
     const taskState = await store.getState(run.task.id);
     if (!run.prepared) run.prepared = this.spawn(run);
@@ -512,6 +532,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     prepared.start(taskState);
     const outcome = await prepared.outcome;
     return this.finish(run, state, outcome, log);
+  }
+
+  /** Its claim could not be made durable: it must not start (it could run twice after a crash). */
+  private async unclaimed(run: Run, state: ScheduleState | undefined, error: unknown): Promise<RunRow | undefined> {
+    const { store, log } = this.options;
+    const reason = `not started: its claim could not be recorded durably (${error instanceof Error ? error.message : String(error)})`;
+    log.error({ event: "run.not_claimed", ...this.logFields(run) }, `${run.scheduleId} ${reason}`);
+    this.releaseWorker(run);
+    run.phase = "ended";
+    this.active.delete(run);
+    state?.runs.delete(run);
+    if (state) this.drainQueue(state);
+    if (run.rowId == null) return undefined;
+    // Written with the next flush that succeeds.
+    await store.updateRun(run.rowId, { status: "failure", finishedAt: this.clock.now(), error: reason });
+    return store.getRun(run.rowId);
   }
 
   private started(run: Run, at: number): void {
