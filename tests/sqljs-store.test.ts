@@ -11,7 +11,8 @@ import {
   openSqlJsStore,
   resolveSqlJsStoreOptions,
 } from "../runtime/store/sqljs-store.ts";
-import type { NewRun, Store } from "../runtime/store/store.ts";
+import type { Store } from "../runtime/store/store.ts";
+import { newRun } from "./fixtures/store-runs.ts";
 
 let dir: string;
 let dbPath: string;
@@ -39,21 +40,7 @@ async function reopen(store: Store): Promise<Store> {
   return openStore();
 }
 
-function run(overrides: Partial<NewRun> = {}): NewRun {
-  return {
-    taskId: "reports/daily",
-    scheduleId: "reports/daily#start",
-    scheduledFor: 1_700_000_000_000,
-    startedAt: 1_700_000_000_005,
-    finishedAt: null,
-    status: "running",
-    attempt: 1,
-    trigger: "schedule",
-    error: null,
-    output: "",
-    ...overrides,
-  };
-}
+const run = newRun;
 
 describe("sqljs store", () => {
   it("creates the file (and its directory) on open", async () => {
@@ -196,12 +183,12 @@ describe("sqljs store", () => {
   });
 
   it("shrinks the file after pruning (free pages are not kept)", async () => {
-    const store = await openStore();
+    let store = await openStore();
     for (let i = 0; i < 500; i++) await store.insertRun(run({ taskId: "a", output: "x".repeat(2000) }));
-    await store.flush();
+    store = await reopen(store); // close() writes a snapshot
     const full = (await stat(dbPath)).size;
     await store.pruneRuns("a", 10);
-    await store.flush();
+    store = await reopen(store);
     expect((await stat(dbPath)).size).toBeLessThan(full / 10);
   });
 
@@ -311,8 +298,19 @@ describe("sqljs store", () => {
   it("validates and freezes options", () => {
     expect(() => resolveSqlJsStoreOptions({ path: "relative/x.db" })).toThrow(expect.objectContaining({ code: ERR_STORE_OPTIONS }));
     expect(() => resolveSqlJsStoreOptions({ path: "/x.db", flushDelayMs: -1 })).toThrow(/flushDelayMs/);
+    expect(() => resolveSqlJsStoreOptions({ path: "/x.db", journalMaxBytes: -1 })).toThrow(/"journalMaxBytes" must be a number of bytes/);
+    expect(() => resolveSqlJsStoreOptions({ path: "/x.db", snapshotIntervalMs: Number.NaN })).toThrow(/snapshotIntervalMs/);
+    expect(() => resolveSqlJsStoreOptions({ path: "/x.db", journalMaxBytes: "8MB" as unknown as number })).toThrow(/journalMaxBytes/);
     const resolved = resolveSqlJsStoreOptions({ path: "/x.db" });
-    expect(resolved).toMatchObject({ path: "/x.db", backupPath: "/x.db.bak", flushDelayMs: 200, backupIntervalMs: 3_600_000 });
+    expect(resolved).toMatchObject({
+      path: "/x.db",
+      backupPath: "/x.db.bak",
+      journalPath: "/x.db.journal",
+      flushDelayMs: 200,
+      backupIntervalMs: 3_600_000,
+      journalMaxBytes: 8 * 1024 * 1024,
+      snapshotIntervalMs: 300_000,
+    });
     expect(Object.isFrozen(resolved)).toBe(true);
   });
 });

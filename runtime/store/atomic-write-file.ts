@@ -50,7 +50,7 @@ export function atomicTempFileWriterPid(path: string, candidatePath: string): nu
   return match ? Number(match[1]) : undefined;
 }
 
-async function fsyncDirectory(directory: string): Promise<void> {
+export async function fsyncDirectory(directory: string): Promise<void> {
   let handle;
   try {
     handle = await open(directory, "r");

@@ -1,97 +1,40 @@
 /**
- * The ledger on sql.js: the whole SQLite database lives in memory (WASM) and is
- * written to one file as a full snapshot (`db.export()` + atomic replace).
+ * The ledger on sql.js: the whole SQLite database lives in memory (WASM); on
+ * disk it is a snapshot file plus a write-ahead journal.
  *
- * Why a snapshot store: sql.js has no file VFS, so "durable" means "the last
- * exported snapshot reached the disk". Writes are cheap in-memory statements;
- * they mark the store dirty and a flush follows within `flushDelayMs`
- * (bursts coalesce into one write). The atomic replace means a crash at any
- * moment leaves the previous or the next snapshot, never a torn file; the
- * `.bak` copy covers damage from outside (disk errors, a user's `cp`, a
- * truncating editor).
+ * sql.js has no file VFS, so "durable" means "on disk outside SQLite". Writes
+ * are cheap in-memory statements; each one is also one journal entry (see
+ * store-journal.ts). A flush (within `flushDelayMs` of a write, or when asked)
+ * appends the pending entries to `<path>.journal` and fsyncs it: its cost
+ * follows the size of the change, not of the database. Now and then (the
+ * journal reached `journalMaxBytes`, or holds entries older than
+ * `snapshotIntervalMs`, and on close) a full snapshot replaces `<path>`
+ * atomically (store-snapshot.ts) and empties the journal. Opening loads the
+ * snapshot and replays the journal (store-replay.ts).
  */
-import { mkdir, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, isAbsolute, join } from "node:path";
 import initSqlJs from "sql.js";
-import type { BindParams, Database, SqlJsStatic, SqlValue, Statement } from "sql.js";
-import { atomicTempFileWriterPid, atomicWriteFile } from "./atomic-write-file.ts";
+import type { SqlJsStatic, SqlValue } from "sql.js";
 import type { ListRunsOptions, NewRun, RunPatch, RunRow, ScheduleRow, Store, TaskRow } from "./store.ts";
+import { ERR_DB_WRITE, ERR_STATE_VALUE, ERR_STORE_ARGUMENT, ERR_STORE_CLOSED, storeError } from "./store-errors.ts";
+import { encodeBatch, JournalFile, type PendingEntry } from "./store-journal.ts";
+import { applyMutation, RUN_PATCH_COLUMNS, type Applied, type Mutation } from "./store-mutations.ts";
+import { resolveSqlJsStoreOptions, type ResolvedSqlJsStoreOptions, type SqlJsStoreOptions } from "./store-options.ts";
+import { replayJournal } from "./store-replay.ts";
+import { snapshotJournalSeq } from "./store-schema.ts";
+import { openDatabase, removeStaleTempFiles, SnapshotWriter } from "./store-snapshot.ts";
+import { SqlStatements, type Row } from "./store-sql.ts";
 
-// ---------------------------------------------------------------------------
-// Errors
-
-/** The file (and its backup, if any) is not a usable SQLite database. */
-export const ERR_DB_CORRUPT = "ERR_DB_CORRUPT";
-/** The file was written by a newer taskhost (schema version we do not know). */
-export const ERR_DB_VERSION = "ERR_DB_VERSION";
-/** The database file exists but cannot be read (permissions, a directory, ...). */
-export const ERR_DB_READ = "ERR_DB_READ";
-/** Writing the snapshot to disk failed (disk full, permissions, ...). */
-export const ERR_DB_WRITE = "ERR_DB_WRITE";
-/** A call came after `close()`. */
-export const ERR_STORE_CLOSED = "ERR_STORE_CLOSED";
-/** `openSqlJsStore` options are invalid. */
-export const ERR_STORE_OPTIONS = "ERR_STORE_OPTIONS";
-/** A method argument is invalid (limit, keep, ...). */
-export const ERR_STORE_ARGUMENT = "ERR_STORE_ARGUMENT";
-/** A task state value cannot be stored as JSON. */
-export const ERR_STATE_VALUE = "ERR_STATE_VALUE";
-
-function storeError(code: string, message: string, cause?: unknown): Error & { code: string } {
-  const error = new Error(`taskhost store: ${message}`, cause === undefined ? undefined : { cause }) as Error & {
-    code: string;
-  };
-  error.code = code;
-  return error;
-}
-
-// ---------------------------------------------------------------------------
-// Options
-
-export interface SqlJsStoreOptions {
-  /** Absolute path of the database file, e.g. `/srv/app/data/scheduler.db`. */
-  path: string;
-  /** Longest time a write stays only in memory before a flush starts. Default 200. */
-  flushDelayMs?: number;
-  /** Least time between two refreshes of `<path>.bak` during flushes. Default 1 hour. */
-  backupIntervalMs?: number;
-  /** Things the operator should know that are not errors (e.g. started from the backup). */
-  onWarning?: (message: string) => void;
-}
-
-export interface ResolvedSqlJsStoreOptions {
-  readonly path: string;
-  readonly backupPath: string;
-  readonly flushDelayMs: number;
-  readonly backupIntervalMs: number;
-  readonly onWarning: (message: string) => void;
-}
-
-export function resolveSqlJsStoreOptions(options: SqlJsStoreOptions): ResolvedSqlJsStoreOptions {
-  const { path, flushDelayMs = 200, backupIntervalMs = 60 * 60 * 1000, onWarning } = options ?? ({} as SqlJsStoreOptions);
-  if (typeof path !== "string" || path === "" || !isAbsolute(path)) {
-    throw storeError(ERR_STORE_OPTIONS, `option "path" must be an absolute file path (got ${JSON.stringify(path)}).`);
-  }
-  for (const [name, value] of [
-    ["flushDelayMs", flushDelayMs],
-    ["backupIntervalMs", backupIntervalMs],
-  ] as const) {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw storeError(ERR_STORE_OPTIONS, `option "${name}" must be a number of milliseconds >= 0 (got ${String(value)}).`);
-    }
-  }
-  if (onWarning !== undefined && typeof onWarning !== "function") {
-    throw storeError(ERR_STORE_OPTIONS, `option "onWarning" must be a function.`);
-  }
-  return Object.freeze({
-    path,
-    backupPath: `${path}.bak`,
-    flushDelayMs,
-    backupIntervalMs,
-    // Never swallow a warning: without a callback it goes to stderr.
-    onWarning: onWarning ?? ((message: string) => process.emitWarning(message, { code: "TASKHOST_STORE" })),
-  });
-}
+export {
+  ERR_DB_CORRUPT,
+  ERR_DB_READ,
+  ERR_DB_VERSION,
+  ERR_DB_WRITE,
+  ERR_STATE_VALUE,
+  ERR_STORE_ARGUMENT,
+  ERR_STORE_CLOSED,
+  ERR_STORE_OPTIONS,
+} from "./store-errors.ts";
+export { resolveSqlJsStoreOptions, type ResolvedSqlJsStoreOptions, type SqlJsStoreOptions } from "./store-options.ts";
 
 // ---------------------------------------------------------------------------
 // sql.js module
@@ -110,297 +53,38 @@ function loadSqlJs(): Promise<SqlJsStatic> {
 }
 
 // ---------------------------------------------------------------------------
-// Schema
-
-/**
- * Ordered migrations; `meta.schema_version` records the last one applied.
- * Never edit a released entry: append a new version instead.
- */
-const MIGRATIONS: readonly { version: number; sql: string }[] = [
-  {
-    version: 1,
-    sql: `
-      CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        file TEXT NOT NULL,
-        paused INTEGER NOT NULL DEFAULT 0,
-        removed_at INTEGER
-      );
-      CREATE TABLE schedules (
-        id TEXT PRIMARY KEY,
-        task_id TEXT NOT NULL,
-        method TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        spec TEXT NOT NULL,
-        next_run INTEGER
-      );
-      CREATE INDEX schedules_by_task ON schedules (task_id);
-      -- AUTOINCREMENT: ids are never reused after pruning, so a run id seen in a
-      -- log line or a "before" cursor always means the same run.
-      CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        task_id TEXT NOT NULL,
-        schedule_id TEXT,
-        scheduled_for INTEGER,
-        started_at INTEGER,
-        finished_at INTEGER,
-        status TEXT NOT NULL,
-        attempt INTEGER NOT NULL,
-        trigger TEXT NOT NULL,
-        error TEXT,
-        output TEXT NOT NULL DEFAULT ''
-      );
-      CREATE INDEX runs_by_task ON runs (task_id, id);
-      CREATE INDEX runs_by_occurrence ON runs (schedule_id, scheduled_for);
-      CREATE TABLE state (
-        task_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (task_id, key)
-      ) WITHOUT ROWID;
-    `,
-  },
-];
-const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-
-/** Brings `db` to the latest schema; returns true when it changed anything. */
-function migrate(db: Database, path: string): boolean {
-  const isEmpty = db.exec("SELECT 1 FROM sqlite_master LIMIT 1").length === 0;
-  if (isEmpty) {
-    // Every flush exports every page, free ones included; without this a
-    // database keeps its peak size forever after pruning. Only settable
-    // before the first table exists.
-    db.exec("PRAGMA auto_vacuum = INCREMENTAL");
-  }
-  db.run("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const row = db.exec("SELECT value FROM meta WHERE key = 'schema_version'")[0]?.values[0];
-  const current = row ? Number(row[0]) : 0;
-  if (!Number.isInteger(current) || current > LATEST_SCHEMA_VERSION) {
-    throw storeError(
-      ERR_DB_VERSION,
-      `${path} has schema version ${String(row?.[0])}, newer than this taskhost understands (${LATEST_SCHEMA_VERSION}). ` +
-        `Run the taskhost version that wrote it, or move the file away to start empty.`,
-    );
-  }
-  let changed = false;
-  for (const migration of MIGRATIONS) {
-    if (migration.version <= current) continue;
-    db.exec("BEGIN");
-    try {
-      db.exec(migration.sql);
-      db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(migration.version)]);
-      db.exec("COMMIT");
-    } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
-    }
-    changed = true;
-  }
-  return changed;
-}
-
-// ---------------------------------------------------------------------------
-// Opening, validation and recovery
-
-/** Returns why `bytes` is not a usable database image, or a ready Database. */
-function loadImage(SQL: SqlJsStatic, bytes: Uint8Array): { db: Database } | { problem: string } {
-  // SQLite treats a 0-byte file as a fresh empty database; for us it means a
-  // write was lost (our writes never produce one), so it is damage.
-  if (bytes.length === 0) return { problem: "file is empty (0 bytes)" };
-  const headerProblem = checkHeader(bytes);
-  if (headerProblem) return { problem: headerProblem };
-  let db: Database | undefined;
-  try {
-    db = new SQL.Database(bytes);
-    // sql.js opens lazily: garbage only shows on the first query.
-    const result = db.exec("PRAGMA quick_check")[0]?.values ?? [];
-    const verdict = result.map((r) => String(r[0])).join("; ");
-    if (verdict !== "ok") {
-      db.close();
-      return { problem: `integrity check failed: ${verdict.slice(0, 300)}` };
-    }
-    return { db };
-  } catch (error) {
-    db?.close();
-    return { problem: (error as Error).message };
-  }
-}
-
-/**
- * SQLite's quick_check does not notice a file cut short by less than a page
- * (the missing tail reads as zeros). The header records page size and count,
- * and every snapshot we write is exactly pageSize * pageCount bytes.
- */
-function checkHeader(bytes: Uint8Array): string | undefined {
-  const magic = "SQLite format 3\0";
-  if (bytes.length < 100 || new TextDecoder().decode(bytes.subarray(0, 16)) !== magic) {
-    return "file is not a database (no SQLite header)";
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const rawPageSize = view.getUint16(16);
-  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
-  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return "header has an invalid page size";
-  if (bytes.length % pageSize !== 0) return `file is truncated (${bytes.length} bytes is not a whole number of ${pageSize}-byte pages)`;
-  // The in-header page count is only valid when the change counter matches
-  // "version-valid-for" (older writers did not maintain it).
-  const pageCount = view.getUint32(28);
-  if (pageCount > 0 && view.getUint32(24) === view.getUint32(92) && pageCount * pageSize !== bytes.length) {
-    return `file is truncated (header says ${pageCount * pageSize} bytes, file has ${bytes.length})`;
-  }
-  return undefined;
-}
-
-async function readIfExists(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw storeError(ERR_DB_READ, `cannot read ${path} (${(error as Error).message}). Check that it is a file taskhost may read.`, error);
-  }
-}
-
-interface OpenedDatabase {
-  db: Database;
-  /** The image is not yet on disk at `path` (new file, migrated, or restored). */
-  needsFlush: boolean;
-}
-
-async function openDatabase(SQL: SqlJsStatic, options: ResolvedSqlJsStoreOptions): Promise<OpenedDatabase> {
-  const { path, backupPath, onWarning } = options;
-  const bytes = await readIfExists(path);
-
-  if (bytes === undefined) {
-    await mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
-      throw storeError(ERR_DB_WRITE, `cannot create the directory of ${path} (${(error as Error).message}).`, error);
-    });
-    if ((await readIfExists(backupPath)) !== undefined) {
-      // Not restored automatically: deleting the database is also how a user
-      // asks for a fresh start. Say so, because the next backup replaces it.
-      onWarning(
-        `taskhost store: ${path} does not exist, starting with an empty database although ${backupPath} exists. ` +
-          `To restore it instead, stop taskhost and copy ${backupPath} to ${path}.`,
-      );
-    }
-    const db = new SQL.Database();
-    migrateOrClose(db, path);
-    return { db, needsFlush: true };
-  }
-
-  const main = loadImage(SQL, bytes);
-  if ("db" in main) {
-    const changed = migrateOrClose(main.db, path);
-    // The file just proved good: it becomes the backup, before we change it.
-    await atomicWriteFile(backupPath, bytes).catch((error: unknown) =>
-      onWarning(`taskhost store: could not refresh the backup ${backupPath} (${(error as Error).message}); the database itself is fine.`),
-    );
-    return { db: main.db, needsFlush: changed };
-  }
-
-  const backupBytes = await readIfExists(backupPath);
-  const backup = backupBytes === undefined ? undefined : loadImage(SQL, backupBytes);
-  if (backup && "db" in backup) {
-    migrateOrClose(backup.db, backupPath);
-    // Keep the damaged file for inspection instead of overwriting it.
-    const keptAs = `${path}.corrupt-${Date.now()}`;
-    const kept = await rename(path, keptAs).then(
-      () => `the damaged file was kept as ${keptAs}`,
-      (error: unknown) => `the damaged file could not be kept aside (${(error as Error).message}) and will be overwritten`,
-    );
-    const backupAge = await stat(backupPath).then(
-      (s) => ` (backup written ${new Date(s.mtimeMs).toISOString()})`,
-      () => "",
-    );
-    onWarning(
-      `taskhost store: ${path} is not a usable SQLite database (${main.problem}). ` +
-        `Started from the backup ${backupPath}${backupAge}; runs recorded after that backup are lost; ${kept}.`,
-    );
-    return { db: backup.db, needsFlush: true };
-  }
-
-  const backupNote =
-    backup === undefined
-      ? `Restore ${backupPath} if you have a copy, or move the file away to start empty.`
-      : `The backup ${backupPath} is damaged too (${backup.problem}). Move both files away to start empty.`;
-  throw storeError(ERR_DB_CORRUPT, `${path} is not a SQLite database (${main.problem}). ${backupNote}`);
-}
-
-function migrateOrClose(db: Database, path: string): boolean {
-  try {
-    return migrate(db, path);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
-/**
- * A process killed between writing its temp file and renaming it leaves
- * `<path>.tmp-<pid>-<n>` behind. Remove those whose writer is gone, so they do
- * not pile up over months of restarts.
- */
-async function removeStaleTempFiles(options: ResolvedSqlJsStoreOptions): Promise<void> {
-  const directory = dirname(options.path);
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch {
-    return;
-  }
-  const prefix = basename(options.path);
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const full = join(directory, name);
-    const pid = atomicTempFileWriterPid(options.path, full) ?? atomicTempFileWriterPid(options.backupPath, full);
-    if (pid === undefined || pid === process.pid || isProcessAlive(pid)) continue;
-    await unlink(full).catch(() => undefined);
-  }
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-// ---------------------------------------------------------------------------
 // The store
 
 const RUN_COLUMNS = `id, task_id AS taskId, schedule_id AS scheduleId, scheduled_for AS scheduledFor,
   started_at AS startedAt, finished_at AS finishedAt, status, attempt, trigger, error, output`;
 
-/** RunPatch field -> column. `satisfies` makes a new RunRow field a compile error here. */
-const RUN_PATCH_COLUMNS = {
-  scheduleId: "schedule_id",
-  scheduledFor: "scheduled_for",
-  startedAt: "started_at",
-  finishedAt: "finished_at",
-  status: "status",
-  attempt: "attempt",
-  trigger: "trigger",
-  error: "error",
-  output: "output",
-} as const satisfies Record<keyof RunPatch, string>;
-
 const DEFAULT_LIST_LIMIT = 50;
 /** Longest pause between retries of a failing background flush. */
 const MAX_FLUSH_RETRY_MS = 30_000;
-
-type Row = Record<string, SqlValue>;
 
 export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store> {
   const resolved = resolveSqlJsStoreOptions(options);
   const SQL = await loadSqlJs();
   await removeStaleTempFiles(resolved);
-  const { db, needsFlush } = await openDatabase(SQL, resolved);
-  const store = new SqlJsStore(db, resolved, needsFlush);
-  if (needsFlush) {
-    // Make the file exist (and be current) right away, so a crash before the
-    // first write still leaves a valid database and not a missing/damaged one.
+  const { db, needsFlush, created } = await openDatabase(SQL, resolved);
+  const sql = new SqlStatements(db);
+  let replayed;
+  let journal: JournalFile;
+  try {
+    replayed = await replayJournal(sql, resolved, snapshotJournalSeq(db), created);
+    journal = await JournalFile.open(resolved.journalPath).catch((error: unknown) => {
+      throw storeError(ERR_DB_WRITE, `cannot open ${resolved.journalPath} (${(error as Error).message}).`, error);
+    });
+  } catch (error) {
+    sql.close();
+    throw error;
+  }
+  // A snapshot right away when the file is not current (new, migrated,
+  // restored) or a journal was replayed: a crash before the first write then
+  // still leaves a valid database, and the journal starts empty.
+  const snapshotDue = needsFlush || replayed.journalHadContent;
+  const store = new SqlJsStore(sql, resolved, journal, replayed.seq, snapshotDue);
+  if (snapshotDue) {
     try {
       await store.flush();
     } catch (error) {
@@ -412,44 +96,43 @@ export async function openSqlJsStore(options: SqlJsStoreOptions): Promise<Store>
 }
 
 class SqlJsStore implements Store {
-  readonly #db: Database;
+  readonly #sql: SqlStatements;
   readonly #options: ResolvedSqlJsStoreOptions;
-  /** Prepared statements by SQL text (sql.js >= 1.16 keeps them across export()). */
-  readonly #statements = new Map<string, Statement>();
+  readonly #journal: JournalFile;
+  readonly #snapshots: SnapshotWriter;
 
-  /** Memory holds writes the file does not have yet. */
-  #dirty = false;
+  /** The sequence number of the last change made (in memory). */
+  #seq: number;
+  /** Changes the journal file does not have yet, oldest first. */
+  #pending: PendingEntry[] = [];
+  /** The next flush must write a full snapshot (the file is not current, or the journal is unusable). */
+  #snapshotDue: boolean;
+  /** The journal is big or old enough: the next background flush writes a snapshot. */
+  #snapshotWanted = false;
+  /** When the oldest entry in the journal file was appended. */
+  #journalStartedAt = 0;
   #flushTimer: NodeJS.Timeout | undefined;
-  /** The flush in progress; at most one at a time so snapshots land in order. */
+  #snapshotTimer: NodeJS.Timeout | undefined;
+  /** The flush in progress; at most one at a time so writes land in order. */
   #flushing: Promise<void> | undefined;
   #failedFlushes = 0;
-  #lastBackupAt: number;
   /** Set at the start of close(): from then on every call is refused. */
   #closing = false;
   #closed: Promise<void> | undefined;
 
-  constructor(db: Database, options: ResolvedSqlJsStoreOptions, dirty: boolean) {
-    this.#db = db;
+  constructor(sql: SqlStatements, options: ResolvedSqlJsStoreOptions, journal: JournalFile, seq: number, snapshotDue: boolean) {
+    this.#sql = sql;
     this.#options = options;
-    this.#dirty = dirty;
-    // The database lives in WASM memory and is made durable only by export,
-    // so SQLite's own file-locking and journal syncing are pure overhead here
-    // (they cost 2-3x per autocommitted statement). The journal stays in
-    // memory so a failed statement or migration still rolls back.
-    // (sql.js >= 1.16 keeps connection settings across export().)
-    this.#db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF");
-    // Opening refreshed the backup (or started from it), so the clock starts now.
-    this.#lastBackupAt = Date.now();
+    this.#journal = journal;
+    this.#snapshots = new SnapshotWriter(options);
+    this.#seq = seq;
+    this.#snapshotDue = snapshotDue;
   }
 
   // --- tasks ---------------------------------------------------------------
 
   async upsertTask(task: Omit<TaskRow, "paused" | "removedAt"> & { removedAt?: number | null }): Promise<void> {
-    this.#write(
-      `INSERT INTO tasks (id, title, file, removed_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET title = excluded.title, file = excluded.file, removed_at = excluded.removed_at`,
-      [task.id, task.title, task.file, task.removedAt ?? null],
-    );
+    this.#mutate({ op: "upsertTask", id: task.id, title: task.title, file: task.file, removedAt: task.removedAt ?? null });
   }
 
   async getTask(id: string): Promise<TaskRow | undefined> {
@@ -463,22 +146,18 @@ class SqlJsStore implements Store {
 
   /** Unknown task: no-op (nothing to pause; the caller validates ids). */
   async setPaused(taskId: string, paused: boolean): Promise<void> {
-    this.#write("UPDATE tasks SET paused = ? WHERE id = ?", [paused ? 1 : 0, taskId]);
+    this.#mutate({ op: "setPaused", taskId, paused: Boolean(paused) });
   }
 
   async markTaskRemoved(taskId: string, at: number): Promise<void> {
-    this.#write("UPDATE tasks SET removed_at = ? WHERE id = ?", [at, taskId]);
+    this.#mutate({ op: "markTaskRemoved", taskId, at });
   }
 
   // --- schedules -------------------------------------------------------------
 
   async upsertSchedule(schedule: ScheduleRow): Promise<void> {
-    this.#write(
-      `INSERT INTO schedules (id, task_id, method, fingerprint, spec, next_run) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET task_id = excluded.task_id, method = excluded.method,
-         fingerprint = excluded.fingerprint, spec = excluded.spec, next_run = excluded.next_run`,
-      [schedule.id, schedule.taskId, schedule.method, schedule.fingerprint, schedule.spec, schedule.nextRun ?? null],
-    );
+    const { id, taskId, method, fingerprint, spec } = schedule;
+    this.#mutate({ op: "upsertSchedule", schedule: { id, taskId, method, fingerprint, spec, nextRun: schedule.nextRun ?? null } });
   }
 
   async getSchedule(id: string): Promise<ScheduleRow | undefined> {
@@ -495,56 +174,45 @@ class SqlJsStore implements Store {
   }
 
   async setNextRun(scheduleId: string, nextRun: number | null): Promise<void> {
-    this.#write("UPDATE schedules SET next_run = ? WHERE id = ?", [nextRun, scheduleId]);
+    this.#mutate({ op: "setNextRun", scheduleId, nextRun });
   }
 
   /** The schedule's runs stay (history outlives schedules, like tasks). */
   async removeSchedule(id: string): Promise<void> {
-    this.#write("DELETE FROM schedules WHERE id = ?", [id]);
+    this.#mutate({ op: "removeSchedule", id });
   }
 
   // --- runs ----------------------------------------------------------------
 
   async insertRun(run: NewRun): Promise<number> {
-    this.#assertOpen();
-    const row = this.#get(
-      `INSERT INTO runs (task_id, schedule_id, scheduled_for, started_at, finished_at, status, attempt, trigger, error, output)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [
-        run.taskId,
-        run.scheduleId ?? null,
-        run.scheduledFor ?? null,
-        run.startedAt ?? null,
-        run.finishedAt ?? null,
-        run.status,
-        run.attempt,
-        run.trigger,
-        run.error ?? null,
-        run.output ?? "",
-      ],
-    );
-    this.#changed();
-    return row!.id as number;
+    const normalised: NewRun = {
+      taskId: run.taskId,
+      scheduleId: run.scheduleId ?? null,
+      scheduledFor: run.scheduledFor ?? null,
+      startedAt: run.startedAt ?? null,
+      finishedAt: run.finishedAt ?? null,
+      status: run.status,
+      attempt: run.attempt,
+      trigger: run.trigger,
+      error: run.error ?? null,
+      output: run.output ?? "",
+    };
+    return this.#mutate({ op: "insertRun", run: normalised }).id!;
   }
 
   /** Unknown id: no-op (the run may have been pruned while it ran). */
   async updateRun(id: number, patch: RunPatch): Promise<void> {
-    this.#assertOpen();
-    const sets: string[] = [];
-    const values: SqlValue[] = [];
-    for (const [field, column] of Object.entries(RUN_PATCH_COLUMNS)) {
+    const known: Record<string, unknown> = {};
+    for (const field of Object.keys(RUN_PATCH_COLUMNS)) {
       const value = (patch as Record<string, unknown>)[field];
-      if (value === undefined) continue;
-      sets.push(`${column} = ?`);
-      values.push(value as SqlValue);
+      if (value !== undefined) known[field] = value;
     }
-    if (sets.length === 0) return;
-    this.#write(`UPDATE runs SET ${sets.join(", ")} WHERE id = ?`, [...values, id]);
+    this.#mutate({ op: "updateRun", id, patch: known as RunPatch });
   }
 
   /** Unknown id: no-op. The id is not reused (AUTOINCREMENT). */
   async deleteRun(id: number): Promise<void> {
-    this.#write("DELETE FROM runs WHERE id = ?", [id]);
+    this.#mutate({ op: "deleteRun", id });
   }
 
   async getRun(id: number): Promise<RunRow | undefined> {
@@ -604,19 +272,7 @@ class SqlJsStore implements Store {
     if (!Number.isInteger(keep) || keep < 0) {
       throw storeError(ERR_STORE_ARGUMENT, `pruneRuns: keep must be an integer >= 0 (got ${String(keep)}).`);
     }
-    this.#assertOpen();
-    if (keep === 0) return this.#releaseFreePages(this.#write("DELETE FROM runs WHERE task_id = ?", [taskId]));
-    // The id of the oldest run to keep; everything older goes. (A NOT IN over
-    // the kept ids would build a temp set of `keep` ids on every prune.)
-    const oldestKept = this.#get("SELECT id FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [taskId, keep - 1]);
-    if (oldestKept === undefined) return 0; // fewer than `keep` runs
-    return this.#releaseFreePages(this.#write("DELETE FROM runs WHERE task_id = ? AND id < ?", [taskId, oldestKept.id]));
-  }
-
-  /** Returns `deleted`; after a delete, gives the freed pages back so snapshots shrink. */
-  #releaseFreePages(deleted: number): number {
-    if (deleted > 0) this.#db.exec("PRAGMA incremental_vacuum");
-    return deleted;
+    return this.#mutate({ op: "pruneRuns", taskId, keep }).changes;
   }
 
   // --- state ---------------------------------------------------------------
@@ -632,7 +288,7 @@ class SqlJsStore implements Store {
   async setState(taskId: string, key: string, value: unknown): Promise<void> {
     this.#assertOpen();
     if (value === undefined) {
-      this.#write("DELETE FROM state WHERE task_id = ? AND key = ?", [taskId, key]);
+      this.#mutate({ op: "setState", taskId, key, json: null });
       return;
     }
     let json: string | undefined;
@@ -644,14 +300,15 @@ class SqlJsStore implements Store {
     if (json === undefined) {
       throw storeError(ERR_STATE_VALUE, `state "${key}" of task ${taskId} cannot be stored as JSON (a ${typeof value}). Store plain data.`);
     }
-    this.#write("INSERT OR REPLACE INTO state (task_id, key, value) VALUES (?, ?, ?)", [taskId, key, json]);
+    this.#mutate({ op: "setState", taskId, key, json });
   }
 
   // --- persistence -------------------------------------------------------------
 
+  /** Durable when it resolves: every change made before the call is in the journal (or a snapshot). */
   async flush(): Promise<void> {
     this.#assertOpen();
-    await this.#flushNow();
+    await this.#flushNow(false);
   }
 
   close(): Promise<void> {
@@ -659,12 +316,20 @@ class SqlJsStore implements Store {
     this.#closing = true;
     this.#closed = (async () => {
       try {
-        await this.#flushNow();
+        await this.#flushNow(false);
+        // Leave one file behind, so the next open has nothing to replay.
+        if (this.#journal.bytes > 0) {
+          this.#snapshotWanted = true;
+          await this.#flushNow(true).catch((error: Error) =>
+            this.#options.onWarning(`${error.message} Every change is in ${this.#journal.path} and is replayed on the next open.`),
+          );
+        }
       } finally {
         clearTimeout(this.#flushTimer);
-        this.#flushTimer = undefined;
-        this.#statements.clear(); // db.close() frees them
-        this.#db.close();
+        clearTimeout(this.#snapshotTimer);
+        this.#flushTimer = this.#snapshotTimer = undefined;
+        await this.#journal.close().catch(() => undefined);
+        this.#sql.close();
       }
     })();
     return this.#closed;
@@ -678,105 +343,133 @@ class SqlJsStore implements Store {
     }
   }
 
-  #statement(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
   #all(sql: string, params: SqlValue[]): Row[] {
     this.#assertOpen();
-    const statement = this.#statement(sql);
-    try {
-      statement.bind(params as BindParams);
-      const rows: Row[] = [];
-      while (statement.step()) rows.push(statement.getAsObject());
-      return rows;
-    } finally {
-      statement.reset();
-    }
+    return this.#sql.all(sql, params);
   }
 
   #get(sql: string, params: SqlValue[]): Row | undefined {
     return this.#all(sql, params)[0];
   }
 
-  /** Runs a data-changing statement; returns the number of rows it changed. */
-  #write(sql: string, params: SqlValue[]): number {
-    this.#all(sql, params);
-    const changes = this.#db.getRowsModified();
-    if (changes > 0) this.#changed();
-    return changes;
+  /** Applies a change to the database and queues its journal entry (a change of nothing needs none). */
+  #mutate(mutation: Mutation): Applied {
+    this.#assertOpen();
+    const applied = applyMutation(this.#sql, mutation);
+    if (applied.changes > 0) {
+      const recorded = mutation.op === "insertRun" ? { ...mutation, id: applied.id } : mutation;
+      this.#seq += 1;
+      this.#pending.push({ seq: this.#seq, mutationJson: JSON.stringify(recorded) });
+      // A flush in progress reschedules itself when it ends (see #flushNow).
+      if (this.#flushTimer === undefined && this.#flushing === undefined) this.#scheduleFlush(this.#options.flushDelayMs);
+    }
+    return applied;
   }
 
-  #changed(): void {
-    this.#dirty = true;
-    // A flush in progress reschedules itself when it ends (see #flushNow).
-    if (this.#flushTimer === undefined && this.#flushing === undefined) this.#scheduleFlush(this.#options.flushDelayMs);
+  #hasWork(background: boolean): boolean {
+    return this.#pending.length > 0 || this.#snapshotDue || this.#journal.broken || (background && this.#snapshotWanted);
   }
 
   #scheduleFlush(delayMs: number): void {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
-      this.#flushNow().then(
-        () => {
-          this.#failedFlushes = 0;
-        },
-        (error: Error) => {
-          if (this.#closing) return; // close() reports it
-          this.#failedFlushes += 1;
-          const retryMs = Math.min(Math.max(this.#options.flushDelayMs, 1000) * 2 ** (this.#failedFlushes - 1), MAX_FLUSH_RETRY_MS);
-          this.#options.onWarning(`${error.message} Retrying in ${retryMs} ms; recent runs are only in memory until then.`);
-          this.#scheduleFlush(retryMs);
-        },
-      );
+      this.#backgroundFlush();
     }, delayMs);
   }
 
+  /** Separate from the flush timer, which every flush() call resets: frequent flushes must not starve snapshots. */
+  #scheduleSnapshot(): void {
+    this.#snapshotTimer ??= setTimeout(() => {
+      this.#snapshotTimer = undefined;
+      this.#backgroundFlush();
+    }, 0);
+  }
+
+  #backgroundFlush(): void {
+    this.#flushNow(true).then(
+      () => {
+        this.#failedFlushes = 0;
+      },
+      (error: Error) => {
+        if (this.#closing) return; // close() reports it
+        this.#failedFlushes += 1;
+        const retryMs = Math.min(Math.max(this.#options.flushDelayMs, 1000) * 2 ** (this.#failedFlushes - 1), MAX_FLUSH_RETRY_MS);
+        this.#options.onWarning(`${error.message} Retrying in ${retryMs} ms; recent runs are only in memory until then.`);
+        this.#scheduleFlush(retryMs);
+      },
+    );
+  }
+
   /**
-   * Writes the current image if dirty. Never two writes at once: a caller that
-   * arrives during a flush waits for it and then writes again if anything
-   * changed meanwhile, so when its promise resolves every write made before
-   * the call is on disk.
+   * Makes the pending changes durable. Never two writes at once: a caller
+   * that arrives during a flush waits for it and then writes again if
+   * anything changed meanwhile, so when its promise resolves every write made
+   * before the call is on disk. `background`: may also take a wanted snapshot.
    */
-  #flushNow(): Promise<void> {
+  #flushNow(background: boolean): Promise<void> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     if (this.#flushing) {
-      const again = () => this.#flushNow();
+      const again = () => this.#flushNow(background);
       return this.#flushing.then(again, again);
     }
-    if (!this.#dirty) return Promise.resolve();
-    const flushing = this.#writeSnapshot().finally(() => {
+    if (!this.#hasWork(background)) return Promise.resolve();
+    const flushing = this.#persist(background).finally(() => {
       this.#flushing = undefined;
-      if (this.#dirty && !this.#closing) this.#scheduleFlush(this.#options.flushDelayMs);
+      if (this.#closing) return;
+      if (this.#snapshotWanted) this.#scheduleSnapshot();
+      if (this.#hasWork(false)) this.#scheduleFlush(this.#options.flushDelayMs);
     });
     this.#flushing = flushing;
     return flushing;
   }
 
-  async #writeSnapshot(): Promise<void> {
-    const { path, backupPath, backupIntervalMs, onWarning } = this.#options;
-    // Clear first: a write landing while the file is written must flush again.
-    this.#dirty = false;
-    const bytes = this.#db.export();
+  async #persist(background: boolean): Promise<void> {
+    const { journalMaxBytes, snapshotIntervalMs, onWarning } = this.#options;
+    const snapshotNow =
+      this.#snapshotDue || this.#journal.broken || journalMaxBytes === 0 || (background && this.#snapshotWanted);
+    if (!snapshotNow) {
+      const batch = this.#pending;
+      this.#pending = [];
+      if (this.#journal.bytes === 0) this.#journalStartedAt = Date.now();
+      try {
+        await this.#journal.append(encodeBatch(batch));
+      } catch (error) {
+        // The file may now end in part of this batch: only a snapshot can
+        // make these changes durable (and it starts a clean journal).
+        onWarning(`taskhost store: could not append to ${this.#journal.path} (${(error as Error).message}); writing a full snapshot instead.`);
+        return this.#snapshot();
+      }
+      if (this.#journal.bytes >= journalMaxBytes || Date.now() - this.#journalStartedAt >= snapshotIntervalMs) {
+        this.#snapshotWanted = true;
+      }
+      return;
+    }
+    return this.#snapshot();
+  }
+
+  async #snapshot(): Promise<void> {
+    // Every change so far is in the image; later ones stay pending.
+    const seq = this.#seq;
+    const covered = this.#pending;
+    this.#pending = [];
+    this.#snapshotDue = false;
+    this.#snapshotWanted = false;
     try {
-      await atomicWriteFile(path, bytes);
+      await this.#snapshots.write(this.#sql.db, seq);
     } catch (error) {
-      this.#dirty = true;
-      throw storeError(ERR_DB_WRITE, `could not write ${path} (${(error as Error).message}).`, error);
+      this.#pending = covered.concat(this.#pending);
+      this.#snapshotDue = true;
+      throw error;
     }
-    const now = Date.now();
-    if (now - this.#lastBackupAt >= backupIntervalMs) {
-      this.#lastBackupAt = now;
-      await atomicWriteFile(backupPath, bytes).catch((error: unknown) =>
-        onWarning(`taskhost store: could not refresh the backup ${backupPath} (${(error as Error).message}); the database itself is fine.`),
-      );
-    }
+    // A crash before this leaves entries <= seq in the journal; replay skips them.
+    await this.#journal.reset().catch((error: unknown) =>
+      this.#options.onWarning(
+        `taskhost store: could not empty ${this.#journal.path} after a snapshot (${(error as Error).message}); ` +
+          `flushes write full snapshots until it can be.`,
+      ),
+    );
   }
 }
 

@@ -1,0 +1,166 @@
+/**
+ * Every change to the ledger is one `Mutation`: applied to the in-memory
+ * database when a Store method is called, and written as one journal entry,
+ * so replaying the journal in order onto the snapshot it follows rebuilds the
+ * same database. Mutations hold plain JSON data, already validated and
+ * normalised (no `undefined`), and nothing the replay would compute
+ * differently: an inserted run carries the id it got.
+ */
+import type { SqlValue } from "sql.js";
+import type { NewRun, RunPatch, ScheduleRow } from "./store.ts";
+import type { SqlStatements } from "./store-sql.ts";
+
+export type Mutation =
+  | { op: "upsertTask"; id: string; title: string; file: string; removedAt: number | null }
+  | { op: "setPaused"; taskId: string; paused: boolean }
+  | { op: "markTaskRemoved"; taskId: string; at: number }
+  | { op: "upsertSchedule"; schedule: ScheduleRow }
+  | { op: "setNextRun"; scheduleId: string; nextRun: number | null }
+  | { op: "removeSchedule"; id: string }
+  /** `id` is absent when first applied (the database picks it) and recorded in the journal. */
+  | { op: "insertRun"; run: NewRun; id?: number }
+  | { op: "updateRun"; id: number; patch: RunPatch }
+  | { op: "deleteRun"; id: number }
+  | { op: "pruneRuns"; taskId: string; keep: number }
+  /** `json` null deletes the key. */
+  | { op: "setState"; taskId: string; key: string; json: string | null };
+
+export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
+  "upsertTask",
+  "setPaused",
+  "markTaskRemoved",
+  "upsertSchedule",
+  "setNextRun",
+  "removeSchedule",
+  "insertRun",
+  "updateRun",
+  "deleteRun",
+  "pruneRuns",
+  "setState",
+]);
+
+/** RunPatch field -> column. `satisfies` makes a new RunRow field a compile error here. */
+export const RUN_PATCH_COLUMNS = {
+  scheduleId: "schedule_id",
+  scheduledFor: "scheduled_for",
+  startedAt: "started_at",
+  finishedAt: "finished_at",
+  status: "status",
+  attempt: "attempt",
+  trigger: "trigger",
+  error: "error",
+  output: "output",
+} as const satisfies Record<keyof RunPatch, string>;
+
+/** Rows changed, and for insertRun the run's id. */
+export interface Applied {
+  changes: number;
+  id?: number;
+}
+
+export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
+  switch (m.op) {
+    case "upsertTask":
+      return changed(
+        sql.run(
+          `INSERT INTO tasks (id, title, file, removed_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET title = excluded.title, file = excluded.file, removed_at = excluded.removed_at`,
+          [m.id, m.title, m.file, m.removedAt],
+        ),
+      );
+    case "setPaused":
+      return changed(sql.run("UPDATE tasks SET paused = ? WHERE id = ?", [m.paused ? 1 : 0, m.taskId]));
+    case "markTaskRemoved":
+      return changed(sql.run("UPDATE tasks SET removed_at = ? WHERE id = ?", [m.at, m.taskId]));
+    case "upsertSchedule": {
+      const s = m.schedule;
+      return changed(
+        sql.run(
+          `INSERT INTO schedules (id, task_id, method, fingerprint, spec, next_run) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET task_id = excluded.task_id, method = excluded.method,
+             fingerprint = excluded.fingerprint, spec = excluded.spec, next_run = excluded.next_run`,
+          [s.id, s.taskId, s.method, s.fingerprint, s.spec, s.nextRun],
+        ),
+      );
+    }
+    case "setNextRun":
+      return changed(sql.run("UPDATE schedules SET next_run = ? WHERE id = ?", [m.nextRun, m.scheduleId]));
+    case "removeSchedule":
+      return changed(sql.run("DELETE FROM schedules WHERE id = ?", [m.id]));
+    case "insertRun":
+      return insertRun(sql, m.run, m.id);
+    case "updateRun":
+      return updateRun(sql, m.id, m.patch);
+    case "deleteRun":
+      return changed(sql.run("DELETE FROM runs WHERE id = ?", [m.id]));
+    case "pruneRuns":
+      return changed(pruneRuns(sql, m.taskId, m.keep));
+    case "setState":
+      return changed(
+        m.json === null
+          ? sql.run("DELETE FROM state WHERE task_id = ? AND key = ?", [m.taskId, m.key])
+          : sql.run("INSERT OR REPLACE INTO state (task_id, key, value) VALUES (?, ?, ?)", [m.taskId, m.key, m.json]),
+      );
+  }
+}
+
+function changed(changes: number): Applied {
+  return { changes };
+}
+
+const RUN_INSERT_COLUMNS = "task_id, schedule_id, scheduled_for, started_at, finished_at, status, attempt, trigger, error, output";
+
+/**
+ * A replayed insert names its id, so it can never land on another row than
+ * the one the journal's later updates refer to (SQLite's AUTOINCREMENT counter
+ * still moves past it, so ids stay never-reused). A row already holding that
+ * id means the entry was applied before: the insert fails instead of
+ * silently doubling.
+ */
+function insertRun(sql: SqlStatements, run: NewRun, id: number | undefined): Applied {
+  const values: SqlValue[] = [
+    run.taskId,
+    run.scheduleId,
+    run.scheduledFor,
+    run.startedAt,
+    run.finishedAt,
+    run.status,
+    run.attempt,
+    run.trigger,
+    run.error,
+    run.output,
+  ];
+  if (id !== undefined) {
+    sql.run(`INSERT INTO runs (id, ${RUN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, ...values]);
+    return { changes: 1, id };
+  }
+  const row = sql.get(`INSERT INTO runs (${RUN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, values);
+  return { changes: 1, id: row!.id as number };
+}
+
+function updateRun(sql: SqlStatements, id: number, patch: RunPatch): Applied {
+  const sets: string[] = [];
+  const values: SqlValue[] = [];
+  for (const [field, column] of Object.entries(RUN_PATCH_COLUMNS)) {
+    const value = (patch as Record<string, unknown>)[field];
+    if (value === undefined) continue;
+    sets.push(`${column} = ?`);
+    values.push(value as SqlValue);
+  }
+  if (sets.length === 0) return { changes: 0 };
+  return changed(sql.run(`UPDATE runs SET ${sets.join(", ")} WHERE id = ?`, [...values, id]));
+}
+
+/**
+ * Deletes all but the newest `keep` runs of the task. The freed pages are
+ * given back only when a snapshot is exported (see store-schema.ts): an
+ * incremental_vacuum here would cost milliseconds on every run.
+ */
+function pruneRuns(sql: SqlStatements, taskId: string, keep: number): number {
+  if (keep === 0) return sql.run("DELETE FROM runs WHERE task_id = ?", [taskId]);
+  // The id of the oldest run to keep; everything older goes. (A NOT IN over
+  // the kept ids would build a temp set of `keep` ids on every prune.)
+  const oldestKept = sql.get("SELECT id FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [taskId, keep - 1]);
+  if (oldestKept === undefined) return 0; // fewer than `keep` runs
+  return sql.run("DELETE FROM runs WHERE task_id = ? AND id < ?", [taskId, oldestKept.id]);
+}
