@@ -27,12 +27,25 @@ export function recordLag(results: Results, system: System, jobs: number, run: L
   results.record(system, scenario, "runs started per job per second", lags.length / jobs / run.seconds, "");
   results.record(system, scenario, "due occurrences not run", run.notRun, "");
   if (run.skipped !== undefined) results.record(system, scenario, "of which skipped: still running", run.skipped, "");
-  results.record(system, scenario, "median lag", percentile(lags, 50), "ms");
-  results.record(system, scenario, "p99 lag", percentile(lags, 99), "ms");
-  results.record(system, scenario, "max lag", lags.at(-1) ?? NaN, "ms");
+  recordPercentiles(results, system, scenario, lags);
   // The first boundary where all jobs were due at once: how long its last run waited.
   const first = Math.min(...run.samples.map((s) => s.scheduledFor));
   const firstWave = run.samples.filter((s) => s.scheduledFor === first);
   results.record(system, scenario, "first boundary: runs started", firstWave.length, "");
   results.record(system, scenario, "first boundary: last start", Math.max(...firstWave.map((s) => s.startedAt - s.scheduledFor)), "ms");
+}
+
+function recordPercentiles(results: Results, system: System, scenario: string, lags: number[]): void {
+  results.record(system, scenario, "median lag", percentile(lags, 50), "ms");
+  results.record(system, scenario, "p99 lag", percentile(lags, 99), "ms");
+  results.record(system, scenario, "max lag", lags.at(-1) ?? NaN, "ms");
+}
+
+export const burstScenario = (jobs: number, periodMs: number) => `burst, ${jobs} jobs due on one ${periodMs === 60_000 ? "minute" : `${periodMs / 1000} s`} boundary`;
+
+/** One boundary where every job is due at once: how many started, and the lag of the last. */
+export function recordBurst(results: Results, system: System, jobs: number, periodMs: number, lags: number[]): void {
+  const scenario = burstScenario(jobs, periodMs);
+  results.record(system, scenario, "runs started", lags.length, "");
+  recordPercentiles(results, system, scenario, lags.sort((a, b) => a - b));
 }

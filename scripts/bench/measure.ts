@@ -14,7 +14,7 @@ export async function untilPastSecond(ms: number): Promise<void> {
 }
 
 /** The process and all its descendants (taskhost: supervisor + host; a peer: one process). */
-async function processTree(pid: number): Promise<number[]> {
+export async function processTree(pid: number): Promise<number[]> {
   const all = [pid];
   for (let i = 0; i < all.length; i++) {
     const tasks = await readdir(`/proc/${all[i]}/task`).catch(() => [] as string[]);

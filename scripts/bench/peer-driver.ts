@@ -9,10 +9,9 @@ import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { jobBody } from "./jobs.ts";
+import { jobBody, type Period } from "./jobs.ts";
 
 export type Peer = "bree" | "croner";
-export type PeerMode = "second" | "minute";
 
 export interface PeerOutcome {
   /** [boundary, job code start] pairs, epoch ms. */
@@ -32,21 +31,25 @@ const require = createRequire(import.meta.url);
  * (croner's currentRun() is the trigger time, not the scheduled instant).
  */
 const DRIVER = String.raw`
-const [peer, jobs, mode, dir, lib] = process.argv.slice(2);
+const [peer, jobs, pattern, periodMs, dir, lib] = process.argv.slice(2);
 const n = Number(jobs);
+const period = Number(periodMs);
 const samples = [];
 let skipped = 0;
 let stop;
-const boundary = (t) => Math.floor(t / 1000) * 1000;
+const boundary = (t) => Math.floor(t / period) * period;
+const sample = (b, startedAt) => {
+  samples.push([b, startedAt]);
+  process.stdout.write("n " + samples.length + "\n");
+};
 if (peer === "croner") {
   const { Cron } = await import(lib);
-  const pattern = mode === "second" ? "* * * * * *" : "0 * * * * *";
   const crons = [];
   for (let i = 0; i < n; i++) {
     crons.push(new Cron(pattern, () => {
       const startedAt = Date.now();
       JOB_BODY
-      samples.push([boundary(startedAt), startedAt]);
+      sample(boundary(startedAt), startedAt);
     }));
   }
   stop = async () => crons.forEach((c) => c.stop());
@@ -59,13 +62,17 @@ if (peer === "croner") {
     jobs: Array.from({ length: n }, (_, i) => ({
       name: "job" + i,
       path: dir + "/job" + i + ".mjs",
-      ...(mode === "second" ? { cron: "* * * * * *", hasSeconds: true } : { cron: "* * * * *" }),
+      cron: pattern,
+      hasSeconds: true,
     })),
     workerMessageHandler: ({ name, message }) => {
-      if (message && typeof message.startedAt === "number") samples.push([boundary((created.get(name) ?? message.startedAt) + 50), message.startedAt]);
+      if (message && typeof message.startedAt === "number") sample(boundary((created.get(name) ?? message.startedAt) + 50), message.startedAt);
     },
   });
   bree.on("worker created", (name) => created.set(name, Date.now()));
+  // Bree's cron (later.js) keeps the millisecond phase of the moment it was started:
+  // start it just after a whole second, the best alignment a user can get.
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 2));
   await bree.start();
   stop = () => bree.stop();
 }
@@ -86,19 +93,25 @@ parentPort.postMessage({ startedAt });
 export interface RunningPeer {
   child: ChildProcess;
   pid: number;
+  /** Runs whose job code has started so far. */
+  started(): number;
   /** Stops the scheduler and returns what it measured. */
   finish(): Promise<PeerOutcome>;
 }
 
-export async function startPeer(peer: Peer, jobs: number, mode: PeerMode): Promise<RunningPeer> {
+export async function startPeer(peer: Peer, jobs: number, period: Period): Promise<RunningPeer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), `bench-${peer}-`));
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, "driver.mjs"), DRIVER.replace("JOB_BODY", jobBody(0).replace("0", "i")));
   if (peer === "bree") for (let i = 0; i < jobs; i++) await writeFile(path.join(dir, `job${i}.mjs`), breeJob(i));
   const lib = pathToFileURL(peer === "bree" ? require.resolve("bree") : require.resolve("croner")).href;
-  const child = spawn(process.execPath, [path.join(dir, "driver.mjs"), peer, String(jobs), mode, dir, lib], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [path.join(dir, "driver.mjs"), peer, String(jobs), period.cron, String(period.ms), dir, lib], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  let started = 0;
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    for (const m of d.matchAll(/^n (\d+)$/gm)) started = Number(m[1]);
+    out += d.replace(/^n \d+\n/gm, "");
+  });
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   await new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
@@ -114,9 +127,10 @@ export async function startPeer(peer: Peer, jobs: number, mode: PeerMode): Promi
   return {
     child,
     pid: child.pid!,
+    started: () => started,
     finish: async () => {
       child.stdin!.write("stop\n");
-      const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000))]);
+      const code = await Promise.race([exited, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 60_000).unref())]);
       if (code === "timeout") child.kill("SIGKILL");
       await rm(dir, { recursive: true, force: true });
       const line = out.split("\n").find((l) => l.startsWith("{"));

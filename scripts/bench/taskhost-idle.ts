@@ -1,13 +1,13 @@
 /** Idle cost of taskhost: N tasks every minute; CPU and RSS of supervisor + host over a window. */
 import { TempProject } from "../../tests/support/temp-project.ts";
-import { taskhostTask } from "./jobs.ts";
+import { EVERY_MINUTE, taskhostTask } from "./jobs.ts";
 import { recordIdle } from "./idle-stats.ts";
 import type { Results } from "./results.ts";
 
 export async function taskhostIdle(results: Results, jobs: number, seconds: number): Promise<void> {
   const project = await TempProject.create();
   try {
-    for (let i = 0; i < jobs; i++) await project.writeTask(`m${i}.ts`, taskhostTask(i, "minute"));
+    for (let i = 0; i < jobs; i++) await project.writeTask(`m${i}.ts`, taskhostTask(i, EVERY_MINUTE.every));
     const host = await project.start();
     await recordIdle(results, "taskhost", host.pid, jobs, seconds);
     await host.stop();

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { TempProject } from "../../tests/support/temp-project.ts";
 import { waitFor } from "../../tests/support/wait-for.ts";
-import { taskhostTask } from "./jobs.ts";
+import { EVERY_MINUTE, taskhostTask } from "./jobs.ts";
 import { percentile, sleep } from "./measure.ts";
 import type { Results } from "./results.ts";
 import { eventCounter } from "./taskhost-events.ts";
@@ -31,14 +31,14 @@ async function timeSaves(project: TempProject, event: string, edits: number, sav
 export async function taskhostReload(results: Results, edits: number, configEdits: number): Promise<void> {
   const project = await TempProject.create();
   try {
-    const file = await project.writeTask("edited.ts", taskhostTask(0, "minute"));
+    const file = await project.writeTask("edited.ts", taskhostTask(0, EVERY_MINUTE.every));
     await project.start();
     const record = (scenario: string, latencies: number[]) => {
       results.record("taskhost", scenario, "median", percentile(latencies, 50), "ms");
       results.record("taskhost", scenario, "p95", percentile(latencies, 95), "ms");
       results.record("taskhost", scenario, "max", latencies.at(-1) ?? NaN, "ms");
     };
-    record(`reload, task file saved ${edits} times`, await timeSaves(project, "task.loaded", edits, (i) => writeFile(file, taskhostTask(i, "minute"))));
+    record(`reload, task file saved ${edits} times`, await timeSaves(project, "task.loaded", edits, (i) => writeFile(file, taskhostTask(i, EVERY_MINUTE.every))));
     record(
       `reload, config.yaml saved ${configEdits} times`,
       await timeSaves(project, "config.reloaded", configEdits, (i) => project.writeConfig({ scheduler: { max_concurrent_runs: 4 + (i % 2) } })),

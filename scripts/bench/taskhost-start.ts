@@ -2,14 +2,15 @@
  * Cold and warm start with many task files: cold = empty data/ (every file
  * bundled), warm = the second start (bundles reused from data/).
  */
-import type { HostProcess, TempProject } from "../../tests/support/temp-project.ts";
+import type { TempProject } from "../../tests/support/temp-project.ts";
 import type { Results } from "./results.ts";
+import { startSlowHost, type SlowHost } from "./slow-start.ts";
 import { hostEvents } from "./taskhost-events.ts";
 
-async function timedStart(results: Results, project: TempProject, scenario: string, kind: "cold" | "warm"): Promise<{ host: HostProcess; upAt: number }> {
+async function timedStart(results: Results, project: TempProject, scenario: string, kind: "cold" | "warm"): Promise<{ host: SlowHost; upAt: number }> {
   const before = (await hostEvents(project, "task.loaded")).length;
   const t0 = Date.now();
-  const host = await project.start();
+  const host = await startSlowHost(project, 300_000);
   const upAt = Date.now();
   const starts = await hostEvents(project, "host.start");
   const loaded = (await hostEvents(project, "task.loaded")).slice(before);
@@ -20,7 +21,7 @@ async function timedStart(results: Results, project: TempProject, scenario: stri
 }
 
 /** Measures a cold then a warm start; returns the warm host, still running. */
-export async function taskhostStart(results: Results, project: TempProject, jobs: number): Promise<{ host: HostProcess; upAt: number }> {
+export async function taskhostStart(results: Results, project: TempProject, jobs: number): Promise<{ host: SlowHost; upAt: number }> {
   const scenario = `start, ${jobs} task files`;
   const cold = await timedStart(results, project, scenario, "cold");
   await cold.host.stop();
