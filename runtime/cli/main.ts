@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError } from "commander";
 import { cliContext } from "./cli-context.ts";
-import { hostCommand, startCommand } from "./start-command.ts";
-import { statusCommand, historyCommand, runCommand, pauseCommand } from "./query-commands.ts";
-import { checkOverdueCommand, resetSchedulesCommand } from "./ops-commands.ts";
-import { restartCommand } from "./restart-command.ts";
-import { logsCommand } from "./logs-command.ts";
+
+// Each command loads only what it needs: the supervisor, which lives as long as the
+// host, must not carry the host's code (esbuild, sql.js, the scheduler) in its memory.
+const startCommands = () => import("./start-command.ts");
+const queryCommands = () => import("./query-commands.ts");
+const opsCommands = () => import("./ops-commands.ts");
 
 const program = new Command()
   .name("taskhost")
@@ -21,7 +22,7 @@ program
   .option("--daemon", "detach and log to files only")
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { daemon?: boolean; config?: string }) => {
-    process.exitCode = await startCommand(opts.config ?? configOf(), opts.daemon ?? false);
+    process.exitCode = await (await startCommands()).startCommand(opts.config ?? configOf(), opts.daemon ?? false);
   });
 
 program
@@ -29,7 +30,7 @@ program
   .description("one host process, as spawned by the supervisor of `start`")
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { config?: string }) => {
-    process.exitCode = await hostCommand(opts.config ?? configOf());
+    process.exitCode = await (await startCommands()).hostCommand(opts.config ?? configOf());
   });
 
 program
@@ -37,7 +38,7 @@ program
   .description("the host and every task: state, error, schedules with next and last run")
   .option("--json", "print the contract's JSON object")
   .action(async (opts: { json?: boolean }) => {
-    process.exitCode = await statusCommand(cliContext(configOf()), opts.json ?? false);
+    process.exitCode = await (await queryCommands()).statusCommand(cliContext(configOf()), opts.json ?? false);
   });
 
 program
@@ -46,7 +47,7 @@ program
   .argument("<task>", "task id, optionally with #method (e.g. reports/daily#start)")
   .option("--json", "print the recorded run as JSON")
   .action(async (task: string, opts: { json?: boolean }) => {
-    process.exitCode = await runCommand(cliContext(configOf()), task, opts.json ?? false);
+    process.exitCode = await (await queryCommands()).runCommand(cliContext(configOf()), task, opts.json ?? false);
   });
 
 program
@@ -56,7 +57,7 @@ program
   .option("-n, --limit <n>", "how many runs", positiveInt, 20)
   .option("--json", "print a JSON array of runs")
   .action(async (task: string, opts: { limit: number; json?: boolean }) => {
-    process.exitCode = await historyCommand(cliContext(configOf()), task, opts.limit, opts.json ?? false);
+    process.exitCode = await (await queryCommands()).historyCommand(cliContext(configOf()), task, opts.limit, opts.json ?? false);
   });
 
 for (const [name, paused] of [
@@ -68,7 +69,7 @@ for (const [name, paused] of [
     .description(paused ? "stop scheduling a task without editing its file" : "schedule a paused task again (from now on)")
     .argument("<task>", "task id")
     .action(async (task: string) => {
-      process.exitCode = await pauseCommand(cliContext(configOf()), task, paused);
+      process.exitCode = await (await queryCommands()).pauseCommand(cliContext(configOf()), task, paused);
     });
 }
 
@@ -79,7 +80,7 @@ program
   .option("-f, --follow", "keep printing new lines")
   .option("-n, --lines <n>", "how many lines to show first", positiveInt, 50)
   .action(async (task: string | undefined, opts: { follow?: boolean; lines: number }) => {
-    process.exitCode = await logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
+    process.exitCode = await (await import("./logs-command.ts")).logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
   });
 
 program
@@ -90,7 +91,7 @@ program
   .option("--task <id>", "only this task (repeatable)", (value: string, previous: string[]) => [...previous, value], [] as string[])
   .option("--all", "every task (the default when no --task is given)")
   .action(async (opts: { dryRun?: boolean; futureOnly?: boolean; task: string[]; all?: boolean }) => {
-    process.exitCode = await resetSchedulesCommand(cliContext(configOf()), {
+    process.exitCode = await (await opsCommands()).resetSchedulesCommand(cliContext(configOf()), {
       dryRun: opts.dryRun ?? false,
       futureOnly: opts.futureOnly ?? false,
       task: opts.task,
@@ -103,7 +104,7 @@ program
   .description("list schedules whose next run has passed unrun")
   .option("--json", "print a JSON array")
   .action(async (opts: { json?: boolean }) => {
-    process.exitCode = await checkOverdueCommand(cliContext(configOf()), opts.json ?? false);
+    process.exitCode = await (await opsCommands()).checkOverdueCommand(cliContext(configOf()), opts.json ?? false);
   });
 
 program
@@ -114,7 +115,7 @@ program
   .option("--dry-run", "say what would happen, do nothing")
   .option("--daemon", "if no host is running, start one in the background")
   .action(async (opts: { timeout?: number; force?: boolean; dryRun?: boolean; daemon?: boolean }) => {
-    process.exitCode = await restartCommand(cliContext(configOf()), configOf(), {
+    process.exitCode = await (await import("./restart-command.ts")).restartCommand(cliContext(configOf()), configOf(), {
       timeout: opts.timeout,
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,

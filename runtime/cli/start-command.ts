@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startHost, type Host } from "../host/start-host.ts";
+import type { Host } from "../host/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import { callHost } from "./control-client.ts";
@@ -30,6 +30,7 @@ export async function hostCommand(configOption: string): Promise<number> {
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
   try {
+    const { startHost } = await import("../host/start-host.ts");
     host = await startHost({
       projectRoot,
       configPath: configOption,

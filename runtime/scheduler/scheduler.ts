@@ -82,6 +82,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly paused = new Set<string>();
   private readonly active = new Set<Run>();
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Schedules first seen before start(): their next run is counted from start(). */
+  private readonly fresh = new Set<string>();
   private readonly runsSincePrune = new Map<string, number>();
   private readonly slots: RunSlots;
   /** Pre-warmed workers waiting for a slot; at most one slot's worth per slot. */
@@ -142,10 +144,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
       if (existing) this.dropSchedule(schedule.id, existing);
       const row = await store.getSchedule(schedule.id);
-      const next =
-        row && row.fingerprint === schedule.fingerprint
-          ? row.nextRun
-          : nextRun(schedule.spec, now, schedule.zone, schedule.window);
+      const known = row != null && row.fingerprint === schedule.fingerprint;
+      const next = known ? row.nextRun : nextRun(schedule.spec, now, schedule.zone, schedule.window);
+      // A new schedule counts from when scheduling starts, not from when its file loaded
+      // (a cold start with many files must not find its own new schedules overdue).
+      if (!known && !this.running) this.fresh.add(schedule.id);
       await store.upsertSchedule({
         id: schedule.id,
         taskId: task.id,
@@ -226,6 +229,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   start(): void {
+    const now = this.clock.now();
+    for (const id of this.fresh) {
+      const state = this.states.get(id);
+      if (!state) continue;
+      const { schedule } = state;
+      state.nextRun = nextRun(schedule.spec, now, schedule.zone, schedule.window);
+      void this.persistNextRun(id, state.nextRun);
+    }
+    this.fresh.clear();
     this.running = true;
     this.wake();
   }
@@ -262,6 +274,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state, true);
       state.armed = null;
     }
+    // Runs still waiting for a slot get one at once, see the host is stopping, and hand their occurrence back.
+    this.slots.setLimit(Number.POSITIVE_INFINITY);
     const outcomes: Promise<unknown>[] = [];
     for (const run of this.active) {
       if (run.phase === "waiting") continue;
@@ -519,6 +533,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         return undefined;
       }
       run.phase = "active";
+      // Overloaded: it waited for a slot until its schedule's next occurrence came due.
+      // Running it now would only push every later run further back; the next one stands for it.
+      const next = state ? (state.armed ? state.armed.scheduledFor : state.nextRun) : null;
+      if (state && run.trigger === "schedule" && next != null && next <= this.clock.now()) {
+        this.skip(run, state, "skipped: it waited for a free run slot (scheduler.max_concurrent_runs) until its next occurrence was due");
+        this.active.delete(run);
+        this.drainQueue(state);
+        return undefined;
+      }
     }
     try {
       await run.claimed;
