@@ -145,5 +145,5 @@ describe("a host crash-looping under kill -9", () => {
     // No occurrence was lost where the policy records every one.
     expect(gaps(rowsOf(final, "skip"))).toEqual([]);
     expect(gaps(rowsOf(final, "all"))).toEqual([]);
-  });
+  }, 240_000);
 });
