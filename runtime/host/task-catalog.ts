@@ -39,6 +39,9 @@ export interface TaskCatalogOptions {
   log: HostLog;
 }
 
+/** Marks an entry whose file was seen empty once (see load()). */
+const EMPTY_PENDING = "empty-pending";
+
 /** How many task files are bundled and inspected at once on a cold start. */
 const LOAD_CONCURRENCY = 8;
 
@@ -127,6 +130,13 @@ export class TaskCatalog {
     this.entries.set(id, entry);
     const source = await readFile(file, "utf8").catch(() => null);
     if (source == null) return entry;
+    // An empty file is almost always a save caught half-way (truncate, then write): the
+    // watcher looks again a moment later. A file that stays empty is reported then.
+    if (source.trim() === "" && !force && entry.sourceHash !== EMPTY_PENDING) {
+      entry.sourceHash = EMPTY_PENDING;
+      options.log.debug({ event: "task.empty", taskId: id }, `${relFile} is empty for now; waiting for the save to finish`);
+      return entry;
+    }
     const sourceHash = createHash("sha256").update(source).digest("hex");
     if (!force && sourceHash === entry.sourceHash) return entry;
     entry.sourceHash = sourceHash;
