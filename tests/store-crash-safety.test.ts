@@ -62,7 +62,11 @@ it(`survives kill -9 at random moments (${ITERATIONS} times)`, { timeout: 60_000
 
   for (let i = 0; i < ITERATIONS; i++) {
     const { proc, lastFlushed } = await startWriter(dbPath);
-    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 250));
+    // Kill at a random moment of activity: after its first durable flush (a loaded CI
+    // machine may take longer than the whole random window to get there).
+    const deadline = Date.now() + 20_000;
+    while (lastFlushed() === 0 && proc.exitCode == null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 250));
     proc.kill("SIGKILL");
     await once(proc, "close"); // all its stdout read
     flushed.push(lastFlushed());

@@ -4,10 +4,24 @@ import type { ControlResponse } from "../host/control-protocol.ts";
 export const ERR_NO_HOST = "ERR_NO_HOST";
 
 /**
- * Sends one request to the running host. Rejects with ERR_NO_HOST when no host
+ * Sends one request to the running host (a read-only one is retried once if the
+ * connection is reset). Rejects with ERR_NO_HOST when no host
  * listens on the socket, so commands can fall back to reading the database.
  */
-export function callHost<T = unknown>(socketPath: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 0): Promise<T> {
+/** Requests that change nothing: safe to send again when a busy host reset the connection. */
+const READ_ONLY = new Set(["ping", "status", "history", "check-overdue"]);
+
+export async function callHost<T = unknown>(socketPath: string, method: string, params: Record<string, unknown> = {}, timeoutMs = 0): Promise<T> {
+  try {
+    return await callOnce<T>(socketPath, method, params, timeoutMs);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!READ_ONLY.has(method) || (code !== "ECONNRESET" && code !== "EPIPE")) throw error;
+    return callOnce<T>(socketPath, method, params, timeoutMs);
+  }
+}
+
+function callOnce<T>(socketPath: string, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const socket = net.connect(socketPath);
     let buffer = "";
