@@ -13,7 +13,7 @@ import {
   type InstalledDependencies,
 } from "../runtime/deps/install-dependencies.ts";
 import type { DependencyOptions } from "../runtime/deps/resolve-dependency-options.ts";
-import { isProcessAlive } from "../runtime/deps/run-npm.ts";
+import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
 import { startLocalRegistry, type LocalRegistry } from "./support/local-registry.ts";
 
 let registry: LocalRegistry;

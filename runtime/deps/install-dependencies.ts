@@ -32,7 +32,8 @@ import {
   type DependencyOptions,
   type ResolvedDependencyOptions,
 } from "./resolve-dependency-options.ts";
-import { isProcessAlive, npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
+import { npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 export { DependencyInstallError, ERR_DEPENDENCY_INSTALL } from "./dependency-install-error.ts";
 

@@ -12,6 +12,7 @@ import { atomicTempFileWriterPid, atomicWriteFile } from "./atomic-write-file.ts
 import { ERR_DB_CORRUPT, ERR_DB_READ, ERR_DB_WRITE, storeError } from "./store-errors.ts";
 import type { ResolvedSqlJsStoreOptions } from "./store-options.ts";
 import { exportWithJournalSeq, migrateOrClose } from "./store-schema.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 
 /** Returns why `bytes` is not a usable database image, or a ready Database. */
@@ -159,15 +160,6 @@ export async function removeStaleTempFiles(options: ResolvedSqlJsStoreOptions): 
   }
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Writes snapshots of one database, refreshing the backup at most every `backupIntervalMs`. */
 export class SnapshotWriter {
