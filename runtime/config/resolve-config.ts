@@ -7,7 +7,7 @@ import {
   type ConfigWarning,
   type ResolvedConfig,
 } from "./config-options.ts";
-import { resolveZone } from "../schedule/resolve-zone.ts";
+import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
 
@@ -286,18 +286,6 @@ class Reader {
   }
 }
 
-/**
- * The IANA name in its canonical spelling (one zone, one name in the database),
- * or undefined when it is not a zone name. "local" is not handled here.
- */
-function canonicalZone(name: string): string | undefined {
-  if (name.toLowerCase() === "local") return undefined;
-  try {
-    return resolveZone(name);
-  } catch {
-    return undefined;
-  }
-}
 
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, "");

@@ -31,3 +31,16 @@ function invalid(name: string): Error {
     `taskhost schedule: time zone "${name}" is invalid: use an IANA name such as "Europe/Berlin" or "UTC", or "local"`,
   );
 }
+
+/**
+ * The IANA name in its canonical spelling (one zone, one name in the database),
+ * or undefined when it is not a zone name. "local" is not handled here.
+ */
+export function canonicalZone(name: string): string | undefined {
+  if (name.toLowerCase() === "local") return undefined;
+  try {
+    return resolveZone(name);
+  } catch {
+    return undefined;
+  }
+}

@@ -12,7 +12,7 @@ import {
   type ResolvedTaskMeta,
   type TaskMetaInput,
 } from "./task-meta.ts";
-import { resolveZone } from "../schedule/resolve-zone.ts";
+import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
 
@@ -435,18 +435,6 @@ function parseDateTime(value: unknown, zone: string): number | undefined {
   }
 }
 
-/**
- * The IANA name in its canonical spelling (one zone, one name in the database),
- * or undefined when it is not a zone name. "local" is not handled here.
- */
-function canonicalZone(name: string): string | undefined {
-  if (name.toLowerCase() === "local") return undefined;
-  try {
-    return resolveZone(name);
-  } catch {
-    return undefined;
-  }
-}
 
 function describe(v: unknown): string {
   if (v === null || v === undefined) return "nothing";
