@@ -14,6 +14,7 @@ import { encodeBatch, parseJournal } from "../runtime/store/store-journal.ts";
 import type { Mutation } from "../runtime/store/store-mutations.ts";
 import type { NewRun, Store } from "../runtime/store/store.ts";
 import { newRun } from "./fixtures/store-runs.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 let dir: string;
 let dbPath: string;
@@ -241,8 +242,9 @@ describe("sqljs store journal", () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(flushes).toBeGreaterThan(3);
-    // The snapshot emptied the journal (later flushes may have appended again).
-    expect((await stat(journalPath)).size).toBeLessThan(4096);
+    // The rename lands before the journal is emptied: wait for the second half
+    // (nothing appends any more, so it must reach a size below the threshold).
+    await waitFor(async () => (await stat(journalPath)).size < 4096, { timeoutMs: 10_000, what: "the snapshot to empty the journal" });
     const crashed = await openStore(await crashCopy());
     expect(await crashed.listRuns("t", { limit: 100 })).toHaveLength(flushes);
   });
@@ -255,8 +257,7 @@ describe("sqljs store journal", () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     await store.insertRun(run());
     await store.flush(); // appends, finds the journal old, and a snapshot follows
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect((await stat(journalPath)).size).toBe(0);
+    await waitFor(async () => (await stat(journalPath)).size === 0, { timeoutMs: 10_000, what: "the snapshot to empty the journal" });
     expect(await (await openStore(await crashCopy())).listRuns("t")).toHaveLength(2);
   });
 
