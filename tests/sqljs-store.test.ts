@@ -13,6 +13,7 @@ import {
 } from "../runtime/store/sqljs-store.ts";
 import type { Store } from "../runtime/store/store.ts";
 import { newRun } from "./fixtures/store-runs.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 let dir: string;
 let dbPath: string;
@@ -247,7 +248,8 @@ describe("sqljs store", () => {
   it("persists writes within flushDelayMs without an explicit flush", async () => {
     const store = await openStore({ flushDelayMs: 20 });
     await store.upsertTask({ id: "later", title: "L", file: "tasks/later.ts" });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The timer's flush appends to the journal; nobody calls flush().
+    await waitFor(async () => (await stat(`${dbPath}.journal`).catch(() => undefined))?.size, { what: "the delayed flush" });
     // A second store on the same file sees what the first wrote to disk.
     const other = await openStore();
     expect(await other.getTask("later")).toBeDefined();
@@ -275,8 +277,7 @@ describe("sqljs store", () => {
     await store.insertRun(run());
     await expect(store.flush()).rejects.toMatchObject({ code: ERR_DB_WRITE, message: expect.stringContaining(dbPath) });
     await store.insertRun(run());
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(warnings.some((m) => m.includes("Retrying in"))).toBe(true);
+    await waitFor(() => warnings.some((m) => m.includes("Retrying in")), { what: "the background retry's warning" });
     await mkdir(join(dir, "data"));
     await store.flush();
     const other = await openStore();
