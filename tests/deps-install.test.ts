@@ -75,7 +75,7 @@ describe("DependencyInstaller", () => {
     const afterRestart = await restarted.it.ensure(["th-fixture-greet@^1"], { allowScripts: false });
     for (const result of [again, afterRestart]) {
       expect(result).toMatchObject({ key: first.key, dir: first.dir, fromCache: true });
-      expect(result.installMs).toBeLessThan(50);
+      expect(result.installMs).toBeLessThan(1000); // no npm: a read of the marker (npm itself takes seconds)
     }
     console.log(`cached: ${again.installMs.toFixed(2)} ms`);
     expect(starts()).toBe(1);

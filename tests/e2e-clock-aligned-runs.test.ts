@@ -35,7 +35,7 @@ describe("a host runs tasks on the clock's boundaries", () => {
         const lag = Date.parse(run.startedAt!) - Date.parse(run.scheduledFor!);
         // Generous: the measured figure lives in `npm run bench`.
         expect(lag).toBeGreaterThanOrEqual(0);
-        expect(lag).toBeLessThan(750);
+        expect(lag).toBeLessThan(1500);
         expect(run.durationMs).toBeGreaterThanOrEqual(0);
       }
       expect(duplicateOccurrences(runs)).toEqual([]);
