@@ -48,7 +48,9 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         scheduler,
         log: logs.host,
       });
-      const entry = await catalog.load(path.join(config.tasks.directory, `${taskId}.ts`)).finally(() => dependencies.close());
+      const entry = await catalog
+        .load(path.join(config.tasks.directory, `${taskId}.ts`))
+        .finally(() => Promise.all([dependencies.close(), toolchain.inspector.dispose()]));
       if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
       const row = await scheduler.runNow(taskId, method);
       await scheduler.stop(0);

@@ -101,6 +101,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
+    undo.push(() => toolchain.inspector.dispose());
     const scheduler = new Scheduler({
       store,
       log,
@@ -210,6 +211,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await control?.close();
         await dashboard?.close();
         await installer.close();
+        await toolchain.inspector.dispose();
         await scheduler.stop(grace * 1000);
         await store.close();
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");

@@ -147,6 +147,7 @@ export class TaskCatalog {
         projectRoot: options.projectRoot,
         bundleDir: options.toolchain.bundleDir,
         entryFile: options.toolchain.entryFile,
+        inspector: options.toolchain.inspector,
         apiModule: options.toolchain.apiModule,
         manifestDir: options.toolchain.manifestDir,
         defaultZone: options.defaultZone,

@@ -22,6 +22,7 @@ const goSignal = new Promise<Record<string, unknown>>((resolve) => (go = resolve
 port.on("message", (message: HostMessage) => {
   if (message.type === "go") go(message.state);
   else if (message.type === "abort") abort.abort(new Error(message.reason));
+  else if (message.type === "inspect") inspect(message.bundleUrl);
 });
 
 function serialize(error: unknown): SerializedError {
@@ -86,7 +87,18 @@ function makeContext(run: Extract<WorkerInput, { mode: "run" }>, initial: Record
   };
 }
 
+/** One bundle of an `inspect-many` worker: the host sends the next once this one answered. */
+function inspect(url: string): void {
+  loadClass(url)
+    .then((cls) => ({ schedules: readSchedules(cls), methods: methodNames(cls) }))
+    .then(
+      ({ schedules, methods }) => post({ type: "inspected", schedules, methods }),
+      (error: unknown) => post({ type: "inspect-failed", error: serialize(error) }),
+    );
+}
+
 async function main(): Promise<void> {
+  if (input.mode === "inspect-many") return;
   const cls = await loadClass(input.bundleUrl);
   if (input.mode === "inspect") {
     post({ type: "inspected", schedules: readSchedules(cls), methods: methodNames(cls) });

@@ -11,6 +11,8 @@ export interface SerializedError {
 
 export type WorkerInput =
   | { mode: "inspect"; bundleUrl: string }
+  /** Imports bundle after bundle as the host sends `inspect` messages (a cold start's batch). */
+  | { mode: "inspect-many" }
   | {
       mode: "run";
       bundleUrl: string;
@@ -24,6 +26,7 @@ export type WorkerInput =
 
 export type WorkerMessage =
   | { type: "inspected"; schedules: MethodSchedule[]; methods: string[] }
+  | { type: "inspect-failed"; error: SerializedError }
   | { type: "ready" }
   | { type: "started"; at: number }
   | { type: "log"; level: LogLevel; message: string }
@@ -32,4 +35,7 @@ export type WorkerMessage =
   | { type: "done"; ok: false; error: SerializedError };
 
 /** `go` carries the task's state as of the start, not as of the pre-warm. */
-export type HostMessage = { type: "go"; state: Record<string, unknown> } | { type: "abort"; reason: string };
+export type HostMessage =
+  | { type: "go"; state: Record<string, unknown> }
+  | { type: "abort"; reason: string }
+  | { type: "inspect"; bundleUrl: string };

@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseTaskFile, checkNodeVersion } from "./parse-task-file.ts";
 import { bundleTask } from "./bundle-task.ts";
-import { inspectBundle, type InspectResult } from "../run/inspect-bundle.ts";
+import type { InspectResult } from "../run/inspect-bundle.ts";
+import type { BundleInspector } from "../run/bundle-inspector.ts";
 import { freshManifest, hashFile, manifestKey, writeManifest } from "./bundle-manifest.ts";
 import type { TaskBundle } from "./bundle-task.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
@@ -20,8 +21,10 @@ export interface LoadTaskOptions {
   projectRoot: string;
   /** Where bundles are cached. */
   bundleDir: string;
-  /** The compiled worker entry, for inspecting the bundle. */
+  /** The compiled worker entry (part of the cache key: a new entry reads schedules anew). */
   entryFile: string;
+  /** Imports the bundle in a worker to read its schedules. */
+  inspector: BundleInspector;
   /** The compiled `taskhost` module bundles import. */
   apiModule: { url: string; hash: string };
   /** Where bundle manifests are kept (the warm-start cache). */
@@ -135,7 +138,7 @@ async function buildOrReuse(
     external,
     apiModuleUrl: options.apiModule.url,
   });
-  const inspected = await inspectBundle(options.entryFile, bundle.path);
+  const inspected = await options.inspector.inspect(bundle.path);
   const inputs: Record<string, string> = {};
   for (const input of bundle.inputs.slice(1)) inputs[input] = (await hashFile(input)) ?? "";
   await writeManifest(options.manifestDir, options.file, { version: 1, key, inputs, bundle: { path: bundle.path, hash: bundle.hash }, inspected });

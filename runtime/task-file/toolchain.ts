@@ -1,6 +1,7 @@
 import path from "node:path";
 import { workerEntryFile } from "../run/worker-entry-file.ts";
 import { taskApiModule, type TaskApiModule } from "./task-api-module.ts";
+import { createBundleInspector, type BundleInspector } from "../run/bundle-inspector.ts";
 
 /** The compiled pieces and cache folders every task load and run uses. */
 export interface Toolchain {
@@ -9,10 +10,18 @@ export interface Toolchain {
   apiModule: TaskApiModule;
   bundleDir: string;
   manifestDir: string;
+  /** Reads a bundle's schedules in a worker (pooled: a cold start imports many). */
+  inspector: BundleInspector;
 }
 
-/** Compiles the worker entry and the `taskhost` module into `cacheDir` (in parallel). */
+/** Compiles the worker entry and the `taskhost` module into `cacheDir` (in parallel). Dispose `inspector` when done. */
 export async function prepareToolchain(cacheDir: string): Promise<Toolchain> {
   const [entryFile, apiModule] = await Promise.all([workerEntryFile(cacheDir), taskApiModule(cacheDir)]);
-  return { entryFile, apiModule, bundleDir: path.join(cacheDir, "bundles"), manifestDir: path.join(cacheDir, "manifests") };
+  return {
+    entryFile,
+    apiModule,
+    bundleDir: path.join(cacheDir, "bundles"),
+    manifestDir: path.join(cacheDir, "manifests"),
+    inspector: createBundleInspector({ entryFile }),
+  };
 }

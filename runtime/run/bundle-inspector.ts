@@ -1,0 +1,149 @@
+import { availableParallelism } from "node:os";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ERR_TASK_IMPORT, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+
+export interface BundleInspectorOptions {
+  /** The compiled worker entry. */
+  entryFile: string;
+  /** Workers importing at once (default: the machine's cores, at most 4). */
+  maxWorkers?: number;
+  /** Bundles one worker imports before it is replaced, so module state and memory stay bounded. */
+  batchSize?: number;
+  /** Longest one import may take. */
+  timeoutMs?: number;
+}
+
+export interface BundleInspector {
+  inspect(bundlePath: string): Promise<InspectResult>;
+  /** Ends the workers; pending inspections reject. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+interface Job {
+  bundlePath: string;
+  resolve: (result: InspectResult) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Reads the schedules of many task bundles with few workers: a cold start with
+ * 1,000 files spends most of its time starting one worker per file otherwise.
+ * A worker imports queued bundles one after another and ends when the queue is
+ * empty. A bundle that kills its worker (process.exit, an uncaught error from
+ * an earlier bundle's leftovers) is inspected again in a worker of its own, so
+ * a task is only ever blamed for what it does alone.
+ */
+export function createBundleInspector(options: BundleInspectorOptions): BundleInspector {
+  const maxWorkers = options.maxWorkers ?? Math.min(4, Math.max(1, availableParallelism()));
+  const batchSize = options.batchSize ?? 32;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const queue: Job[] = [];
+  const workers = new Set<Worker>();
+  /** Workers not yet online: each will take a job as soon as it is. */
+  let starting = 0;
+  let disposed = false;
+
+  const solo = (job: Job): void => {
+    inspectBundle(options.entryFile, job.bundlePath, timeoutMs).then(job.resolve, job.reject);
+  };
+
+  const spawn = (): void => {
+    const input: WorkerInput = { mode: "inspect-many" };
+    const worker = new Worker(options.entryFile, {
+      workerData: input,
+      stdout: true,
+      stderr: true,
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    // Import-time output is not kept (a run's output is); it must still be read.
+    worker.stdout.resume();
+    worker.stderr.resume();
+    workers.add(worker);
+    starting += 1;
+    let online = false;
+    let current: Job | undefined;
+    let done = 0;
+    let timer: NodeJS.Timeout | undefined;
+    let ended = false;
+
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      workers.delete(worker);
+      void worker.terminate().catch(() => {});
+      pump();
+    };
+    const next = (): void => {
+      current = done < batchSize && !disposed ? queue.shift() : undefined;
+      if (!current) return end();
+      done += 1;
+      timer = setTimeout(() => {
+        const job = current!;
+        current = undefined;
+        job.reject(
+          Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
+            code: ERR_TASK_IMPORT,
+          }),
+        );
+        end();
+      }, timeoutMs);
+      const message: HostMessage = { type: "inspect", bundleUrl: pathToFileURL(current.bundlePath).href };
+      worker.postMessage(message);
+    };
+    const died = (): void => {
+      if (!online) {
+        online = true;
+        starting -= 1;
+      }
+      // A worker that could not even start: the next job learns why in a worker of its own
+      // (rather than this spawning again and again).
+      const job = current ?? (done === 0 && !ended ? queue.shift() : undefined);
+      current = undefined;
+      if (job && !disposed) solo(job);
+      else job?.reject(new Error("taskhost: the bundle inspector was stopped"));
+      end();
+    };
+    worker.on("message", (message: WorkerMessage) => {
+      if (!current) return;
+      if (message.type === "inspected") current.resolve({ schedules: message.schedules, methods: message.methods });
+      else if (message.type === "inspect-failed") {
+        current.reject(Object.assign(new Error(message.error.stack ?? message.error.message), { code: ERR_TASK_IMPORT }));
+      } else return;
+      clearTimeout(timer);
+      next();
+    });
+    worker.on("error", died);
+    worker.on("exit", died);
+    worker.once("online", () => {
+      if (online) return;
+      online = true;
+      starting -= 1;
+      next();
+    });
+  };
+
+  function pump(): void {
+    // A worker takes the next job itself when it is done with one; start more only
+    // for jobs no starting worker will take.
+    while (!disposed && queue.length > starting && workers.size < maxWorkers) spawn();
+  }
+
+  return {
+    inspect(bundlePath) {
+      if (disposed) return Promise.reject(new Error("taskhost: the bundle inspector was stopped"));
+      return new Promise<InspectResult>((resolve, reject) => {
+        queue.push({ bundlePath, resolve, reject });
+        pump();
+      });
+    },
+    async dispose() {
+      disposed = true;
+      for (const job of queue.splice(0)) job.reject(new Error("taskhost: the bundle inspector was stopped"));
+      await Promise.all([...workers].map((worker) => worker.terminate().catch(() => undefined)));
+    },
+  };
+}

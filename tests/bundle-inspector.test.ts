@@ -1,0 +1,92 @@
+/**
+ * The pooled bundle inspector: real bundles imported in real workers. Many
+ * files share a few workers, yet a bundle that exits, throws, loops or leaves
+ * a rejection behind at import fails alone and never takes its neighbours down.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleTask } from "../runtime/task-file/bundle-task.ts";
+import { prepareToolchain, type Toolchain } from "../runtime/task-file/toolchain.ts";
+import { createBundleInspector } from "../runtime/run/bundle-inspector.ts";
+
+let root: string;
+let toolchain: Toolchain;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), "taskhost-inspector-"));
+  await mkdir(path.join(root, "tasks"));
+  toolchain = await prepareToolchain(path.join(root, "data", "cache"));
+});
+
+afterAll(async () => {
+  await toolchain.inspector.dispose();
+  await rm(root, { recursive: true, force: true });
+});
+
+/** Bundles a task whose top level runs `prelude`, with one `every(n).minutes` method. */
+async function bundle(name: string, n: number, prelude = ""): Promise<string> {
+  const file = path.join(root, "tasks", `${name}.ts`);
+  const code =
+    `import { repeat, every, type TaskContext } from "taskhost";\n${prelude}\n` +
+    `export default class T { @repeat(every(${n}).minutes) tick(ctx: TaskContext) { ctx.log.info("${name}"); } }\n`;
+  await writeFile(file, code);
+  const built = await bundleTask({ file, code, projectRoot: root, outDir: path.join(root, "bundles"), external: [], apiModuleUrl: toolchain.apiModule.url });
+  return built.path;
+}
+
+const minutes = (result: { schedules: Array<{ spec: unknown }> }) => (result.schedules[0]?.spec as { n: number } | undefined)?.n;
+
+describe("bundle inspector", () => {
+  it("reads each of many bundles' own schedules with a few workers", async () => {
+    const paths = await Promise.all(Array.from({ length: 60 }, (_, i) => bundle(`many-${i}`, i + 1)));
+    const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 2, batchSize: 16 });
+    try {
+      const results = await Promise.all(paths.map((p) => inspector.inspect(p)));
+      expect(results.map(minutes)).toEqual(paths.map((_, i) => i + 1));
+      expect(results[0]!.methods).toEqual(["tick"]);
+    } finally {
+      await inspector.dispose();
+    }
+  });
+
+  it("blames only the bundle that exits, throws or loops at import, and not the one after a stray rejection", async () => {
+    const good = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => bundle(`good-${n}`, n)));
+    const exits = await bundle("exits", 7, "process.exit(3);");
+    const throws = await bundle("throws", 8, 'throw new Error("broken at import");');
+    const loops = await bundle("loops", 9, "for (;;) {}");
+    const rejects = await bundle("rejects", 10, 'Promise.reject(new Error("nobody caught me"));');
+    const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1, batchSize: 32, timeoutMs: 2000 });
+    try {
+      // One worker, the bad ones between good ones: each bad one kills or stalls the worker the good ones share.
+      const order = [good[0]!, exits, good[1]!, throws, good[2]!, loops, good[3]!, rejects, good[4]!, good[5]!];
+      const settled = await Promise.allSettled(order.map((p) => inspector.inspect(p)));
+      const outcome = settled.map((s) => (s.status === "fulfilled" ? minutes(s.value) : (s.reason as Error).message));
+      expect(outcome[0]).toBe(1);
+      expect(outcome[1]).toMatch(/process\.exit\(3\)/);
+      expect(outcome[2]).toBe(2);
+      expect(outcome[3]).toMatch(/broken at import/);
+      expect(outcome[4]).toBe(3);
+      expect(outcome[5]).toMatch(/did not finish within 2s/);
+      expect(outcome[6]).toBe(4);
+      // Its schedules were read before the rejection surfaced: it is its run that fails, later.
+      // The rejection kills the worker while the next bundle is in flight; that one is read again alone.
+      expect(outcome[7]).toBe(10);
+      expect(outcome.slice(8)).toEqual([5, 6]);
+      for (const s of settled) if (s.status === "rejected") expect(s.reason).toMatchObject({ code: "ERR_TASK_IMPORT" });
+    } finally {
+      await inspector.dispose();
+    }
+  });
+
+  it("rejects what is still queued on dispose, and a second dispose is harmless", async () => {
+    const slow = await bundle("slow", 11, "const until = Date.now() + 1500; while (Date.now() < until) {}");
+    const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1 });
+    const pending = [inspector.inspect(slow), inspector.inspect(slow)].map((p) => p.then(() => "done", (e: Error) => e.message));
+    await inspector.dispose();
+    await inspector.dispose();
+    expect(await Promise.all(pending)).toEqual(["taskhost: the bundle inspector was stopped", "taskhost: the bundle inspector was stopped"]);
+    await expect(inspector.inspect(slow)).rejects.toThrow(/stopped/);
+  });
+});
