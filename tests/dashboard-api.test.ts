@@ -109,6 +109,14 @@ describe("dashboard HTTP API against a running host", () => {
     expect(run.output).toContain("rows exported: 1234");
     const started = await post("/api/tasks/reports%2Fdaily/run");
     expect(started.status).toBe(202);
+    // The id the caller gets is the run's row: it can be found in the task's runs and ends there.
+    const { runId } = (await started.json()) as { runId: number };
+    expect(runId).toBeGreaterThan(run.id);
+    const ended = await waitFor(
+      async () => (await body<{ runs: RunJson[] }>(get("/api/tasks/reports%2Fdaily/runs"))).runs.find((r) => r.id === runId && r.finishedAt),
+      { what: `run ${runId} to finish` },
+    );
+    expect(ended).toMatchObject({ trigger: "manual", status: "success" });
     expect((await post("/api/tasks/nope/run")).status).toBe(404);
     expect((await post("/api/tasks/broken/run")).status).toBe(409);
     expect((await post("/api/tasks/ticker/run?method=nope")).status).toBe(400);

@@ -106,11 +106,11 @@ export function apiRoutes(context: ApiContext): Hono {
     run: {
       method: "POST",
       handle: async (c, id) => {
-        const { done } = await ops.startRun(id, c.req.query("method") || undefined);
+        const { runId, done } = await ops.startRun(id, c.req.query("method") || undefined);
         const wait = c.req.query("wait");
         if (wait === "1" || wait === "true") return c.json(await done);
         done.catch((error: unknown) => log.warn({ event: "dashboard.run.failed", taskId: id, err: error }, `manual run of ${id}: ${String(error)}`));
-        return c.json({ accepted: true, taskId: id }, 202);
+        return c.json({ accepted: true, taskId: id, runId }, 202);
       },
     },
     pause: { method: "POST", handle: async (c, id) => c.json(await ops.setPaused(id, true)) },

@@ -49,18 +49,13 @@ export function hostOperations({ catalog, scheduler, store }: HostOperationsCont
     runnable,
 
     /**
-     * Starts a manual run. `started` settles once the scheduler accepted it
+     * Starts a manual run. Resolves once the scheduler recorded it, with its id
      * (rejecting for an unknown method or a stopping host); `done` with the run.
      */
-    async startRun(id: string, method?: string): Promise<{ done: Promise<RunJson> }> {
+    async startRun(id: string, method?: string): Promise<{ runId: number; done: Promise<RunJson> }> {
       await runnable(id);
-      const done = scheduler.runNow(id, method).then(runJson);
-      // The scheduler validates before its first await: a refusal has settled by the next macrotask.
-      let refused: unknown = null;
-      done.catch((error: unknown) => (refused ??= error));
-      await new Promise((resolve) => setImmediate(resolve));
-      if (refused) throw refused;
-      return { done };
+      const { runId, done } = await scheduler.startNow(id, method);
+      return { runId, done: done.then(runJson) };
     },
 
     async history(id: string, options: { limit?: number; before?: number } = {}): Promise<HistoryPage> {

@@ -243,7 +243,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Runs one task method now (trigger `manual`) and resolves with its recorded run. */
-  async runNow(taskId: string, methodName?: string): Promise<RunRow> {
+  runNow(taskId: string, methodName?: string): Promise<RunRow> {
+    return this.startNow(taskId, methodName).then(({ done }) => done);
+  }
+
+  /**
+   * Starts a manual run: resolves once it is recorded (with its run id, so a
+   * webhook caller can look it up) and gives the finished run as `done`.
+   * Rejects at once for an unknown task or method, or a stopping host.
+   */
+  async startNow(taskId: string, methodName?: string): Promise<{ runId: number; done: Promise<RunRow> }> {
     if (this.stopping) throw codeError(ERR_SCHEDULER_STOPPED, "taskhost scheduler: the host is stopping; run the task after it restarts");
     const task = this.tasks.get(taskId);
     if (!task) throw codeError(ERR_UNKNOWN_TASK, `taskhost: no loaded task "${taskId}" (see \`taskhost status\` for the task ids)`);
@@ -253,9 +262,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     run.claimed = this.insertRunRow(run);
     const state = schedule ? this.states.get(schedule.id) : undefined;
     state?.runs.add(run);
-    const row = await this.begin(run, state);
-    if (!row) throw new Error(`taskhost scheduler: the manual run of ${taskId}#${method} was cancelled`);
-    return row;
+    const done = this.begin(run, state).then((row) => {
+      if (!row) throw new Error(`taskhost scheduler: the manual run of ${taskId}#${method} was cancelled`);
+      return row;
+    });
+    // The caller may only want the id; a failure to record is then reported through `runId`.
+    done.catch(() => {});
+    await run.claimed;
+    return { runId: run.rowId!, done };
   }
 
   /**
