@@ -6,7 +6,14 @@ import type { RunJson, StatusJson, TaskJson } from "../runtime/host/report-shape
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
 /** Reads server-sent events until `until` is satisfied or the time is up; returns what came. */
-async function readEvents(url: string, headers: Record<string, string>, until: (events: Array<{ event: string; data: any }>) => boolean, timeoutMs = 20_000) {
+/** Reads the event stream until `until` holds; `onReady` runs once the stream is subscribed (its `ready` event). */
+async function readEvents(
+  url: string,
+  headers: Record<string, string>,
+  until: (events: Array<{ event: string; data: any }>) => boolean,
+  onReady: () => unknown = () => {},
+  timeoutMs = 20_000,
+) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const events: Array<{ event: string; data: any }> = [];
@@ -26,6 +33,7 @@ async function readEvents(url: string, headers: Record<string, string>, until: (
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
         if (event && data) events.push({ event, data: JSON.parse(data) });
+        if (event === "ready") void onReady();
       }
     }
   } catch (error) {
@@ -160,11 +168,12 @@ describe("dashboard HTTP API against a running host", () => {
   });
 
   it("streams run.start and run.end over SSE (cookie or Bearer)", async () => {
-    const trigger = setTimeout(() => void post("/api/tasks/flaky/run"), 300);
-    const events = await readEvents(`${d.base}/api/events`, { Cookie: await cookieFor(d.base) }, (es) =>
-      es.some((e) => e.event === "run.end" && e.data.taskId === "flaky"),
+    const events = await readEvents(
+      `${d.base}/api/events`,
+      { Cookie: await cookieFor(d.base) },
+      (es) => es.some((e) => e.event === "run.end" && e.data.taskId === "flaky"),
+      () => post("/api/tasks/flaky/run"),
     );
-    clearTimeout(trigger);
     expect(events[0]!.event).toBe("ready");
     expect(events.some((e) => e.event === "run.start" && e.data.taskId === "flaky")).toBe(true);
     const end = events.find((e) => e.event === "run.end" && e.data.taskId === "flaky")!.data as RunJson;
@@ -172,9 +181,23 @@ describe("dashboard HTTP API against a running host", () => {
     expect(end.durationMs).toBeGreaterThanOrEqual(0);
 
     // A task edited on disk is announced as reloaded.
-    const reloaded = readEvents(`${d.base}/api/events`, bearer, (es) => es.some((e) => e.event === "task.reloaded" && e.data.taskId === "flaky"));
-    setTimeout(() => void d.project.writeTask("flaky.ts", `/*\n---\ntitle: "Disk check v2"\n---\n*/\nimport { repeat, every } from "taskhost";\nexport default class { @repeat(every(6).hours) async start() {} }\n`), 300);
+    const reloaded = readEvents(
+      `${d.base}/api/events`,
+      bearer,
+      (es) => es.some((e) => e.event === "task.reloaded" && e.data.taskId === "flaky"),
+      () => d.project.writeTask("flaky.ts", `/*\n---\ntitle: "Disk check v2"\n---\n*/\nimport { repeat, every } from "taskhost";\nexport default class { @repeat(every(6).hours) async start() {} }\n`),
+    );
     expect((await reloaded).find((e) => e.event === "task.reloaded")!.data.title).toBe("Disk check v2");
+
+    // Paused from the command line (the control socket, not the dashboard): announced as a change.
+    const paused = readEvents(
+      `${d.base}/api/events`,
+      bearer,
+      (es) => es.some((e) => e.event === "task.changed" && e.data.taskId === "flaky"),
+      () => d.project.cli(["pause", "flaky"]),
+    );
+    expect((await paused).find((e) => e.event === "task.changed")!.data).toMatchObject({ taskId: "flaky", paused: true });
+    await d.project.cli(["resume", "flaky"]);
   });
 });
 

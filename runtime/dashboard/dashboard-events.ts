@@ -11,9 +11,6 @@ export interface DashboardEvent {
 
 export type EventListener = (event: DashboardEvent) => void;
 
-/** How often the catalog is compared with what listeners last saw (only while someone listens). */
-const CATALOG_POLL_MS = 500;
-
 interface EntrySeen {
   loaded: unknown;
   error: string | null;
@@ -25,16 +22,21 @@ interface EntrySeen {
 /**
  * Fans the host's events out to the dashboard's event streams: runs starting and
  * ending (from the scheduler), and tasks reloading, breaking, pausing or going
- * away (noticed by comparing the catalog with what was last seen, so reloads by
- * the file watcher, `taskhost pause` over the socket and config reloads all show).
+ * away (from the catalog and the scheduler, whoever caused it: the file watcher,
+ * `taskhost pause` over the socket, a config reload). Only what changed since a
+ * listener last heard of a task is sent.
  */
 export class DashboardEvents {
   private readonly listeners = new Set<EventListener>();
   private seen = new Map<string, EntrySeen>();
-  private poll: NodeJS.Timeout | null = null;
   private readonly onStart = (info: RunEventInfo & { startedAt: number }) =>
     this.emit({ event: "run.start", data: { ...runInfo(info), startedAt: iso(info.startedAt), status: "running" } });
   private readonly onEnd = (info: RunEndInfo) => this.emit({ event: "run.end", data: { ...runEndJson(info) } });
+  private readonly onChanged = (entry: TaskEntry) => this.compare(entry.id);
+  private readonly onPaused = ({ taskId }: { taskId: string }) => this.compare(taskId);
+  private readonly onRemoved = (id: string) => {
+    if (this.seen.delete(id)) this.emit({ event: "task.removed", data: { taskId: id } });
+  };
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -50,6 +52,7 @@ export class DashboardEvents {
     };
   }
 
+  /** Safe to call twice. */
   close(): void {
     this.listeners.clear();
     this.detach();
@@ -58,42 +61,36 @@ export class DashboardEvents {
   private attach(): void {
     this.scheduler.on("run.start", this.onStart);
     this.scheduler.on("run.end", this.onEnd);
-    this.seen = this.snapshot();
-    this.poll = setInterval(() => this.compare(), CATALOG_POLL_MS);
-    this.poll.unref();
+    this.scheduler.on("task.paused", this.onPaused);
+    this.catalog.on("entry.changed", this.onChanged);
+    this.catalog.on("entry.removed", this.onRemoved);
+    this.seen = new Map();
+    for (const entry of this.catalog.entries.values()) this.seen.set(entry.id, seenOf(entry, this.scheduler.isPaused(entry.id)));
   }
 
   private detach(): void {
     this.scheduler.off("run.start", this.onStart);
     this.scheduler.off("run.end", this.onEnd);
-    if (this.poll) clearInterval(this.poll);
-    this.poll = null;
+    this.scheduler.off("task.paused", this.onPaused);
+    this.catalog.off("entry.changed", this.onChanged);
+    this.catalog.off("entry.removed", this.onRemoved);
   }
 
   private emit(event: DashboardEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 
-  private snapshot(): Map<string, EntrySeen> {
-    const out = new Map<string, EntrySeen>();
-    for (const entry of this.catalog.entries.values()) out.set(entry.id, seenOf(entry, this.scheduler.isPaused(entry.id)));
-    return out;
-  }
-
-  private compare(): void {
-    const now = this.snapshot();
-    for (const [id, was] of this.seen) {
-      if (!now.has(id)) this.emit({ event: "task.removed", data: { taskId: id } });
+  private compare(id: string): void {
+    const entry = this.catalog.get(id);
+    if (!entry) return;
+    const is = seenOf(entry, this.scheduler.isPaused(id));
+    const was = this.seen.get(id);
+    this.seen.set(id, is);
+    if (!was || was.loaded !== is.loaded) {
+      this.emit({ event: "task.reloaded", data: { taskId: id, title: is.title, error: is.error } });
+    } else if (was.error !== is.error || was.installing !== is.installing || was.paused !== is.paused || was.title !== is.title) {
+      this.emit({ event: "task.changed", data: { taskId: id, title: is.title, error: is.error, paused: is.paused, installing: is.installing } });
     }
-    for (const [id, is] of now) {
-      const was = this.seen.get(id);
-      if (!was || was.loaded !== is.loaded) {
-        this.emit({ event: "task.reloaded", data: { taskId: id, title: is.title, error: is.error } });
-      } else if (was.error !== is.error || was.installing !== is.installing || was.paused !== is.paused || was.title !== is.title) {
-        this.emit({ event: "task.changed", data: { taskId: id, title: is.title, error: is.error, paused: is.paused, installing: is.installing } });
-      }
-    }
-    this.seen = now;
   }
 }
 

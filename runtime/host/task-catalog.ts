@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Store } from "../store/store.ts";
@@ -39,6 +40,13 @@ export interface TaskCatalogOptions {
   log: HostLog;
 }
 
+export interface TaskCatalogEvents {
+  /** An entry's loaded version, error, title or `installing` may have changed. */
+  "entry.changed": [TaskEntry];
+  /** The task's file is gone (or no longer counts as a task). */
+  "entry.removed": [string];
+}
+
 /** Marks an entry whose file was seen empty once (see load()). */
 const EMPTY_PENDING = "empty-pending";
 
@@ -50,11 +58,12 @@ const LOAD_CONCURRENCY = 8;
  * and which are broken. Loading builds the replacement first; only a good
  * load replaces what runs.
  */
-export class TaskCatalog {
+export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   readonly entries = new Map<string, TaskEntry>();
   private options: TaskCatalogOptions;
 
   constructor(options: TaskCatalogOptions) {
+    super();
     this.options = { ...options };
   }
 
@@ -155,6 +164,7 @@ export class TaskCatalog {
         onInstalling: () => {
           entry.installing = true;
           options.log.info({ event: "task.installing", taskId: id }, `${relFile}: installing its dependencies`);
+          this.emit("entry.changed", entry);
         },
       });
       entry.installing = false;
@@ -182,6 +192,8 @@ export class TaskCatalog {
         { event: "task.error", taskId: id, file: relFile, error: message, keepsRunning: entry.loaded != null },
         entry.loaded ? `${message} (the previous version keeps running)` : message,
       );
+    } finally {
+      this.emit("entry.changed", entry);
     }
     return entry;
   }
@@ -189,6 +201,7 @@ export class TaskCatalog {
   /** The file is gone: unschedule it; runs in flight finish, history stays. */
   async remove(id: string): Promise<void> {
     if (!this.entries.delete(id)) return;
+    this.emit("entry.removed", id);
     this.options.scheduler.removeTask(id);
     await this.options.store.markTaskRemoved(id, Date.now());
     this.options.log.info({ event: "task.removed", taskId: id }, `removed task ${id}`);

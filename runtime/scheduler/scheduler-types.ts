@@ -36,4 +36,6 @@ export interface RunEndInfo extends RunEventInfo {
 export interface SchedulerEvents {
   "run.start": [RunEventInfo & { startedAt: number }];
   "run.end": [RunEndInfo];
+  /** A task was paused or resumed (by a command, the dashboard, or its ledger row at load). */
+  "task.paused": [{ taskId: string; paused: boolean }];
 }

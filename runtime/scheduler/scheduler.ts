@@ -725,6 +725,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (state.armed) this.cancelClaim(state.armed, state, false);
         state.armed = null;
       }
+      this.emit("task.paused", { taskId, paused });
       return;
     }
     this.paused.delete(taskId);
@@ -736,6 +737,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       state.nextRun = nextRun(schedule.spec, now, schedule.zone, schedule.window);
       void this.persistNextRun(schedule.id, state.nextRun);
     }
+    this.emit("task.paused", { taskId, paused });
   }
 
   private countForPrune(taskId: string): void {
