@@ -50,8 +50,12 @@ export interface TaskCatalogEvents {
 /** Marks an entry whose file was seen empty once (see load()). */
 const EMPTY_PENDING = "empty-pending";
 
-/** How many task files are bundled and inspected at once on a cold start. */
-const LOAD_CONCURRENCY = 8;
+/**
+ * How many task files load at once on a start. Each load is mostly waiting (file
+ * I/O, esbuild's process, the inspector's workers, which have their own cap), so
+ * more than the cores: 1,000 files cold went from 10.3 s at 8 to 7.5 s at 32.
+ */
+const LOAD_CONCURRENCY = 32;
 
 /**
  * The host's view of the task files: which exist, which version of each runs,
