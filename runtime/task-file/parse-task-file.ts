@@ -211,6 +211,22 @@ interface YamlFields {
   warnings: TaskFileProblem[];
 }
 
+/** Offset of the last `[` or `{` before `end` that is not closed before it (quotes and comments skipped). */
+function unclosedBracket(yaml: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | null = null;
+  for (let i = 0; i < end; i++) {
+    const c = yaml[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "#" && (i === 0 || /\s/.test(yaml[i - 1]!))) i = yaml.indexOf("\n", i) < 0 ? end : yaml.indexOf("\n", i);
+    else if (c === "[" || c === "{") open.push(i);
+    else if ((c === "]" || c === "}") && open.length > 0) open.pop();
+  }
+  return open.at(-1);
+}
+
 function readYaml(block: FrontmatterBlock, file: string): YamlFields {
   // A fresh LineCounter per parse: it accumulates line starts across documents.
   const lineCounter = new LineCounter();
@@ -223,7 +239,9 @@ function readYaml(block: FrontmatterBlock, file: string): YamlFields {
   const start = { line: block.firstLine, column: 1 };
   const error = doc.errors[0];
   if (error) {
-    const { line, column } = at(error.pos[0], start);
+    // An unclosed `[` or `{` is noticed where the next key starts: point at the bracket instead.
+    const unclosed = /^Flow (sequence|map)/.test(error.message) ? unclosedBracket(block.yaml, error.pos[0]) : undefined;
+    const { line, column } = at(unclosed ?? error.pos[0], start);
     throw new TaskFileError(`${file}:${line}: frontmatter is not valid YAML: ${firstLine(error.message)}`, file, line, column);
   }
   const warnings: TaskFileProblem[] = doc.warnings.map((w) => {
