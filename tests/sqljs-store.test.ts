@@ -114,10 +114,13 @@ describe("sqljs store", () => {
     expect(await store.getTask("nope")).toBeUndefined();
   });
 
-  it("lists removed tasks, and upsertTask clears removedAt unless given", async () => {
+  it("lists removed tasks without their schedules, and upsertTask clears removedAt unless given", async () => {
     let store = await openStore();
     await store.upsertTask({ id: "a", title: "A", file: "tasks/a.ts" });
     await store.upsertTask({ id: "b", title: "B", file: "tasks/b.ts" });
+    await store.upsertSchedule({ id: "b#z", taskId: "b", method: "z", fingerprint: "f", spec: "s", nextRun: 5 });
+    await store.upsertSchedule({ id: "a#x", taskId: "a", method: "x", fingerprint: "f", spec: "s", nextRun: 5 });
+    const kept = await store.insertRun(run({ taskId: "b", scheduleId: "b#z" }));
     await store.markTaskRemoved("b", 1234);
     await store.upsertTask({ id: "c", title: "C", file: "tasks/c.ts", removedAt: 99 });
 
@@ -127,6 +130,9 @@ describe("sqljs store", () => {
       ["b", 1234],
       ["c", 99],
     ]);
+    // Its schedules went with it (a file that comes back starts afresh); its history stayed.
+    expect((await store.listSchedules()).map((s) => s.id)).toEqual(["a#x"]);
+    expect((await store.listRuns("b")).map((r) => r.id)).toEqual([kept]);
     await store.upsertTask({ id: "b", title: "B", file: "tasks/b.ts" });
     expect((await store.getTask("b"))!.removedAt).toBeNull();
   });

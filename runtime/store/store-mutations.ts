@@ -71,7 +71,12 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
     case "setPaused":
       return changed(sql.run("UPDATE tasks SET paused = ? WHERE id = ?", [m.paused ? 1 : 0, m.taskId]));
     case "markTaskRemoved":
-      return changed(sql.run("UPDATE tasks SET removed_at = ? WHERE id = ?", [m.at, m.taskId]));
+      // Its schedules go with it: a file that comes back starts from now, without catching
+      // up on what fell due while it was gone (and commands stop listing them).
+      return changed(
+        sql.run("UPDATE tasks SET removed_at = ? WHERE id = ?", [m.at, m.taskId]) +
+          sql.run("DELETE FROM schedules WHERE task_id = ?", [m.taskId]),
+      );
     case "upsertSchedule": {
       const s = m.schedule;
       return changed(

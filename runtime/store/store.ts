@@ -60,6 +60,7 @@ export interface Store {
   getTask(id: string): Promise<TaskRow | undefined>;
   listTasks(): Promise<TaskRow[]>;
   setPaused(taskId: string, paused: boolean): Promise<void>;
+  /** The task's file is gone: its history stays, its schedules are dropped. */
   markTaskRemoved(taskId: string, at: number): Promise<void>;
 
   upsertSchedule(schedule: ScheduleRow): Promise<void>;
