@@ -49,7 +49,10 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
       }
       const now = Date.now();
       const resets: ScheduleReset[] = [];
+      const removed = new Set((await store.listTasks()).filter((t) => t.removedAt != null).map((t) => t.id));
       for (const row of await store.listSchedules()) {
+        // A ledger written before removed tasks dropped their schedules may still hold some.
+        if (removed.has(row.taskId)) continue;
         if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
         if (flags.futureOnly && (row.nextRun == null || row.nextRun > now)) continue;
         const after = nextFromRow(row, now);
@@ -65,7 +68,8 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
     return 0;
   }
   for (const r of result) {
-    process.stdout.write(`${verb} ${r.scheduleId}: next run ${localTime(iso(r.before))} -> ${localTime(iso(r.after))}\n`);
+    if (r.before === r.after) process.stdout.write(`${r.scheduleId}: next run ${localTime(iso(r.after))} (already on time, unchanged)\n`);
+    else process.stdout.write(`${verb} ${r.scheduleId}: next run ${localTime(iso(r.before))} -> ${localTime(iso(r.after))}\n`);
   }
   process.stdout.write(
     `${flags.dryRun ? "dry run: nothing changed" : `${result.length} schedule(s) reset`} (${via === "host" ? "through the running host" : "in the ledger; no host is running"})\n`,
