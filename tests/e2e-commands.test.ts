@@ -83,9 +83,13 @@ export default class {
     await project.writeTask("ticker.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     const host = await project.start();
     await waitFor(async () => finished(await history(project, "ticker")).length >= 1, { what: "a first tick" });
-    expect((await project.cli(["pause", "ticker"])).code).toBe(0);
+    const paused = await project.cli(["pause", "ticker"]);
+    expect(paused).toMatchObject({ code: 0, stdout: expect.stringContaining("paused ticker: it will not be scheduled") });
     const pausedAt = Date.now();
+    const again = await project.cli(["pause", "ticker"]);
+    expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining("ticker was already paused; nothing changed") });
     expect((await status(project)).tasks.find((t) => t.id === "ticker")!.state).toBe("paused");
+    expect((await project.cli(["status"])).stdout).toMatch(/^ticker +paused +every second +- \(paused\)/m);
     await waitFor(() => Date.now() > pausedAt + 2500, { what: "two boundaries while paused" });
     const whilePaused = (await history(project, "ticker")).filter((r) => Date.parse(r.scheduledFor!) > pausedAt + 500);
     expect(whilePaused).toEqual([]);
@@ -96,6 +100,7 @@ export default class {
     expect((await status(project)).tasks.find((t) => t.id === "ticker")!.state).toBe("paused");
     await next.stop();
     expect((await project.cli(["resume", "ticker"])).code).toBe(0);
+    expect((await project.cli(["resume", "ticker"])).stdout).toContain("ticker was already running on its schedule");
     const last = await project.start();
     const resumedAt = Date.now();
     await waitFor(async () => (await history(project, "ticker")).some((r) => Date.parse(r.scheduledFor!) > resumedAt), {

@@ -20,20 +20,28 @@ export function formatStatus(status: StatusJson): string {
       const last = s.lastRun
         ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${localTime(s.lastRun.scheduledFor)})`
         : "never";
-      rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, localTime(s.nextRun), last]);
+      // A paused or disabled task keeps its stored next run, but nothing runs then.
+      const next = task.state === "paused" || task.state === "disabled" ? `- (${task.state})` : localTime(s.nextRun);
+      rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, next, last]);
     });
   }
   lines.push(...table(rows));
-  for (const task of status.tasks) if (task.error) lines.push("", `error in ${task.id}:`, indent(task.error));
+  for (const task of status.tasks) {
+    if (!task.error) continue;
+    // Schedules listed for an error task are the last good version's, which keeps running.
+    const keeps = task.schedules.length > 0 ? " (the previous version keeps running until the file is fixed)" : "";
+    lines.push("", `error in ${task.id}${keeps}:`, indent(task.error));
+  }
   return lines.join("\n");
 }
 
 export function formatHistory(taskId: string, runs: RunJson[]): string {
   if (runs.length === 0) return `no runs recorded for ${taskId}`;
-  const rows: string[][] = [["RUN", "SCHEDULED FOR", "STARTED", "DURATION", "STATUS", "TRIGGER", "ERROR"]];
+  const rows: string[][] = [["RUN", "METHOD", "SCHEDULED FOR", "STARTED", "DURATION", "STATUS", "TRIGGER", "ERROR"]];
   for (const run of runs) {
     rows.push([
       String(run.id),
+      run.scheduleId?.split("#")[1] ?? "-",
       localTime(run.scheduledFor),
       localTime(run.startedAt),
       run.durationMs == null ? "-" : duration(run.durationMs),

@@ -58,16 +58,20 @@ export async function runCommand(ctx: CliContext, target: string, json: boolean)
 }
 
 export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {
-  await viaHost(ctx, paused ? "pause" : "resume", { task }, () =>
+  const { changed } = await viaHost<{ changed?: boolean }>(ctx, paused ? "pause" : "resume", { task }, () =>
     withLedger(ctx, true, async (store) => {
-      if (!(await store.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      const row = await store.getTask(task);
+      if (!row) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      if (row.paused === paused) return { changed: false };
       await store.setPaused(task, paused);
       // Resuming starts afresh from now, as with a host: forget the stale next runs so the
       // next host computes them from its start instead of catching up what was paused.
       if (!paused) for (const schedule of await store.listSchedules(task)) await store.removeSchedule(schedule.id);
+      return { changed: true };
     }),
   );
-  print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on`);
+  if (changed === false) print(`${task} was already ${paused ? "paused" : "running on its schedule"}; nothing changed`);
+  else print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on`);
   return 0;
 }
 
