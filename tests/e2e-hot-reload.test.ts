@@ -68,6 +68,11 @@ describe("hot reload of task files", () => {
     await rm(path.join(project.root, "tasks", "renamed.ts"));
     await waitFor(async () => !(await status(project)).tasks.some((t) => t.id === "renamed"), { what: "the removal" });
     expect((await hostEvents(project, "task.removed")).map((e) => e.taskId)).toEqual(expect.arrayContaining(["live", "renamed"]));
+    // Its history and its log lines stay readable.
+    const logs = await project.cli(["logs", "renamed"]);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain("version four");
+    expect((await project.cli(["logs", "never-was"])).stderr).toContain('no task "never-was"');
   });
 
   it("a run in flight finishes on its old code; a burst of writes gives one reload", async () => {

@@ -3,7 +3,6 @@ import path from "node:path";
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import { withLedger } from "./offline-ledger.ts";
 import type { CliContext } from "./cli-context.ts";
-import type { StatusJson } from "../host/report-shapes.ts";
 
 /**
  * `logs [task] [-f]`: the task log (tasks.log), or one task's lines of it
@@ -59,9 +58,8 @@ async function readFrom(file: string, offset: number): Promise<string> {
 
 async function titleOf(ctx: CliContext, task: string): Promise<string> {
   try {
-    const status = await callHost<StatusJson>(ctx.files.socket, "status");
-    const found = status.tasks.find((t) => t.id === task);
-    if (found) return found.title;
+    // The host knows removed tasks too (from its ledger), whose log lines stay.
+    return (await callHost<{ title: string }>(ctx.files.socket, "task", { task })).title;
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
   }

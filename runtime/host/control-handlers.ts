@@ -38,6 +38,13 @@ export function controlHandlers(context: ControlContext): Record<string, Control
         dryRun: params.dryRun === true,
       }),
     "check-overdue": async () => scheduler.overdueSchedules(),
+    /** A task the ledger knows, also one whose file is gone (its history and log lines stay). */
+    task: async (params) => {
+      const id = await ops.knownTask(taskParam(params));
+      const entry = context.catalog.get(id);
+      const row = await context.store.getTask(id);
+      return { id, title: entry?.title ?? row?.title ?? id, removed: entry == null };
+    },
     pause: async (params) => ops.setPaused(taskParam(params), true),
     resume: async (params) => ops.setPaused(taskParam(params), false),
     stop: async (params) => {
