@@ -66,6 +66,9 @@ describe("dashboard HTTP API against a running host", () => {
       expect((await get(path, { Authorization: "Bearer wrong" })).status, path).toBe(401);
     }
     expect((await post("/api/tasks/ticker/run", {})).status).toBe(401);
+    // Every error body names a code scripts can test, not only a message.
+    expect(await body(get("/api/status", {}))).toEqual({ error: expect.stringContaining("log in"), code: "ERR_UNAUTHORIZED" });
+    expect(await body(get("/api/tasks/nope"))).toMatchObject({ code: "ERR_UNKNOWN_TASK" });
     // Without a session, / is the login page (no data in it).
     expect(await (await get("/", {})).text()).toContain('id="login"');
 

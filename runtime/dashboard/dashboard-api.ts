@@ -34,8 +34,22 @@ const STATUS_OF_CODE: Record<string, 400 | 404 | 409 | 503> = {
   ERR_SCHEDULER_STOPPED: 503,
 };
 
-export function errorJson(c: Context, status: 400 | 401 | 403 | 404 | 405 | 409 | 500 | 503, message: string, code?: string) {
-  return c.json({ error: message, ...(code ? { code } : {}) }, status);
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 500 | 503;
+
+/** The code of an error that did not come with its own (every error body has one, for scripts). */
+const CODE_OF_STATUS: Record<ErrorStatus, string> = {
+  400: "ERR_BAD_REQUEST",
+  401: "ERR_UNAUTHORIZED",
+  403: "ERR_FORBIDDEN",
+  404: "ERR_NOT_FOUND",
+  405: "ERR_METHOD_NOT_ALLOWED",
+  409: "ERR_CONFLICT",
+  500: "ERR_INTERNAL",
+  503: "ERR_UNAVAILABLE",
+};
+
+export function errorJson(c: Context, status: ErrorStatus, message: string, code?: string) {
+  return c.json({ error: message, code: code ?? CODE_OF_STATUS[status] }, status);
 }
 
 function failed(c: Context, error: unknown) {
