@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
@@ -60,6 +62,13 @@ describe("operations commands against a running host and a stopped one", () => {
     const pid = (await status(project)).host.pid!;
     process.kill(pid, "SIGTERM");
     await waitFor(async () => !(await status(project)).host.running, { what: "the daemon to stop" });
+    // A detached supervisor keeps a dated account of its hosts in logs/supervisor.log.
+    const supervisorLog = await waitFor(async () => {
+      const text = await readFile(path.join(project.root, "logs", "supervisor.log"), "utf8");
+      return text.includes("exits") ? text : null;
+    }, { what: "the supervisor's last line" });
+    expect(supervisorLog).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ taskhost: supervisor ${pid} started host \\d+$`, "m"));
+    expect(supervisorLog).toContain(`the host stopped; supervisor ${pid} exits`);
   });
 
   it("check-overdue and reset-schedules with every flag, offline and through the host", async () => {

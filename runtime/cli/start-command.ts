@@ -20,7 +20,11 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
     return 1;
   }
   if (daemon) return startDaemon(configOption);
-  return runSupervisor({ ctx, configOption, say: (line) => process.stderr.write(`${line}\n`) });
+  // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
+  // (starts, restarts, stops) a reader of that file looks for. In a terminal, only problems.
+  const detached = process.env.TASKHOST_DAEMON === "1";
+  const say = (line: string) => process.stderr.write(detached ? `${new Date().toISOString()} ${line}\n` : `${line}\n`);
+  return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
 }
 
 /** The hidden `__host` command: one host process, spawned and watched by the supervisor. */

@@ -16,6 +16,8 @@ export interface SupervisorOptions {
   configOption: string;
   /** Where the supervisor's own lines go (stderr in the foreground). */
   say(line: string): void;
+  /** Where routine lifecycle lines go (host started, restarted, stopped); unset: nowhere. */
+  note?(line: string): void;
   policy?: RestartPolicy;
 }
 
@@ -27,6 +29,7 @@ export interface SupervisorOptions {
  */
 export async function runSupervisor(options: SupervisorOptions): Promise<number> {
   const { ctx, say } = options;
+  const note = options.note ?? (() => {});
   process.title = "taskhost";
   let lock;
   try {
@@ -76,18 +79,24 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         stdio: ["inherit", "inherit", "inherit", "ipc"],
         env: { ...process.env, TASKHOST_SUPERVISOR_PID: String(process.pid), TASKHOST_RESTARTS: String(restarts) },
       });
+      note(`taskhost: supervisor ${process.pid} started host ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}`);
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         child!.once("exit", (c, s) => resolve({ code: c, signal: s })),
       );
       child = null;
-      if (stopping) return signals > 1 ? 130 : 0;
-      if (code === EXIT_STOPPED) return 0;
+      if (stopping || code === EXIT_STOPPED) {
+        note(`taskhost: the host stopped; supervisor ${process.pid} exits`);
+        return stopping && signals > 1 ? 130 : 0;
+      }
       if (code === EXIT_CANNOT_START) {
         say("taskhost: the host could not start (see the message above); not retrying");
         return 1;
       }
       restarts++;
-      if (code === EXIT_RESTART) continue;
+      if (code === EXIT_RESTART) {
+        note("taskhost: the host asked for a restart (memory limit or `taskhost restart`; see logs/scheduler.log)");
+        continue;
+      }
       const ranMs = Date.now() - started;
       const delay = policy.afterCrash(ranMs);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
