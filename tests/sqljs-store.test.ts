@@ -137,6 +137,16 @@ describe("sqljs store", () => {
     expect((await store.getTask("b"))!.removedAt).toBeNull();
   });
 
+  it("leaves claimed occurrences that have not started out of a task's runs", async () => {
+    const store = await openStore();
+    const started = await store.insertRun(run());
+    const skipped = await store.insertRun(run({ startedAt: null, status: "skipped", finishedAt: 9 }));
+    const claimed = await store.insertRun(run({ startedAt: null })); // armed 0.4 s before its time
+    expect((await store.listRuns("reports/daily")).map((r) => r.id)).toEqual([skipped, started]);
+    // It is still a claim a crashed host must account for.
+    expect((await store.listUnfinishedRuns()).map((r) => r.id)).toEqual([started, claimed]);
+  });
+
   it("lists runs newest first with limit, before and scheduleId", async () => {
     let store = await openStore();
     const ids: number[] = [];

@@ -224,7 +224,9 @@ class SqlJsStore implements Store {
     if (!Number.isInteger(limit) || limit < 1) {
       throw storeError(ERR_STORE_ARGUMENT, `listRuns: limit must be a positive integer (got ${String(limit)}).`);
     }
-    const where = ["task_id = ?"];
+    // An occurrence claimed just before its time but not started is the next run, not a run
+    // (as in lastRun): history lists runs that started, were skipped, or ended.
+    const where = ["task_id = ?", "NOT (status = 'running' AND started_at IS NULL)"];
     const params: SqlValue[] = [taskId];
     if (before !== undefined) {
       where.push("id < ?");

@@ -76,6 +76,7 @@ export interface Store {
   deleteRun(id: number): Promise<void>;
   getRun(id: number): Promise<RunRow | undefined>;
   /** Newest first. */
+  /** A task's runs, newest first; occurrences claimed but not started yet are left out. */
   listRuns(taskId: string, options?: ListRunsOptions): Promise<RunRow[]>;
   /** The newest run that started or ended (a claim still waiting for its boundary is not one). */
   lastRun(scheduleId: string): Promise<RunRow | undefined>;
