@@ -1,4 +1,7 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openSqlJsStore } from "../runtime/store/sqljs-store.ts";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { duplicateOccurrences, finished, history } from "./support/history.ts";
@@ -72,5 +75,48 @@ describe("catch-up after the host was stopped across boundaries", () => {
       expect(duplicateOccurrences(runs)).toEqual([]);
     }
     await host.stop();
+  });
+});
+
+describe("a long outage: more missed occurrences than the catch-up cap", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("catches up on the newest: once runs the latest missed occurrence, all the last 100", async () => {
+    for (const policy of ["once", "all"]) {
+      await project.writeTask(`long-${policy}.ts`, taskSource({ schedule: "every(1).seconds", body: "", frontmatter: { catch_up: policy } }));
+    }
+    const host = await project.start();
+    await waitFor(async () => finished(await history(project, "long-all")).length >= 1, { what: "a first run" });
+    expect(await host.stop()).toBe(0);
+    // Ten minutes of outage, without waiting ten minutes: the ledger's next runs moved back.
+    const store = await openSqlJsStore({ path: path.join(project.root, "data", "scheduler.db"), onWarning: () => {} });
+    const outageStart = Math.ceil((Date.now() - 600_000) / 1000) * 1000;
+    for (const id of ["long-once#start", "long-all#start"]) await store.setNextRun(id, outageStart);
+    await store.close();
+
+    const startAt = Date.now();
+    const again = await project.start();
+    const catchUps = async (id: string) => (await history(project, id, 500)).filter((r) => r.trigger === "catch-up");
+    const all = await waitFor(async () => {
+      const runs = await catchUps("long-all");
+      return runs.length >= 100 && runs.every((r) => r.finishedAt) ? runs : null;
+    }, { timeoutMs: 60_000, what: "long-all's 100 catch-up runs" });
+    expect(all).toHaveLength(100);
+    const times = all.map((r) => Date.parse(r.scheduledFor!)).sort((a, b) => a - b);
+    // The newest 100, ending at the start, not the first 100 after the outage began.
+    expect(times[99]! - times[0]!).toBe(99_000);
+    expect(times[99]!).toBeGreaterThan(startAt - 2000);
+    expect(times[0]!).toBeGreaterThan(outageStart + 400_000);
+    const [once] = await catchUps("long-once");
+    expect(Date.parse(once!.scheduledFor!)).toBeGreaterThan(startAt - 2000);
+    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    expect(log).toMatch(/long-all#start: 100\+ occurrence\(s\) missed since .*only the latest 100 count/);
+    await again.stop();
   });
 });

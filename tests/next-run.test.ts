@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Temporal } from "temporal-polyfill";
 import type { IntervalUnit, ScheduleSpec, Weekday } from "../runtime/schedule/schedule-spec.ts";
 import { nextRun } from "../runtime/schedule/next-run.ts";
-import { occurrencesBetween } from "../runtime/schedule/occurrences-between.ts";
+import { latestOccurrences, occurrencesBetween } from "../runtime/schedule/occurrences-between.ts";
 
 const every = (unit: IntervalUnit, n = 1, offsetSec = 0): ScheduleSpec => ({ kind: "every", unit, n, offsetSec });
 const weekly = (weekday: Weekday, offsetSec = 0): ScheduleSpec => ({ kind: "weekly", weekday, offsetSec });
@@ -396,6 +396,23 @@ describe("occurrencesBetween", () => {
     const windowed = occurrencesBetween(every("day"), after, until, "UTC", { end: ms("2026-05-12T00:00:00Z") });
     expect(windowed.map((t) => local(t, "UTC"))).toEqual(["2026-05-11T00:00:00+00:00", "2026-05-12T00:00:00+00:00"]);
     expect(occurrencesBetween(once("2026-05-09T00:00Z"), after, until, "UTC")).toEqual([]);
+  });
+
+  it("latestOccurrences keeps the newest when more were missed than the cap", () => {
+    const after = ms("2026-05-10T00:00:00Z");
+    const until = ms("2026-05-17T00:00:00Z") + 500; // a week of every(1).seconds, ending between boundaries
+    const latest = latestOccurrences(every("second"), after, until, "UTC", undefined, 100);
+    expect(latest.more).toBe(true);
+    expect(latest.occurrences).toHaveLength(100);
+    expect(latest.occurrences[99]).toBe(ms("2026-05-17T00:00:00Z"));
+    expect(latest.occurrences[0]).toBe(ms("2026-05-17T00:00:00Z") - 99_000);
+    // Fewer than the cap: all of them, nothing left out.
+    const few = latestOccurrences(every("minute", 15), ms("2026-05-10T10:00:00Z"), ms("2026-05-10T11:00:00Z"), "UTC", undefined, 100);
+    expect(few).toEqual({ occurrences: occurrencesBetween(every("minute", 15), ms("2026-05-10T10:00:00Z"), ms("2026-05-10T11:00:00Z"), "UTC"), more: false });
+    // Exactly the cap plus one, across a DST change: the oldest one is left out.
+    const hours = latestOccurrences(every("hour"), ms("2026-03-07T23:30:00-05:00"), ms("2026-03-12T23:30:00-04:00"), "America/New_York", undefined, 100);
+    expect(hours.occurrences).toHaveLength(100);
+    expect(local(hours.occurrences[99]!, "America/New_York")).toBe("2026-03-12T23:00:00-04:00");
   });
 
   it("counts a fall-back day's repeated hour once", () => {

@@ -29,3 +29,32 @@ export function occurrencesBetween(
   }
   return out;
 }
+
+/**
+ * The latest `limit` occurrences in (afterExclusive, untilInclusive], ascending,
+ * and whether older ones were left out. Catch-up keeps the newest (a week-long
+ * outage of an every-second task catches up on its last moments, not its
+ * first): a binary search for where the last `limit` begin, each probe
+ * counting at most `limit` + 1 occurrences.
+ */
+export function latestOccurrences(
+  spec: ScheduleSpec,
+  afterExclusive: number,
+  untilInclusive: number,
+  zone: string,
+  window: ScheduleWindow | undefined,
+  limit: number,
+): { occurrences: number[]; more: boolean } {
+  const count = (from: number) => occurrencesBetween(spec, from, untilInclusive, zone, window, limit + 1).length;
+  const all = occurrencesBetween(spec, afterExclusive, untilInclusive, zone, window, limit + 1);
+  if (all.length <= limit) return { occurrences: all, more: false };
+  // count(lo) > limit, count(hi) < limit; find the last `from` that still sees `limit`.
+  let lo = afterExclusive;
+  let hi = untilInclusive;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (count(mid) >= limit) lo = mid;
+    else hi = mid;
+  }
+  return { occurrences: occurrencesBetween(spec, lo, untilInclusive, zone, window, limit), more: true };
+}

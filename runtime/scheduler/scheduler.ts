@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Store, RunRow, RunPatch, RunTrigger } from "../store/store.ts";
 import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
 import { nextRun } from "../schedule/next-run.ts";
-import { occurrencesBetween } from "../schedule/occurrences-between.ts";
+import { latestOccurrences } from "../schedule/occurrences-between.ts";
 import { prepareRun, graceFor, type PreparedRun, type RunOutcome } from "../run/prepare-run.ts";
 import { RunSlots } from "./run-slots.ts";
 import { systemClock, type Clock, type HostLog, type SchedulerEvents, type TaskLogLine } from "./scheduler-types.ts";
@@ -407,19 +407,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Missed occurrences (host down, machine asleep, clock stepped): apply catch_up. */
   private catchUpMissed(state: ScheduleState, now: number): void {
     const { schedule, task } = state;
-    const missed = occurrencesBetween(schedule.spec, state.nextRun! - 1, now, schedule.zone, schedule.window, CATCH_UP_LIMIT + 1);
-    const dropped = Math.max(0, missed.length - CATCH_UP_LIMIT);
-    const kept = missed.slice(-CATCH_UP_LIMIT);
+    // The newest CATCH_UP_LIMIT: `once` runs the latest missed occurrence, `all` the last 100.
+    const first = state.nextRun!;
+    const { occurrences: kept, more } = latestOccurrences(schedule.spec, first - 1, now, schedule.zone, schedule.window, CATCH_UP_LIMIT);
     state.nextRun = nextRun(schedule.spec, now, schedule.zone, schedule.window);
     this.options.log.warn(
       {
         event: "schedule.overdue",
         scheduleId: schedule.id,
-        missed: missed.length,
-        first: new Date(missed[0]!).toISOString(),
+        missed: kept.length,
+        first: new Date(first).toISOString(),
         policy: task.meta.catchUp,
       },
-      `${schedule.id}: ${missed.length}${dropped ? "+" : ""} occurrence(s) missed; catch_up: ${task.meta.catchUp}`,
+      `${schedule.id}: ${kept.length}${more ? "+" : ""} occurrence(s) missed since ${new Date(first).toISOString()}; catch_up: ${task.meta.catchUp}` +
+        (more ? ` (only the latest ${CATCH_UP_LIMIT} count)` : ""),
     );
     if (task.meta.catchUp === "skip") {
       for (const at of kept) {
