@@ -137,18 +137,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     for (const schedule of task.schedules) {
       const existing = this.states.get(schedule.id);
-      if (existing && existing.schedule.fingerprint === schedule.fingerprint) {
+      if (existing && existing.schedule.fingerprint === schedule.fingerprint && existing.task.meta.enabled === task.meta.enabled) {
         existing.task = task;
         existing.schedule = schedule;
         continue;
       }
       if (existing) this.dropSchedule(schedule.id, existing);
       const row = await store.getSchedule(schedule.id);
-      const known = row != null && row.fingerprint === schedule.fingerprint;
-      const next = known ? row.nextRun : nextRun(schedule.spec, now, schedule.zone, schedule.window);
+      const enabled = task.meta.enabled;
+      // No stored next run: a disabled task (or one that has none left, which recomputing confirms).
+      const known = row != null && row.fingerprint === schedule.fingerprint && row.nextRun != null;
+      // A disabled task has no next run, so enabling it starts from now: what fell due while it
+      // was off was not missed (like a paused one's), and check-overdue does not list it.
+      const next = !enabled ? null : known ? row.nextRun : nextRun(schedule.spec, now, schedule.zone, schedule.window);
       // A new schedule counts from when scheduling starts, not from when its file loaded
       // (a cold start with many files must not find its own new schedules overdue).
-      if (!known && !this.running) this.fresh.add(schedule.id);
+      if (enabled && !known && !this.running) this.fresh.add(schedule.id);
       await store.upsertSchedule({
         id: schedule.id,
         taskId: task.id,
@@ -195,7 +199,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     const resets: ScheduleReset[] = [];
     for (const [id, state] of this.states) {
-      if (!select(id, state.task.id)) continue;
+      // A disabled task has no next run to reset (enabling it starts from now anyway).
+      if (!select(id, state.task.id) || !state.task.meta.enabled) continue;
       const before = state.armed ? state.armed.scheduledFor : state.nextRun;
       if (options.futureOnly && (before == null || before > now)) continue;
       const { schedule } = state;

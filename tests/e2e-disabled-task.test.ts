@@ -1,0 +1,57 @@
+/**
+ * `enabled: false`: loaded and validated, never scheduled. It has no next run,
+ * so nothing about it is overdue, and enabling it (a save, or a restart with
+ * the file edited) starts it from now, with no catch-up for the time it was off.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { history, status } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+describe("a disabled task", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  const source = (enabled: boolean) => taskSource({ schedule: "every(1).seconds", body: "", frontmatter: { enabled } });
+
+  it("has no next run, is never overdue, and starts from now when enabled, live or across a restart", async () => {
+    await project.writeTask("off.ts", source(false));
+    await project.writeTask("on.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    let host = await project.start();
+    const startedAt = Date.now();
+    await waitFor(() => Date.now() > startedAt + 2500, { what: "boundaries to pass" });
+    const off = (await status(project)).tasks.find((t) => t.id === "off")!;
+    expect(off).toMatchObject({ state: "disabled", schedules: [{ nextRun: null }] });
+    expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
+    expect(await history(project, "off")).toEqual([]);
+
+    // Enabled by a save: it runs on the grid from now on, nothing caught up.
+    const enabledAt = Date.now();
+    await project.writeTask("off.ts", source(true));
+    await waitFor(async () => (await history(project, "off")).some((r) => r.finishedAt), { what: "a run once enabled" });
+    const runs = await history(project, "off");
+    expect(runs.filter((r) => r.trigger !== "schedule")).toEqual([]);
+    expect(runs.every((r) => Date.parse(r.scheduledFor!) > enabledAt)).toBe(true);
+
+    // Disabled again, then enabled while no host runs: the next host starts it from its start.
+    await project.writeTask("off.ts", source(false));
+    await waitFor(async () => (await status(project)).tasks.find((t) => t.id === "off")!.state === "disabled", { what: "disabled again" });
+    expect(await host.stop()).toBe(0);
+    const stoppedAt = Date.now();
+    await waitFor(() => Date.now() > stoppedAt + 2500, { what: "boundaries to pass with no host" });
+    await project.writeTask("off.ts", source(true));
+    host = await project.start();
+    const restartedAt = Date.now();
+    await waitFor(async () => (await history(project, "off")).some((r) => Date.parse(r.scheduledFor!) > restartedAt), { what: "a run after the restart" });
+    expect((await history(project, "off")).filter((r) => r.trigger === "catch-up")).toEqual([]);
+    // The enabled neighbour did catch up on the same outage: the difference is the disabling.
+    expect((await history(project, "on")).some((r) => r.trigger === "catch-up")).toBe(true);
+    await host.stop();
+  });
+});
