@@ -51,8 +51,9 @@ async function crashCopy(): Promise<string> {
   return join(target, "scheduler.db");
 }
 
+/** A run that started (listRuns leaves out occurrences only claimed). */
 function run(overrides: Partial<NewRun> = {}): NewRun {
-  return newRun({ taskId: "t", scheduleId: "t#m", scheduledFor: 1000, startedAt: null, ...overrides });
+  return newRun({ taskId: "t", scheduleId: "t#m", scheduledFor: 1000, startedAt: 1005, ...overrides });
 }
 
 /** Everything a store holds, for comparing two of them. */

@@ -87,9 +87,11 @@ export async function readLedger(project: TempProject): Promise<Ledger> {
   const warnings: string[] = [];
   const store = await openSqlJsStore({ path: path.join(project.root, "data", "scheduler.db"), onWarning: (m) => warnings.push(m) });
   try {
-    const runs: RunRow[] = [];
-    for (const task of await store.listTasks()) runs.push(...(await store.listRuns(task.id, { limit: 100_000 })));
-    return { runs: runs.sort((a, b) => a.id - b.id), schedules: await store.listSchedules(), warnings };
+    // Every row: the runs history lists, and the claims a killed host left (which it does not).
+    const byId = new Map<number, RunRow>();
+    for (const task of await store.listTasks()) for (const run of await store.listRuns(task.id, { limit: 100_000 })) byId.set(run.id, run);
+    for (const run of await store.listUnfinishedRuns()) byId.set(run.id, run);
+    return { runs: [...byId.values()].sort((a, b) => a.id - b.id), schedules: await store.listSchedules(), warnings };
   } finally {
     await store.close();
   }
