@@ -53,6 +53,7 @@ describe("sqljs store", () => {
     let store = await openStore();
     await store.upsertTask({ id: "reports/daily", title: "Daily", file: "tasks/reports/daily.ts" });
     await store.setPaused("reports/daily", true);
+    await store.setTaskLoad("reports/daily", { error: "tasks/reports/daily.ts:3:1: Unexpected }", enabled: false });
     await store.upsertSchedule({
       id: "reports/daily#start",
       taskId: "reports/daily",
@@ -72,6 +73,8 @@ describe("sqljs store", () => {
       file: "tasks/reports/daily.ts",
       paused: true,
       removedAt: null,
+      error: "tasks/reports/daily.ts:3:1: Unexpected }",
+      enabled: false,
     });
     expect(await store.getSchedule("reports/daily#start")).toEqual({
       id: "reports/daily#start",

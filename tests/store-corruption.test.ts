@@ -135,6 +135,24 @@ describe("sqljs store on a damaged file", () => {
     await expect(openStore()).rejects.toMatchObject({ code: ERR_DB_READ, message: expect.stringContaining(dbPath) });
   });
 
+  it("brings a database of schema 1 up to date, keeping what it holds", async () => {
+    await writeGoodDatabase(2);
+    // What an older taskhost wrote: no load columns on tasks, schema_version 1.
+    const { default: initSqlJs } = await import("sql.js");
+    const SQL = await initSqlJs();
+    const db = new SQL.Database(await readFile(dbPath));
+    db.run("ALTER TABLE tasks DROP COLUMN error");
+    db.run("ALTER TABLE tasks DROP COLUMN enabled");
+    db.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    await writeFile(dbPath, db.export());
+    db.close();
+    const store = await openStore();
+    expect(await store.getTask("t")).toMatchObject({ id: "t", error: null, enabled: true });
+    expect(await store.listRuns("t")).toHaveLength(2);
+    await store.setTaskLoad("t", { error: "broken", enabled: true });
+    expect((await store.getTask("t"))!.error).toBe("broken");
+  });
+
   it("refuses a database written by a newer schema", async () => {
     await writeGoodDatabase(1);
     // Bump the schema version through sql.js directly.

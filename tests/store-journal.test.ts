@@ -69,6 +69,7 @@ async function writeEverything(store: Store): Promise<void> {
   await store.upsertTask({ id: "t", title: "T", file: "tasks/t.ts" });
   await store.upsertTask({ id: "u", title: "U", file: "tasks/u.ts" });
   await store.setPaused("t", true);
+  await store.setTaskLoad("t", { error: "tasks/t.ts:1:1: broken", enabled: false });
   await store.markTaskRemoved("u", 99);
   await store.upsertSchedule({ id: "t#m", taskId: "t", method: "m", fingerprint: "f", spec: "every second", nextRun: 1 });
   await store.upsertSchedule({ id: "u#m", taskId: "u", method: "m", fingerprint: "f", spec: "daily", nextRun: 2 });

@@ -44,7 +44,9 @@ export async function ledgerStatus(store: Store): Promise<StatusJson> {
     for (const row of await store.listSchedules(task.id)) {
       schedules.push({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
     }
-    tasks.push({ id: task.id, title: task.title, file: task.file, state: task.paused ? "paused" : "scheduled", error: null, schedules });
+    // As the last host left it (the file may have changed since; the next start loads it anew).
+    const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
+    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks };
 }

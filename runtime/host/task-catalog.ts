@@ -175,6 +175,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       // The file may have changed again, or gone, while this version was being built.
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       await options.store.upsertTask({ id, title: task.meta.title, file: relFile, removedAt: null });
+      await options.store.setTaskLoad(id, { error: null, enabled: task.meta.enabled });
       const row = await options.store.getTask(id);
       await options.scheduler.setTask(task, { paused: row?.paused ?? false });
       entry.loaded = task;
@@ -192,6 +193,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
       if (!entry.loaded) await options.store.upsertTask({ id, title: entry.title, file: relFile, removedAt: null });
+      await options.store.setTaskLoad(id, { error: message, enabled: entry.loaded?.meta.enabled ?? true });
       options.log.error(
         { event: "task.error", taskId: id, file: relFile, error: message, keepsRunning: entry.loaded != null },
         entry.loaded ? `${message} (the previous version keeps running)` : message,

@@ -136,17 +136,22 @@ class SqlJsStore implements Store {
   }
 
   async getTask(id: string): Promise<TaskRow | undefined> {
-    const row = this.#get("SELECT id, title, file, paused, removed_at FROM tasks WHERE id = ?", [id]);
+    const row = this.#get(`${TASK_SELECT} WHERE id = ?`, [id]);
     return row && toTask(row);
   }
 
   async listTasks(): Promise<TaskRow[]> {
-    return this.#all("SELECT id, title, file, paused, removed_at FROM tasks ORDER BY id", []).map(toTask);
+    return this.#all(`${TASK_SELECT} ORDER BY id`, []).map(toTask);
   }
 
   /** Unknown task: no-op (nothing to pause; the caller validates ids). */
   async setPaused(taskId: string, paused: boolean): Promise<void> {
     this.#mutate({ op: "setPaused", taskId, paused: Boolean(paused) });
+  }
+
+  /** Unknown task: no-op (the catalog records a task before its load result). */
+  async setTaskLoad(taskId: string, load: { error: string | null; enabled: boolean }): Promise<void> {
+    this.#mutate({ op: "setTaskLoad", taskId, error: load.error, enabled: Boolean(load.enabled) });
   }
 
   async markTaskRemoved(taskId: string, at: number): Promise<void> {
@@ -475,6 +480,8 @@ class SqlJsStore implements Store {
   }
 }
 
+const TASK_SELECT = "SELECT id, title, file, paused, removed_at, error, enabled FROM tasks";
+
 const SCHEDULE_SELECT =
   "SELECT id, task_id AS taskId, method, fingerprint, spec, next_run AS nextRun FROM schedules";
 
@@ -485,5 +492,7 @@ function toTask(row: Row): TaskRow {
     file: row.file as string,
     paused: row.paused === 1,
     removedAt: row.removed_at as number | null,
+    error: row.error as string | null,
+    enabled: row.enabled !== 0,
   };
 }

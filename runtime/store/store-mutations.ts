@@ -14,6 +14,7 @@ export type Mutation =
   | { op: "upsertTask"; id: string; title: string; file: string; removedAt: number | null }
   | { op: "setPaused"; taskId: string; paused: boolean }
   | { op: "markTaskRemoved"; taskId: string; at: number }
+  | { op: "setTaskLoad"; taskId: string; error: string | null; enabled: boolean }
   | { op: "upsertSchedule"; schedule: ScheduleRow }
   | { op: "setNextRun"; scheduleId: string; nextRun: number | null }
   | { op: "removeSchedule"; id: string }
@@ -29,6 +30,7 @@ export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
   "upsertTask",
   "setPaused",
   "markTaskRemoved",
+  "setTaskLoad",
   "upsertSchedule",
   "setNextRun",
   "removeSchedule",
@@ -77,6 +79,8 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
         sql.run("UPDATE tasks SET removed_at = ? WHERE id = ?", [m.at, m.taskId]) +
           sql.run("DELETE FROM schedules WHERE task_id = ?", [m.taskId]),
       );
+    case "setTaskLoad":
+      return changed(sql.run("UPDATE tasks SET error = ?, enabled = ? WHERE id = ?", [m.error, m.enabled ? 1 : 0, m.taskId]));
     case "upsertSchedule": {
       const s = m.schedule;
       return changed(

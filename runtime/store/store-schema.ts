@@ -54,6 +54,14 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // What the last load found, so `status` with no host running shows error and disabled tasks.
+    version: 2,
+    sql: `
+      ALTER TABLE tasks ADD COLUMN error TEXT;
+      ALTER TABLE tasks ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -15,6 +15,10 @@ export interface TaskRow {
   paused: boolean;
   /** Set when the task file was removed; its history stays. */
   removedAt: number | null;
+  /** Why its file last failed to load (null: it loaded); `status` shows it with no host running. */
+  error: string | null;
+  /** Its frontmatter's `enabled`, as last loaded. */
+  enabled: boolean;
 }
 
 export interface ScheduleRow {
@@ -56,10 +60,12 @@ export interface ListRunsOptions {
 }
 
 export interface Store {
-  upsertTask(task: Omit<TaskRow, "paused" | "removedAt"> & { removedAt?: number | null }): Promise<void>;
+  upsertTask(task: Omit<TaskRow, "paused" | "removedAt" | "error" | "enabled"> & { removedAt?: number | null }): Promise<void>;
   getTask(id: string): Promise<TaskRow | undefined>;
   listTasks(): Promise<TaskRow[]>;
   setPaused(taskId: string, paused: boolean): Promise<void>;
+  /** What the last load of the task's file found, for a status read from the ledger alone. */
+  setTaskLoad(taskId: string, load: { error: string | null; enabled: boolean }): Promise<void>;
   /** The task's file is gone: its history stays, its schedules are dropped. */
   markTaskRemoved(taskId: string, at: number): Promise<void>;
 

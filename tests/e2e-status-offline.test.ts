@@ -1,0 +1,43 @@
+/**
+ * `status` with no host running reads the ledger: it shows each task as the
+ * last host left it, error and disabled ones included, not all as scheduled.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { status } from "./support/history.ts";
+
+describe("status with no host running", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("shows the states and errors the last host saw", async () => {
+    await project.writeTask("good.ts", taskSource({ schedule: "every(1).hours", body: "" }));
+    await project.writeTask("off.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { enabled: false } }));
+    await project.writeTask("held.ts", taskSource({ schedule: "every(1).hours", body: "" }));
+    await project.writeTask("broken.ts", taskSource({ schedule: "every(1).hours", body: "const = ;" }));
+    const host = await project.start();
+    expect((await project.cli(["pause", "held"])).code).toBe(0);
+    const live = await status(project);
+    expect(await host.stop()).toBe(0);
+
+    const offline = await status(project);
+    expect(offline.host.running).toBe(false);
+    const states = (report: typeof live) => Object.fromEntries(report.tasks.map((t) => [t.id, [t.state, t.error]]));
+    expect(states(offline)).toEqual(states(live));
+    expect(states(offline)).toMatchObject({
+      good: ["scheduled", null],
+      off: ["disabled", null],
+      held: ["paused", null],
+      broken: ["error", expect.stringMatching(/^tasks\/broken\.ts:\d+:\d+: /)],
+    });
+    const text = await project.cli(["status"]);
+    expect(text.stdout).toMatch(/^broken +error/m);
+    expect(text.stdout).toContain("error in broken:");
+  });
+});
