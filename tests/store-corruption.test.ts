@@ -28,6 +28,16 @@ async function openStore(): Promise<Store> {
 }
 
 /** A good database with `runs` runs of task "t", closed (so also backed up on the next open). */
+/** Changes the database file through sql.js directly, as another program (or an older taskhost) would. */
+async function editDatabase(statements: string[]): Promise<void> {
+  const { default: initSqlJs } = await import("sql.js");
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(await readFile(dbPath));
+  for (const sql of statements) db.run(sql);
+  await writeFile(dbPath, db.export());
+  db.close();
+}
+
 async function writeGoodDatabase(runs: number): Promise<void> {
   const store = await openSqlJsStore({ path: dbPath, onWarning: () => {} });
   await store.upsertTask({ id: "t", title: "T", file: "tasks/t.ts" });
@@ -138,14 +148,11 @@ describe("sqljs store on a damaged file", () => {
   it("brings a database of schema 1 up to date, keeping what it holds", async () => {
     await writeGoodDatabase(2);
     // What an older taskhost wrote: no load columns on tasks, schema_version 1.
-    const { default: initSqlJs } = await import("sql.js");
-    const SQL = await initSqlJs();
-    const db = new SQL.Database(await readFile(dbPath));
-    db.run("ALTER TABLE tasks DROP COLUMN error");
-    db.run("ALTER TABLE tasks DROP COLUMN enabled");
-    db.run("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
-    await writeFile(dbPath, db.export());
-    db.close();
+    await editDatabase([
+      "ALTER TABLE tasks DROP COLUMN error",
+      "ALTER TABLE tasks DROP COLUMN enabled",
+      "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+    ]);
     const store = await openStore();
     expect(await store.getTask("t")).toMatchObject({ id: "t", error: null, enabled: true });
     expect(await store.listRuns("t")).toHaveLength(2);
@@ -155,13 +162,7 @@ describe("sqljs store on a damaged file", () => {
 
   it("refuses a database written by a newer schema", async () => {
     await writeGoodDatabase(1);
-    // Bump the schema version through sql.js directly.
-    const { default: initSqlJs } = await import("sql.js");
-    const SQL = await initSqlJs();
-    const db = new SQL.Database(await readFile(dbPath));
-    db.run("UPDATE meta SET value = '999' WHERE key = 'schema_version'");
-    await writeFile(dbPath, db.export());
-    db.close();
+    await editDatabase(["UPDATE meta SET value = '999' WHERE key = 'schema_version'"]);
     await expect(openStore()).rejects.toMatchObject({ code: ERR_DB_VERSION, message: expect.stringContaining(dbPath) });
   });
 });
