@@ -208,11 +208,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
         stopNotifier();
         await configWatcher.close();
         await setTaskWatching(false);
-        await control?.close();
         await dashboard?.close();
         await installer.close();
         await toolchain.inspector.dispose();
         await scheduler.stop(grace * 1000);
+        // Commands keep working while runs get their grace (`status` shows them); a run
+        // request meanwhile is refused by the stopping scheduler with a clear message.
+        await control?.close();
         await store.close();
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
