@@ -324,6 +324,20 @@ describe("checkNodeVersion", () => {
       );
     }
   });
+
+  it("parseTaskFile checks it at the field's own line when given the running Node", () => {
+    const source = commented("title: ok", 'node_version: "^99"');
+    expect(() => parseTaskFile(source, FILE)).not.toThrow();
+    let e: TaskFileError | undefined;
+    try {
+      parseTaskFile(source, FILE, { nodeVersion: "v20.19.0" });
+    } catch (err) {
+      e = err as TaskFileError;
+    }
+    expect(e).toMatchObject({ line: 4, code: ERR_TASK_NODE_VERSION });
+    expect(e!.message).toMatch(/^tasks\/hello\.ts:4: frontmatter field "node_version" asks for Node \^99/);
+    expect(() => parseTaskFile(source.replace("^99", ">=20"), FILE, { nodeVersion: "v20.19.0" })).not.toThrow();
+  });
 });
 
 function escape(s: string): string {

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseTaskFile, checkNodeVersion } from "./parse-task-file.ts";
+import { parseTaskFile } from "./parse-task-file.ts";
 import { bundleTask } from "./bundle-task.ts";
 import type { InspectResult } from "../run/inspect-bundle.ts";
 import type { BundleInspector } from "../run/bundle-inspector.ts";
@@ -56,9 +56,8 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
   let title: string | null = null;
   try {
     const source = await readFile(options.file, "utf8");
-    const parsed = parseTaskFile(source, relFile, { zone: options.defaultZone });
+    const parsed = parseTaskFile(source, relFile, { zone: options.defaultZone, nodeVersion: process.version });
     title = parsed.meta.title;
-    checkNodeVersion(parsed.meta, process.version, relFile);
     // Dependencies stay external and the bundle lives in their install folder, so Node
     // resolves them from there at run time: native addons and dynamic requires work as is.
     let outDir = options.bundleDir;

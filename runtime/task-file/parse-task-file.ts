@@ -69,6 +69,8 @@ export interface ParseTaskFileOptions {
    * no `timezone` of its own (the scheduler's zone). Default: the machine's zone.
    */
   zone?: string;
+  /** The Node the task will run on (`process.version`): a `node_version` it does not satisfy is an error at that field's line. */
+  nodeVersion?: string;
 }
 
 /**
@@ -83,6 +85,9 @@ export function parseTaskFile(source: string, file: string, options: ParseTaskFi
   }
   const fields = readYaml(block, file);
   const { meta, warnings } = resolveFields(fields, { file, title, zone: options.zone });
+  if (options.nodeVersion !== undefined) {
+    checkNodeVersion(meta, options.nodeVersion, file, fields.fields.find((f) => f.name === "node_version")?.line);
+  }
   return deepFreeze({ meta, warnings, code: block.code });
 }
 
