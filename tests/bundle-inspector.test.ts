@@ -3,13 +3,14 @@
  * files share a few workers, yet a bundle that exits, throws, loops or leaves
  * a rejection behind at import fails alone and never takes its neighbours down.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleTask } from "../runtime/task-file/bundle-task.ts";
 import { prepareToolchain, type Toolchain } from "../runtime/task-file/toolchain.ts";
-import { createBundleInspector } from "../runtime/run/bundle-inspector.ts";
+import { createBundleInspector, ERR_INSPECTOR_STOPPED } from "../runtime/run/bundle-inspector.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 let root: string;
 let toolchain: Toolchain;
@@ -80,13 +81,45 @@ describe("bundle inspector", () => {
     }
   });
 
+  it("does not blame a bundle for an earlier one's leftovers in the same worker", async () => {
+    const polluter = await bundle("polluter", 12, "(globalThis as any).__polluted = true;");
+    const victim = await bundle("victim", 13, 'if ((globalThis as any).__polluted) throw new Error("victim sees the polluter\'s global");');
+    const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1 });
+    try {
+      const [a, b] = await Promise.all([inspector.inspect(polluter), inspector.inspect(victim)]);
+      expect([minutes(a), minutes(b)]).toEqual([12, 13]);
+    } finally {
+      await inspector.dispose();
+    }
+  });
+
   it("rejects what is still queued on dispose, and a second dispose is harmless", async () => {
     const slow = await bundle("slow", 11, "const until = Date.now() + 1500; while (Date.now() < until) {}");
     const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1 });
     const pending = [inspector.inspect(slow), inspector.inspect(slow)].map((p) => p.then(() => "done", (e: Error) => e.message));
     await inspector.dispose();
     await inspector.dispose();
-    expect(await Promise.all(pending)).toEqual(["taskhost: the bundle inspector was stopped", "taskhost: the bundle inspector was stopped"]);
+    expect(await Promise.all(pending)).toEqual([expect.stringMatching(/inspector was stopped/), expect.stringMatching(/inspector was stopped/)]);
     await expect(inspector.inspect(slow)).rejects.toThrow(/stopped/);
+  });
+
+  it("ends an inspection retried alone when disposed, with a code that does not blame the task", async () => {
+    const marker = path.join(root, "imports.log");
+    const first = await bundle("first", 14);
+    // Fails after its neighbour, so it is read again alone; each import leaves a line in `marker`.
+    const slowBreak = await bundle(
+      "slow-break",
+      15,
+      `import { appendFileSync } from "node:fs"; appendFileSync(${JSON.stringify(marker)}, "import\\n");` +
+        ' const until = Date.now() + 4000; while (Date.now() < until) {} throw new Error("broken, slowly");',
+    );
+    const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1, timeoutMs: 20_000 });
+    const results = [inspector.inspect(first), inspector.inspect(slowBreak)].map((p) => p.then(() => "ok", (e: { code?: string }) => e.code));
+    expect(await results[0]).toBe("ok");
+    await waitFor(async () => (await readFile(marker, "utf8").catch(() => "")).split("\n").length > 2, { what: "the solo import", timeoutMs: 20_000 });
+    const disposedAt = Date.now();
+    await inspector.dispose();
+    expect(await results[1]).toBe(ERR_INSPECTOR_STOPPED);
+    expect(Date.now() - disposedAt).toBeLessThan(2000);
   });
 });

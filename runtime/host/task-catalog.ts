@@ -5,6 +5,7 @@ import path from "node:path";
 import type { Store } from "../store/store.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
+import { ERR_INSPECTOR_STOPPED } from "../run/bundle-inspector.ts";
 import { isTaskFile, taskIdFromPath } from "../task-file/task-id.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
@@ -189,6 +190,12 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     } catch (error) {
       entry.installing = false;
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
+      if ((error as { code?: unknown }).code === ERR_INSPECTOR_STOPPED) {
+        // Cut off by the host stopping: not the file's fault, so nothing is recorded against it.
+        entry.sourceHash = null;
+        options.log.debug({ event: "task.load.cancelled", taskId: id }, `${relFile}: load cut off by the host stopping`);
+        return entry;
+      }
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;

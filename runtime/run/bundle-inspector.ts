@@ -4,6 +4,13 @@ import { Worker } from "node:worker_threads";
 import { ERR_TASK_IMPORT, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
 import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 
+/** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
+export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
+
+function stoppedError(): Error {
+  return Object.assign(new Error("taskhost: the bundle inspector was stopped (the host is stopping)"), { code: ERR_INSPECTOR_STOPPED });
+}
+
 export interface BundleInspectorOptions {
   /** The compiled worker entry. */
   entryFile: string;
@@ -31,9 +38,10 @@ interface Job {
  * Reads the schedules of many task bundles with few workers: a cold start with
  * 1,000 files spends most of its time starting one worker per file otherwise.
  * A worker imports queued bundles one after another and ends when the queue is
- * empty. A bundle that kills its worker (process.exit, an uncaught error from
- * an earlier bundle's leftovers) is inspected again in a worker of its own, so
- * a task is only ever blamed for what it does alone.
+ * empty. A bundle that fails in a worker that imported others before it (it
+ * exits, throws, hangs, or meets an earlier bundle's leftovers: a changed
+ * global, a busy timer, a late rejection) is inspected again in a worker of its
+ * own, so a task is only ever blamed for what it does alone.
  */
 export function createBundleInspector(options: BundleInspectorOptions): BundleInspector {
   const maxWorkers = options.maxWorkers ?? Math.min(4, Math.max(1, availableParallelism()));
@@ -44,9 +52,11 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   /** Workers not yet online: each will take a job as soon as it is. */
   let starting = 0;
   let disposed = false;
+  /** Ends the solo inspections on dispose. */
+  const stopping = new AbortController();
 
   const solo = (job: Job): void => {
-    inspectBundle(options.entryFile, job.bundlePath, timeoutMs).then(job.resolve, job.reject);
+    inspectBundle(options.entryFile, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
   };
 
   const spawn = (): void => {
@@ -84,11 +94,14 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       timer = setTimeout(() => {
         const job = current!;
         current = undefined;
-        job.reject(
-          Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
-            code: ERR_TASK_IMPORT,
-          }),
-        );
+        if (done > 1 && !disposed) solo(job); // an earlier bundle's timer may be what kept it busy
+        else {
+          job.reject(
+            Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
+              code: ERR_TASK_IMPORT,
+            }),
+          );
+        }
         end();
       }, timeoutMs);
       const message: HostMessage = { type: "inspect", bundleUrl: pathToFileURL(current.bundlePath).href };
@@ -104,13 +117,20 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       const job = current ?? (done === 0 && !ended ? queue.shift() : undefined);
       current = undefined;
       if (job && !disposed) solo(job);
-      else job?.reject(new Error("taskhost: the bundle inspector was stopped"));
+      else job?.reject(stoppedError());
       end();
     };
     worker.on("message", (message: WorkerMessage) => {
       if (!current) return;
       if (message.type === "inspected") current.resolve({ schedules: message.schedules, methods: message.methods });
       else if (message.type === "inspect-failed") {
+        if (done > 1) {
+          // Maybe its own fault, maybe an earlier bundle's leftovers: ask again in a clean worker.
+          const job = current;
+          current = undefined;
+          solo(job);
+          return end();
+        }
         current.reject(Object.assign(new Error(message.error.stack ?? message.error.message), { code: ERR_TASK_IMPORT }));
       } else return;
       clearTimeout(timer);
@@ -134,7 +154,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
 
   return {
     inspect(bundlePath) {
-      if (disposed) return Promise.reject(new Error("taskhost: the bundle inspector was stopped"));
+      if (disposed) return Promise.reject(stoppedError());
       return new Promise<InspectResult>((resolve, reject) => {
         queue.push({ bundlePath, resolve, reject });
         pump();
@@ -142,7 +162,8 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
     },
     async dispose() {
       disposed = true;
-      for (const job of queue.splice(0)) job.reject(new Error("taskhost: the bundle inspector was stopped"));
+      stopping.abort(stoppedError());
+      for (const job of queue.splice(0)) job.reject(stoppedError());
       await Promise.all([...workers].map((worker) => worker.terminate().catch(() => undefined)));
     },
   };

@@ -16,7 +16,7 @@ export interface InspectResult {
  * schedules. Task code never runs on the host's own thread: a throw, an endless
  * loop or process.exit() at import time becomes an error for that task only.
  */
-export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000): Promise<InspectResult> {
+export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
   const input: WorkerInput = { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href };
   const worker = new Worker(entryFile, {
     workerData: input,
@@ -34,10 +34,14 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
       if (done) return;
       done = true;
       clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
       void worker.terminate().catch(() => {});
-      if (error) reject(Object.assign(error, { code: ERR_TASK_IMPORT }));
+      if (error === signal?.reason) reject(error);
+      else if (error) reject(Object.assign(error, { code: ERR_TASK_IMPORT }));
       else resolve(result!);
     };
+    // The host is stopping: end the worker, and let the caller know this says nothing about the task.
+    const onAbort = () => end(signal!.reason as Error);
     const timer = setTimeout(
       () => end(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`)),
       timeoutMs,
@@ -48,5 +52,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
     });
     worker.on("error", (error) => end(error));
     worker.on("exit", (code) => end(new Error(`the task called process.exit(${code}) while being imported`)));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

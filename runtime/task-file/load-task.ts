@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseTaskFile } from "./parse-task-file.ts";
 import { bundleTask } from "./bundle-task.ts";
 import type { InspectResult } from "../run/inspect-bundle.ts";
-import type { BundleInspector } from "../run/bundle-inspector.ts";
+import { ERR_INSPECTOR_STOPPED, type BundleInspector } from "../run/bundle-inspector.ts";
 import { freshManifest, hashFile, manifestKey, writeManifest } from "./bundle-manifest.ts";
 import type { TaskBundle } from "./bundle-task.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
@@ -108,6 +108,8 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
       warnings,
     };
   } catch (error) {
+    // The host is stopping: that says nothing about the file.
+    if ((error as { code?: unknown }).code === ERR_INSPECTOR_STOPPED) throw error;
     const message = error instanceof Error ? error.message : String(error);
     // Errors from the parser and bundler already start with the file name.
     const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
