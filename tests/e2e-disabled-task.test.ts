@@ -54,4 +54,27 @@ describe("a disabled task", () => {
     expect((await history(project, "on")).some((r) => r.trigger === "catch-up")).toBe(true);
     await host.stop();
   });
+
+  it("a run in flight when the task is enabled still counts for overlap", async () => {
+    const slow = (enabled: boolean) =>
+      taskSource({
+        schedule: "every(1).seconds",
+        body: "await new Promise((r) => setTimeout(r, 3000));",
+        frontmatter: { enabled, overlap: "skip", timeout: 10 },
+      });
+    await project.writeTask("slow.ts", slow(false));
+    const host = await project.start();
+    // A manual run of the disabled task, still going when the file is enabled.
+    const manual = project.cli(["run", "slow"]);
+    await waitFor(async () => (await history(project, "slow")).some((r) => r.trigger === "manual" && r.startedAt), { what: "the manual run to start" });
+    await project.writeTask("slow.ts", slow(true));
+    expect((await manual).code).toBe(0);
+    const runs = await history(project, "slow");
+    const ran = runs.find((r) => r.trigger === "manual")!;
+    // Every occurrence that came due while it ran was skipped, none ran beside it.
+    const beside = runs.filter((r) => r.trigger === "schedule" && r.startedAt && Date.parse(r.startedAt) < Date.parse(ran.finishedAt!));
+    expect(beside).toEqual([]);
+    await waitFor(async () => (await history(project, "slow")).some((r) => r.status === "skipped"), { what: "an occurrence skipped for overlap" });
+    await host.stop();
+  });
 });

@@ -1,6 +1,7 @@
 import { open, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import type { StatusJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
 import type { CliContext } from "./cli-context.ts";
 
@@ -61,7 +62,14 @@ async function titleOf(ctx: CliContext, task: string): Promise<string> {
     // The host knows removed tasks too (from its ledger), whose log lines stay.
     return (await callHost<{ title: string }>(ctx.files.socket, "task", { task })).title;
   } catch (error) {
-    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+    const code = (error as { code?: string }).code;
+    if (code === "ERR_UNKNOWN_METHOD") {
+      // A host started before an upgrade does not know the `task` request: its status lists live tasks.
+      const found = (await callHost<StatusJson>(ctx.files.socket, "status")).tasks.find((t) => t.id === task);
+      if (found) return found.title;
+      throw new Error(`taskhost: no live task "${task}" (restart the host to look up removed tasks; see \`taskhost status\`)`);
+    }
+    if (code !== ERR_NO_HOST) throw error;
   }
   const row = await withLedger(ctx, false, (store) => store.getTask(task)).catch(() => undefined);
   if (!row) throw new Error(`taskhost: no task "${task}" (see \`taskhost status\` for the task ids)`);

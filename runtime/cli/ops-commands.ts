@@ -49,10 +49,11 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
       }
       const now = Date.now();
       const resets: ScheduleReset[] = [];
-      const removed = new Set((await store.listTasks()).filter((t) => t.removedAt != null).map((t) => t.id));
+      // Removed tasks (a ledger from before they dropped their schedules may hold some) and
+      // disabled ones have no next run to reset.
+      const skipped = new Set((await store.listTasks()).filter((t) => t.removedAt != null || !t.enabled).map((t) => t.id));
       for (const row of await store.listSchedules()) {
-        // A ledger written before removed tasks dropped their schedules may still hold some.
-        if (removed.has(row.taskId)) continue;
+        if (skipped.has(row.taskId)) continue;
         if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
         if (flags.futureOnly && (row.nextRun == null || row.nextRun > now)) continue;
         const after = nextFromRow(row, now);

@@ -161,7 +161,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         spec: schedule.text,
         nextRun: next,
       });
-      this.states.set(schedule.id, { task, schedule, nextRun: next, armed: null, queue: [], runs: new Set() });
+      // Runs still going on the old version count for overlap until they end.
+      const carried = existing ? [...existing.runs].filter((r) => r.phase === "active" || r.phase === "waiting") : [];
+      this.states.set(schedule.id, { task, schedule, nextRun: next, armed: null, queue: [], runs: new Set(carried) });
     }
     for (const row of await store.listSchedules(task.id)) {
       if (!keep.has(row.id)) await store.removeSchedule(row.id);
@@ -237,7 +239,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     for (const id of this.fresh) {
       const state = this.states.get(id);
-      if (!state) continue;
+      // Reloaded as disabled since it was added: it has no next run.
+      if (!state || !state.task.meta.enabled) continue;
       const { schedule } = state;
       state.nextRun = nextRun(schedule.spec, now, schedule.zone, schedule.window);
       void this.persistNextRun(id, state.nextRun);
@@ -585,8 +588,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.releaseWorker(run);
     run.phase = "ended";
     this.active.delete(run);
-    state?.runs.delete(run);
-    if (state) this.drainQueue(state);
+    this.forget(run, state);
+    const current = this.states.get(run.scheduleId) ?? state;
+    if (current) this.drainQueue(current);
     if (run.rowId == null) return undefined;
     // Written with the next flush that succeeds.
     await store.updateRun(run.rowId, { status: "failure", finishedAt: this.clock.now(), error: reason });
@@ -607,7 +611,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { store } = this.options;
     run.phase = "ended";
     this.active.delete(run);
-    state?.runs.delete(run);
+    this.forget(run, state);
     if (run.hasSlot) {
       run.hasSlot = false;
       this.slots.release();
@@ -637,7 +641,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if ((outcome.status === "failure" || outcome.status === "timeout") && run.trigger !== "manual") {
       this.maybeRetry(run);
     }
-    if (state) this.drainQueue(state);
+    const current = this.states.get(run.scheduleId) ?? state;
+    if (current) this.drainQueue(current);
     return store.getRun(run.rowId!);
   }
 
@@ -646,15 +651,22 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.stopping || run.attempt > meta.retryCount) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (this.stopping) return;
+      const task = this.tasks.get(run.task.id);
+      // Not after the host began stopping, nor for a task since removed or disabled.
+      if (this.stopping || !task?.meta.enabled) return;
       const state = this.states.get(run.scheduleId);
-      const task = this.tasks.get(run.task.id) ?? run.task;
       const retry = this.newRun(task, run.scheduleId, run.method, run.scheduledFor, "retry", run.attempt + 1);
       retry.claimed = this.insertRunRow(retry);
       state?.runs.add(retry);
       void this.begin(retry, state);
     }, meta.retryDelaySec * 1000);
     this.retryTimers.add(timer);
+  }
+
+  /** A run is over: out of its schedule's state, and of the state that replaced it (a reload carries runs over). */
+  private forget(run: Run, state: ScheduleState | undefined): void {
+    state?.runs.delete(run);
+    this.states.get(run.scheduleId)?.runs.delete(run);
   }
 
   private drainQueue(state: ScheduleState): void {
@@ -667,7 +679,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private skip(run: Run, state: ScheduleState, reason: string): void {
     this.releaseWorker(run);
     run.phase = "ended";
-    state.runs.delete(run);
+    this.forget(run, state);
     const at = this.clock.now();
     this.options.log.info({ event: "run.skipped", ...this.logFields(run), reason }, `${run.scheduleId} ${reason}`);
     void run.claimed
@@ -685,7 +697,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.releaseWorker(run);
     run.phase = "ended";
     this.active.delete(run);
-    state?.runs.delete(run);
+    this.forget(run, state);
     const { store } = this.options;
     void run.claimed
       .then(async () => {
@@ -720,6 +732,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const queued of state.queue.splice(0)) this.cancelClaim(queued, state, false);
     state.armed = null;
     this.states.delete(id);
+    this.fresh.delete(id);
   }
 
   private setPausedFlag(taskId: string, paused: boolean): void {
