@@ -415,6 +415,21 @@ describe("occurrencesBetween", () => {
     expect(local(hours.occurrences[99]!, "America/New_York")).toBe("2026-03-12T23:00:00-04:00");
   });
 
+  it("latestOccurrences agrees with listing everything, for regular, bursty and windowed schedules", () => {
+    const cases: Array<[ScheduleSpec, string, string, string, { start?: number; end?: number }?]> = [
+      [every("minute", 5), "2026-03-06T00:00:00Z", "2026-03-10T13:07:00Z", "America/New_York"],
+      [cron("* 9 * * 1-5"), "2026-03-01T00:00:00Z", "2026-03-20T12:00:00Z", "America/New_York"], // bursts of 60 each weekday
+      [cron("*/10 * * * * *"), "2026-10-24T00:00:00Z", "2026-10-26T06:00:00Z", "Europe/Berlin"],
+      [every("hour"), "2026-01-01T00:00:00Z", "2026-12-31T00:00:00Z", "Europe/London", { end: ms("2026-06-30T00:00:00Z") }],
+      [weekly(1, 3600), "2024-01-01T00:00:00Z", "2026-12-31T00:00:00Z", "Asia/Tokyo"],
+    ];
+    for (const [spec, from, until, zone, window] of cases) {
+      const everything = occurrencesBetween(spec, ms(from), ms(until), zone, window, 1_000_000);
+      const latest = latestOccurrences(spec, ms(from), ms(until), zone, window, 100);
+      expect(latest, JSON.stringify(spec)).toEqual({ occurrences: everything.slice(-100), more: everything.length > 100 });
+    }
+  });
+
   it("counts a fall-back day's repeated hour once", () => {
     const list = occurrencesBetween(
       every("hour"),

@@ -34,8 +34,10 @@ export function occurrencesBetween(
  * The latest `limit` occurrences in (afterExclusive, untilInclusive], ascending,
  * and whether older ones were left out. Catch-up keeps the newest (a week-long
  * outage of an every-second task catches up on its last moments, not its
- * first): a binary search for where the last `limit` begin, each probe
- * counting at most `limit` + 1 occurrences.
+ * first). The first `limit` + 1 occurrences measure how long `limit` of them
+ * take; a window that long before `untilInclusive`, doubled until it holds
+ * `limit`, usually answers in two or three short listings. A schedule much
+ * denser near the end than at the start falls back to a binary search.
  */
 export function latestOccurrences(
   spec: ScheduleSpec,
@@ -45,9 +47,18 @@ export function latestOccurrences(
   window: ScheduleWindow | undefined,
   limit: number,
 ): { occurrences: number[]; more: boolean } {
-  const count = (from: number) => occurrencesBetween(spec, from, untilInclusive, zone, window, limit + 1).length;
   const all = occurrencesBetween(spec, afterExclusive, untilInclusive, zone, window, limit + 1);
   if (all.length <= limit) return { occurrences: all, more: false };
+  const cap = 4 * limit;
+  let span = Math.max(1000, all[limit]! - all[0]!);
+  for (let i = 0; i < 64; i++) {
+    const from = Math.max(afterExclusive, untilInclusive - span);
+    const listed = occurrencesBetween(spec, from, untilInclusive, zone, window, cap);
+    if (listed.length >= cap) break; // the earliest `cap` of a dense stretch: not the latest
+    if (listed.length >= limit || from === afterExclusive) return { occurrences: listed.slice(-limit), more: true };
+    span *= 2;
+  }
+  const count = (from: number) => occurrencesBetween(spec, from, untilInclusive, zone, window, limit + 1).length;
   // count(lo) > limit, count(hi) < limit; find the last `from` that still sees `limit`.
   let lo = afterExclusive;
   let hi = untilInclusive;
