@@ -11,7 +11,9 @@ import type { RunJson } from "../runtime/host/report-shapes.ts";
 describe("runs that flood their output or leave an unhandled rejection", () => {
   let project: TempProject;
   beforeEach(async () => {
-    project = await TempProject.create();
+    // Several floods at once can hold hundreds of MB in their workers (runs count in the
+    // host's RSS): what is tested here is bounded output, not the memory-limit restart.
+    project = await TempProject.create({ scheduler: { max_memory_usage: 4000 } });
   });
   afterEach(async () => {
     await project.cleanup();
@@ -48,7 +50,14 @@ describe("runs that flood their output or leave an unhandled rejection", () => {
     await project.start();
 
     const firstEnded = async (id: string): Promise<RunJson> =>
-      waitFor(async () => finished(await history(project, id)).filter((r) => r.status !== "skipped").at(-1), { timeoutMs: 30_000, what: `a finished run of ${id}` });
+      waitFor(async () => finished(await history(project, id)).filter((r) => r.status !== "skipped").at(-1), { timeoutMs: 30_000, what: `a finished run of ${id}` }).catch(
+        async (error: Error) => {
+          // What the host went through meanwhile (restarts, overload skips), for whoever reads the failure.
+          const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+          const notable = log.split("\n").filter((l) => /"event":"(host\.start|host\.stopping|memory\.restart|run\.skipped|run\.end)"/.test(l) && l.includes(id) || /memory\.restart|host\.start/.test(l));
+          throw new Error(`${error.message}\n${notable.slice(-15).join("\n")}`);
+        },
+      );
 
     const lines = await firstEnded("flood-lines");
     expect(lines.status, lines.error ?? "").toBe("success");
