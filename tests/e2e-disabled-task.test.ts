@@ -28,6 +28,12 @@ describe("a disabled task", () => {
     await waitFor(() => Date.now() > startedAt + 2500, { what: "boundaries to pass" });
     const off = (await status(project)).tasks.find((t) => t.id === "off")!;
     expect(off).toMatchObject({ state: "disabled", schedules: [{ nextRun: null }] });
+    // Paused and resumed, it is still disabled: no next run, nothing overdue.
+    await project.cli(["pause", "off"]);
+    expect((await project.cli(["resume", "off"])).stdout).toContain("its file says `enabled: false`");
+    const resumedAt = Date.now();
+    await waitFor(() => Date.now() > resumedAt + 1500, { what: "a boundary to pass" });
+    expect((await status(project)).tasks.find((t) => t.id === "off")!).toMatchObject({ state: "disabled", schedules: [{ nextRun: null }] });
     expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
     expect(await history(project, "off")).toEqual([]);
 

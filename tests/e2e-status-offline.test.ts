@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
-import { status } from "./support/history.ts";
+import { history, status } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 describe("status with no host running", () => {
   let project: TempProject;
@@ -21,15 +22,25 @@ describe("status with no host running", () => {
     await project.writeTask("off.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { enabled: false } }));
     await project.writeTask("held.ts", taskSource({ schedule: "every(1).hours", body: "" }));
     await project.writeTask("broken.ts", taskSource({ schedule: "every(1).hours", body: "const = ;" }));
+    await project.writeTask("later-broken.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     const host = await project.start();
     expect((await project.cli(["pause", "held"])).code).toBe(0);
+    // Broken after it loaded: this host keeps its previous version running; the next start will not.
+    await waitFor(async () => (await history(project, "later-broken")).length > 0, { what: "a run of later-broken" });
+    await project.writeTask("later-broken.ts", taskSource({ schedule: "every(1).seconds", body: "const = ;" }));
+    await waitFor(async () => (await status(project)).tasks.find((t) => t.id === "later-broken")!.state === "error", { what: "later-broken to break" });
     const live = await status(project);
     expect(await host.stop()).toBe(0);
+    const stoppedAt = Date.now();
 
     const offline = await status(project);
     expect(offline.host.running).toBe(false);
     const states = (report: typeof live) => Object.fromEntries(report.tasks.map((t) => [t.id, [t.state, t.error]]));
     expect(states(offline)).toEqual(states(live));
+    // Its schedule will not run on the next start (the file does not load): not listed, not overdue.
+    expect(offline.tasks.find((t) => t.id === "later-broken")!.schedules).toEqual([]);
+    await waitFor(() => Date.now() > stoppedAt + 2500, { what: "boundaries to pass with no host" });
+    expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
     expect(states(offline)).toMatchObject({
       good: ["scheduled", null],
       off: ["disabled", null],

@@ -49,9 +49,9 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
       }
       const now = Date.now();
       const resets: ScheduleReset[] = [];
-      // Removed tasks (a ledger from before they dropped their schedules may hold some) and
-      // disabled ones have no next run to reset.
-      const skipped = new Set((await store.listTasks()).filter((t) => t.removedAt != null || !t.enabled).map((t) => t.id));
+      // Removed tasks (a ledger from before they dropped their schedules may hold some),
+      // disabled ones and broken ones (the next start will not load them) have no next run to reset.
+      const skipped = new Set((await store.listTasks()).filter((t) => t.removedAt != null || !t.enabled || t.error != null).map((t) => t.id));
       for (const row of await store.listSchedules()) {
         if (skipped.has(row.taskId)) continue;
         if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
@@ -96,7 +96,8 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
       for (const row of await store.listSchedules()) {
         if (row.nextRun == null || row.nextRun >= now) continue;
         const task = await store.getTask(row.taskId);
-        if (!task || task.removedAt != null) continue;
+        // What the next start would catch up: not a removed, disabled or broken task (it will not load).
+        if (!task || task.removedAt != null || !task.enabled || task.error != null) continue;
         rows.push({ scheduleId: row.id, taskId: row.taskId, nextRun: row.nextRun, catchUp: await catchUpOf(ctx, row.taskId), paused: task.paused });
       }
       return rows;

@@ -58,20 +58,21 @@ export async function runCommand(ctx: CliContext, target: string, json: boolean)
 }
 
 export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {
-  const { changed } = await viaHost<{ changed?: boolean }>(ctx, paused ? "pause" : "resume", { task }, () =>
+  const { changed, enabled } = await viaHost<{ changed?: boolean; enabled?: boolean }>(ctx, paused ? "pause" : "resume", { task }, () =>
     withLedger(ctx, true, async (store) => {
       const row = await store.getTask(task);
       if (!row) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
-      if (row.paused === paused) return { changed: false };
+      if (row.paused === paused) return { changed: false, enabled: row.enabled };
       await store.setPaused(task, paused);
       // Resuming starts afresh from now, as with a host: forget the stale next runs so the
       // next host computes them from its start instead of catching up what was paused.
       if (!paused) for (const schedule of await store.listSchedules(task)) await store.removeSchedule(schedule.id);
-      return { changed: true };
+      return { changed: true, enabled: row.enabled };
     }),
   );
-  if (changed === false) print(`${task} was already ${paused ? "paused" : "running on its schedule"}; nothing changed`);
-  else print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on`);
+  const off = enabled === false ? ` (its file says \`enabled: false\`: it runs once that is changed)` : "";
+  if (changed === false) print(`${task} was already ${paused ? "paused" : "resumed"}; nothing changed${off}`);
+  else print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on${off}`);
   return 0;
 }
 

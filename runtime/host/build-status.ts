@@ -41,7 +41,8 @@ export async function ledgerStatus(store: Store): Promise<StatusJson> {
   const tasks: TaskJson[] = [];
   for (const task of (await store.listTasks()).filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
     const schedules: ScheduleJson[] = [];
-    for (const row of await store.listSchedules(task.id)) {
+    // A broken file will not load on the next start either: no schedule of it is going to run.
+    for (const row of task.error ? [] : await store.listSchedules(task.id)) {
       schedules.push({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
     }
     // As the last host left it (the file may have changed since; the next start loads it anew).

@@ -66,13 +66,14 @@ export function hostOperations({ catalog, scheduler, store }: HostOperationsCont
       return { runs, nextBefore: rows.length > limit ? runs[runs.length - 1]!.id : null };
     },
 
-    async setPaused(id: string, paused: boolean): Promise<{ task: string; paused: boolean; changed: boolean }> {
+    async setPaused(id: string, paused: boolean): Promise<{ task: string; paused: boolean; changed: boolean; enabled: boolean }> {
       await knownTask(id);
-      const changed = ((await store.getTask(id))?.paused ?? false) !== paused;
+      const row = await store.getTask(id);
+      const changed = (row?.paused ?? false) !== paused;
       await store.setPaused(id, paused);
       scheduler.setPaused(id, paused);
       await store.flush();
-      return { task: id, paused, changed };
+      return { task: id, paused, changed, enabled: catalog.get(id)?.loaded?.meta.enabled ?? row?.enabled ?? true };
     },
 
     /** Recomputes next runs on the aligned grid for the selected tasks and/or schedules (none selected: all). */

@@ -751,7 +751,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Resuming starts afresh from now: what was missed while paused was missed on purpose.
     const now = this.clock.now();
     for (const state of this.states.values()) {
-      if (state.task.id !== taskId) continue;
+      // A disabled task stays without a next run until its file enables it.
+      if (state.task.id !== taskId || !state.task.meta.enabled) continue;
       const { schedule } = state;
       state.nextRun = nextRun(schedule.spec, now, schedule.zone, schedule.window);
       void this.persistNextRun(schedule.id, state.nextRun);
