@@ -8,7 +8,7 @@ import { nextRun } from "../schedule/next-run.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { parseTaskFile } from "../task-file/parse-task-file.ts";
 import type { ScheduleReset } from "../scheduler/scheduler.ts";
-import type { ScheduleRow } from "../store/store.ts";
+import { willBeScheduled, type ScheduleRow } from "../store/store.ts";
 
 export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
 
@@ -51,9 +51,9 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
       const resets: ScheduleReset[] = [];
       // Removed tasks (a ledger from before they dropped their schedules may hold some),
       // disabled ones and broken ones (the next start will not load them) have no next run to reset.
-      const skipped = new Set((await store.listTasks()).filter((t) => t.removedAt != null || !t.enabled || t.error != null).map((t) => t.id));
+      const scheduled = new Set((await store.listTasks()).filter(willBeScheduled).map((t) => t.id));
       for (const row of await store.listSchedules()) {
-        if (skipped.has(row.taskId)) continue;
+        if (!scheduled.has(row.taskId)) continue;
         if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
         if (flags.futureOnly && (row.nextRun == null || row.nextRun > now)) continue;
         const after = nextFromRow(row, now);
@@ -93,11 +93,12 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
   const { via, result } = await hostOr(ctx, "check-overdue", {}, () =>
     withLedger(ctx, false, async (store) => {
       const rows = [];
+      const tasks = new Map((await store.listTasks()).map((t) => [t.id, t]));
       for (const row of await store.listSchedules()) {
         if (row.nextRun == null || row.nextRun >= now) continue;
-        const task = await store.getTask(row.taskId);
-        // What the next start would catch up: not a removed, disabled or broken task (it will not load).
-        if (!task || task.removedAt != null || !task.enabled || task.error != null) continue;
+        const task = tasks.get(row.taskId);
+        // What the next start would catch up: not a removed, disabled or broken task.
+        if (!task || !willBeScheduled(task)) continue;
         rows.push({ scheduleId: row.id, taskId: row.taskId, nextRun: row.nextRun, catchUp: await catchUpOf(ctx, row.taskId), paused: task.paused });
       }
       return rows;

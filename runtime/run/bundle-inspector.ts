@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ERR_TASK_IMPORT, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import { ERR_TASK_IMPORT, importTimedOut, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
 import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
@@ -95,13 +95,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
         const job = current!;
         current = undefined;
         if (done > 1 && !disposed) solo(job); // an earlier bundle's timer may be what kept it busy
-        else {
-          job.reject(
-            Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
-              code: ERR_TASK_IMPORT,
-            }),
-          );
-        }
+        else job.reject(importTimedOut(timeoutMs));
         end();
       }, timeoutMs);
       const message: HostMessage = { type: "inspect", bundleUrl: pathToFileURL(current.bundlePath).href };

@@ -6,6 +6,13 @@ import { OutputExcerpt } from "./output-excerpt.ts";
 
 export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
 
+/** A task's import ran past `timeoutMs` (in a worker of its own or a shared one). */
+export function importTimedOut(timeoutMs: number): Error {
+  return Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
+    code: ERR_TASK_IMPORT,
+  });
+}
+
 export interface InspectResult {
   schedules: MethodSchedule[];
   methods: string[];
@@ -43,7 +50,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
     // The host is stopping: end the worker, and let the caller know this says nothing about the task.
     const onAbort = () => end(signal!.reason as Error);
     const timer = setTimeout(
-      () => end(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`)),
+      () => end(importTimedOut(timeoutMs)),
       timeoutMs,
     );
     worker.on("message", (message: WorkerMessage) => {

@@ -21,6 +21,11 @@ export interface TaskRow {
   enabled: boolean;
 }
 
+/** Whether the next host start will schedule the task: its file is there, enabled, and loaded last time. */
+export function willBeScheduled(task: TaskRow): boolean {
+  return task.removedAt == null && task.enabled && task.error == null;
+}
+
 export interface ScheduleRow {
   /** `<task id>#<method>` */
   id: string;
