@@ -1,0 +1,77 @@
+/**
+ * The run layer as the scheduler sees it (issue 12's `RunLauncher` seam). The
+ * scheduler decides WHEN a run starts and records it in the ledger; a launcher
+ * decides WHERE and HOW its code runs: a fresh worker thread per run
+ * (`worker`), a warm pooled worker with a fresh V8 context per run
+ * (`context`), or a task's own warm worker (`task`). The scheduler never
+ * imports `run/`; the host injects a launcher.
+ */
+import type { RunTrigger } from "../store/ledger.ts";
+
+export type Isolation = "context" | "task" | "worker";
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface RunRequest {
+  runId: number;
+  task: { id: string; title: string };
+  /** The task's bundle on disk (the launcher may ask the toolchain for another format of it). */
+  bundlePath: string;
+  scheduleId: string;
+  method: string;
+  scheduledFor: number;
+  attempt: number;
+  trigger: RunTrigger;
+  timeoutSec: number;
+  memoryLimitMb: number;
+  isolation: Isolation;
+}
+
+/** What a run reports while it runs. Called on the host's thread; must not throw. */
+export interface RunSink {
+  started(at: number): void;
+  log(level: LogLevel, line: string): void;
+  state(key: string, value: unknown, deleted: boolean): void;
+}
+
+export type EndStatus = "success" | "failure" | "timeout" | "interrupted";
+
+export interface RunOutcome {
+  status: EndStatus;
+  error: string | null;
+  /** The excerpt the ledger keeps. */
+  output: string;
+  startedAt: number | null;
+  finishedAt: number;
+}
+
+export interface LaunchedRun {
+  /** The task's code is loaded and its method waits for start() (or the run already ended). */
+  readonly ready: Promise<void>;
+  /** Settles once, whatever ends the run. */
+  readonly outcome: Promise<RunOutcome>;
+  /**
+   * Lets the method begin. `readState` is called right before the method
+   * starts (after loading), so it sees what the previous run left.
+   */
+  start(readState: () => Promise<Record<string, unknown>>): void;
+  /**
+   * Aborts ctx.signal, then kills the run after `graceMs` unless it finished.
+   * With `completedCounts`, a run that completes its work within the grace is
+   * a success (a graceful shutdown); otherwise it ends with `status`.
+   */
+  stop(status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts?: boolean): void;
+  /** Gives up a run that never started (pre-warmed, then cancelled); its isolate is released. */
+  cancel(): void;
+}
+
+export interface RunLauncher {
+  /** Starts loading a run; its code begins only on start(). */
+  launch(request: RunRequest, sink: RunSink): LaunchedRun;
+  /**
+   * How long before its boundary a run of this task should be launched so its
+   * code starts on the boundary: measured, not fixed.
+   */
+  leadTimeMs(taskId: string, isolation: Isolation): number;
+  /** Stops every run and releases every isolate. Memoized. */
+  close(): Promise<void>;
+}
