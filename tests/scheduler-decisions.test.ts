@@ -140,8 +140,9 @@ describe("decideStart", () => {
     scheduledFor: T0,
     now: T0 + 20,
     catchUp: "once",
+    overlap: "skip",
     following: T0 + MIN,
-    waitedForSlot: false,
+    waited: null,
     stopping: false,
     ...over,
   });
@@ -154,9 +155,11 @@ describe("decideStart", () => {
     expect(decideStart(input({ stopping: true }))).toEqual({ kind: "release" });
   });
 
-  it("skips one that waited for a slot until its next occurrence was due, not one that only waited", () => {
-    expect(decideStart(input({ waitedForSlot: true, now: T0 + MIN }))).toEqual({ kind: "skip", code: "slot-wait" });
-    expect(decideStart(input({ waitedForSlot: true, now: T0 + 50 * S }))).toEqual({ kind: "start" });
+  it("one that waited (queue, or a slot) runs late on purpose; under overlap: allow a slot wait past the next occurrence is skipped", () => {
+    expect(decideStart(input({ waited: "queue", now: T0 + 5 * MIN }))).toEqual({ kind: "start" });
+    expect(decideStart(input({ waited: "slot", now: T0 + 5 * MIN }))).toEqual({ kind: "start" });
+    expect(decideStart(input({ waited: "slot", overlap: "allow", now: T0 + MIN }))).toEqual({ kind: "skip", code: "slot-wait" });
+    expect(decideStart(input({ waited: "slot", overlap: "allow", now: T0 + 50 * S }))).toEqual({ kind: "start" });
   });
 
   it("a freeze right after admission: skip records it, once skips it if the next is due too, all runs it", () => {
@@ -169,7 +172,7 @@ describe("decideStart", () => {
 
   it("manual runs, retries and catch-up runs start whenever they get there", () => {
     for (const trigger of ["manual", "retry", "catch-up"] as const) {
-      expect(decideStart(input({ trigger, now: T0 + 5 * MIN, waitedForSlot: true, catchUp: "skip" }))).toEqual({ kind: "start" });
+      expect(decideStart(input({ trigger, now: T0 + 5 * MIN, waited: "slot", overlap: "allow", catchUp: "skip" }))).toEqual({ kind: "start" });
     }
   });
 });

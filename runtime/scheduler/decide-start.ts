@@ -1,5 +1,5 @@
 import type { RunTrigger } from "../store/ledger.ts";
-import type { CatchUpPolicy } from "../task-file/task-meta.ts";
+import type { CatchUpPolicy, OverlapPolicy } from "../task-file/task-meta.ts";
 import { LATE_MS, type SkipCode } from "./scheduling-policy.ts";
 
 export interface StartInput {
@@ -7,10 +7,11 @@ export interface StartInput {
   scheduledFor: number;
   now: number;
   catchUp: CatchUpPolicy;
+  overlap: OverlapPolicy;
   /** The schedule's occurrence after this one (from the maths, not from what was claimed); null: none, or no schedule. */
   following: number | null;
-  /** It had to wait for a run slot (scheduler.max_concurrent_runs). */
-  waitedForSlot: boolean;
+  /** What it waited for: its place in the schedule's queue, or a run slot (scheduler.max_concurrent_runs). */
+  waited: "queue" | "slot" | null;
   /** The host is stopping. */
   stopping: boolean;
 }
@@ -24,19 +25,22 @@ export type StartDecision =
 /**
  * An admitted run has its slot and its claim: the last look before its code
  * begins. Only scheduled occurrences are reconsidered:
- * - one that waited for a slot until its schedule's next occurrence was due
- *   is skipped: running it would push every later run further back, and the
- *   next one stands for it;
+ * - one that waited is late on purpose and runs: in the queue, or for a slot
+ *   (under overlap: skip it is the one the later occurrences were skipped
+ *   for). Only under overlap: allow, where every occurrence waits for a slot
+ *   of its own, is one skipped once the next is due: the next stands for it,
+ *   and running it would push every later run further back;
  * - one whose host froze between its admission and now (more than a second
- *   late without having waited for a slot) is what catch_up decides: skip
- *   records it skipped; once skips it when the next occurrence is due too
- *   (the catch-up run stands for it); all runs it (issue 10 item 8).
+ *   late without having waited) is what catch_up decides: skip records it
+ *   skipped; once skips it when the next occurrence is due too (the catch-up
+ *   run stands for it); all runs it (issue 10 item 8).
  */
 export function decideStart(input: StartInput): StartDecision {
   if (input.stopping) return { kind: "release" };
   if (input.trigger !== "schedule") return { kind: "start" };
   const nextDue = input.following !== null && input.following <= input.now;
-  if (input.waitedForSlot) return nextDue ? { kind: "skip", code: "slot-wait" } : { kind: "start" };
+  if (input.waited === "slot" && input.overlap === "allow" && nextDue) return { kind: "skip", code: "slot-wait" };
+  if (input.waited) return { kind: "start" };
   if (input.now - input.scheduledFor <= LATE_MS) return { kind: "start" };
   if (input.catchUp === "skip" || (input.catchUp === "once" && nextDue)) return { kind: "skip", code: "missed" };
   return { kind: "start" };

@@ -18,8 +18,24 @@ export class PendingWork {
     this.pending.add(tracked);
   }
 
-  /** Resolves once nothing is pending, including work started while waiting. */
+  /** Waits for `work` too, leaving its failure to whoever else awaits it. */
+  watch(work: Promise<unknown>): void {
+    const watched = work.then(
+      () => {},
+      () => {},
+    ).finally(() => this.pending.delete(watched));
+    this.pending.add(watched);
+  }
+
+  /**
+   * Resolves once nothing is pending, including work started while waiting
+   * and in the turn of the event loop after the last piece ended.
+   */
   async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    for (;;) {
+      while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.pending.size === 0) return;
+    }
   }
 }

@@ -56,8 +56,8 @@ export class RunLifecycle {
   readonly claim: Promise<number | null>;
   launched: LaunchedRun | null = null;
   slot: SlotHold = null;
-  /** It had to wait for a run slot (decide-start treats it as overloaded, not asleep). */
-  waitedForSlot = false;
+  /** What it waited for, if anything: its place in the queue, or a run slot (late on purpose, not asleep). */
+  waited: "queue" | "slot" | null = null;
   /** Resolves once its settlement is carried out, with the row as recorded (none when nothing was). */
   readonly recorded: Promise<RunRow | undefined>;
   private markRecorded: (row: RunRow | undefined) => void = () => {};
@@ -99,6 +99,7 @@ export class RunLifecycle {
   /** Back in line behind the previous run (still claimed): its slot and loaded code are let go meanwhile. */
   park(): void {
     if (this.current !== "claimed") throw new Error(`taskhost scheduler: cannot queue a run that is ${this.current}`);
+    this.waited = "queue";
     this.dropLaunch();
     this.hooks.freeSlot(this);
   }
