@@ -147,8 +147,14 @@ describe("sqljs store on a damaged file", () => {
 
   it("brings a database of schema 1 up to date, keeping what it holds", async () => {
     await writeGoodDatabase(2);
-    // What an older taskhost wrote: no load columns on tasks, schema_version 1.
+    // What an older taskhost wrote: no load columns on tasks, no schema 3, schema_version 1.
     await editDatabase([
+      "DROP TABLE hosts",
+      "DROP INDEX runs_by_schedule",
+      "DROP INDEX runs_one_per_occurrence",
+      "ALTER TABLE runs DROP COLUMN host",
+      "ALTER TABLE runs DROP COLUMN covers_from",
+      "ALTER TABLE runs DROP COLUMN covers_count",
       "ALTER TABLE tasks DROP COLUMN error",
       "ALTER TABLE tasks DROP COLUMN enabled",
       "UPDATE meta SET value = '1' WHERE key = 'schema_version'",

@@ -2,8 +2,7 @@ import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
-import { openSqlJsStore } from "../store/sqljs-store.ts";
-import type { Store } from "../store/store.ts";
+import { legacyStoreOf, openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
@@ -91,11 +90,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
-    const store: Store = await openSqlJsStore({
-      path: config.database.path,
+    const ledger = await openLedger(config.database, {
       onWarning: (message) => log.warn({ event: "store.warning" }, message),
     });
-    undo.push(() => store.close());
+    undo.push(() => ledger.close());
+    // The scheduler still speaks the old Store (until its rewrite against Ledger).
+    const store = legacyStoreOf(ledger);
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
@@ -215,7 +215,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
-        await store.close();
+        await ledger.close();
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();

@@ -9,7 +9,7 @@ import { ERR_DB_VERSION, storeError } from "./store-errors.ts";
  * Ordered migrations; `meta.schema_version` records the last one applied.
  * Never edit a released entry: append a new version instead.
  */
-const MIGRATIONS: readonly { version: number; sql: string }[] = [
+const MIGRATIONS: readonly { version: number; sql: string | ((db: Database) => string) }[] = [
   {
     version: 1,
     sql: `
@@ -62,7 +62,42 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE tasks ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    // The intent-level ledger (issue 12): who claimed a run, what a catch-up run
+    // stands for, the hosts on the ledger, and one run per occurrence and attempt.
+    version: 3,
+    sql: (db) => `
+      ALTER TABLE runs ADD COLUMN host TEXT;
+      ALTER TABLE runs ADD COLUMN covers_from INTEGER;
+      ALTER TABLE runs ADD COLUMN covers_count INTEGER;
+      -- The newest run of a schedule (status) without sorting its history.
+      CREATE INDEX runs_by_schedule ON runs (schedule_id, id);
+      -- The backstop of claims: an occurrence (and each retry attempt of it) has at most
+      -- one run. Manual runs are exempt. Rows written before this version are left as they
+      -- were, even if an old host ever recorded one twice: history is never rewritten.
+      CREATE UNIQUE INDEX runs_one_per_occurrence ON runs (schedule_id, scheduled_for, attempt)
+        WHERE trigger <> 'manual' AND id > ${lastDuplicateRunId(db)};
+      CREATE TABLE hosts (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_heartbeat INTEGER NOT NULL,
+        running INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
+
+/** The highest id of a non-manual run that shares its occurrence and attempt with another (0: none). */
+function lastDuplicateRunId(db: Database): number {
+  const row = db.exec(
+    `SELECT MAX(r.id) FROM runs r WHERE r.trigger <> 'manual' AND EXISTS (
+       SELECT 1 FROM runs o WHERE o.schedule_id = r.schedule_id AND o.scheduled_for = r.scheduled_for
+         AND o.attempt = r.attempt AND o.trigger <> 'manual' AND o.id <> r.id)`,
+  )[0]?.values[0]?.[0];
+  return typeof row === "number" ? row : 0;
+}
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Brings `db` to the latest schema; returns true when it changed anything. */
@@ -89,7 +124,7 @@ function migrate(db: Database, path: string): boolean {
     if (migration.version <= current) continue;
     db.exec("BEGIN");
     try {
-      db.exec(migration.sql);
+      db.exec(typeof migration.sql === "string" ? migration.sql : migration.sql(db));
       db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(migration.version)]);
       db.exec("COMMIT");
     } catch (error) {
