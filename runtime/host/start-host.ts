@@ -126,7 +126,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       includeExamples: config.tasks.includeExampleTasks,
       toolchain,
       defaultZone: config.scheduler.timezone,
-      store,
+      ledger,
       scheduler,
       log,
     });
@@ -228,7 +228,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
     const status = () =>
-      hostStatus(catalog, scheduler, store, {
+      hostStatus(catalog, scheduler, ledger, {
         running: true,
         pid: publicPid,
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
@@ -237,12 +237,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       });
     control = await startControlServer(
       files.socket,
-      controlHandlers({ pid: publicPid, catalog, scheduler, store, status, stop: stopSoon }),
+      controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
     if (config.dashboard.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir });
+      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();

@@ -10,11 +10,6 @@ export type { ListRunsOptions, RunRow, RunStatus, ScheduleRow, TaskRow } from ".
 /** The triggers the old scheduler starts runs with (a task's ctx.trigger knows no "backfill" yet). */
 export type RunTrigger = Exclude<LedgerRunTrigger, "backfill">;
 
-/** Whether the next host start will schedule the task: its file is there, enabled, and loaded last time. */
-export function willBeScheduled(task: TaskRow): boolean {
-  return task.removedAt == null && task.enabled && task.error == null;
-}
-
 /** The fleet and catch-up fields are optional for old callers (null when left out). */
 type LedgerOnlyRunFields = "host" | "coversFrom" | "coversCount";
 export type NewRun = Omit<RunRow, "id" | LedgerOnlyRunFields> & Partial<Pick<RunRow, LedgerOnlyRunFields>>;
