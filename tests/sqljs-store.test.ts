@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -31,6 +31,22 @@ afterEach(async () => {
 
 async function openStore(extra: { flushDelayMs?: number; backupIntervalMs?: number } = {}): Promise<Store> {
   const store = await openSqlJsStore({ path: dbPath, onWarning: () => {}, ...extra });
+  open.push(store);
+  return store;
+}
+
+let copies = 0;
+/**
+ * Opens a copy of the files as they are on disk now, while the store that
+ * writes them stays open (it holds the file's writer lock).
+ */
+async function onDiskCopy(): Promise<Store> {
+  const copyDir = join(dir, `copy-${++copies}`);
+  await mkdir(copyDir);
+  for (const suffix of ["", ".journal"]) {
+    await copyFile(`${dbPath}${suffix}`, join(copyDir, `scheduler.db${suffix}`)).catch(() => undefined);
+  }
+  const store = await openSqlJsStore({ path: join(copyDir, "scheduler.db"), onWarning: () => {} });
   open.push(store);
   return store;
 }
@@ -259,8 +275,8 @@ describe("sqljs store", () => {
     await store.upsertTask({ id: "later", title: "L", file: "tasks/later.ts" });
     // The timer's flush appends to the journal; nobody calls flush().
     await waitFor(async () => (await stat(`${dbPath}.journal`).catch(() => undefined))?.size, { what: "the delayed flush" });
-    // A second store on the same file sees what the first wrote to disk.
-    const other = await openStore();
+    // What is on disk has it.
+    const other = await onDiskCopy();
     expect(await other.getTask("later")).toBeDefined();
   });
 
@@ -272,7 +288,7 @@ describe("sqljs store", () => {
       flushes.push(store.flush());
     }
     await Promise.all(flushes);
-    const other = await openStore();
+    const other = await onDiskCopy();
     expect(await other.listRuns("reports/daily", { limit: 100 })).toHaveLength(50);
     // No temp files left behind.
     expect((await readdir(join(dir, "data"))).filter((n) => n.includes(".tmp-"))).toEqual([]);
@@ -289,7 +305,7 @@ describe("sqljs store", () => {
     await waitFor(() => warnings.some((m) => m.includes("Retrying in")), { what: "the background retry's warning" });
     await mkdir(join(dir, "data"));
     await store.flush();
-    const other = await openStore();
+    const other = await onDiskCopy();
     expect(await other.listRuns("reports/daily")).toHaveLength(2);
   });
 

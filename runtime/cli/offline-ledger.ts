@@ -6,6 +6,9 @@ import { openLedger } from "../store/open-ledger.ts";
 import { acquireHostLock, runningHostPid } from "../host/host-lock.ts";
 import type { CliContext } from "./cli-context.ts";
 
+/** How long an offline command waits for a process still writing the ledger. */
+const OFFLINE_LOCK_WAIT_MS = 5000;
+
 /**
  * Runs `fn` against the ledger when no host is running. Commands that write
  * take the host lock first, so a host cannot start underneath them.
@@ -30,7 +33,8 @@ export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (ledger
         `taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``,
       );
     }
-    const ledger = await openLedger(ctx.config.database);
+    // Not long: a command would rather say who holds it than hang.
+    const ledger = await openLedger(ctx.config.database, { lockWaitMs: OFFLINE_LOCK_WAIT_MS });
     try {
       return await fn(ledger);
     } finally {

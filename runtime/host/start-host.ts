@@ -51,6 +51,9 @@ export interface Host {
   readonly stopped: Promise<{ restart: boolean }>;
 }
 
+/** A stopping host gets shutdown_grace for its runs, and then this long to close the ledger. */
+const LEDGER_LOCK_MARGIN_SEC = 30;
+
 function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
   return createLogs(config.logging, { console });
 }
@@ -92,6 +95,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
   try {
     const ledger = await openLedger(config.database, {
       onWarning: (message) => log.warn({ event: "store.warning" }, message),
+      // A host that lost its supervisor may still be finishing its runs and writing the ledger.
+      lockWaitMs: (config.scheduler.shutdownGraceSec + LEDGER_LOCK_MARGIN_SEC) * 1000,
+      onLockWait: (holder) =>
+        log.warn(
+          { event: "ledger.lock_wait", holderPid: holder?.pid ?? null },
+          `waiting for ${holder ? `process ${holder.pid}` : "another process"} to finish writing the ledger (a previous host still stopping)`,
+        ),
     });
     undo.push(() => ledger.close());
     // The scheduler still speaks the old Store (until its rewrite against Ledger).

@@ -7,6 +7,7 @@ import { taskhostError } from "../errors.ts";
 import type { Ledger } from "./ledger.ts";
 import { openSqlJsLedger, SqlJsLedger } from "./sqljs-store.ts";
 import type { Store } from "./store.ts";
+import type { LockHolder } from "./writer-lock.ts";
 
 /** The part of `config.database` that says where the ledger is. */
 export interface LedgerLocation {
@@ -17,10 +18,15 @@ export interface LedgerLocation {
 export interface OpenLedgerOptions {
   /** Things the operator should know that are not errors (started from the backup, a torn journal end). */
   onWarning?: (message: string) => void;
+  /** How long to wait for another process that is still writing the ledger (a host finishing its stop). Default 0. */
+  lockWaitMs?: number;
+  /** Called once when opening starts to wait for that process. */
+  onLockWait?: (holder: LockHolder | null) => void;
 }
 
 export async function openLedger(database: LedgerLocation, options: OpenLedgerOptions = {}): Promise<Ledger> {
-  return openSqlJsLedger({ path: database.path, onWarning: options.onWarning });
+  const { onWarning, lockWaitMs, onLockWait } = options;
+  return openSqlJsLedger({ path: database.path, onWarning, lockWaitMs, onLockWait });
 }
 
 /**

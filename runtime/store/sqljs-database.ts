@@ -24,6 +24,7 @@ import { replayJournal } from "./store-replay.ts";
 import { snapshotJournalSeq } from "./store-schema.ts";
 import { openDatabase, removeStaleTempFiles, SnapshotWriter } from "./store-snapshot.ts";
 import { SqlStatements, type Row } from "./store-sql.ts";
+import { acquireWriterLock, type WriterLock } from "./writer-lock.ts";
 
 /** Compiling the WASM module costs tens of ms; every store in the process shares one. */
 let sqlJsModule: Promise<SqlJsStatic> | undefined;
@@ -46,6 +47,7 @@ export class DurableDatabase {
   readonly #options: ResolvedSqlJsStoreOptions;
   readonly #journal: JournalFile;
   readonly #snapshots: SnapshotWriter;
+  readonly #lock: WriterLock;
 
   /** The sequence number of the last change made (in memory). */
   #seq: number;
@@ -68,8 +70,16 @@ export class DurableDatabase {
   #closing = false;
   #closed: Promise<void> | undefined;
 
-  private constructor(sql: SqlStatements, options: ResolvedSqlJsStoreOptions, journal: JournalFile, seq: number, snapshotDue: boolean) {
+  private constructor(
+    sql: SqlStatements,
+    options: ResolvedSqlJsStoreOptions,
+    lock: WriterLock,
+    journal: JournalFile,
+    seq: number,
+    snapshotDue: boolean,
+  ) {
     this.#sql = sql;
+    this.#lock = lock;
     this.#options = options;
     this.#journal = journal;
     this.#snapshots = new SnapshotWriter(options);
@@ -79,25 +89,32 @@ export class DurableDatabase {
 
   static async open(options: ResolvedSqlJsStoreOptions): Promise<DurableDatabase> {
     const SQL = await loadSqlJs();
-    await removeStaleTempFiles(options);
-    const { db, needsFlush, created } = await openDatabase(SQL, options);
-    const sql = new SqlStatements(db);
+    // Before anything is read: another writer's final snapshot must not land after ours.
+    const lock = await acquireWriterLock(options.path, { waitMs: options.lockWaitMs, onWait: options.onLockWait });
+    let sql: SqlStatements | undefined;
     let replayed;
     let journal: JournalFile;
+    let created: boolean;
+    let needsFlush: boolean;
     try {
-      replayed = await replayJournal(sql, options, snapshotJournalSeq(db), created);
+      await removeStaleTempFiles(options);
+      const opened = await openDatabase(SQL, options);
+      ({ created, needsFlush } = opened);
+      sql = new SqlStatements(opened.db);
+      replayed = await replayJournal(sql, options, snapshotJournalSeq(opened.db), created);
       journal = await JournalFile.open(options.journalPath).catch((error: unknown) => {
         throw storeError(ERR_DB_WRITE, `cannot open ${options.journalPath} (${(error as Error).message}).`, error);
       });
     } catch (error) {
-      sql.close();
+      sql?.close();
+      await lock.release();
       throw error;
     }
     // A snapshot right away when the file is not current (new, migrated,
     // restored) or a journal was replayed: a crash before the first write then
     // still leaves a valid database, and the journal starts empty.
     const snapshotDue = needsFlush || replayed.journalHadContent;
-    const database = new DurableDatabase(sql, options, journal, replayed.seq, snapshotDue);
+    const database = new DurableDatabase(sql, options, lock, journal, replayed.seq, snapshotDue);
     if (snapshotDue) {
       try {
         await database.flush();
@@ -205,6 +222,8 @@ export class DurableDatabase {
         this.#flushTimer = this.#snapshotTimer = undefined;
         await this.#journal.close().catch(() => undefined);
         this.#sql.close();
+        // Last: nothing of ours is written after this.
+        await this.#lock.release();
       }
     })();
     return this.#closed;
