@@ -83,6 +83,7 @@ describe("sqljs store on a damaged file", () => {
   for (const [name, damage] of damages) {
     it(`refuses ${name} without a backup, naming the path`, async () => {
       await writeGoodDatabase(300);
+      await rm(`${dbPath}.bak`); // lost too
       await damage();
       const before = await readFile(dbPath);
       const error = await openStore().then(

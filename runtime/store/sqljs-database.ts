@@ -75,6 +75,7 @@ export class DurableDatabase {
     options: ResolvedSqlJsStoreOptions,
     lock: WriterLock,
     journal: JournalFile,
+    snapshots: SnapshotWriter,
     seq: number,
     snapshotDue: boolean,
   ) {
@@ -82,7 +83,7 @@ export class DurableDatabase {
     this.#lock = lock;
     this.#options = options;
     this.#journal = journal;
-    this.#snapshots = new SnapshotWriter(options);
+    this.#snapshots = snapshots;
     this.#seq = seq;
     this.#snapshotDue = snapshotDue;
   }
@@ -96,10 +97,11 @@ export class DurableDatabase {
     let journal: JournalFile;
     let created: boolean;
     let needsFlush: boolean;
+    let backedUp: boolean;
     try {
       await removeStaleTempFiles(options);
       const opened = await openDatabase(SQL, options);
-      ({ created, needsFlush } = opened);
+      ({ created, needsFlush, backedUp } = opened);
       sql = new SqlStatements(opened.db);
       replayed = await replayJournal(sql, options, snapshotJournalSeq(opened.db), created);
       journal = await JournalFile.open(options.journalPath).catch((error: unknown) => {
@@ -114,7 +116,7 @@ export class DurableDatabase {
     // restored) or a journal was replayed: a crash before the first write then
     // still leaves a valid database, and the journal starts empty.
     const snapshotDue = needsFlush || replayed.journalHadContent;
-    const database = new DurableDatabase(sql, options, lock, journal, replayed.seq, snapshotDue);
+    const database = new DurableDatabase(sql, options, lock, journal, new SnapshotWriter(options, backedUp), replayed.seq, snapshotDue);
     if (snapshotDue) {
       try {
         await database.flush();
