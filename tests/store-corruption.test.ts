@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ERR_DB_CORRUPT, ERR_DB_READ, ERR_DB_VERSION, openSqlJsStore } from "../runtime/store/sqljs-store.ts";
-import type { Store } from "../runtime/store/store.ts";
+import type { SqlJsLedger } from "../runtime/store/sqljs-store.ts";
 
 let dir: string;
 let dbPath: string;
 let warnings: string[];
-const open: Store[] = [];
+const open: SqlJsLedger[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "taskhost-corrupt-"));
@@ -21,7 +21,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function openStore(): Promise<Store> {
+async function openStore(): Promise<SqlJsLedger> {
   const store = await openSqlJsStore({ path: dbPath, onWarning: (m) => warnings.push(m) });
   open.push(store);
   return store;
@@ -165,6 +165,32 @@ describe("sqljs store on a damaged file", () => {
     expect(await store.listRuns("t")).toHaveLength(2);
     await store.setTaskLoad("t", { error: "broken", enabled: true });
     expect((await store.getTask("t"))!.error).toBe("broken");
+  });
+
+  it("brings a schema-2 ledger to schema 3, keeping history an old host recorded twice, refusing doubles from then on", async () => {
+    await writeGoodDatabase(2);
+    // What a schema-2 taskhost wrote, including one occurrence recorded twice (never again from now on).
+    await editDatabase([
+      "DROP TABLE hosts",
+      "DROP INDEX runs_by_schedule",
+      "DROP INDEX runs_one_per_occurrence",
+      "ALTER TABLE runs DROP COLUMN host",
+      "ALTER TABLE runs DROP COLUMN covers_from",
+      "ALTER TABLE runs DROP COLUMN covers_count",
+      "INSERT INTO runs (task_id, schedule_id, scheduled_for, status, attempt, trigger) VALUES ('t', 't#m', 1, 'success', 1, 'schedule')",
+      "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    ]);
+    const store = await openStore();
+    expect((await store.listRuns("t")).map((r) => [r.scheduledFor, r.host, r.coversFrom])).toEqual([
+      [1, null, null],
+      [1, null, null],
+      [0, null, null],
+    ]);
+    const again = { taskId: "t", scheduleId: "t#m", startedAt: 5, finishedAt: 6, status: "success", attempt: 1, trigger: "schedule", error: null, output: "" } as const;
+    // The unique key covers what is recorded from now on (claims also check older rows themselves).
+    await store.insertRun({ ...again, scheduledFor: 2, host: "h" });
+    await expect(store.insertRun({ ...again, scheduledFor: 2 })).rejects.toThrow(/UNIQUE/);
+    expect(await store.listHosts()).toEqual([]);
   });
 
   it("refuses a database written by a newer schema", async () => {
