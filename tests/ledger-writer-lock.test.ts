@@ -107,7 +107,7 @@ describe("the ledger's writer lock", () => {
 describe("kill -9 of the supervisor alone, then a new start", () => {
   let project: TempProject;
   beforeEach(async () => {
-    project = await TempProject.create({ scheduler: { shutdown_grace: 6 } });
+    project = await TempProject.create({ scheduler: { shutdown_grace: 30 } });
     await mkdir(join(project.root, "markers"));
   });
   afterEach(async () => {
@@ -141,10 +141,11 @@ export default class {
 
   it("records every execution once, with no journal cut short, and start --daemon reports the new host", { timeout: 300_000 }, async () => {
     await project.writeTask("tick.ts", markerTask("every(1).seconds", ""));
-    // Runs that outlast the kill: the orphaned host keeps recording their ends during its grace.
+    // Runs that outlast the kill by far: the orphaned host keeps recording their ends during
+    // its grace, long after a new start (they ignore ctx.signal).
     await project.writeTask(
       "slow.ts",
-      markerTask("every(1).seconds", "await new Promise((resolve) => setTimeout(resolve, 3000));", "/*\n---\noverlap: allow\n---\n*/\n"),
+      markerTask("every(1).seconds", "await new Promise((resolve) => setTimeout(resolve, 12_000));", "/*\n---\noverlap: allow\n---\n*/\n"),
     );
     const old = await project.start();
     const oldHostPid = await old.hostPid();
