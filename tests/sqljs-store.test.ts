@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import {
   resolveSqlJsStoreOptions,
 } from "../runtime/store/sqljs-store.ts";
 import type { Store } from "../runtime/store/store.ts";
+import { parseJournal } from "../runtime/store/store-journal.ts";
 import { newRun } from "./fixtures/store-runs.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -278,6 +279,18 @@ describe("sqljs store", () => {
     // What is on disk has it.
     const other = await onDiskCopy();
     expect(await other.getTask("later")).toBeDefined();
+  });
+
+  it("group-commits the ledger's writes of the same moment: one journal append, each promise resolved once it is on disk", async () => {
+    const store = await openStore({ flushDelayMs: 60_000 });
+    const journal = `${dbPath}.journal`;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.setState("t", `k${i}`, i)));
+    const first = parseJournal(await readFile(journal));
+    expect(first.entries).toHaveLength(20);
+    expect(first.entries.filter((e) => e.commit)).toHaveLength(1);
+    // A write of a later moment is a flush of its own.
+    await store.setState("t", "later", true);
+    expect(parseJournal(await readFile(journal)).entries.filter((e) => e.commit)).toHaveLength(2);
   });
 
   it("serialises concurrent flushes and loses no write made during a flush", async () => {
