@@ -6,7 +6,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,6 +92,21 @@ describe("the ledger's writer lock", () => {
     const again = await open();
     expect(await again.getState("parent")).toEqual({ n: 2 });
     expect(await again.getState("child")).toEqual({ "was-here": waiting.child.pid });
+  });
+
+  it("cannot be squatted by binding a name guessed from the ledger's path", async () => {
+    await mkdir(dirname(location.path), { recursive: true });
+    const real = join(await realpath(dirname(location.path)), "scheduler.db");
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ path: `\0taskhost-ledger-${createHash("sha256").update(real).digest("hex").slice(0, 40)}` }, resolve));
+    try {
+      const ledger = await open();
+      expect(await ledger.listTasks()).toEqual([]);
+      // Its secret is the owner's alone.
+      expect((await stat(`${location.path}.lock-key`)).mode & 0o777).toBe(0o600);
+    } finally {
+      squatter.close();
+    }
   });
 
   it("is released by the kernel when its holder is killed with SIGKILL", async () => {

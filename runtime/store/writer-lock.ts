@@ -8,7 +8,10 @@
  * atomic (a second bind fails with EADDRINUSE), and the kernel releases it
  * when the process dies, even by kill -9, with no file left to go stale. The
  * socket is close-on-exec, so child processes (npm) never inherit it. Anyone
- * may connect to ask who holds it: the holder answers with its pid.
+ * may connect to ask who holds it: the holder answers with its pid. The name
+ * also hashes a random key kept beside the ledger (`<ledger>.lock-key`, 0600),
+ * since abstract names have no permissions: another user who cannot read it
+ * cannot take the name first.
  *
  * What it does not cover: abstract names are per network namespace, so two
  * processes in different network namespaces (two containers sharing the data
@@ -18,11 +21,12 @@
  * leaves behind; it is taken over when nobody answers on it (two starts racing
  * for a dead holder's file could both think they won).
  */
-import { createHash } from "node:crypto";
-import { mkdir, realpath, unlink } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { link, mkdir, readFile, realpath, unlink, writeFile } from "node:fs/promises";
 import { createConnection, createServer, type Server } from "node:net";
 import { basename, dirname, join } from "node:path";
 import { taskhostError } from "../errors.ts";
+import { PRIVATE_FILE } from "./atomic-write-file.ts";
 
 export interface WriterLock {
   /** The socket name (abstract: starts with a NUL byte). */
@@ -91,7 +95,46 @@ async function lockName(ledgerPath: string): Promise<string> {
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const real = join(await realpath(directory), basename(ledgerPath));
   if (process.platform !== "linux") return `${real}.lock`;
-  return `\0taskhost-ledger-${createHash("sha256").update(real).digest("hex").slice(0, 40)}`;
+  // Any local user may bind any abstract name: with a secret only the ledger's owner can
+  // read in the name, nobody else can squat it to keep the host from starting.
+  const key = await lockKey(`${real}.lock-key`);
+  return `\0taskhost-ledger-${createHash("sha256").update(`${key}\n${real}`).digest("hex").slice(0, 40)}`;
+}
+
+const KEY_PATTERN = /^[0-9a-f]{32}$/;
+
+/** The ledger's lock secret (`<ledger>.lock-key`, 0600), made once; two processes making it at once agree on one. */
+async function lockKey(keyPath: string): Promise<string> {
+  const read = async () => {
+    const text = await readFile(keyPath, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw keyError(keyPath, error);
+    });
+    if (text !== undefined && !KEY_PATTERN.test(text.trim())) {
+      throw taskhostError("ERR_DB_WRITE", `taskhost ledger: ${keyPath} is damaged; remove it while no taskhost process runs, and start again.`);
+    }
+    return text?.trim();
+  };
+  const existing = await read();
+  if (existing !== undefined) return existing;
+  // Written whole under a temporary name, then linked into place: link fails if another
+  // process got there first, and nobody ever reads a half-written key.
+  const temp = `${keyPath}.new-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    await writeFile(temp, `${randomBytes(16).toString("hex")}\n`, { mode: PRIVATE_FILE, flag: "wx" });
+    await link(temp, keyPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+  } catch (error) {
+    throw keyError(keyPath, error as Error);
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
+  return (await read())!;
+}
+
+function keyError(keyPath: string, error: Error): Error {
+  return taskhostError("ERR_DB_WRITE", `taskhost ledger: cannot set up the writer lock's key ${keyPath} (${error.message}).`, { cause: error });
 }
 
 function tryListen(name: string): Promise<Server | null> {
