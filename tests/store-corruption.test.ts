@@ -152,7 +152,6 @@ describe("sqljs store on a damaged file", () => {
     await editDatabase([
       "DROP TABLE hosts",
       "DROP INDEX runs_by_schedule",
-      "DROP INDEX runs_one_per_occurrence",
       "ALTER TABLE runs DROP COLUMN host",
       "ALTER TABLE runs DROP COLUMN covers_from",
       "ALTER TABLE runs DROP COLUMN covers_count",
@@ -167,13 +166,12 @@ describe("sqljs store on a damaged file", () => {
     expect((await store.getTask("t"))!.error).toBe("broken");
   });
 
-  it("brings a schema-2 ledger to schema 3, keeping history an old host recorded twice, refusing doubles from then on", async () => {
+  it("brings a schema-2 ledger to schema 3, keeping its history as it was", async () => {
     await writeGoodDatabase(2);
-    // What a schema-2 taskhost wrote, including one occurrence recorded twice (never again from now on).
+    // What a schema-2 taskhost wrote, including one occurrence recorded twice.
     await editDatabase([
       "DROP TABLE hosts",
       "DROP INDEX runs_by_schedule",
-      "DROP INDEX runs_one_per_occurrence",
       "ALTER TABLE runs DROP COLUMN host",
       "ALTER TABLE runs DROP COLUMN covers_from",
       "ALTER TABLE runs DROP COLUMN covers_count",
@@ -181,16 +179,17 @@ describe("sqljs store on a damaged file", () => {
       "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
     ]);
     const store = await openStore();
-    expect((await store.listRuns("t")).map((r) => [r.scheduledFor, r.host, r.coversFrom])).toEqual([
-      [1, null, null],
-      [1, null, null],
-      [0, null, null],
+    expect((await store.listRuns("t")).map((r) => [r.scheduledFor, r.host, r.coversFrom, r.coversCount])).toEqual([
+      [1, null, null, null],
+      [1, null, null, null],
+      [0, null, null, null],
     ]);
-    const again = { taskId: "t", scheduleId: "t#m", startedAt: 5, finishedAt: 6, status: "success", attempt: 1, trigger: "schedule", error: null, output: "" } as const;
-    // The unique key covers what is recorded from now on (claims also check older rows themselves).
-    await store.insertRun({ ...again, scheduledFor: 2, host: "h" });
-    await expect(store.insertRun({ ...again, scheduledFor: 2 })).rejects.toThrow(/UNIQUE/);
     expect(await store.listHosts()).toEqual([]);
+    // A claim never takes an occurrence that has a run, old or new.
+    const schedule = await store.ensureSchedule({ id: "t#m", taskId: "t", method: "m", fingerprint: "f", spec: "s", firstRun: 1, enabled: true });
+    const claim = { scheduleId: "t#m", taskId: "t", expectedNext: 1, next: 2, fingerprint: "f", owner: "h" };
+    expect(await store.claimOccurrences({ ...claim, occurrences: [{ scheduledFor: 1, trigger: "schedule" }] })).toEqual({ ok: false, current: schedule });
+    expect(await store.claimOccurrences({ ...claim, occurrences: [{ scheduledFor: 2, trigger: "schedule" }] })).toMatchObject({ ok: true });
   });
 
   it("refuses a database written by a newer schema", async () => {

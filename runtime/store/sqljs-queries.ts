@@ -115,7 +115,7 @@ export function listUnfinishedRuns(db: Reader): RunRow[] {
   return db.all(`${RUN_SELECT} WHERE status = 'running' ORDER BY id`, []).map(toRun);
 }
 
-/** A non-manual run already holds this occurrence and attempt (the unique key would refuse another). */
+/** A non-manual run already holds this occurrence and attempt: claims and requested runs check it in their own step. */
 export function occurrenceTaken(db: Reader, scheduleId: string | null, scheduledFor: number, attempt: number): boolean {
   return (
     db.get("SELECT 1 AS found FROM runs WHERE schedule_id = ? AND scheduled_for = ? AND attempt = ? AND trigger <> 'manual' LIMIT 1", [

@@ -9,7 +9,7 @@ import { ERR_DB_VERSION, storeError } from "./store-errors.ts";
  * Ordered migrations; `meta.schema_version` records the last one applied.
  * Never edit a released entry: append a new version instead.
  */
-const MIGRATIONS: readonly { version: number; sql: string | ((db: Database) => string) }[] = [
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
@@ -64,19 +64,16 @@ const MIGRATIONS: readonly { version: number; sql: string | ((db: Database) => s
   },
   {
     // The intent-level ledger (issue 12): who claimed a run, what a catch-up run
-    // stands for, the hosts on the ledger, and one run per occurrence and attempt.
+    // stands for, and the hosts on the ledger. (No unique key on occurrences yet: the
+    // old scheduler briefly holds a cancelled claim's row beside its replacement; one
+    // writer, the sql.js ledger's claims check in the same synchronous step instead.)
     version: 3,
-    sql: (db) => `
+    sql: `
       ALTER TABLE runs ADD COLUMN host TEXT;
       ALTER TABLE runs ADD COLUMN covers_from INTEGER;
       ALTER TABLE runs ADD COLUMN covers_count INTEGER;
       -- The newest run of a schedule (status) without sorting its history.
       CREATE INDEX runs_by_schedule ON runs (schedule_id, id);
-      -- The backstop of claims: an occurrence (and each retry attempt of it) has at most
-      -- one run. Manual runs are exempt. Rows written before this version are left as they
-      -- were, even if an old host ever recorded one twice: history is never rewritten.
-      CREATE UNIQUE INDEX runs_one_per_occurrence ON runs (schedule_id, scheduled_for, attempt)
-        WHERE trigger <> 'manual' AND id > ${lastDuplicateRunId(db)};
       CREATE TABLE hosts (
         id TEXT PRIMARY KEY,
         hostname TEXT NOT NULL,
@@ -89,15 +86,6 @@ const MIGRATIONS: readonly { version: number; sql: string | ((db: Database) => s
   },
 ];
 
-/** The highest id of a non-manual run that shares its occurrence and attempt with another (0: none). */
-function lastDuplicateRunId(db: Database): number {
-  const row = db.exec(
-    `SELECT MAX(r.id) FROM runs r WHERE r.trigger <> 'manual' AND EXISTS (
-       SELECT 1 FROM runs o WHERE o.schedule_id = r.schedule_id AND o.scheduled_for = r.scheduled_for
-         AND o.attempt = r.attempt AND o.trigger <> 'manual' AND o.id <> r.id)`,
-  )[0]?.values[0]?.[0];
-  return typeof row === "number" ? row : 0;
-}
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Brings `db` to the latest schema; returns true when it changed anything. */
@@ -124,7 +112,7 @@ function migrate(db: Database, path: string): boolean {
     if (migration.version <= current) continue;
     db.exec("BEGIN");
     try {
-      db.exec(typeof migration.sql === "string" ? migration.sql : migration.sql(db));
+      db.exec(migration.sql);
       db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(migration.version)]);
       db.exec("COMMIT");
     } catch (error) {
