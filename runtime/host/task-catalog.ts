@@ -213,8 +213,9 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     if (!this.entries.delete(id)) return;
     this.emit("entry.removed", id);
     this.options.scheduler.removeTask(id);
-    await this.options.ledger.markTaskRemoved(id, Date.now());
+    // Said when it happens (status stops listing it now), not after the ledger's fsync.
     this.options.log.info({ event: "task.removed", taskId: id }, `removed task ${id}`);
+    await this.options.ledger.markTaskRemoved(id, Date.now());
   }
 
   get(id: string): TaskEntry | undefined {
