@@ -29,7 +29,7 @@ describe("sendNotification", () => {
 describe("notifyFailures", () => {
   const end = (over: Partial<RunEndInfo>): RunEndInfo => ({
     runId: 1, taskId: "backup", scheduleId: "backup#start", scheduledFor: 0, trigger: "schedule", attempt: 1,
-    status: "failure", startedAt: 0, finishedAt: 1, error: "Error: disk full\n    at x", output: "", ...over,
+    status: "failure", startedAt: 0, finishedAt: 1, error: "Error: disk full\n    at x", output: "", retryAt: null, ...over,
   });
 
   it("notifies once a failed run has no retry left, and logs the outcome", async () => {
@@ -46,15 +46,14 @@ describe("notifyFailures", () => {
     const dispose = notifyFailures(scheduler, {
       enabled: (id) => id !== "quiet",
       title: (id) => `Title of ${id}`,
-      retryCount: (id) => (id === "backup" ? 2 : 0),
       log,
       notify: async (n): Promise<NotificationResult> => {
         sent.push(n);
         return delivered ? { delivered: true } : { delivered: false, reason: "no daemon" };
       },
     });
-    scheduler.emit("run.end", end({ attempt: 1 })); // a retry follows
-    scheduler.emit("run.end", end({ attempt: 2, trigger: "retry" })); // another follows
+    scheduler.emit("run.end", end({ attempt: 1, retryAt: 60_000 })); // a retry follows
+    scheduler.emit("run.end", end({ attempt: 2, trigger: "retry", retryAt: 120_000 })); // another follows
     scheduler.emit("run.end", end({ status: "success", attempt: 3 }));
     scheduler.emit("run.end", end({ trigger: "manual", attempt: 3 }));
     scheduler.emit("run.end", end({ taskId: "quiet", scheduleId: "quiet#start" }));

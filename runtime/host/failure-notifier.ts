@@ -7,8 +7,6 @@ export interface FailureNotifierOptions {
   enabled(taskId: string): boolean;
   /** The task's display title. */
   title(taskId: string): string;
-  /** The task's retry_count: a run with attempt <= retryCount is followed by a retry. */
-  retryCount(taskId: string): number;
   log: HostLog;
   /** How to notify; default node-notifier through the helpers (deliverNotification). */
   notify?: (options: NotificationOptions) => Promise<NotificationResult>;
@@ -16,7 +14,7 @@ export interface FailureNotifierOptions {
 
 /**
  * Sends a desktop notification when a run ends `failure` or `timeout` and no
- * retry follows (its attempt was the last: attempt > retry_count). Manual runs
+ * retry follows (the scheduler's run.end says so in `retryAt`). Manual runs
  * (`taskhost run`) are not notified: whoever started them sees the result.
  * The outcome is logged as `notify.sent` or `notify.failed` (never thrown).
  * Returns a function that stops listening.
@@ -29,7 +27,8 @@ export function notifyFailures(
   const onEnd = (run: RunEndInfo) => {
     if (run.status !== "failure" && run.status !== "timeout") return;
     if (run.trigger === "manual") return;
-    if (run.attempt <= options.retryCount(run.taskId)) return;
+    // The scheduler says whether a retry follows (none after a manual run, nor once the host is stopping).
+    if (run.retryAt !== null) return;
     if (!options.enabled(run.taskId)) return;
     const title = options.title(run.taskId);
     const tries = run.attempt > 1 ? ` after ${run.attempt} attempts` : "";

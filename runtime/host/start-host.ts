@@ -1,9 +1,11 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
-import { legacyStoreOf, openLedger } from "../store/open-ledger.ts";
+import { openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { WorkerLauncher } from "../run/worker-launcher.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
@@ -104,21 +106,23 @@ export async function startHost(options: HostOptions): Promise<Host> {
         ),
     });
     undo.push(() => ledger.close());
-    // The scheduler still speaks the old Store (until its rewrite against Ledger).
-    const store = legacyStoreOf(ledger);
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     undo.push(() => toolchain.inspector.dispose());
+    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary.
+    const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+    undo.push(() => launcher.close());
     const scheduler = new Scheduler({
-      store,
+      ledger,
+      launcher,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
-      entryFile: toolchain.entryFile,
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
       historyPerTask: config.database.historyPerTask,
+      owner: `${hostname()}:${publicPid}`,
     });
     const interrupted = await scheduler.recoverUnfinished();
     if (interrupted > 0) {
@@ -144,7 +148,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const stopNotifier = notifyFailures(scheduler, {
       enabled: (id) => catalog.get(id)?.loaded?.meta.notifyOnFailure ?? config.notifications.notifyOnFailure,
       title: (id) => catalog.get(id)?.title ?? id,
-      retryCount: (id) => catalog.get(id)?.loaded?.meta.retryCount ?? 0,
       log,
     });
     undo.push(async () => stopNotifier());
@@ -222,6 +225,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await installer.close();
         await toolchain.inspector.dispose();
         await scheduler.stop(grace * 1000);
+        await launcher.close();
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
