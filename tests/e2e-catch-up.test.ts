@@ -47,6 +47,12 @@ describe("catch-up after the host was stopped across boundaries", () => {
     expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeGreaterThan(stoppedAt);
     expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeLessThanOrEqual(readyAt + 1000);
     expect(onceCatchUps[0]!.output).toContain("catch-up");
+    // ... and says which it stands for: every occurrence since the last one before the stop (issue 10 item 14).
+    const covers = onceCatchUps[0]!.covers!;
+    const lastBefore = Math.max(...once.filter((r) => r.trigger === "schedule" && Date.parse(r.scheduledFor!) < stoppedAt).map((r) => Date.parse(r.scheduledFor!)));
+    expect(covers.count).toBeGreaterThanOrEqual(3);
+    expect(Date.parse(covers.from)).toBeLessThanOrEqual(lastBefore + 1000);
+    expect(Date.parse(covers.from) + (covers.count - 1) * 1000).toBe(Date.parse(onceCatchUps[0]!.scheduledFor!));
 
     const skip = await history(project, "catch-skip");
     const skipped = skip.filter((r) => r.status === "skipped");

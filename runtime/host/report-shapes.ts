@@ -16,6 +16,8 @@ export interface RunJson {
   trigger: RunTrigger;
   error: string | null;
   output: string;
+  /** A catch-up run that also stands for occurrences missed before it: from which, how many (itself included). */
+  covers?: { from: string; count: number } | null;
 }
 
 export interface LastRunJson {
@@ -73,6 +75,7 @@ export function runJson(row: RunRow): RunJson {
     trigger: row.trigger,
     error: row.error,
     output: row.output,
+    covers: row.coversFrom != null && row.coversCount != null ? { from: iso(row.coversFrom)!, count: row.coversCount } : null,
   };
 }
 
