@@ -33,6 +33,7 @@ export {
   type LoggableResult,
 } from "./logging.ts";
 export { sendAndLogNotification, sendNotification, type NotificationOptions, type NotificationResult } from "./notifications.ts";
+export { sendEmail, smtpSettings, type EmailAttachment, type EmailOptions, type EmailResult, type SmtpSettings } from "./email.ts";
 export {
   executeCommand,
   executeScript,

@@ -1,0 +1,32 @@
+import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import type { CliContext } from "./cli-context.ts";
+import { AlertFile } from "../alerts/alert-file.ts";
+import type { AlertRow } from "../store/ledger.ts";
+
+/**
+ * `taskhost alerts [--json] [-n N] [--task ID]`: the alerts raised, newest
+ * first (contract §11), from the running host, or read directly with none.
+ */
+export async function alertsCommand(ctx: CliContext, options: { json: boolean; limit: number; task?: string }): Promise<number> {
+  let rows: AlertRow[];
+  try {
+    rows = await callHost<AlertRow[]>(ctx.files.socket, "alerts", { limit: options.limit, task: options.task });
+  } catch (error) {
+    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+    rows = await AlertFile.inDataDir(ctx.files.dataDir).listAlerts({ limit: options.limit, taskId: options.task });
+  }
+  if (options.json) {
+    const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+    process.stdout.write(`${JSON.stringify(rows.map((a) => ({ ...a, at: iso(a.at), scheduledFor: iso(a.scheduledFor) })), null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no alerts${options.task ? ` for ${options.task}` : ""} yet\n`);
+    return 0;
+  }
+  for (const a of rows) {
+    const to = a.channels.length ? a.channels.join(", ") : "no channel";
+    process.stdout.write(`${new Date(a.at).toLocaleString()}  ${a.event.padEnd(9)}  ${a.taskId}  → ${to}\n    ${a.text}\n`);
+  }
+  return 0;
+}
