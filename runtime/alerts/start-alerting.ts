@@ -15,8 +15,8 @@ import { startHostHeartbeat } from "./host-heartbeat.ts";
 
 /** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
 export interface AlertingScheduler {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
   nextRunOf(scheduleId: string): number | null;
   isPaused(taskId: string): boolean;
 }
@@ -32,7 +32,7 @@ export interface AlertingTask {
 export interface AlertingCatalog {
   on(event: "entry.changed", listener: (entry: AlertingTask) => void): unknown;
   on(event: "entry.removed", listener: (id: string) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
   get(id: string): AlertingTask | undefined;
   readonly entries: ReadonlyMap<string, AlertingTask>;
 }
