@@ -10,6 +10,12 @@ export interface HostHeartbeatOptions {
   intervalMs?: number;
 }
 
+/** Every minute; TASKHOST_HEARTBEAT_INTERVAL (seconds) changes it, for tests and monitors with tight periods. */
+export function heartbeatIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const sec = Number(env.TASKHOST_HEARTBEAT_INTERVAL);
+  return Number.isFinite(sec) && sec > 0 ? sec * 1000 : 60_000;
+}
+
 /**
  * Pings `alerts.heartbeat_url` at once and every minute while the host's
  * event loop turns and its scheduler runs. A host that died, hangs (a blocked
@@ -25,7 +31,7 @@ export function startHostHeartbeat(options: HostHeartbeatOptions): () => void {
     void sendPing(url, "heartbeat", options.log, { scope: "host" }, undefined, abort.signal);
   };
   beat();
-  const timer = setInterval(beat, options.intervalMs ?? 60_000);
+  const timer = setInterval(beat, options.intervalMs ?? heartbeatIntervalMs());
   // The heartbeat alone must not keep a stopping process alive.
   timer.unref();
   return () => {
