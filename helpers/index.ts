@@ -65,6 +65,7 @@ export {
   type Row,
   type SqlJsStatic,
 } from "./sqlite.ts";
+export { toXlsx, type XlsxOptions } from "./xlsx.ts";
 export { writeFileAtomic } from "./atomic-write.ts";
 export { errorMessage, errorWithStack, sleep } from "./errors.ts";
 export { resolveHostModule } from "./host-modules.ts";
