@@ -2,6 +2,7 @@ import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import type { CliContext } from "./cli-context.ts";
 import { AlertFile } from "../alerts/alert-file.ts";
 import type { AlertRow } from "../store/ledger.ts";
+import { alertJson } from "../alerts/alert-json.ts";
 
 /**
  * `taskhost alerts [--json] [-n N] [--task ID]`: the alerts raised, newest
@@ -16,8 +17,7 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
     rows = await AlertFile.inDataDir(ctx.files.dataDir).listAlerts({ limit: options.limit, taskId: options.task });
   }
   if (options.json) {
-    const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
-    process.stdout.write(`${JSON.stringify(rows.map((a) => ({ ...a, at: iso(a.at), scheduledFor: iso(a.scheduledFor) })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map(alertJson), null, 2)}\n`);
     return 0;
   }
   if (rows.length === 0) {

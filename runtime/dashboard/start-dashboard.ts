@@ -18,6 +18,8 @@ import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
 import type { HostMetrics } from "../metrics/host-metrics.ts";
 import { mountMetrics } from "../metrics/metrics-route.ts";
+import { alertJson } from "../alerts/alert-json.ts";
+import type { AlertRow } from "../store/ledger.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
@@ -29,7 +31,7 @@ export interface DashboardOptions extends HostOperationsContext {
   /** GET /metrics (metrics.enabled); the server also starts for it alone, with the page off. */
   metrics?: HostMetrics | null;
   /** Recent alerts and channel health for GET /api/alerts. */
-  alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<unknown[]> };
+  alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<AlertRow[]> };
 }
 
 export interface Dashboard {
@@ -152,7 +154,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.get("/api/session", (c) => c.json({ ok: true }));
   app.get("/api/alerts", async (c) => {
     const limit = Math.min(Number(c.req.query("limit")) || 50, 500);
-    return c.json({ alerts: (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [], channels: options.alerting?.channels() ?? [] });
+    const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
+    return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
   });
   app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
