@@ -130,7 +130,7 @@ describe("channels, against real receivers", () => {
 
 describe("the wiring, with a stand-in scheduler and catalog", () => {
   const meta = (over: Partial<ResolvedTaskMeta> = {}): ResolvedTaskMeta => ({ ...TASK_META_DEFAULTS, title: "Backup", ...over });
-  const setup = async (alertsYaml: Record<string, unknown>, taskMeta: ResolvedTaskMeta) => {
+  const setup = async (alertsYaml: Record<string, unknown>, taskMeta: ResolvedTaskMeta, notifyOnFailure = false) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "th-alerting-"));
     const scheduler = Object.assign(new EventEmitter(), { nextRunOf: () => null, isPaused: () => false });
     const task: AlertingTask = { id: "backup", title: "Backup", error: null, loaded: { meta: taskMeta, schedules: [{ id: "backup#start" }] } };
@@ -142,7 +142,7 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       catalog,
       store,
       metrics: null,
-      config: () => ({ alerts, notifications: { notifyOnFailure: false } }),
+      config: () => ({ alerts, notifications: { notifyOnFailure } }),
       host: { id: "box:1", hostname: "box" },
       dashboardUrl: () => null,
       runJson: (run) => ({ ...run }),
@@ -209,6 +209,21 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       const body = JSON.parse(http.requests.find((r) => r.path === "/err")!.body) as AlertMessage;
       expect(body).toMatchObject({ event: "error", task: { id: "backup", title: "Backup" }, run: null, host: { id: "box:1", hostname: "box" } });
       expect((await store.listAlerts()).map((a) => a.event)).toEqual(["error"]);
+    } finally {
+      alerting.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("notifications.notify_on_failure still means a desktop notification of failures (a desktop channel of its own)", async () => {
+    const { dir, scheduler, alerting, store } = await setup({}, meta(), true);
+    try {
+      expect(alerting.channels().map((c) => [c.name, c.type])).toEqual([["desktop", "desktop"]]);
+      scheduler.emit("run.end", end());
+      // Shown where a desktop runs; on a server the attempt fails and says why.
+      await waitFor(() => { const c = alerting.channels()[0]!; return c.sent + c.failedAttempts >= 1; }, { what: "a desktop attempt" });
+      const [alert] = await waitFor(async () => { const list = await store.listAlerts(); return list.length ? list : null; }, { what: "the recorded alert" });
+      expect(alert).toMatchObject({ event: "failure", channels: ["desktop"] });
     } finally {
       alerting.close();
       await rm(dir, { recursive: true, force: true });

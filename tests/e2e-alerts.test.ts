@@ -181,3 +181,41 @@ export default class { @repeat(every().second) async start() {} }
     await waitFor(() => beats().some((b) => b.at > stoppedAt + 3000), { what: "a heartbeat after SIGCONT" });
   });
 });
+
+describe("missed occurrences on a running host", () => {
+  let project: TempProject;
+  let hooks: HttpReceiver;
+
+  beforeAll(async () => {
+    hooks = await startHttpReceiver();
+    // One run slot, held by a long run: the other task's occurrences cannot start.
+    project = await TempProject.create({
+      scheduler: { max_concurrent_runs: 1 },
+      alerts: { channels: { ops: { type: "webhook", url: `${hooks.url}/hook` } }, rules: ["missed"], missed_grace: 1 },
+    });
+    await project.writeTask(
+      "hog.ts",
+      `import { repeat, every, type TaskContext } from "taskhost";
+export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) { await new Promise((r) => setTimeout(r, 60_000)); } }
+`,
+    );
+    await project.writeTask("tick.ts", `import { repeat, every } from "taskhost";\nexport default class { @repeat(every().second) async start() {} }\n`);
+    await project.start();
+  });
+  afterAll(async () => {
+    await project?.cleanup();
+    await hooks?.close();
+  });
+
+  it("an occurrence that cannot start within missed_grace alerts missed, once per repeat_after", async () => {
+    const body = await waitFor(
+      () => hooks.requests.map((r) => JSON.parse(r.body) as { event: string; task: { id: string }; text: string }).find((b) => b.task.id === "tick"),
+      { timeoutMs: 30_000, what: "a missed alert for tick" },
+    );
+    expect(body.event).toBe("missed");
+    expect(body.text).toMatch(/^tick: the occurrence of tick#start at \S+ (has not started [\d.]+s after its time|started [\d.]+s after its time)/);
+    const alerts = await project.json<Array<{ event: string; taskId: string; scheduledFor: string | null }>>(["alerts", "--task", "tick"]);
+    expect(alerts.map((a) => a.event)).toEqual(["missed"]);
+    expect(alerts[0]!.scheduledFor).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+});
