@@ -189,3 +189,19 @@ describe("rate limits are per task and rule", () => {
     expect(rulesOf(rules.runEnded(ended(2)))).toEqual(["streak"]);
   });
 });
+
+describe("a restart", () => {
+  it("carries the alerts already sent over: rate limits, the failure to recover from, the error already reported", () => {
+    const rules = new AlertRules(() => settings({ rules: ALERT_RULES, repeatAfterSec: 3600 }));
+    rules.restore([
+      // newest first, as the alert log lists them
+      { taskId: "backup", event: "failure", at: 50 * MIN, text: "Backup (backup#start) failed: Error: disk full" },
+      { taskId: "backup", event: "recovered", at: 40 * MIN, text: "…" },
+      { taskId: "t", event: "error", at: 45 * MIN, text: 'T is an error task: tasks/t.ts:3: bad "timeout"' },
+    ]);
+    expect(rules.runEnded(ended(60 * MIN))).toEqual([]); // failure sent 10 min ago, by the last host
+    expect(rulesOf(rules.runEnded(ended(61 * MIN, { status: "success" })))).toEqual(["recovered"]);
+    expect(rules.taskLoaded("t", "T", 'tasks/t.ts:3: bad "timeout"', 200 * MIN)).toEqual([]); // the same error as reported, however long ago
+    expect(rules.taskLoaded("u", "U", "tasks/u.ts:1: broken", 62 * MIN).map((d) => d.rule)).toEqual(["error"]);
+  });
+});

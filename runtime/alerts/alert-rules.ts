@@ -79,9 +79,29 @@ export class AlertRules {
   private readonly alerted = new Set<string>();
   private readonly errors = new Map<string, string>();
   private readonly missed = new Set<string>();
+  /** The text of each task's last error alert before this host started. */
+  private readonly restoredErrors = new Map<string, string>();
   readonly durations = new DurationMedian();
 
   constructor(private readonly settings: () => RuleSettings) {}
+
+  /**
+   * The alerts an earlier host sent, newest first (from the alert log): rate
+   * limits, "a failure was alerted" (for recovered) and the error a task was
+   * already reported with carry over a restart, so a memory restart does not
+   * send everything again.
+   */
+  restore(alerts: ReadonlyArray<{ taskId: string; event: string; at: number; text: string }>): void {
+    const incident = new Set<string>();
+    for (const a of alerts) {
+      this.limit.seed(`${a.taskId}\0${a.event}`, a.at);
+      if ((a.event === "failure" || a.event === "streak" || a.event === "recovered") && !incident.has(a.taskId)) {
+        incident.add(a.taskId);
+        if (a.event !== "recovered") this.alerted.add(a.taskId);
+      }
+      if (a.event === "error" && !this.restoredErrors.has(a.taskId)) this.restoredErrors.set(a.taskId, a.text);
+    }
+  }
 
   runEnded(run: EndedRun): AlertDecision[] {
     // Manual runs are watched by whoever started them; retries are judged by their last attempt.
@@ -151,8 +171,11 @@ export class AlertRules {
       return [];
     }
     this.errors.set(taskId, error);
-    if (before === error || !this.fires("error", taskId, now)) return [];
-    return [{ rule: "error", taskId, scheduleId: null, runId: null, scheduledFor: null, at: now, text: `${title} is an error task: ${firstLine(error)}` }];
+    const text = `${title} is an error task: ${firstLine(error)}`;
+    const restored = this.restoredErrors.get(taskId);
+    this.restoredErrors.delete(taskId);
+    if (before === error || (before === undefined && restored === text) || !this.fires("error", taskId, now)) return [];
+    return [{ rule: "error", taskId, scheduleId: null, runId: null, scheduledFor: null, at: now, text }];
   }
 
   taskRemoved(taskId: string): void {

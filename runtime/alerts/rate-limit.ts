@@ -13,6 +13,11 @@ export class RateLimit {
     return true;
   }
 
+  /** What an earlier host sent (newest first): the newest time of a key is kept. */
+  seed(key: string, at: number): void {
+    if (!this.last.has(key)) this.last.set(key, at);
+  }
+
   /** A new incident starts afresh (e.g. failure after a recovery). */
   reset(key: string): void {
     this.last.delete(key);

@@ -275,7 +275,13 @@ export function startAlerting(options: AlertingOptions): Alerting {
   scheduler.on("occurrence.missed", onOccurrenceMissed);
   catalog.on("entry.changed", onChanged);
   catalog.on("entry.removed", onRemoved);
-  for (const entry of catalog.entries.values()) onChanged(entry);
+  // What the last host already sent counts (a restart must not repeat it); then the tasks as loaded now.
+  void options.store
+    .listAlerts({ limit: 500 })
+    .then((sent) => rules.restore(sent), failed("reading the alerts sent before"))
+    .then(() => {
+      if (!closed) for (const entry of catalog.entries.values()) onChanged(entry);
+    });
   let closed = false;
   const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed, log });
   return {
