@@ -229,4 +229,23 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("the scheduler's run.skipped and occurrence.missed alert missed, each occurrence once", async () => {
+    const { dir, scheduler, alerting, store } = await setup({ rules: ["missed"], repeat_after: 0 }, meta());
+    try {
+      const info = { runId: 5, taskId: "backup", scheduleId: "backup#start", scheduledFor: Date.parse("2026-11-01T10:00:00Z"), trigger: "schedule", attempt: 1 };
+      scheduler.emit("run.skipped", { ...info, code: "overlap", reason: "skipped: the previous run was still running (overlap: skip)" });
+      scheduler.emit("run.skipped", { ...info, code: "overlap", reason: "skipped: the previous run was still running (overlap: skip)" });
+      scheduler.emit("run.skipped", { ...info, scheduledFor: Date.parse("2026-11-01T10:01:00Z"), code: "missed", reason: "skipped: missed while the host was down" });
+      scheduler.emit("occurrence.missed", { taskId: "backup", scheduleId: "backup#start", first: Date.parse("2026-11-01T10:01:00Z"), count: 12, countIsFloor: false, policy: "skip", cause: "host-down" });
+      const alerts = await waitFor(async () => { const list = await store.listAlerts(); return list.length >= 2 ? list : null; }, { what: "two missed alerts" });
+      expect(alerts.map((a) => a.text)).toEqual([
+        "Backup: the occurrence of backup#start at 2026-11-01T10:01:00.000Z was missed: 12 occurrence(s) passed while the host was down",
+        "Backup: the occurrence of backup#start at 2026-11-01T10:00:00.000Z was skipped: the previous run was still running (overlap: skip)",
+      ]);
+    } finally {
+      alerting.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

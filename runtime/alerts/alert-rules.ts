@@ -40,8 +40,10 @@ export interface EndedRun {
   status: RunStatus;
   trigger: RunTrigger;
   attempt: number;
-  /** The task's retry_count: attempt <= retryCount means a retry follows. */
+  /** The task's retry_count: attempt <= retryCount means a retry follows... */
   retryCount: number;
+  /** ...unless the scheduler says whether one does (it knows about a stopping host). */
+  retryFollows?: boolean;
   startedAt: number | null;
   finishedAt: number;
   error: string | null;
@@ -127,7 +129,7 @@ export class AlertRules {
       return out;
     }
     // failure or timeout
-    if (run.attempt <= run.retryCount) return out;
+    if (run.retryFollows ?? run.attempt <= run.retryCount) return out;
     const streak = (this.streaks.get(run.taskId) ?? 0) + 1;
     this.streaks.set(run.taskId, streak);
     const what = run.status === "timeout" ? "timed out" : "failed";

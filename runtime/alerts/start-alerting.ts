@@ -37,18 +37,26 @@ export interface AlertingCatalog {
   readonly entries: ReadonlyMap<string, AlertingTask>;
 }
 
-/** An occurrence recorded skipped (overlap, catch_up: skip, no free slot); the scheduler's `run.skipped`. */
+/** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up); the scheduler's `run.skipped`. */
 export interface RunSkippedInfo extends RunEventInfo {
+  /** As recorded in the run's error ("skipped: …"). */
   reason: string;
+  code?: string;
 }
 
-/** Occurrences that passed unrun (host down or asleep); the scheduler's `occurrence.missed`. */
+/** Occurrences that passed unrun (the host was down or asleep); the scheduler's `occurrence.missed`. */
 export interface OccurrenceMissedInfo {
   taskId: string;
   scheduleId: string;
-  scheduledFor: number;
-  reason?: string;
+  /** The first occurrence missed. */
+  first: number;
+  count: number;
+  countIsFloor?: boolean;
+  cause?: "host-down" | "asleep";
 }
+
+/** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
+type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
 
 export interface AlertingOptions {
   scheduler: AlertingScheduler;
@@ -204,29 +212,36 @@ export function startAlerting(options: AlertingOptions): Alerting {
     }
   };
 
-  const onEnd = (run: RunEndInfo) => {
+  const onEnd = (run: EndedRunInfo) => {
     const durationMs = run.startedAt == null ? null : run.finishedAt - run.startedAt;
     metrics?.runEnded(run.taskId, run.status, durationMs, run.finishedAt);
     const retryCount = metaOf(run.taskId)?.retryCount ?? 0;
-    const final = run.trigger === "manual" || run.attempt > retryCount;
+    const retryFollows = run.retryAt === undefined ? run.trigger !== "manual" && run.attempt <= retryCount : run.retryAt !== null;
+    const final = !retryFollows;
     if (run.status === "success") ping(run.taskId, "success", run.runId);
     else if ((run.status === "failure" || run.status === "timeout") && final) {
       ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
     }
-    const decisions = rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount });
+    const decisions = rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows });
     for (const d of decisions) raise(d, rowOf(run, run));
   };
 
-  const onMissed = (miss: MissedOccurrence) => {
+  const onMissed = (miss: MissedOccurrence, count = 1) => {
     pending.settle(miss.scheduleId, miss.scheduledFor);
-    metrics?.occurrenceMissed(miss.taskId);
+    metrics?.occurrenceMissed(miss.taskId, count);
     for (const d of rules.occurrenceMissed(miss, clock.now())) raise(d, null);
   };
   const onSkipped = (run: RunSkippedInfo) => {
     metrics?.occurrenceSkipped(run.taskId);
+    // Missed while down or asleep: occurrence.missed reports those, once for the lot.
+    if (run.code === "missed") return pending.settle(run.scheduleId, run.scheduledFor);
     onMissed({ ...run, title: titleOf(run.taskId), reason: "skipped", detail: run.reason.replace(/^skipped: /, "") });
   };
-  const onOccurrenceMissed = (miss: OccurrenceMissedInfo) => onMissed({ ...miss, title: titleOf(miss.taskId), reason: "missed", detail: miss.reason });
+  const onOccurrenceMissed = (miss: OccurrenceMissedInfo) => {
+    const n = `${miss.count}${miss.countIsFloor ? "+" : ""}`;
+    const detail = `${n} occurrence(s) passed while the host was ${miss.cause === "asleep" ? "asleep or stalled" : "down"}`;
+    onMissed({ taskId: miss.taskId, scheduleId: miss.scheduleId, scheduledFor: miss.first, title: titleOf(miss.taskId), reason: "missed", detail }, miss.count);
+  };
 
   const onChanged = (entry: AlertingTask) => {
     if (entry.loaded) seed(entry.id);

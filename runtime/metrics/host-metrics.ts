@@ -81,8 +81,8 @@ export class HostMetrics {
     this.skipped.inc({ task });
   }
 
-  occurrenceMissed(task: string): void {
-    this.missed.inc({ task });
+  occurrenceMissed(task: string, count = 1): void {
+    this.missed.inc({ task }, count);
   }
 
   alertRaised(rule: string): void {
