@@ -5,7 +5,8 @@ import { Readable } from "node:stream";
 import { getMetricsFromStream, type PromData, type PromHistogramData } from "prom2javascript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempProject, type HostProcess } from "./support/temp-project.ts";
-import { startHttpReceiver, type HttpReceiver } from "./support/receivers.ts";
+import { deadPort, startHttpReceiver, type HttpReceiver } from "./support/receivers.ts";
+import { finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 /**
@@ -26,7 +27,11 @@ describe("alerts, pings and metrics on a running host", () => {
     pings = await startHttpReceiver();
     project = await TempProject.create({
       alerts: {
-        channels: { ops: { type: "webhook", url: `${hooks.url}/hook`, secret: SECRET }, team: { type: "slack", url: `${hooks.url}/slack` } },
+        channels: {
+          ops: { type: "webhook", url: `${hooks.url}/hook`, secret: SECRET },
+          team: { type: "slack", url: `${hooks.url}/slack` },
+          dead: { type: "webhook", url: `http://127.0.0.1:${await deadPort()}/nobody-listens` },
+        },
         heartbeat_url: `${pings.url}/host`,
         rules: ["failure", "streak", "recovered", "error"],
         failure_streak: 2,
@@ -40,7 +45,7 @@ describe("alerts, pings and metrics on a running host", () => {
 ---
 title: "Flaky"
 ping_url: ${pings.url}/flaky
-alerts: [ops]
+alerts: [ops, dead]
 ---
 */
 import { repeat, every, type TaskContext } from "taskhost";
@@ -101,12 +106,12 @@ export default class { @repeat(every().second) async start() {} }
       return list.length >= 2 ? list : null;
     }, { what: "two alerts listed" });
     expect(alerts.slice(0, 2).map((a) => [a.event, a.taskId, a.channels])).toEqual([
-      ["streak", "flaky", ["ops"]],
-      ["failure", "flaky", ["ops"]],
+      ["streak", "flaky", ["ops", "dead"]],
+      ["failure", "flaky", ["ops", "dead"]],
     ]);
     expect(Date.parse(alerts[0]!.at)).toBeGreaterThanOrEqual(Date.parse(alerts[1]!.at));
     const text = await project.cli(["alerts"]);
-    expect(text.stdout).toMatch(/failure\s+flaky\s+→ ops\n\s+Flaky \(flaky#start\) failed: Error: disk full/);
+    expect(text.stdout).toMatch(/failure\s+flaky\s+→ ops, dead\n\s+Flaky \(flaky#start\) failed: Error: disk full/);
   });
 
   it("the task's ping_url gets /start and /fail with the output; the host's heartbeat_url is pinged", async () => {
@@ -156,9 +161,27 @@ export default class { @repeat(every().second) async start() {} }
     await project.writeTask("fine.ts", `/*\n---\ntimeout: soon\n---\n*/\nexport default class {}\n`);
     const req = await waitFor(() => hooks.requests.find((r) => r.path === "/hook" && JSON.parse(r.body).event === "error"), { what: "an error webhook" });
     expect(JSON.parse(req.body).text).toMatch(/^fine is an error task: tasks\/fine\.ts:3: frontmatter field "timeout"/);
-    const status = await project.json<{ alerts: { channels: Array<{ name: string; state: string; sent: number }> } }>(["status"]);
-    expect(status.alerts.channels.map((c) => [c.name, c.state])).toEqual([["ops", "ok"], ["team", "ok"]]);
+    type Channels = { alerts: { channels: Array<{ name: string; state: string; sent: number }> } };
+    // "dead" is failing once three attempts in a row failed (after 2 s and 4 s of backoff).
+    const status = await waitFor(async () => {
+      const s = await project.json<Channels>(["status"]);
+      return s.alerts.channels.find((c) => c.name === "dead")?.state === "failing" ? s : null;
+    }, { what: "the dead channel failing" });
+    expect(status.alerts.channels.map((c) => [c.name, c.state])).toEqual([["ops", "ok"], ["team", "ok"], ["dead", "failing"]]);
+    const text = await project.cli(["status"]);
+    expect(text.stdout).toMatch(/alert channel dead \(webhook\) is failing: \d+ attempt\(s\) in a row, last: POST http:\/\/127\.0\.0\.1:\d+\/…: ECONNREFUSED/);
     expect(status.alerts.channels[0]!.sent).toBeGreaterThanOrEqual(3);
+  });
+
+  it("an unreachable channel loses no run: the every-second task ran every second all along", async () => {
+    const scheduled = async () => finished(await history(project, "flaky")).filter((r) => r.trigger === "schedule").reverse();
+    const runs = await waitFor(async () => ((await scheduled()).length > 10 ? scheduled() : null), { what: "more than 10 runs" });
+    // (A loaded machine may make a run overlap the next occurrence: that one is recorded skipped, not lost.)
+    expect(runs.filter((r) => r.status !== "failure" && r.status !== "skipped")).toEqual([]);
+    expect(runs.filter((r) => r.status === "failure").length).toBeGreaterThan(runs.length / 2);
+    // Every occurrence recorded, one second apart: none lost while alerts to "dead" were retried.
+    const times = runs.map((r) => Date.parse(r.scheduledFor!));
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBe(1000);
   });
 
   it("the heartbeat stops while the host is stopped (SIGSTOP) and comes back with it", async () => {
