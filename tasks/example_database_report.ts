@@ -13,7 +13,7 @@ retry_delay: 300
 // Settings, all optional, in config/example_database_report.yaml:
 //   database: data/example_sales.db      # a SQLite file (relative to the project)
 //   database_url: postgres://user@host/db  # or PostgreSQL (needs `npm install pg` in the taskhost folder)
-//   query: "SELECT ... WHERE day >= $1"  # $1 (or ?) is the first day of the period
+//   query: "SELECT ... WHERE day >= $1"  # $1 is the first day of the period (SQLite also takes ?)
 //   days: 7
 //   to: ["boss@example.com"]             # no recipients: the files are written, not mailed
 //   subject: "Sales report"
@@ -123,7 +123,7 @@ async function queryPostgres(url: string, query: string, params: unknown[]): Pro
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query(query.replace(/\?/g, "$1"), params)).rows;
+    return (await client.query(query, params)).rows;
   } finally {
     await client.end();
   }

@@ -6,6 +6,8 @@ import { stringify } from "yaml";
 import { REPO, TempProject } from "./support/temp-project.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "./support/receivers.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { postgresBin, startPostgres, type ThrowawayPostgres } from "./support/throwaway-postgres.ts";
+import pg from "pg";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
 
 /**
@@ -84,5 +86,57 @@ describe("e-mail: the database report and alert e-mails", () => {
     expect(written.some((f) => f.endsWith(".xlsx"))).toBe(true);
     const csvFile = written.find((f) => f.endsWith(".csv"))!;
     expect(await readFile(path.join(project.root, "data", "reports", csvFile), "utf8")).toBe(mail.attachments[1]!.content.toString("utf8"));
+  });
+});
+
+/** The same report from PostgreSQL (database_url), on a throwaway cluster where the server binaries exist. */
+describe.skipIf(postgresBin() === null)("e-mail: the database report from PostgreSQL", () => {
+  let smtp: SmtpReceiver;
+  let project: TempProject;
+  let server: ThrowawayPostgres;
+
+  beforeAll(async () => {
+    server = await startPostgres(postgresBin()!);
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await client.query("CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10,2) NOT NULL, placed date NOT NULL)");
+    await client.query("INSERT INTO orders (customer, total, placed) VALUES ('acme', 120.50, current_date), ('globex', 99.99, current_date - 1), ('acme', 10, current_date - 40)");
+    await client.end();
+    smtp = await startSmtpReceiver();
+    project = await TempProject.create({ tasks: { include_example_tasks: true }, alerts: { smtp: { host: "127.0.0.1", port: smtp.port } } });
+    await writeFile(
+      path.join(project.root, "config", "example_database_report.yaml"),
+      stringify({
+        database_url: server.url,
+        query: "SELECT customer, count(*)::int AS orders, sum(total)::float AS revenue FROM orders WHERE placed >= $1::date GROUP BY customer ORDER BY customer",
+        days: 7,
+        to: ["boss@example.com"],
+        subject: "Orders",
+      }),
+    );
+    await copyFile(path.join(REPO, "tasks", "example_database_report.ts"), path.join(project.root, "tasks", "example_database_report.ts"));
+    await project.start();
+  });
+  afterAll(async () => {
+    await project?.cleanup();
+    await smtp?.close();
+    server?.stop();
+  });
+
+  it("queries PostgreSQL with pg and mails the rows as .xlsx and CSV", async () => {
+    const run = JSON.parse((await project.cli(["run", "example_database_report", "--json"])).stdout) as RunJson;
+    expect(run.error).toBeNull();
+    expect(run.status).toBe("success");
+    const mail = await waitFor(() => smtp.mails.find((m) => m.subject?.startsWith("Orders ")), { what: "the report e-mail" });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(mail.attachments[0]!.content as unknown as ArrayBuffer);
+    const cells: unknown[][] = [];
+    workbook.worksheets[0]!.eachRow((row) => cells.push((row.values as unknown[]).slice(1)));
+    expect(cells).toEqual([
+      ["customer", "orders", "revenue"],
+      ["acme", 1, 120.5],
+      ["globex", 1, 99.99],
+    ]);
+    expect(mail.attachments[1]!.content.toString("utf8")).toBe("customer,orders,revenue\r\nacme,1,120.5\r\nglobex,1,99.99\r\n");
   });
 });
