@@ -215,6 +215,7 @@ describe("missed occurrences on a running host", () => {
     project = await TempProject.create({
       scheduler: { max_concurrent_runs: 1 },
       alerts: { channels: { ops: { type: "webhook", url: `${hooks.url}/hook` } }, rules: ["missed"], missed_grace: 1 },
+      dashboard: { enabled: true, port: 0, token: "dash-token-0123" },
     });
     await project.writeTask(
       "hog.ts",
@@ -240,5 +241,18 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
     const alerts = await project.json<Array<{ event: string; taskId: string; scheduledFor: string | null }>>(["alerts", "--task", "tick"]);
     expect(alerts.map((a) => a.event)).toEqual(["missed"]);
     expect(alerts[0]!.scheduledFor).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+
+  it("the dashboard's GET /api/alerts has the newest alerts and the channels' health; the webhook links to the task's page", async () => {
+    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const base = (JSON.parse(log.split("\n").find((l) => l.includes('"dashboard.start"'))!) as { url: string }).url.replace(/\/$/, "");
+    const res = await fetch(`${base}/api/alerts?limit=5&task=tick`, { headers: { authorization: "Bearer dash-token-0123" } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { alerts: Array<{ event: string; taskId: string; at: string }>; channels: Array<{ name: string; state: string }> };
+    expect(body.alerts[0]).toMatchObject({ event: "missed", taskId: "tick", at: expect.stringMatching(/Z$/) });
+    expect(body.channels).toEqual([expect.objectContaining({ name: "ops", type: "webhook", state: "ok" })]);
+    expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
+    const hook = JSON.parse(hooks.requests.find((r) => JSON.parse(r.body).task.id === "tick")!.body) as { links: { task: string } };
+    expect(hook.links.task).toBe(`${base}/#/task/tick`);
   });
 });

@@ -28,7 +28,9 @@ export function startHostHeartbeat(options: HostHeartbeatOptions): () => void {
   const beat = () => {
     const url = options.url();
     if (!url || !options.alive()) return;
-    void sendPing(url, "heartbeat", options.log, { scope: "host" }, undefined, abort.signal);
+    sendPing(url, "heartbeat", options.log, { scope: "host" }, undefined, abort.signal).catch((error: unknown) =>
+      options.log.error({ event: "ping.error", err: error }, `heartbeat: ${String(error)}`),
+    );
   };
   beat();
   const timer = setInterval(beat, options.intervalMs ?? heartbeatIntervalMs());
