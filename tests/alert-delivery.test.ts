@@ -135,7 +135,7 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
     const scheduler = Object.assign(new EventEmitter(), { nextRunOf: () => null, isPaused: () => false });
     const task: AlertingTask = { id: "backup", title: "Backup", error: null, loaded: { meta: taskMeta, schedules: [{ id: "backup#start" }] } };
     const catalog = Object.assign(new EventEmitter(), { entries: new Map([["backup", task]]), get: (id: string) => (id === "backup" ? task : undefined) });
-    const alerts = resolveAlertsOptions(alertsYaml).options;
+    let alerts = resolveAlertsOptions(alertsYaml).options;
     const store = new AlertFile(path.join(dir, "alerts.jsonl"));
     const alerting = startAlerting({
       scheduler,
@@ -150,7 +150,11 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       log,
       delivery: { retryDelayMs: () => 60_000 },
     });
-    return { dir, scheduler, catalog, task, alerting, store };
+    const reload = (yaml: Record<string, unknown>) => {
+      alerts = resolveAlertsOptions(yaml).options;
+      alerting.configure();
+    };
+    return { dir, scheduler, catalog, task, alerting, store, reload };
   };
   const end = (over: Partial<RunEndInfo> = {}): RunEndInfo => ({
     runId: 1, taskId: "backup", scheduleId: "backup#start", scheduledFor: 0, trigger: "schedule", attempt: 1,
@@ -243,6 +247,23 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
         "Backup: the occurrence of backup#start at 2026-11-01T10:01:00.000Z was missed: 12 occurrence(s) passed while the host was down",
         "Backup: the occurrence of backup#start at 2026-11-01T10:00:00.000Z was skipped: the previous run was still running (overlap: skip)",
       ]);
+    } finally {
+      alerting.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a config reload replaces the channels that changed and keeps the others' health", async () => {
+    const dead = await deadPort();
+    const first = { channels: { ops: { type: "webhook", url: `${http.url}/r1` }, pager: { type: "webhook", url: `http://127.0.0.1:${dead}/` } } };
+    const { dir, scheduler, alerting, reload } = await setup(first, meta());
+    try {
+      scheduler.emit("run.end", end());
+      await waitFor(() => alerting.channels().find((c) => c.name === "ops")!.sent === 1, { what: "ops sent" });
+      reload({ channels: { ops: first.channels.ops, pager: { type: "webhook", url: `${http.url}/r2` }, team: { type: "slack", url: `${http.url}/r3` } } });
+      expect(alerting.channels().map((c) => [c.name, c.sent, c.failedAttempts])).toEqual([["ops", 1, 0], ["pager", 0, 0], ["team", 0, 0]]);
+      reload({ channels: {} });
+      expect(alerting.channels()).toEqual([]);
     } finally {
       alerting.close();
       await rm(dir, { recursive: true, force: true });
