@@ -245,6 +245,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
 
   const onChanged = (entry: AlertingTask) => {
     if (entry.loaded) seed(entry.id);
+    // A task asking for desktop notifications of failures needs that channel.
+    if (entry.loaded?.meta.notifyOnFailure && !channels.has(IMPLICIT_DESKTOP)) configure();
     for (const d of rules.taskLoaded(entry.id, entry.title, entry.error, clock.now())) raise(d, null);
   };
   const onRemoved = (id: string) => {
