@@ -132,7 +132,7 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
   const meta = (over: Partial<ResolvedTaskMeta> = {}): ResolvedTaskMeta => ({ ...TASK_META_DEFAULTS, title: "Backup", ...over });
   const setup = async (alertsYaml: Record<string, unknown>, taskMeta: ResolvedTaskMeta, notifyOnFailure = false) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "th-alerting-"));
-    const scheduler = Object.assign(new EventEmitter(), { nextRunOf: () => null, isPaused: () => false });
+    const scheduler = Object.assign(new EventEmitter(), { nextRunOf: () => null, isPaused: () => false, runningCount: 0 });
     const task: AlertingTask = { id: "backup", title: "Backup", error: null, loaded: { meta: taskMeta, schedules: [{ id: "backup#start" }] } };
     const catalog = Object.assign(new EventEmitter(), { entries: new Map([["backup", task]]), get: (id: string) => (id === "backup" ? task : undefined) });
     let alerts = resolveAlertsOptions(alertsYaml).options;

@@ -2,7 +2,7 @@ import type { RunRow } from "../store/store.ts";
 import type { AlertRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
-import type { HostMetrics } from "../metrics/host-metrics.ts";
+import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
 import type { AlertStore } from "./alert-file.ts";
@@ -19,6 +19,7 @@ export interface AlertingScheduler {
   off(event: string, listener: (...args: any[]) => void): unknown;
   nextRunOf(scheduleId: string): number | null;
   isPaused(taskId: string): boolean;
+  readonly runningCount: number;
 }
 
 /** A task as the catalog holds it. */
@@ -62,7 +63,8 @@ export interface AlertingOptions {
   scheduler: AlertingScheduler;
   catalog: AlertingCatalog;
   store: AlertStore;
-  metrics: HostMetrics | null;
+  /** The host's start and restart count, for the Prometheus metrics; null: no metrics. */
+  metrics: { restarts: number; startedAt: number } | null;
   config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean } };
   host: { id: string; hostname: string };
   /** The dashboard's base URL (links in alerts), when one runs. */
@@ -80,6 +82,8 @@ export interface AlertingOptions {
 }
 
 export interface Alerting {
+  /** The Prometheus metrics these events feed (null when not asked for). */
+  readonly metrics: HostMetrics | null;
   /** Each channel's health, for `status` and the dashboard. */
   channels(): ChannelHealth[];
   listAlerts(options?: { limit?: number; taskId?: string }): Promise<AlertRow[]>;
@@ -98,7 +102,18 @@ export interface Alerting {
  * here is awaited by the scheduler: every handler returns at once.
  */
 export function startAlerting(options: AlertingOptions): Alerting {
-  const { scheduler, catalog, log, metrics } = options;
+  const { scheduler, catalog, log } = options;
+  const entries = () => [...catalog.entries.values()];
+  const metrics = options.metrics
+    ? new HostMetrics(
+        {
+          schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
+          tasksInError: () => entries().filter((e) => e.error != null).length,
+          runningRuns: () => scheduler.runningCount,
+        },
+        options.metrics,
+      )
+    : null;
   const clock = options.clock ?? systemClock;
   const alertsConfig = () => options.config().alerts;
   const rules = new AlertRules(alertsConfig);
@@ -302,6 +317,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
   let closed = false;
   const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed, log });
   return {
+    metrics,
     channels: () => channels.health(),
     listAlerts: (o) => options.store.listAlerts(o),
     configure,

@@ -21,7 +21,6 @@ import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { startAlerting } from "../alerts/start-alerting.ts";
 import { AlertFile } from "../alerts/alert-file.ts";
-import { HostMetrics } from "../metrics/host-metrics.ts";
 import { runJson } from "./report-shapes.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
@@ -135,22 +134,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       log,
     });
     await catalog.scan();
-    const entries = () => [...catalog.entries.values()];
-    const metrics = new HostMetrics(
-      {
-        schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
-        tasksInError: () => entries().filter((e) => e.error != null).length,
-        runningRuns: () => scheduler.runningCount,
-      },
-      { restarts: options.restarts ?? 0, startedAt },
-    );
     let dashboard: Dashboard | null = null;
     const alerting = startAlerting({
       scheduler,
       catalog,
       // The ledger gets recordAlert/listAlerts with the sql.js Ledger; until then a file beside it.
       store: AlertFile.inDataDir(files.dataDir),
-      metrics,
+      metrics: config.metrics.enabled ? { restarts: options.restarts ?? 0, startedAt } : null,
       config: () => config,
       host: { id: `${os.hostname()}:${publicPid}`, hostname: os.hostname() },
       dashboardUrl: () => (config.dashboard.enabled ? (dashboard?.url ?? null) : null),
@@ -268,7 +258,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     );
     undo.push(() => control!.close());
     if (config.dashboard.enabled || config.metrics.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir, metrics: config.metrics.enabled ? metrics : null, alerting });
+      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir, metrics: alerting.metrics, alerting });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();
