@@ -1,4 +1,6 @@
 import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chromium } from "playwright-core";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -254,5 +256,25 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
     expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
     const hook = JSON.parse(hooks.requests.find((r) => JSON.parse(r.body).task.id === "tick")!.body) as { links: { task: string } };
     expect(hook.links.task).toBe(`${base}/#/task/tick`);
+  });
+
+  // As dashboard-browser.test.ts: without Chromium a developer machine skips it; CI installs it.
+  it.skipIf(!existsSync("/usr/bin/chromium") && !process.env.CI)("the dashboard page shows the alert and the channel's health", async () => {
+    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const base = (JSON.parse(log.split("\n").find((l) => l.includes('"dashboard.start"'))!) as { url: string }).url;
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: "Bearer dash-token-0123" } });
+      await page.goto(base);
+      const item = page.locator(".alert-list li", { hasText: "the occurrence of tick#start" }).first();
+      await item.waitFor();
+      expect(await item.locator(".badge").textContent()).toBe("missed");
+      expect(await page.locator(".alerts .channels").textContent()).toContain("ok ops (webhook)");
+    } finally {
+      await browser.close();
+    }
   });
 });
