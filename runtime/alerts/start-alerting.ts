@@ -191,6 +191,9 @@ export function startAlerting(options: AlertingOptions): Alerting {
     trigger: run.trigger,
     error: end?.error ?? null,
     output: end?.output ?? "",
+    host: options.host.id,
+    coversFrom: null,
+    coversCount: null,
   });
 
   const ping = (taskId: string, kind: "start" | "success" | "fail", runId: number, body?: string) => {

@@ -157,7 +157,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
     return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
   });
-  app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
+  app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     options.log.error({ event: "dashboard.error", err: error, path: c.req.path }, `dashboard ${c.req.method} ${c.req.path}: ${error.message}`);

@@ -1,4 +1,4 @@
-import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
+import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { ChannelHealth } from "../alerts/delivery-queue.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
