@@ -9,7 +9,8 @@ import { webhookChannel } from "../runtime/alerts/webhook-channel.ts";
 import { slackChannel } from "../runtime/alerts/slack-channel.ts";
 import { emailChannel } from "../runtime/alerts/email-channel.ts";
 import type { AlertMessage } from "../runtime/alerts/alert-message.ts";
-import { AlertFile } from "../runtime/alerts/alert-file.ts";
+import { openLedger } from "../runtime/store/open-ledger.ts";
+import type { Ledger } from "../runtime/store/ledger.ts";
 import { startAlerting, type AlertingTask } from "../runtime/alerts/start-alerting.ts";
 import { resolveAlertsOptions } from "../runtime/alerts/alerts-options.ts";
 import { TASK_META_DEFAULTS, type ResolvedTaskMeta } from "../runtime/task-file/task-meta.ts";
@@ -129,6 +130,13 @@ describe("channels, against real receivers", () => {
 });
 
 describe("the wiring, with a stand-in scheduler and catalog", () => {
+  const opened: Array<{ ledger: Ledger; dir: string }> = [];
+  afterEach(async () => {
+    for (const { ledger, dir } of opened.splice(0)) {
+      await ledger.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
   const meta = (over: Partial<ResolvedTaskMeta> = {}): ResolvedTaskMeta => ({ ...TASK_META_DEFAULTS, title: "Backup", ...over });
   const setup = async (alertsYaml: Record<string, unknown>, taskMeta: ResolvedTaskMeta, notifyOnFailure = false) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "th-alerting-"));
@@ -136,7 +144,8 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
     const task: AlertingTask = { id: "backup", title: "Backup", error: null, loaded: { meta: taskMeta, schedules: [{ id: "backup#start" }] } };
     const catalog = Object.assign(new EventEmitter(), { entries: new Map([["backup", task]]), get: (id: string) => (id === "backup" ? task : undefined) });
     let alerts = resolveAlertsOptions(alertsYaml).options;
-    const store = new AlertFile(path.join(dir, "alerts.jsonl"));
+    const store = await openLedger({ path: path.join(dir, "data", "scheduler.db") }, { onWarning: () => {} });
+    opened.push({ ledger: store, dir });
     const alerting = startAlerting({
       scheduler,
       catalog,
@@ -163,7 +172,7 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
 
   it("an unreachable channel delays nothing: emitting returns at once and the good channel gets the alert", async () => {
     const dead = await deadPort();
-    const { dir, scheduler, alerting, store } = await setup(
+    const { scheduler, alerting, store } = await setup(
       { channels: { dead: { type: "webhook", url: `http://127.0.0.1:${dead}/x` }, ops: { type: "webhook", url: `${http.url}/ops` } } },
       meta(),
     );
@@ -178,12 +187,11 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       expect(recorded.map((a) => [a.event, a.channels])).toEqual([["streak", ["dead", "ops"]], ["failure", ["dead", "ops"]]]);
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it("a task's alerts: list picks its channels; ping_url gets /start, success and /fail with the output", async () => {
-    const { dir, scheduler, alerting } = await setup(
+    const { scheduler, alerting } = await setup(
       { channels: { a: { type: "webhook", url: `${http.url}/a` }, b: { type: "webhook", url: `${http.url}/b` } }, rules: ["failure"] },
       meta({ alerts: ["b", "nope"], pingUrl: `${http.url}/ping/abc` }),
     );
@@ -199,12 +207,11 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       await waitFor(() => lines.some((l) => l.event === "alert.unknown_channel"), { what: "the unknown channel warning" });
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it("a task that becomes an error task alerts once", async () => {
-    const { dir, catalog, task, alerting, store } = await setup({ channels: { ops: { type: "webhook", url: `${http.url}/err` } } }, meta());
+    const { catalog, task, alerting, store } = await setup({ channels: { ops: { type: "webhook", url: `${http.url}/err` } } }, meta());
     try {
       task.error = 'tasks/backup.ts:3: frontmatter field "timeout" must be a number of seconds > 0, got "soon"';
       catalog.emit("entry.changed", task);
@@ -215,12 +222,11 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       expect((await store.listAlerts()).map((a) => a.event)).toEqual(["error"]);
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it("notifications.notify_on_failure still means a desktop notification of failures (a desktop channel of its own)", async () => {
-    const { dir, scheduler, alerting, store } = await setup({}, meta(), true);
+    const { scheduler, alerting, store } = await setup({}, meta(), true);
     try {
       expect(alerting.channels().map((c) => [c.name, c.type])).toEqual([["desktop", "desktop"]]);
       scheduler.emit("run.end", end());
@@ -230,12 +236,11 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       expect(alert).toMatchObject({ event: "failure", channels: ["desktop"] });
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it("the scheduler's run.skipped and occurrence.missed alert missed, each occurrence once", async () => {
-    const { dir, scheduler, alerting, store } = await setup({ rules: ["missed"], repeat_after: 0 }, meta());
+    const { scheduler, alerting, store } = await setup({ rules: ["missed"], repeat_after: 0 }, meta());
     try {
       const info = { runId: 5, taskId: "backup", scheduleId: "backup#start", scheduledFor: Date.parse("2026-11-01T10:00:00Z"), trigger: "schedule", attempt: 1 };
       scheduler.emit("run.skipped", { ...info, code: "overlap", reason: "skipped: the previous run was still running (overlap: skip)" });
@@ -249,14 +254,13 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       ]);
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 
   it("a config reload replaces the channels that changed and keeps the others' health", async () => {
     const dead = await deadPort();
     const first = { channels: { ops: { type: "webhook", url: `${http.url}/r1` }, pager: { type: "webhook", url: `http://127.0.0.1:${dead}/` } } };
-    const { dir, scheduler, alerting, reload } = await setup(first, meta());
+    const { scheduler, alerting, reload } = await setup(first, meta());
     try {
       scheduler.emit("run.end", end());
       await waitFor(() => alerting.channels().find((c) => c.name === "ops")!.sent === 1, { what: "ops sent" });
@@ -266,7 +270,6 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       expect(alerting.channels()).toEqual([]);
     } finally {
       alerting.close();
-      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -210,12 +210,13 @@ export default class { @repeat(every().second) async start() {} }
 describe("missed occurrences on a running host", () => {
   let project: TempProject;
   let hooks: HttpReceiver;
+  let host: HostProcess;
 
   beforeAll(async () => {
     hooks = await startHttpReceiver();
     // One run slot, held by a long run: the other task's occurrences cannot start.
     project = await TempProject.create({
-      scheduler: { max_concurrent_runs: 1 },
+      scheduler: { max_concurrent_runs: 1, shutdown_grace: 1 },
       alerts: { channels: { ops: { type: "webhook", url: `${hooks.url}/hook` } }, rules: ["missed"], missed_grace: 1 },
       dashboard: { enabled: true, port: 0, token: "dash-token-0123" },
     });
@@ -226,7 +227,7 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
 `,
     );
     await project.writeTask("tick.ts", `import { repeat, every } from "taskhost";\nexport default class { @repeat(every().second) async start() {} }\n`);
-    await project.start();
+    host = await project.start();
   });
   afterAll(async () => {
     await project?.cleanup();
@@ -276,5 +277,13 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
     } finally {
       await browser.close();
     }
+  });
+
+  it("with no host running, taskhost alerts reads them from the ledger", async () => {
+    const online = await project.json<Array<{ id: number; event: string; taskId: string }>>(["alerts", "--task", "tick"]);
+    expect(await host.stop()).toBe(0);
+    const offline = await project.json<Array<{ id: number; event: string; taskId: string }>>(["alerts", "--task", "tick"]);
+    expect(offline.map((a) => a.id).slice(-online.length)).toEqual(online.map((a) => a.id));
+    expect(offline[0]).toMatchObject({ event: "missed", taskId: "tick" });
   });
 });

@@ -1,11 +1,10 @@
 import type { RunRow } from "../store/store.ts";
-import type { AlertRow } from "../store/ledger.ts";
+import type { AlertRow, Ledger } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
-import type { AlertStore } from "./alert-file.ts";
 import type { AlertMessage } from "./alert-message.ts";
 import type { ResolvedAlertsOptions } from "./alerts-options.ts";
 import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
@@ -58,6 +57,9 @@ export interface OccurrenceMissedInfo {
 
 /** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
 type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
+
+/** Where alerts are kept: the ledger's recordAlert/listAlerts. */
+export type AlertStore = Pick<Ledger, "recordAlert" | "listAlerts">;
 
 export interface AlertingOptions {
   scheduler: AlertingScheduler;

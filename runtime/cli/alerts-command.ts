@@ -1,7 +1,8 @@
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import type { CliContext } from "./cli-context.ts";
-import { AlertFile } from "../alerts/alert-file.ts";
 import type { AlertRow } from "../store/ledger.ts";
+import { withLedger } from "./offline-ledger.ts";
+import { isCode } from "../errors.ts";
 import { alertJson } from "../alerts/alert-json.ts";
 
 /**
@@ -14,7 +15,12 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
     rows = await callHost<AlertRow[]>(ctx.files.socket, "alerts", { limit: options.limit, task: options.task });
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
-    rows = await AlertFile.inDataDir(ctx.files.dataDir).listAlerts({ limit: options.limit, taskId: options.task });
+    try {
+      rows = await withLedger(ctx, false, (ledger) => ledger.listAlerts({ limit: options.limit, taskId: options.task }));
+    } catch (offline) {
+      if (!isCode(offline, "ERR_NO_LEDGER")) throw offline;
+      rows = [];
+    }
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(rows.map(alertJson), null, 2)}\n`);

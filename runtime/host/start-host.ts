@@ -19,7 +19,6 @@ import { watchTasks } from "./watch-tasks.ts";
 import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { startAlerting } from "../alerts/start-alerting.ts";
-import { AlertFile } from "../alerts/alert-file.ts";
 import { runJson } from "./report-shapes.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
@@ -148,14 +147,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const alerting = startAlerting({
       scheduler,
       catalog,
-      // The ledger gets recordAlert/listAlerts with the sql.js Ledger; until then a file beside it.
-      store: AlertFile.inDataDir(files.dataDir),
+      store: ledger,
       metrics: config.metrics.enabled ? { restarts: options.restarts ?? 0, startedAt } : null,
       config: () => config,
       host: { id: `${os.hostname()}:${publicPid}`, hostname: os.hostname() },
       dashboardUrl: () => (config.dashboard.enabled ? (dashboard?.url ?? null) : null),
       runJson: (run) => ({ ...runJson(run) }),
-      recentRuns: (taskId) => store.listRuns(taskId, { limit: 50 }),
+      recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
       log,
     });
     undo.push(async () => alerting.close());
