@@ -280,9 +280,13 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
   });
 
   it("with no host running, taskhost alerts reads them from the ledger", async () => {
-    const online = await project.json<Array<{ id: number; event: string; taskId: string }>>(["alerts", "--task", "tick"]);
+    type Listed = Array<{ id: number; event: string; taskId: string }>;
+    const online = await waitFor(async () => {
+      const list = await project.json<Listed>(["alerts", "--task", "tick"]);
+      return list.length > 0 ? list : null;
+    }, { timeoutMs: 30_000, what: "an alert of tick" });
     expect(await host.stop()).toBe(0);
-    const offline = await project.json<Array<{ id: number; event: string; taskId: string }>>(["alerts", "--task", "tick"]);
+    const offline = await project.json<Listed>(["alerts", "--task", "tick"]);
     expect(offline.map((a) => a.id).slice(-online.length)).toEqual(online.map((a) => a.id));
     expect(offline[0]).toMatchObject({ event: "missed", taskId: "tick" });
   });
