@@ -7,11 +7,15 @@ import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
+import { guardBrokenPipe } from "../logging/broken-pipe.ts";
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 /** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached. */
 export async function startCommand(configOption: string, daemon: boolean): Promise<number> {
+  // `taskhost start 2>&1 | head` must not kill the supervisor on EPIPE (issue 10.12).
+  guardBrokenPipe(process.stdout);
+  guardBrokenPipe(process.stderr);
   let ctx;
   try {
     ctx = cliContext(configOption, { strict: true });
@@ -30,6 +34,8 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
 /** The hidden `__host` command: one host process, spawned and watched by the supervisor. */
 export async function hostCommand(configOption: string): Promise<number> {
   process.title = "taskhost-host";
+  guardBrokenPipe(process.stdout);
+  guardBrokenPipe(process.stderr);
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;

@@ -64,8 +64,15 @@ export async function createLogs(options: ResolvedLoggingOptions, extra: CreateL
     unwritable = error as Error;
   }
 
+  const onConsoleClosed = (error: Error) =>
+    process.nextTick(() =>
+      host?.warn(
+        { event: "logs.console_closed", error: error.message },
+        `logging: the console's reader went away (${error.message}); console lines are dropped from now on, the log files keep everything`,
+      ),
+    );
   const consoleSink: ConsoleSink | undefined =
-    extra.console || !files ? createConsoleSink(extra.stdout ?? process.stdout) : undefined;
+    extra.console || !files ? createConsoleSink(extra.stdout ?? process.stdout, onConsoleClosed) : undefined;
 
   const streams: pino.StreamEntry<LogLevel>[] = [];
   if (files) {
