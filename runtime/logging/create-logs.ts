@@ -134,7 +134,8 @@ export async function createLogs(options: ResolvedLoggingOptions, extra: CreateL
 }
 
 async function openFiles(options: ResolvedLoggingOptions, onError: (name: string) => (error: Error) => void): Promise<Files> {
-  fs.mkdirSync(options.directory, { recursive: true });
+  // Created owner-only (an existing directory keeps the mode its owner chose).
+  fs.mkdirSync(options.directory, { recursive: true, mode: 0o700 });
   // mkdir succeeds on an existing read-only directory: find out now, not on the first line.
   fs.accessSync(options.directory, fs.constants.W_OK);
   const opened: RollingFile[] = [];
