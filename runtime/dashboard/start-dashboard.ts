@@ -16,6 +16,7 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import { requestBodyLimit } from "./request-body-limit.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
@@ -103,6 +104,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
   });
+  // Before any route reads a body, login included.
+  app.use("*", requestBodyLimit((c) => auth.authOf(c) !== null));
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/style.css", (c) => send(c, pages["style.css"]));
