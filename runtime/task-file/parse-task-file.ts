@@ -5,6 +5,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import {
   CATCH_UP_POLICIES,
   OVERLAP_POLICIES,
+  TASK_META_BOUNDS,
   TASK_META_DEFAULTS,
   TASK_META_FIELDS,
   type CatchUpPolicy,
@@ -335,6 +336,8 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
   const num = (name: keyof TaskMetaInput, expected: string, ok: (n: number) => boolean): number | undefined => {
     const f = get(name);
     if (f && (typeof f.value !== "number" || !Number.isFinite(f.value) || !ok(f.value))) fail(f, expected);
+    const bound = TASK_META_BOUNDS[name];
+    if (f && bound && (f.value as number) > bound.max) fail(f, `${expected}, at most ${bound.max} ${bound.unit} (${bound.why})`);
     return f?.value as number | undefined;
   };
   const oneOf = <T extends string>(name: keyof TaskMetaInput, allowed: readonly T[]): T | undefined => {
