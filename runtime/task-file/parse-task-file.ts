@@ -13,6 +13,7 @@ import {
   type ResolvedTaskMeta,
   type TaskMetaInput,
 } from "./task-meta.ts";
+import { dependencySpecProblem } from "../deps/dependency-spec.ts";
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
@@ -110,34 +111,8 @@ export function checkNodeVersion(meta: ResolvedTaskMeta, nodeVersion: string = p
   );
 }
 
-/**
- * Why a dependency spec is refused, or null when it is a plain registry spec
- * (`name`, `name@version|range|tag`, `@scope/name@...`). Exported for the
- * installer, which must never hand npm anything else (contract §5).
- */
-export function dependencySpecProblem(spec: string): string | null {
-  if (spec.trim() === "") return "is empty";
-  if (spec !== spec.trim()) return "has leading or trailing spaces";
-  // npa would read "--registry=x" as a name; npm would read it as a flag.
-  if (spec.startsWith("-")) return "looks like a command-line flag; only package specs are allowed";
-  let parsed: npa.Result;
-  try {
-    parsed = npa(spec, "/");
-  } catch (err) {
-    return `is not a valid npm package spec (${(err as Error).message})`;
-  }
-  const kind: Record<string, string> = {
-    git: "a git repository",
-    directory: "a local path",
-    file: "a local file",
-    remote: "a URL",
-    alias: 'an alias ("npm:")',
-  };
-  if (!parsed.registry || !["version", "range", "tag"].includes(parsed.type) || !parsed.name) {
-    return `is ${kind[parsed.type] ?? `a "${parsed.type}" spec`}; only registry packages are allowed (name, name@range, @scope/name@tag)`;
-  }
-  return null;
-}
+// The rule lives with the installer; re-exported for the parser's callers.
+export { dependencySpecProblem } from "../deps/dependency-spec.ts";
 
 // ---------------------------------------------------------------------------
 // Finding the block
