@@ -32,6 +32,7 @@ export function dependencySpecProblem(spec: string): string | null {
   const words = spec.split(/\s+/);
   // npa would read "--registry=x" as a name, or fold "lodash@4 --foreground-scripts" into a range; npm would read a flag.
   const flag = words.find((word) => word.startsWith("-") && word !== "-");
+  if (flag === words[0]) return "looks like a command-line flag; only package specs are allowed";
   if (flag) return `carries ${JSON.stringify(flag)}, which looks like a command-line flag; only package specs are allowed`;
   const second = words.slice(1).find((word) => !RANGE_OPERATOR.test(word) && semver.validRange(word, { loose: true }) === null);
   if (second !== undefined && isPackageSpec(second)) {

@@ -4,6 +4,7 @@ import type { RunTriggerName } from "../api/task-context.ts";
 import type { HostMessage, LogLevel, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
+import { taskEnv } from "./task-env.ts";
 
 export interface RunRequest {
   /** The compiled worker entry (see workerEntryFile). */
@@ -75,6 +76,7 @@ export function prepareRun(request: RunRequest): PreparedRun {
     execArgv: [],
     resourceLimits: { maxOldGenerationSizeMb: request.memoryLimitMb },
     name: `taskhost:${request.scheduleId}`,
+    env: taskEnv(),
   });
   const excerpt = new OutputExcerpt();
   let logLines = 0;
