@@ -5,6 +5,7 @@ import type { HostMessage, LogLevel, WorkerInput, WorkerMessage } from "./worker
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
 import { taskEnv } from "./task-env.ts";
+import { watchRunChildren } from "./end-run-children.ts";
 
 export interface RunRequest {
   /** The compiled worker entry (see workerEntryFile). */
@@ -78,6 +79,7 @@ export function prepareRun(request: RunRequest): PreparedRun {
     name: `taskhost:${request.scheduleId}`,
     env: taskEnv(),
   });
+  const children = watchRunChildren(worker);
   const excerpt = new OutputExcerpt();
   let logLines = 0;
   const writeLine = (level: LogLevel, line: string) => {
@@ -119,14 +121,19 @@ export function prepareRun(request: RunRequest): PreparedRun {
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
     markReady();
-    // Whatever the task left behind (timers, pending promises) dies with its thread.
-    void worker.terminate().catch(() => {});
     const settleNow = () => {
       out.end();
       err.end();
       settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
     };
-    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).then(settleNow);
+    // The processes it started end (and are reaped by its loop) first; whatever else
+    // the task left behind (timers, pending promises) dies with its thread.
+    void children
+      .end()
+      .then(() => worker.terminate())
+      .catch(() => {})
+      .then(() => Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]))
+      .then(settleNow);
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
