@@ -6,6 +6,7 @@ import { OutputExcerpt } from "./output-excerpt.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
 import { taskEnv } from "./task-env.ts";
 import { watchRunChildren } from "./end-run-children.ts";
+import { watchRunMemory } from "./watch-run-memory.ts";
 
 export interface RunRequest {
   /** The compiled worker entry (see workerEntryFile). */
@@ -80,6 +81,8 @@ export function prepareRun(request: RunRequest): PreparedRun {
     env: taskEnv(),
   });
   const children = watchRunChildren(worker);
+  // Buffers and ArrayBuffers count against memory_limit too, not only the heap (issue 10.5).
+  watchRunMemory(worker, { label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason) });
   const excerpt = new OutputExcerpt();
   let logLines = 0;
   const writeLine = (level: LogLevel, line: string) => {
