@@ -221,8 +221,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     entry.sourceHash = null;
     if (entry.error === message) return entry;
     entry.error = message;
-    if (!entry.loaded) await this.options.store.upsertTask({ id: entry.id, title: entry.title, file: entry.relFile, removedAt: null });
-    await this.options.store.setTaskLoad(entry.id, { error: message, enabled: entry.loaded?.meta.enabled ?? true });
+    await this.options.ledger.recordTaskLoad({ id: entry.id, title: entry.title, file: entry.relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
     this.options.log.error({ event: "task.error", taskId: entry.id, file: entry.relFile, error: message, keepsRunning: entry.loaded != null }, message);
     this.emit("entry.changed", entry);
     return entry;
