@@ -48,11 +48,11 @@ describe("quiet refusals in the tasks directory", () => {
   });
 
   it("warns when tasks.directory does not exist", async () => {
-    project = await TempProject.create({ tasks: { directory: "/nonexistent/taskhost-tasks" } });
+    project = await TempProject.create({ tasks: { directory: "no/such/tasks" } });
     const host = await project.start();
     const skipped = await hostEvents(project, "tasks.skipped");
     expect(skipped.map((e) => e.msg)).toEqual([
-      "tasks.directory /nonexistent/taskhost-tasks does not exist, so no task is loaded; create it, or fix tasks.directory in the config file",
+      `tasks.directory ${project.root}/no/such/tasks does not exist, so no task is loaded; create it, or fix tasks.directory in the config file`,
     ]);
     expect(await host.stop()).toBe(0);
   });
