@@ -270,6 +270,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
         );
       },
       onRunStopped: (run, reason) => log.warn({ event: "memory.run_stopped", scheduleId: run.label }, `${run.label}: ${reason}`),
+      onZombies: (count) =>
+        log.warn(
+          { event: "runs.zombies", count },
+          `${count} process(es) started by runs ended after their run's thread (a run stopped by its heap limit) and cannot be reaped until the host restarts (taskhost restart); each holds a PID`,
+        ),
       onError: (error) => log.warn({ event: "memory.sample.failed", err: error }, `could not sample memory: ${String(error)}`),
     });
     const failed = [...catalog.entries.values()].filter((e) => e.error).length;

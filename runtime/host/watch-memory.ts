@@ -1,5 +1,6 @@
 import { runMemoryBook, type RunMemoryBook, type RunMemoryEntry } from "../run/run-memory-book.ts";
 import { hostMemoryVerdict, type HostMemoryFigures } from "./host-memory-verdict.ts";
+import { countZombies } from "./count-zombies.ts";
 
 export interface WatchMemoryOptions {
   intervalSec(): number;
@@ -9,6 +10,8 @@ export interface WatchMemoryOptions {
   /** A run stopped because it fell silent while the host was over its limit. */
   onRunStopped(run: RunMemoryEntry, reason: string): void;
   onError(error: unknown): void;
+  /** The count of the host's unreaped children grew (count-zombies.ts); checked with each sample. */
+  onZombies?(count: number): void;
   /** Defaults: this process's book of runs and RSS. */
   book?: RunMemoryBook;
   rssBytes?: () => number;
@@ -25,6 +28,7 @@ export function watchMemory(options: WatchMemoryOptions): () => void {
   const rss = options.rssBytes ?? (() => process.memoryUsage.rss());
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let zombies = 0;
   const sample = () => {
     if (stopped) return;
     try {
@@ -39,6 +43,11 @@ export function watchMemory(options: WatchMemoryOptions): () => void {
           run.stop(reason);
           options.onRunStopped(run, reason);
         }
+      }
+      if (options.onZombies) {
+        const count = countZombies();
+        if (count > zombies) options.onZombies(count);
+        zombies = count;
       }
     } catch (error) {
       options.onError(error);
