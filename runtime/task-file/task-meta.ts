@@ -35,6 +35,9 @@ export interface TaskMetaInput {
   memory_limit?: unknown;
   allow_scripts?: unknown;
   notify_on_failure?: unknown;
+  /** Channel names under alerts.channels; false or [] for none. */
+  alerts?: unknown;
+  ping_url?: unknown;
 }
 
 /** The field names a frontmatter may use; anything else is a warning. */
@@ -55,6 +58,8 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "memory_limit",
   "allow_scripts",
   "notify_on_failure",
+  "alerts",
+  "ping_url",
 ];
 
 export interface ResolvedTaskMeta {
@@ -82,6 +87,10 @@ export interface ResolvedTaskMeta {
   readonly allowScripts: boolean;
   /** Desktop notification when a run fails after its retries; null = `notifications.notify_on_failure`. */
   readonly notifyOnFailure: boolean | null;
+  /** The alert channels of this task (names under `alerts.channels`); null = every channel; [] = none. */
+  readonly alerts: readonly string[] | null;
+  /** Healthchecks.io-style ping URL: `<url>/start`, `<url>`, `<url>/fail`. */
+  readonly pingUrl: string | null;
 }
 
 /** Defaults of contract §2 (title has none: it comes from the file name). */
@@ -101,6 +110,8 @@ export const TASK_META_DEFAULTS = Object.freeze({
   memoryLimitMb: 512,
   allowScripts: false,
   notifyOnFailure: null,
+  alerts: null,
+  pingUrl: null,
 });
 
 /** The largest value of each numeric field taskhost can honour (issue 10.11); over it a field is refused. */
