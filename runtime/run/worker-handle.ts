@@ -10,6 +10,7 @@
 import { Worker } from "node:worker_threads";
 import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { LineSplitter } from "./line-splitter.ts";
+import { taskEnv } from "./task-env.ts";
 
 export type WorkerEnd = { kind: "error"; error: Error & { code?: string } } | { kind: "exit"; code: number };
 
@@ -28,6 +29,10 @@ export interface WorkerHandleOptions {
   onEnd?: (end: WorkerEnd) => void;
   /** The thread is up (the inspector hands it work only then). */
   onOnline?: () => void;
+  /** Watchers of the raw thread (a run's children, its memory), attached once it is spawned. */
+  attach?: (worker: Worker) => void;
+  /** What must happen before the thread is terminated (a run's children end, and are reaped by its loop). */
+  beforeTerminate?: () => Promise<unknown>;
 }
 
 /** Longest wait for an ended thread's last output before its run is settled anyway. */
@@ -48,8 +53,11 @@ export class WorkerHandle {
       stderr: true,
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb },
+      // Task code never sees taskhost's own secrets (issue 10.9).
+      env: taskEnv(),
       ...(options.name ? { name: options.name } : {}),
     });
+    options.attach?.(this.worker);
     const { onLine } = options;
     for (const stream of ["stdout", "stderr"] as const) {
       const readable = this.worker[stream];
@@ -84,11 +92,13 @@ export class WorkerHandle {
   }
 
   /**
-   * Ends the thread (whatever it left behind, timers and pending promises, dies
-   * with it) and resolves once its last output was read, or after 2 s.
+   * Ends the thread (after `beforeTerminate`; whatever else it left behind,
+   * timers and pending promises, dies with it) and resolves once its last
+   * output was read, or after 2 s.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.options.beforeTerminate?.().catch(() => {});
       void this.worker.terminate().catch(() => {});
       await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
       for (const splitter of this.splitters) splitter.end();

@@ -6,6 +6,8 @@ import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { MAX_LINE_CHARS } from "./line-splitter.ts";
 import { WorkerHandle, type WorkerEnd } from "./worker-handle.ts";
+import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
+import { watchRunMemory } from "./watch-run-memory.ts";
 
 /** Lines a single run may write to the task log before the rest is only kept in its excerpt. */
 const LOG_LINE_BUDGET = 2000;
@@ -123,6 +125,7 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
     else settle("failure", `the task ended its thread with process.exit(${end.code}) before finishing`);
   };
 
+  let children: RunChildren | null = null;
   const handle = new WorkerHandle({
     entryFile,
     input,
@@ -131,6 +134,13 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
     onLine: (stream, line) => writeLine(stream === "stdout" ? "info" : "warn", line),
     onMessage,
     onEnd,
+    attach: (worker) => {
+      children = watchRunChildren(worker);
+      // Buffers and ArrayBuffers count against memory_limit too, not only the heap (issue 10.5).
+      watchRunMemory(worker, { label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => settle("failure", reason) });
+    },
+    // The processes it started end (and are reaped by its loop) before its thread does (issue 10.4).
+    beforeTerminate: () => children?.end() ?? Promise.resolve(),
   });
   // Loading the module counts against the timeout too: a top-level endless loop must end.
   armTimeout();

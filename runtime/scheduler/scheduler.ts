@@ -177,10 +177,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * Graceful stop: no new runs; runs in flight get their ctx.signal aborted and
-   * `graceMs` to finish before they are terminated and recorded as interrupted.
-   * Occurrences claimed but not started are handed back (due on next start).
+   * `graceMs` to finish before they are terminated and recorded as interrupted
+   * (with `reason`). Occurrences claimed but not started are handed back (due on next start).
    */
-  stop(graceMs: number): Promise<void> {
+  stop(graceMs: number, reason = "the host is shutting down"): Promise<void> {
     this.stopping ??= (async () => {
       this.running = false;
       this.timers.clearTimeout(this.timer);
@@ -189,7 +189,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const runs = [...this.inFlight];
       for (const run of runs) {
         if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
-        else run.launched?.stop("interrupted", "the host is shutting down", graceMs, true);
+        else run.launched?.stop("interrupted", reason, graceMs, true);
       }
       await Promise.allSettled(runs.map((run) => run.recorded));
       await this.work.idle();
