@@ -114,6 +114,22 @@ describe("WorkerLauncher", () => {
     expect(outcome.finishedAt - outcome.startedAt!).toBeGreaterThanOrEqual(1000);
   });
 
+  it("waiting for its boundary once loaded is not the run's time; a load that runs out of time never starts the method", async () => {
+    const quick = await bundle("quick", "await new Promise((r) => setTimeout(r, 200));");
+    const early = launcher.launch(request(quick, { timeoutSec: 1 }), recordingSink().sink);
+    await early.ready;
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // launched well ahead of its boundary
+    early.start(async () => ({}));
+    expect((await early.outcome).status).toBe("success");
+
+    const slowLoad = await bundle("slow-load", 'ctx.log.info("ran");', "const until = Date.now() + 3000; while (Date.now() < until) {}");
+    const { seen, sink } = recordingSink();
+    const late = launcher.launch(request(slowLoad, { timeoutSec: 1 }), sink);
+    late.start(async () => ({}));
+    expect(await late.outcome).toMatchObject({ status: "timeout", startedAt: null });
+    expect(seen.lines).not.toContain("ran");
+  });
+
   it("a shutdown's stop lets a run that completes within its grace succeed", async () => {
     const file = await bundle("graceful", 'await new Promise((r) => ctx.signal.addEventListener("abort", r)); ctx.log.info("finished after abort");');
     const { seen, sink } = recordingSink();

@@ -91,6 +91,8 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
     switch (message.type) {
       case "ready":
         onLoaded?.(Date.now() - launchedAt);
+        // Loaded: waiting for its boundary (or a slot) is not the run's time; its timeout restarts at `started`.
+        clearTimeout(timeoutTimer);
         markReady();
         break;
       case "started":
@@ -157,7 +159,8 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
         .then(async () => {
           if (settled) return;
           const state = await readState();
-          if (!settled) handle.post({ type: "go", state });
+          // Not once it is being stopped (it timed out while loading, or the host is stopping).
+          if (!settled && !forced) handle.post({ type: "go", state });
         })
         .catch((error: unknown) => settle("failure", `taskhost: the task's state could not be read (${error instanceof Error ? error.message : String(error)})`));
     },
