@@ -2,6 +2,7 @@ import path from "node:path";
 import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import {
   DASHBOARD_TOKEN_ENV,
+  DATABASE_URL_ENV,
   DEFAULT_CONFIG_OPTIONS,
   type ConfigResolution,
   type ConfigWarning,
@@ -102,6 +103,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     database: {
       path: r.path(database, "database", "path"),
       historyPerTask: r.positiveInt(database, "database", "history_per_task"),
+      url: r.databaseUrl(database, (context.env ?? process.env)[DATABASE_URL_ENV]),
+      leaseSec: r.positiveNumber(database, "database", "lease", "a number of seconds > 0"),
     },
     logging: r.logging(logging),
     tasks: {
@@ -233,6 +236,20 @@ class Reader {
     const v = this.raw(obj, section, key);
     if (v === null || v === undefined) return null;
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string or null", v);
+    return v.trim();
+  }
+
+  /** database.url, else the environment's; its value never appears in a message (it holds a password). */
+  databaseUrl(obj: Obj, fromEnv: string | undefined): string | null {
+    const v = this.raw(obj, "database", "url");
+    if (v === null || v === undefined) return fromEnv && fromEnv.trim() !== "" ? fromEnv.trim() : null;
+    if (typeof v !== "string" || !/^postgres(ql)?:\/\/\S+$/i.test(v.trim())) {
+      throw this.error(
+        ["database", "url"],
+        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describe(v)}); ` +
+          `remove the key to use the sql.js file at database.path, or set ${DATABASE_URL_ENV}`,
+      );
+    }
     return v.trim();
   }
 
