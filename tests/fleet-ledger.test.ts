@@ -5,45 +5,18 @@
  * longer than its lease and then resumed; then a total outage and a restart. Everything
  * is judged from the ledger and from what each process says it started.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
 import type { RunRow } from "../runtime/store/ledger.ts";
 import { skipPostgres, usePostgres } from "./support/postgres.ts";
-import { REPO } from "./support/temp-project.ts";
+import { isReady, startMember as spawnMember, type Member } from "./support/fleet-members.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const LEASE_MS = 3000;
 const SCHEDULES = ["alpha#tick", "beta#tick"];
 const SOAK_MS = Number(process.env.TASKHOST_FLEET_SOAK_MS ?? 60_000);
 
-interface Member {
-  id: string;
-  child: ChildProcess;
-  events: Array<{ ev: string; t: number; runId?: number; scheduledFor?: number; recorded?: string }>;
-  exited: Promise<number | null>;
-}
-
-function startMember(url: string, id: string): Member {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO, "tests/support/fleet-member.ts"), url, id, String(LEASE_MS), ...SCHEDULES], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const member: Member = { id, child, events: [], exited: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
-  let buffer = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      member.events.push(JSON.parse(buffer.slice(0, nl)));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(`[${id}] ${chunk.toString()}`));
-  return member;
-}
-
+const startMember = (url: string, id: string) => spawnMember(url, id, LEASE_MS, SCHEDULES);
 const second = (t: number) => Math.floor(t / 1000) * 1000;
 
 describe.skipIf(skipPostgres)("a fleet of three hosts on one PostgreSQL ledger", () => {
@@ -71,7 +44,7 @@ describe.skipIf(skipPostgres)("a fleet of three hosts on one PostgreSQL ledger",
     }
     const [a, b, c] = ["host-a", "host-b", "host-c"].map((id) => startMember(url, id));
     members.push(a!, b!, c!);
-    await waitFor(() => members.every((m) => m.events.some((e) => e.ev === "ready")), { timeoutMs: 30_000, what: "three members ready" });
+    await waitFor(() => members.every(isReady), { timeoutMs: 30_000, what: "three members ready" });
     const soakStart = Date.now();
 
     // kill -9 host A while one of its runs is in flight.
@@ -101,7 +74,7 @@ describe.skipIf(skipPostgres)("a fleet of three hosts on one PostgreSQL ledger",
     const restarted = ["host-a", "host-b", "host-c"].map((id) => startMember(url, id));
     members.push(...restarted);
     const restartAt = Date.now();
-    await waitFor(() => restarted.every((m) => m.events.some((e) => e.ev === "ready")), { timeoutMs: 30_000, what: "three members ready again" });
+    await waitFor(() => restarted.every(isReady), { timeoutMs: 30_000, what: "three members ready again" });
     await waitFor(
       async () => {
         for (const id of SCHEDULES) if (!(await runsOf(id)).some((r) => r.scheduledFor! >= restartAt - 1000 && r.trigger === "schedule")) return false;

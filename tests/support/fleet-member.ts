@@ -17,6 +17,8 @@ import { openPgLedger } from "../../runtime/store/pg-ledger.ts";
 const [url, hostId, leaseArg, ...scheduleIds] = process.argv.slice(2);
 const PERIOD = 1000;
 const RUN_MS = 300;
+/** Claims are taken this long before the occurrence (as the host's scheduler arms them), so the start waits on no query. */
+const AHEAD_MS = 400;
 const say = (ev: string, data: Record<string, unknown> = {}) => process.stdout.write(`${JSON.stringify({ ev, t: Date.now(), ...data })}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,6 +36,7 @@ await membership.start();
 say("ready");
 
 async function runOne(runId: number, scheduledFor: number): Promise<void> {
+  if (scheduledFor > Date.now()) await sleep(scheduledFor - Date.now());
   try {
     await ledger.recordStart(runId, Date.now());
   } catch (error) {
@@ -54,13 +57,13 @@ async function loop(scheduleId: string): Promise<void> {
   while (!stopping) {
     const s = await ledger.getSchedule(scheduleId);
     const now = Date.now();
-    if (!s || s.nextRun === null || s.nextRun > now) {
-      await sleep(Math.min(100, s?.nextRun ? Math.max(1, s.nextRun - now) : 100));
+    if (!s || s.nextRun === null || s.nextRun - AHEAD_MS > now) {
+      await sleep(Math.min(100, s?.nextRun ? Math.max(1, s.nextRun - AHEAD_MS - now) : 100));
       continue;
     }
-    // Every occurrence from the ledger's next run up to now: one is a boundary, several an outage (catch-up once).
-    const due: number[] = [];
-    for (let t = s.nextRun; t <= now; t += PERIOD) due.push(t);
+    // Every occurrence from the ledger's next run up to now: one is a boundary (maybe just ahead), several an outage (catch-up once).
+    const due: number[] = [s.nextRun];
+    for (let t = s.nextRun + PERIOD; t <= now; t += PERIOD) due.push(t);
     const next = due[due.length - 1]! + PERIOD;
     const last = due.length - 1;
     const occurrences = due.map((scheduledFor, i) =>
