@@ -202,6 +202,10 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     await host(a, "a");
     await task(a);
     await a.claimOccurrences(claim("a", T0));
+    // A reset back onto an occurrence that has its run: claiming it again is lost, nothing written.
+    await a.setNextRun("t#run", T0);
+    expect(await a.claimOccurrences(claim("a", T0))).toMatchObject({ ok: false, current: { nextRun: T0 } });
+    expect(await a.listRunsBetween(T0, T0 + 10 * SEC)).toHaveLength(1);
     const base = { taskId: "t", scheduleId: "t#run", scheduledFor: T0, owner: "a" };
     expect(await a.recordRequestedRun({ ...base, trigger: "backfill", attempt: 1 })).toBeNull();
     const retry = await a.recordRequestedRun({ ...base, trigger: "retry", attempt: 2 });

@@ -127,7 +127,8 @@ export class PgLedger implements FleetLedger {
       `INSERT INTO hosts (id, hostname, pid, started_at, registered_at, last_heartbeat, lease_ms, running)
        VALUES ($1, $2, $3, $4, now_ms(), now_ms(), $5, 0)
        ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at,
-         registered_at = EXCLUDED.registered_at, last_heartbeat = EXCLUDED.last_heartbeat, lease_ms = EXCLUDED.lease_ms, running = 0`,
+         registered_at = EXCLUDED.registered_at, last_heartbeat = EXCLUDED.last_heartbeat, lease_ms = EXCLUDED.lease_ms, running = 0,
+         dead_at = NULL`,
       [host.id, host.hostname, host.pid, host.startedAt, this.leaseMs],
     );
     this.#self = host.id;
@@ -139,7 +140,8 @@ export class PgLedger implements FleetLedger {
     const sentAt = Date.now();
     const { rows } = await this.#q<{ now: number }>(
       "renewing this host's lease",
-      `UPDATE hosts SET last_heartbeat = now_ms(), running = $2, skew_ms = now_ms() - $3 WHERE id = $1 RETURNING last_heartbeat AS now`,
+      `UPDATE hosts SET last_heartbeat = now_ms(), running = $2, skew_ms = now_ms() - $3 WHERE id = $1 AND dead_at IS NULL
+       RETURNING last_heartbeat AS now`,
       [hostId, running, sentAt + Math.round(this.#rttMs / 2)],
     );
     this.#rttMs = Date.now() - sentAt;
@@ -158,13 +160,13 @@ export class PgLedger implements FleetLedger {
   }
 
   async listHosts(): Promise<HostRow[]> {
-    const { rows } = await this.#q("listing hosts", `SELECT ${HOST_COLUMNS} FROM hosts ORDER BY started_at, id`);
+    const { rows } = await this.#q("listing hosts", `SELECT ${HOST_COLUMNS} FROM hosts WHERE dead_at IS NULL ORDER BY started_at, id`);
     return rows.map(toHost);
   }
 
   /** Skew per host as its last heartbeat measured it (ms), for `status`. */
   async hostSkews(): Promise<Map<string, number>> {
-    const { rows } = await this.#q<{ id: string; skew_ms: number }>("reading clock skew", "SELECT id, skew_ms FROM hosts");
+    const { rows } = await this.#q<{ id: string; skew_ms: number }>("reading clock skew", "SELECT id, skew_ms FROM hosts WHERE dead_at IS NULL");
     return new Map(rows.map((r) => [r.id, r.skew_ms]));
   }
 
@@ -183,7 +185,7 @@ export class PgLedger implements FleetLedger {
   async disagreements(): Promise<FleetDisagreement[]> {
     const { rows } = await this.#q<{ task_id: string; schedule_id: string; ledger: string | null; hosts: Array<{ hostId: string; fingerprint: string | null }> }>(
       "comparing hosts' task versions",
-      `WITH live AS (SELECT h.id, h.loaded FROM hosts h WHERE h.last_heartbeat + h.lease_ms >= now_ms()),
+      `WITH live AS (SELECT h.id, h.loaded FROM hosts h WHERE h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms()),
        pairs AS (
          SELECT l.id AS host_id, t.key AS task_id, s.key AS schedule_id, s.value #>> '{}' AS fingerprint
            FROM live l, jsonb_each(l.loaded) t, jsonb_each(t.value) s),
@@ -216,7 +218,7 @@ export class PgLedger implements FleetLedger {
   async markTaskRemoved(taskId: string, at: number): Promise<void> {
     await this.#q(
       "marking a task removed",
-      `WITH kept AS (SELECT 1 FROM hosts h WHERE h.id IS DISTINCT FROM $3 AND h.loaded ? $1 AND h.last_heartbeat + h.lease_ms >= now_ms()),
+      `WITH kept AS (SELECT 1 FROM hosts h WHERE h.id IS DISTINCT FROM $3 AND h.loaded ? $1 AND h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms()),
        t AS (UPDATE tasks SET removed_at = $2 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM kept) RETURNING id)
        DELETE FROM schedules WHERE task_id = $1 AND EXISTS (SELECT 1 FROM t)`,
       [taskId, at, this.#self],
@@ -349,13 +351,14 @@ export class PgLedger implements FleetLedger {
     return rows.map(toRun);
   }
 
+  /** By occurrence; a manual run by its start (its "occurrence" is when it was asked for). */
   async listRunsBetween(from: number, to: number, options: { taskId?: string; scheduleId?: string } = {}): Promise<RunRow[]> {
+    const at = "(CASE WHEN trigger = 'manual' THEN COALESCE(started_at, scheduled_for) ELSE scheduled_for END)";
     const { rows } = await this.#q(
       "listing runs between two instants",
       `SELECT ${RUN_COLUMNS} FROM runs
-        WHERE COALESCE(scheduled_for, started_at) >= $1 AND COALESCE(scheduled_for, started_at) < $2
-          AND ($3::text IS NULL OR task_id = $3) AND ($4::text IS NULL OR schedule_id = $4)
-        ORDER BY COALESCE(scheduled_for, started_at), id`,
+        WHERE ${at} >= $1 AND ${at} < $2 AND ($3::text IS NULL OR task_id = $3) AND ($4::text IS NULL OR schedule_id = $4)
+        ORDER BY ${at}, id`,
       [from, to, options.taskId ?? null, options.scheduleId ?? null],
     );
     return rows.map(toRun);
@@ -383,7 +386,7 @@ export class PgLedger implements FleetLedger {
               (SELECT json_agg(s ORDER BY s.id) FROM (SELECT ${SCHEDULE_COLUMNS} FROM schedules) s) AS schedules,
               (SELECT json_agg(r) FROM (SELECT DISTINCT ON (schedule_id) ${RUN_COLUMNS} FROM runs
                  WHERE schedule_id IS NOT NULL AND ${NOT_A_CLAIM} ORDER BY schedule_id, id DESC) r) AS runs,
-              (SELECT json_agg(h ORDER BY h.started_at, h.id) FROM (SELECT ${HOST_COLUMNS} FROM hosts) h) AS hosts`,
+              (SELECT json_agg(h ORDER BY h.started_at, h.id) FROM (SELECT ${HOST_COLUMNS} FROM hosts WHERE dead_at IS NULL) h) AS hosts`,
     );
     const row = rows[0]!;
     const runs = (row.runs ?? []).map((r) => toRun(r as Record<string, unknown>));

@@ -75,6 +75,9 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
         lease_ms integer NOT NULL,
         running integer NOT NULL DEFAULT 0,
         skew_ms integer NOT NULL DEFAULT 0,
+        -- Set when a survivor declared this host dead and took its work over: the row stays
+        -- (a tombstone) so the host, if it was only frozen, learns it and cannot claim until it re-joins.
+        dead_at bigint,
         -- What this host loaded: {taskId: {scheduleId: fingerprint}}.
         loaded jsonb NOT NULL DEFAULT '{}'
       );
