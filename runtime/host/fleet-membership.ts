@@ -12,12 +12,16 @@
  *   run it holds is already `interrupted` or released in the ledger, so stop
  *   them and forget its claims (their start fails with ERR_CLAIM_LOST anyway).
  *   It has re-joined by then;
+ * - `schedules`: schedules another host changed since the last beat (claimed an
+ *   occurrence, paused, resumed, reset, deployed another version): the host
+ *   re-arms each from its row, so a schedule resumed on host A is armed on B too
+ *   and survives A's death;
  * - `skew`: its clock is more than `skewWarnMs` off the database's;
  * - `error`: a beat failed (database unreachable): logged, the beat goes on.
  */
 import { EventEmitter } from "node:events";
 import os from "node:os";
-import type { FleetLedger, FleetRecovery } from "../store/fleet-ledger.ts";
+import type { FleetLedger, FleetRecovery, ScheduleState } from "../store/fleet-ledger.ts";
 
 export interface FleetMembershipOptions {
   ledger: FleetLedger;
@@ -36,6 +40,7 @@ export interface FleetMembershipOptions {
 export interface FleetMembershipEvents {
   takeover: [recovery: FleetRecovery];
   lost: [];
+  schedules: [changed: ScheduleState[]];
   skew: [skewMs: number];
   error: [error: unknown];
 }
@@ -60,6 +65,8 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
   #closed: Promise<void> | undefined;
   #skewMs = 0;
   #lastBeatAt = 0;
+  /** Each schedule as the last beat saw it, to tell what changed since. */
+  #seen = new Map<string, string>();
 
   constructor(options: FleetMembershipOptions) {
     super();
@@ -77,6 +84,7 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
   async start(): Promise<FleetRecovery> {
     await this.#join();
     const recovery = await this.#ledger.recoverFleet(this.hostId);
+    this.#changedSchedules(await this.#ledger.scheduleStates());
     this.#schedule();
     return recovery;
   }
@@ -107,9 +115,24 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
       const recovery = await this.#ledger.recoverFleet(this.hostId);
       const changed = recovery.deadHosts.length + recovery.interrupted.length + recovery.handedBack.length + recovery.skipped.length;
       if (changed > 0) this.emit("takeover", recovery);
+      const schedules = this.#changedSchedules(await this.#ledger.scheduleStates());
+      if (schedules.length > 0) this.emit("schedules", schedules);
     } catch (error) {
       this.emit("error", error);
     }
+  }
+
+  /** The states that differ from the last beat's (a new schedule counts; a dropped one is the catalog's business). */
+  #changedSchedules(states: ScheduleState[]): ScheduleState[] {
+    const changed: ScheduleState[] = [];
+    const seen = new Map<string, string>();
+    for (const state of states) {
+      const key = `${state.nextRun}|${state.fingerprint}|${state.paused}`;
+      seen.set(state.id, key);
+      if (this.#seen.get(state.id) !== key) changed.push(state);
+    }
+    this.#seen = seen;
+    return changed;
   }
 
   async #join(): Promise<void> {

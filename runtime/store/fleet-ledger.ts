@@ -36,6 +36,24 @@ export interface FleetDisagreement {
   hosts: Array<{ hostId: string; fingerprint: string | null }>;
 }
 
+/** What each host compares between beats to notice what other hosts changed (claims, pause, reset, deploy). */
+export interface ScheduleState {
+  id: string;
+  taskId: string;
+  nextRun: number | null;
+  fingerprint: string;
+  paused: boolean;
+}
+
+/** A run in flight somewhere in the fleet. */
+export interface RunInFlight {
+  runId: number;
+  scheduleId: string;
+  host: string | null;
+  scheduledFor: number | null;
+  startedAt: number;
+}
+
 export interface FleetLedger extends Ledger {
   readonly kind: "postgres";
   /** This ledger's lease length (ms): a host silent for longer is dead. */
@@ -50,6 +68,12 @@ export interface FleetLedger extends Ledger {
   disagreements(): Promise<FleetDisagreement[]>;
   /** Hosts with their lease verdict, skew and load, for `status`. */
   listHosts(): Promise<HostRow[]>;
+  /** Every schedule's next run, version and pause, in one query. */
+  scheduleStates(): Promise<ScheduleState[]>;
+  /** Runs that started and have not ended, on any live host (overlap is fleet-wide). */
+  runsInFlight(scheduleId?: string): Promise<RunInFlight[]>;
+  /** Per live host, the database's clock minus the host's, as its last beat measured it (ms). */
+  hostSkews(): Promise<Map<string, number>>;
 }
 
 export function isFleetLedger(ledger: Ledger): ledger is FleetLedger {

@@ -27,6 +27,7 @@ moved AS (
   UPDATE schedules SET next_run = $3
    WHERE id = $1 AND next_run = $2 AND fingerprint = $4 AND task_id = $5
      AND NOT EXISTS (SELECT 1 FROM fenced) AND NOT EXISTS (SELECT 1 FROM taken)
+     AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = $5 AND t.paused)
   RETURNING id, task_id),
 occ AS (
   SELECT * FROM unnest($7::bigint[], $8::text[], $9::text[], $10::bigint[], $11::integer[])
@@ -66,8 +67,8 @@ export async function claimOccurrences(db: Db, claim: OccurrenceClaim): Promise<
     rows = [];
   }
   if (rows.length === 0) {
-    // Lost: the schedule moved (another host claimed), changed version, an occurrence already
-    // has a run (nothing is half-done), or our lease lapsed.
+    // Lost: the schedule moved (another host claimed), changed version, its task was paused
+    // (by any host), an occurrence already has a run (nothing is half-done), or our lease lapsed.
     const { rows: current } = await db.query(`SELECT ${SCHEDULE_COLUMNS} FROM schedules WHERE id = $1`, [claim.scheduleId]);
     return { ok: false, current: current[0] ? toSchedule(current[0]) : null };
   }

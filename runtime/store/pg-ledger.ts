@@ -8,7 +8,7 @@
  */
 import pg from "pg";
 import { isCode, taskhostError } from "../errors.ts";
-import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat } from "./fleet-ledger.ts";
+import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat, RunInFlight, ScheduleState } from "./fleet-ledger.ts";
 import type {
   ClaimResult,
   HostRow,
@@ -137,14 +137,14 @@ export class PgLedger implements FleetLedger {
   async beat(hostId: string, running: number): Promise<LeaseBeat> {
     // The database reads its clock about half a round trip after we send: compare with
     // our send time plus half the last round trip (NTP's estimate, one sample).
-    const sentAt = Date.now();
+    const sentAt = this.#options.clock();
     const { rows } = await this.#q<{ now: number }>(
       "renewing this host's lease",
       `UPDATE hosts SET last_heartbeat = now_ms(), running = $2, skew_ms = now_ms() - $3 WHERE id = $1 AND dead_at IS NULL
        RETURNING last_heartbeat AS now`,
       [hostId, running, sentAt + Math.round(this.#rttMs / 2)],
     );
-    this.#rttMs = Date.now() - sentAt;
+    this.#rttMs = Math.max(0, this.#options.clock() - sentAt);
     if (rows.length === 0) return { skewMs: 0, lost: true };
     return { skewMs: rows[0]!.now - (sentAt + Math.round(this.#rttMs / 2)), lost: false };
   }
@@ -164,10 +164,30 @@ export class PgLedger implements FleetLedger {
     return rows.map(toHost);
   }
 
-  /** Skew per host as its last heartbeat measured it (ms), for `status`. */
   async hostSkews(): Promise<Map<string, number>> {
     const { rows } = await this.#q<{ id: string; skew_ms: number }>("reading clock skew", "SELECT id, skew_ms FROM hosts WHERE dead_at IS NULL");
     return new Map(rows.map((r) => [r.id, r.skew_ms]));
+  }
+
+  async scheduleStates(): Promise<ScheduleState[]> {
+    const { rows } = await this.#q<{ id: string; task_id: string; next_run: number | null; fingerprint: string; paused: boolean | null }>(
+      "reading schedule states",
+      "SELECT s.id, s.task_id, s.next_run, s.fingerprint, t.paused FROM schedules s LEFT JOIN tasks t ON t.id = s.task_id ORDER BY s.id",
+    );
+    return rows.map((r) => ({ id: r.id, taskId: r.task_id, nextRun: r.next_run, fingerprint: r.fingerprint, paused: Boolean(r.paused) }));
+  }
+
+  async runsInFlight(scheduleId?: string): Promise<RunInFlight[]> {
+    const { rows } = await this.#q<{ id: number; schedule_id: string; host: string | null; scheduled_for: number | null; started_at: number }>(
+      "reading runs in flight",
+      `SELECT r.id, r.schedule_id, r.host, r.scheduled_for, r.started_at FROM runs r
+        WHERE r.status = 'running' AND r.started_at IS NOT NULL AND r.schedule_id IS NOT NULL
+          AND ($1::text IS NULL OR r.schedule_id = $1)
+          AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host AND h.dead_at IS NULL)
+        ORDER BY r.id`,
+      [scheduleId ?? null],
+    );
+    return rows.map((r) => ({ runId: r.id, scheduleId: r.schedule_id, host: r.host, scheduledFor: r.scheduled_for, startedAt: r.started_at }));
   }
 
   recoverFleet(ownerId: string): Promise<FleetRecovery> {

@@ -18,6 +18,8 @@ export interface PgLedgerOptions {
   waitForDatabase?: boolean;
   /** Things the operator should know that are not errors (a lost connection, a retry). */
   onWarning?: (message: string) => void;
+  /** This host's clock (ms), against which heartbeats measure skew. Default Date.now. */
+  clock?: () => number;
 }
 
 export interface ResolvedPgLedgerOptions {
@@ -29,6 +31,7 @@ export interface ResolvedPgLedgerOptions {
   readonly connectTimeoutMs: number;
   readonly waitForDatabase: boolean;
   readonly onWarning: (message: string) => void;
+  readonly clock: () => number;
 }
 
 export const DEFAULT_LEASE_MS = 6000;
@@ -51,7 +54,7 @@ export function isPostgresUrl(url: unknown): url is string {
 }
 
 export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedgerOptions {
-  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, waitForDatabase = false, onWarning } = options;
+  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, waitForDatabase = false, onWarning, clock = Date.now } = options;
   if (!isPostgresUrl(url)) {
     throw taskhostError("ERR_STORE_OPTIONS", `database.url must start with postgres:// or postgresql:// (got ${JSON.stringify(redactUrl(String(url)))}).`);
   }
@@ -72,6 +75,7 @@ export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedg
     connectTimeoutMs,
     waitForDatabase,
     onWarning: onWarning ?? ((message: string) => process.emitWarning(message, { code: "TASKHOST_LEDGER" })),
+    clock,
   });
 }
 
