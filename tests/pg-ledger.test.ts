@@ -306,6 +306,12 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     expect(error.message).not.toContain("s3cret-pw");
     expect(redactUrl(url)).toBe(`postgres://taskhost:***@127.0.0.1:${port}/taskhost`);
 
+    // Told to stop while it waits: it gives up with the same clear error.
+    const stop = new AbortController();
+    const waiting = openPgLedger({ url, waitForDatabase: true, connectTimeoutMs: 1000, signal: stop.signal, onWarning: () => undefined }).catch((e: unknown) => e);
+    setTimeout(() => stop.abort(), 300);
+    expect(isCode(await waiting, "ERR_DB_UNREACHABLE")).toBe(true);
+
     // waitForDatabase: it retries (with a warning each time) until the server is there.
     const real = new URL(await pgServer().createDatabase());
     const proxy = net.createServer();

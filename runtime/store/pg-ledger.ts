@@ -7,7 +7,7 @@
  * name the server through `redactUrl`.
  */
 import pg from "pg";
-import { isCode, taskhostError } from "../errors.ts";
+import { isCode, messageOf, taskhostError } from "../errors.ts";
 import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat, RunInFlight, ScheduleState } from "./fleet-ledger.ts";
 import type {
   ClaimResult,
@@ -63,20 +63,29 @@ export async function openPgLedger(options: PgLedgerOptions): Promise<PgLedger> 
       break;
     } catch (raw) {
       const error = explainPgError(raw, resolved.where, "opening the ledger");
-      if (!resolved.waitForDatabase || !isCode(error, "ERR_DB_UNREACHABLE")) {
+      if (!resolved.waitForDatabase || !isCode(error, "ERR_DB_UNREACHABLE") || resolved.signal?.aborted) {
         await pool.end().catch(() => undefined);
         throw error;
       }
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
       resolved.onWarning(`${messageOf(error)} Next try in ${delay / 1000} s.`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, resolved.signal);
     }
   }
   return new PgLedger(pool, resolved);
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Resolves after `ms`, or at once when `signal` aborts (the next check then gives up). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 export class PgLedger implements FleetLedger {
@@ -404,8 +413,8 @@ export class PgLedger implements FleetLedger {
       "reading status",
       `SELECT (SELECT json_agg(t ORDER BY t.id) FROM (SELECT ${TASK_COLUMNS} FROM tasks) t) AS tasks,
               (SELECT json_agg(s ORDER BY s.id) FROM (SELECT ${SCHEDULE_COLUMNS} FROM schedules) s) AS schedules,
-              (SELECT json_agg(r) FROM (SELECT DISTINCT ON (schedule_id) ${RUN_COLUMNS} FROM runs
-                 WHERE schedule_id IS NOT NULL AND ${NOT_A_CLAIM} ORDER BY schedule_id, id DESC) r) AS runs,
+              (SELECT json_agg(r) FROM schedules s CROSS JOIN LATERAL (
+                 SELECT ${RUN_COLUMNS} FROM runs WHERE schedule_id = s.id AND ${NOT_A_CLAIM} ORDER BY id DESC LIMIT 1) r) AS runs,
               (SELECT json_agg(h ORDER BY h.started_at, h.id) FROM (SELECT ${HOST_COLUMNS} FROM hosts WHERE dead_at IS NULL) h) AS hosts`,
     );
     const row = rows[0]!;

@@ -16,6 +16,8 @@ export interface PgLedgerOptions {
   connectTimeoutMs?: number;
   /** Retry the first connection until it works (the host's start), instead of failing. Default false. */
   waitForDatabase?: boolean;
+  /** Stops that waiting (the host is told to stop while the database is still away). */
+  signal?: AbortSignal;
   /** Things the operator should know that are not errors (a lost connection, a retry). */
   onWarning?: (message: string) => void;
   /** This host's clock (ms), against which heartbeats measure skew. Default Date.now. */
@@ -30,6 +32,7 @@ export interface ResolvedPgLedgerOptions {
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
   readonly waitForDatabase: boolean;
+  readonly signal: AbortSignal | undefined;
   readonly onWarning: (message: string) => void;
   readonly clock: () => number;
 }
@@ -53,8 +56,20 @@ export function isPostgresUrl(url: unknown): url is string {
   return typeof url === "string" && /^postgres(ql)?:\/\//i.test(url);
 }
 
+/**
+ * What `openLedger(config.database)` passes to openPgLedger: null without a URL (the sql.js file).
+ * A host waits for its database (retrying, with a warning each time) rather than failing to start.
+ */
+export function pgLedgerOptionsOf(
+  database: { readonly url: string | null; readonly leaseSec: number },
+  extra: Omit<PgLedgerOptions, "url" | "leaseMs"> = {},
+): PgLedgerOptions | null {
+  if (database.url === null) return null;
+  return { waitForDatabase: true, ...extra, url: database.url, leaseMs: Math.round(database.leaseSec * 1000) };
+}
+
 export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedgerOptions {
-  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, waitForDatabase = false, onWarning, clock = Date.now } = options;
+  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, waitForDatabase = false, signal, onWarning, clock = Date.now } = options;
   if (!isPostgresUrl(url)) {
     throw taskhostError("ERR_STORE_OPTIONS", `database.url must start with postgres:// or postgresql:// (got ${JSON.stringify(redactUrl(String(url)))}).`);
   }
@@ -74,6 +89,7 @@ export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedg
     poolSize,
     connectTimeoutMs,
     waitForDatabase,
+    signal,
     onWarning: onWarning ?? ((message: string) => process.emitWarning(message, { code: "TASKHOST_LEDGER" })),
     clock,
   });

@@ -64,6 +64,7 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE UNIQUE INDEX runs_once ON runs (schedule_id, scheduled_for, attempt)
         WHERE schedule_id IS NOT NULL AND trigger <> 'manual';
       CREATE INDEX runs_by_task ON runs (task_id, id);
+      CREATE INDEX runs_by_schedule ON runs (schedule_id, id);
       CREATE INDEX runs_in_flight ON runs (host) WHERE status = 'running';
       CREATE TABLE hosts (
         id text PRIMARY KEY,
