@@ -11,10 +11,11 @@ import type pg from "pg";
 import { taskhostError } from "../errors.ts";
 import type { FleetRecovery } from "./fleet-ledger.ts";
 import type { ClaimResult, OccurrenceClaim, RunRow } from "./ledger.ts";
+import { withClient } from "./pg-pool.ts";
 import { LOCK_RECOVER } from "./pg-schema.ts";
 import { RUN_COLUMNS, toRun, toSchedule, SCHEDULE_COLUMNS } from "./pg-rows.ts";
 
-type Db = Pick<pg.Pool, "query" | "connect">;
+type Db = Pick<pg.Pool, "query">;
 
 const LIVE = "h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms()";
 
@@ -161,9 +162,8 @@ ORDER BY 1, 2`;
 /** Tombstones of hosts taken over are kept this long (a frozen host that wakes within it learns it was taken over). */
 const TOMBSTONE_MS = 24 * 60 * 60 * 1000;
 
-export async function recoverFleet(db: Db, ownerId: string): Promise<FleetRecovery> {
-  const client = await db.connect();
-  try {
+export function recoverFleet(pool: Pick<pg.Pool, "connect">, ownerId: string): Promise<FleetRecovery> {
+  return withClient(pool, async (client) => {
     await client.query("BEGIN");
     try {
       await client.query("SELECT pg_advisory_xact_lock($1)", [LOCK_RECOVER]);
@@ -188,7 +188,5 @@ export async function recoverFleet(db: Db, ownerId: string): Promise<FleetRecove
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     }
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -34,6 +34,8 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
   // Opening creates (or migrates) the schema; the copy itself runs on one connection below.
   await (await openPgLedger({ url })).close();
   const client = new pg.Client({ connectionString: url, options: `-c search_path=${PG_SCHEMA}` });
+  // A connection that breaks between statements must fail the copy, not crash the command.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await client.query("BEGIN");

@@ -6,8 +6,8 @@
  * result. The URL's password stays inside the pool's configuration: messages
  * name the server through `redactUrl`.
  */
-import pg from "pg";
-import { isCode, messageOf, taskhostError } from "../errors.ts";
+import type pg from "pg";
+import { messageOf, taskhostError } from "../errors.ts";
 import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat, RunInFlight, ScheduleState } from "./fleet-ledger.ts";
 import type {
   ClaimResult,
@@ -22,70 +22,19 @@ import type {
   TaskRow,
 } from "./ledger.ts";
 import { claimOccurrences, recoverFleet, releaseClaim } from "./pg-claims.ts";
-import { explainPgError, resolvePgLedgerOptions, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
+import { explainPgError, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
+import { disagreements, runsInFlight, scheduleStates } from "./pg-fleet-queries.ts";
+import { connectPgPool } from "./pg-pool.ts";
 import { HOST_COLUMNS, RUN_COLUMNS, SCHEDULE_COLUMNS, TASK_COLUMNS, toHost, toRun, toSchedule, toTask } from "./pg-rows.ts";
-import { migratePg, PG_SCHEMA } from "./pg-schema.ts";
 
 const DEFAULT_LIST_LIMIT = 50;
 /** Runs that have not started are claims, not history (as in the sql.js ledger). */
 const NOT_A_CLAIM = "NOT (status = 'running' AND started_at IS NULL)";
 
-/** int8 (epoch ms, run ids) as numbers: every value the ledger stores is below 2^53. */
-const TYPES = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    if (oid === 20) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as "text");
-  },
-} as pg.CustomTypesConfig;
-
 /** Opens (and creates or migrates) the PostgreSQL ledger at `options.url`. */
 export async function openPgLedger(options: PgLedgerOptions): Promise<PgLedger> {
-  const resolved = resolvePgLedgerOptions(options);
-  const pool = new pg.Pool({
-    connectionString: resolved.url,
-    max: resolved.poolSize,
-    connectionTimeoutMillis: resolved.connectTimeoutMs,
-    idleTimeoutMillis: 30_000,
-    application_name: "taskhost",
-    options: `-c search_path=${PG_SCHEMA}`,
-    types: TYPES,
-  });
-  // A connection that breaks while idle (server restart) must not crash the host: the pool drops it.
-  pool.on("error", (error) => resolved.onWarning(messageOf(explainPgError(error, resolved.where, "idle"))));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const client = await pool.connect();
-      try {
-        await migratePg(client, resolved.where);
-      } finally {
-        client.release();
-      }
-      break;
-    } catch (raw) {
-      const error = explainPgError(raw, resolved.where, "opening the ledger");
-      if (!resolved.waitForDatabase || !isCode(error, "ERR_DB_UNREACHABLE") || resolved.signal?.aborted) {
-        await pool.end().catch(() => undefined);
-        throw error;
-      }
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
-      resolved.onWarning(`${messageOf(error)} Next try in ${delay / 1000} s.`);
-      await sleep(delay, resolved.signal);
-    }
-  }
+  const { pool, options: resolved } = await connectPgPool(options);
   return new PgLedger(pool, resolved);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (the next check then gives up). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export class PgLedger implements FleetLedger {
@@ -178,25 +127,16 @@ export class PgLedger implements FleetLedger {
     return new Map(rows.map((r) => [r.id, r.skew_ms]));
   }
 
-  async scheduleStates(): Promise<ScheduleState[]> {
-    const { rows } = await this.#q<{ id: string; task_id: string; next_run: number | null; fingerprint: string; paused: boolean | null }>(
-      "reading schedule states",
-      "SELECT s.id, s.task_id, s.next_run, s.fingerprint, t.paused FROM schedules s LEFT JOIN tasks t ON t.id = s.task_id ORDER BY s.id",
-    );
-    return rows.map((r) => ({ id: r.id, taskId: r.task_id, nextRun: r.next_run, fingerprint: r.fingerprint, paused: Boolean(r.paused) }));
+  scheduleStates(): Promise<ScheduleState[]> {
+    return this.#guard("reading schedule states", () => scheduleStates(this.#pool));
   }
 
-  async runsInFlight(scheduleId?: string): Promise<RunInFlight[]> {
-    const { rows } = await this.#q<{ id: number; schedule_id: string; host: string | null; scheduled_for: number | null; started_at: number }>(
-      "reading runs in flight",
-      `SELECT r.id, r.schedule_id, r.host, r.scheduled_for, r.started_at FROM runs r
-        WHERE r.status = 'running' AND r.started_at IS NOT NULL AND r.schedule_id IS NOT NULL
-          AND ($1::text IS NULL OR r.schedule_id = $1)
-          AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host AND h.dead_at IS NULL)
-        ORDER BY r.id`,
-      [scheduleId ?? null],
-    );
-    return rows.map((r) => ({ runId: r.id, scheduleId: r.schedule_id, host: r.host, scheduledFor: r.scheduled_for, startedAt: r.started_at }));
+  runsInFlight(scheduleId?: string): Promise<RunInFlight[]> {
+    return this.#guard("reading runs in flight", () => runsInFlight(this.#pool, scheduleId));
+  }
+
+  disagreements(): Promise<FleetDisagreement[]> {
+    return this.#guard("comparing hosts' task versions", () => disagreements(this.#pool));
   }
 
   recoverFleet(ownerId: string): Promise<FleetRecovery> {
@@ -209,24 +149,6 @@ export class PgLedger implements FleetLedger {
 
   async reportLoaded(hostId: string, loaded: Record<string, Record<string, string>>): Promise<void> {
     await this.#q("reporting loaded tasks", "UPDATE hosts SET loaded = $2::jsonb WHERE id = $1", [hostId, JSON.stringify(loaded)]);
-  }
-
-  async disagreements(): Promise<FleetDisagreement[]> {
-    const { rows } = await this.#q<{ task_id: string; schedule_id: string; ledger: string | null; hosts: Array<{ hostId: string; fingerprint: string | null }> }>(
-      "comparing hosts' task versions",
-      `WITH live AS (SELECT h.id, h.loaded FROM hosts h WHERE h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms()),
-       pairs AS (
-         SELECT l.id AS host_id, t.key AS task_id, s.key AS schedule_id, s.value #>> '{}' AS fingerprint
-           FROM live l, jsonb_each(l.loaded) t, jsonb_each(t.value) s),
-       wrong AS (
-         SELECT p.task_id, p.schedule_id FROM pairs p LEFT JOIN schedules sc ON sc.id = p.schedule_id
-          WHERE sc.fingerprint IS DISTINCT FROM p.fingerprint GROUP BY p.task_id, p.schedule_id)
-       SELECT w.task_id, w.schedule_id, (SELECT fingerprint FROM schedules WHERE id = w.schedule_id) AS ledger,
-              (SELECT json_agg(json_build_object('hostId', p.host_id, 'fingerprint', p.fingerprint) ORDER BY p.host_id)
-                 FROM pairs p WHERE p.task_id = w.task_id AND p.schedule_id = w.schedule_id) AS hosts
-         FROM wrong w ORDER BY w.task_id, w.schedule_id`,
-    );
-    return rows.map((r) => ({ taskId: r.task_id, scheduleId: r.schedule_id, ledger: r.ledger, hosts: r.hosts }));
   }
 
   // --- tasks ------------------------------------------------------------------
