@@ -112,7 +112,8 @@ describe.skipIf(skipPostgres)("a fleet of three hosts on one PostgreSQL ledger",
     // The killed host's run in flight is interrupted, by a survivor, within the takeover window.
     const killed = await ledger.getRun(killedRun.runId!);
     expect(killed).toMatchObject({ status: "interrupted", host: "host-a" });
-    expect(killed!.finishedAt! - killedAt).toBeLessThan(LEASE_MS + 3000);
+    // Within the takeover goal (≤ 10 s; the lease here is 3 s), even on a loaded machine.
+    expect(killed!.finishedAt! - killedAt).toBeLessThan(10_000);
     // The frozen host's run in flight too; when it woke, its end did not overwrite that.
     expect(await ledger.getRun(frozenRun.runId!)).toMatchObject({ status: "interrupted", host: "host-b" });
     expect(b!.events.find((e) => e.ev === "end" && e.runId === frozenRun.runId)?.recorded).toBe("interrupted");

@@ -1,5 +1,6 @@
 /** What `status` says about a fleet: hosts as contract §10 lists them, skew over a second, tasks the hosts disagree on. */
 import { describe, expect, it } from "vitest";
+import { stableHostId } from "../runtime/host/fleet-membership.ts";
 import { hostsJson, versionWarnings } from "../runtime/host/fleet-status.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
@@ -29,5 +30,12 @@ describe("fleet status", () => {
     expect(warnings.get("u")).toBe(
       "hosts disagree on this task's version: c, d loaded another one and do not run it; no live host has the ledger's version. Deploy the same task file to every host.",
     );
+  });
+
+  it("gives a host the same id across restarts, and two hosts of one project different ones", () => {
+    const a = stableHostId("/srv/app", "/srv/app/config/fleet-1.yaml", "box");
+    expect(a).toMatch(/^box-[0-9a-f]{8}$/);
+    expect(stableHostId("/srv/app", "/srv/app/config/fleet-1.yaml", "box")).toBe(a);
+    expect(stableHostId("/srv/app", "/srv/app/config/fleet-2.yaml", "box")).not.toBe(a);
   });
 });

@@ -19,9 +19,20 @@
  * - `skew`: its clock is more than `skewWarnMs` off the database's;
  * - `error`: a beat failed (database unreachable): logged, the beat goes on.
  */
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import os from "node:os";
 import type { FleetLedger, FleetRecovery, ScheduleState } from "../store/fleet-ledger.ts";
+
+/**
+ * A host id that stays the same across restarts of the same host (machine, project, config
+ * file), so a restarted host recovers what its previous life left at once instead of after
+ * the lease; two hosts of one project on one machine (different configs) differ.
+ */
+export function stableHostId(projectRoot: string, configPath: string, hostname = os.hostname()): string {
+  const digest = createHash("sha256").update(`${projectRoot}\0${configPath}`).digest("hex").slice(0, 8);
+  return `${hostname}-${digest}`;
+}
 
 export interface FleetMembershipOptions {
   ledger: FleetLedger;
