@@ -47,6 +47,8 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
     const status = await project.json<{ tasks: Array<{ schedules: Array<{ nextRun: string }> }> }>(["status"]);
 
     const url = await pgServer().createDatabase();
+    // Already pointed at the fleet's database: the copy still reads this project's sql.js file.
+    await project.writeConfig({ database: { url } });
     const copy = await project.cli(["ledger", "copy", "--to", url]);
     expect(copy.stderr).toBe("");
     expect(copy.code).toBe(0);
@@ -69,6 +71,14 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
     } finally {
       await ledger.close();
     }
+
+    // With database.url and no host running, commands read and change the fleet's ledger.
+    const fromFleet = await project.json<Array<{ id: number; status: string }>>(["history", "counter", "--limit", "100"]);
+    expect(fromFleet.map((r) => [r.id, r.status])).toEqual(before.map((r) => [r.id, r.status]));
+    expect((await project.cli(["pause", "counter"])).code).toBe(0);
+    const paused = await openPgLedger({ url });
+    expect((await paused.getTask("counter"))?.paused).toBe(true);
+    await paused.close();
 
     const again = await project.cli(["ledger", "copy", "--to", url]);
     expect(again.code).toBe(1);

@@ -15,7 +15,9 @@ export async function ledgerCopyCommand(ctx: CliContext, to: string): Promise<nu
     return 2;
   }
   try {
-    const counts = await withLedger(ctx, true, (store) => copyLedgerToPg(store, to));
+    // The source is always this project's sql.js file, even when database.url already points at the fleet.
+    const fileCtx = { ...ctx, config: { ...ctx.config, database: { ...ctx.config.database, url: null } } };
+    const counts = await withLedger(fileCtx, true, (ledger) => copyLedgerToPg(ledger, to));
     process.stdout.write(
       `copied ${counts.tasks} tasks, ${counts.schedules} schedules (with their next runs), ${counts.runs} runs and ` +
         `${counts.state} state keys to ${redactUrl(to)}.\n` +
