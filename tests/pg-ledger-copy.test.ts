@@ -75,10 +75,18 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
     // With database.url and no host running, commands read and change the fleet's ledger.
     const fromFleet = await project.json<Array<{ id: number; status: string }>>(["history", "counter", "--limit", "100"]);
     expect(fromFleet.map((r) => [r.id, r.status])).toEqual(before.map((r) => [r.id, r.status]));
+    expect(fromFleet.every((r) => "host" in r)).toBe(true);
     expect((await project.cli(["pause", "counter"])).code).toBe(0);
-    const paused = await openPgLedger({ url });
-    expect((await paused.getTask("counter"))?.paused).toBe(true);
-    await paused.close();
+    const fleet = await openPgLedger({ url });
+    expect((await fleet.getTask("counter"))?.paused).toBe(true);
+    // status --json lists the fleet's live hosts (contract §10).
+    await fleet.registerHost({ id: "box-1", hostname: "box", pid: 4242, startedAt: Date.UTC(2026, 0, 1) });
+    const fleetStatus = await project.json<{ hosts: Array<Record<string, unknown>>; tasks: Array<{ state: string }> }>(["status"]);
+    expect(fleetStatus.hosts).toEqual([
+      { id: "box-1", hostname: "box", pid: 4242, startedAt: "2026-01-01T00:00:00.000Z", lastHeartbeat: expect.any(String), running: 0 },
+    ]);
+    expect(fleetStatus.tasks[0]!.state).toBe("paused");
+    await fleet.close();
 
     const again = await project.cli(["ledger", "copy", "--to", url]);
     expect(again.code).toBe(1);

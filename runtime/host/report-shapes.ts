@@ -1,4 +1,5 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { HostStatusJson } from "./fleet-status.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
@@ -16,6 +17,8 @@ export interface RunJson {
   trigger: RunTrigger;
   error: string | null;
   output: string;
+  /** The id of the host that ran it (contract §10). Absent only in the dashboard's live run events, until the scheduler reports its owner id. */
+  host?: string | null;
 }
 
 export interface LastRunJson {
@@ -53,6 +56,8 @@ export interface HostJson {
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
+  /** Every live host on the ledger (contract §10): a fleet's on PostgreSQL, the one host with sql.js. */
+  hosts: HostStatusJson[];
 }
 
 export function iso(ms: number | null | undefined): string | null {
@@ -73,6 +78,7 @@ export function runJson(row: RunRow): RunJson {
     trigger: row.trigger,
     error: row.error,
     output: row.output,
+    host: row.host,
   };
 }
 
