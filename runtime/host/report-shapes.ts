@@ -1,4 +1,5 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { ChannelHealth } from "../alerts/delivery-queue.ts";
 import type { HostStatusJson } from "./fleet-status.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
@@ -58,6 +59,8 @@ export interface StatusJson {
   tasks: TaskJson[];
   /** Every live host on the ledger (contract §10): a fleet's on PostgreSQL, the one host with sql.js. */
   hosts: HostStatusJson[];
+  /** The alert channels' health (a running host only). */
+  alerts?: { channels: ChannelHealth[] };
 }
 
 export function iso(ms: number | null | undefined): string | null {

@@ -10,10 +10,12 @@ import type pg from "pg";
 import { messageOf, taskhostError } from "../errors.ts";
 import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat, RunInFlight, ScheduleState } from "./fleet-ledger.ts";
 import type {
+  AlertRow,
   ClaimResult,
   HostRow,
   Ledger,
   LedgerSnapshot,
+  ListAlertsOptions,
   ListRunsOptions,
   OccurrenceClaim,
   RunEnd,
@@ -21,6 +23,7 @@ import type {
   ScheduleRow,
   TaskRow,
 } from "./ledger.ts";
+import { listAlerts, recordAlert } from "./pg-alerts.ts";
 import { claimOccurrences, recoverFleet, releaseClaim } from "./pg-claims.ts";
 import { explainPgError, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
 import { disagreements, runsInFlight, scheduleStates } from "./pg-fleet-queries.ts";
@@ -347,6 +350,16 @@ export class PgLedger implements FleetLedger {
       lastRuns: new Map(runs.map((r) => [r.scheduleId!, r])),
       hosts: (row.hosts ?? []).map((h) => toHost(h as Record<string, unknown>)),
     };
+  }
+
+  // --- alerts (issue 15) -------------------------------------------------------
+
+  recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow> {
+    return this.#guard("recording an alert", () => recordAlert(this.#pool, alert));
+  }
+
+  listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]> {
+    return this.#guard("listing alerts", () => listAlerts(this.#pool, options));
   }
 
   // --- task state -----------------------------------------------------------------

@@ -82,6 +82,21 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
         -- What this host loaded: {taskId: {scheduleId: fingerprint}}.
         loaded jsonb NOT NULL DEFAULT '{}'
       );
+      -- The alerts raised (issue 15), newest 1,000 per task.
+      CREATE TABLE alerts (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        event text NOT NULL,
+        task_id text NOT NULL,
+        title text NOT NULL,
+        schedule_id text,
+        run_id bigint,
+        scheduled_for bigint,
+        text text NOT NULL,
+        channels text[] NOT NULL,
+        host text
+      );
+      CREATE INDEX alerts_by_task ON alerts (task_id, id);
       CREATE TABLE state (
         task_id text NOT NULL,
         key text NOT NULL,

@@ -3,7 +3,7 @@
  * a free loopback port, a random password, an empty database per caller.
  * No vitest here, so scripts can use it too (tests use ./postgres.ts).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -51,6 +51,12 @@ export async function startPostgres({ fast = true }: { fast?: boolean } = {}): P
   const url = env.TASKHOST_DATABASE_URL!;
   const dir = env.TASKHOST_PG_DIR!;
   let stopped: Promise<void> | undefined;
+  // Safety net: a test process that ends without stop() (a failed hook, a forgotten dispose)
+  // must not leave a server running. 'exit' handlers may only run synchronous work.
+  const onExit = () => {
+    if (!stopped) spawnSync("bash", [path.join(REPO, "scripts", "pg-stop.sh"), dir], { stdio: "ignore", timeout: 30_000 });
+  };
+  process.once("exit", onExit);
   return {
     url,
     dir,
@@ -67,6 +73,7 @@ export async function startPostgres({ fast = true }: { fast?: boolean } = {}): P
       return u.toString();
     },
     stop() {
+      process.off("exit", onExit);
       stopped ??= run("bash", [path.join(REPO, "scripts", "pg-stop.sh"), dir], { timeout: 60_000 }).then(() => undefined);
       return stopped;
     },
