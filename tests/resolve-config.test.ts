@@ -201,7 +201,8 @@ dashboard:
     }
     expect(message).toMatch(/config\.yaml:2: config key database\.url must be a postgres:\/\/user:password@host:port\/database URL or null/);
     expect(message).not.toContain("hunter2");
-    expect(() => load("database:\n  lease: 0\n")).toThrow(/database\.lease must be a number of seconds > 0/);
+    expect(() => load("database:\n  lease: 0\n")).toThrow(/database\.lease must be a number of seconds >= 1/);
+    expect(() => load("database:\n  lease: 0.5\n")).toThrow(/database\.lease must be a number of seconds >= 1, got 0\.5/);
   });
 
   it("resolveConfig is pure and works on plain objects (no file, no lines)", () => {

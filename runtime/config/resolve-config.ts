@@ -11,6 +11,14 @@ import {
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
+import {
+  DURATION_BOUND,
+  MACHINE_MEMORY_BOUND,
+  MAX_CONCURRENT_RUNS,
+  MAX_HISTORY_PER_TASK,
+  MIN_MEMORY_CHECK_INTERVAL_SEC,
+  type Bound,
+} from "./value-bounds.ts";
 import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "../alerts/alerts-options.ts";
 
 /**
@@ -100,16 +108,30 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     scheduler: {
       timezone: tz.zone,
       timezoneIsLocal: tz.isLocal,
-      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0") * MIB),
-      memoryCheckIntervalSec: r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0"),
-      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs"),
-      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0"),
+      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0", MACHINE_MEMORY_BOUND) * MIB),
+      memoryCheckIntervalSec: r.atLeast(
+        r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0", DURATION_BOUND),
+        MIN_MEMORY_CHECK_INTERVAL_SEC,
+        "scheduler",
+        "memory_check_interval",
+        "seconds (sampling more often is a busy loop)",
+      ),
+      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs", {
+        max: MAX_CONCURRENT_RUNS,
+        unit: "runs",
+        why: "each run is a thread of its own",
+      }),
+      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
     },
     database: {
       path: r.path(database, "database", "path"),
-      historyPerTask: r.positiveInt(database, "database", "history_per_task"),
+      historyPerTask: r.positiveInt(database, "database", "history_per_task", {
+        max: MAX_HISTORY_PER_TASK,
+        unit: "runs",
+        why: "the ledger is held in memory",
+      }),
       url: r.databaseUrl(database, (context.env ?? process.env)[DATABASE_URL_ENV]),
-      leaseSec: r.positiveNumber(database, "database", "lease", "a number of seconds > 0"),
+      leaseSec: r.leaseSeconds(database),
     },
     logging: r.logging(logging),
     tasks: {
@@ -119,7 +141,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     },
     dependencies: {
       registry: r.registry(dependencies, "dependencies", "registry"),
-      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0"),
+      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0", DURATION_BOUND),
     },
     notifications: {
       notifyOnFailure: r.bool(notifications, "notifications", "notify_on_failure"),
@@ -215,21 +237,32 @@ class Reader {
     return v;
   }
 
-  positiveInt(obj: Obj, section: Section, key: string): number {
+  positiveInt(obj: Obj, section: Section, key: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw this.invalid(section, key, "a positive integer", v);
-    return v;
+    return this.within(v, bound, section, key, "a positive integer");
   }
 
-  positiveNumber(obj: Obj, section: Section, key: string, expected: string): number {
+  positiveNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  /** A value taskhost cannot honour (issue 10.11) is refused, naming the key and the limit. */
+  private within(v: number, bound: Bound | undefined, section: Section, key: string, expected: string): number {
+    if (bound && v > bound.max) throw this.invalid(section, key, `${expected}, at most ${bound.max} ${bound.unit} (${bound.why})`, v);
     return v;
   }
 
-  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string): number {
-    const v = this.raw(obj, section, key);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+  atLeast(v: number, min: number, section: Section, key: string, unitAndWhy: string): number {
+    if (v < min) throw this.invalid(section, key, `at least ${min} ${unitAndWhy}`, v);
     return v;
   }
 
@@ -244,6 +277,13 @@ class Reader {
     if (v === null || v === undefined) return null;
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string or null", v);
     return v.trim();
+  }
+
+  /** database.lease: at least a second (a heartbeat every quarter lease), at most an hour (takeover would wait that long). */
+  leaseSeconds(obj: Obj): number {
+    const v = this.positiveNumber(obj, "database", "lease", "a number of seconds >= 1", { max: 3600, unit: "seconds", why: "a dead host's runs wait that long" });
+    if (v < 1) throw this.invalid("database", "lease", "a number of seconds >= 1", v);
+    return v;
   }
 
   /** database.url, else the environment's; its value never appears in a message (it holds a password). */

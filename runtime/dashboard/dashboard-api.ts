@@ -34,7 +34,7 @@ const STATUS_OF_CODE: Record<string, 400 | 404 | 409 | 503> = {
   ERR_SCHEDULER_STOPPED: 503,
 };
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 500 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
 
 /** The code of an error that did not come with its own (every error body has one, for scripts). */
 const CODE_OF_STATUS: Record<ErrorStatus, string> = {
@@ -44,6 +44,7 @@ const CODE_OF_STATUS: Record<ErrorStatus, string> = {
   404: "ERR_NOT_FOUND",
   405: "ERR_METHOD_NOT_ALLOWED",
   409: "ERR_CONFLICT",
+  413: "ERR_PAYLOAD_TOO_LARGE",
   500: "ERR_INTERNAL",
   503: "ERR_UNAVAILABLE",
 };
