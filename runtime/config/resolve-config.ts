@@ -98,6 +98,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
       memoryCheckIntervalSec: r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0"),
       maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs"),
       shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0"),
+      isolation: r.oneOf(scheduler, "scheduler", "isolation", ["context", "task", "worker"] as const),
     },
     database: {
       path: r.path(database, "database", "path"),
@@ -221,6 +222,13 @@ class Reader {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
     return v;
+  }
+
+  oneOf<T extends string>(obj: Obj, section: Section, key: string, allowed: readonly T[]): T {
+    const v = this.raw(obj, section, key);
+    const norm = typeof v === "string" ? v.trim().toLowerCase() : undefined;
+    if (norm === undefined || !(allowed as readonly string[]).includes(norm)) throw this.invalid(section, key, `one of ${allowed.join(", ")}`, v);
+    return norm as T;
   }
 
   nonEmptyString(obj: Obj, section: Section, key: string): string {

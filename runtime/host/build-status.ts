@@ -4,7 +4,13 @@ import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
 /** `status --json` as the running host sees it. */
-export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, store: Store, host: HostJson): Promise<StatusJson> {
+export async function hostStatus(
+  catalog: TaskCatalog,
+  scheduler: Scheduler,
+  store: Store,
+  host: HostJson,
+  defaultIsolation: NonNullable<TaskJson["isolation"]> = "context",
+): Promise<StatusJson> {
   const tasks: TaskJson[] = [];
   for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
     const schedules: ScheduleJson[] = [];
@@ -23,6 +29,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, sto
       state: stateOf(entry, scheduler),
       error: entry.error,
       schedules,
+      isolation: entry.loaded?.meta.isolation ?? defaultIsolation,
     });
   }
   return { host, tasks };

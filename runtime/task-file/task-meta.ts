@@ -13,6 +13,10 @@ export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ["once", "skip", "all
 export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
 export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ["skip", "queue", "allow", "replace"];
 
+/** Where a run's code executes (issue 13; contract §13): see runtime/scheduler/run-launcher.ts. */
+export type IsolationLevel = "context" | "task" | "worker";
+export const ISOLATION_LEVELS: readonly IsolationLevel[] = ["context", "task", "worker"];
+
 export interface TaskMetaInput {
   title?: unknown;
   description?: unknown;
@@ -33,6 +37,7 @@ export interface TaskMetaInput {
   memory_limit?: unknown;
   allow_scripts?: unknown;
   notify_on_failure?: unknown;
+  isolation?: unknown;
 }
 
 /** The field names a frontmatter may use; anything else is a warning. */
@@ -53,6 +58,7 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "memory_limit",
   "allow_scripts",
   "notify_on_failure",
+  "isolation",
 ];
 
 export interface ResolvedTaskMeta {
@@ -80,6 +86,8 @@ export interface ResolvedTaskMeta {
   readonly allowScripts: boolean;
   /** Desktop notification when a run fails after its retries; null = `notifications.notify_on_failure`. */
   readonly notifyOnFailure: boolean | null;
+  /** null = `scheduler.isolation`. */
+  readonly isolation: IsolationLevel | null;
 }
 
 /** Defaults of contract §2 (title has none: it comes from the file name). */
@@ -99,4 +107,5 @@ export const TASK_META_DEFAULTS = Object.freeze({
   memoryLimitMb: 512,
   allowScripts: false,
   notifyOnFailure: null,
+  isolation: null,
 });
