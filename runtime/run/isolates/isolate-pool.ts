@@ -1,0 +1,201 @@
+/**
+ * Warm isolate workers, grouped: one group per memory_limit for `context`
+ * runs (any task may use any of its workers), one group per task bundle for
+ * `task` runs. A worker serves one run at a time; a worker whose run had to be
+ * killed is replaced, and a spare is started ahead whenever a `context` group
+ * hands out its last idle worker, so the next run does not pay for a boot.
+ * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of heap
+ * growth, and retire after being idle for a while.
+ */
+import { IsolateWorker } from "./isolate-worker.ts";
+import type { IsolateMode } from "./isolate-protocol.ts";
+
+/** Runs a worker serves before it is replaced (bounds whatever a context leaks into the worker's realm). */
+export const RECYCLE_RUNS = 2000;
+/** Heap growth over the worker's baseline after which it is replaced. */
+export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
+
+export interface GroupSpec {
+  /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */
+  key: string;
+  mode: IsolateMode;
+  memoryLimitMb: number;
+  /** For `task` groups: the task, whose older bundles' workers retire when its bundle changes. */
+  taskId?: string;
+}
+
+export interface IsolatePoolOptions {
+  entryFile: string;
+  projectRoot: string;
+  /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
+  maxContextWorkers: number;
+  /** Idle time after which a worker retires. */
+  idleMs: { context: number; task: number };
+  onLate(message: string): void;
+}
+
+interface Waiter {
+  resolve(worker: IsolateWorker): void;
+  reject(error: Error): void;
+}
+
+interface Group {
+  spec: GroupSpec;
+  idle: IsolateWorker[];
+  waiters: Waiter[];
+  /** Workers of this group alive (idle or serving). */
+  size: number;
+}
+
+export class IsolatePool {
+  private readonly groups = new Map<string, Group>();
+  private readonly groupOf = new Map<IsolateWorker, Group>();
+  private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private readonly taskKeys = new Map<string, string>();
+  private contextWorkers = 0;
+  private closed = false;
+
+  constructor(private options: IsolatePoolOptions) {}
+
+  setMaxContextWorkers(n: number): void {
+    this.options = { ...this.options, maxContextWorkers: n };
+    for (const group of this.groups.values()) this.serveWaiters(group);
+  }
+
+  /** A worker for one run: an idle one at once, a new one if the limit allows, else the next one released. */
+  acquire(spec: GroupSpec): Promise<IsolateWorker> {
+    if (this.closed) return Promise.reject(new Error("taskhost isolates: the host is stopping"));
+    const group = this.group(spec);
+    return new Promise<IsolateWorker>((resolve, reject) => {
+      group.waiters.push({ resolve, reject });
+      this.serveWaiters(group);
+    });
+  }
+
+  /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
+  release(worker: IsolateWorker, reusable: boolean): void {
+    const group = this.groupOf.get(worker);
+    if (!group) return;
+    const worn = worker.runs >= RECYCLE_RUNS || (worker.baseHeap !== null && worker.lastHeap - worker.baseHeap > RECYCLE_HEAP_GROWTH);
+    if (!reusable || worker.dead || worn || this.closed || this.groups.get(group.spec.key) !== group) {
+      this.retire(worker);
+      // The next run of this group should not wait for a boot.
+      if (!this.closed && group.spec.mode === "context") this.startSpare(group);
+      return;
+    }
+    this.give(group, worker);
+  }
+
+  /** Workers alive now, by mode (for status and tests). */
+  counts(): { context: number; task: number; idle: number } {
+    let task = 0;
+    let idle = 0;
+    for (const group of this.groups.values()) {
+      if (group.spec.mode === "task") task += group.size;
+      idle += group.idle.length;
+    }
+    return { context: this.contextWorkers, task, idle };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.groupOf.keys()];
+    for (const group of this.groups.values()) {
+      for (const waiter of group.waiters.splice(0)) waiter.reject(new Error("taskhost isolates: the host is stopping"));
+    }
+    await Promise.all(all.map((worker) => this.retire(worker)));
+  }
+
+  private group(spec: GroupSpec): Group {
+    let group = this.groups.get(spec.key);
+    if (!group) {
+      group = { spec, idle: [], waiters: [], size: 0 };
+      this.groups.set(spec.key, group);
+    }
+    if (spec.taskId !== undefined) {
+      // A new bundle of the task: its old workers hold old code.
+      const previous = this.taskKeys.get(spec.taskId);
+      if (previous !== undefined && previous !== spec.key) {
+        const old = this.groups.get(previous);
+        this.groups.delete(previous);
+        for (const worker of old?.idle.splice(0) ?? []) void this.retire(worker);
+      }
+      this.taskKeys.set(spec.taskId, spec.key);
+    }
+    return group;
+  }
+
+  private serveWaiters(group: Group): void {
+    while (group.waiters.length > 0) {
+      const worker = group.idle.pop() ?? this.boot(group);
+      if (!worker) return;
+      this.clearIdle(worker);
+      group.waiters.shift()!.resolve(worker);
+    }
+    if (group.spec.mode === "context" && group.idle.length === 0) this.startSpare(group);
+  }
+
+  /** One more idle worker for the group, if none is idle and the limit allows. */
+  private startSpare(group: Group): void {
+    if (group.idle.length > 0 || group.waiters.length > 0 || this.closed) return;
+    const worker = this.boot(group, false);
+    if (worker) this.give(group, worker);
+  }
+
+  private boot(group: Group, evict = true): IsolateWorker | null {
+    const { spec } = group;
+    if (spec.mode === "context" && this.contextWorkers >= this.options.maxContextWorkers) {
+      // Room for this memory limit by retiring an idle worker of another.
+      const other = evict ? [...this.groups.values()].find((g) => g !== group && g.spec.mode === "context" && g.idle.length > 0) : undefined;
+      if (!other) return null;
+      void this.retire(other.idle.shift()!);
+    }
+    const worker = new IsolateWorker({
+      entryFile: this.options.entryFile,
+      mode: spec.mode,
+      memoryLimitMb: spec.memoryLimitMb,
+      projectRoot: this.options.projectRoot,
+      name: `taskhost:${spec.key}`,
+      onLate: this.options.onLate,
+    });
+    this.groupOf.set(worker, group);
+    group.size++;
+    if (spec.mode === "context") this.contextWorkers++;
+    return worker;
+  }
+
+  private give(group: Group, worker: IsolateWorker): void {
+    const waiter = group.waiters.shift();
+    if (waiter) return waiter.resolve(worker);
+    group.idle.push(worker);
+    const idleMs = this.options.idleMs[group.spec.mode];
+    this.idleTimers.set(
+      worker,
+      setTimeout(() => void this.retire(worker), idleMs).unref(),
+    );
+  }
+
+  private clearIdle(worker: IsolateWorker): void {
+    clearTimeout(this.idleTimers.get(worker));
+    this.idleTimers.delete(worker);
+  }
+
+  private retire(worker: IsolateWorker): Promise<void> {
+    const group = this.groupOf.get(worker);
+    if (group) {
+      this.groupOf.delete(worker);
+      this.clearIdle(worker);
+      const at = group.idle.indexOf(worker);
+      if (at >= 0) group.idle.splice(at, 1);
+      group.size--;
+      if (group.spec.mode === "context") this.contextWorkers--;
+      if (group.size === 0 && group.waiters.length === 0 && this.groups.get(group.spec.key) === group && group.spec.mode === "task") {
+        this.groups.delete(group.spec.key);
+        if (group.spec.taskId !== undefined && this.taskKeys.get(group.spec.taskId) === group.spec.key) this.taskKeys.delete(group.spec.taskId);
+      }
+      // A slot freed: whoever waits for a context worker may boot one now.
+      if (group.spec.mode === "context") for (const g of this.groups.values()) if (g.waiters.length > 0) this.serveWaiters(g);
+    }
+    return worker.kill();
+  }
+}

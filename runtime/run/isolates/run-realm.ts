@@ -1,0 +1,194 @@
+/**
+ * One fresh V8 context for a run (`isolation: context`) or a task
+ * (`isolation: task`): its own globals and built-in prototypes, Node's globals
+ * (process, Buffer, fetch, URL, ...) handed in, its own timers, and its own
+ * CommonJS loader, so a task's dependencies are evaluated inside it and their
+ * module state dies with it.
+ *
+ * The known costs of a context, and what is done about each:
+ * - Values made by Node's built-ins (an `fs` error, a Buffer, a fetch
+ *   Response's JSON) belong to the worker's main realm, where `instanceof` of
+ *   the context's own constructors would be false (jestjs/jest#2549). Every
+ *   built-in constructor of the context answers `instanceof` for its main-realm
+ *   twin too, so `err instanceof Error` holds for an fs error.
+ * - Native addons (`.node`), ES-module-only packages and `import()` load
+ *   through Node's loader into the worker's main realm: they work, but their
+ *   module state lives as long as the worker, not the run.
+ * - process.chdir() is not available in any worker thread (nor under `worker`).
+ * - Timers are the context's own and die with it; what is still pending in
+ *   Node itself (a socket, a file read) may resume the ended run's code, which
+ *   can then schedule nothing. An endless loop is stopped by terminating the
+ *   worker (no vm timeout: promises and timers escape those).
+ */
+import { createRequire, isBuiltin } from "node:module";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import vm from "node:vm";
+import { RunTimers } from "./run-timers.ts";
+import { compiledScript, type ModuleWrapper } from "./script-cache.ts";
+
+interface CjsModule {
+  exports: unknown;
+  id: string;
+  filename: string;
+  loaded: boolean;
+  children: unknown[];
+  paths: string[];
+  require?: unknown;
+}
+
+/** Node's globals a fresh context lacks (fetch, Buffer, URL, structuredClone, ...), read once per worker. */
+const NODE_GLOBALS: readonly string[] = (() => {
+  const own = new Set(vm.runInNewContext("Object.getOwnPropertyNames(globalThis)") as string[]);
+  const skip = new Set(["global", "globalThis", "console", "setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate"]);
+  return Object.getOwnPropertyNames(globalThis).filter((name) => !own.has(name) && !skip.has(name));
+})();
+
+/** Constructors whose instances Node's built-ins hand to task code. */
+const SHARED_CONSTRUCTORS = [
+  "Object", "Array", "Function", "Promise", "Date", "RegExp", "Map", "Set", "WeakMap", "WeakSet",
+  "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError",
+  "ArrayBuffer", "SharedArrayBuffer", "DataView", "Uint8Array", "Int8Array", "Uint8ClampedArray", "Uint16Array",
+  "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
+] as const;
+
+const hostConstructors: Record<string, unknown> = Object.fromEntries(
+  SHARED_CONSTRUCTORS.map((name) => [name, (globalThis as Record<string, unknown>)[name]]),
+);
+
+/** Run inside each new context: instanceof across realms, and what the loader needs from the context. */
+const SETUP = new vm.Script(
+  `(function (host) {
+    "use strict";
+    const ordinary = Function.prototype[Symbol.hasInstance];
+    for (const name of Object.keys(host)) {
+      const own = globalThis[name];
+      const twin = host[name];
+      if (typeof own !== "function" || typeof twin !== "function" || own === twin) continue;
+      Object.defineProperty(own, Symbol.hasInstance, {
+        configurable: true,
+        writable: true,
+        value: function (value) { return ordinary.call(this, value) || (this === own && ordinary.call(twin, value)); },
+      });
+    }
+    globalThis.global = globalThis;
+    return { promiseProto: Promise.prototype, newObject: () => ({}), parseJson: (text) => JSON.parse(text) };
+  })`,
+  { filename: "taskhost:realm-setup" },
+);
+
+const CURRENT_RUN_KEY = Symbol.for("taskhost.currentRun");
+
+export class RunRealm {
+  readonly timers = new RunTimers();
+  private readonly global: vm.Context;
+  private readonly modules = new Map<string, CjsModule>();
+  private readonly hostRequires = new Map<string, NodeJS.Require>();
+  private readonly helpers: { promiseProto: object; newObject: () => object; parseJson: (text: string) => unknown };
+  private readonly processListeners: Map<string | symbol, Function[]>;
+
+  constructor(name: string) {
+    const sandbox: Record<string | symbol, unknown> = {};
+    for (const key of NODE_GLOBALS) sandbox[key] = (globalThis as Record<string, unknown>)[key];
+    const t = this.timers;
+    Object.assign(sandbox, {
+      // Node's console writes to the worker's stdout/stderr, which the host reads as the run's output.
+      console,
+      setTimeout: t.setTimeout,
+      setInterval: t.setInterval,
+      setImmediate: t.setImmediate,
+      clearTimeout: t.clearTimeout,
+      clearInterval: t.clearInterval,
+      clearImmediate: t.clearImmediate,
+    });
+    this.global = vm.createContext(sandbox, { name });
+    const setup = SETUP.runInContext(this.global) as (host: Record<string, unknown>) => RunRealm["helpers"];
+    this.helpers = setup(hostConstructors);
+    this.processListeners = listenerSnapshot();
+  }
+
+  /** What `currentRun()` of taskhost's API and helpers answers inside this context. */
+  setCurrentRun(run: unknown): void {
+    (this.global as Record<symbol, unknown>)[CURRENT_RUN_KEY] = run;
+  }
+
+  /** Whether a promise was made by this context's code (an unhandled rejection of this run, or of an older one). */
+  owns(promise: unknown): boolean {
+    return typeof promise === "object" && promise !== null && Object.getPrototypeOf(promise) === this.helpers.promiseProto;
+  }
+
+  /** Evaluates a task's CommonJS bundle in this context and returns its exports. */
+  main(script: string, importMetaUrl: string): unknown {
+    return this.evaluate(script, true, importMetaUrl).exports;
+  }
+
+  /** Drops the run: pending timers cleared, listeners it added to `process` removed. Returns the timers that were pending. */
+  dispose(): number {
+    const pending = this.timers.close();
+    for (const event of process.eventNames()) {
+      const before = this.processListeners.get(event) ?? [];
+      for (const listener of process.listeners(event as never) as Function[]) {
+        if (!before.includes(listener)) process.removeListener(event as never, listener as never);
+      }
+    }
+    this.setCurrentRun(undefined);
+    this.modules.clear();
+    return pending;
+  }
+
+  private evaluate(file: string, isBundle: boolean, importMetaUrl = pathToFileURL(file).href): CjsModule {
+    const module: CjsModule = { exports: this.helpers.newObject(), id: file, filename: file, loaded: false, children: [], paths: [] };
+    this.modules.set(file, module);
+    const require = this.requireFrom(file);
+    module.require = require;
+    const wrapper = compiledScript(file, isBundle).runInContext(this.global) as ModuleWrapper;
+    wrapper.call(module.exports, module.exports, require, module, file, path.dirname(file), importMetaUrl);
+    module.loaded = true;
+    return module;
+  }
+
+  private requireFrom(file: string): NodeJS.Require {
+    let host = this.hostRequires.get(file);
+    if (!host) {
+      host = createRequire(file);
+      this.hostRequires.set(file, host);
+    }
+    const hostRequire = host;
+    const require = ((specifier: string) => this.load(specifier, hostRequire)) as NodeJS.Require;
+    require.resolve = hostRequire.resolve;
+    require.cache = Object.create(null) as NodeJS.Require["cache"];
+    require.main = undefined;
+    return require;
+  }
+
+  private load(specifier: string, hostRequire: NodeJS.Require): unknown {
+    const bare = specifier.startsWith("node:") ? specifier.slice(5) : specifier;
+    if (bare === "timers") return this.timers.module;
+    if (bare === "timers/promises") return this.timers.promises;
+    if (isBuiltin(specifier)) return hostRequire(specifier);
+    const file = hostRequire.resolve(specifier);
+    const known = this.modules.get(file);
+    if (known) return known.exports;
+    if (file.endsWith(".json")) {
+      const module: CjsModule = { exports: this.helpers.parseJson(readFileSync(file, "utf8")), id: file, filename: file, loaded: true, children: [], paths: [] };
+      this.modules.set(file, module);
+      return module.exports;
+    }
+    // Native addons and ES modules cannot be evaluated in a context: Node loads them in the worker's realm.
+    if (file.endsWith(".node") || file.endsWith(".mjs")) return hostRequire(file);
+    try {
+      return this.evaluate(file, false).exports;
+    } catch (error) {
+      if (error instanceof SyntaxError && /\b(import|export)\b/.test(error.message) && !this.modules.get(file)?.loaded) {
+        this.modules.delete(file);
+        return hostRequire(file);
+      }
+      throw error;
+    }
+  }
+}
+
+function listenerSnapshot(): Map<string | symbol, Function[]> {
+  return new Map(process.eventNames().map((event) => [event, [...(process.listeners(event as never) as Function[])]]));
+}
