@@ -1,0 +1,126 @@
+/**
+ * The known costs of running tasks in vm contexts (runtime/run/isolates/run-realm.ts),
+ * each handled or pinned down: process.chdir, timers from node:timers/promises,
+ * native addons, top-level await (no CommonJS form: the task runs as `worker`),
+ * stack traces that name the task's file, and the measured lead time.
+ */
+import { createRequire } from "node:module";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
+import type { Isolation } from "../runtime/scheduler/run-launcher.ts";
+
+const LEVELS: Isolation[] = ["context", "task", "worker"];
+let kit: IsolateKit;
+
+beforeAll(async () => {
+  kit = await IsolateKit.create();
+}, 60_000);
+
+afterAll(async () => {
+  await kit?.dispose();
+});
+
+async function runEach(bundle: string, levels = LEVELS, options: { timeoutSec?: number } = {}) {
+  const launcher = kit.launcher();
+  try {
+    const out: Record<string, { status: string; error: string | null; text: string }> = {};
+    for (const isolation of levels) {
+      const run = kit.run(launcher, bundle, { isolation, ...options });
+      const outcome = await run.outcome;
+      out[isolation] = { status: outcome.status, error: outcome.error, text: run.text() };
+    }
+    return out;
+  } finally {
+    await launcher.close();
+  }
+}
+
+describe("known costs of contexts", () => {
+  it("process.chdir() is refused alike under every level (no worker thread may change the process's directory)", async () => {
+    const bundle = await kit.bundle("chdir", taskSource('try { process.chdir("/tmp"); ctx.log.info("changed"); } catch (e: any) { ctx.log.info(e.code); }'));
+    const out = await runEach(bundle);
+    for (const level of LEVELS) expect(out[level]!.text, level).toBe("ERR_WORKER_UNSUPPORTED_OPERATION");
+  }, 60_000);
+
+  it("a node:timers/promises timer left pending dies with the run's context instead of resuming it later", async () => {
+    const bundle = await kit.bundle(
+      "escaping",
+      taskSource(
+        'await sleep(5);\nsleep(150).then(() => console.log("ESCAPED the run"));\nsetImmediate(() => {});\nctx.log.info("returned");',
+        'import { setTimeout as sleep, setImmediate } from "node:timers/promises";',
+      ),
+    );
+    const waiter = await kit.bundle("waiter", taskSource('await new Promise((r) => setTimeout(r, 400));\nctx.log.info("waited");'));
+    const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+    try {
+      const first = kit.run(launcher, bundle, { isolation: "context" });
+      expect((await first.outcome).status).toBe("success");
+      // The same pool worker (one run at a time), for longer than the pending timer.
+      const second = kit.run(launcher, waiter, { isolation: "context" });
+      expect((await second.outcome).status).toBe("success");
+      expect(first.text() + second.text()).not.toContain("ESCAPED");
+      expect(second.text()).toBe("waited");
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+
+  const addon = (() => {
+    try {
+      return createRequire(import.meta.url).resolve("lightningcss");
+    } catch {
+      return null;
+    }
+  })();
+  it.skipIf(addon === null)("a package with a native addon (.node) works under every level (the addon itself loads in the worker's main realm)", async () => {
+    process.env.TH_ADDON_PACKAGE = addon!;
+    const bundle = await kit.bundle(
+      "addon",
+      taskSource(
+        'const css = require(process.env.TH_ADDON_PACKAGE!);\nconst { code } = css.transform({ filename: "a.css", code: Buffer.from(".a { color: #ff0000 }"), minify: true });\nctx.log.info(Buffer.from(code).toString());',
+        "declare const require: (id: string) => any;",
+      ),
+    );
+    const out = await runEach(bundle);
+    for (const level of LEVELS) expect(out[level], level).toEqual({ status: "success", error: null, text: ".a{color:red}" });
+  }, 60_000);
+
+  it("a task with top-level await has no CommonJS form and runs as isolation: worker, with a note in the host log", async () => {
+    const bundle = await kit.bundle("tla", taskSource('ctx.log.info("value", value);', "const value = await Promise.resolve(42);"));
+    const notes: string[] = [];
+    const launcher = kit.launcher({ log: (message) => notes.push(message) });
+    try {
+      const run = kit.run(launcher, bundle, { task: "tla", isolation: "context" });
+      expect((await run.outcome).status).toBe("success");
+      expect(run.text()).toBe("value 42");
+      expect(notes.join("\n")).toMatch(/task tla: .*runs with isolation: worker instead of context/);
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+
+  it("stack traces name the task's file and line, as under worker", async () => {
+    const bundle = await kit.bundle("stack", taskSource('\n\n    throw new TypeError("line five of main");'));
+    const out = await runEach(bundle);
+    const lines = LEVELS.map((level) => /tasks\/stack\.ts:(\d+)/.exec(out[level]!.error ?? "")?.[1]);
+    expect(lines[0]).toBeDefined();
+    expect(new Set(lines).size).toBe(1);
+    for (const level of LEVELS) expect(out[level]!.error, level).toMatch(/^TypeError: line five of main/);
+  }, 60_000);
+
+  it("measures each task's lead time per level: a warm context loads in milliseconds", async () => {
+    const bundle = await kit.bundle("quick", taskSource('ctx.log.info("ok");'));
+    const launcher = kit.launcher();
+    try {
+      expect(launcher.leadTimeMs("quick", "context")).toBe(50);
+      for (let i = 0; i < 10; i++) expect((await kit.run(launcher, bundle, { task: "quick", isolation: "context" }).outcome).status).toBe("success");
+      for (let i = 0; i < 2; i++) expect((await kit.run(launcher, bundle, { task: "quick", isolation: "worker" }).outcome).status).toBe("success");
+      const context = launcher.leadTimeMs("quick", "context");
+      const worker = launcher.leadTimeMs("quick", "worker");
+      expect(context).toBeLessThan(worker);
+      expect(context).toBeLessThan(50);
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+});
