@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build, type BuildFailure, type Message } from "esbuild";
-import { HELPERS_ENTRY, TASK_API_ENTRY } from "../runtime-paths.ts";
+import { HELPERS_ENTRY } from "../runtime-paths.ts";
 
 export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";
 
@@ -116,7 +116,7 @@ export function scriptBundlePath(bundlePath: string): string {
   return bundlePath.replace(/\.mjs$/, ".cjs");
 }
 
-/** The same task as a CommonJS script with `taskhost` inlined, or null when it cannot be one. */
+/** The same task as a CommonJS script, or null when it cannot be one. */
 async function scriptBundle(options: BundleTaskOptions): Promise<Uint8Array | null> {
   try {
     const result = await build({
@@ -131,8 +131,9 @@ async function scriptBundle(options: BundleTaskOptions): Promise<Uint8Array | nu
       logLevel: "silent",
       // The run's loader passes these in (see runtime/run/isolates/script-loader.ts).
       define: { "import.meta.url": "__thImportMetaUrl", "import.meta.dirname": "__dirname", "import.meta.filename": "__filename" },
-      alias: { "taskhost/helpers": HELPERS_ENTRY, taskhost: TASK_API_ENTRY },
-      external: options.external ? [...options.external] : [],
+      alias: { "taskhost/helpers": HELPERS_ENTRY },
+      // `taskhost` stays a require(): the context's loader gives every bundle one shared compiled copy.
+      external: ["taskhost", ...(options.external ?? [])],
       absWorkingDir: options.projectRoot,
     });
     return result.outputFiles[0]!.contents;

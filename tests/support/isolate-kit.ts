@@ -9,7 +9,7 @@ import path from "node:path";
 import { bundleTask } from "../../runtime/task-file/bundle-task.ts";
 import { prepareToolchain, type Toolchain } from "../../runtime/task-file/toolchain.ts";
 import { IsolatingLauncher, type IsolatingLauncherOptions } from "../../runtime/run/isolates/isolating-launcher.ts";
-import { isolateEntryFile } from "../../runtime/run/isolates/isolate-entry-file.ts";
+import { isolateToolchain, type IsolateToolchain } from "../../runtime/run/isolates/isolate-entry-file.ts";
 import type { Isolation, LaunchedRun, LogLevel, RunOutcome } from "../../runtime/scheduler/run-launcher.ts";
 
 export interface CollectedRun {
@@ -27,7 +27,7 @@ export class IsolateKit {
   private constructor(
     readonly root: string,
     readonly toolchain: Toolchain,
-    readonly isolateEntry: string,
+    readonly isolates: IsolateToolchain,
   ) {}
 
   static async create(prefix = "taskhost-isolates-"): Promise<IsolateKit> {
@@ -35,13 +35,13 @@ export class IsolateKit {
     await mkdir(path.join(root, "tasks"), { recursive: true });
     const cache = path.join(root, "data", "cache");
     const toolchain = await prepareToolchain(cache);
-    return new IsolateKit(root, toolchain, await isolateEntryFile(cache));
+    return new IsolateKit(root, toolchain, await isolateToolchain(cache));
   }
 
   launcher(options: Partial<IsolatingLauncherOptions> = {}): IsolatingLauncher {
     return new IsolatingLauncher({
       workerEntryFile: this.toolchain.entryFile,
-      isolateEntryFile: this.isolateEntry,
+      isolates: this.isolates,
       projectRoot: this.root,
       maxConcurrentRuns: 4,
       ...options,

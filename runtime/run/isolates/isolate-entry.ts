@@ -72,7 +72,7 @@ function load(request: RunLoad): void {
     if (data.mode === "task" && kept?.script === request.script) {
       ({ realm, cls } = kept);
     } else {
-      realm = new RunRealm(`taskhost:${request.scheduleId}`);
+      realm = new RunRealm(`taskhost:${request.scheduleId}`, data.apiScript);
       cls = taskClass(realm.main(request.script, request.importMetaUrl));
       if (data.mode === "task") kept = { script: request.script, realm, cls };
     }
@@ -84,7 +84,7 @@ function load(request: RunLoad): void {
   } catch (error) {
     // A task that fails at load is not kept: its next run loads it anew.
     if (data.mode === "task") kept = null;
-    const failed: ActiveRun = { load: request, realm: realm ?? new RunRealm("taskhost:failed"), instance: {}, fn: () => {}, abort: new AbortController(), started: false, returned: false, ended: false };
+    const failed: ActiveRun = { load: request, realm: realm ?? new RunRealm("taskhost:failed", data.apiScript), instance: {}, fn: () => {}, abort: new AbortController(), started: false, returned: false, ended: false };
     current = failed;
     void end(failed, error, true);
   }

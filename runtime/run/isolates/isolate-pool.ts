@@ -26,6 +26,7 @@ export interface GroupSpec {
 
 export interface IsolatePoolOptions {
   entryFile: string;
+  apiScript: string;
   projectRoot: string;
   /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
   maxContextWorkers: number;
@@ -155,6 +156,7 @@ export class IsolatePool {
       mode: spec.mode,
       memoryLimitMb: spec.memoryLimitMb,
       projectRoot: this.options.projectRoot,
+      apiScript: this.options.apiScript,
       name: `taskhost:${spec.key}`,
       onLate: this.options.onLate,
     });

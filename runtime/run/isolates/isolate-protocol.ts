@@ -11,6 +11,8 @@ export type IsolateMode = "context" | "task";
 export interface IsolateWorkerData {
   mode: IsolateMode;
   projectRoot: string;
+  /** The `taskhost` module as a CommonJS script (see api-script.ts). */
+  apiScript: string;
 }
 
 export interface RunLoad {

@@ -20,6 +20,7 @@ export interface IsolateWorkerOptions {
   mode: IsolateMode;
   memoryLimitMb: number;
   projectRoot: string;
+  apiScript: string;
   name: string;
   /** Told what a run that already ended left behind (late rejections), for the host log. */
   onLate(message: string): void;
@@ -38,7 +39,7 @@ export class IsolateWorker {
   private killing: Promise<void> | null = null;
 
   constructor(readonly options: IsolateWorkerOptions) {
-    const data: IsolateWorkerData = { mode: options.mode, projectRoot: options.projectRoot };
+    const data: IsolateWorkerData = { mode: options.mode, projectRoot: options.projectRoot, apiScript: options.apiScript };
     this.thread = new Worker(options.entryFile, {
       workerData: data,
       stdout: true,

@@ -17,12 +17,13 @@ import { IsolatePool } from "./isolate-pool.ts";
 import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "./worker-level-run.ts";
+import type { IsolateToolchain } from "./isolate-entry-file.ts";
 
 export interface IsolatingLauncherOptions {
   /** The `worker` level's entry (runtime/run/worker-entry-file.ts). */
   workerEntryFile: string;
-  /** The isolate workers' entry (isolate-entry-file.ts). */
-  isolateEntryFile: string;
+  /** The isolate workers' entry and `taskhost` script (isolate-entry-file.ts). */
+  isolates: IsolateToolchain;
   projectRoot: string;
   maxConcurrentRuns: number;
   /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
@@ -41,7 +42,8 @@ export class IsolatingLauncher implements RunLauncher {
 
   constructor(private readonly options: IsolatingLauncherOptions) {
     this.pool = new IsolatePool({
-      entryFile: options.isolateEntryFile,
+      entryFile: options.isolates.entryFile,
+      apiScript: options.isolates.apiScript,
       projectRoot: options.projectRoot,
       maxContextWorkers: options.maxConcurrentRuns + 1,
       idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },

@@ -38,19 +38,27 @@ interface CjsModule {
   require?: unknown;
 }
 
-/** Node's globals a fresh context lacks (fetch, Buffer, URL, structuredClone, ...), read once per worker. */
-const NODE_GLOBALS: readonly string[] = (() => {
+/**
+ * Node's globals a fresh context lacks (fetch, Buffer, URL, structuredClone,
+ * ...), as getters on one object per worker that every run's global inherits
+ * from: nothing is copied per run, and fetch's undici loads on first use only.
+ * A run that assigns one of them shadows it on its own global.
+ */
+const NODE_GLOBALS: object = (() => {
   const own = new Set(vm.runInNewContext("Object.getOwnPropertyNames(globalThis)") as string[]);
   const skip = new Set(["global", "globalThis", "console", "setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate"]);
-  return Object.getOwnPropertyNames(globalThis).filter((name) => !own.has(name) && !skip.has(name));
+  const proto: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(globalThis)) {
+    if (own.has(name) || skip.has(name)) continue;
+    Object.defineProperty(proto, name, { get: () => (globalThis as Record<string, unknown>)[name], enumerable: false, configurable: false });
+  }
+  return Object.freeze(proto);
 })();
 
-/** Constructors whose instances Node's built-ins hand to task code. */
+/** Constructors whose instances Node's built-ins hand to task code (errors, buffers, parsed JSON, promises). */
 const SHARED_CONSTRUCTORS = [
-  "Object", "Array", "Function", "Promise", "Date", "RegExp", "Map", "Set", "WeakMap", "WeakSet",
+  "Object", "Array", "Promise", "Date", "RegExp", "Map", "Set", "ArrayBuffer", "Uint8Array",
   "Error", "TypeError", "RangeError", "SyntaxError", "ReferenceError", "EvalError", "URIError", "AggregateError",
-  "ArrayBuffer", "SharedArrayBuffer", "DataView", "Uint8Array", "Int8Array", "Uint8ClampedArray", "Uint16Array",
-  "Int16Array", "Uint32Array", "Int32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array",
 ] as const;
 
 const hostConstructors: Record<string, unknown> = Object.fromEntries(
@@ -88,9 +96,9 @@ export class RunRealm {
   private readonly helpers: { promiseProto: object; newObject: () => object; parseJson: (text: string) => unknown };
   private readonly processListeners: Map<string | symbol, Function[]>;
 
-  constructor(name: string) {
-    const sandbox: Record<string | symbol, unknown> = {};
-    for (const key of NODE_GLOBALS) sandbox[key] = (globalThis as Record<string, unknown>)[key];
+  /** `apiScript`: the `taskhost` module as a CommonJS script, what `require("taskhost")` evaluates. */
+  constructor(name: string, private readonly apiScript: string) {
+    const sandbox = Object.create(NODE_GLOBALS) as Record<string | symbol, unknown>;
     const t = this.timers;
     Object.assign(sandbox, {
       // Node's console writes to the worker's stdout/stderr, which the host reads as the run's output.
@@ -108,9 +116,14 @@ export class RunRealm {
     this.processListeners = listenerSnapshot();
   }
 
-  /** What `currentRun()` of taskhost's API and helpers answers inside this context. */
+  /**
+   * What `currentRun()` answers, for the helpers (evaluated in this context)
+   * and for the shared `taskhost` module (in the worker's realm; the worker
+   * serves one run at a time, so one value per thread is exact).
+   */
   setCurrentRun(run: unknown): void {
     (this.global as Record<symbol, unknown>)[CURRENT_RUN_KEY] = run;
+    (globalThis as Record<symbol, unknown>)[CURRENT_RUN_KEY] = run;
   }
 
   /** Whether a promise was made by this context's code (an unhandled rejection of this run, or of an older one). */
@@ -166,6 +179,7 @@ export class RunRealm {
     const bare = specifier.startsWith("node:") ? specifier.slice(5) : specifier;
     if (bare === "timers") return this.timers.module;
     if (bare === "timers/promises") return this.timers.promises;
+    if (specifier === "taskhost") return sharedApi(this.apiScript);
     if (isBuiltin(specifier)) return hostRequire(specifier);
     const file = hostRequire.resolve(specifier);
     const known = this.modules.get(file);
@@ -187,6 +201,25 @@ export class RunRealm {
       throw error;
     }
   }
+}
+
+let api: { file: string; exports: unknown } | null = null;
+
+/**
+ * The `taskhost` module, evaluated once per worker in its own realm and
+ * frozen: decorators and schedule builders hold no state of a run, and
+ * evaluating croner's classes for every run would cost more than the run.
+ */
+function sharedApi(file: string): unknown {
+  if (api?.file !== file) {
+    const exports = createRequire(file)(file) as Record<string, unknown>;
+    for (const value of Object.values(exports)) {
+      if (typeof value === "function" && value.prototype) Object.freeze(value.prototype);
+      if (typeof value === "function" || (typeof value === "object" && value !== null)) Object.freeze(value);
+    }
+    api = { file, exports: Object.freeze(exports) };
+  }
+  return api.exports;
 }
 
 function listenerSnapshot(): Map<string | symbol, Function[]> {
