@@ -30,8 +30,12 @@ export interface IsolatePoolOptions {
   projectRoot: string;
   /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
   maxContextWorkers: number;
+  /** `task` workers kept beyond this are retired, least recently used first (only idle ones). */
+  maxTaskWorkers: number;
   /** Idle time after which a worker retires. */
   idleMs: { context: number; task: number };
+  /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
+  recycle?: { runs: number; heapGrowthBytes: number };
   onLate(message: string): void;
 }
 
@@ -54,12 +58,15 @@ export class IsolatePool {
   private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
   private readonly taskKeys = new Map<string, string>();
   private contextWorkers = 0;
+  private taskWorkers = 0;
+  /** When each idle worker went idle (the least recently used task worker goes first). */
+  private readonly idleSince = new Map<IsolateWorker, number>();
   private closed = false;
 
   constructor(private options: IsolatePoolOptions) {}
 
-  setMaxContextWorkers(n: number): void {
-    this.options = { ...this.options, maxContextWorkers: n };
+  setLimits(limits: { maxContextWorkers: number; maxTaskWorkers: number }): void {
+    this.options = { ...this.options, ...limits };
     for (const group of this.groups.values()) this.serveWaiters(group);
   }
 
@@ -77,7 +84,8 @@ export class IsolatePool {
   release(worker: IsolateWorker, reusable: boolean): void {
     const group = this.groupOf.get(worker);
     if (!group) return;
-    const worn = worker.runs >= RECYCLE_RUNS || (worker.baseHeap !== null && worker.lastHeap - worker.baseHeap > RECYCLE_HEAP_GROWTH);
+    const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
+    const worn = worker.runs >= runs || (worker.baseHeap !== null && worker.lastHeap - worker.baseHeap > heapGrowthBytes);
     if (!reusable || worker.dead || worn || this.closed || this.groups.get(group.spec.key) !== group) {
       this.retire(worker);
       // The next run of this group should not wait for a boot.
@@ -89,13 +97,9 @@ export class IsolatePool {
 
   /** Workers alive now, by mode (for status and tests). */
   counts(): { context: number; task: number; idle: number } {
-    let task = 0;
     let idle = 0;
-    for (const group of this.groups.values()) {
-      if (group.spec.mode === "task") task += group.size;
-      idle += group.idle.length;
-    }
-    return { context: this.contextWorkers, task, idle };
+    for (const group of this.groups.values()) idle += group.idle.length;
+    return { context: this.contextWorkers, task: this.taskWorkers, idle };
   }
 
   async close(): Promise<void> {
@@ -151,6 +155,13 @@ export class IsolatePool {
       if (!other) return null;
       void this.retire(other.idle.shift()!);
     }
+    if (spec.mode === "task" && this.taskWorkers >= this.options.maxTaskWorkers) {
+      let oldest: IsolateWorker | null = null;
+      for (const [worker, since] of this.idleSince) {
+        if (this.groupOf.get(worker)?.spec.mode === "task" && (oldest === null || since < this.idleSince.get(oldest)!)) oldest = worker;
+      }
+      if (oldest) void this.retire(oldest);
+    }
     const worker = new IsolateWorker({
       entryFile: this.options.entryFile,
       mode: spec.mode,
@@ -163,6 +174,7 @@ export class IsolatePool {
     this.groupOf.set(worker, group);
     group.size++;
     if (spec.mode === "context") this.contextWorkers++;
+    else this.taskWorkers++;
     return worker;
   }
 
@@ -170,6 +182,7 @@ export class IsolatePool {
     const waiter = group.waiters.shift();
     if (waiter) return waiter.resolve(worker);
     group.idle.push(worker);
+    this.idleSince.set(worker, performance.now());
     const idleMs = this.options.idleMs[group.spec.mode];
     this.idleTimers.set(
       worker,
@@ -178,6 +191,7 @@ export class IsolatePool {
   }
 
   private clearIdle(worker: IsolateWorker): void {
+    this.idleSince.delete(worker);
     clearTimeout(this.idleTimers.get(worker));
     this.idleTimers.delete(worker);
   }
@@ -191,6 +205,7 @@ export class IsolatePool {
       if (at >= 0) group.idle.splice(at, 1);
       group.size--;
       if (group.spec.mode === "context") this.contextWorkers--;
+      else this.taskWorkers--;
       if (group.size === 0 && group.waiters.length === 0 && this.groups.get(group.spec.key) === group && group.spec.mode === "task") {
         this.groups.delete(group.spec.key);
         if (group.spec.taskId !== undefined && this.taskKeys.get(group.spec.taskId) === group.spec.key) this.taskKeys.delete(group.spec.taskId);

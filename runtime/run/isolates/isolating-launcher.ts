@@ -28,8 +28,18 @@ export interface IsolatingLauncherOptions {
   maxConcurrentRuns: number;
   /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
   idleMs?: { context: number; task: number };
+  /** When a pool worker is replaced (tests); default after 2,000 runs or 64 MB of heap growth. */
+  recycle?: { runs: number; heapGrowthBytes: number };
   /** Host log for what the launcher decides on its own (a fallback, a late rejection). */
   log?: (message: string) => void;
+}
+
+/**
+ * `context`: one worker per run slot and a spare. `task`: a warm worker for
+ * each of the most recently run tasks, at least 8, at most four per slot.
+ */
+function poolLimits(maxConcurrentRuns: number): { maxContextWorkers: number; maxTaskWorkers: number } {
+  return { maxContextWorkers: maxConcurrentRuns + 1, maxTaskWorkers: Math.max(8, maxConcurrentRuns * 4) };
 }
 
 export class IsolatingLauncher implements RunLauncher {
@@ -45,15 +55,16 @@ export class IsolatingLauncher implements RunLauncher {
       entryFile: options.isolates.entryFile,
       apiScript: options.isolates.apiScript,
       projectRoot: options.projectRoot,
-      maxContextWorkers: options.maxConcurrentRuns + 1,
+      ...poolLimits(options.maxConcurrentRuns),
       idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },
+      ...(options.recycle ? { recycle: options.recycle } : {}),
       onLate: (message) => options.log?.(message),
     });
   }
 
   /** max_concurrent_runs changed (config reload). */
   configure(limits: { maxConcurrentRuns: number }): void {
-    this.pool.setMaxContextWorkers(limits.maxConcurrentRuns + 1);
+    this.pool.setLimits(poolLimits(limits.maxConcurrentRuns));
   }
 
   launch(request: RunRequest, sink: RunSink): LaunchedRun {
