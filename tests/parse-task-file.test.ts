@@ -49,6 +49,7 @@ describe("frontmatter forms", () => {
       memoryLimitMb: 512,
       allowScripts: false,
       notifyOnFailure: null,
+      isolation: null,
     });
     expect(Object.isFrozen(parsed.meta)).toBe(true);
     expect(Object.isFrozen(parsed.meta.dependencies)).toBe(true);
@@ -172,6 +173,7 @@ describe("fields", () => {
         "memory_limit: 256",
         "allow_scripts: true",
         "notify_on_failure: true",
+        "isolation: worker",
       ),
       FILE,
     );
@@ -193,6 +195,7 @@ describe("fields", () => {
       memoryLimitMb: 256,
       allowScripts: true,
       notifyOnFailure: true,
+      isolation: "worker",
     });
   });
 

@@ -7,6 +7,7 @@
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of heap
  * growth, and retire after being idle for a while.
  */
+import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import type { IsolateMode } from "./isolate-protocol.ts";
 
@@ -79,7 +80,7 @@ export class IsolatePool {
 
   /** A worker for one run: an idle one at once, a new one if the limit allows, else the next one released. */
   acquire(spec: GroupSpec): Promise<IsolateWorker> {
-    if (this.closed) return Promise.reject(new Error("taskhost isolates: the host is stopping"));
+    if (this.closed) return Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
     const group = this.group(spec);
     return new Promise<IsolateWorker>((resolve, reject) => {
       group.waiters.push({ resolve, reject });
@@ -113,7 +114,7 @@ export class IsolatePool {
     this.closed = true;
     const all = [...this.groupOf.keys()];
     for (const group of this.groups.values()) {
-      for (const waiter of group.waiters.splice(0)) waiter.reject(new Error("taskhost isolates: the host is stopping"));
+      for (const waiter of group.waiters.splice(0)) waiter.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
     }
     await Promise.all(all.map((worker) => this.retire(worker)));
   }

@@ -10,6 +10,7 @@
  * leadTimeMs() answers from those measurements.
  */
 import { existsSync } from "node:fs";
+import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
@@ -68,7 +69,7 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   launch(request: RunRequest, sink: RunSink): LaunchedRun {
-    if (this.closing) throw new Error("taskhost launcher: the host is stopping");
+    if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
     const launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
     const run =
