@@ -14,6 +14,8 @@ const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname, _
 /** Bundles seen by this worker at most; older ones are forgotten (a hot-reloaded task's old versions). */
 const MAX_SCRIPTS = 500;
 const CACHE_TAG = `${process.version}-${process.arch}`;
+/** Bundles smaller than this are compiled without a code cache (V8 parses a few KB in well under a millisecond). */
+const CODE_CACHE_MIN_CHARS = 32 * 1024;
 
 interface Entry {
   script: vm.Script;
@@ -46,7 +48,8 @@ export function compiledScript(file: string, codeCache: boolean): vm.Script {
   const source = readFileSync(file, "utf8");
   // A script read from a code cache made by another process loses its import() loader
   // (Node 20: "A dynamic import callback was not specified"): such scripts are compiled afresh.
-  if (/\bimport\s*\(/.test(source)) codeCache = false;
+  // A small one compiles faster than its cache file is read (and written, once per bundle).
+  if (source.length < CODE_CACHE_MIN_CHARS || /\bimport\s*\(/.test(source)) codeCache = false;
   const cacheFile = `${file}.${CACHE_TAG}.v8c`;
   let cachedData: Buffer | undefined;
   if (codeCache) {
