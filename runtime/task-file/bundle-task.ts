@@ -128,6 +128,8 @@ async function scriptBundle(options: BundleTaskOptions): Promise<Uint8Array | nu
       platform: "node",
       target: "node20",
       sourcemap: "inline",
+      // Only for mapping stack frames: the sources themselves need not be parsed again in every worker.
+      sourcesContent: false,
       logLevel: "silent",
       // The run's loader passes these in (see runtime/run/isolates/script-loader.ts).
       define: { "import.meta.url": "__thImportMetaUrl", "import.meta.dirname": "__dirname", "import.meta.filename": "__filename" },
