@@ -1,7 +1,7 @@
 /**
  * What a run leaves behind under `context` reaches no later run, of the same
  * task or another, in the same pool worker: globals, a patched built-in
- * prototype, a pending timer, a module-level variable, a process listener.
+ * prototype, a pending timer, a module-level variable, a process listener, process.env.
  * Under `task` the module-level variable persists (documented: that is the
  * level's point), and each run still gets a fresh class instance.
  */
@@ -18,8 +18,10 @@ const POLLUTER = taskSource(
     leak: (globalThis as any).leak ?? null,
     patched: typeof (Array.prototype as any).leaked,
     listeners: process.listenerCount("beforeExit"),
+    env: process.env.TH_LEAK ?? null,
   }));
   (globalThis as any).leak = "from an earlier run";
+  process.env.TH_LEAK = "set by an earlier run";
   (Array.prototype as any).leaked = () => "patched";
   setTimeout(() => console.log("LEAKED TIMER FIRED"), 200);
   process.on("beforeExit", () => {});
@@ -34,6 +36,7 @@ const OBSERVER = taskSource(`
     leak: (globalThis as any).leak ?? null,
     patched: typeof (Array.prototype as any).leaked,
     listeners: process.listenerCount("beforeExit"),
+    env: process.env.TH_LEAK ?? null,
   }));
   await new Promise((r) => setTimeout(r, 300));
 `);
@@ -76,6 +79,7 @@ describe("isolation: context", () => {
         expect(r.leak).toBeNull();
         expect(r.patched).toBe("undefined");
         expect(r.listeners).toBe(0);
+        expect(r.env).toBeNull();
       }
       expect(reports.filter((r) => "count" in r).map((r) => [r.count, r.instanceRuns])).toEqual([[1, 1], [1, 1], [1, 1]]);
       expect(runs.some((r) => r.text().includes("LEAKED TIMER FIRED"))).toBe(false);

@@ -95,6 +95,7 @@ export class RunRealm {
   private readonly hostRequires = new Map<string, NodeJS.Require>();
   private readonly helpers: { promiseProto: object; newObject: () => object; parseJson: (text: string) => unknown };
   private readonly processListeners: Map<string | symbol, Function[]>;
+  private readonly env: Record<string, string | undefined> = { ...process.env };
 
   /** `apiScript`: the `taskhost` module as a CommonJS script, what `require("taskhost")` evaluates. */
   constructor(name: string, private readonly apiScript: string) {
@@ -136,9 +137,11 @@ export class RunRealm {
     return this.evaluate(script, true, importMetaUrl).exports;
   }
 
-  /** Drops the run: pending timers cleared, listeners it added to `process` removed. Returns the timers that were pending. */
+  /** Drops the run: pending timers cleared, listeners it added to `process` removed, `process.env` as it was. Returns the timers that were pending. */
   dispose(): number {
     const pending = this.timers.close();
+    for (const key of Object.keys(process.env)) if (!(key in this.env)) delete process.env[key];
+    for (const [key, value] of Object.entries(this.env)) if (process.env[key] !== value) process.env[key] = value;
     for (const event of process.eventNames()) {
       const before = this.processListeners.get(event) ?? [];
       for (const listener of process.listeners(event as never) as Function[]) {
