@@ -83,3 +83,23 @@ it("keeps task workers warm for the most recent tasks only", async () => {
     await launcher.close();
   }
 }, 60_000);
+
+it("drains short runs through its core workers and grows only for runs that hold theirs", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
+  const long = await kit.bundle("long", taskSource('await new Promise((r) => setTimeout(r, 600));\nctx.log.info("long done");'));
+  try {
+    const short = Array.from({ length: 24 }, () => kit.run(launcher, thread, { isolation: "context" }));
+    for (const run of short) await threadOf(run);
+    const threads = new Set(short.map((r) => r.text()));
+    expect(threads.size).toBeLessThanOrEqual(3);
+    // Three runs that each hold a worker for 600 ms: the third does not wait for the first to end.
+    const held = [0, 1, 2].map(() => kit.run(launcher, long, { isolation: "context" }));
+    const outcomes = await Promise.all(held.map((r) => r.outcome));
+    expect(outcomes.map((o) => o.status)).toEqual(["success", "success", "success"]);
+    const starts = outcomes.map((o) => o.startedAt!);
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(500);
+    expect(launcher.workers().context).toBeGreaterThanOrEqual(3);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);

@@ -6,7 +6,15 @@
  * hands out its last idle worker, so the next run does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of heap
  * growth, and retire after being idle for a while.
+ *
+ * A `context` group keeps about as many workers as the machine has cores
+ * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
+ * runs drains fastest through them. It grows beyond them, up to the limit,
+ * only when every worker has been busy with one run for GROW_AFTER_MS (long
+ * runs, or a fault being timed out, must not hold up other tasks), and those
+ * extra workers retire soon after they fall idle.
  */
+import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import type { IsolateMode } from "./isolate-protocol.ts";
@@ -22,6 +30,11 @@ import type { IsolateMode } from "./isolate-protocol.ts";
 export const RECYCLE_RUNS = 2000;
 /** Heap growth over the worker's baseline after which it is replaced. */
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
+
+/** Idle time after which a `context` worker beyond the core count retires. */
+const SURPLUS_IDLE_MS = 10_000;
+/** How long every worker of a group must have been busy before one more is started beyond its core count. */
+export const GROW_AFTER_MS = 40;
 
 export interface GroupSpec {
   /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */
@@ -40,8 +53,10 @@ export interface IsolatePoolOptions {
   maxContextWorkers: number;
   /** `task` workers kept beyond this are retired, least recently used first (only idle ones). */
   maxTaskWorkers: number;
-  /** Idle time after which a worker retires. */
-  idleMs: { context: number; task: number };
+  /** Idle time after which a worker retires; `surplus`: a `context` worker beyond the core count. */
+  idleMs: { context: number; task: number; surplus?: number };
+  /** `context` workers per group started without waiting (default: cores + 1). */
+  coreWorkers?: number;
   /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
   recycle?: { runs: number; heapGrowthBytes: number };
   onLate(message: string): void;
@@ -69,6 +84,9 @@ export class IsolatePool {
   private taskWorkers = 0;
   /** When each idle worker went idle (the least recently used task worker goes first). */
   private readonly idleSince = new Map<IsolateWorker, number>();
+  /** When each worker now serving a run was handed out. */
+  private readonly busySince = new Map<IsolateWorker, number>();
+  private readonly growChecks = new Map<Group, NodeJS.Timeout>();
   private closed = false;
 
   constructor(private options: IsolatePoolOptions) {}
@@ -90,6 +108,7 @@ export class IsolatePool {
 
   /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
   release(worker: IsolateWorker, reusable: boolean): void {
+    this.busySince.delete(worker);
     const group = this.groupOf.get(worker);
     if (!group) return;
     const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
@@ -112,6 +131,8 @@ export class IsolatePool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.growChecks.values()) clearTimeout(timer);
+    this.growChecks.clear();
     const all = [...this.groupOf.keys()];
     for (const group of this.groups.values()) {
       for (const waiter of group.waiters.splice(0)) waiter.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
@@ -140,17 +161,44 @@ export class IsolatePool {
 
   private serveWaiters(group: Group): void {
     while (group.waiters.length > 0) {
-      const worker = group.idle.pop() ?? this.boot(group);
-      if (!worker) return;
+      const worker = group.idle.pop() ?? (this.mayGrow(group) ? this.boot(group) : null);
+      if (!worker) return this.checkGrowthLater(group);
       this.clearIdle(worker);
+      this.busySince.set(worker, performance.now());
       group.waiters.shift()!.resolve(worker);
     }
     if (group.spec.mode === "context" && group.idle.length === 0) this.startSpare(group);
   }
 
-  /** One more idle worker for the group, if none is idle and the limit allows. */
+  private coreWorkers(): number {
+    return this.options.coreWorkers ?? availableParallelism() + 1;
+  }
+
+  /** Below its core count a group grows at once; beyond, only when all its workers are held by runs that last. */
+  private mayGrow(group: Group): boolean {
+    if (group.spec.mode === "task" || group.size < this.coreWorkers()) return true;
+    const now = performance.now();
+    for (const [worker, since] of this.busySince) {
+      // A worker still booting will serve soon: that is no reason to boot another.
+      if (this.groupOf.get(worker) === group && (!worker.online || now - since < GROW_AFTER_MS)) return false;
+    }
+    return true;
+  }
+
+  private checkGrowthLater(group: Group): void {
+    if (this.growChecks.has(group) || this.closed) return;
+    this.growChecks.set(
+      group,
+      setTimeout(() => {
+        this.growChecks.delete(group);
+        this.serveWaiters(group);
+      }, GROW_AFTER_MS),
+    );
+  }
+
+  /** One more idle worker for the group, if none is idle and it is below its core count. */
   private startSpare(group: Group): void {
-    if (group.idle.length > 0 || group.waiters.length > 0 || this.closed) return;
+    if (group.idle.length > 0 || group.waiters.length > 0 || this.closed || group.size >= this.coreWorkers()) return;
     const worker = this.boot(group, false);
     if (worker) this.give(group, worker);
   }
@@ -191,7 +239,8 @@ export class IsolatePool {
     if (waiter) return waiter.resolve(worker);
     group.idle.push(worker);
     this.idleSince.set(worker, performance.now());
-    const idleMs = this.options.idleMs[group.spec.mode];
+    const surplus = group.spec.mode === "context" && group.size > this.coreWorkers();
+    const idleMs = surplus ? (this.options.idleMs.surplus ?? SURPLUS_IDLE_MS) : this.options.idleMs[group.spec.mode];
     this.idleTimers.set(
       worker,
       setTimeout(() => void this.retire(worker), idleMs).unref(),
@@ -205,6 +254,7 @@ export class IsolatePool {
   }
 
   private retire(worker: IsolateWorker): Promise<void> {
+    this.busySince.delete(worker);
     const group = this.groupOf.get(worker);
     if (group) {
       this.groupOf.delete(worker);

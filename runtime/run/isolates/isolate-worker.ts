@@ -33,6 +33,8 @@ export class IsolateWorker {
   baseHeap: number | null = null;
   lastHeap = 0;
   dead = false;
+  /** The thread has booted and spoken (until then a run handed to it waits for its boot, not for another run). */
+  online = false;
   private tenant: IsolateTenant | null = null;
   private readonly thread: Worker;
   private lastError: (Error & { code?: string }) | null = null;
@@ -53,6 +55,7 @@ export class IsolateWorker {
     this.thread.stdout.setEncoding("utf8").on("data", (chunk: string) => out.push(chunk));
     this.thread.stderr.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     this.thread.on("message", (message: FromIsolate) => {
+      this.online = true;
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
         this.runs++;

@@ -29,6 +29,8 @@ export interface IsolatingLauncherOptions {
   maxConcurrentRuns: number;
   /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
   idleMs?: { context: number; task: number };
+  /** `context` workers per memory limit started without waiting; default cores + 1. */
+  coreWorkers?: number;
   /** When a pool worker is replaced (tests); default after 2,000 runs or 64 MB of heap growth. */
   recycle?: { runs: number; heapGrowthBytes: number };
   /** Host log for what the launcher decides on its own (a fallback, a late rejection). */
@@ -59,6 +61,7 @@ export class IsolatingLauncher implements RunLauncher {
       ...poolLimits(options.maxConcurrentRuns),
       idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },
       ...(options.recycle ? { recycle: options.recycle } : {}),
+      ...(options.coreWorkers ? { coreWorkers: options.coreWorkers } : {}),
       onLate: (message) => options.log?.(message),
     });
   }
