@@ -4,7 +4,9 @@
  * native addons, top-level await (no CommonJS form: the task runs as `worker`),
  * stack traces that name the task's file, and the measured lead time.
  */
+import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
 import type { Isolation } from "../runtime/scheduler/run-launcher.ts";
@@ -83,6 +85,26 @@ describe("known costs of contexts", () => {
     );
     const out = await runEach(bundle);
     for (const level of LEVELS) expect(out[level], level).toEqual({ status: "success", error: null, text: ".a{color:red}" });
+  }, 60_000);
+
+  it("an ES-module-only dependency loads through Node's loader: it works, and its module state lasts as long as the worker (documented)", async () => {
+    const pkg = path.join(kit.root, "node_modules", "th-esm-only");
+    await mkdir(pkg, { recursive: true });
+    await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name: "th-esm-only", version: "1.0.0", type: "module", exports: "./index.js" }));
+    await writeFile(path.join(pkg, "index.js"), "let n = 0;\nexport const next = () => ++n;\n");
+    const bundle = await kit.bundle("esm-dep", taskSource("ctx.log.info(String(next()));", 'import { next } from "th-esm-only";'), { external: ["th-esm-only"] });
+    const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+    try {
+      const counts = [];
+      for (let i = 0; i < 2; i++) {
+        const run = kit.run(launcher, bundle, { isolation: "context" });
+        expect((await run.outcome).status).toBe("success");
+        counts.push(run.text());
+      }
+      expect(counts).toEqual(["1", "2"]);
+    } finally {
+      await launcher.close();
+    }
   }, 60_000);
 
   it("a task with top-level await has no CommonJS form and runs as isolation: worker, with a note in the host log", async () => {

@@ -87,6 +87,8 @@ const SETUP = new vm.Script(
 );
 
 const CURRENT_RUN_KEY = Symbol.for("taskhost.currentRun");
+/** `.js` files found to be ES modules: required through Node's loader from then on, without another compile attempt. */
+const NODE_LOADED = new Set<string>();
 
 export class RunRealm {
   readonly timers = new RunTimers();
@@ -193,12 +195,13 @@ export class RunRealm {
       return module.exports;
     }
     // Native addons and ES modules cannot be evaluated in a context: Node loads them in the worker's realm.
-    if (file.endsWith(".node") || file.endsWith(".mjs")) return hostRequire(file);
+    if (file.endsWith(".node") || file.endsWith(".mjs") || NODE_LOADED.has(file)) return hostRequire(file);
     try {
       return this.evaluate(file, false).exports;
     } catch (error) {
       if (error instanceof SyntaxError && /\b(import|export)\b/.test(error.message) && !this.modules.get(file)?.loaded) {
         this.modules.delete(file);
+        NODE_LOADED.add(file);
         return hostRequire(file);
       }
       throw error;
