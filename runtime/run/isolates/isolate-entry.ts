@@ -119,7 +119,8 @@ async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<vo
 async function end(run: ActiveRun, error: unknown, failed = false): Promise<void> {
   if (run.ended) return;
   run.ended = true;
-  if (data.mode === "context") run.realm.dispose();
+  // Under `task` the task's realm stays (with its timers: a pool's keep-alive); one that failed to load goes.
+  if (data.mode === "context" || run.realm !== kept?.realm) run.realm.dispose();
   if (current === run) current = null;
   await outputDelivered();
   if (run.started) saveCodeCache(run.load.script);
