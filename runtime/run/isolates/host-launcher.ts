@@ -1,0 +1,27 @@
+/**
+ * The host's run launcher (issue 13), built from the host's cache folder and
+ * config: the one place start-host needs to know of to run tasks at every
+ * isolation level.
+ */
+import { isolateToolchain } from "./isolate-entry-file.ts";
+import { IsolatingLauncher } from "./isolating-launcher.ts";
+
+export interface HostLauncherOptions {
+  cacheDir: string;
+  projectRoot: string;
+  /** The `worker` level's compiled entry (Toolchain.entryFile). */
+  workerEntryFile: string;
+  maxConcurrentRuns: number;
+  /** Where the launcher's own notes go (a task run as `worker` for want of a CommonJS bundle, a late rejection). */
+  log: (message: string) => void;
+}
+
+export async function createHostLauncher(options: HostLauncherOptions): Promise<IsolatingLauncher> {
+  return new IsolatingLauncher({
+    workerEntryFile: options.workerEntryFile,
+    isolates: await isolateToolchain(options.cacheDir),
+    projectRoot: options.projectRoot,
+    maxConcurrentRuns: options.maxConcurrentRuns,
+    log: options.log,
+  });
+}
