@@ -129,8 +129,20 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   else post({ type: "done", runId: run.load.runId, ok: true, heapUsed });
 }
 
+/** Whether anything was written to stdout or stderr since the last flush (most runs print nothing). */
+let wrote = false;
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    wrote = true;
+    return write(...args);
+  }) as typeof stream.write;
+}
+
 /** Everything the run wrote to stdout and stderr has reached the host (see worker-entry.ts). */
 function outputDelivered(): Promise<void> {
+  if (!wrote) return Promise.resolve();
+  wrote = false;
   const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
   return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
 }
