@@ -66,6 +66,7 @@ port.on("message", (message: ToIsolate) => {
 });
 
 function load(request: RunLoad): void {
+  post({ type: "loading", runId: request.runId });
   let realm: RunRealm | null = null;
   try {
     let cls: new () => Record<string, unknown>;

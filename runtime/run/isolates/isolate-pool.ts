@@ -86,7 +86,7 @@ export class IsolatePool {
   private readonly idleSince = new Map<IsolateWorker, number>();
   /** When each worker now serving a run was handed out. */
   private readonly busySince = new Map<IsolateWorker, number>();
-  private readonly growChecks = new Map<Group, NodeJS.Timeout>();
+  private readonly busyTimers = new Map<IsolateWorker, NodeJS.Timeout>();
   private closed = false;
 
   constructor(private options: IsolatePoolOptions) {}
@@ -106,9 +106,19 @@ export class IsolatePool {
     });
   }
 
+  /** Boots a group's core workers ahead of its first runs (a host start: its first boundary should not wait for boots). */
+  warm(spec: GroupSpec): void {
+    const group = this.group(spec);
+    while (!this.closed && group.size < (spec.mode === "context" ? this.coreWorkers() : 1)) {
+      const worker = this.boot(group, false);
+      if (!worker) return;
+      this.give(group, worker);
+    }
+  }
+
   /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
   release(worker: IsolateWorker, reusable: boolean): void {
-    this.busySince.delete(worker);
+    this.notBusy(worker);
     const group = this.groupOf.get(worker);
     if (!group) return;
     const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
@@ -131,8 +141,8 @@ export class IsolatePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.growChecks.values()) clearTimeout(timer);
-    this.growChecks.clear();
+    for (const timer of this.busyTimers.values()) clearTimeout(timer);
+    this.busyTimers.clear();
     const all = [...this.groupOf.keys()];
     for (const group of this.groups.values()) {
       for (const waiter of group.waiters.splice(0)) waiter.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
@@ -162,43 +172,52 @@ export class IsolatePool {
   private serveWaiters(group: Group): void {
     while (group.waiters.length > 0) {
       const worker = group.idle.pop() ?? (this.mayGrow(group) ? this.boot(group) : null);
-      if (!worker) return this.checkGrowthLater(group);
+      // Otherwise the next release, or a run found to last (busyTimers), serves it.
+      if (!worker) return;
       this.clearIdle(worker);
-      this.busySince.set(worker, performance.now());
+      this.handOut(group, worker);
       group.waiters.shift()!.resolve(worker);
     }
-    if (group.spec.mode === "context" && group.idle.length === 0) this.startSpare(group);
+    if (group.spec.mode === "context") this.startSpare(group);
+  }
+
+  /** Busy from now; if still busy after GROW_AFTER_MS its run lasts, and the group may need another worker. */
+  private handOut(group: Group, worker: IsolateWorker): void {
+    this.busySince.set(worker, performance.now());
+    if (group.spec.mode !== "context") return;
+    this.busyTimers.set(
+      worker,
+      setTimeout(() => {
+        this.busyTimers.delete(worker);
+        if (this.groupOf.get(worker) === group) this.serveWaiters(group);
+      }, GROW_AFTER_MS + 1),
+    );
   }
 
   private coreWorkers(): number {
     return this.options.coreWorkers ?? availableParallelism() + 1;
   }
 
-  /** Below its core count a group grows at once; beyond, only when all its workers are held by runs that last. */
-  private mayGrow(group: Group): boolean {
-    if (group.spec.mode === "task" || group.size < this.coreWorkers()) return true;
+  /** Workers of the group held by one run for GROW_AFTER_MS or more (booting ones excepted). */
+  private longHeld(group: Group): number {
     const now = performance.now();
+    let held = 0;
     for (const [worker, since] of this.busySince) {
-      // A worker still booting will serve soon: that is no reason to boot another.
-      if (this.groupOf.get(worker) === group && (!worker.online || now - since < GROW_AFTER_MS)) return false;
+      if (this.groupOf.get(worker) === group && worker.online && now - since >= GROW_AFTER_MS) held++;
     }
-    return true;
+    return held;
   }
 
-  private checkGrowthLater(group: Group): void {
-    if (this.growChecks.has(group) || this.closed) return;
-    this.growChecks.set(
-      group,
-      setTimeout(() => {
-        this.growChecks.delete(group);
-        this.serveWaiters(group);
-      }, GROW_AFTER_MS),
-    );
+  /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
+  private mayGrow(group: Group): boolean {
+    return group.spec.mode === "task" || group.size - this.longHeld(group) < this.coreWorkers();
   }
 
-  /** One more idle worker for the group, if none is idle and it is below its core count. */
+  /** One more idle worker for the group, when none is idle (or lasting runs hold too many) and it may grow. */
   private startSpare(group: Group): void {
-    if (group.idle.length > 0 || group.waiters.length > 0 || this.closed || group.size >= this.coreWorkers()) return;
+    if (group.waiters.length > 0 || this.closed) return;
+    if (group.idle.length > 0 && group.size - this.longHeld(group) >= this.coreWorkers()) return;
+    if (!this.mayGrow(group)) return;
     const worker = this.boot(group, false);
     if (worker) this.give(group, worker);
   }
@@ -236,7 +255,10 @@ export class IsolatePool {
 
   private give(group: Group, worker: IsolateWorker): void {
     const waiter = group.waiters.shift();
-    if (waiter) return waiter.resolve(worker);
+    if (waiter) {
+      this.handOut(group, worker);
+      return waiter.resolve(worker);
+    }
     group.idle.push(worker);
     this.idleSince.set(worker, performance.now());
     const surplus = group.spec.mode === "context" && group.size > this.coreWorkers();
@@ -253,8 +275,14 @@ export class IsolatePool {
     this.idleTimers.delete(worker);
   }
 
-  private retire(worker: IsolateWorker): Promise<void> {
+  private notBusy(worker: IsolateWorker): void {
     this.busySince.delete(worker);
+    clearTimeout(this.busyTimers.get(worker));
+    this.busyTimers.delete(worker);
+  }
+
+  private retire(worker: IsolateWorker): Promise<void> {
+    this.notBusy(worker);
     const group = this.groupOf.get(worker);
     if (group) {
       this.groupOf.delete(worker);

@@ -37,6 +37,8 @@ export type ToIsolate =
   | { type: "cancel"; runId: number };
 
 export type FromIsolate =
+  /** The worker (booted) begins loading the run: from now on its timeout counts. */
+  | { type: "loading"; runId: number }
   | { type: "ready"; runId: number }
   | { type: "started"; runId: number; at: number }
   | { type: "log"; runId: number; level: LogLevel; message: string }

@@ -97,8 +97,14 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     message(message: FromIsolate) {
       if (!("runId" in message) || message.runId !== runId) return;
       switch (message.type) {
+        case "loading":
+          // Loading counts against the timeout (a top-level endless loop must end); booting the worker does not.
+          armTimeout();
+          break;
         case "ready":
           loaded = true;
+          // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
+          clearTimeout(timeoutTimer);
           markReady();
           if (goState) worker!.send({ type: "go", runId, state: goState });
           break;
@@ -137,8 +143,6 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       if (ended) return pool.release(w, true);
       worker = w;
       w.attach(tenant);
-      // Loading counts against the timeout too: a top-level endless loop must end.
-      armTimeout();
       w.send({
         type: "load",
         runId,

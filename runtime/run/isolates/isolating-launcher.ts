@@ -14,7 +14,7 @@ import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
-import { IsolatePool } from "./isolate-pool.ts";
+import { IsolatePool, type GroupSpec } from "./isolate-pool.ts";
 import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "./worker-level-run.ts";
@@ -43,6 +43,10 @@ export interface IsolatingLauncherOptions {
  */
 function poolLimits(maxConcurrentRuns: number): { maxContextWorkers: number; maxTaskWorkers: number } {
   return { maxContextWorkers: maxConcurrentRuns + 1, maxTaskWorkers: Math.max(8, maxConcurrentRuns * 4) };
+}
+
+function contextGroup(memoryLimitMb: number): GroupSpec {
+  return { key: `context:${memoryLimitMb}`, mode: "context", memoryLimitMb };
 }
 
 export class IsolatingLauncher implements RunLauncher {
@@ -86,7 +90,7 @@ export class IsolatingLauncher implements RunLauncher {
             importMetaUrl: pathToFileURL(request.bundlePath).href,
             group:
               isolation === "context"
-                ? { key: `context:${request.memoryLimitMb}`, mode: "context", memoryLimitMb: request.memoryLimitMb }
+                ? contextGroup(request.memoryLimitMb)
                 : {
                     key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
                     mode: "task",
@@ -98,6 +102,11 @@ export class IsolatingLauncher implements RunLauncher {
     void run.ready.then(() => this.leadTimes.record(request.task.id, request.isolation, performance.now() - launchedAt));
     void run.outcome.then(() => this.live.delete(run));
     return run;
+  }
+
+  /** Starts the `context` pool's workers for this memory limit now, ahead of the first runs. */
+  warm(memoryLimitMb: number): void {
+    this.pool.warm(contextGroup(memoryLimitMb));
   }
 
   leadTimeMs(taskId: string, isolation: Isolation): number {

@@ -7,8 +7,8 @@
  */
 import type { Isolation } from "../../scheduler/run-launcher.ts";
 
-/** Before a task's first run: a warm context loads in a few ms, a fresh worker (or a task's first) in tens to hundreds. */
-const INITIAL_MS: Record<Isolation, number> = { context: 50, task: 400, worker: 400 };
+/** Before a task's first run: as for a fresh worker, since its first run may wait for a pool worker's boot. */
+const INITIAL_MS: Record<Isolation, number> = { context: 400, task: 400, worker: 400 };
 const MIN_MS = 5;
 const MAX_MS = 5000;
 /** Launches remembered per task and level. */
