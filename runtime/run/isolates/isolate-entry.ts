@@ -42,6 +42,22 @@ interface ActiveRun {
 }
 
 let current: ActiveRun | null = null;
+/** `context`: the next run's context, made while the worker is idle (creating one is most of a warm load). */
+let spareRealm: RunRealm | null = null;
+
+function takeSpareRealm(): RunRealm {
+  const realm = spareRealm ?? new RunRealm("taskhost:run", data.apiScript);
+  spareRealm = null;
+  return realm;
+}
+
+function prepareSpareRealm(): void {
+  if (data.mode !== "context") return;
+  setImmediate(() => {
+    if (!current && !spareRealm) spareRealm = new RunRealm("taskhost:run", data.apiScript);
+  });
+}
+prepareSpareRealm();
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
 let kept: { script: string; realm: RunRealm; cls: new () => Record<string, unknown> } | null = null;
 
@@ -73,7 +89,7 @@ function load(request: RunLoad): void {
     if (data.mode === "task" && kept?.script === request.script) {
       ({ realm, cls } = kept);
     } else {
-      realm = new RunRealm(`taskhost:${request.scheduleId}`, data.apiScript);
+      realm = takeSpareRealm();
       cls = taskClass(realm.main(request.script, request.importMetaUrl));
       if (data.mode === "task") kept = { script: request.script, realm, cls };
     }
@@ -128,6 +144,7 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   const heapUsed = v8.getHeapStatistics().used_heap_size;
   if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), heapUsed });
   else post({ type: "done", runId: run.load.runId, ok: true, heapUsed });
+  prepareSpareRealm();
 }
 
 /** Whether anything was written to stdout or stderr since the last flush (most runs print nothing). */

@@ -25,6 +25,12 @@ export interface IsolateRunOptions {
   sink: RunSink;
   /** The task's CommonJS bundle. */
   script: string;
+  /**
+   * Load at start() rather than at launch (`context`): a warm load takes a
+   * millisecond or two, while a run loaded ahead would hold a pool worker
+   * until its boundary (and a pre-warmed burst would hold them all).
+   */
+  deferLoad?: boolean;
   importMetaUrl: string;
 }
 
@@ -44,6 +50,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   let startedAt: number | null = null;
   let ended = false;
   let goState: Record<string, unknown> | null = null;
+  let readLater: (() => Promise<Record<string, unknown>>) | null = null;
   let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -106,7 +113,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
           clearTimeout(timeoutTimer);
           markReady();
-          if (goState) worker!.send({ type: "go", runId, state: goState });
+          if (readLater) readAndGo(readLater);
+          else if (goState) worker!.send({ type: "go", runId, state: goState });
           break;
         case "started":
           startedAt = message.at;
@@ -138,7 +146,18 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     },
   };
 
-  options.pool.acquire(options.group).then(
+  const readAndGo = (readState: () => Promise<Record<string, unknown>>) => {
+    readState().then(
+      (state) => {
+        if (ended) return;
+        goState = state;
+        if (loaded) worker!.send({ type: "go", runId, state });
+      },
+      (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
+    );
+  };
+
+  const acquireAndLoad = () => options.pool.acquire(options.group).then(
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
@@ -158,19 +177,18 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     },
     (error: Error) => finish("interrupted", error.message, false),
   );
+  if (options.deferLoad) markReady();
+  else void acquireAndLoad();
 
   return {
     ready,
     outcome,
     start(readState) {
-      readState().then(
-        (state) => {
-          if (ended) return;
-          goState = state;
-          if (loaded) worker!.send({ type: "go", runId, state });
-        },
-        (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
-      );
+      if (ended) return;
+      if (!options.deferLoad) return readAndGo(readState);
+      // The state is read once loaded, so it sees what the previous run left.
+      readLater = readState;
+      void acquireAndLoad();
     },
     stop,
     cancel() {

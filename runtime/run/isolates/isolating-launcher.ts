@@ -87,6 +87,7 @@ export class IsolatingLauncher implements RunLauncher {
             request,
             sink,
             script: scriptBundlePath(request.bundlePath),
+            deferLoad: isolation === "context",
             importMetaUrl: pathToFileURL(request.bundlePath).href,
             group:
               isolation === "context"
