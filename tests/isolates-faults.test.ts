@@ -137,3 +137,30 @@ describe.each<Isolation>(["context", "task", "worker"])("isolation: %s", (isolat
     expect(launcher.workers().context + launcher.workers().task).toBe(0);
   }, 90_000);
 });
+
+describe("ctx.signal under context", () => {
+  it("aborts on timeout; a run that honours it ends as timed out and leaves its worker to the next run", async () => {
+    const honours = await kit.bundle(
+      "honours",
+      taskSource(
+        'const { threadId } = await import("node:worker_threads");\nctx.log.info(String(threadId));\nawait new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));\nctx.log.info("aborted: " + (ctx.signal.reason as Error).message);',
+      ),
+    );
+    const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+    try {
+      const first = kit.run(launcher, honours, { isolation: "context", timeoutSec: 1 });
+      const outcome = await first.outcome;
+      expect(outcome.status).toBe("timeout");
+      expect(outcome.error).toBe("timed out after 1s");
+      expect(first.lines.map((l) => l.line)).toContain("aborted: timed out after 1s");
+      const second = kit.run(launcher, bundles.get("steady")!, { task: "steady", isolation: "context" });
+      expect((await second.outcome).status).toBe("success");
+      const again = kit.run(launcher, honours, { isolation: "context", timeoutSec: 1 });
+      await again.outcome;
+      // Not killed: the same thread served the run after it.
+      expect(again.lines[0]!.line).toBe(first.lines[0]!.line);
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+});
