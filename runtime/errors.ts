@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ERR_DB_WRITE: "the ledger cannot be written (disk full, permissions)",
   ERR_DB_LOCKED: "another host holds the ledger's writer lock",
   ERR_DB_UNREACHABLE: "the PostgreSQL ledger cannot be reached",
+  ERR_CLAIM_LOST: "a claimed occurrence was taken back before it started (its host's lease lapsed; another host took over)",
   ERR_STORE_CLOSED: "a ledger call came after close()",
   ERR_STORE_OPTIONS: "the ledger's options are invalid",
   ERR_STORE_ARGUMENT: "a ledger method's argument is invalid",
@@ -44,6 +45,7 @@ export const ERROR_CODES = {
   // the host and its commands
   ERR_HOST_RUNNING: "a host already runs for this project",
   ERR_HOST_BUSY: "the host owns the ledger but is not answering yet",
+  ERR_CONTROL_SOCKET: "the control socket's folder is not private to the host's user, or the socket cannot be reached",
   ERR_NO_HOST: "no host is running",
   ERR_NO_LEDGER: "there is no ledger yet",
   ERR_BAD_FLAGS: "command-line flags contradict each other",

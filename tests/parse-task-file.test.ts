@@ -49,6 +49,8 @@ describe("frontmatter forms", () => {
       memoryLimitMb: 512,
       allowScripts: false,
       notifyOnFailure: null,
+      alerts: null,
+      pingUrl: null,
       isolation: null,
     });
     expect(Object.isFrozen(parsed.meta)).toBe(true);
@@ -195,6 +197,8 @@ describe("fields", () => {
       memoryLimitMb: 256,
       allowScripts: true,
       notifyOnFailure: true,
+      alerts: null,
+      pingUrl: null,
       isolation: "worker",
     });
   });

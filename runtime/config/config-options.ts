@@ -11,6 +11,7 @@
  */
 
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
+import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "../alerts/alerts-options.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -36,6 +37,10 @@ export interface ConfigOptions {
   database?: {
     path?: string;
     history_per_task?: number;
+    /** postgres://user:password@host:5432/db: several hosts share one ledger (contract §10). */
+    url?: string | null;
+    /** Seconds a host stays alive without a heartbeat (PostgreSQL only). */
+    lease?: number;
   } | null;
   logging?: {
     level?: string;
@@ -64,6 +69,12 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
+  /** Checked by runtime/alerts/alerts-options.ts. */
+  alerts?: Record<string, unknown> | null;
+  metrics?: {
+    enabled?: boolean;
+    token?: string | null;
+  } | null;
 }
 
 export interface ResolvedConfig {
@@ -86,6 +97,9 @@ export interface ResolvedConfig {
     /** Absolute. */
     readonly path: string;
     readonly historyPerTask: number;
+    /** From the file, else TASKHOST_DATABASE_URL, else null (the sql.js file at `path`). Never logged: see redactUrl. */
+    readonly url: string | null;
+    readonly leaseSec: number;
   };
   /** Validated by the log writers' own resolver; directory absolute, size in bytes. */
   readonly logging: ResolvedLoggingOptions;
@@ -110,6 +124,8 @@ export interface ResolvedConfig {
     /** From the file, else from TASKHOST_DASHBOARD_TOKEN, else null. */
     readonly token: string | null;
   };
+  readonly alerts: ResolvedAlertsOptions;
+  readonly metrics: ResolvedMetricsOptions;
 }
 
 /** A key the resolver did not recognise: reported, never fatal (typos must not stop the host). */
@@ -143,6 +159,8 @@ export const DEFAULT_CONFIG_OPTIONS = {
   database: {
     path: "data/scheduler.db",
     history_per_task: 1000,
+    url: null,
+    lease: 6,
   },
   logging: {
     level: "info",
@@ -169,7 +187,10 @@ export const DEFAULT_CONFIG_OPTIONS = {
     port: 8787,
     token: null,
   },
+  alerts: ALERTS_DEFAULTS,
+  metrics: METRICS_DEFAULTS,
 } as const satisfies Required<{ [K in keyof ConfigOptions]: NonNullable<Required<ConfigOptions[K]>> }>;
 
 /** The environment variable that supplies `dashboard.token` when the file leaves it null. */
 export const DASHBOARD_TOKEN_ENV = "TASKHOST_DASHBOARD_TOKEN";
+export const DATABASE_URL_ENV = "TASKHOST_DATABASE_URL";

@@ -2,6 +2,7 @@ import path from "node:path";
 import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import {
   DASHBOARD_TOKEN_ENV,
+  DATABASE_URL_ENV,
   DEFAULT_CONFIG_OPTIONS,
   type ConfigResolution,
   type ConfigWarning,
@@ -10,6 +11,15 @@ import {
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
+import {
+  DURATION_BOUND,
+  MACHINE_MEMORY_BOUND,
+  MAX_CONCURRENT_RUNS,
+  MAX_HISTORY_PER_TASK,
+  MIN_MEMORY_CHECK_INTERVAL_SEC,
+  type Bound,
+} from "./value-bounds.ts";
+import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "../alerts/alerts-options.ts";
 
 /**
  * The one place a configuration becomes a `ResolvedConfig` — at start-up and on
@@ -49,6 +59,8 @@ export interface ResolveConfigContext {
   env?: NodeJS.ProcessEnv;
   /** Line (1-based) of a key in the source, when the caller parsed one. */
   lineOf?: (keyPath: string[]) => number | undefined;
+  /** config/secrets.yaml as parsed: its `alerts:` keys (SMTP password, webhook secrets) win over the file's. */
+  secrets?: unknown;
 }
 
 type Section = keyof typeof DEFAULT_CONFIG_OPTIONS;
@@ -70,6 +82,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const dependencies = r.section(root, "dependencies");
   const notifications = r.section(root, "notifications");
   const dashboard = r.section(root, "dashboard");
+  const alerts = r.section(root, "alerts");
+  const metrics = r.section(root, "metrics");
 
   const tz = r.timezone(scheduler, "scheduler", "timezone");
   const dashboardHost = r.nonEmptyString(dashboard, "dashboard", "host");
@@ -94,15 +108,31 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     scheduler: {
       timezone: tz.zone,
       timezoneIsLocal: tz.isLocal,
-      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0") * MIB),
-      memoryCheckIntervalSec: r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0"),
-      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs"),
-      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0"),
+      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0", MACHINE_MEMORY_BOUND) * MIB),
+      memoryCheckIntervalSec: r.atLeast(
+        r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0", DURATION_BOUND),
+        MIN_MEMORY_CHECK_INTERVAL_SEC,
+        "scheduler",
+        "memory_check_interval",
+        "seconds (sampling more often is a busy loop)",
+      ),
+      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs", {
+        max: MAX_CONCURRENT_RUNS,
+        unit: "runs",
+        why: "each run is a thread of its own",
+      }),
+      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
       isolation: r.oneOf(scheduler, "scheduler", "isolation", ["context", "task", "worker"] as const),
     },
     database: {
       path: r.path(database, "database", "path"),
-      historyPerTask: r.positiveInt(database, "database", "history_per_task"),
+      historyPerTask: r.positiveInt(database, "database", "history_per_task", {
+        max: MAX_HISTORY_PER_TASK,
+        unit: "runs",
+        why: "the ledger is held in memory",
+      }),
+      url: r.databaseUrl(database, (context.env ?? process.env)[DATABASE_URL_ENV]),
+      leaseSec: r.leaseSeconds(database),
     },
     logging: r.logging(logging),
     tasks: {
@@ -112,7 +142,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     },
     dependencies: {
       registry: r.registry(dependencies, "dependencies", "registry"),
-      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0"),
+      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0", DURATION_BOUND),
     },
     notifications: {
       notifyOnFailure: r.bool(notifications, "notifications", "notify_on_failure"),
@@ -123,6 +153,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
       port: r.port(dashboard, "dashboard", "port"),
       token,
     },
+    alerts: r.alerts(alerts, context.secrets),
+    metrics: r.owned(["metrics"], () => resolveMetricsOptions(metrics)),
   };
   return deepFreeze({ config, warnings: r.warnings });
 }
@@ -206,21 +238,32 @@ class Reader {
     return v;
   }
 
-  positiveInt(obj: Obj, section: Section, key: string): number {
+  positiveInt(obj: Obj, section: Section, key: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw this.invalid(section, key, "a positive integer", v);
-    return v;
+    return this.within(v, bound, section, key, "a positive integer");
   }
 
-  positiveNumber(obj: Obj, section: Section, key: string, expected: string): number {
+  positiveNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  /** A value taskhost cannot honour (issue 10.11) is refused, naming the key and the limit. */
+  private within(v: number, bound: Bound | undefined, section: Section, key: string, expected: string): number {
+    if (bound && v > bound.max) throw this.invalid(section, key, `${expected}, at most ${bound.max} ${bound.unit} (${bound.why})`, v);
     return v;
   }
 
-  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string): number {
-    const v = this.raw(obj, section, key);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+  atLeast(v: number, min: number, section: Section, key: string, unitAndWhy: string): number {
+    if (v < min) throw this.invalid(section, key, `at least ${min} ${unitAndWhy}`, v);
     return v;
   }
 
@@ -244,6 +287,27 @@ class Reader {
     return v.trim();
   }
 
+  /** database.lease: at least a second (a heartbeat every quarter lease), at most an hour (takeover would wait that long). */
+  leaseSeconds(obj: Obj): number {
+    const v = this.positiveNumber(obj, "database", "lease", "a number of seconds >= 1", { max: 3600, unit: "seconds", why: "a dead host's runs wait that long" });
+    if (v < 1) throw this.invalid("database", "lease", "a number of seconds >= 1", v);
+    return v;
+  }
+
+  /** database.url, else the environment's; its value never appears in a message (it holds a password). */
+  databaseUrl(obj: Obj, fromEnv: string | undefined): string | null {
+    const v = this.raw(obj, "database", "url");
+    if (v === null || v === undefined) return fromEnv && fromEnv.trim() !== "" ? fromEnv.trim() : null;
+    if (typeof v !== "string" || !/^postgres(ql)?:\/\/\S+$/i.test(v.trim())) {
+      throw this.error(
+        ["database", "url"],
+        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describe(v)}); ` +
+          `remove the key to use the sql.js file at database.path, or set ${DATABASE_URL_ENV}`,
+      );
+    }
+    return v.trim();
+  }
+
   path(obj: Obj, section: Section, key: string): string {
     const v = this.raw(obj, section, key);
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a path (absolute, or relative to the project root)", v);
@@ -262,6 +326,27 @@ class Reader {
       const key = /^logging\.(\w+)/.exec(message)?.[1];
       throw this.error(key ? ["logging", key] : ["logging"], `config key ${message}`);
     }
+  }
+
+  /** Sections whose rules live with their code (alerts, metrics): this only adds the file and line. */
+  owned<T>(fallbackKey: string[], resolve: () => T): T {
+    try {
+      return resolve();
+    } catch (err) {
+      const keyPath = (err as { keyPath?: string[] }).keyPath ?? fallbackKey;
+      throw this.error(keyPath, (err as Error).message);
+    }
+  }
+
+  alerts(obj: Obj, secrets: unknown): ResolvedAlertsOptions {
+    const secret = isPlainObject(secrets) && isPlainObject(secrets.alerts) ? secrets.alerts : {};
+    const merged = { ...obj, ...secret };
+    for (const key of ["smtp", "channels"]) {
+      if (isPlainObject(obj[key]) && isPlainObject(secret[key])) merged[key] = mergeDeep(obj[key], secret[key]);
+    }
+    const { options, warnings } = this.owned(["alerts"], () => resolveAlertsOptions(merged, this.context.env ?? process.env));
+    for (const w of warnings) this.warn(w.keyPath, w.message);
+    return options;
   }
 
   port(obj: Obj, section: Section, key: string): number {
@@ -298,6 +383,13 @@ class Reader {
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, "");
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** `b` over `a`, mappings merged key by key (secrets.yaml over config.yaml). */
+function mergeDeep(a: Obj, b: Obj): Obj {
+  const out: Obj = { ...a };
+  for (const [key, value] of Object.entries(b)) out[key] = isPlainObject(out[key]) && isPlainObject(value) ? mergeDeep(out[key] as Obj, value) : value;
+  return out;
 }
 
 function isPlainObject(v: unknown): v is Obj {

@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { HostOperations } from "../host/host-operations.ts";
 import type { StatusJson } from "../host/report-shapes.ts";
 import { runJson } from "../host/report-shapes.ts";
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { DashboardEvents } from "./dashboard-events.ts";
@@ -11,7 +11,7 @@ import type { TaskCatalog } from "../host/task-catalog.ts";
 
 export interface ApiContext {
   ops: HostOperations;
-  store: Store;
+  ledger: Ledger;
   scheduler: Scheduler;
   events: DashboardEvents;
   catalog: TaskCatalog;
@@ -34,7 +34,7 @@ const STATUS_OF_CODE: Record<string, 400 | 404 | 409 | 503> = {
   ERR_SCHEDULER_STOPPED: 503,
 };
 
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 500 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
 
 /** The code of an error that did not come with its own (every error body has one, for scripts). */
 const CODE_OF_STATUS: Record<ErrorStatus, string> = {
@@ -44,6 +44,7 @@ const CODE_OF_STATUS: Record<ErrorStatus, string> = {
   404: "ERR_NOT_FOUND",
   405: "ERR_METHOD_NOT_ALLOWED",
   409: "ERR_CONFLICT",
+  413: "ERR_PAYLOAD_TOO_LARGE",
   500: "ERR_INTERNAL",
   503: "ERR_UNAVAILABLE",
 };
@@ -97,7 +98,7 @@ function taskRoute(c: Context, known: (id: string) => boolean): { id: string; ac
  * `history --json`.
  */
 export function apiRoutes(context: ApiContext): Hono {
-  const { ops, store, events, log, catalog } = context;
+  const { ops, ledger, events, log, catalog } = context;
   const api = new Hono();
   const guarded = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
     try {
@@ -144,7 +145,7 @@ export function apiRoutes(context: ApiContext): Hono {
     return route.handle(c, id);
   }));
   api.get("/api/runs/:runId{[0-9]+}", guarded(async (c) => {
-    const row = await store.getRun(Number(c.req.param("runId")));
+    const row = await ledger.getRun(Number(c.req.param("runId")));
     return row ? c.json(runJson(row)) : errorJson(c, 404, `no run ${c.req.param("runId")}`);
   }));
   api.post("/api/schedules/:id{.+}/reset", guarded(async (c) => {

@@ -1,15 +1,16 @@
+import os from "node:os";
 import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
-import { openSqlJsStore } from "../store/sqljs-store.ts";
-import type { Store } from "../store/store.ts";
+import { legacyStoreOf, openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
 import { acquireHostLock, supervisedLock } from "./host-lock.ts";
 import { watchMemory } from "./watch-memory.ts";
+import { mb } from "../run/run-memory-book.ts";
 import { hostFiles } from "./host-files.ts";
 import { TaskCatalog } from "./task-catalog.ts";
 import { startControlServer, type ControlServer } from "./control-server.ts";
@@ -18,7 +19,8 @@ import { controlHandlers } from "./control-handlers.ts";
 import { watchTasks } from "./watch-tasks.ts";
 import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
-import { notifyFailures } from "./failure-notifier.ts";
+import { startAlerting } from "../alerts/start-alerting.ts";
+import { runJson } from "./report-shapes.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
 
@@ -40,6 +42,8 @@ export interface StopOptions {
   graceSec?: number;
   /** Ask the supervisor to start a fresh host after this one stops. */
   restart?: boolean;
+  /** What runs cut off by the stop record as their error; default "the host is shutting down". */
+  runsReason?: string;
 }
 
 export interface Host {
@@ -51,6 +55,9 @@ export interface Host {
   /** Resolves once the host has stopped (after stop(), a `stop`/`restart` request, or the memory limit). */
   readonly stopped: Promise<{ restart: boolean }>;
 }
+
+/** A stopping host gets shutdown_grace for its runs, and then this long to close the ledger. */
+const LEDGER_LOCK_MARGIN_SEC = 30;
 
 function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
   return createLogs(config.logging, { console });
@@ -91,11 +98,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
-    const store: Store = await openSqlJsStore({
-      path: config.database.path,
+    const ledger = await openLedger(config.database, {
       onWarning: (message) => log.warn({ event: "store.warning" }, message),
+      // A host that lost its supervisor may still be finishing its runs and writing the ledger.
+      lockWaitMs: (config.scheduler.shutdownGraceSec + LEDGER_LOCK_MARGIN_SEC) * 1000,
+      onLockWait: (holder) =>
+        log.warn(
+          { event: "ledger.lock_wait", holderPid: holder?.pid ?? null },
+          `waiting for ${holder ? `process ${holder.pid}` : "another process"} to finish writing the ledger (a previous host still stopping)`,
+        ),
     });
-    undo.push(() => store.close());
+    undo.push(() => ledger.close());
+    // The scheduler still speaks the old Store (until its rewrite against Ledger).
+    const store = legacyStoreOf(ledger);
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
@@ -126,18 +141,25 @@ export async function startHost(options: HostOptions): Promise<Host> {
       includeExamples: config.tasks.includeExampleTasks,
       toolchain,
       defaultZone: config.scheduler.timezone,
-      store,
+      ledger,
       scheduler,
       log,
     });
     await catalog.scan();
-    const stopNotifier = notifyFailures(scheduler, {
-      enabled: (id) => catalog.get(id)?.loaded?.meta.notifyOnFailure ?? config.notifications.notifyOnFailure,
-      title: (id) => catalog.get(id)?.title ?? id,
-      retryCount: (id) => catalog.get(id)?.loaded?.meta.retryCount ?? 0,
+    let dashboard: Dashboard | null = null;
+    const alerting = startAlerting({
+      scheduler,
+      catalog,
+      store: ledger,
+      metrics: config.metrics.enabled ? { restarts: options.restarts ?? 0, startedAt } : null,
+      config: () => config,
+      host: { id: `${os.hostname()}:${publicPid}`, hostname: os.hostname() },
+      dashboardUrl: () => (config.dashboard.enabled ? (dashboard?.url ?? null) : null),
+      runJson: (run) => ({ ...runJson(run) }),
+      recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
       log,
     });
-    undo.push(async () => stopNotifier());
+    undo.push(async () => alerting.close());
 
     const helperDirs = [path.join(config.projectRoot, "helpers")];
     let taskWatcher: Watching | null = null;
@@ -160,7 +182,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await old.close();
       }
       scheduler.configure({ maxConcurrentRuns: next.scheduler.maxConcurrentRuns, historyPerTask: next.database.historyPerTask });
-      for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port"]) {
+      for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port", "metrics.enabled"]) {
         if (changed.includes(key)) log.warn({ event: "config.restart_needed", key }, `${key} changes take effect when the host restarts`);
       }
       if (has("dependencies.")) {
@@ -178,6 +200,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         defaultZone: next.scheduler.timezone,
       });
       config = next;
+      if (has("alerts.") || has("notifications.")) alerting.configure();
       if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
       else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
       if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
@@ -195,9 +218,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     let resolveStopped: (result: { restart: boolean }) => void = () => {};
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
-    let dashboard: Dashboard | null = null;
     let stopMemoryWatch = () => {};
-    const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
+    const stop = ({ reason = "stop requested", graceSec, restart = false, runsReason }: StopOptions = {}) => {
       stopping ??= (async () => {
         const grace = graceSec ?? config.scheduler.shutdownGraceSec;
         log.info(
@@ -205,17 +227,17 @@ export async function startHost(options: HostOptions): Promise<Host> {
           `${restart ? "restarting" : "stopping"} (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`,
         );
         stopMemoryWatch();
-        stopNotifier();
+        alerting.close();
         await configWatcher.close();
         await setTaskWatching(false);
         await dashboard?.close();
         await installer.close();
         await toolchain.inspector.dispose();
-        await scheduler.stop(grace * 1000);
+        await scheduler.stop(grace * 1000, runsReason);
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
-        await store.close();
+        await ledger.close();
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
@@ -227,36 +249,46 @@ export async function startHost(options: HostOptions): Promise<Host> {
       // Answer first, then stop: the caller waits for the host to go away.
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
-    const status = () =>
-      hostStatus(catalog, scheduler, store, {
+    const status = async () => ({
+      ...(await hostStatus(catalog, scheduler, ledger, {
         running: true,
         pid: publicPid,
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
-      }, config.scheduler.isolation);
+      }, config.scheduler.isolation)),
+      alerts: { channels: alerting.channels() },
+    });
     control = await startControlServer(
       files.socket,
-      controlHandlers({ pid: publicPid, catalog, scheduler, store, status, stop: stopSoon }),
+      {
+        ...controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
+        alerts: (params) => alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
+      },
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
-    if (config.dashboard.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir });
+    if (config.dashboard.enabled || config.metrics.enabled) {
+      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir, metrics: alerting.metrics, alerting });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();
     stopMemoryWatch = watchMemory({
       intervalSec: () => config.scheduler.memoryCheckIntervalSec,
       limitBytes: () => config.scheduler.maxMemoryUsageBytes,
-      onLimit: (rss) => {
-        const rssMb = Math.round(rss / 1024 / 1024);
-        const limitMb = Math.round(config.scheduler.maxMemoryUsageBytes / 1024 / 1024);
-        log.warn({ event: "memory.restart", rssMb, limitMb }, `host RSS ${rssMb} MB is above max_memory_usage (${limitMb} MB): restarting gracefully`);
-        void stop({ reason: `memory: RSS ${rssMb} MB > ${limitMb} MB`, restart: true }).catch((error: unknown) =>
+      onLimit: (figures, reason) => {
+        const [rssMb, ownMb, runsMb, limitMb] = [figures.rssBytes, figures.ownBytes, figures.runsBytes, figures.limitBytes].map(mb);
+        log.warn({ event: "memory.restart", rssMb, ownMb, runsMb, limitMb }, `${reason}: restarting gracefully`);
+        void stop({ reason, restart: true, runsReason: `the host restarted (${reason})` }).catch((error: unknown) =>
           log.error({ event: "host.stop.failed", err: error }, String(error)),
         );
       },
+      onRunStopped: (run, reason) => log.warn({ event: "memory.run_stopped", scheduleId: run.label }, `${run.label}: ${reason}`),
+      onZombies: (count) =>
+        log.warn(
+          { event: "runs.zombies", count },
+          `${count} process(es) started by runs ended after their run's thread (a run stopped by its heap limit) and cannot be reaped until the host restarts (taskhost restart); each holds a PID`,
+        ),
       onError: (error) => log.warn({ event: "memory.sample.failed", err: error }, `could not sample memory: ${String(error)}`),
     });
     const failed = [...catalog.entries.values()].filter((e) => e.error).length;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
 import { ERR_INSPECTOR_STOPPED } from "../run/bundle-inspector.ts";
@@ -11,7 +11,7 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { Toolchain } from "../task-file/toolchain.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
-import { findTaskFiles } from "./find-task-files.ts";
+import { findTaskFiles, symlinkProblem } from "./find-task-files.ts";
 
 export interface TaskEntry {
   readonly id: string;
@@ -35,7 +35,7 @@ export interface TaskCatalogOptions {
   includeExamples: boolean;
   toolchain: Toolchain;
   defaultZone: string;
-  store: Store;
+  ledger: Ledger;
   scheduler: Scheduler;
   dependencies: DependencyInstaller;
   log: HostLog;
@@ -66,6 +66,8 @@ const LOAD_CONCURRENCY = 32;
 export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   readonly entries = new Map<string, TaskEntry>();
   private options: TaskCatalogOptions;
+  /** Notes about the tasks directory already logged: each is said once, not on every scan. */
+  private readonly noted = new Set<string>();
 
   constructor(options: TaskCatalogOptions) {
     super();
@@ -97,7 +99,11 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
    * tasks whose file is gone or no longer counts as a task.
    */
   async scan(options: { force?: boolean } = {}): Promise<void> {
-    const files = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
+    const { files, notes } = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
+    for (const note of notes.filter((n) => !this.noted.has(n))) {
+      this.noted.add(note);
+      this.options.log.warn({ event: "tasks.skipped", tasksDir: this.options.tasksDir }, note);
+    }
     const present = new Set(files.map((file) => taskIdFromPath(this.options.tasksDir, file)));
     for (const [id, entry] of this.entries) {
       if (!present.has(id) || entry.file !== path.join(this.options.tasksDir, `${id}.ts`)) await this.remove(id);
@@ -109,8 +115,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     };
     await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, todo.length) }, worker));
     // Tasks the ledger knows whose file is gone: unscheduled, their history kept.
-    for (const task of await this.options.store.listTasks()) {
-      if (!this.entries.has(task.id) && task.removedAt == null) await this.options.store.markTaskRemoved(task.id, Date.now());
+    for (const task of await this.options.ledger.listTasks()) {
+      if (!this.entries.has(task.id) && task.removedAt == null) await this.options.ledger.markTaskRemoved(task.id, Date.now());
     }
   }
 
@@ -142,6 +148,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       installing: false,
     };
     this.entries.set(id, entry);
+    const linked = await symlinkProblem(file);
+    if (linked) return this.refuse(entry, `${relFile} ${linked}`);
     const source = await readFile(file, "utf8").catch(() => null);
     if (source == null) return entry;
     // An empty file is almost always a save caught half-way (truncate, then write): the
@@ -175,10 +183,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       entry.installing = false;
       // The file may have changed again, or gone, while this version was being built.
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
-      await options.store.upsertTask({ id, title: task.meta.title, file: relFile, removedAt: null });
-      await options.store.setTaskLoad(id, { error: null, enabled: task.meta.enabled });
-      const row = await options.store.getTask(id);
-      await options.scheduler.setTask(task, { paused: row?.paused ?? false });
+      const row = await options.ledger.recordTaskLoad({ id, title: task.meta.title, file: relFile, error: null, enabled: task.meta.enabled });
+      await options.scheduler.setTask(task, { paused: row.paused });
       entry.loaded = task;
       entry.error = null;
       entry.title = task.meta.title;
@@ -199,8 +205,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
-      if (!entry.loaded) await options.store.upsertTask({ id, title: entry.title, file: relFile, removedAt: null });
-      await options.store.setTaskLoad(id, { error: message, enabled: entry.loaded?.meta.enabled ?? true });
+      await options.ledger.recordTaskLoad({ id, title: entry.title, file: relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
       options.log.error(
         { event: "task.error", taskId: id, file: relFile, error: message, keepsRunning: entry.loaded != null },
         entry.loaded ? `${message} (the previous version keeps running)` : message,
@@ -211,13 +216,25 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     return entry;
   }
 
+  /** A file refused before it is read (a symbolic link): an error task, said once per change. */
+  private async refuse(entry: TaskEntry, message: string): Promise<TaskEntry> {
+    entry.sourceHash = null;
+    if (entry.error === message) return entry;
+    entry.error = message;
+    await this.options.ledger.recordTaskLoad({ id: entry.id, title: entry.title, file: entry.relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
+    this.options.log.error({ event: "task.error", taskId: entry.id, file: entry.relFile, error: message, keepsRunning: entry.loaded != null }, message);
+    this.emit("entry.changed", entry);
+    return entry;
+  }
+
   /** The file is gone: unschedule it; runs in flight finish, history stays. */
   async remove(id: string): Promise<void> {
     if (!this.entries.delete(id)) return;
     this.emit("entry.removed", id);
     this.options.scheduler.removeTask(id);
-    await this.options.store.markTaskRemoved(id, Date.now());
+    // Said when it happens (status stops listing it now), not after the ledger's fsync.
     this.options.log.info({ event: "task.removed", taskId: id }, `removed task ${id}`);
+    await this.options.ledger.markTaskRemoved(id, Date.now());
   }
 
   get(id: string): TaskEntry | undefined {

@@ -7,6 +7,8 @@
  *   names. Built only by `parseTaskFile()` and deep-frozen.
  */
 
+import { DURATION_BOUND, MACHINE_MEMORY_BOUND, MAX_RETRY_COUNT, type Bound } from "../config/value-bounds.ts";
+
 export type CatchUpPolicy = "once" | "skip" | "all";
 export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ["once", "skip", "all"];
 
@@ -37,6 +39,9 @@ export interface TaskMetaInput {
   memory_limit?: unknown;
   allow_scripts?: unknown;
   notify_on_failure?: unknown;
+  /** Channel names under alerts.channels; false or [] for none. */
+  alerts?: unknown;
+  ping_url?: unknown;
   isolation?: unknown;
 }
 
@@ -58,6 +63,8 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "memory_limit",
   "allow_scripts",
   "notify_on_failure",
+  "alerts",
+  "ping_url",
   "isolation",
 ];
 
@@ -86,6 +93,10 @@ export interface ResolvedTaskMeta {
   readonly allowScripts: boolean;
   /** Desktop notification when a run fails after its retries; null = `notifications.notify_on_failure`. */
   readonly notifyOnFailure: boolean | null;
+  /** The alert channels of this task (names under `alerts.channels`); null = every channel; [] = none. */
+  readonly alerts: readonly string[] | null;
+  /** Healthchecks.io-style ping URL: `<url>/start`, `<url>`, `<url>/fail`. */
+  readonly pingUrl: string | null;
   /** null = `scheduler.isolation`. */
   readonly isolation: IsolationLevel | null;
 }
@@ -107,5 +118,15 @@ export const TASK_META_DEFAULTS = Object.freeze({
   memoryLimitMb: 512,
   allowScripts: false,
   notifyOnFailure: null,
+  alerts: null,
+  pingUrl: null,
   isolation: null,
+});
+
+/** The largest value of each numeric field taskhost can honour (issue 10.11); over it a field is refused. */
+export const TASK_META_BOUNDS: Partial<Record<keyof TaskMetaInput, Bound>> = Object.freeze({
+  timeout: DURATION_BOUND,
+  retry_delay: DURATION_BOUND,
+  retry_count: { max: MAX_RETRY_COUNT, unit: "retries", why: "more is a loop, not a retry" },
+  memory_limit: MACHINE_MEMORY_BOUND,
 });
