@@ -54,6 +54,7 @@ const BODY = `
   out.stateBefore = ctx.state.get("visits") ?? 0;
   ctx.state.set("visits", (ctx.state.get<number>("visits") ?? 0) + 1);
   out.date = ctx.scheduledFor instanceof Date;
+  out.secret = process.env.TASKHOST_DASHBOARD_TOKEN ?? null;
   out.array = Array.isArray(out.lodash) && out.lodash instanceof Array;
   log.info("helper log line");
   console.log("printed line");
@@ -84,11 +85,14 @@ beforeAll(async () => {
     res.end(JSON.stringify({ path: req.url }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  // taskhost's own secrets never reach task code (issue 10.9), at any level.
+  process.env.TASKHOST_DASHBOARD_TOKEN = "not-for-tasks";
   process.env.COMPAT_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 240_000);
 
 afterAll(async () => {
   delete process.env.COMPAT_URL;
+  delete process.env.TASKHOST_DASHBOARD_TOKEN;
   server?.close();
   await registry?.close();
   await kit?.dispose();
@@ -125,6 +129,7 @@ it("behaves under context and task exactly as under worker", async () => {
       stateBefore: 4,
       date: true,
       array: true,
+      secret: null,
     });
     expect(reference.lines).toContain("info printed line");
     expect(reference.lines.some((l) => l.includes("helper log line"))).toBe(true);

@@ -5,6 +5,7 @@
 import { Worker } from "node:worker_threads";
 import type { LogLevel } from "../worker-protocol.ts";
 import { LineSplitter } from "../line-splitter.ts";
+import { taskEnv } from "../task-env.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
 
 /** The run a worker serves now: it hears the worker's messages, output and death. */
@@ -47,6 +48,8 @@ export class IsolateWorker {
       stdout: true,
       stderr: true,
       execArgv: [],
+      // Task code never sees taskhost's own secrets (issue 10.9), as under `worker`.
+      env: taskEnv(),
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb },
       name: options.name,
     });
