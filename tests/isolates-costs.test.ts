@@ -4,6 +4,7 @@
  * native addons, top-level await (no CommonJS form: the task runs as `worker`),
  * stack traces that name the task's file, and the measured lead time.
  */
+import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -146,3 +147,40 @@ describe("known costs of contexts", () => {
     }
   }, 60_000);
 });
+
+describe("child processes", () => {
+  it.each(["context", "task"] as const)("what a %s run starts ends with it, whether it returns or exits", async (isolation) => {
+    const { waitFor } = await import("./support/wait-for.ts");
+    const leaves = await kit.bundle(`leaves-${isolation}`, taskSource('const c = spawn("sleep", ["30"], { stdio: "ignore" });\nctx.log.info(String(c.pid));', 'import { spawn } from "node:child_process";'));
+    const exits = await kit.bundle(`exits-${isolation}`, taskSource('const c = spawn("sleep", ["30"], { stdio: "ignore" });\nctx.log.info(String(c.pid));\nawait new Promise((r) => setTimeout(r, 100));\nprocess.exit(2);', 'import { spawn } from "node:child_process";'));
+    const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      for (const bundle of [leaves, exits]) {
+        const run = kit.run(launcher, bundle, { isolation, task: `children-${isolation}` });
+        await run.outcome;
+        const pid = Number(run.lines[0]!.line);
+        expect(pid).toBeGreaterThan(0);
+        await waitFor(() => !alive(pid) || readZombie(pid), { timeoutMs: 10_000, what: `sleep ${pid} to end` });
+      }
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+});
+
+/** A child killed after its thread was terminated stays a zombie until the host exits (as under `worker`): it no longer runs. */
+function readZombie(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return true;
+  }
+}

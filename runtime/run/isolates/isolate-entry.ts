@@ -13,6 +13,7 @@ import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isola
 import { RunRealm } from "./run-realm.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
+import { trackRunChildren } from "../run-children.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 
 process.setSourceMapsEnabled(true);
@@ -29,6 +30,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 const data = workerData as IsolateWorkerData;
 const port = parentPort!;
 const post = (message: FromIsolate): void => port.postMessage(message);
+// Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
+trackRunChildren(port);
 
 interface ActiveRun {
   load: RunLoad;
@@ -62,6 +65,8 @@ prepareSpareRealm();
 let kept: { script: string; realm: RunRealm; cls: new () => Record<string, unknown> } | null = null;
 
 port.on("message", (message: ToIsolate) => {
+  // children.end is answered by trackRunChildren's own listener.
+  if (message.type === "children.end") return;
   const run = current && current.load.runId === message.runId ? current : null;
   switch (message.type) {
     case "load":

@@ -1,6 +1,7 @@
 /** Messages between the host and a warm isolate worker (issue 13). Plain JSON only. */
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { LogLevel, SerializedError } from "../worker-protocol.ts";
+import type { RunChildrenMessage } from "../run-children.ts";
 
 /**
  * `context`: every run in a fresh V8 context, nothing kept. `task`: one task's
@@ -34,7 +35,9 @@ export type ToIsolate =
   | { type: "go"; runId: number; state: Record<string, unknown> }
   | { type: "abort"; runId: number; reason: string }
   /** A loaded run that will never start: drop it. */
-  | { type: "cancel"; runId: number };
+  | { type: "cancel"; runId: number }
+  /** The run's child processes (run-children.ts: ended with the run, as under `worker`). */
+  | Extract<RunChildrenMessage, { type: "children.end" }>;
 
 export type FromIsolate =
   /** The worker (booted) begins loading the run: from now on its timeout counts. */
@@ -47,4 +50,5 @@ export type FromIsolate =
   | { type: "done"; runId: number; ok: true; heapUsed: number }
   | { type: "done"; runId: number; ok: false; error: SerializedError; heapUsed: number }
   /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */
-  | { type: "late"; message: string };
+  | { type: "late"; message: string }
+  | Exclude<RunChildrenMessage, { type: "children.end" }>;

@@ -7,6 +7,7 @@
  */
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../prepare-run.ts";
+import { CHILD_GRACE_MS } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
 import type { LogLevel } from "../worker-protocol.ts";
@@ -72,7 +73,32 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     if (!worker) return done();
     const w = worker;
     w.detach(tenant);
+    if (childGroups.size > 0 && !kill) {
+      // The processes the run started end with it, and are reaped by the worker, before it serves another run.
+      const groups = childGroups.size;
+      const waiter: IsolateTenant = {
+        message: (m) => {
+          if (m.type !== "children.ended") return;
+          clearTimeout(giveUp);
+          w.detach(waiter);
+          pool.release(w, true);
+          done();
+        },
+        output: writeLine,
+        died: () => (pool.release(w, false), done()),
+      };
+      // A worker that does not answer is replaced (its children are killed with their groups).
+      const giveUp = setTimeout(() => {
+        w.detach(waiter);
+        killGroups(childGroups);
+        void w.kill().then(() => (pool.release(w, false), done()));
+      }, CHILD_GRACE_MS + 2000 + groups);
+      w.attach(waiter);
+      return w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
+    }
     if (kill) {
+      // A thread about to be terminated cannot reap: its children are killed by group (zombies until the host exits, as under `worker`).
+      killGroups(childGroups);
       // Settle once the thread is gone, so nothing of the run outlives its outcome.
       void w.kill().then(() => {
         pool.release(w, false);
@@ -100,8 +126,10 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     );
   };
 
+  const childGroups = new Set<number>();
   const tenant: IsolateTenant = {
     message(message: FromIsolate) {
+      if (message.type === "child.started") childGroups.add(message.pgid);
       if (!("runId" in message) || message.runId !== runId) return;
       switch (message.type) {
         case "loading":
@@ -207,6 +235,16 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       } else stop("interrupted", "cancelled", 0);
     },
   };
+}
+
+function killGroups(groups: Set<number>): void {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  }
 }
 
 /** A ctx.log line is bounded like a printed one. */
