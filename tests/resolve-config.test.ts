@@ -52,6 +52,7 @@ describe("defaults", () => {
       memoryCheckIntervalSec: 10,
       maxConcurrentRuns: 8,
       shutdownGraceSec: 30,
+      isolation: "context",
     });
     expect(config.database).toEqual({ path: path.join(root, "data", "scheduler.db"), historyPerTask: 1000, url: null, leaseSec: 6 });
     expect(config.logging).toEqual({
@@ -104,6 +105,7 @@ scheduler:
   memory_check_interval: 2.5
   max_concurrent_runs: 3
   shutdown_grace: 0
+  isolation: task
 database:
   path: /var/lib/taskhost/db.sqlite
   history_per_task: 50
@@ -138,6 +140,7 @@ dashboard:
       memoryCheckIntervalSec: 2.5,
       maxConcurrentRuns: 3,
       shutdownGraceSec: 0,
+      isolation: "task",
     });
     expect(config.database).toEqual({
       path: "/var/lib/taskhost/db.sqlite",

@@ -122,6 +122,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
         why: "each run is a thread of its own",
       }),
       shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
+      isolation: r.oneOf(scheduler, "scheduler", "isolation", ["context", "task", "worker"] as const),
     },
     database: {
       path: r.path(database, "database", "path"),
@@ -264,6 +265,13 @@ class Reader {
   atLeast(v: number, min: number, section: Section, key: string, unitAndWhy: string): number {
     if (v < min) throw this.invalid(section, key, `at least ${min} ${unitAndWhy}`, v);
     return v;
+  }
+
+  oneOf<T extends string>(obj: Obj, section: Section, key: string, allowed: readonly T[]): T {
+    const v = this.raw(obj, section, key);
+    const norm = typeof v === "string" ? v.trim().toLowerCase() : undefined;
+    if (norm === undefined || !(allowed as readonly string[]).includes(norm)) throw this.invalid(section, key, `one of ${allowed.join(", ")}`, v);
+    return norm as T;
   }
 
   nonEmptyString(obj: Obj, section: Section, key: string): string {

@@ -6,7 +6,13 @@ import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
-export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, ledger: Ledger, host: HostJson): Promise<StatusJson> {
+export async function hostStatus(
+  catalog: TaskCatalog,
+  scheduler: Scheduler,
+  ledger: Ledger,
+  host: HostJson,
+  defaultIsolation: NonNullable<TaskJson["isolation"]> = "context",
+): Promise<StatusJson> {
   const snapshot = await ledger.statusSnapshot();
   const { lastRuns } = snapshot;
   const tasks: TaskJson[] = [];
@@ -24,6 +30,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, led
       state: stateOf(entry, scheduler),
       error: entry.error,
       schedules,
+      isolation: entry.loaded?.meta.isolation ?? defaultIsolation,
     });
   }
   return { host, tasks, hosts: await hostsOf(ledger, snapshot) };

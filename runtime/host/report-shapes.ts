@@ -46,6 +46,8 @@ export interface TaskJson {
   state: TaskState;
   error: string | null;
   schedules: ScheduleJson[];
+  /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation. Absent when no host runs. */
+  isolation?: "context" | "task" | "worker";
 }
 
 export interface HostJson {

@@ -260,7 +260,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
-      })),
+      }, config.scheduler.isolation)),
       alerts: { channels: alerting.channels() },
     });
     control = await startControlServer(

@@ -54,6 +54,8 @@ const REQUIRE_SHIM =
  */
 export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle> {
   const started = performance.now();
+  // Built beside the ES module, in parallel; it never fails the load.
+  const script = scriptBundle(options);
   let result;
   try {
     result = await build({
@@ -95,15 +97,60 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
   await mkdir(options.outDir, { recursive: true });
   const outPath = path.join(options.outDir, `${hash}.mjs`);
   // Same content, same name: an existing bundle is already correct.
-  if (!(await exists(outPath))) {
-    const tmp = `${outPath}.${process.pid}.tmp`;
-    await writeFile(tmp, output);
-    await rename(tmp, outPath);
-  }
+  await writeOnce(outPath, () => output);
+  await writeOnce(scriptBundlePath(outPath), () => script);
   const inputs = Object.keys(result.metafile.inputs)
     .filter((input) => !input.startsWith("<stdin>") && !input.includes("node_modules/"))
     .map((input) => path.resolve(options.projectRoot, input));
   return { path: outPath, hash, inputs: [options.file, ...inputs], bundleMs: performance.now() - started };
+}
+
+/**
+ * Where the CommonJS twin of an ES module bundle lives. `isolation: context`
+ * and `task` run it as a `vm.Script` (compiled once per worker, with V8's code
+ * cache) in fresh contexts: ES modules in `vm.SourceTextModule` leak (~150 MB
+ * per 1,000 runs measured), scripts do not. Absent when the task cannot be a
+ * script (top-level await): such a task runs as `isolation: worker`.
+ */
+export function scriptBundlePath(bundlePath: string): string {
+  return bundlePath.replace(/\.mjs$/, ".cjs");
+}
+
+/** The same task as a CommonJS script, or null when it cannot be one. */
+async function scriptBundle(options: BundleTaskOptions): Promise<Uint8Array | null> {
+  try {
+    const result = await build({
+      stdin: { contents: options.code, sourcefile: options.file, resolveDir: path.dirname(options.file), loader: "ts" },
+      bundle: true,
+      write: false,
+      outfile: path.join(options.outDir, "task.cjs"),
+      format: "cjs",
+      platform: "node",
+      target: "node20",
+      sourcemap: "inline",
+      // Only for mapping stack frames: the sources themselves need not be parsed again in every worker.
+      sourcesContent: false,
+      logLevel: "silent",
+      // The run's loader passes these in (see runtime/run/isolates/script-loader.ts).
+      define: { "import.meta.url": "__thImportMetaUrl", "import.meta.dirname": "__dirname", "import.meta.filename": "__filename" },
+      alias: { "taskhost/helpers": HELPERS_ENTRY },
+      // `taskhost` stays a require(): the context's loader gives every bundle one shared compiled copy.
+      external: ["taskhost", ...(options.external ?? [])],
+      absWorkingDir: options.projectRoot,
+    });
+    return result.outputFiles[0]!.contents;
+  } catch {
+    return null;
+  }
+}
+
+async function writeOnce(file: string, contents: () => Uint8Array | null | Promise<Uint8Array | null>): Promise<void> {
+  if (await exists(file)) return;
+  const bytes = await contents();
+  if (!bytes) return;
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
 }
 
 async function exists(file: string): Promise<boolean> {
