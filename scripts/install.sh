@@ -281,6 +281,9 @@ EOF
   cat <<EOF
 Restart=on-failure
 RestartSec=5
+# Exit 78 (EX_CONFIG): a first start on an invalid config/config.yaml with no last good
+# copy in data/ to fall back on. Restarting cannot help; the journal says which key.
+RestartPreventExitStatus=78
 # SIGTERM to the main process only (the PID in data/taskhost.pid): it stops
 # gracefully, giving running tasks scheduler.shutdown_grace = ${shutdown_grace} s; a second
 # SIGTERM would mean "stop now". Whatever is left after TimeoutStopSec gets SIGKILL.

@@ -76,6 +76,7 @@ describe("scripts/install.sh (systemd unit)", () => {
       `WorkingDirectory=${root}`,
       "User=taskhost",
       "Restart=on-failure",
+      "RestartPreventExitStatus=78",
       "RestartSec=5",
       "StartLimitIntervalSec=300",
       "StartLimitBurst=5",

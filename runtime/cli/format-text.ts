@@ -9,6 +9,16 @@ export function formatStatus(status: StatusJson): string {
       ? `host: running (pid ${host.pid}, up ${duration((host.uptimeSec ?? 0) * 1000)}, ${host.rssMb} MB RSS, ${host.restarts} restart${host.restarts === 1 ? "" : "s"})`
       : "host: not running (showing what the ledger last recorded)",
   );
+  if (host.configError) {
+    const c = host.configError;
+    lines.push(
+      "",
+      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; the host runs on the last good configuration` +
+        `${c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : ""} until it is fixed:`,
+      indent(c.error),
+      "",
+    );
+  }
   if (status.tasks.length === 0) {
     lines.push("no tasks yet: add a .ts file to the tasks directory");
     return lines.join("\n");

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Host } from "../host/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
+import type { StartFailedMessage } from "../supervisor/start-failure.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
 
@@ -16,8 +17,10 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
   try {
     ctx = cliContext(configOption, { strict: true });
   } catch (error) {
+    // No last good configuration to fall back on: only fixing the file helps (systemd's
+    // unit does not retry exit 78).
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
-    return 1;
+    return EXIT_CANNOT_START;
   }
   if (daemon) return startDaemon(configOption);
   // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
@@ -43,7 +46,14 @@ export async function hostCommand(configOption: string): Promise<number> {
       restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
     });
   } catch (error) {
-    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
+    // The supervisor records why, so `taskhost restart` can say it at once.
+    if (process.send) {
+      const failure: StartFailedMessage = { type: "start-failed", message };
+      await new Promise<void>((resolve) => process.send!(failure, undefined, undefined, () => resolve()));
+      process.disconnect?.();
+    }
     return EXIT_CANNOT_START;
   }
   let signals = 0;

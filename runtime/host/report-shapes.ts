@@ -1,4 +1,5 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
+import type { ConfigProblem } from "../config/last-good-config.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
@@ -48,6 +49,8 @@ export interface HostJson {
   uptimeSec: number | null;
   rssMb: number | null;
   restarts: number;
+  /** Set while config/config.yaml is invalid and the last good configuration is in force. */
+  configError?: ConfigProblem | null;
 }
 
 export interface StatusJson {

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { loadConfigFile } from "../config/load-config-file.ts";
+import { configProblem, loadConfigOrLastGood, saveLastGoodConfig, type ConfigProblem } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openSqlJsStore } from "../store/sqljs-store.ts";
@@ -65,8 +65,10 @@ function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
 export async function startHost(options: HostOptions): Promise<Host> {
   const startedAt = Date.now();
   const consoleOn = options.console ?? false;
-  const initial = loadConfigFile(options.configPath, options.projectRoot);
+  // A bad config.yaml does not keep a host down that ran before: the last good copy is used.
+  const initial = loadConfigOrLastGood(options.configPath, options.projectRoot);
   let config = initial.config;
+  let problem: ConfigProblem | null = initial.problem;
   const files = hostFiles(path.dirname(config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
   const lock = options.supervisorPid
@@ -88,6 +90,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
     error: (obj, msg) => logs.host.error(obj, msg),
   };
   for (const warning of initial.warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
+  if (problem) {
+    log.error(
+      { event: "config.invalid", file: problem.file, since: problem.since, lastGoodSavedAt: problem.lastGoodSavedAt, error: problem.error },
+      `${problem.file} is invalid (since ${problem.since}); running on the last good configuration (saved ${problem.lastGoodSavedAt}) until it is fixed: ${problem.error}`,
+    );
+  }
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
@@ -148,6 +156,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await setTaskWatching(config.tasks.reloadOnChange);
     undo.push(() => setTaskWatching(false));
 
+    // What this host runs on is the configuration the next start falls back on.
+    let lastGoodSavedAt: string | null = initial.problem?.lastGoodSavedAt ?? null;
+    const keepAsLastGood = async (source: string | null) => {
+      try {
+        lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source);
+      } catch (error) {
+        log.warn({ event: "config.save_failed", err: error }, `could not keep a copy of the configuration in ${files.dataDir}: ${String(error)}`);
+      }
+    };
+    if (!problem) await keepAsLastGood(initial.source);
     const applyConfig = async (next: ResolvedConfig, changed: string[]) => {
       const has = (prefix: string) => changed.some((key) => key.startsWith(prefix));
       if (has("logging.") && changed.every((key) => key === "logging.level" || !key.startsWith("logging."))) {
@@ -188,6 +206,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
       current: () => config,
       apply: applyConfig,
       log: () => log,
+      rejected: (error) => {
+        problem = configProblem(config.configPath, config.projectRoot, error, problem?.lastGoodSavedAt ?? lastGoodSavedAt);
+      },
+      accepted: async (source) => {
+        if (problem) log.info({ event: "config.valid", file: problem.file }, `${problem.file} is valid again and in force`);
+        problem = null;
+        await keepAsLastGood(source);
+      },
     });
     undo.push(() => configWatcher.close());
 
@@ -234,6 +260,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
+        configError: problem,
       });
     control = await startControlServer(
       files.socket,

@@ -5,6 +5,7 @@ import { acquireHostLock } from "../host/host-lock.ts";
 import type { CliContext } from "../cli/cli-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
+import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
 
 /** Signals closer together than this are one request (see onSignal). */
 const SIGNAL_ECHO_MS = 300;
@@ -80,6 +81,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         env: { ...process.env, TASKHOST_SUPERVISOR_PID: String(process.pid), TASKHOST_RESTARTS: String(restarts) },
       });
       note(`taskhost: supervisor ${process.pid} started host ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}`);
+      const hostPid = child.pid ?? null;
+      let reason: string | null = null;
+      child.on("message", (message) => {
+        if (isStartFailedMessage(message)) reason = message.message;
+      });
+      const failed = (message: string, gaveUp: boolean) =>
+        writeStartFailure(ctx.files.dataDir, { at: Date.now(), hostPid, message: reason ?? message, gaveUp });
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         child!.once("exit", (c, s) => resolve({ code: c, signal: s })),
       );
@@ -89,8 +97,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         return stopping && signals > 1 ? 130 : 0;
       }
       if (code === EXIT_CANNOT_START) {
-        say("taskhost: the host could not start (see the message above); not retrying");
-        return 1;
+        failed("the host could not start", true);
+        say(`taskhost: the host could not start${reason ? `: ${reason}` : " (see the message above)"}; not retrying`);
+        return EXIT_CANNOT_START;
       }
       restarts++;
       if (code === EXIT_RESTART) {
@@ -100,6 +109,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       const ranMs = Date.now() - started;
       const delay = policy.afterCrash(ranMs);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      failed(`the host ${how} after ${Math.round(ranMs / 1000)} s`, delay == null);
       if (delay == null) {
         say(`taskhost: the host ${how}; it crashed ${policy.crashesInARow} times in a row within seconds of starting, so the supervisor gives up. See logs/errors.log.`);
         return 1;

@@ -384,6 +384,16 @@ function render() {
     view.append(h("p", { class: "muted" }, "Loading…"));
     return;
   }
+  const bad = state.status.host?.configError;
+  if (bad) {
+    // Loud on every page: edits to the file do nothing until it is fixed.
+    view.append(h("div", { class: "panel config-banner", role: "alert" },
+      h("b", {}, `${bad.file} is invalid`),
+      ` since ${fmtTime(bad.since)}: the host runs on the last good configuration`,
+      bad.lastGoodSavedAt ? ` (saved ${fmtTime(bad.lastGoodSavedAt)})` : "",
+      " until it is fixed.",
+      h("pre", { class: "error-text err" }, bad.error)));
+  }
   const taskId = state.view.taskId;
   if (taskId == null) {
     document.title = "taskhost";
