@@ -6,6 +6,7 @@ import type { Host } from "../host/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import type { StartFailedMessage } from "../supervisor/start-failure.ts";
+import { survivesClosedTerminal } from "./closed-terminal.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
 
@@ -26,6 +27,7 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
   // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
   // (starts, restarts, stops) a reader of that file looks for. In a terminal, only problems.
   const detached = process.env.TASKHOST_DAEMON === "1";
+  survivesClosedTerminal();
   const say = (line: string) => process.stderr.write(detached ? `${new Date().toISOString()} ${line}\n` : `${line}\n`);
   return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
 }
@@ -33,6 +35,7 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
 /** The hidden `__host` command: one host process, spawned and watched by the supervisor. */
 export async function hostCommand(configOption: string): Promise<number> {
   process.title = "taskhost-host";
+  survivesClosedTerminal();
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
@@ -56,14 +59,15 @@ export async function hostCommand(configOption: string): Promise<number> {
     }
     return EXIT_CANNOT_START;
   }
-  let signals = 0;
+  let stops = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    const restart = signal === "SIGHUP";
+    // Only a second *stop* means "now": a stop after a hang-up (a closing terminal sends
+    // both) turns the restart into a stop and keeps the runs' grace.
+    if (!restart && ++stops > 1) {
       process.stderr.write(`taskhost: ${signal} again: stopping now without waiting for runs\n`);
       process.exit(130);
     }
-    const restart = signal === "SIGHUP";
     void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
       process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
       process.exit(1);

@@ -223,7 +223,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     let control: ControlServer | null = null;
     let dashboard: Dashboard | null = null;
     let stopMemoryWatch = () => {};
+    // A stop asked for while a restart is under way (SIGHUP, then SIGTERM as a terminal
+    // closes) turns it into a plain stop; the runs keep the grace they were given.
+    let restartWanted = true;
     const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
+      if (!restart) restartWanted = false;
       stopping ??= (async () => {
         const grace = graceSec ?? config.scheduler.shutdownGraceSec;
         log.info(
@@ -245,7 +249,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
-        resolveStopped({ restart });
+        resolveStopped({ restart: restart && restartWanted });
       })();
       return stopping;
     };
