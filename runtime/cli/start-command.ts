@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host } from "../host/start-host.ts";
@@ -88,10 +89,17 @@ export async function hostCommand(configOption: string): Promise<number> {
 
 async function startDaemon(configOption: string): Promise<number> {
   const ctx = cliContext(configOption);
+  const running = await runningHostPid(ctx.files.pidFile);
+  if (running != null) {
+    process.stderr.write(`taskhost: a host is already running for this project (pid ${running}); nothing was started. \`npx taskhost status\` shows it\n`);
+    return 1;
+  }
   const logDir = ctx.config.logging.directory;
   mkdirSync(logDir, { recursive: true });
   // The supervisor's own lines (restarts, crashes) go here; the host logs to its files.
-  const out = openSync(path.join(logDir, "supervisor.log"), "a");
+  const logFile = path.join(logDir, "supervisor.log");
+  const out = openSync(logFile, "a");
+  const logStart = fstatSync(out).size;
   const child = spawn(process.execPath, [BIN, "start", "--config", configOption], {
     cwd: ctx.projectRoot,
     detached: true,
@@ -100,16 +108,23 @@ async function startDaemon(configOption: string): Promise<number> {
   });
   child.unref();
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && child.exitCode == null) {
     try {
+      // Only our own supervisor counts: another host answering means ours did not start.
       const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
-      process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
-      return 0;
+      if (pid === child.pid) {
+        process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
+        return 0;
+      }
     } catch {
-      if (child.exitCode != null) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // not up yet
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  process.stderr.write(`taskhost: the background host did not come up; see ${path.relative(ctx.projectRoot, logDir)}/supervisor.log and scheduler.log\n`);
+  // Say why, from what the background process wrote, rather than only where to look.
+  const said = readFileSync(logFile, "utf8").slice(logStart).trim();
+  process.stderr.write(
+    `taskhost: the background host did not come up${said ? `:\n${said}` : ""}\n(see ${path.relative(ctx.projectRoot, logFile)} and ${path.relative(ctx.projectRoot, logDir)}/scheduler.log)\n`,
+  );
   return 1;
 }

@@ -12,6 +12,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, sto
       schedules.push({
         id: schedule.id,
         spec: schedule.text,
+        zone: schedule.zone,
         nextRun: iso(scheduler.nextRunOf(schedule.id)),
         lastRun: lastRunJson(await store.lastRun(schedule.id)),
       });
@@ -43,11 +44,21 @@ export async function ledgerStatus(store: Store): Promise<StatusJson> {
     const schedules: ScheduleJson[] = [];
     // A broken file will not load on the next start either: no schedule of it is going to run.
     for (const row of task.error ? [] : await store.listSchedules(task.id)) {
-      schedules.push({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
+      schedules.push({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
     }
     // As the last host left it (the file may have changed since; the next start loads it anew).
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
     tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks };
+}
+
+/** The zone a stored schedule is read in: its fingerprint holds spec, zone and window. */
+export function zoneOf(fingerprint: string): string | undefined {
+  try {
+    const zone = (JSON.parse(fingerprint) as { zone?: unknown }).zone;
+    return typeof zone === "string" ? zone : undefined;
+  } catch {
+    return undefined;
+  }
 }

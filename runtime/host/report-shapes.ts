@@ -30,6 +30,8 @@ export interface LastRunJson {
 export interface ScheduleJson {
   id: string;
   spec: string;
+  /** The IANA zone the schedule is read in (its times are shown on that clock). */
+  zone?: string;
   nextRun: string | null;
   lastRun: LastRunJson | null;
 }
