@@ -25,7 +25,7 @@ export function formatStatus(status: StatusJson): string {
   }
   const rows: string[][] = [["TASK", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN"]];
   for (const task of status.tasks) {
-    if (task.schedules.length === 0) rows.push([task.id, task.state, "-", "-", "-"]);
+    if (task.schedules.length === 0) rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", "-"]);
     task.schedules.forEach((s, i) => {
       const last = s.lastRun
         ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${zonedTime(s.lastRun.scheduledFor, s.zone)})`
@@ -36,6 +36,9 @@ export function formatStatus(status: StatusJson): string {
     });
   }
   lines.push(...table(rows));
+  for (const task of status.tasks) {
+    if (task.warnings?.length) lines.push("", `warnings for ${task.id}:`, ...task.warnings.map((w) => indent(w)));
+  }
   for (const task of status.tasks) {
     if (!task.error) continue;
     // Schedules listed for an error task are the last good version's, which keeps running.

@@ -23,6 +23,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, sto
       file: entry.relFile,
       state: stateOf(entry, scheduler),
       error: entry.error,
+      warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
     });
   }
@@ -34,6 +35,8 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
   if (entry.installing || !entry.loaded) return "installing";
   if (scheduler.isPaused(entry.id)) return "paused";
   if (!entry.loaded.meta.enabled) return "disabled";
+  // Nothing to schedule: it runs when asked (`taskhost run`, the dashboard's button).
+  if (entry.loaded.schedules.length === 0) return "manual";
   return "scheduled";
 }
 
@@ -48,7 +51,7 @@ export async function ledgerStatus(store: Store): Promise<StatusJson> {
     }
     // As the last host left it (the file may have changed since; the next start loads it anew).
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
-    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });
+    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks };
 }

@@ -2,7 +2,8 @@ import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
 import type { ConfigProblem } from "../config/last-good-config.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
-export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
+/** `manual`: the file has no scheduled method; it runs only with `taskhost run` (contract §13). */
+export type TaskState = "scheduled" | "manual" | "disabled" | "paused" | "installing" | "error";
 
 export interface RunJson {
   id: number;
@@ -42,6 +43,8 @@ export interface TaskJson {
   file: string;
   state: TaskState;
   error: string | null;
+  /** Load warnings (unknown frontmatter fields …), each with file:line. */
+  warnings: string[];
   schedules: ScheduleJson[];
 }
 

@@ -221,6 +221,7 @@ function renderList(view) {
       h("div", { class: "cell last-cell" }, h("span", { class: "cell-label" }, "Last run"), h("div", {}, lastRunCell(task))),
       h("div", { class: "actions" }, actionButtons(task)),
       task.error ? h("pre", { class: "error-text err" }, task.error) : null,
+      task.warnings?.length ? h("pre", { class: "warning-text" }, task.warnings.join("\n")) : null,
     );
   });
   view.append(
@@ -303,6 +304,7 @@ function renderTask(view, task) {
       h("div", { class: "buttons" }, actionButtons(task, { small: false })),
     ),
     task.error ? h("pre", { class: "error-text task-error" }, task.error) : "",
+    task.warnings?.length ? h("pre", { class: "warning-text task-error" }, task.warnings.join("\n")) : "",
     h("div", { class: "grid-2" },
       h("section", { class: "panel" },
         h("div", { class: "panel-head" }, h("h3", {}, "Schedules")),
