@@ -106,6 +106,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     undo.push(() => store.close());
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+    // …and where they may write (saveConfig: data/config/), writable under the systemd unit.
+    process.env.TASKHOST_DATA_DIR = files.dataDir;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
