@@ -68,6 +68,11 @@ function fmtSpan(ms) {
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// The run list is read across days: always with the date.
+function fmtDateTime(iso) {
+  return iso ? dateTimeFmt.format(new Date(iso)) : "–";
+}
+
 function fmtTime(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
@@ -270,8 +275,8 @@ function runRows(run) {
       h("td", { class: "num" }, `#${run.id}`),
       h("td", {}, badge(run.status)),
       h("td", {}, run.trigger, run.attempt > 1 ? ` (attempt ${run.attempt})` : ""),
-      h("td", { class: "num" }, fmtTime(run.scheduledFor)),
-      h("td", { class: "num" }, fmtTime(run.startedAt)),
+      h("td", { class: "num" }, fmtDateTime(run.scheduledFor)),
+      h("td", { class: "num" }, fmtDateTime(run.startedAt)),
       h("td", { class: "num" }, run.status === "running" ? "…" : fmtDuration(durationOf(run))),
     ),
   ];
