@@ -141,7 +141,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   app.get("/app.js", (c) => send(c, pages["app.js"]));
   app.get("/api/session", (c) => c.json({ ok: true }));
-  app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
+  app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     options.log.error({ event: "dashboard.error", err: error, path: c.req.path }, `dashboard ${c.req.method} ${c.req.path}: ${error.message}`);

@@ -1,4 +1,4 @@
-import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
+import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { ConfigProblem } from "../config/last-good-config.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
