@@ -222,9 +222,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
         problem = configProblem(config.configPath, config.projectRoot, error, problem?.lastGoodSavedAt ?? lastGoodSavedAt);
       },
       accepted: async (source) => {
+        // Kept first: once status stops saying "invalid", the next restart starts on this.
+        await keepAsLastGood(source);
         if (problem) log.info({ event: "config.valid", file: problem.file }, `${problem.file} is valid again and in force`);
         problem = null;
-        await keepAsLastGood(source);
       },
     });
     undo.push(() => configWatcher.close());
