@@ -208,9 +208,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
         defaultZone: next.scheduler.timezone,
       });
       config = next;
+      // Watch the new folder before listing it: an edit right after its tasks show up is seen.
+      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
       if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
       else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
-      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
     };
     const configWatcher = await watchConfig({
       configPath: config.configPath,
