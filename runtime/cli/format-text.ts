@@ -36,6 +36,10 @@ export function formatStatus(status: StatusJson): string {
     });
   }
   lines.push(...table(rows));
+  for (const channel of status.alerts?.channels ?? []) {
+    if (channel.state !== "failing") continue;
+    lines.push("", `alert channel ${channel.name} (${channel.type}) is failing: ${channel.consecutiveFailures} attempt(s) in a row, last: ${channel.lastError ?? "?"}`);
+  }
   for (const task of status.tasks) {
     if (task.warnings?.length) lines.push("", `warnings for ${task.id}:`, ...task.warnings.map((w) => indent(w)));
   }

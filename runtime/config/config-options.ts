@@ -11,6 +11,7 @@
  */
 
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
+import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "../alerts/alerts-options.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -62,6 +63,12 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
+  /** Checked by runtime/alerts/alerts-options.ts. */
+  alerts?: Record<string, unknown> | null;
+  metrics?: {
+    enabled?: boolean;
+    token?: string | null;
+  } | null;
 }
 
 export interface ResolvedConfig {
@@ -107,6 +114,8 @@ export interface ResolvedConfig {
     /** From the file, else from TASKHOST_DASHBOARD_TOKEN, else null. */
     readonly token: string | null;
   };
+  readonly alerts: ResolvedAlertsOptions;
+  readonly metrics: ResolvedMetricsOptions;
 }
 
 /** A key the resolver did not recognise: reported, never fatal (typos must not stop the host). */
@@ -165,6 +174,8 @@ export const DEFAULT_CONFIG_OPTIONS = {
     port: 8787,
     token: null,
   },
+  alerts: ALERTS_DEFAULTS,
+  metrics: METRICS_DEFAULTS,
 } as const satisfies Required<{ [K in keyof ConfigOptions]: NonNullable<Required<ConfigOptions[K]>> }>;
 
 /** The environment variable that supplies `dashboard.token` when the file leaves it null. */

@@ -17,6 +17,10 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import type { HostMetrics } from "../metrics/host-metrics.ts";
+import { mountMetrics } from "../metrics/metrics-route.ts";
+import { alertJson } from "../alerts/alert-json.ts";
+import type { AlertRow } from "../store/ledger.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
@@ -25,6 +29,10 @@ export interface DashboardOptions extends HostOperationsContext {
   dataDir: string;
   status(): Promise<StatusJson>;
   log: HostLog;
+  /** GET /metrics (metrics.enabled); the server also starts for it alone, with the page off. */
+  metrics?: HostMetrics | null;
+  /** Recent alerts and channel health for GET /api/alerts. */
+  alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<AlertRow[]> };
 }
 
 export interface Dashboard {
@@ -67,9 +75,10 @@ function page(title: string, script: string, bodyFile: string): { body: string; 
  * a POST riding on the cookie must come from the dashboard's own origin.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const { host, port } = options.config().dashboard;
+  const { host, port, enabled: pageOn } = options.config().dashboard;
   const configured = () => options.config().dashboard.token;
-  if (configured() == null && !isLoopbackHost(host)) {
+  const metricsToken = () => options.config().metrics.token;
+  if (configured() == null && (pageOn || metricsToken() == null) && !isLoopbackHost(host)) {
     throw new Error(
       `dashboard: dashboard.host is ${JSON.stringify(host)} (not loopback) and no token is set; ` +
         `set dashboard.token or ${DASHBOARD_TOKEN_ENV}, or bind dashboard.host to 127.0.0.1`,
@@ -106,6 +115,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
+  if (options.metrics) mountMetrics(app, { metrics: options.metrics, token: () => metricsToken() ?? token() });
+  // Started for /metrics alone: nothing else answers.
+  if (!pageOn) app.use("*", async (c) => errorJson(c, 404, "the dashboard is off (dashboard.enabled: false); this server only answers /metrics and /healthz"));
   app.get("/style.css", (c) => send(c, pages["style.css"]));
   app.get("/login.js", (c) => send(c, pages["login.js"]));
   app.get("/favicon.svg", (c) => send(c, pages["favicon.svg"]));
@@ -141,6 +153,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   app.get("/app.js", (c) => send(c, pages["app.js"]));
   app.get("/api/session", (c) => c.json({ ok: true }));
+  app.get("/api/alerts", async (c) => {
+    const limit = Math.min(Number(c.req.query("limit")) || 50, 500);
+    const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
+    return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
+  });
   app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {

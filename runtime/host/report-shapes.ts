@@ -1,5 +1,6 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { ConfigProblem } from "../config/last-good-config.ts";
+import type { ChannelHealth } from "../alerts/delivery-queue.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 /** `manual`: the file has no scheduled method; it runs only with `taskhost run` (contract §13). */
@@ -61,6 +62,8 @@ export interface HostJson {
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
+  /** The alert channels' health (a running host only). */
+  alerts?: { channels: ChannelHealth[] };
 }
 
 export function iso(ms: number | null | undefined): string | null {
