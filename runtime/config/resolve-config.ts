@@ -33,6 +33,9 @@ import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions
 
 export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
 
+/** The shortest dashboard token accepted (the generated one is 43). */
+export const MIN_DASHBOARD_TOKEN_CHARS = 16;
+
 export class ConfigError extends Error {
   readonly code = ERR_CONFIG_INVALID;
   constructor(
@@ -91,6 +94,14 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const fileToken = r.optionalNonEmptyString(dashboard, "dashboard", "token");
   const envToken = (context.env ?? process.env)[DASHBOARD_TOKEN_ENV];
   const token = fileToken ?? (envToken && envToken.trim() !== "" ? envToken : null);
+  // The token is the dashboard's only lock: one a person could guess is none.
+  if (token !== null && token.length < MIN_DASHBOARD_TOKEN_CHARS) {
+    throw r.error(
+      ["dashboard", "token"],
+      `${fileToken !== null ? "dashboard.token" : DASHBOARD_TOKEN_ENV} is ${token.length} character(s); use at least ${MIN_DASHBOARD_TOKEN_CHARS} ` +
+        "(e.g. `openssl rand -base64 24`), or leave it unset on loopback and the host makes one",
+    );
+  }
   // A dashboard reachable from other machines without a token would hand the
   // host's control to anyone on the network: refuse rather than warn.
   if (dashboardEnabled && token === null && !isLoopbackHost(dashboardHost)) {

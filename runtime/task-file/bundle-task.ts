@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build, type BuildFailure, type Message } from "esbuild";
+import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
 import { HELPERS_ENTRY } from "../runtime-paths.ts";
 
 export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";
@@ -85,6 +85,7 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
             b.onResolve({ filter: /^taskhost$/ }, () => ({ path: options.apiModuleUrl, external: true }));
           },
         },
+        dependencyJsonPlugin(options.external ?? []),
       ],
       external: options.external ? [...options.external] : [],
       absWorkingDir: options.projectRoot,
@@ -151,6 +152,31 @@ async function writeOnce(file: string, contents: () => Uint8Array | null | Promi
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, bytes);
   await rename(tmp, file);
+}
+
+const DEPENDENCY_JSON = "taskhost-dependency-json";
+
+/**
+ * `import pkg from "dep/package.json"` from a listed dependency: the package stays
+ * external (see dependency-externals.ts), and Node's ESM loader refuses a JSON
+ * import without `with { type: "json" }` (experimental on Node 20). tsx and
+ * Vite accept it, so here too: the import becomes a require() from the bundle's
+ * own folder, which resolves in the task's install folder like any dependency.
+ * (A task's own JSON files are bundled by esbuild's json loader.)
+ */
+function dependencyJsonPlugin(external: readonly string[]): Plugin {
+  const names = external.filter((e) => !e.endsWith("/*"));
+  const isDependency = (specifier: string) => names.some((name) => specifier.startsWith(`${name}/`));
+  return {
+    name: DEPENDENCY_JSON,
+    setup(b) {
+      b.onResolve({ filter: /\.json$/ }, (args) => (isDependency(args.path) ? { path: args.path, namespace: DEPENDENCY_JSON } : undefined));
+      b.onLoad({ filter: /.*/, namespace: DEPENDENCY_JSON }, (args) => ({
+        contents: `import { createRequire } from "node:module";\nexport default createRequire(import.meta.url)(${JSON.stringify(args.path)});\n`,
+        loader: "js",
+      }));
+    },
+  };
 }
 
 async function exists(file: string): Promise<boolean> {
