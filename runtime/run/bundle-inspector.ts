@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
 import type { WorkerMessage } from "./worker-protocol.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
 export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
@@ -11,9 +11,7 @@ function stoppedError(): Error {
   return Object.assign(new Error("taskhost: the bundle inspector was stopped (the host is stopping)"), { code: ERR_INSPECTOR_STOPPED });
 }
 
-export interface BundleInspectorOptions {
-  /** The compiled worker entry. */
-  entryFile: string;
+export interface BundleInspectorOptions extends WorkerSpawn {
   /** Workers importing at once (default: the machine's cores, at most 4). */
   maxWorkers?: number;
   /** Bundles one worker imports before it is replaced, so module state and memory stay bounded. */
@@ -57,7 +55,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   const stopping = new AbortController();
 
   const solo = (job: Job): void => {
-    inspectBundle(options.entryFile, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
+    inspectBundle(options, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
   };
 
   const spawn = (): void => {
@@ -117,6 +115,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
     };
     const worker: WorkerHandle = new WorkerHandle({
       entryFile: options.entryFile,
+      paths: options.paths,
       input: { mode: "inspect-many" },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage,

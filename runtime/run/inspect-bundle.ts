@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
 
@@ -24,7 +24,7 @@ export interface InspectResult {
  * schedules. Task code never runs on the host's own thread: a throw, an endless
  * loop or process.exit() at import time becomes an error for that task only.
  */
-export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
+export function inspectBundle(spawn: WorkerSpawn, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
   return new Promise<InspectResult>((resolve, reject) => {
     let done = false;
     const end = (error: Error | null, result?: InspectResult) => {
@@ -38,7 +38,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
       else resolve(result!);
     };
     const worker = new WorkerHandle({
-      entryFile,
+      ...spawn,
       input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage: (message) => {

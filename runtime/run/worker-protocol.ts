@@ -1,6 +1,7 @@
 /** Messages between the host and a run's worker thread. Plain JSON only. */
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
+import type { TaskPaths } from "./task-paths.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -23,6 +24,9 @@ export type WorkerInput =
       attempt: number;
       trigger: RunTriggerName;
     };
+
+/** What a worker is started with: its input, and where the project is (absent only in tests of the run layer). */
+export type WorkerData = WorkerInput & { paths?: TaskPaths };
 
 export type WorkerMessage =
   | { type: "inspected"; schedules: MethodSchedule[]; methods: string[] }

@@ -15,9 +15,9 @@ import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type TaskLogLine, type Timers } from "./scheduler-types.ts";
-import { ScheduleBook, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
+import { ScheduleBook, type OverdueSchedule, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
-export type { ScheduleReset } from "./schedule-book.ts";
+export type { OverdueSchedule, ScheduleReset } from "./schedule-book.ts";
 
 export interface SchedulerOptions {
   ledger: Ledger;
@@ -128,7 +128,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
-  overdueSchedules(): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
+  overdueSchedules(): OverdueSchedule[] {
     return this.book.overdue(this.clock.now() - LATE_MS);
   }
 

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bundleTask } from "../../runtime/task-file/bundle-task.ts";
+import { PACKAGE_DIR } from "../../runtime/runtime-paths.ts";
 import { prepareToolchain, type Toolchain } from "../../runtime/task-file/toolchain.ts";
 import { IsolatingLauncher, type IsolatingLauncherOptions } from "../../runtime/run/isolates/isolating-launcher.ts";
 import { isolateToolchain, type IsolateToolchain } from "../../runtime/run/isolates/isolate-entry-file.ts";
@@ -42,7 +43,7 @@ export class IsolateKit {
     return new IsolatingLauncher({
       workerEntryFile: this.toolchain.entryFile,
       isolates: this.isolates,
-      projectRoot: this.root,
+      paths: { projectRoot: this.root, packageDir: PACKAGE_DIR, dataDir: path.join(this.root, "data") },
       maxConcurrentRuns: 4,
       ...options,
     });

@@ -6,10 +6,12 @@
 import { isolateToolchain } from "./isolate-entry-file.ts";
 import { IsolatingLauncher } from "./isolating-launcher.ts";
 import { TASK_META_DEFAULTS } from "../../task-file/task-meta.ts";
+import type { TaskPaths } from "../task-paths.ts";
 
 export interface HostLauncherOptions {
   cacheDir: string;
-  projectRoot: string;
+  /** Where the project is, for task code (task-paths.ts). */
+  paths: TaskPaths;
   /** The `worker` level's compiled entry (Toolchain.entryFile). */
   workerEntryFile: string;
   maxConcurrentRuns: number;
@@ -23,7 +25,7 @@ export async function createHostLauncher(options: HostLauncherOptions): Promise<
   const launcher = new IsolatingLauncher({
     workerEntryFile: options.workerEntryFile,
     isolates: await isolateToolchain(options.cacheDir),
-    projectRoot: options.projectRoot,
+    paths: options.paths,
     maxConcurrentRuns: options.maxConcurrentRuns,
     log: options.log,
   });

@@ -15,6 +15,7 @@ import { mapStack, saveCodeCache } from "./script-cache.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
 import { trackRunChildren } from "../run-children.ts";
 import type { TaskContext } from "../../api/task-context.ts";
+import { publishTaskPaths } from "../task-paths.ts";
 
 process.setSourceMapsEnabled(true);
 
@@ -29,6 +30,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 const data = workerData as IsolateWorkerData;
 const port = parentPort!;
+// Before any task code: helpers (and processes a run starts) find the project through these.
+publishTaskPaths(data.paths);
 const post = (message: FromIsolate): void => port.postMessage(message);
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
 trackRunChildren(port);
@@ -125,7 +128,7 @@ async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<vo
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
   });
-  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.projectRoot });
+  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot });
   post({ type: "started", runId: id, at: Date.now() });
   try {
     await run.fn.call(run.instance, ctx);
@@ -182,7 +185,7 @@ function isErrorLike(value: unknown): value is Error {
 /** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
 function cleanStack(stack: string | undefined): string | undefined {
   if (!stack) return stack;
-  const root = `${data.projectRoot}/`;
+  const root = `${data.paths.projectRoot}/`;
   return mapStack(stack)
     .split("\n")
     .filter((line) => !/isolate-entry-[0-9a-f]+\.mjs/.test(line))

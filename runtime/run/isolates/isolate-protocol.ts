@@ -2,6 +2,7 @@
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { LogLevel, SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
+import type { TaskPaths } from "../task-paths.ts";
 
 /**
  * `context`: every run in a fresh V8 context, nothing kept. `task`: one task's
@@ -11,7 +12,8 @@ export type IsolateMode = "context" | "task";
 
 export interface IsolateWorkerData {
   mode: IsolateMode;
-  projectRoot: string;
+  /** Where the project is, published in the worker's environment before any task code (task-paths.ts). */
+  paths: TaskPaths;
   /** The `taskhost` module as a CommonJS script (see api-script.ts). */
   apiScript: string;
 }
