@@ -1,5 +1,4 @@
-import type { RunRow } from "../store/store.ts";
-import type { AlertRow, Ledger } from "../store/ledger.ts";
+import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 import { HostMetrics } from "../metrics/host-metrics.ts";
