@@ -5,7 +5,7 @@ import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
 import type { AlertMessage } from "./alert-message.ts";
-import type { ResolvedAlertsOptions } from "./alerts-options.ts";
+import type { ResolvedAlertsOptions } from "../config/alerts-options.ts";
 import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
 import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";

@@ -17,7 +17,8 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { Ledger } from "../store/ledger.ts";
 import { openLedger, type OpenLedgerOptions } from "../store/open-ledger.ts";
-import { prepareToolchain, type Toolchain } from "../task-file/toolchain.ts";
+import { prepareToolchain } from "../run/prepare-toolchain.ts";
+import type { Toolchain } from "../task-file/toolchain.ts";
 import { DisposerStack } from "./disposer-stack.ts";
 
 export interface RuntimeOptions {

@@ -11,7 +11,7 @@
  */
 
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
-import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "../alerts/alerts-options.ts";
+import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "./alerts-options.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -69,7 +69,7 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
-  /** Checked by runtime/alerts/alerts-options.ts. */
+  /** Checked by alerts-options.ts. */
   alerts?: Record<string, unknown> | null;
   metrics?: {
     enabled?: boolean;

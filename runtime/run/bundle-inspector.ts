@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle } from "./inspect-bundle.ts";
+import type { BundleInspector, InspectResult } from "../task-file/bundle-inspection.ts";
 import type { WorkerMessage } from "./worker-protocol.ts";
 import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
@@ -18,12 +19,6 @@ export interface BundleInspectorOptions extends WorkerSpawn {
   batchSize?: number;
   /** Longest one import may take. */
   timeoutMs?: number;
-}
-
-export interface BundleInspector {
-  inspect(bundlePath: string): Promise<InspectResult>;
-  /** Ends the workers; pending inspections reject. Safe to call twice. */
-  dispose(): Promise<void>;
 }
 
 interface Job {

@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import type { MethodSchedule } from "../schedule/schedule-spec.ts";
+import type { InspectResult } from "../task-file/bundle-inspection.ts";
 import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
@@ -12,11 +12,6 @@ export function importTimedOut(timeoutMs: number): Error {
   return Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
     code: ERR_TASK_IMPORT,
   });
-}
-
-export interface InspectResult {
-  schedules: MethodSchedule[];
-  methods: string[];
 }
 
 /**

@@ -5,7 +5,7 @@
 import { Worker } from "node:worker_threads";
 import type { LogLevel } from "../worker-protocol.ts";
 import { LineSplitter } from "../line-splitter.ts";
-import { taskEnv } from "../task-env.ts";
+import { taskEnv } from "../../util/task-env.ts";
 import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
 
