@@ -3,17 +3,15 @@ import path from "node:path";
 import { startAlerting } from "../alerts/start-alerting.ts";
 import { loadConfigOrLastGood } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
-import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
+import type { Dashboard } from "../dashboard/start-dashboard.ts";
 import { messageOf } from "../errors.ts";
-import { hostStatus } from "../host/build-status.ts";
-import { controlHandlers } from "../host/control-handlers.ts";
-import { startControlServer } from "../host/control-server.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { acquireHostLock, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
 import { DisposerStack } from "./disposer-stack.ts";
 import { watchHostConfig } from "./host-config.ts";
+import { openHostFaces } from "./host-faces.ts";
 import { watchHostMemory } from "./host-memory.ts";
 import { TaskWatching } from "./task-watching.ts";
 
@@ -52,7 +50,7 @@ export interface Host {
 /**
  * Starts a host in this process: the one-host lock, the runtime
  * (compose-runtime.ts), every task file, alerting, the watchers, the control
- * socket and the dashboard, then the scheduler. Everything goes on one
+ * socket and the dashboard (host-faces.ts), then the scheduler. Everything goes on one
  * DisposerStack: a step that fails closes the ones before it (and the error
  * names the file); stop() closes the same stack.
  */
@@ -139,43 +137,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
       })();
       return stopping;
     };
-    const stopSoon = (stopOptions: StopOptions) =>
+    const faces = await openHostFaces(rt, {
+      pid,
+      startedAt,
+      restarts,
+      alerting,
+      hostConfig,
       // Answer first, then stop: the caller waits for the host to go away.
-      setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
-    const status = async () => ({
-      ...(await hostStatus(
-        catalog,
-        scheduler,
-        ledger,
-        {
-          running: true,
-          pid,
-          uptimeSec: Math.round((Date.now() - startedAt) / 1000),
-          rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
-          restarts,
-          configError: hostConfig.problem(),
-        },
-        rt.config.scheduler.isolation,
-      )),
-      alerts: { channels: alerting.channels() },
+      stop: (stopOptions) => setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)))),
     });
-    // Commands keep working while runs get their grace (`status` shows them): the faces close after the runs.
-    rt.faces.use(
-      "control socket",
-      await startControlServer(
-        files.socket,
-        {
-          ...controlHandlers({ pid, catalog, scheduler, ledger, status, stop: stopSoon }),
-          alerts: (params) =>
-            alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
-        },
-        (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
-      ),
-    );
-    if (rt.config.dashboard.enabled || rt.config.metrics.enabled) {
-      const options = { catalog, scheduler, ledger, status, log, config: () => rt.config, dataDir: files.dataDir, metrics: alerting.metrics, alerting };
-      dashboard = rt.faces.use("dashboard", await startDashboard(options));
-    }
+    dashboard = faces.dashboard;
     scheduler.start();
     stack.defer(
       "memory watch",
