@@ -77,10 +77,12 @@ describe("startHost", () => {
 
   it("stop() closes the same stack: a run in flight gets its grace while the socket still answers, then everything is released", async () => {
     await project.writeConfig({ dashboard: { enabled: false } });
-    await project.writeTask("slow.ts", taskSource({ schedule: "every(1).seconds", body: "await new Promise((resolve) => setTimeout(resolve, 1500));" }));
+    const began = path.join(project.root, "began");
+    const body = `await (await import("node:fs/promises")).writeFile(${JSON.stringify(began)}, ""); await new Promise((resolve) => setTimeout(resolve, 1500));`;
+    await project.writeTask("slow.ts", taskSource({ schedule: "every(1).seconds", body }));
     const host = await start();
     const ping = () => callHost<{ pid: number; running: number }>(files().socket, "ping", {});
-    await waitFor(async () => (await ping()).running > 0, { what: "a run in flight" });
+    await waitFor(async () => existsSync(began), { what: "a run's code to begin" });
     const stopping = host.stop({ reason: "test", graceSec: 10 });
     // Scheduling has stopped, the runs have their grace, and commands are still answered.
     expect((await ping()).pid).toBe(process.pid);
@@ -91,8 +93,9 @@ describe("startHost", () => {
     const ledger = await openLedger({ path: path.join(project.root, "data", "scheduler.db") });
     const runs = await ledger.listRuns("slow", { limit: 10 });
     await ledger.close();
-    expect(runs.length).toBeGreaterThan(0);
-    expect(runs.every((r) => r.status === "success")).toBe(true);
+    // The run in flight finished within its grace: none was cut off (occurrences that came while it ran are skipped).
+    expect(runs.some((r) => r.status === "success")).toBe(true);
+    expect(runs.filter((r) => r.status !== "success" && r.status !== "skipped")).toEqual([]);
     const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
     expect(log).toMatch(/"event":"host.stop".*"reason":"test"/);
   });
