@@ -3,8 +3,7 @@ import { askHost } from "./ask-host.ts";
 import { assertLedgerExists } from "./offline-ledger.ts";
 import { zonedTime } from "./format-text.ts";
 import type { CliContext } from "./cli-context.ts";
-import { withOfflineRuntime } from "../compose/offline-runtime.ts";
-import { hostOperations } from "../host/host-operations.ts";
+import type { Runtime } from "../compose/compose-runtime.ts";
 import type { OverdueSchedule, ScheduleReset } from "../scheduler/scheduler.ts";
 
 export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
@@ -35,7 +34,10 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
   const params = { tasks: flags.task, futureOnly: flags.futureOnly, dryRun: flags.dryRun };
   const { via, result } = await hostOr<ScheduleReset[]>(ctx, "reset-schedules", params, () =>
     // What the host does, done here: the tasks loaded as a host loads them, then the host's own operation.
-    withOfflineRuntime(ctx, { quiet: true, tasks: flags.task.length > 0 ? flags.task : "all" }, (runtime) => hostOperations(runtime).resetSchedules(params)),
+    offlineRuntime(ctx, flags.task.length > 0 ? flags.task : "all", async (runtime) => {
+      const { hostOperations } = await import("../host/host-operations.ts");
+      return hostOperations(runtime).resetSchedules(params);
+    }),
   );
   const verb = flags.dryRun ? "would reset" : "reset";
   if (result.length === 0) {
@@ -72,7 +74,7 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
   const { via, result } = await hostOr<OverdueSchedule[]>(ctx, "check-overdue", {}, async () => {
     assertLedgerExists(ctx);
     // What the next start would catch up, found as the host finds it: with the tasks loaded.
-    return withOfflineRuntime(ctx, { quiet: true, tasks: "all" }, async ({ scheduler }) => scheduler.overdueSchedules());
+    return offlineRuntime(ctx, "all", async ({ scheduler }) => scheduler.overdueSchedules());
   });
   const overdue: OverdueJson[] = result.map((r) => ({
     scheduleId: r.scheduleId,
@@ -97,6 +99,12 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
   }
   process.stdout.write(`${overdue.length} overdue; \`taskhost reset-schedules --future-only\` moves them to their next aligned time\n`);
   return 0;
+}
+
+/** The runtime a host would build, loaded only when no host answers (commands through a host stay light). */
+async function offlineRuntime<T>(ctx: CliContext, tasks: "all" | string[], fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const { withOfflineRuntime } = await import("../compose/offline-runtime.ts");
+  return withOfflineRuntime(ctx, { quiet: true, tasks }, fn);
 }
 
 function iso(ms: number | null): string | null {
