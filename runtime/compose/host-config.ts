@@ -1,5 +1,6 @@
 import { configProblem, saveLastGoodConfig, type ConfigProblem, type LoadedConfig } from "../config/last-good-config.ts";
 import { watchConfig } from "../host/watch-config.ts";
+import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { Runtime } from "./compose-runtime.ts";
 import { reloadConfig, type ReloadParts } from "./reload-config.ts";
 
@@ -15,17 +16,22 @@ export interface HostConfig {
  * each save is reloaded (reload-config.ts) or refused, and the problem is
  * known until the file is fixed.
  */
-export async function watchHostConfig(initial: LoadedConfig, parts: ReloadParts): Promise<HostConfig> {
-  const runtime: Runtime = parts.runtime;
-  const { files, log } = runtime;
+/** What the host starts on, said first in its log: the file's warnings, or that it is broken and an older copy runs. */
+export function reportStartConfig(initial: LoadedConfig, log: HostLog): void {
   for (const warning of initial.warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
-  let problem = initial.problem;
+  const { problem } = initial;
   if (problem) {
     log.error(
       { event: "config.invalid", file: problem.file, since: problem.since, lastGoodSavedAt: problem.lastGoodSavedAt, error: problem.error },
       `${problem.file} is invalid (since ${problem.since}); running on the last good configuration (saved ${problem.lastGoodSavedAt}) until it is fixed: ${problem.error}`,
     );
   }
+}
+
+export async function watchHostConfig(initial: LoadedConfig, parts: ReloadParts): Promise<HostConfig> {
+  const runtime: Runtime = parts.runtime;
+  const { files, log } = runtime;
+  let problem = initial.problem;
   let lastGoodSavedAt: string | null = problem?.lastGoodSavedAt ?? null;
   const keepAsLastGood = async (source: string | null) => {
     try {

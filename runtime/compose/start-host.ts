@@ -10,7 +10,7 @@ import { acquireHostLock, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
 import { DisposerStack } from "./disposer-stack.ts";
-import { watchHostConfig } from "./host-config.ts";
+import { reportStartConfig, watchHostConfig } from "./host-config.ts";
 import { openHostFaces } from "./host-faces.ts";
 import { watchHostMemory } from "./host-memory.ts";
 import { TaskWatching } from "./task-watching.ts";
@@ -91,6 +91,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         rt.log.info({ event: "host.stop", ...stopped, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped"),
     }));
     const { catalog, scheduler, ledger, log } = rt;
+    reportStartConfig(initial, log);
     const interrupted = await scheduler.recoverUnfinished();
     if (interrupted > 0) {
       log.warn({ event: "runs.interrupted", count: interrupted }, `${interrupted} run(s) were cut off when the previous host stopped; recorded as interrupted`);
