@@ -38,6 +38,8 @@ export interface RuntimeOptions {
   includeExamples?: boolean;
   /** Said last, before the logs close (the host's `host.stop` line). */
   farewell?: () => void;
+  /** Said first, as soon as the logs are open (the host's configuration warnings). */
+  greeting?: (log: HostLog) => void;
   /** A part failed to build once the logs were up: say so there (the error is thrown after). */
   onFailure?: (log: HostLog, error: unknown) => void;
 }
@@ -106,6 +108,7 @@ export async function composeRuntime(options: RuntimeOptions): Promise<Runtime> 
     error: (obj, msg) => runtime.logs.host.error(obj, msg),
   };
   if (options.farewell) stack.defer("farewell", options.farewell);
+  options.greeting?.(log);
   try {
     return await composeParts(runtime, log, options);
   } catch (error) {

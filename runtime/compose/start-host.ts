@@ -85,13 +85,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
       console: consoleOn,
       // A host that lost its supervisor may still be finishing its runs and writing the ledger.
       ledger: { lockWaitMs: hostLedgerWaitMs(initial.config) },
+      greeting: (log) => reportStartConfig(initial, log),
       onFailure: failed,
       farewell: () =>
         stopped &&
         rt.log.info({ event: "host.stop", ...stopped, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped"),
     }));
     const { catalog, scheduler, ledger, log } = rt;
-    reportStartConfig(initial, log);
     const interrupted = await scheduler.recoverUnfinished();
     if (interrupted > 0) {
       log.warn({ event: "runs.interrupted", count: interrupted }, `${interrupted} run(s) were cut off when the previous host stopped; recorded as interrupted`);
