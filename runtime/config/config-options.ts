@@ -62,6 +62,10 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
+  authoring?: {
+    /** Folders the dashboard and `taskhost new` may pick a task's script from. */
+    script_dirs?: readonly string[];
+  } | null;
 }
 
 export interface ResolvedConfig {
@@ -106,6 +110,10 @@ export interface ResolvedConfig {
     readonly port: number;
     /** From the file, else from TASKHOST_DASHBOARD_TOKEN, else null. */
     readonly token: string | null;
+  };
+  readonly authoring: {
+    /** Absolute. */
+    readonly scriptDirs: readonly string[];
   };
 }
 
@@ -164,6 +172,9 @@ export const DEFAULT_CONFIG_OPTIONS = {
     host: "127.0.0.1",
     port: 8787,
     token: null,
+  },
+  authoring: {
+    script_dirs: ["scripts"],
   },
 } as const satisfies Required<{ [K in keyof ConfigOptions]: NonNullable<Required<ConfigOptions[K]>> }>;
 

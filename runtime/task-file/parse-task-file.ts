@@ -141,7 +141,7 @@ export function dependencySpecProblem(spec: string): string | null {
 // ---------------------------------------------------------------------------
 // Finding the block
 
-interface FrontmatterBlock {
+export interface FrontmatterBlock {
   /** The YAML text between the `---` lines. */
   yaml: string;
   /** 1-based file line of the first YAML line. */
@@ -149,7 +149,7 @@ interface FrontmatterBlock {
   code: string;
 }
 
-function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
+export function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
   const lines = source.split("\n");
   const text = (i: number) => (i === 0 ? lines[0].replace(/^\uFEFF/, "") : lines[i]).trim();
   let first = 0;
