@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { cliContext } from "./cli-context.ts";
+import { PACKAGE_DIR } from "../runtime-paths.ts";
 
 // Each command loads only what it needs: the supervisor, which lives as long as the
 // host, must not carry the host's code (esbuild, sql.js, the scheduler) in its memory.
@@ -11,6 +14,7 @@ const program = new Command()
   .name("taskhost")
   .description("A hot-reloading TypeScript task runtime: .ts files in tasks/ run on clock boundaries.")
   .option("-c, --config <path>", "config file, relative to the project root", "config/config.yaml")
+  .version((JSON.parse(readFileSync(path.join(PACKAGE_DIR, "package.json"), "utf8")) as { version: string }).version)
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -121,6 +125,31 @@ program
       dryRun: opts.dryRun ?? false,
       daemon: opts.daemon ?? false,
     });
+  });
+
+program
+  .command("new")
+  .description("write tasks/<id>.ts, a task that runs a script (the occurrence's ISO time as its first argument)")
+  .argument("<id>", "task id, e.g. reports/nightly-export")
+  .argument("[script-args...]", "more arguments for the script, after -- (e.g. -- --full --day today)")
+  .requiredOption("--script <path>", "the script, relative to the project root (under authoring.script_dirs)")
+  .option("--cron <expr>", 'a cron expression, e.g. "0 2 * * *"')
+  .option("--every <phrase>", 'an interval, e.g. "5 minutes", "hour at :15", "day at 09:00"')
+  .option("--args <args...>", "arguments after the time (--args=--flag for one starting with -)")
+  .option("--start <time>", "no run before this ISO date-time (start_date)")
+  .option("--end <time>", "no run after this ISO date-time (end_date)")
+  .option("--timeout <s>", "seconds a run may take")
+  .option("--retries <n>", "retries after a failed run")
+  .option("--retry-delay <s>", "seconds between retries")
+  .option("--title <text>", "display name")
+  .option("--description <text>", "one line about it")
+  .option("--timezone <zone>", "IANA zone the schedule is read in")
+  .option("--overlap <policy>", "skip, queue, allow or replace")
+  .option("--catch-up <policy>", "once, skip or all")
+  .option("--disabled", "write it with enabled: false")
+  .action(async (id: string, rest: string[], opts: import("./new-command.ts").NewOptions) => {
+    const args = [...(opts.args ?? []), ...rest];
+    process.exitCode = await (await import("./new-command.ts")).newCommand(cliContext(configOf()), id, { ...opts, args });
   });
 
 function nonNegative(value: string): number {
