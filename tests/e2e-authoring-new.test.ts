@@ -1,26 +1,12 @@
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { writeScripts } from "./support/scripts.ts";
 import { callHost } from "../runtime/cli/control-client.ts";
 import { hostFiles } from "../runtime/host/host-files.ts";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
-
-/** Scripts of the kind the Simple Scheduler runs: the scheduled time first, then the task's arguments. */
-export const SCRIPTS: Record<string, string> = {
-  "hello.py": 'import sys\nprint("python got", sys.argv[1], sys.argv[2:])\n',
-  "hello.sh": 'echo "shell got $1 (${#} args)"\necho "to stderr" >&2\n',
-  "fails.sh": 'echo "about to fail"\nexit 3\n',
-};
-
-export async function writeScripts(project: TempProject): Promise<void> {
-  await mkdir(path.join(project.root, "scripts"), { recursive: true });
-  for (const [name, body] of Object.entries(SCRIPTS)) {
-    await writeFile(path.join(project.root, "scripts", name), body);
-    await chmod(path.join(project.root, "scripts", name), 0o755);
-  }
-}
 
 describe("taskhost new, end to end", () => {
   let project: TempProject;

@@ -9,11 +9,13 @@ import { taskhostError } from "../errors.ts";
 import { checkTaskSource } from "./edit-task-source.ts";
 import { editFrontmatter, type FieldValue } from "./edit-frontmatter.ts";
 import { parseTaskFile } from "../task-file/parse-task-file.ts";
-import { parseScheduleExpression } from "./schedule-expression.ts";
+import { fieldError, scheduleOf } from "./task-draft.ts";
 
 export interface PreviewRequest {
-  /** Builder text, e.g. `cron("*\/5 * * * *")`. */
-  schedule: string;
+  /** Builder text, e.g. `cron("*\/5 * * * *")`; or `cron` / `every` as in the new-task form. */
+  schedule?: unknown;
+  cron?: unknown;
+  every?: unknown;
   timezone?: string | null;
   start?: string | null;
   end?: string | null;
@@ -45,7 +47,8 @@ export function localText(ms: number, zone: string): string {
 }
 
 export function previewSchedule(request: PreviewRequest, defaultZone: string): Preview {
-  const parsed = parseScheduleExpression(request.schedule);
+  const parsed = scheduleOf(request);
+  if (!parsed) throw fieldError("ERR_SCHEDULE_INVALID", "schedule", 'give a schedule such as every(5).minutes or cron("0 9 * * *")');
   const fields: Record<string, FieldValue> = { timezone: request.timezone || null, start_date: request.start || null, end_date: request.end || null };
   const probe = editFrontmatter("", "preview", fields);
   try {

@@ -68,7 +68,8 @@ function number(value: unknown, field: string): number | string | null {
   throw fieldError("ERR_BAD_REQUEST", field, `${field} must be a number`);
 }
 
-function scheduleOf(input: TaskFormInput): ParsedSchedule | null {
+/** The schedule of a form: builder text, a cron expression or an every phrase (one of them, or none). */
+export function scheduleOf(input: Pick<TaskFormInput, "schedule" | "cron" | "every">): ParsedSchedule | null {
   const given = (["schedule", "cron", "every"] as const).filter((key) => input[key] !== undefined && input[key] !== null && input[key] !== "");
   if (given.length > 1) throw fieldError("ERR_BAD_FLAGS", "schedule", `give one schedule, not ${given.join(" and ")}`);
   const key = given[0];

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -16,6 +16,10 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import { authoringRoutes } from "./authoring-api.ts";
+import { timelineRoutes } from "./timeline-api.ts";
+import { storeRunsBetween } from "./store-runs-between.ts";
+import { TaskAuthoring } from "../authoring/task-authoring.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
@@ -86,8 +90,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     "app.js": asset("app.js"),
     "login.js": asset("login.js"),
     "style.css": asset("style.css"),
+    "pages.css": asset("pages.css"),
     "favicon.svg": asset("favicon.svg"),
   };
+  // Pages of their own (each a module on the app's shell) and the modules they share.
+  const extraPages = {
+    "/new": page("New task · taskhost", "/new-task.js", "app-body.html"),
+    "/edit": page("Edit task · taskhost", "/edit-task.js", "app-body.html"),
+    "/timeline": page("Timeline · taskhost", "/timeline.js", "app-body.html"),
+  };
+  const modules = Object.fromEntries(["dom.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js"].map((name) => [name, asset(name)]));
   const send = (c: Context, page: { body: string; type: string }) =>
     c.body(page.body, 200, { "Content-Type": page.type, "Cache-Control": "no-cache" });
 
@@ -106,9 +118,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/style.css", (c) => send(c, pages["style.css"]));
+  app.get("/pages.css", (c) => send(c, pages["pages.css"]));
   app.get("/login.js", (c) => send(c, pages["login.js"]));
   app.get("/favicon.svg", (c) => send(c, pages["favicon.svg"]));
   app.get("/", (c) => send(c, auth.authOf(c) ? pages.app : pages.login));
+  for (const [route, shell] of Object.entries(extraPages)) app.get(route, (c) => send(c, auth.authOf(c) ? shell : pages.login));
   app.post("/api/login", async (c) => {
     // Login CSRF: a page elsewhere must not log the browser into this dashboard.
     if (!fromSameOrigin(c, { requireOrigin: false })) return errorJson(c, 403, "cross-site login refused");
@@ -139,7 +153,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await next();
   });
   app.get("/app.js", (c) => send(c, pages["app.js"]));
+  for (const [name, module] of Object.entries(modules)) app.get(`/${name}`, (c) => send(c, module));
   app.get("/api/session", (c) => c.json({ ok: true }));
+  const live = options.config;
+  const authoring = new TaskAuthoring({
+    projectRoot: live().projectRoot,
+    tasksDir: () => live().tasks.directory,
+    scriptDirs: () => live().authoring.scriptDirs,
+    defaultZone: () => live().scheduler.timezone,
+  });
+  const changed = async (id: string) => {
+    const file = path.join(options.catalog.tasksDir, `${id}.ts`);
+    // Hot reload may be off: the dashboard's own writes apply at once either way.
+    if (existsSync(file) && options.catalog.isTask(file)) await options.catalog.load(file);
+    else await options.catalog.remove(id);
+  };
+  app.route("/", authoringRoutes({ authoring, changed, log: options.log }));
+  app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: storeRunsBetween(options.store, () => live().database.historyPerTask) }));
   app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
