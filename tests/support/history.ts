@@ -1,12 +1,14 @@
 import type { RunJson, StatusJson } from "../../runtime/host/report-shapes.ts";
 import type { TempProject } from "./temp-project.ts";
 
+/** A task's runs, newest first: from the host over its socket, or from the ledger when none runs. */
 export function history(project: TempProject, taskId: string, limit = 500): Promise<RunJson[]> {
-  return project.json<RunJson[]>(["history", taskId, "--limit", String(limit)]);
+  return project.ask<RunJson[]>("history", { task: taskId, limit }, ["history", taskId, "--limit", String(limit)]);
 }
 
+/** `status --json`: from the host over its socket, or from the ledger when none runs. */
 export function status(project: TempProject): Promise<StatusJson> {
-  return project.json<StatusJson>(["status"]);
+  return project.ask<StatusJson>("status", {}, ["status"]);
 }
 
 /** Occurrences that were recorded more than once, retries aside. */

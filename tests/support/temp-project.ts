@@ -6,7 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { waitFor } from "./wait-for.ts";
-import { callHost } from "../../runtime/cli/control-client.ts";
+import { callHost, ERR_NO_HOST } from "../../runtime/cli/control-client.ts";
 import { hostFiles } from "../../runtime/host/host-files.ts";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -106,6 +106,20 @@ export class TempProject {
     const result = await this.cli([...args, "--json"]);
     if (result.code !== 0) throw new Error(`taskhost ${args.join(" ")} exited ${result.code}: ${result.stderr}`);
     return JSON.parse(result.stdout) as T;
+  }
+
+  /**
+   * Asks the running host over its control socket, as the CLI does, without
+   * paying for a CLI process per poll; with no host running, runs the command
+   * (`cliArgs` + `--json`) so the offline path answers.
+   */
+  async ask<T>(method: string, params: Record<string, unknown>, cliArgs: string[]): Promise<T> {
+    try {
+      return await callHost<T>(hostFiles(path.join(this.root, "data")).socket, method, params, 20_000);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== ERR_NO_HOST) throw error;
+      return this.json<T>(cliArgs);
+    }
   }
 
   /** Starts `taskhost start` and waits until it answers on its socket. */
