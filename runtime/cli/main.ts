@@ -83,7 +83,13 @@ program
   .argument("[task]", "task id")
   .option("-f, --follow", "keep printing new lines")
   .option("-n, --lines <n>", "how many lines to show first", positiveInt, 50)
-  .action(async (task: string | undefined, opts: { follow?: boolean; lines: number }) => {
+  .option("--run <id>", "the whole output of this run of the task (logs/runs/<task>/<id>.log)", positiveInt)
+  .action(async (task: string | undefined, opts: { follow?: boolean; lines: number; run?: number }) => {
+    if (opts.run !== undefined) {
+      if (!task || opts.follow) throw new InvalidArgumentError("--run needs a task (logs <task> --run N) and takes no -f");
+      process.exitCode = await (await import("./run-log-command.ts")).runLogCommand(cliContext(configOf()), task, opts.run);
+      return;
+    }
     process.exitCode = await (await import("./logs-command.ts")).logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
   });
 

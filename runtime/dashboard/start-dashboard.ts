@@ -19,6 +19,8 @@ import { apiRoutes, errorJson } from "./dashboard-api.ts";
 import { authoringRoutes } from "./authoring-api.ts";
 import { timelineRoutes } from "./timeline-api.ts";
 import { storeRunsBetween } from "./store-runs-between.ts";
+import { runLogRoutes } from "./run-log-api.ts";
+import { RunLogFiles, runLogRoot } from "../run-logs/run-log-files.ts";
 import { TaskAuthoring } from "../authoring/task-authoring.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
@@ -169,6 +171,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     else await options.catalog.remove(id);
   };
   app.route("/", authoringRoutes({ authoring, changed, log: options.log }));
+  const runLogs = new RunLogFiles(() => runLogRoot(live().logging.directory), () => {});
+  app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.store.getRun(id) }));
   app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: storeRunsBetween(options.store, () => live().database.historyPerTask) }));
   app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));

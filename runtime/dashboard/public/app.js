@@ -179,7 +179,7 @@ function runRows(run) {
       h("tr", { class: "details", "data-run-details": run.id },
         h("td", { colspan: 6 },
           run.error ? [h("h4", {}, "Error"), h("pre", { class: "error-text run-error" }, run.error)] : null,
-          h("h4", {}, "Output"),
+          h("h4", {}, "Output ", h("a", { class: "small", href: `/api/runs/${run.id}/log`, target: "_blank", "data-full-log": run.id }, "full log")),
           h("pre", { class: "output" }, run.output ? run.output : run.status === "running" ? "(still running)" : "(no output)"),
         ),
       ),
