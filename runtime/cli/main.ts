@@ -158,6 +158,18 @@ program
     process.exitCode = await (await import("./new-command.ts")).newCommand(cliContext(configOf()), id, { ...opts, args });
   });
 
+program
+  .command("backfill")
+  .description("run each occurrence of a past range that has no recorded run, oldest first, one at a time (trigger backfill)")
+  .argument("<task>", "task id, optionally with #method")
+  .requiredOption("--from <time>", "first instant of the range (ISO date-time, in the schedule's zone unless it has an offset)")
+  .requiredOption("--to <time>", "last instant of the range (inclusive)")
+  .option("--max <n>", "run at most this many (default 100)", positiveInt)
+  .option("--dry-run", "list the occurrences it would run, run nothing")
+  .action(async (task: string, opts: import("./backfill-command.ts").BackfillOptions) => {
+    process.exitCode = await (await import("./backfill-command.ts")).backfillCommand(cliContext(configOf()), task, opts);
+  });
+
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number of seconds >= 0");

@@ -12,7 +12,7 @@ export interface AuthoringApiContext {
   log: HostLog;
 }
 
-type Status = 400 | 404 | 409 | 413 | 500;
+type Status = 400 | 404 | 409 | 413 | 500 | 503;
 
 const STATUS_OF: Record<string, Status> = {
   ERR_BAD_REQUEST: 400,
@@ -25,6 +25,10 @@ const STATUS_OF: Record<string, Status> = {
   ERR_NOT_FOUND: 404,
   ERR_CONFLICT: 409,
   ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_UNKNOWN_TASK: 404,
+  ERR_UNKNOWN_METHOD: 400,
+  ERR_METHOD_AMBIGUOUS: 400,
+  ERR_SCHEDULER_STOPPED: 503,
 };
 
 /** `{error, code, field?}`: `field` names the form field the reason belongs beside. */

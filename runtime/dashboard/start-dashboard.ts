@@ -21,6 +21,8 @@ import { timelineRoutes } from "./timeline-api.ts";
 import { storeRunsBetween } from "./store-runs-between.ts";
 import { runLogRoutes } from "./run-log-api.ts";
 import { RunLogFiles, runLogRoot } from "../run-logs/run-log-files.ts";
+import { backfillRoutes } from "./backfill-api.ts";
+import type { Backfills } from "../backfill/backfills.ts";
 import { TaskAuthoring } from "../authoring/task-authoring.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
@@ -30,6 +32,8 @@ export interface DashboardOptions extends HostOperationsContext {
   dataDir: string;
   status(): Promise<StatusJson>;
   log: HostLog;
+  /** Backfills, when the host runs them. */
+  backfills?: Backfills;
 }
 
 export interface Dashboard {
@@ -100,8 +104,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     "/new": page("New task · taskhost", "/new-task.js", "app-body.html"),
     "/edit": page("Edit task · taskhost", "/edit-task.js", "app-body.html"),
     "/timeline": page("Timeline · taskhost", "/timeline.js", "app-body.html"),
+    "/backfill": page("Backfill · taskhost", "/backfill.js", "app-body.html"),
   };
-  const modules = Object.fromEntries(["dom.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js"].map((name) => [name, asset(name)]));
+  const modules = Object.fromEntries(["dom.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js", "backfill.js"].map((name) => [name, asset(name)]));
   const send = (c: Context, page: { body: string; type: string }) =>
     c.body(page.body, 200, { "Content-Type": page.type, "Cache-Control": "no-cache" });
 
@@ -172,6 +177,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
   app.route("/", authoringRoutes({ authoring, changed, log: options.log }));
   const runLogs = new RunLogFiles(() => runLogRoot(live().logging.directory), () => {});
+  if (options.backfills) app.route("/", backfillRoutes(options.backfills));
   app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.store.getRun(id) }));
   app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: storeRunsBetween(options.store, () => live().database.historyPerTask) }));
   app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));

@@ -200,7 +200,7 @@ function renderTask(view, task) {
         h("h2", {}, task.title, " ", stateBadge(task)),
         h("div", { class: "meta mono" }, task.id, " · ", task.file),
       ),
-      h("div", { class: "buttons" }, actionButtons(task, { small: false }), h("a", { class: "button", href: `/edit?task=${encodeURIComponent(task.id)}`, "data-action": "edit" }, "Edit")),
+      h("div", { class: "buttons" }, actionButtons(task, { small: false }), h("a", { class: "button", href: `/edit?task=${encodeURIComponent(task.id)}`, "data-action": "edit" }, "Edit"), task.schedules.length ? h("a", { class: "button", href: `/backfill?task=${encodeURIComponent(task.id)}`, "data-action": "backfill" }, "Backfill…") : null),
     ),
     task.error ? h("pre", { class: "error-text task-error" }, task.error) : "",
     h("div", { class: "grid-2" },
