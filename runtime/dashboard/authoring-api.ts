@@ -4,38 +4,13 @@ import type { TaskFormInput } from "../authoring/task-draft.ts";
 import type { FieldValue } from "../authoring/edit-frontmatter.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { messageOf, taskhostError } from "../errors.ts";
+import { guarded as guard } from "./dashboard-api.ts";
 
 export interface AuthoringApiContext {
   authoring: TaskAuthoring;
   /** A task file was written, moved to the trash or restored: load or unload it now (hot reload may be off). */
   changed(id: string): Promise<void>;
   log: HostLog;
-}
-
-type Status = 400 | 404 | 409 | 413 | 500 | 503;
-
-const STATUS_OF: Record<string, Status> = {
-  ERR_BAD_REQUEST: 400,
-  ERR_BAD_FLAGS: 400,
-  ERR_SCHEDULE_INVALID: 400,
-  ERR_TIMEZONE_INVALID: 400,
-  ERR_TASK_FRONTMATTER: 400,
-  ERR_TASK_NODE_VERSION: 400,
-  ERR_TASK_OUTSIDE_DIR: 400,
-  ERR_NOT_FOUND: 404,
-  ERR_CONFLICT: 409,
-  ERR_PAYLOAD_TOO_LARGE: 413,
-  ERR_UNKNOWN_TASK: 404,
-  ERR_UNKNOWN_METHOD: 400,
-  ERR_METHOD_AMBIGUOUS: 400,
-  ERR_SCHEDULER_STOPPED: 503,
-};
-
-/** `{error, code, field?}`: `field` names the form field the reason belongs beside. */
-export function authoringError(c: Context, error: unknown): Response {
-  const { code, field } = error as { code?: unknown; field?: unknown };
-  const status = typeof code === "string" ? (STATUS_OF[code] ?? 500) : 500;
-  return c.json({ error: messageOf(error), code: typeof code === "string" ? code : "ERR_INTERNAL", ...(typeof field === "string" ? { field } : {}) }, status);
 }
 
 async function body<T>(c: Context): Promise<T> {
@@ -60,16 +35,7 @@ function taskId(c: Context): string {
 export function authoringRoutes(context: AuthoringApiContext): Hono {
   const { authoring } = context;
   const api = new Hono();
-  const guarded = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      if (typeof (error as { code?: unknown }).code !== "string") {
-        context.log.error({ event: "dashboard.authoring.error", err: error }, `dashboard ${c.req.method} ${c.req.path}: ${messageOf(error)}`);
-      }
-      return authoringError(c, error);
-    }
-  };
+  const guarded = (handler: (c: Context) => Promise<Response>) => guard(handler, context.log);
   const reload = (id: string) => {
     context.changed(id).catch((error: unknown) => context.log.error({ event: "dashboard.reload.failed", taskId: id, err: error }, `reloading ${id}: ${messageOf(error)}`));
   };

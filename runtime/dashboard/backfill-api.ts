@@ -1,7 +1,7 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import type { Backfills } from "../backfill/backfills.ts";
 import { backfillRequest } from "../backfill/backfill-control.ts";
-import { authoringError } from "./authoring-api.ts";
+import { guarded } from "./dashboard-api.ts";
 
 /**
  * Backfills from the dashboard: `POST /api/backfills` ({target, from, to, max,
@@ -11,13 +11,6 @@ import { authoringError } from "./authoring-api.ts";
  */
 export function backfillRoutes(backfills: Backfills): Hono {
   const api = new Hono();
-  const guarded = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return authoringError(c, error);
-    }
-  };
   api.post("/api/backfills", guarded(async (c) => {
     const body: unknown = await c.req.json().catch(() => null);
     const job = await backfills.start(backfillRequest(typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}));

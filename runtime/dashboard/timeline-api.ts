@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import type { TaskCatalog } from "../host/task-catalog.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { taskhostError } from "../errors.ts";
-import { authoringError } from "./authoring-api.ts";
+import { guarded } from "./dashboard-api.ts";
 import { buildTimeline, type TimelineRunRow, type TimelineSchedule } from "./timeline-data.ts";
 
 export interface TimelineApiContext {
@@ -26,26 +26,22 @@ function instant(c: Context, name: string): number {
 /** `GET /api/timeline?from=…&to=…[&task=…]`: runs, upcoming and missed occurrences of the span. */
 export function timelineRoutes(context: TimelineApiContext): Hono {
   const api = new Hono();
-  api.get("/api/timeline", async (c) => {
-    try {
-      const from = instant(c, "from");
-      const to = instant(c, "to");
-      if (to <= from || to - from > MAX_SPAN_MS) throw taskhostError("ERR_BAD_REQUEST", "timeline: to must be after from, and at most 35 days later");
-      const only = c.req.query("task") || undefined;
-      const schedules: TimelineSchedule[] = [];
-      for (const entry of context.catalog.entries.values()) {
-        const task = entry.loaded;
-        if (!task || (only && task.id !== only)) continue;
-        const active = task.meta.enabled && !context.scheduler.isPaused(task.id);
-        for (const s of task.schedules) {
-          schedules.push({ id: s.id, taskId: task.id, spec: s.spec, zone: s.zone, window: s.window, nextRun: active ? context.scheduler.nextRunOf(s.id) : null });
-        }
+  api.get("/api/timeline", guarded(async (c) => {
+    const from = instant(c, "from");
+    const to = instant(c, "to");
+    if (to <= from || to - from > MAX_SPAN_MS) throw taskhostError("ERR_BAD_REQUEST", "timeline: to must be after from, and at most 35 days later");
+    const only = c.req.query("task") || undefined;
+    const schedules: TimelineSchedule[] = [];
+    for (const entry of context.catalog.entries.values()) {
+      const task = entry.loaded;
+      if (!task || (only && task.id !== only)) continue;
+      const active = task.meta.enabled && !context.scheduler.isPaused(task.id);
+      for (const s of task.schedules) {
+        schedules.push({ id: s.id, taskId: task.id, spec: s.spec, zone: s.zone, window: s.window, nextRun: active ? context.scheduler.nextRunOf(s.id) : null });
       }
-      const runs = await context.runsBetween(from, to, only);
-      return c.json(buildTimeline({ from, to, now: (context.now ?? Date.now)(), schedules, runs }));
-    } catch (error) {
-      return authoringError(c, error);
     }
-  });
+    const runs = await context.runsBetween(from, to, only);
+    return c.json(buildTimeline({ from, to, now: (context.now ?? Date.now)(), schedules, runs }));
+  }));
   return api;
 }
