@@ -118,7 +118,8 @@ export function taskDraft(input: TaskFormInput): TaskDraft {
   const schedule = scheduleOf(input);
   const fields: Record<string, FieldValue> = {
     title: text(input.title, "title") ?? humanTitle(id),
-    description: text(input.description, "description", 2000) ?? `Runs ${script}${schedule ? ` (${schedule.text})` : ""}.`,
+    // Not the schedule: an edit from the dashboard would leave it stale.
+    description: text(input.description, "description", 2000) ?? `Runs ${script}, the scheduled time first.`,
     timeout: number(input.timeout, "timeout"),
     retry_count: number(input.retries, "retries"),
     retry_delay: number(input.retryDelay, "retryDelay"),
