@@ -127,6 +127,10 @@ describe("task files written from a form", () => {
     await authoring.create({ id: "checked/py", script: "scripts/report.py", args: ["it's", 'a "quoted" arg'], every: "day at 06:30" });
     await authoring.create({ id: "checked/sh", script: "scripts/etl/load.sh", schedule: 'once("2027-01-01T00:00")' });
     await authoring.create({ id: "checked/manual", script: "tools/sync" });
+    // A value cannot close the frontmatter's comment: whatever followed would be code.
+    const sneaky = await authoring.create({ id: "checked/sneaky", script: "tools/sync", title: 'x */ process.exit(1); /*', description: "a\n---\n*/" });
+    expect(sneaky.source.split("*/")).toHaveLength(2);
+    expect(sneaky.fields).toMatchObject({ title: "x */ process.exit(1); /*", description: "a\n---\n*/" });
     const edited = await authoring.show("checked/py");
     await authoring.edit("checked/py", edited.version, { schedules: { run: 'cron("*/5 * * * *")' } });
     // The project is an ES module package, like a taskhost project.

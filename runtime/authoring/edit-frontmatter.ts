@@ -13,9 +13,14 @@ import { taskhostError } from "../errors.ts";
 /** A field's new value; null removes the field (its default applies). */
 export type FieldValue = string | number | boolean | readonly string[] | null;
 
-/** YAML text of one value: strings double-quoted (never read back as a number or a date). */
+/**
+ * YAML text of one value: strings double-quoted (never read back as a number or
+ * a date), on one line, and with `*\/` written `*\u002F`: the frontmatter sits in a
+ * comment that a value must not be able to close (whatever follows would be code).
+ */
 export function yamlValue(value: Exclude<FieldValue, null>): string {
-  return typeof value === "string" || Array.isArray(value) ? JSON.stringify(value) : String(value);
+  const text = typeof value === "string" || Array.isArray(value) ? JSON.stringify(value) : String(value);
+  return text.replaceAll("*/", "*\\u002F");
 }
 
 function lineStart(text: string, offset: number): number {
