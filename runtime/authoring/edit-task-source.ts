@@ -62,6 +62,12 @@ function ensureImports(source: string, file: string, needed: Set<string>): strin
   return `${source.slice(0, start)}import { ${missing.join(", ")} } from "taskhost";\n${source.slice(start)}`;
 }
 
+/**
+ * Fields an edit from outside the file may not change: npm packages and their
+ * install scripts, or the Node a task needs, are code decisions for its author.
+ */
+const HAND_ONLY = ["dependencies", "allow_scripts", "node_version"];
+
 /** Field names of the form, for errors the loader reports by frontmatter name. */
 const FORM_FIELD: Record<string, string> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
 
@@ -91,6 +97,9 @@ export function editTaskSource(source: string, file: string, edit: TaskEdit, zon
   for (const key of Object.keys(fields)) {
     if (!(TASK_META_FIELDS as readonly string[]).includes(key)) {
       throw taskhostError("ERR_TASK_FRONTMATTER", `"${key}" is not a frontmatter field (${TASK_META_FIELDS.join(", ")})`, { field: key });
+    }
+    if (HAND_ONLY.includes(key)) {
+      throw taskhostError("ERR_TASK_FRONTMATTER", `"${key}" is changed in the file itself, not from here (it decides what code and installs run)`, { field: key });
     }
   }
   let next = editFrontmatter(source, file, fields);
