@@ -80,7 +80,7 @@ describe("task files written from a form", () => {
   });
 
   it("refuses ids and scripts that lead anywhere else, and bad values, writing nothing", async () => {
-    for (const id of ["../x", "a/../../x", "/etc/x", "_private", ".hidden", "a b", "example_x.test", ""]) {
+    for (const id of ["../x", "a/../../x", "/etc/x", "_private", ".hidden", "a b", "example_x.test", "example_demo", ""]) {
       expect(await refusal(authoring.create({ id, script: "scripts/report.py" })), id).toMatchObject({ code: "ERR_BAD_REQUEST", field: "id" });
     }
     expect(await refusal(authoring.create({ id: "escape/x", script: "scripts/report.py" }))).toMatchObject({ code: "ERR_TASK_OUTSIDE_DIR" });

@@ -113,6 +113,9 @@ function humanTitle(id: string): string {
  */
 export function taskDraft(input: TaskFormInput): TaskDraft {
   const id = checkTaskId(input.id);
+  if (/(^|\/)example_/.test(id)) {
+    throw fieldError("ERR_BAD_REQUEST", "id", `task id "${id}": files named example_* load only with tasks.include_example_tasks; pick another name`);
+  }
   const script = text(input.script, "script", 1000);
   if (!script) throw fieldError("ERR_BAD_REQUEST", "script", "pick the script the task runs");
   const schedule = scheduleOf(input);
