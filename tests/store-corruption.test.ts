@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ERR_DB_CORRUPT, ERR_DB_READ, ERR_DB_VERSION, openSqlJsStore } from "../runtime/store/sqljs-store.ts";
-import type { Store } from "../runtime/store/store.ts";
+import type { SqlJsLedger } from "../runtime/store/sqljs-store.ts";
 
 let dir: string;
 let dbPath: string;
 let warnings: string[];
-const open: Store[] = [];
+const open: SqlJsLedger[] = [];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "taskhost-corrupt-"));
@@ -21,7 +21,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function openStore(): Promise<Store> {
+async function openStore(): Promise<SqlJsLedger> {
   const store = await openSqlJsStore({ path: dbPath, onWarning: (m) => warnings.push(m) });
   open.push(store);
   return store;
@@ -83,6 +83,7 @@ describe("sqljs store on a damaged file", () => {
   for (const [name, damage] of damages) {
     it(`refuses ${name} without a backup, naming the path`, async () => {
       await writeGoodDatabase(300);
+      await rm(`${dbPath}.bak`); // lost too
       await damage();
       const before = await readFile(dbPath);
       const error = await openStore().then(
@@ -147,8 +148,13 @@ describe("sqljs store on a damaged file", () => {
 
   it("brings a database of schema 1 up to date, keeping what it holds", async () => {
     await writeGoodDatabase(2);
-    // What an older taskhost wrote: no load columns on tasks, schema_version 1.
+    // What an older taskhost wrote: no load columns on tasks, no schema 3, schema_version 1.
     await editDatabase([
+      "DROP TABLE hosts",
+      "DROP INDEX runs_by_schedule",
+      "ALTER TABLE runs DROP COLUMN host",
+      "ALTER TABLE runs DROP COLUMN covers_from",
+      "ALTER TABLE runs DROP COLUMN covers_count",
       "ALTER TABLE tasks DROP COLUMN error",
       "ALTER TABLE tasks DROP COLUMN enabled",
       "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
@@ -158,6 +164,32 @@ describe("sqljs store on a damaged file", () => {
     expect(await store.listRuns("t")).toHaveLength(2);
     await store.setTaskLoad("t", { error: "broken", enabled: true });
     expect((await store.getTask("t"))!.error).toBe("broken");
+  });
+
+  it("brings a schema-2 ledger to schema 3, keeping its history as it was", async () => {
+    await writeGoodDatabase(2);
+    // What a schema-2 taskhost wrote, including one occurrence recorded twice.
+    await editDatabase([
+      "DROP TABLE hosts",
+      "DROP INDEX runs_by_schedule",
+      "ALTER TABLE runs DROP COLUMN host",
+      "ALTER TABLE runs DROP COLUMN covers_from",
+      "ALTER TABLE runs DROP COLUMN covers_count",
+      "INSERT INTO runs (task_id, schedule_id, scheduled_for, status, attempt, trigger) VALUES ('t', 't#m', 1, 'success', 1, 'schedule')",
+      "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    ]);
+    const store = await openStore();
+    expect((await store.listRuns("t")).map((r) => [r.scheduledFor, r.host, r.coversFrom, r.coversCount])).toEqual([
+      [1, null, null, null],
+      [1, null, null, null],
+      [0, null, null, null],
+    ]);
+    expect(await store.listHosts()).toEqual([]);
+    // A claim never takes an occurrence that has a run, old or new.
+    const schedule = await store.ensureSchedule({ id: "t#m", taskId: "t", method: "m", fingerprint: "f", spec: "s", firstRun: 1, enabled: true });
+    const claim = { scheduleId: "t#m", taskId: "t", expectedNext: 1, next: 2, fingerprint: "f", owner: "h" };
+    expect(await store.claimOccurrences({ ...claim, occurrences: [{ scheduledFor: 1, trigger: "schedule" }] })).toEqual({ ok: false, current: schedule });
+    expect(await store.claimOccurrences({ ...claim, occurrences: [{ scheduledFor: 2, trigger: "schedule" }] })).toMatchObject({ ok: true });
   });
 
   it("refuses a database written by a newer schema", async () => {

@@ -53,7 +53,7 @@ async function crashCopy(): Promise<string> {
 
 /** A run that started (listRuns leaves out occurrences only claimed). */
 function run(overrides: Partial<NewRun> = {}): NewRun {
-  return newRun({ taskId: "t", scheduleId: "t#m", scheduledFor: 1000, startedAt: 1005, ...overrides });
+  return newRun({ taskId: "t", scheduleId: "t#m", startedAt: 1005, ...overrides });
 }
 
 /** Everything a store holds, for comparing two of them. */

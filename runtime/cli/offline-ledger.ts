@@ -1,39 +1,44 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { openSqlJsStore } from "../store/sqljs-store.ts";
-import type { Store } from "../store/store.ts";
+import { taskhostError } from "../errors.ts";
+import type { Ledger } from "../store/ledger.ts";
+import { openLedger } from "../store/open-ledger.ts";
 import { acquireHostLock, runningHostPid } from "../host/host-lock.ts";
 import type { CliContext } from "./cli-context.ts";
+
+/** How long an offline command waits for a process still writing the ledger. */
+const OFFLINE_LOCK_WAIT_MS = 5000;
 
 /**
  * Runs `fn` against the ledger when no host is running. Commands that write
  * take the host lock first, so a host cannot start underneath them.
  */
-export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (ledger: Ledger) => Promise<T>): Promise<T> {
   if (!write) {
     // Opening the ledger replays and compacts its journal: never while a host that owns it
     // is alive (starting up, or between restarts) even if it does not answer yet.
     const holder = await runningHostPid(ctx.files.pidFile);
     if (holder != null) {
-      throw Object.assign(
-        new Error(`taskhost: the host (pid ${holder}) owns the ledger but is not answering yet (starting or restarting); try again in a moment`),
-        { code: "ERR_HOST_BUSY" },
+      throw taskhostError(
+        "ERR_HOST_BUSY",
+        `taskhost: the host (pid ${holder}) owns the ledger but is not answering yet (starting or restarting); try again in a moment`,
       );
     }
   }
   const lock = write ? await acquireHostLock(ctx.files.pidFile) : null;
   try {
     if (!write && !existsSync(ctx.config.database.path)) {
-      throw Object.assign(
-        new Error(`taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``),
-        { code: "ERR_NO_LEDGER" },
+      throw taskhostError(
+        "ERR_NO_LEDGER",
+        `taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``,
       );
     }
-    const store = await openSqlJsStore({ path: ctx.config.database.path });
+    // Not long: a command would rather say who holds it than hang.
+    const ledger = await openLedger(ctx.config.database, { lockWaitMs: OFFLINE_LOCK_WAIT_MS });
     try {
-      return await fn(store);
+      return await fn(ledger);
     } finally {
-      await store.close();
+      await ledger.close();
     }
   } finally {
     await lock?.release();

@@ -8,7 +8,8 @@ import { nextRun } from "../schedule/next-run.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { parseTaskFile } from "../task-file/parse-task-file.ts";
 import type { ScheduleReset } from "../scheduler/scheduler.ts";
-import { willBeScheduled, type ScheduleRow } from "../store/store.ts";
+import type { ScheduleRow } from "../store/ledger.ts";
+import { willBeScheduled } from "../store/will-be-scheduled.ts";
 
 export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
 
@@ -43,22 +44,22 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
   if (flags.all && flags.task.length > 0) throw badFlags("--all and --task exclude each other: name tasks, or reset all of them");
   const params = { tasks: flags.task, futureOnly: flags.futureOnly, dryRun: flags.dryRun };
   const { via, result } = await hostOr<ScheduleReset[]>(ctx, "reset-schedules", params, () =>
-    withLedger(ctx, !flags.dryRun, async (store) => {
+    withLedger(ctx, !flags.dryRun, async (ledger) => {
       for (const id of flags.task) {
-        if (!(await store.getTask(id))) throw badFlags(`no task "${id}" in the ledger (see \`taskhost status\`)`);
+        if (!(await ledger.getTask(id))) throw badFlags(`no task "${id}" in the ledger (see \`taskhost status\`)`);
       }
       const now = Date.now();
       const resets: ScheduleReset[] = [];
       // Removed tasks (a ledger from before they dropped their schedules may hold some),
       // disabled ones and broken ones (the next start will not load them) have no next run to reset.
-      const scheduled = new Set((await store.listTasks()).filter(willBeScheduled).map((t) => t.id));
-      for (const row of await store.listSchedules()) {
+      const scheduled = new Set((await ledger.listTasks()).filter(willBeScheduled).map((t) => t.id));
+      for (const row of await ledger.listSchedules()) {
         if (!scheduled.has(row.taskId)) continue;
         if (flags.task.length > 0 && !flags.task.includes(row.taskId)) continue;
         if (flags.futureOnly && (row.nextRun == null || row.nextRun > now)) continue;
         const after = nextFromRow(row, now);
         resets.push({ scheduleId: row.id, taskId: row.taskId, before: row.nextRun, after });
-        if (!flags.dryRun) await store.setNextRun(row.id, after);
+        if (!flags.dryRun) await ledger.setNextRun(row.id, after);
       }
       return resets;
     }),
@@ -91,10 +92,10 @@ interface OverdueJson {
 export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promise<number> {
   const now = Date.now();
   const { via, result } = await hostOr(ctx, "check-overdue", {}, () =>
-    withLedger(ctx, false, async (store) => {
+    withLedger(ctx, false, async (ledger) => {
       const rows = [];
-      const tasks = new Map((await store.listTasks()).map((t) => [t.id, t]));
-      for (const row of await store.listSchedules()) {
+      const tasks = new Map((await ledger.listTasks()).map((t) => [t.id, t]));
+      for (const row of await ledger.listSchedules()) {
         if (row.nextRun == null || row.nextRun >= now) continue;
         const task = tasks.get(row.taskId);
         // What the next start would catch up: not a removed, disabled or broken task.

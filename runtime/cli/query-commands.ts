@@ -36,9 +36,9 @@ export async function statusCommand(ctx: CliContext, json: boolean): Promise<num
 
 export async function historyCommand(ctx: CliContext, task: string, limit: number, json: boolean): Promise<number> {
   const runs = await viaHost<RunJson[]>(ctx, "history", { task, limit }, () =>
-    withLedger(ctx, false, async (store) => {
-      if (!(await store.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
-      return (await store.listRuns(task, { limit })).map(runJson);
+    withLedger(ctx, false, async (ledger) => {
+      if (!(await ledger.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      return (await ledger.listRuns(task, { limit })).map(runJson);
     }),
   );
   print(json ? JSON.stringify(runs, null, 2) : formatHistory(task, runs));
@@ -59,14 +59,13 @@ export async function runCommand(ctx: CliContext, target: string, json: boolean)
 
 export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {
   const { changed, enabled } = await viaHost<{ changed?: boolean; enabled?: boolean }>(ctx, paused ? "pause" : "resume", { task }, () =>
-    withLedger(ctx, true, async (store) => {
-      const row = await store.getTask(task);
+    withLedger(ctx, true, async (ledger) => {
+      const row = await ledger.getTask(task);
       if (!row) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
-      if (row.paused === paused) return { changed: false, enabled: row.enabled };
-      await store.setPaused(task, paused);
+      if (!(await ledger.setPaused(task, paused))) return { changed: false, enabled: row.enabled };
       // Resuming starts afresh from now, as with a host: forget the stale next runs so the
       // next host computes them from its start instead of catching up what was paused.
-      if (!paused) for (const schedule of await store.listSchedules(task)) await store.removeSchedule(schedule.id);
+      if (!paused) await ledger.retireSchedules(task, []);
       return { changed: true, enabled: row.enabled };
     }),
   );

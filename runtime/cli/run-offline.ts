@@ -5,6 +5,7 @@ import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
+import { legacyStoreOf } from "../store/open-ledger.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { CliContext } from "./cli-context.ts";
@@ -20,12 +21,13 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
     retention: config.logging.retention,
   });
   try {
-    return await withLedger(ctx, true, async (store) => {
+    return await withLedger(ctx, true, async (ledger) => {
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
       process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
       const scheduler = new Scheduler({
-        store,
+        // The scheduler still speaks the old Store (until its rewrite against Ledger).
+        store: legacyStoreOf(ledger),
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),
         entryFile: toolchain.entryFile,
@@ -44,7 +46,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         includeExamples: true,
         toolchain,
         defaultZone: config.scheduler.timezone,
-        store,
+        ledger,
         scheduler,
         log: logs.host,
       });

@@ -85,10 +85,13 @@ async function startDaemon(configOption: string): Promise<number> {
     env: { ...process.env, TASKHOST_DAEMON: "1" },
   });
   child.unref();
-  const deadline = Date.now() + 30_000;
+  // A previous host that is still stopping holds the ledger for up to shutdown_grace; ours waits for it.
+  const deadline = Date.now() + (ctx.config.scheduler.shutdownGraceSec + 60) * 1000;
   while (Date.now() < deadline) {
     try {
       const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
+      // Only our supervisor's host counts: an old host still in its grace answers too.
+      if (pid !== child.pid) throw new Error(`pid ${pid} answered, not ours`);
       process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
       return 0;
     } catch {

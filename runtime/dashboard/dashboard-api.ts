@@ -3,7 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { HostOperations } from "../host/host-operations.ts";
 import type { StatusJson } from "../host/report-shapes.ts";
 import { runJson } from "../host/report-shapes.ts";
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { DashboardEvents } from "./dashboard-events.ts";
@@ -11,7 +11,7 @@ import type { TaskCatalog } from "../host/task-catalog.ts";
 
 export interface ApiContext {
   ops: HostOperations;
-  store: Store;
+  ledger: Ledger;
   scheduler: Scheduler;
   events: DashboardEvents;
   catalog: TaskCatalog;
@@ -125,7 +125,7 @@ function taskRoute(c: Context, known: (id: string) => boolean): { id: string; ac
  * `history --json`.
  */
 export function apiRoutes(context: ApiContext): Hono {
-  const { ops, store, events, log, catalog } = context;
+  const { ops, ledger, events, log, catalog } = context;
   const api = new Hono();
   const task = async (id: string) => {
     const found = (await context.status()).tasks.find((t) => t.id === id);
@@ -165,7 +165,7 @@ export function apiRoutes(context: ApiContext): Hono {
     return route.handle(c, id);
   }));
   api.get("/api/runs/:runId{[0-9]+}", guarded(async (c) => {
-    const row = await store.getRun(Number(c.req.param("runId")));
+    const row = await ledger.getRun(Number(c.req.param("runId")));
     return row ? c.json(runJson(row)) : errorJson(c, 404, `no run ${c.req.param("runId")}`);
   }));
   api.post("/api/schedules/:id{.+}/reset", guarded(async (c) => {

@@ -18,7 +18,6 @@ import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
 import { authoringRoutes } from "./authoring-api.ts";
 import { timelineRoutes } from "./timeline-api.ts";
-import { storeRunsBetween } from "./store-runs-between.ts";
 import { runLogRoutes } from "./run-log-api.ts";
 import { RunLogFiles, runLogRoot } from "../run-logs/run-log-files.ts";
 import { backfillRoutes } from "./backfill-api.ts";
@@ -178,9 +177,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.route("/", authoringRoutes({ authoring, changed, log: options.log }));
   const runLogs = new RunLogFiles(() => runLogRoot(live().logging.directory), () => {});
   if (options.backfills) app.route("/", backfillRoutes(options.backfills));
-  app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.store.getRun(id) }));
-  app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: storeRunsBetween(options.store, () => live().database.historyPerTask) }));
-  app.route("/", apiRoutes({ ops: hostOperations(options), store: options.store, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
+  app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.ledger.getRun(id) }));
+  app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: (from, to, taskId) => options.ledger.listRunsBetween(from, to, { taskId }) }));
+  app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     options.log.error({ event: "dashboard.error", err: error, path: c.req.path }, `dashboard ${c.req.method} ${c.req.path}: ${error.message}`);

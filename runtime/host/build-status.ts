@@ -1,21 +1,19 @@
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
-/** `status --json` as the running host sees it. */
-export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, store: Store, host: HostJson): Promise<StatusJson> {
+/** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
+export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, ledger: Ledger, host: HostJson): Promise<StatusJson> {
+  const { lastRuns } = await ledger.statusSnapshot();
   const tasks: TaskJson[] = [];
   for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
-    const schedules: ScheduleJson[] = [];
-    for (const schedule of entry.loaded?.schedules ?? []) {
-      schedules.push({
-        id: schedule.id,
-        spec: schedule.text,
-        nextRun: iso(scheduler.nextRunOf(schedule.id)),
-        lastRun: lastRunJson(await store.lastRun(schedule.id)),
-      });
-    }
+    const schedules: ScheduleJson[] = (entry.loaded?.schedules ?? []).map((schedule) => ({
+      id: schedule.id,
+      spec: schedule.text,
+      nextRun: iso(scheduler.nextRunOf(schedule.id)),
+      lastRun: lastRunJson(lastRuns.get(schedule.id)),
+    }));
     tasks.push({
       id: entry.id,
       title: entry.title,
@@ -36,15 +34,17 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
   return "scheduled";
 }
 
-/** `status --json` with no host running: what the ledger last knew. */
-export async function ledgerStatus(store: Store): Promise<StatusJson> {
+/** `status --json` with no host running: what the ledger last knew, from one snapshot. */
+export async function ledgerStatus(ledger: Ledger): Promise<StatusJson> {
+  const snapshot = await ledger.statusSnapshot();
   const tasks: TaskJson[] = [];
-  for (const task of (await store.listTasks()).filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
-    const schedules: ScheduleJson[] = [];
+  for (const task of snapshot.tasks.filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
     // A broken file will not load on the next start either: no schedule of it is going to run.
-    for (const row of task.error ? [] : await store.listSchedules(task.id)) {
-      schedules.push({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(await store.lastRun(row.id)) });
-    }
+    const schedules: ScheduleJson[] = task.error
+      ? []
+      : snapshot.schedules
+          .filter((row) => row.taskId === task.id)
+          .map((row) => ({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
     // As the last host left it (the file may have changed since; the next start loads it anew).
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
     tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });

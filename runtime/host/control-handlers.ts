@@ -1,4 +1,4 @@
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { TaskCatalog } from "./task-catalog.ts";
 import type { ControlHandler } from "./control-server.ts";
@@ -8,7 +8,7 @@ import { hostOperations } from "./host-operations.ts";
 export interface ControlContext {
   catalog: TaskCatalog;
   scheduler: Scheduler;
-  store: Store;
+  ledger: Ledger;
   /** The PID users see (the supervisor's). */
   pid: number;
   status(): Promise<StatusJson>;
@@ -42,7 +42,7 @@ export function controlHandlers(context: ControlContext): Record<string, Control
     task: async (params) => {
       const id = await ops.knownTask(taskParam(params));
       const entry = context.catalog.get(id);
-      const row = await context.store.getTask(id);
+      const row = await context.ledger.getTask(id);
       return { id, title: entry?.title ?? row?.title ?? id, removed: entry == null };
     },
     pause: async (params) => ops.setPaused(taskParam(params), true),

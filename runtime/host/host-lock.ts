@@ -16,7 +16,8 @@ export interface HostLock {
  * kill -9, reboot) is stale and taken over.
  */
 export async function acquireHostLock(pidFile: string, pid = process.pid): Promise<HostLock> {
-  await mkdir(path.dirname(pidFile), { recursive: true });
+  // The data folder is the host's alone: 0700 when taskhost makes it (issue 10.10).
+  await mkdir(path.dirname(pidFile), { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(pidFile, "wx", 0o644);

@@ -1,4 +1,4 @@
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { ERR_UNKNOWN_TASK } from "../scheduler/scheduler.ts";
 import type { TaskCatalog } from "./task-catalog.ts";
@@ -7,7 +7,7 @@ import { runJson, type RunJson } from "./report-shapes.ts";
 export interface HostOperationsContext {
   catalog: TaskCatalog;
   scheduler: Scheduler;
-  store: Store;
+  ledger: Ledger;
 }
 
 export interface HistoryPage {
@@ -25,10 +25,10 @@ function codeError(code: string, message: string): Error {
  * The operations of a running host that both the control socket (CLI) and the
  * dashboard's HTTP API offer, so the two never disagree.
  */
-export function hostOperations({ catalog, scheduler, store }: HostOperationsContext) {
+export function hostOperations({ catalog, scheduler, ledger }: HostOperationsContext) {
   /** The id itself when the host or its ledger knows the task; throws ERR_UNKNOWN_TASK otherwise. */
   const knownTask = async (id: string): Promise<string> => {
-    if (catalog.get(id) || (await store.getTask(id))) return id;
+    if (catalog.get(id) || (await ledger.getTask(id))) return id;
     throw codeError(ERR_UNKNOWN_TASK, `taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`);
   };
 
@@ -61,19 +61,17 @@ export function hostOperations({ catalog, scheduler, store }: HostOperationsCont
     async history(id: string, options: { limit?: number; before?: number } = {}): Promise<HistoryPage> {
       await knownTask(id);
       const limit = Math.max(1, Math.floor(options.limit ?? 20));
-      const rows = await store.listRuns(id, { limit: limit + 1, before: options.before });
+      const rows = await ledger.listRuns(id, { limit: limit + 1, before: options.before });
       const runs = rows.slice(0, limit).map(runJson);
       return { runs, nextBefore: rows.length > limit ? runs[runs.length - 1]!.id : null };
     },
 
     async setPaused(id: string, paused: boolean): Promise<{ task: string; paused: boolean; changed: boolean; enabled: boolean }> {
       await knownTask(id);
-      const row = await store.getTask(id);
-      const changed = (row?.paused ?? false) !== paused;
-      await store.setPaused(id, paused);
+      const changed = await ledger.setPaused(id, paused);
       scheduler.setPaused(id, paused);
-      await store.flush();
-      return { task: id, paused, changed, enabled: catalog.get(id)?.loaded?.meta.enabled ?? row?.enabled ?? true };
+      const enabled = catalog.get(id)?.loaded?.meta.enabled ?? (await ledger.getTask(id))?.enabled ?? true;
+      return { task: id, paused, changed, enabled };
     },
 
     /** Recomputes next runs on the aligned grid for the selected tasks and/or schedules (none selected: all). */
@@ -86,7 +84,6 @@ export function hostOperations({ catalog, scheduler, store }: HostOperationsCont
           (tasks.length === 0 && scheduleIds.length === 0) || tasks.includes(taskId) || scheduleIds.includes(scheduleId),
         { futureOnly: options.futureOnly === true, dryRun: options.dryRun === true },
       );
-      await store.flush();
       return resets;
     },
   };

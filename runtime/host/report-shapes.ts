@@ -1,4 +1,4 @@
-import type { RunRow, RunStatus, RunTrigger } from "../store/store.ts";
+import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";

@@ -2,8 +2,7 @@ import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
-import { openSqlJsStore } from "../store/sqljs-store.ts";
-import type { Store } from "../store/store.ts";
+import { legacyStoreOf, openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
@@ -52,6 +51,9 @@ export interface Host {
   readonly stopped: Promise<{ restart: boolean }>;
 }
 
+/** A stopping host gets shutdown_grace for its runs, and then this long to close the ledger. */
+const LEDGER_LOCK_MARGIN_SEC = 30;
+
 function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
   return createLogs(config.logging, { console });
 }
@@ -91,11 +93,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
-    const store: Store = await openSqlJsStore({
-      path: config.database.path,
+    const ledger = await openLedger(config.database, {
       onWarning: (message) => log.warn({ event: "store.warning" }, message),
+      // A host that lost its supervisor may still be finishing its runs and writing the ledger.
+      lockWaitMs: (config.scheduler.shutdownGraceSec + LEDGER_LOCK_MARGIN_SEC) * 1000,
+      onLockWait: (holder) =>
+        log.warn(
+          { event: "ledger.lock_wait", holderPid: holder?.pid ?? null },
+          `waiting for ${holder ? `process ${holder.pid}` : "another process"} to finish writing the ledger (a previous host still stopping)`,
+        ),
     });
-    undo.push(() => store.close());
+    undo.push(() => ledger.close());
+    // The scheduler still speaks the old Store (until its rewrite against Ledger).
+    const store = legacyStoreOf(ledger);
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
@@ -126,7 +136,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       includeExamples: config.tasks.includeExampleTasks,
       toolchain,
       defaultZone: config.scheduler.timezone,
-      store,
+      ledger,
       scheduler,
       log,
     });
@@ -215,7 +225,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
-        await store.close();
+        await ledger.close();
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
@@ -228,7 +238,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
     const status = () =>
-      hostStatus(catalog, scheduler, store, {
+      hostStatus(catalog, scheduler, ledger, {
         running: true,
         pid: publicPid,
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
@@ -237,12 +247,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       });
     control = await startControlServer(
       files.socket,
-      controlHandlers({ pid: publicPid, catalog, scheduler, store, status, stop: stopSoon }),
+      controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
     if (config.dashboard.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, store, status, log, config: () => config, dataDir: files.dataDir });
+      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();

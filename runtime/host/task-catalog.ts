@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Store } from "../store/store.ts";
+import type { Ledger } from "../store/ledger.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
 import { ERR_INSPECTOR_STOPPED } from "../run/bundle-inspector.ts";
@@ -35,7 +35,7 @@ export interface TaskCatalogOptions {
   includeExamples: boolean;
   toolchain: Toolchain;
   defaultZone: string;
-  store: Store;
+  ledger: Ledger;
   scheduler: Scheduler;
   dependencies: DependencyInstaller;
   log: HostLog;
@@ -109,8 +109,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     };
     await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, todo.length) }, worker));
     // Tasks the ledger knows whose file is gone: unscheduled, their history kept.
-    for (const task of await this.options.store.listTasks()) {
-      if (!this.entries.has(task.id) && task.removedAt == null) await this.options.store.markTaskRemoved(task.id, Date.now());
+    for (const task of await this.options.ledger.listTasks()) {
+      if (!this.entries.has(task.id) && task.removedAt == null) await this.options.ledger.markTaskRemoved(task.id, Date.now());
     }
   }
 
@@ -175,10 +175,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       entry.installing = false;
       // The file may have changed again, or gone, while this version was being built.
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
-      await options.store.upsertTask({ id, title: task.meta.title, file: relFile, removedAt: null });
-      await options.store.setTaskLoad(id, { error: null, enabled: task.meta.enabled });
-      const row = await options.store.getTask(id);
-      await options.scheduler.setTask(task, { paused: row?.paused ?? false });
+      const row = await options.ledger.recordTaskLoad({ id, title: task.meta.title, file: relFile, error: null, enabled: task.meta.enabled });
+      await options.scheduler.setTask(task, { paused: row.paused });
       entry.loaded = task;
       entry.error = null;
       entry.title = task.meta.title;
@@ -199,8 +197,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
-      if (!entry.loaded) await options.store.upsertTask({ id, title: entry.title, file: relFile, removedAt: null });
-      await options.store.setTaskLoad(id, { error: message, enabled: entry.loaded?.meta.enabled ?? true });
+      await options.ledger.recordTaskLoad({ id, title: entry.title, file: relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
       options.log.error(
         { event: "task.error", taskId: id, file: relFile, error: message, keepsRunning: entry.loaded != null },
         entry.loaded ? `${message} (the previous version keeps running)` : message,
@@ -216,8 +213,9 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     if (!this.entries.delete(id)) return;
     this.emit("entry.removed", id);
     this.options.scheduler.removeTask(id);
-    await this.options.store.markTaskRemoved(id, Date.now());
+    // Said when it happens (status stops listing it now), not after the ledger's fsync.
     this.options.log.info({ event: "task.removed", taskId: id }, `removed task ${id}`);
+    await this.options.ledger.markTaskRemoved(id, Date.now());
   }
 
   get(id: string): TaskEntry | undefined {

@@ -17,12 +17,16 @@ let tempCounter = 0;
 /** Marker in temp file names; `isAtomicTempFileOf` relies on the same shape. */
 const TEMP_INFIX = ".tmp-";
 
-export async function atomicWriteFile(path: string, data: Uint8Array): Promise<void> {
+/** Mode of the ledger's files: they hold task output and state, which may be secrets (issue 10.10). */
+export const PRIVATE_FILE = 0o600;
+
+/** `mode` applies to the new file (the umask may only take bits away). */
+export async function atomicWriteFile(path: string, data: Uint8Array, mode = 0o666): Promise<void> {
   tempCounter += 1;
   const tempPath = `${path}${TEMP_INFIX}${process.pid}-${tempCounter}`;
   try {
     // "wx": never follow or reuse something already at the temp name.
-    const handle = await open(tempPath, "wx");
+    const handle = await open(tempPath, "wx", mode);
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -11,7 +11,7 @@
  */
 import { open, readFile, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fsyncDirectory } from "./atomic-write-file.ts";
+import { fsyncDirectory, PRIVATE_FILE } from "./atomic-write-file.ts";
 import { crc32 } from "./crc32.ts";
 import { ERR_DB_READ, storeError } from "./store-errors.ts";
 import { MUTATION_OPS, type Mutation } from "./store-mutations.ts";
@@ -132,7 +132,9 @@ export class JournalFile {
 
   /** Opens (creating) the journal for appending; the store snapshots before appending to one with content. */
   static async open(path: string): Promise<JournalFile> {
-    const handle = await open(path, "a");
+    const handle = await open(path, "a", PRIVATE_FILE);
+    // A journal made by an older taskhost was world-readable.
+    await handle.chmod(PRIVATE_FILE).catch(() => undefined);
     // A new file's name must survive a power cut too.
     await fsyncDirectory(dirname(path)).catch(async (error: unknown) => {
       await handle.close();
@@ -171,7 +173,7 @@ export class JournalFile {
     if (this.#broken) {
       // The old file may be gone or hold a partial flush: start a new one at the path.
       await this.#handle.close().catch(() => undefined);
-      this.#handle = await open(this.path, "a");
+      this.#handle = await open(this.path, "a", PRIVATE_FILE);
       await fsyncDirectory(dirname(this.path));
     }
     try {

@@ -7,7 +7,8 @@
  * differently: an inserted run carries the id it got.
  */
 import type { SqlValue } from "sql.js";
-import type { NewRun, RunPatch, ScheduleRow } from "./store.ts";
+import type { HostRow, ScheduleRow } from "./ledger.ts";
+import type { NewRun, RunPatch } from "./store.ts";
 import type { SqlStatements } from "./store-sql.ts";
 
 export type Mutation =
@@ -24,7 +25,11 @@ export type Mutation =
   | { op: "deleteRun"; id: number }
   | { op: "pruneRuns"; taskId: string; keep: number }
   /** `json` null deletes the key. */
-  | { op: "setState"; taskId: string; key: string; json: string | null };
+  | { op: "setState"; taskId: string; key: string; json: string | null }
+  | { op: "registerHost"; host: HostRow }
+  | { op: "heartbeat"; hostId: string; at: number; running: number }
+  /** `hostId` null: every host (sql.js: the host opening the file is the only live one). */
+  | { op: "leaveHost"; hostId: string | null; except?: string };
 
 export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
   "upsertTask",
@@ -39,6 +44,9 @@ export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
   "deleteRun",
   "pruneRuns",
   "setState",
+  "registerHost",
+  "heartbeat",
+  "leaveHost",
 ]);
 
 /** RunPatch field -> column. `satisfies` makes a new RunRow field a compile error here. */
@@ -52,12 +60,16 @@ export const RUN_PATCH_COLUMNS = {
   trigger: "trigger",
   error: "error",
   output: "output",
+  host: "host",
+  coversFrom: "covers_from",
+  coversCount: "covers_count",
 } as const satisfies Record<keyof RunPatch, string>;
 
-/** Rows changed, and for insertRun the run's id. */
+/** Rows changed, for insertRun the run's id, for pruneRuns the ids removed. */
 export interface Applied {
   changes: number;
   id?: number;
+  ids?: number[];
 }
 
 export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
@@ -71,7 +83,8 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
         ),
       );
     case "setPaused":
-      return changed(sql.run("UPDATE tasks SET paused = ? WHERE id = ?", [m.paused ? 1 : 0, m.taskId]));
+      // Only a real change counts (and is journaled): setPaused reports whether it changed.
+      return changed(sql.run("UPDATE tasks SET paused = ? WHERE id = ? AND paused <> ?", [m.paused ? 1 : 0, m.taskId, m.paused ? 1 : 0]));
     case "markTaskRemoved":
       // Its schedules go with it: a file that comes back starts from now, without catching
       // up on what fell due while it was gone (and commands stop listing them).
@@ -103,12 +116,33 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
     case "deleteRun":
       return changed(sql.run("DELETE FROM runs WHERE id = ?", [m.id]));
     case "pruneRuns":
-      return changed(pruneRuns(sql, m.taskId, m.keep));
+      return pruneRuns(sql, m.taskId, m.keep);
     case "setState":
       return changed(
         m.json === null
           ? sql.run("DELETE FROM state WHERE task_id = ? AND key = ?", [m.taskId, m.key])
           : sql.run("INSERT OR REPLACE INTO state (task_id, key, value) VALUES (?, ?, ?)", [m.taskId, m.key, m.json]),
+      );
+    case "registerHost": {
+      const h = m.host;
+      return changed(
+        sql.run("INSERT OR REPLACE INTO hosts (id, hostname, pid, started_at, last_heartbeat, running) VALUES (?, ?, ?, ?, ?, ?)", [
+          h.id,
+          h.hostname,
+          h.pid,
+          h.startedAt,
+          h.lastHeartbeat,
+          h.running,
+        ]),
+      );
+    }
+    case "heartbeat":
+      return changed(sql.run("UPDATE hosts SET last_heartbeat = ?, running = ? WHERE id = ?", [m.at, m.running, m.hostId]));
+    case "leaveHost":
+      return changed(
+        m.hostId === null
+          ? sql.run("DELETE FROM hosts WHERE id <> ?", [m.except ?? ""])
+          : sql.run("DELETE FROM hosts WHERE id = ?", [m.hostId]),
       );
   }
 }
@@ -117,7 +151,9 @@ function changed(changes: number): Applied {
   return { changes };
 }
 
-const RUN_INSERT_COLUMNS = "task_id, schedule_id, scheduled_for, started_at, finished_at, status, attempt, trigger, error, output";
+const RUN_INSERT_COLUMNS =
+  "task_id, schedule_id, scheduled_for, started_at, finished_at, status, attempt, trigger, error, output, host, covers_from, covers_count";
+const RUN_INSERT_PLACEHOLDERS = RUN_INSERT_COLUMNS.split(",").map(() => "?").join(", ");
 
 /**
  * A replayed insert names its id, so it can never land on another row than
@@ -138,12 +174,16 @@ function insertRun(sql: SqlStatements, run: NewRun, id: number | undefined): App
     run.trigger,
     run.error,
     run.output,
+    // Absent in entries journaled before schema 3.
+    run.host ?? null,
+    run.coversFrom ?? null,
+    run.coversCount ?? null,
   ];
   if (id !== undefined) {
-    sql.run(`INSERT INTO runs (id, ${RUN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, ...values]);
+    sql.run(`INSERT INTO runs (id, ${RUN_INSERT_COLUMNS}) VALUES (?, ${RUN_INSERT_PLACEHOLDERS})`, [id, ...values]);
     return { changes: 1, id };
   }
-  const row = sql.get(`INSERT INTO runs (${RUN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, values);
+  const row = sql.get(`INSERT INTO runs (${RUN_INSERT_COLUMNS}) VALUES (${RUN_INSERT_PLACEHOLDERS}) RETURNING id`, values);
   return { changes: 1, id: row!.id as number };
 }
 
@@ -165,11 +205,13 @@ function updateRun(sql: SqlStatements, id: number, patch: RunPatch): Applied {
  * given back only when a snapshot is exported (see store-schema.ts): an
  * incremental_vacuum here would cost milliseconds on every run.
  */
-function pruneRuns(sql: SqlStatements, taskId: string, keep: number): number {
-  if (keep === 0) return sql.run("DELETE FROM runs WHERE task_id = ?", [taskId]);
+function pruneRuns(sql: SqlStatements, taskId: string, keep: number): Applied {
   // The id of the oldest run to keep; everything older goes. (A NOT IN over
   // the kept ids would build a temp set of `keep` ids on every prune.)
-  const oldestKept = sql.get("SELECT id FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [taskId, keep - 1]);
-  if (oldestKept === undefined) return 0; // fewer than `keep` runs
-  return sql.run("DELETE FROM runs WHERE task_id = ? AND id < ?", [taskId, oldestKept.id]);
+  const oldestKept =
+    keep === 0 ? undefined : sql.get("SELECT id FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [taskId, keep - 1]);
+  if (keep > 0 && oldestKept === undefined) return { changes: 0, ids: [] }; // fewer than `keep` runs
+  const below = oldestKept === undefined ? Number.MAX_SAFE_INTEGER : (oldestKept.id as number);
+  const ids = sql.all("DELETE FROM runs WHERE task_id = ? AND id < ? RETURNING id", [taskId, below]).map((row) => row.id as number);
+  return { changes: ids.length, ids: ids.sort((a, b) => a - b) };
 }

@@ -1,6 +1,7 @@
 /** Options of `openSqlJsStore`, validated and defaulted once. */
 import { isAbsolute } from "node:path";
 import { ERR_STORE_OPTIONS, storeError } from "./store-errors.ts";
+import type { LockHolder } from "./writer-lock.ts";
 
 export interface SqlJsStoreOptions {
   /** Absolute path of the database file, e.g. `/srv/app/data/scheduler.db`. */
@@ -15,6 +16,10 @@ export interface SqlJsStoreOptions {
   snapshotIntervalMs?: number;
   /** Things the operator should know that are not errors (e.g. started from the backup). */
   onWarning?: (message: string) => void;
+  /** How long opening waits for another process to let go of the writer lock (writer-lock.ts). Default 0: refuse at once. */
+  lockWaitMs?: number;
+  /** Called once when opening starts to wait for the writer lock. */
+  onLockWait?: (holder: LockHolder | null) => void;
 }
 
 export interface ResolvedSqlJsStoreOptions {
@@ -26,6 +31,8 @@ export interface ResolvedSqlJsStoreOptions {
   readonly journalMaxBytes: number;
   readonly snapshotIntervalMs: number;
   readonly onWarning: (message: string) => void;
+  readonly lockWaitMs: number;
+  readonly onLockWait: ((holder: LockHolder | null) => void) | undefined;
 }
 
 export function resolveSqlJsStoreOptions(options: SqlJsStoreOptions): ResolvedSqlJsStoreOptions {
@@ -36,6 +43,8 @@ export function resolveSqlJsStoreOptions(options: SqlJsStoreOptions): ResolvedSq
     journalMaxBytes = 8 * 1024 * 1024,
     snapshotIntervalMs = 5 * 60 * 1000,
     onWarning,
+    lockWaitMs = 0,
+    onLockWait,
   } = options ?? ({} as SqlJsStoreOptions);
   if (typeof path !== "string" || path === "" || !isAbsolute(path)) {
     throw storeError(ERR_STORE_OPTIONS, `option "path" must be an absolute file path (got ${JSON.stringify(path)}).`);
@@ -45,6 +54,7 @@ export function resolveSqlJsStoreOptions(options: SqlJsStoreOptions): ResolvedSq
     ["backupIntervalMs", backupIntervalMs, "milliseconds"],
     ["journalMaxBytes", journalMaxBytes, "bytes"],
     ["snapshotIntervalMs", snapshotIntervalMs, "milliseconds"],
+    ["lockWaitMs", lockWaitMs, "milliseconds"],
   ] as const) {
     if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
       throw storeError(ERR_STORE_OPTIONS, `option "${name}" must be a number of ${unit} >= 0 (got ${String(value)}).`);
@@ -63,5 +73,7 @@ export function resolveSqlJsStoreOptions(options: SqlJsStoreOptions): ResolvedSq
     snapshotIntervalMs,
     // Never swallow a warning: without a callback it goes to stderr.
     onWarning: onWarning ?? ((message: string) => process.emitWarning(message, { code: "TASKHOST_STORE" })),
+    lockWaitMs,
+    onLockWait,
   });
 }

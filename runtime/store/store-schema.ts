@@ -62,7 +62,30 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE tasks ADD COLUMN enabled INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    // The intent-level ledger (issue 12): who claimed a run, what a catch-up run
+    // stands for, and the hosts on the ledger. (No unique key on occurrences yet: the
+    // old scheduler briefly holds a cancelled claim's row beside its replacement; one
+    // writer, the sql.js ledger's claims check in the same synchronous step instead.)
+    version: 3,
+    sql: `
+      ALTER TABLE runs ADD COLUMN host TEXT;
+      ALTER TABLE runs ADD COLUMN covers_from INTEGER;
+      ALTER TABLE runs ADD COLUMN covers_count INTEGER;
+      -- The newest run of a schedule (status) without sorting its history.
+      CREATE INDEX runs_by_schedule ON runs (schedule_id, id);
+      CREATE TABLE hosts (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        last_heartbeat INTEGER NOT NULL,
+        running INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
+
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Brings `db` to the latest schema; returns true when it changed anything. */

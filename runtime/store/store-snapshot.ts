@@ -8,7 +8,7 @@
 import { mkdir, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Database, SqlJsStatic } from "sql.js";
-import { atomicTempFileWriterPid, atomicWriteFile } from "./atomic-write-file.ts";
+import { atomicTempFileWriterPid, atomicWriteFile, PRIVATE_FILE } from "./atomic-write-file.ts";
 import { ERR_DB_CORRUPT, ERR_DB_READ, ERR_DB_WRITE, storeError } from "./store-errors.ts";
 import type { ResolvedSqlJsStoreOptions } from "./store-options.ts";
 import { exportWithJournalSeq, migrateOrClose } from "./store-schema.ts";
@@ -78,6 +78,8 @@ export interface OpenedDatabase {
   needsFlush: boolean;
   /** No file existed: a new, empty database (any journal beside it belongs to a database that is gone). */
   created: boolean;
+  /** `<path>.bak` holds a good image now (refreshed from the file, or the one started from). */
+  backedUp: boolean;
 }
 
 export async function openDatabase(SQL: SqlJsStatic, options: ResolvedSqlJsStoreOptions): Promise<OpenedDatabase> {
@@ -85,12 +87,14 @@ export async function openDatabase(SQL: SqlJsStatic, options: ResolvedSqlJsStore
   const bytes = await readIfExists(path);
 
   if (bytes === undefined) {
-    await mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch((error: unknown) => {
       throw storeError(ERR_DB_WRITE, `cannot create the directory of ${path} (${(error as Error).message}).`, error);
     });
-    if ((await readIfExists(backupPath)) !== undefined) {
+    const oldBackup = (await readIfExists(backupPath)) !== undefined;
+    if (oldBackup) {
       // Not restored automatically: deleting the database is also how a user
-      // asks for a fresh start. Say so, because the next backup replaces it.
+      // asks for a fresh start. Say so, because the next backup replaces it
+      // (in an hour: the first snapshot keeps it, being of an empty database).
       onWarning(
         `taskhost store: ${path} does not exist, starting with an empty database although ${backupPath} exists. ` +
           `To restore it instead, stop taskhost and copy ${backupPath} to ${path}.`,
@@ -98,15 +102,19 @@ export async function openDatabase(SQL: SqlJsStatic, options: ResolvedSqlJsStore
     }
     const db = new SQL.Database();
     migrateOrClose(db, path);
-    return { db, needsFlush: true, created: true };
+    // No backup of it yet: the first snapshot makes one (unless one of the old database is there).
+    return { db, needsFlush: true, created: true, backedUp: oldBackup };
   }
 
   const main = loadImage(SQL, bytes);
   if ("db" in main) {
     const changed = migrateOrClose(main.db, path);
     // The file just proved good: it becomes the backup, before we change it.
-    await atomicWriteFile(backupPath, bytes).catch((error: unknown) => warnBackupFailed(onWarning, backupPath, error));
-    return { db: main.db, needsFlush: changed, created: false };
+    const backedUp = await atomicWriteFile(backupPath, bytes, PRIVATE_FILE).then(
+      () => true,
+      (error: unknown) => (warnBackupFailed(onWarning, backupPath, error), false),
+    );
+    return { db: main.db, needsFlush: changed, created: false, backedUp };
   }
 
   const backupBytes = await readIfExists(backupPath);
@@ -127,7 +135,7 @@ export async function openDatabase(SQL: SqlJsStatic, options: ResolvedSqlJsStore
       `taskhost store: ${path} is not a usable SQLite database (${main.problem}). ` +
         `Started from the backup ${backupPath}${backupAge}; runs recorded after that backup are lost; ${kept}.`,
     );
-    return { db: backup.db, needsFlush: true, created: false };
+    return { db: backup.db, needsFlush: true, created: false, backedUp: true };
   }
 
   const backupNote =
@@ -161,14 +169,20 @@ export async function removeStaleTempFiles(options: ResolvedSqlJsStoreOptions): 
 }
 
 
-/** Writes snapshots of one database, refreshing the backup at most every `backupIntervalMs`. */
+/**
+ * Writes snapshots of one database, refreshing the backup at most every
+ * `backupIntervalMs` — and at the first snapshot when there is no backup yet
+ * (a new ledger, or the refresh at open failed), so a ledger is never without
+ * a last good copy, in its first hour neither.
+ */
 export class SnapshotWriter {
   readonly #options: ResolvedSqlJsStoreOptions;
-  /** Opening refreshed the backup (or started from it), so the clock starts then. */
-  #lastBackupAt = Date.now();
+  /** When the backup was last refreshed (opening refreshed it, or started from it); undefined: there is none. */
+  #lastBackupAt: number | undefined;
 
-  constructor(options: ResolvedSqlJsStoreOptions) {
+  constructor(options: ResolvedSqlJsStoreOptions, backedUp: boolean) {
     this.#options = options;
+    this.#lastBackupAt = backedUp ? Date.now() : undefined;
   }
 
   /** Durably replaces the file with the image of `db`, which holds the journal up to `seq`. */
@@ -176,14 +190,16 @@ export class SnapshotWriter {
     const { path, backupPath, backupIntervalMs, onWarning } = this.#options;
     const bytes = exportWithJournalSeq(db, seq);
     try {
-      await atomicWriteFile(path, bytes);
+      await atomicWriteFile(path, bytes, PRIVATE_FILE);
     } catch (error) {
       throw storeError(ERR_DB_WRITE, `could not write ${path} (${(error as Error).message}).`, error);
     }
     const now = Date.now();
-    if (now - this.#lastBackupAt >= backupIntervalMs) {
-      this.#lastBackupAt = now;
-      await atomicWriteFile(backupPath, bytes).catch((error: unknown) => warnBackupFailed(onWarning, backupPath, error));
+    if (this.#lastBackupAt === undefined || now - this.#lastBackupAt >= backupIntervalMs) {
+      await atomicWriteFile(backupPath, bytes, PRIVATE_FILE).then(
+        () => (this.#lastBackupAt = now),
+        (error: unknown) => warnBackupFailed(onWarning, backupPath, error),
+      );
     }
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * The one place that picks the ledger's backend from `config.database`: the
+ * sql.js file at `database.path` (one host). The PostgreSQL ledger (issue 14)
+ * adds its `database.url` branch here.
+ */
+import { taskhostError } from "../errors.ts";
+import type { Ledger } from "./ledger.ts";
+import { openSqlJsLedger, SqlJsLedger } from "./sqljs-store.ts";
+import type { Store } from "./store.ts";
+import type { LockHolder } from "./writer-lock.ts";
+
+/** The part of `config.database` that says where the ledger is. */
+export interface LedgerLocation {
+  /** Absolute path of the sql.js ledger file. */
+  readonly path: string;
+}
+
+export interface OpenLedgerOptions {
+  /** Things the operator should know that are not errors (started from the backup, a torn journal end). */
+  onWarning?: (message: string) => void;
+  /** How long to wait for another process that is still writing the ledger (a host finishing its stop). Default 0. */
+  lockWaitMs?: number;
+  /** Called once when opening starts to wait for that process. */
+  onLockWait?: (holder: LockHolder | null) => void;
+}
+
+export async function openLedger(database: LedgerLocation, options: OpenLedgerOptions = {}): Promise<Ledger> {
+  const { onWarning, lockWaitMs, onLockWait } = options;
+  return openSqlJsLedger({ path: database.path, onWarning, lockWaitMs, onLockWait });
+}
+
+/**
+ * The old table-level `Store` view of a ledger, for the scheduler until it is
+ * rewritten against `Ledger` (issue 12). Only the sql.js ledger has one.
+ */
+export function legacyStoreOf(ledger: Ledger): Store {
+  if (ledger instanceof SqlJsLedger) return ledger;
+  throw taskhostError(
+    "ERR_STORE_OPTIONS",
+    `taskhost ledger: this scheduler needs the sql.js ledger (database.path), not ${ledger.kind}; remove database.url from the config.`,
+  );
+}
