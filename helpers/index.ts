@@ -33,6 +33,7 @@ export {
   type LoggableResult,
 } from "./logging.ts";
 export { sendAndLogNotification, sendNotification, type NotificationOptions, type NotificationResult } from "./notifications.ts";
+export { sendEmail, smtpSettings, type EmailAttachment, type EmailOptions, type EmailResult, type SmtpSettings } from "./email.ts";
 export {
   executeCommand,
   executeScript,
@@ -64,6 +65,7 @@ export {
   type Row,
   type SqlJsStatic,
 } from "./sqlite.ts";
+export { toXlsx, type XlsxOptions } from "./xlsx.ts";
 export { writeFileAtomic } from "./atomic-write.ts";
 export { errorMessage, errorWithStack, sleep } from "./errors.ts";
 export { resolveHostModule } from "./host-modules.ts";

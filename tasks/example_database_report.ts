@@ -1,20 +1,28 @@
 /*
 ---
 title: "Database Report"
-description: "Every weekday morning: queries a SQLite database and writes a CSV and a summary to data/reports/."
+description: "Every weekday morning: queries a database, writes the result as .xlsx and CSV to data/reports/, and e-mails both."
 timeout: 120
+retry_count: 1
+retry_delay: 300
 ---
 */
-// The database report scheduler's job, minus e-mail (which needs SMTP
-// credentials: put them in config/secrets.yaml and send the files from here).
-// The database is data/example_sales.db; the first run creates it with sample
-// data so the example works out of the box. Point `database:` in
-// config/example_database_report.yaml at your own SQLite file.
+// The DB Query Scheduler's job, end to end: a query, its rows as an Excel
+// workbook and a CSV, e-mailed as attachments.
 //
-// SQLite comes from sql.js (WebAssembly), which taskhost already ships; the
-// helpers load it and its .wasm from taskhost's own installation.
+// Settings, all optional, in config/example_database_report.yaml:
+//   database: data/example_sales.db      # a SQLite file (relative to the project)
+//   database_url: postgres://user@host/db  # or PostgreSQL (needs `npm install pg` in the taskhost folder)
+//   query: "SELECT ... WHERE day >= $1"  # $1 is the first day of the period (SQLite also takes ?)
+//   days: 7
+//   to: ["boss@example.com"]             # no recipients: the files are written, not mailed
+//   subject: "Sales report"
+// The mail goes through alerts.smtp in config/config.yaml (password in
+// config/secrets.yaml). The first run creates data/example_sales.db with
+// sample data, so the example works out of the box.
 import path from "node:path";
 import { existsSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { repeat, cron, type TaskContext } from "taskhost";
 import {
   getConfigValue,
@@ -22,61 +30,109 @@ import {
   logStructuredData,
   openSqliteDatabase,
   queryRows,
+  resolveHostModule,
   saveSqliteDatabase,
+  sendEmail,
   toCsv,
+  toXlsx,
   writeFileAtomic,
   type Database,
+  type Row,
 } from "taskhost/helpers";
 
+const CONFIG = "example_database_report.yaml";
 const REGIONS = ["north", "south", "east", "west"];
 const PRODUCTS = ["widget", "gadget", "gizmo", "doohickey"];
+const DEFAULT_QUERY = `SELECT region, product, count(*) AS orders, round(sum(amount), 2) AS revenue
+  FROM sales WHERE day >= $1 GROUP BY region, product ORDER BY revenue DESC`;
 
 export default class DatabaseReport {
   @repeat(cron("0 7 * * 1-5")) // 07:00, Monday to Friday
   async report(ctx: TaskContext) {
-    const dbFile = getConfigValue("database", "example_database_report.yaml", "data/example_sales.db");
-    const days = getConfigValue("days", "example_database_report.yaml", 7);
-    if (!existsSync(path.resolve(getProjectRoot(), dbFile))) {
-      ctx.log.info(`${dbFile} does not exist: creating it with sample data`);
-      await createSampleDatabase(dbFile);
-    }
+    const days = getConfigValue("days", CONFIG, 7);
+    const query = getConfigValue("query", CONFIG, DEFAULT_QUERY);
+    const since = new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+    const url = getConfigValue<string | null>("database_url", CONFIG, null);
+    const rows = url ? await queryPostgres(url, query, [since]) : await querySqlite(ctx, query, since);
 
-    const db = await openSqliteDatabase(dbFile);
-    try {
-      const since = new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-      const rows = queryRows(
-        db,
-        `SELECT region, product, count(*) AS orders, round(sum(amount), 2) AS revenue
-           FROM sales WHERE day >= ? GROUP BY region, product ORDER BY revenue DESC`,
-        [since],
-      );
-      const totals = queryRows(db, "SELECT count(*) AS orders, round(coalesce(sum(amount), 0), 2) AS revenue FROM sales WHERE day >= ?", [since])[0]!;
+    const stamp = new Date().toISOString().slice(0, 10);
+    const reports = path.join(getProjectRoot(), "data", "reports");
+    const columns = Object.keys(rows[0] ?? { region: 0, product: 0, orders: 0, revenue: 0 });
+    const csv = toCsv(rows, columns);
+    const xlsx = await toXlsx(rows, { columns, sheet: `Since ${since}` });
+    const base = path.join(reports, `sales-${stamp}`);
+    writeFileAtomic(`${base}.csv`, csv);
+    writeFileAtomic(`${base}.xlsx`, xlsx);
+    const totals = rows.reduce<{ orders: number; revenue: number }>(
+      (t, r) => ({ orders: t.orders + Number(r.orders ?? 0), revenue: t.revenue + Number(r.revenue ?? 0) }),
+      { orders: 0, revenue: 0 },
+    );
+    const summary = [
+      `# Sales report ${stamp}`,
+      "",
+      `Last ${days} days (since ${since}): ${totals.orders} orders, revenue ${totals.revenue.toFixed(2)}.`,
+      "",
+      "Top rows:",
+      ...rows.slice(0, 3).map((r, i) => `${i + 1}. ${columns.map((c) => `${c} ${r[c]}`).join(", ")}`),
+      "",
+    ].join("\n");
+    writeFileAtomic(`${base}.md`, summary);
 
-      const stamp = new Date().toISOString().slice(0, 10);
-      const reports = path.join(getProjectRoot(), "data", "reports");
-      const csvFile = path.join(reports, `sales-${stamp}.csv`);
-      const summaryFile = path.join(reports, `sales-${stamp}.md`);
-      writeFileAtomic(csvFile, toCsv(rows, ["region", "product", "orders", "revenue"]));
-      const top = rows.slice(0, 3).map((r, i) => `${i + 1}. ${r.product} in ${r.region}: ${r.revenue} (${r.orders} orders)`);
-      writeFileAtomic(
-        summaryFile,
-        [
-          `# Sales report ${stamp}`,
-          "",
-          `Last ${days} days (since ${since}): ${totals.orders} orders, revenue ${totals.revenue}.`,
-          "",
-          "Top region/product pairs:",
-          ...top,
-          "",
-          `Full table: ${path.basename(csvFile)}`,
-          "",
-        ].join("\n"),
-      );
-      logStructuredData("report", { since, orders: totals.orders, revenue: totals.revenue, rows: rows.length, csv: path.relative(getProjectRoot(), csvFile) });
-    } finally {
-      db.close();
+    const to = getConfigValue<string[]>("to", CONFIG, []);
+    if (to.length === 0) {
+      ctx.log.info(`no recipients (to: in config/${CONFIG}): the report is in data/reports/, not e-mailed`);
+    } else {
+      const sent = await sendEmail({
+        to,
+        subject: `${getConfigValue("subject", CONFIG, "Sales report")} ${stamp}`,
+        text: summary,
+        attachments: [
+          { filename: `sales-${stamp}.xlsx`, content: xlsx, contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+          { filename: `sales-${stamp}.csv`, content: csv, contentType: "text/csv" },
+        ],
+      });
+      ctx.log.info(`e-mailed to ${sent.accepted.join(", ")}`);
     }
+    logStructuredData("report", { since, rows: rows.length, orders: totals.orders, csv: path.relative(getProjectRoot(), `${base}.csv`), mailed: to.length });
   }
+}
+
+/** SQLite through the helpers (sql.js); `$1` in the query is the period's first day. */
+async function querySqlite(ctx: TaskContext, query: string, since: string): Promise<Row[]> {
+  const dbFile = getConfigValue("database", CONFIG, "data/example_sales.db");
+  if (!existsSync(path.resolve(getProjectRoot(), dbFile))) {
+    ctx.log.info(`${dbFile} does not exist: creating it with sample data`);
+    await createSampleDatabase(dbFile);
+  }
+  const db = await openSqliteDatabase(dbFile);
+  try {
+    return queryRows(db, query, query.includes("$1") ? { $1: since } : [since]);
+  } finally {
+    db.close();
+  }
+}
+
+/** PostgreSQL with `pg`, loaded from the taskhost folder (it is not one of this task's bundled dependencies). */
+async function queryPostgres(url: string, query: string, params: unknown[]): Promise<Row[]> {
+  let pg: { Client: new (options: { connectionString: string }) => PgClient };
+  try {
+    pg = (await import(pathToFileURL(resolveHostModule("pg")).href)).default;
+  } catch {
+    throw new Error(`database_url is set in config/${CONFIG}, but the pg package is not installed: run \`npm install pg\` in the taskhost folder`);
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(query, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+interface PgClient {
+  connect(): Promise<void>;
+  query(text: string, values: unknown[]): Promise<{ rows: Row[] }>;
+  end(): Promise<void>;
 }
 
 /** A small sales table over the last 30 days, the same every time (a seeded generator). */

@@ -49,6 +49,8 @@ describe("frontmatter forms", () => {
       memoryLimitMb: 512,
       allowScripts: false,
       notifyOnFailure: null,
+      alerts: null,
+      pingUrl: null,
     });
     expect(Object.isFrozen(parsed.meta)).toBe(true);
     expect(Object.isFrozen(parsed.meta.dependencies)).toBe(true);
@@ -193,6 +195,8 @@ describe("fields", () => {
       memoryLimitMb: 256,
       allowScripts: true,
       notifyOnFailure: true,
+      alerts: null,
+      pingUrl: null,
     });
   });
 

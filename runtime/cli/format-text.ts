@@ -26,6 +26,10 @@ export function formatStatus(status: StatusJson): string {
     });
   }
   lines.push(...table(rows));
+  for (const channel of status.alerts?.channels ?? []) {
+    if (channel.state !== "failing") continue;
+    lines.push("", `alert channel ${channel.name} (${channel.type}) is failing: ${channel.consecutiveFailures} attempt(s) in a row, last: ${channel.lastError ?? "?"}`);
+  }
   for (const task of status.tasks) {
     if (!task.error) continue;
     // Schedules listed for an error task are the last good version's, which keeps running.

@@ -78,6 +78,16 @@ for (const [name, paused] of [
 }
 
 program
+  .command("alerts")
+  .description("the alerts raised (failure, streak, recovered, slow, missed, error), newest first")
+  .option("--json", "print a JSON array")
+  .option("-n, --limit <n>", "how many alerts", positiveInt, 50)
+  .option("--task <id>", "only this task's")
+  .action(async (opts: { json?: boolean; limit: number; task?: string }) => {
+    process.exitCode = await (await import("./alerts-command.ts")).alertsCommand(cliContext(configOf()), { json: opts.json ?? false, limit: opts.limit, task: opts.task });
+  });
+
+program
   .command("logs")
   .description("the task log, or one task's lines of it; -f follows it (across rotations)")
   .argument("[task]", "task id")

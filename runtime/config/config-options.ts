@@ -11,6 +11,7 @@
  */
 
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
+import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "../alerts/alerts-options.ts";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -62,6 +63,12 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
+  /** Checked by runtime/alerts/alerts-options.ts. */
+  alerts?: Record<string, unknown> | null;
+  metrics?: {
+    enabled?: boolean;
+    token?: string | null;
+  } | null;
   authoring?: {
     /** Folders the dashboard and `taskhost new` may pick a task's script from. */
     script_dirs?: readonly string[];
@@ -111,6 +118,8 @@ export interface ResolvedConfig {
     /** From the file, else from TASKHOST_DASHBOARD_TOKEN, else null. */
     readonly token: string | null;
   };
+  readonly alerts: ResolvedAlertsOptions;
+  readonly metrics: ResolvedMetricsOptions;
   readonly authoring: {
     /** Absolute. */
     readonly scriptDirs: readonly string[];
@@ -173,6 +182,8 @@ export const DEFAULT_CONFIG_OPTIONS = {
     port: 8787,
     token: null,
   },
+  alerts: ALERTS_DEFAULTS,
+  metrics: METRICS_DEFAULTS,
   authoring: {
     script_dirs: ["scripts"],
   },

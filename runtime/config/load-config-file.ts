@@ -16,22 +16,39 @@ import { ConfigError, displayConfigPath, resolveConfig } from "./resolve-config.
  */
 export function loadConfigFile(configPath: string, projectRoot: string, env?: NodeJS.ProcessEnv): ConfigResolution {
   const absPath = path.resolve(projectRoot, configPath);
+  const secrets = readSecrets(path.join(path.dirname(absPath), "secrets.yaml"), projectRoot);
   let source: string;
   try {
     source = readFileSync(absPath, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return resolveConfig(undefined, { projectRoot, configPath: absPath, env });
+    if (code === "ENOENT") return resolveConfig(undefined, { projectRoot, configPath: absPath, env, secrets });
     const file = displayConfigPath(absPath, projectRoot);
     throw new ConfigError(`${file}: cannot read the config file (${code ?? String(err)}); check its permissions`, file, undefined, undefined);
   }
-  return resolveConfigSource(source, { projectRoot, configPath: absPath, env });
+  return resolveConfigSource(source, { projectRoot, configPath: absPath, env, secrets });
+}
+
+/** config/secrets.yaml beside the config file (absent: nothing); only its `alerts:` is read here. */
+function readSecrets(file: string, projectRoot: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors[0]) {
+    const shown = displayConfigPath(file, projectRoot);
+    throw new ConfigError(`${shown}: YAML syntax error: ${firstLine(doc.errors[0].message)}; fix the file`, shown, undefined, undefined);
+  }
+  return doc.toJS();
 }
 
 /** The same as loadConfigFile, from text already in hand (tests, editors, `--check`). */
 export function resolveConfigSource(
   source: string,
-  context: { projectRoot: string; configPath: string; env?: NodeJS.ProcessEnv },
+  context: { projectRoot: string; configPath: string; env?: NodeJS.ProcessEnv; secrets?: unknown },
 ): ConfigResolution {
   const file = displayConfigPath(context.configPath, context.projectRoot);
   // A fresh LineCounter per parse: it accumulates line starts across documents.

@@ -10,6 +10,7 @@ import {
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
+import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "../alerts/alerts-options.ts";
 
 /**
  * The one place a configuration becomes a `ResolvedConfig` — at start-up and on
@@ -49,6 +50,8 @@ export interface ResolveConfigContext {
   env?: NodeJS.ProcessEnv;
   /** Line (1-based) of a key in the source, when the caller parsed one. */
   lineOf?: (keyPath: string[]) => number | undefined;
+  /** config/secrets.yaml as parsed: its `alerts:` keys (SMTP password, webhook secrets) win over the file's. */
+  secrets?: unknown;
 }
 
 type Section = keyof typeof DEFAULT_CONFIG_OPTIONS;
@@ -70,6 +73,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const dependencies = r.section(root, "dependencies");
   const notifications = r.section(root, "notifications");
   const dashboard = r.section(root, "dashboard");
+  const alerts = r.section(root, "alerts");
+  const metrics = r.section(root, "metrics");
   const authoring = r.section(root, "authoring");
 
   const tz = r.timezone(scheduler, "scheduler", "timezone");
@@ -123,6 +128,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
       port: r.port(dashboard, "dashboard", "port"),
       token,
     },
+    alerts: r.alerts(alerts, context.secrets),
+    metrics: r.owned(["metrics"], () => resolveMetricsOptions(metrics)),
     authoring: {
       scriptDirs: r.pathList(authoring, "authoring", "script_dirs"),
     },
@@ -268,6 +275,27 @@ class Reader {
     }
   }
 
+  /** Sections whose rules live with their code (alerts, metrics): this only adds the file and line. */
+  owned<T>(fallbackKey: string[], resolve: () => T): T {
+    try {
+      return resolve();
+    } catch (err) {
+      const keyPath = (err as { keyPath?: string[] }).keyPath ?? fallbackKey;
+      throw this.error(keyPath, (err as Error).message);
+    }
+  }
+
+  alerts(obj: Obj, secrets: unknown): ResolvedAlertsOptions {
+    const secret = isPlainObject(secrets) && isPlainObject(secrets.alerts) ? secrets.alerts : {};
+    const merged = { ...obj, ...secret };
+    for (const key of ["smtp", "channels"]) {
+      if (isPlainObject(obj[key]) && isPlainObject(secret[key])) merged[key] = mergeDeep(obj[key], secret[key]);
+    }
+    const { options, warnings } = this.owned(["alerts"], () => resolveAlertsOptions(merged, this.context.env ?? process.env));
+    for (const w of warnings) this.warn(w.keyPath, w.message);
+    return options;
+  }
+
   port(obj: Obj, section: Section, key: string): number {
     const v = this.raw(obj, section, key);
     // 0 (any free port) is allowed: tests and side-by-side hosts use it.
@@ -302,6 +330,13 @@ class Reader {
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, "");
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** `b` over `a`, mappings merged key by key (secrets.yaml over config.yaml). */
+function mergeDeep(a: Obj, b: Obj): Obj {
+  const out: Obj = { ...a };
+  for (const [key, value] of Object.entries(b)) out[key] = isPlainObject(out[key]) && isPlainObject(value) ? mergeDeep(out[key] as Obj, value) : value;
+  return out;
 }
 
 function isPlainObject(v: unknown): v is Obj {

@@ -16,6 +16,10 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import type { HostMetrics } from "../metrics/host-metrics.ts";
+import { mountMetrics } from "../metrics/metrics-route.ts";
+import { alertJson } from "../alerts/alert-json.ts";
+import type { AlertRow } from "../store/ledger.ts";
 import { authoringRoutes } from "./authoring-api.ts";
 import { timelineRoutes } from "./timeline-api.ts";
 import { runLogRoutes } from "./run-log-api.ts";
@@ -31,6 +35,10 @@ export interface DashboardOptions extends HostOperationsContext {
   dataDir: string;
   status(): Promise<StatusJson>;
   log: HostLog;
+  /** GET /metrics (metrics.enabled); the server also starts for it alone, with the page off. */
+  metrics?: HostMetrics | null;
+  /** Recent alerts and channel health for GET /api/alerts. */
+  alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<AlertRow[]> };
   /** Backfills, when the host runs them. */
   backfills?: Backfills;
 }
@@ -75,9 +83,10 @@ function page(title: string, script: string, bodyFile: string): { body: string; 
  * a POST riding on the cookie must come from the dashboard's own origin.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const { host, port } = options.config().dashboard;
+  const { host, port, enabled: pageOn } = options.config().dashboard;
   const configured = () => options.config().dashboard.token;
-  if (configured() == null && !isLoopbackHost(host)) {
+  const metricsToken = () => options.config().metrics.token;
+  if (configured() == null && (pageOn || metricsToken() == null) && !isLoopbackHost(host)) {
     throw new Error(
       `dashboard: dashboard.host is ${JSON.stringify(host)} (not loopback) and no token is set; ` +
         `set dashboard.token or ${DASHBOARD_TOKEN_ENV}, or bind dashboard.host to 127.0.0.1`,
@@ -123,6 +132,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
+  if (options.metrics) mountMetrics(app, { metrics: options.metrics, token: () => metricsToken() ?? token() });
+  // Started for /metrics alone: nothing else answers.
+  if (!pageOn) app.use("*", async (c) => errorJson(c, 404, "the dashboard is off (dashboard.enabled: false); this server only answers /metrics and /healthz"));
   app.get("/style.css", (c) => send(c, pages["style.css"]));
   app.get("/pages.css", (c) => send(c, pages["pages.css"]));
   app.get("/login.js", (c) => send(c, pages["login.js"]));
@@ -161,6 +173,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.get("/app.js", (c) => send(c, pages["app.js"]));
   for (const [name, module] of Object.entries(modules)) app.get(`/${name}`, (c) => send(c, module));
   app.get("/api/session", (c) => c.json({ ok: true }));
+  app.get("/api/alerts", async (c) => {
+    const limit = Math.min(Number(c.req.query("limit")) || 50, 500);
+    const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
+    return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
+  });
   const live = options.config;
   const authoring = new TaskAuthoring({
     projectRoot: live().projectRoot,

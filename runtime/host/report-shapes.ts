@@ -1,4 +1,5 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { ChannelHealth } from "../alerts/delivery-queue.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
@@ -53,6 +54,8 @@ export interface HostJson {
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
+  /** The alert channels' health (a running host only). */
+  alerts?: { channels: ChannelHealth[] };
 }
 
 export function iso(ms: number | null | undefined): string | null {

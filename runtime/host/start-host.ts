@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { loadConfigFile } from "../config/load-config-file.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
@@ -17,7 +18,8 @@ import { controlHandlers } from "./control-handlers.ts";
 import { watchTasks } from "./watch-tasks.ts";
 import { watchConfig } from "./watch-config.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
-import { notifyFailures } from "./failure-notifier.ts";
+import { startAlerting } from "../alerts/start-alerting.ts";
+import { runJson } from "./report-shapes.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
 
@@ -141,13 +143,20 @@ export async function startHost(options: HostOptions): Promise<Host> {
       log,
     });
     await catalog.scan();
-    const stopNotifier = notifyFailures(scheduler, {
-      enabled: (id) => catalog.get(id)?.loaded?.meta.notifyOnFailure ?? config.notifications.notifyOnFailure,
-      title: (id) => catalog.get(id)?.title ?? id,
-      retryCount: (id) => catalog.get(id)?.loaded?.meta.retryCount ?? 0,
+    let dashboard: Dashboard | null = null;
+    const alerting = startAlerting({
+      scheduler,
+      catalog,
+      store: ledger,
+      metrics: config.metrics.enabled ? { restarts: options.restarts ?? 0, startedAt } : null,
+      config: () => config,
+      host: { id: `${os.hostname()}:${publicPid}`, hostname: os.hostname() },
+      dashboardUrl: () => (config.dashboard.enabled ? (dashboard?.url ?? null) : null),
+      runJson: (run) => ({ ...runJson(run) }),
+      recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
       log,
     });
-    undo.push(async () => stopNotifier());
+    undo.push(async () => alerting.close());
 
     const helperDirs = [path.join(config.projectRoot, "helpers")];
     let taskWatcher: Watching | null = null;
@@ -170,7 +179,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await old.close();
       }
       scheduler.configure({ maxConcurrentRuns: next.scheduler.maxConcurrentRuns, historyPerTask: next.database.historyPerTask });
-      for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port"]) {
+      for (const key of ["database.path", "dashboard.enabled", "dashboard.host", "dashboard.port", "metrics.enabled"]) {
         if (changed.includes(key)) log.warn({ event: "config.restart_needed", key }, `${key} changes take effect when the host restarts`);
       }
       if (has("dependencies.")) {
@@ -188,6 +197,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         defaultZone: next.scheduler.timezone,
       });
       config = next;
+      if (has("alerts.") || has("notifications.")) alerting.configure();
       if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
       else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
       if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
@@ -205,7 +215,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
     let resolveStopped: (result: { restart: boolean }) => void = () => {};
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
-    let dashboard: Dashboard | null = null;
     let stopMemoryWatch = () => {};
     const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
       stopping ??= (async () => {
@@ -215,7 +224,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
           `${restart ? "restarting" : "stopping"} (${reason}); ${scheduler.runningCount} run(s) in flight get ${grace}s`,
         );
         stopMemoryWatch();
-        stopNotifier();
+        alerting.close();
         await configWatcher.close();
         await setTaskWatching(false);
         await dashboard?.close();
@@ -237,22 +246,27 @@ export async function startHost(options: HostOptions): Promise<Host> {
       // Answer first, then stop: the caller waits for the host to go away.
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
-    const status = () =>
-      hostStatus(catalog, scheduler, ledger, {
+    const status = async () => ({
+      ...(await hostStatus(catalog, scheduler, ledger, {
         running: true,
         pid: publicPid,
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
-      });
+      })),
+      alerts: { channels: alerting.channels() },
+    });
     control = await startControlServer(
       files.socket,
-      controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
+      {
+        ...controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
+        alerts: (params) => alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
+      },
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
-    if (config.dashboard.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir });
+    if (config.dashboard.enabled || config.metrics.enabled) {
+      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir, metrics: alerting.metrics, alerting });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();

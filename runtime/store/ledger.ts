@@ -125,6 +125,34 @@ export interface ListRunsOptions {
   scheduleId?: string;
 }
 
+/** One alert as raised (contract §11): what `taskhost alerts` lists, newest first. */
+export interface AlertRow {
+  id: number;
+  /** When the rule fired (epoch ms). */
+  at: number;
+  /** The rule: failure, recovered, streak, slow, missed, error. */
+  event: string;
+  taskId: string;
+  /** The task's title then. */
+  title: string;
+  scheduleId: string | null;
+  runId: number | null;
+  /** The occurrence a "missed" alert is about. */
+  scheduledFor: number | null;
+  text: string;
+  /** The channels it was handed to (names under alerts.channels). */
+  channels: string[];
+  /** Id of the host that raised it. */
+  host: string | null;
+}
+
+export interface ListAlertsOptions {
+  limit?: number;
+  /** Only alerts with id < before (pagination, newest first). */
+  before?: number;
+  taskId?: string;
+}
+
 /** Everything `status` reads from the ledger, in one query. */
 export interface LedgerSnapshot {
   tasks: TaskRow[];
@@ -228,6 +256,12 @@ export interface Ledger {
   pruneRuns(taskId: string, keep: number): Promise<number[]>;
   /** Everything `status` needs, in one query. */
   statusSnapshot(): Promise<LedgerSnapshot>;
+
+  // --- alerts (issue 15) ------------------------------------------------------
+  /** Records an alert as raised; returns it with its id. PG: INSERT INTO alerts … RETURNING *. */
+  recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow>;
+  /** Newest first; keeps no more than the newest 1,000 per task (older ones are pruned on insert). */
+  listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]>;
 
   // --- task state (ctx.state) -----------------------------------------------
   getState(taskId: string): Promise<Record<string, unknown>>;

@@ -152,7 +152,7 @@ export class DurableDatabase {
     this.assertOpen();
     const applied = applyMutation(this.#sql, mutation);
     if (applied.changes > 0) {
-      const recorded = mutation.op === "insertRun" ? { ...mutation, id: applied.id } : mutation;
+      const recorded = mutation.op === "insertRun" || mutation.op === "insertAlert" ? { ...mutation, id: applied.id } : mutation;
       this.#seq += 1;
       this.#pending.push({ seq: this.#seq, mutationJson: JSON.stringify(recorded) });
       // A flush in progress reschedules itself when it ends (see #flushNow).

@@ -9,7 +9,9 @@
  * their old persistence (flushed within `flushDelayMs`, or by `flush()`).
  */
 import type {
+  AlertRow,
   ClaimResult,
+  ListAlertsOptions,
   HostRow,
   Ledger,
   LedgerSnapshot,
@@ -25,6 +27,9 @@ import type { DurableDatabase } from "./sqljs-database.ts";
 import { ERR_STATE_VALUE, ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
 import { RUN_PATCH_COLUMNS } from "./store-mutations.ts";
 import * as q from "./sqljs-queries.ts";
+
+/** Alerts kept per task (the newest). */
+const ALERTS_PER_TASK = 1000;
 
 /** Thrown inside `atomically` to undo a claim that met a run already there; never escapes. */
 class ClaimLost extends Error {}
@@ -254,6 +259,19 @@ export class SqlJsLedger implements Ledger, Store {
     const ids = this.#db.mutate({ op: "pruneRuns", taskId, keep }).ids ?? [];
     await this.#db.commit();
     return ids;
+  }
+
+  // --- alerts ------------------------------------------------------------------------
+
+  async recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow> {
+    const row = { ...alert, channels: [...alert.channels] };
+    const { id } = this.#db.mutate({ op: "insertAlert", alert: row, keep: ALERTS_PER_TASK });
+    await this.#db.commit();
+    return { id: id!, ...row };
+  }
+
+  async listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]> {
+    return q.listAlerts(this.#db, options);
   }
 
   async statusSnapshot(): Promise<LedgerSnapshot> {

@@ -1,6 +1,6 @@
 /** The sql.js ledger's reads: SQL text and row mappers, no writes. */
 import type { SqlValue } from "sql.js";
-import type { HostRow, LedgerSnapshot, ListRunsOptions, RunRow, ScheduleRow, TaskRow } from "./ledger.ts";
+import type { AlertRow, HostRow, LedgerSnapshot, ListAlertsOptions, ListRunsOptions, RunRow, ScheduleRow, TaskRow } from "./ledger.ts";
 import { ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
 import type { Row } from "./store-sql.ts";
 
@@ -155,4 +155,23 @@ export function getState(db: Reader, taskId: string): Record<string, unknown> {
     state[row.key as string] = JSON.parse(row.value as string);
   }
   return state;
+}
+
+const ALERT_SELECT = `SELECT id, at, event, task_id AS taskId, title, schedule_id AS scheduleId, run_id AS runId,
+  scheduled_for AS scheduledFor, text, channels, host FROM alerts`;
+
+/** Newest first. */
+export function listAlerts(db: Reader, options: ListAlertsOptions = {}): AlertRow[] {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (options.taskId !== undefined) {
+    where.push("task_id = ?");
+    params.push(options.taskId);
+  }
+  if (options.before !== undefined) {
+    where.push("id < ?");
+    params.push(options.before);
+  }
+  const sql = `${ALERT_SELECT}${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+  return db.all(sql, [...params, options.limit ?? DEFAULT_LIST_LIMIT]).map((row) => ({ ...(row as unknown as AlertRow), channels: JSON.parse(row.channels as string) as string[] }));
 }

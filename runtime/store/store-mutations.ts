@@ -7,7 +7,7 @@
  * differently: an inserted run carries the id it got.
  */
 import type { SqlValue } from "sql.js";
-import type { HostRow, ScheduleRow } from "./ledger.ts";
+import type { AlertRow, HostRow, ScheduleRow } from "./ledger.ts";
 import type { NewRun, RunPatch } from "./store.ts";
 import type { SqlStatements } from "./store-sql.ts";
 
@@ -29,7 +29,9 @@ export type Mutation =
   | { op: "registerHost"; host: HostRow }
   | { op: "heartbeat"; hostId: string; at: number; running: number }
   /** `hostId` null: every host (sql.js: the host opening the file is the only live one). */
-  | { op: "leaveHost"; hostId: string | null; except?: string };
+  | { op: "leaveHost"; hostId: string | null; except?: string }
+  /** `id` as for insertRun; the task's alerts beyond the newest `keep` go in the same step. */
+  | { op: "insertAlert"; alert: Omit<AlertRow, "id">; keep: number; id?: number };
 
 export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
   "upsertTask",
@@ -47,6 +49,7 @@ export const MUTATION_OPS: ReadonlySet<string> = new Set<Mutation["op"]>([
   "registerHost",
   "heartbeat",
   "leaveHost",
+  "insertAlert",
 ]);
 
 /** RunPatch field -> column. `satisfies` makes a new RunRow field a compile error here. */
@@ -138,6 +141,8 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
     }
     case "heartbeat":
       return changed(sql.run("UPDATE hosts SET last_heartbeat = ?, running = ? WHERE id = ?", [m.at, m.running, m.hostId]));
+    case "insertAlert":
+      return insertAlert(sql, m.alert, m.keep, m.id);
     case "leaveHost":
       return changed(
         m.hostId === null
@@ -145,6 +150,20 @@ export function applyMutation(sql: SqlStatements, m: Mutation): Applied {
           : sql.run("DELETE FROM hosts WHERE id = ?", [m.hostId]),
       );
   }
+}
+
+function insertAlert(sql: SqlStatements, a: Omit<AlertRow, "id">, keep: number, id: number | undefined): Applied {
+  const columns = "at, event, task_id, title, schedule_id, run_id, scheduled_for, text, channels, host";
+  const values: SqlValue[] = [a.at, a.event, a.taskId, a.title, a.scheduleId, a.runId, a.scheduledFor, a.text, JSON.stringify(a.channels), a.host];
+  let inserted: number;
+  if (id !== undefined) {
+    sql.run(`INSERT INTO alerts (id, ${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [id, ...values]);
+    inserted = id;
+  } else {
+    inserted = sql.get(`INSERT INTO alerts (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, values)!.id as number;
+  }
+  sql.run("DELETE FROM alerts WHERE task_id = ? AND id NOT IN (SELECT id FROM alerts WHERE task_id = ? ORDER BY id DESC LIMIT ?)", [a.taskId, a.taskId, keep]);
+  return { changes: 1, id: inserted };
 }
 
 function changed(changes: number): Applied {

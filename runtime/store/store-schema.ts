@@ -84,6 +84,26 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // The alerts raised (issue 15), for `taskhost alerts` and the dashboard.
+    version: 4,
+    sql: `
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        schedule_id TEXT,
+        run_id INTEGER,
+        scheduled_for INTEGER,
+        text TEXT NOT NULL,
+        channels TEXT NOT NULL,
+        host TEXT
+      );
+      CREATE INDEX alerts_by_task ON alerts (task_id, id);
+    `,
+  },
 ];
 
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

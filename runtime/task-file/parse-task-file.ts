@@ -397,11 +397,30 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
     memoryLimitMb: num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0) ?? TASK_META_DEFAULTS.memoryLimitMb,
     allowScripts: bool("allow_scripts") ?? TASK_META_DEFAULTS.allowScripts,
     notifyOnFailure: bool("notify_on_failure") ?? TASK_META_DEFAULTS.notifyOnFailure,
+    ...alertFields(get("alerts"), get("ping_url"), fail),
   };
   return { meta, warnings };
 }
 
 type Fail = (f: Field, expected: string, line?: number, column?: number, got?: unknown) => never;
+
+/** `alerts: [ops, mail]` (or false: none) and `ping_url` (contract §11). */
+function alertFields(alerts: Field | undefined, ping: Field | undefined, fail: Fail): Pick<ResolvedTaskMeta, "alerts" | "pingUrl"> {
+  let names: string[] | null = null;
+  if (alerts) {
+    if (alerts.value === false) names = [];
+    else if (!Array.isArray(alerts.value) || alerts.value.some((n) => typeof n !== "string" || n.trim() === "")) {
+      fail(alerts, "a list of alert channel names (from alerts.channels in config.yaml), or false");
+    } else names = (alerts.value as string[]).map((n) => n.trim());
+  }
+  let pingUrl: string | null = null;
+  if (ping) {
+    const url = typeof ping.value === "string" ? URL.parse(ping.value.trim()) : null;
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) fail(ping, 'an http(s) URL, like "https://hc-ping.com/<uuid>"');
+    pingUrl = (ping.value as string).trim().replace(/\/+$/, "");
+  }
+  return { alerts: names, pingUrl };
+}
 
 function dependencies(f: Field | undefined, yaml: YamlFields, file: string, fail: Fail): string[] {
   if (!f) return [];

@@ -33,6 +33,9 @@ export interface TaskMetaInput {
   memory_limit?: unknown;
   allow_scripts?: unknown;
   notify_on_failure?: unknown;
+  /** Channel names under alerts.channels; false or [] for none. */
+  alerts?: unknown;
+  ping_url?: unknown;
 }
 
 /** The field names a frontmatter may use; anything else is a warning. */
@@ -53,6 +56,8 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "memory_limit",
   "allow_scripts",
   "notify_on_failure",
+  "alerts",
+  "ping_url",
 ];
 
 export interface ResolvedTaskMeta {
@@ -80,6 +85,10 @@ export interface ResolvedTaskMeta {
   readonly allowScripts: boolean;
   /** Desktop notification when a run fails after its retries; null = `notifications.notify_on_failure`. */
   readonly notifyOnFailure: boolean | null;
+  /** The alert channels of this task (names under `alerts.channels`); null = every channel; [] = none. */
+  readonly alerts: readonly string[] | null;
+  /** Healthchecks.io-style ping URL: `<url>/start`, `<url>`, `<url>/fail`. */
+  readonly pingUrl: string | null;
 }
 
 /** Defaults of contract §2 (title has none: it comes from the file name). */
@@ -99,4 +108,6 @@ export const TASK_META_DEFAULTS = Object.freeze({
   memoryLimitMb: 512,
   allowScripts: false,
   notifyOnFailure: null,
+  alerts: null,
+  pingUrl: null,
 });

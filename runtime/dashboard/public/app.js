@@ -129,6 +129,29 @@ function renderList(view) {
       rows.length ? rows : h("div", { class: "empty" }, "No tasks yet: drop a .ts file into tasks/."),
     ),
   );
+  renderAlerts(view);
+}
+
+// Recent alerts and the alert channels' health (GET /api/alerts).
+function renderAlerts(view) {
+  const { alerts = [], channels = [] } = state.alerts || {};
+  const kind = { failure: "failure", streak: "failure", error: "error", recovered: "success", slow: "timeout", missed: "timeout" };
+  view.append(
+    h("section", { class: "panel alerts" },
+      h("div", { class: "panel-head" }, h("b", {}, "Alerts"),
+        h("div", { class: "channels" }, channels.length === 0 ? h("span", { class: "muted" }, "no channels (alerts.channels)") :
+          channels.map((c) => h("span", { class: "channel", title: c.lastError ? `last error: ${c.lastError}` : `${c.sent} sent` },
+            badge(c.state === "ok" ? "ok" : "failing", c.state === "ok" ? "success" : "failure"), ` ${c.name} (${c.type})`,
+            c.queued ? h("span", { class: "muted" }, ` ${c.queued} waiting`) : null)))),
+      alerts.length === 0 ? h("div", { class: "empty" }, "No alerts yet.") :
+        h("ul", { class: "alert-list" }, alerts.slice(0, 20).map((a) => h("li", {},
+          badge(a.event, kind[a.event] || a.event), " ",
+          h("a", { href: taskHash(a.taskId) }, a.title), " ",
+          h("span", {}, a.text), " ",
+          h("span", { class: "when" }, ago(a.at)),
+          a.channels.length ? h("span", { class: "muted" }, ` → ${a.channels.join(", ")}`) : null))),
+    ),
+  );
 }
 
 // ---- one task ----------------------------------------------------------------
@@ -302,8 +325,9 @@ function render() {
 }
 
 async function refresh() {
-  const status = await api("/api/status");
+  const [status, alerts] = await Promise.all([api("/api/status"), api("/api/alerts?limit=20").catch(() => null)]);
   state.status = status;
+  state.alerts = alerts;
   state.statusAt = Date.now();
   if (state.view.taskId != null && status.tasks.some((t) => t.id === state.view.taskId)) await loadRuns(state.view.taskId);
   render();

@@ -1,0 +1,9 @@
+import type { ChannelType } from "./alerts-options.ts";
+import type { AlertMessage } from "./alert-message.ts";
+
+/** One configured destination. `send` resolves once the far end took the alert, and throws when it did not. */
+export interface AlertChannel {
+  readonly name: string;
+  readonly type: ChannelType;
+  send(message: AlertMessage, signal: AbortSignal): Promise<void>;
+}

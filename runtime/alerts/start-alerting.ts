@@ -1,0 +1,344 @@
+import type { RunRow } from "../store/store.ts";
+import type { AlertRow, Ledger } from "../store/ledger.ts";
+import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
+import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
+import { HostMetrics } from "../metrics/host-metrics.ts";
+import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
+import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
+import type { AlertMessage } from "./alert-message.ts";
+import type { ResolvedAlertsOptions } from "./alerts-options.ts";
+import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
+import { PendingOccurrences } from "./pending-occurrences.ts";
+import { sendPing } from "./send-ping.ts";
+import { startHostHeartbeat } from "./host-heartbeat.ts";
+
+/** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
+export interface AlertingScheduler {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  nextRunOf(scheduleId: string): number | null;
+  isPaused(taskId: string): boolean;
+  readonly runningCount: number;
+}
+
+/** A task as the catalog holds it. */
+export interface AlertingTask {
+  readonly id: string;
+  title: string;
+  error: string | null;
+  loaded: { readonly meta: ResolvedTaskMeta; readonly schedules: ReadonlyArray<{ readonly id: string }> } | null;
+}
+
+export interface AlertingCatalog {
+  on(event: "entry.changed", listener: (entry: AlertingTask) => void): unknown;
+  on(event: "entry.removed", listener: (id: string) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  get(id: string): AlertingTask | undefined;
+  readonly entries: ReadonlyMap<string, AlertingTask>;
+}
+
+/** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up); the scheduler's `run.skipped`. */
+export interface RunSkippedInfo extends RunEventInfo {
+  /** As recorded in the run's error ("skipped: …"). */
+  reason: string;
+  code?: string;
+}
+
+/** Occurrences that passed unrun (the host was down or asleep); the scheduler's `occurrence.missed`. */
+export interface OccurrenceMissedInfo {
+  taskId: string;
+  scheduleId: string;
+  /** The first occurrence missed. */
+  first: number;
+  count: number;
+  countIsFloor?: boolean;
+  cause?: "host-down" | "asleep";
+}
+
+/** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
+type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
+
+/** Where alerts are kept: the ledger's recordAlert/listAlerts. */
+export type AlertStore = Pick<Ledger, "recordAlert" | "listAlerts">;
+
+export interface AlertingOptions {
+  scheduler: AlertingScheduler;
+  catalog: AlertingCatalog;
+  store: AlertStore;
+  /** The host's start and restart count, for the Prometheus metrics; null: no metrics. */
+  metrics: { restarts: number; startedAt: number } | null;
+  config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean } };
+  host: { id: string; hostname: string };
+  /** The dashboard's base URL (links in alerts), when one runs. */
+  dashboardUrl(): string | null;
+  /** A run as `history --json` prints it. */
+  runJson(run: RunRow): Record<string, unknown>;
+  /** The task's recent runs, newest first (seeds the median durations and the last success). */
+  recentRuns(taskId: string): Promise<RunRow[]>;
+  log: HostLog;
+  clock?: Clock;
+  /** Tests shorten the backoff. */
+  delivery?: Partial<DeliveryOptions>;
+  /** How often pending occurrences are checked (ms). */
+  watchIntervalMs?: number;
+}
+
+export interface Alerting {
+  /** The Prometheus metrics these events feed (null when not asked for). */
+  readonly metrics: HostMetrics | null;
+  /** Each channel's health, for `status` and the dashboard. */
+  channels(): ChannelHealth[];
+  listAlerts(options?: { limit?: number; taskId?: string }): Promise<AlertRow[]>;
+  /** A config reload: channels rebuilt where they changed. */
+  configure(): void;
+  /** Resolves once every queue is empty (tests). */
+  idle(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * The one place alerting meets the host: subscribes to the scheduler's and the
+ * catalog's events, asks the rules (alert-rules.ts) what they call for, records
+ * each alert and hands it to its channels' outboxes, pings the tasks' ping_url
+ * and the host's heartbeat_url, and counts everything for /metrics. Nothing
+ * here is awaited by the scheduler: every handler returns at once.
+ */
+export function startAlerting(options: AlertingOptions): Alerting {
+  const { scheduler, catalog, log } = options;
+  const entries = () => [...catalog.entries.values()];
+  const metrics = options.metrics
+    ? new HostMetrics(
+        {
+          schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
+          tasksInError: () => entries().filter((e) => e.error != null).length,
+          runningRuns: () => scheduler.runningCount,
+        },
+        options.metrics,
+      )
+    : null;
+  const clock = options.clock ?? systemClock;
+  const alertsConfig = () => options.config().alerts;
+  const rules = new AlertRules(alertsConfig);
+  const pending = new PendingOccurrences();
+  const seeded = new Set<string>();
+  const channels = new AlertChannels(() => alertsConfig().smtp, {
+    log,
+    onAttempt: (channel, ok) => metrics?.delivery(channel.name, ok),
+    ...options.delivery,
+  });
+  const configure = () => channels.configure(alertsConfig().channels, options.config().notifications.notifyOnFailure || anyTaskNotifies());
+  const anyTaskNotifies = () => [...catalog.entries.values()].some((e) => e.loaded?.meta.notifyOnFailure === true);
+  configure();
+  const warnedUnknown = new Set<string>();
+  const failed = (what: string) => (error: unknown) => log.error({ event: "alert.error", err: error }, `alerting: ${what}: ${String(error)}`);
+
+  const titleOf = (taskId: string) => catalog.get(taskId)?.title ?? taskId;
+  const metaOf = (taskId: string) => catalog.get(taskId)?.loaded?.meta;
+
+  /** The channels an alert of this task goes to: its frontmatter's list, else every channel (desktop for failures under notify_on_failure). */
+  const channelsFor = (decision: AlertDecision): string[] => {
+    const meta = metaOf(decision.taskId);
+    const configured = alertsConfig().channels.map((c) => c.name);
+    const names = [...(meta?.alerts ?? configured)];
+    for (const name of names) {
+      if (channels.has(name) || warnedUnknown.has(`${decision.taskId}\0${name}`)) continue;
+      warnedUnknown.add(`${decision.taskId}\0${name}`);
+      log.warn({ event: "alert.unknown_channel", taskId: decision.taskId, channel: name }, `task ${decision.taskId} lists alert channel "${name}", which alerts.channels does not define`);
+    }
+    const notify = meta?.notifyOnFailure ?? options.config().notifications.notifyOnFailure;
+    if (decision.rule === "failure" && notify && !names.includes(IMPLICIT_DESKTOP) && !configured.includes(IMPLICIT_DESKTOP)) names.push(IMPLICIT_DESKTOP);
+    return names;
+  };
+
+  const raise = (decision: AlertDecision, run: RunRow | null) => {
+    const title = titleOf(decision.taskId);
+    const base = options.dashboardUrl();
+    const message: AlertMessage = {
+      event: decision.rule,
+      text: decision.text,
+      task: { id: decision.taskId, title },
+      run: run ? options.runJson(run) : null,
+      host: options.host,
+      links: base ? { dashboard: base, task: `${base.replace(/\/$/, "")}/#/task/${encodeURIComponent(decision.taskId)}` } : {},
+      at: new Date(decision.at).toISOString(),
+    };
+    const sent = channels.send(channelsFor(decision), message);
+    metrics?.alertRaised(decision.rule);
+    log.info({ event: "alert.raised", rule: decision.rule, taskId: decision.taskId, channels: sent }, `alert ${decision.rule}: ${decision.text}`);
+    options.store
+      .recordAlert({
+        at: decision.at,
+        event: decision.rule,
+        taskId: decision.taskId,
+        title,
+        scheduleId: decision.scheduleId,
+        runId: decision.runId,
+        scheduledFor: decision.scheduledFor,
+        text: decision.text,
+        channels: sent,
+        host: options.host.id,
+      })
+      .catch(failed("recording an alert"));
+  };
+
+  const rowOf = (run: RunEventInfo, end?: Partial<RunEndInfo> & { startedAt?: number | null }): RunRow => ({
+    id: run.runId,
+    taskId: run.taskId,
+    scheduleId: run.scheduleId,
+    scheduledFor: run.scheduledFor,
+    startedAt: end?.startedAt ?? null,
+    finishedAt: end?.finishedAt ?? null,
+    status: end?.status ?? "running",
+    attempt: run.attempt,
+    trigger: run.trigger,
+    error: end?.error ?? null,
+    output: end?.output ?? "",
+    host: options.host.id,
+    coversFrom: null,
+    coversCount: null,
+  });
+
+  const ping = (taskId: string, kind: "start" | "success" | "fail", runId: number, body?: string) => {
+    const url = metaOf(taskId)?.pingUrl;
+    if (url) void sendPing(url, kind, log, { taskId, runId }, body).catch(failed("a ping"));
+  };
+
+  /** The task's recent history: the median durations and the last success survive a restart. */
+  const seed = (taskId: string) => {
+    if (seeded.has(taskId)) return;
+    seeded.add(taskId);
+    options
+      .recentRuns(taskId)
+      .then((runs) => {
+        const bySchedule = new Map<string, number[]>();
+        for (const r of [...runs].reverse()) {
+          if (r.status !== "success" || r.startedAt == null || r.finishedAt == null || r.scheduleId == null || r.trigger === "manual") continue;
+          bySchedule.set(r.scheduleId, [...(bySchedule.get(r.scheduleId) ?? []), r.finishedAt - r.startedAt]);
+        }
+        for (const [id, durations] of bySchedule) rules.durations.seed(id, durations);
+        const lastOk = runs.find((r) => r.status === "success" && r.finishedAt != null);
+        if (lastOk) metrics?.lastSucceeded(taskId, lastOk.finishedAt!);
+      })
+      .catch(failed(`reading the history of ${taskId}`));
+  };
+
+  const onStart = (run: RunEventInfo & { startedAt: number }) => {
+    pending.settle(run.scheduleId, run.scheduledFor);
+    metrics?.runStarted(run.taskId, run.trigger === "manual" ? null : run.startedAt - run.scheduledFor);
+    ping(run.taskId, "start", run.runId);
+    for (const d of rules.runStarted({ ...run, title: titleOf(run.taskId) })) {
+      metrics?.occurrenceMissed(run.taskId);
+      raise(d, rowOf(run, { startedAt: run.startedAt }));
+    }
+  };
+
+  const onEnd = (run: EndedRunInfo) => {
+    const durationMs = run.startedAt == null ? null : run.finishedAt - run.startedAt;
+    metrics?.runEnded(run.taskId, run.status, durationMs, run.finishedAt);
+    const retryCount = metaOf(run.taskId)?.retryCount ?? 0;
+    const retryFollows = run.retryAt === undefined ? run.trigger !== "manual" && run.attempt <= retryCount : run.retryAt !== null;
+    const final = !retryFollows;
+    if (run.status === "success") ping(run.taskId, "success", run.runId);
+    else if ((run.status === "failure" || run.status === "timeout") && final) {
+      ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
+    }
+    const decisions = rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows });
+    for (const d of decisions) raise(d, rowOf(run, run));
+  };
+
+  const onMissed = (miss: MissedOccurrence, count = 1) => {
+    pending.settle(miss.scheduleId, miss.scheduledFor);
+    metrics?.occurrenceMissed(miss.taskId, count);
+    for (const d of rules.occurrenceMissed(miss, clock.now())) raise(d, null);
+  };
+  const onSkipped = (run: RunSkippedInfo) => {
+    metrics?.occurrenceSkipped(run.taskId);
+    // Missed while down or asleep: occurrence.missed reports those, once for the lot.
+    if (run.code === "missed") return pending.settle(run.scheduleId, run.scheduledFor);
+    onMissed({ ...run, title: titleOf(run.taskId), reason: "skipped", detail: run.reason.replace(/^skipped: /, "") });
+  };
+  const onOccurrenceMissed = (miss: OccurrenceMissedInfo) => {
+    const n = `${miss.count}${miss.countIsFloor ? "+" : ""}`;
+    const detail = `${n} occurrence(s) passed while the host was ${miss.cause === "asleep" ? "asleep or stalled" : "down"}`;
+    onMissed({ taskId: miss.taskId, scheduleId: miss.scheduleId, scheduledFor: miss.first, title: titleOf(miss.taskId), reason: "missed", detail }, miss.count);
+  };
+
+  const onChanged = (entry: AlertingTask) => {
+    if (entry.loaded) seed(entry.id);
+    // A task asking for desktop notifications of failures needs that channel.
+    if (entry.loaded?.meta.notifyOnFailure && !channels.has(IMPLICIT_DESKTOP)) configure();
+    for (const d of rules.taskLoaded(entry.id, entry.title, entry.error, clock.now())) raise(d, null);
+  };
+  const onRemoved = (id: string) => {
+    rules.taskRemoved(id);
+    metrics?.forgetTask(id);
+    seeded.delete(id);
+  };
+
+  /** The overdue side of "missed": next occurrences that have not started within the grace. */
+  const schedulable = (taskId: string, scheduleId: string) => {
+    const entry = catalog.get(taskId);
+    return !!entry?.loaded?.meta.enabled && !scheduler.isPaused(taskId) && entry.loaded.schedules.some((s) => s.id === scheduleId);
+  };
+  const watch = () => {
+    const now = clock.now();
+    for (const entry of catalog.entries.values()) {
+      if (!entry.loaded) continue;
+      for (const s of entry.loaded.schedules) {
+        const next = scheduler.nextRunOf(s.id);
+        // Only occurrences about to come: a stale next run (paused, just loaded) is not this host's miss.
+        if (next != null && next <= now + 60_000 && next >= now - 5_000 && schedulable(entry.id, s.id)) {
+          pending.expect({ taskId: entry.id, scheduleId: s.id, title: entry.title, scheduledFor: next });
+        }
+      }
+    }
+    for (const miss of pending.due(now, alertsConfig().missedGraceSec * 1000, schedulable)) {
+      metrics?.occurrenceMissed(miss.taskId);
+      for (const d of rules.occurrenceMissed(miss, now)) raise(d, null);
+    }
+  };
+  const watchTimer = setInterval(() => {
+    try {
+      watch();
+    } catch (error) {
+      failed("checking for overdue occurrences")(error);
+    }
+  }, options.watchIntervalMs ?? 5000);
+  watchTimer.unref();
+
+  scheduler.on("run.start", onStart);
+  scheduler.on("run.end", onEnd);
+  scheduler.on("run.skipped", onSkipped);
+  scheduler.on("occurrence.missed", onOccurrenceMissed);
+  catalog.on("entry.changed", onChanged);
+  catalog.on("entry.removed", onRemoved);
+  // What the last host already sent counts (a restart must not repeat it); then the tasks as loaded now.
+  void options.store
+    .listAlerts({ limit: 500 })
+    .then((sent) => rules.restore(sent), failed("reading the alerts sent before"))
+    .then(() => {
+      if (!closed) for (const entry of catalog.entries.values()) onChanged(entry);
+    });
+  let closed = false;
+  const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed, log });
+  return {
+    metrics,
+    channels: () => channels.health(),
+    listAlerts: (o) => options.store.listAlerts(o),
+    configure,
+    idle: () => channels.idle(),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      stopHeartbeat();
+      clearInterval(watchTimer);
+      scheduler.off("run.start", onStart);
+      scheduler.off("run.end", onEnd);
+      scheduler.off("run.skipped", onSkipped);
+      scheduler.off("occurrence.missed", onOccurrenceMissed);
+      catalog.off("entry.changed", onChanged);
+      catalog.off("entry.removed", onRemoved);
+      channels.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import type { CliContext } from "./cli-context.ts";
+import type { AlertRow } from "../store/ledger.ts";
+import { withLedger } from "./offline-ledger.ts";
+import { isCode } from "../errors.ts";
+import { alertJson } from "../alerts/alert-json.ts";
+
+/**
+ * `taskhost alerts [--json] [-n N] [--task ID]`: the alerts raised, newest
+ * first (contract §11), from the running host, or read directly with none.
+ */
+export async function alertsCommand(ctx: CliContext, options: { json: boolean; limit: number; task?: string }): Promise<number> {
+  let rows: AlertRow[];
+  try {
+    rows = await callHost<AlertRow[]>(ctx.files.socket, "alerts", { limit: options.limit, task: options.task });
+  } catch (error) {
+    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+    try {
+      rows = await withLedger(ctx, false, (ledger) => ledger.listAlerts({ limit: options.limit, taskId: options.task }));
+    } catch (offline) {
+      if (!isCode(offline, "ERR_NO_LEDGER")) throw offline;
+      rows = [];
+    }
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(rows.map(alertJson), null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no alerts${options.task ? ` for ${options.task}` : ""} yet\n`);
+    return 0;
+  }
+  for (const a of rows) {
+    const to = a.channels.length ? a.channels.join(", ") : "no channel";
+    process.stdout.write(`${new Date(a.at).toLocaleString()}  ${a.event.padEnd(9)}  ${a.taskId}  → ${to}\n    ${a.text}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Hono } from "hono";
+import type { HostMetrics } from "./host-metrics.ts";
+
+export interface MetricsRouteOptions {
+  metrics: HostMetrics;
+  /** `metrics.token`, else the dashboard's token; read per request so a reload applies at once. */
+  token(): string;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * GET /metrics in the Prometheus text format, for `Authorization: Bearer
+ * <token>` only (Prometheus' `authorization` / `bearer_token` scrape setting).
+ * Mounted before the dashboard's own login check: a scraper has no session.
+ */
+export function mountMetrics(app: Hono, options: MetricsRouteOptions): void {
+  app.get("/metrics", async (c) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (!match || !same(match[1]!.trim(), options.token())) {
+      c.header("WWW-Authenticate", 'Bearer realm="taskhost metrics"');
+      return c.json({ error: "send Authorization: Bearer <metrics.token, or the dashboard token>", code: "ERR_UNAUTHORIZED" }, 401);
+    }
+    return c.body(await options.metrics.text(), 200, { "Content-Type": options.metrics.contentType, "Cache-Control": "no-store" });
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The ledger's alerts (issue 15): recordAlert/listAlerts on every backend of
+ * tests/support/ledger-backends.ts, durable when the promise resolves.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { AlertRow, Ledger } from "../runtime/store/ledger.ts";
+import { ledgerBackends, type LedgerUnderTest } from "./support/ledger-backends.ts";
+
+const T0 = 1_700_000_000_000;
+const alert = (over: Partial<Omit<AlertRow, "id">> = {}): Omit<AlertRow, "id"> => ({
+  at: T0,
+  event: "failure",
+  taskId: "backup",
+  title: "Backup",
+  scheduleId: "backup#start",
+  runId: 7,
+  scheduledFor: null,
+  text: "Backup (backup#start) failed: Error: disk full",
+  channels: ["ops", "mail"],
+  host: "box:1",
+  ...over,
+});
+
+describe.each(ledgerBackends)("$name ledger: alerts", (backend) => {
+  let under: LedgerUnderTest;
+  let ledger: Ledger;
+  beforeEach(async () => {
+    under = await backend.create();
+    ledger = await under.open();
+  });
+  afterEach(async () => {
+    await ledger.close();
+    await under.dispose();
+  });
+
+  it("records alerts and lists them newest first, by task and page; they survive a reopen", async () => {
+    const first = await ledger.recordAlert(alert());
+    const second = await ledger.recordAlert(alert({ at: T0 + 1000, event: "missed", taskId: "tick", title: "Tick", runId: null, scheduledFor: T0, channels: [] }));
+    const third = await ledger.recordAlert(alert({ at: T0 + 2000, event: "recovered" }));
+    expect(first).toEqual({ id: expect.any(Number), ...alert() });
+    expect(second.id).toBeGreaterThan(first.id);
+    expect((await ledger.listAlerts()).map((a) => a.id)).toEqual([third.id, second.id, first.id]);
+    expect((await ledger.listAlerts({ taskId: "backup" })).map((a) => a.event)).toEqual(["recovered", "failure"]);
+    expect((await ledger.listAlerts({ before: third.id, limit: 1 })).map((a) => a.id)).toEqual([second.id]);
+    await ledger.close();
+    ledger = await under.open();
+    expect(await ledger.listAlerts({ taskId: "tick" })).toEqual([second]);
+    expect((await ledger.listAlerts()).length).toBe(3);
+  });
+
+  it("keeps the newest 1,000 alerts of a task", async () => {
+    await Promise.all(Array.from({ length: 1003 }, (_, i) => ledger.recordAlert(alert({ at: T0 + i, text: `alert ${i}` }))));
+    await ledger.recordAlert(alert({ taskId: "other" }));
+    const kept = await ledger.listAlerts({ taskId: "backup", limit: 2000 });
+    expect(kept).toHaveLength(1000);
+    expect(kept.at(-1)!.text).toBe("alert 3");
+    expect(await ledger.listAlerts({ taskId: "other" })).toHaveLength(1);
+  });
+});
