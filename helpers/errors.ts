@@ -1,4 +1,5 @@
 import { format } from "node:util";
+import { setLongTimeout } from "./long-timeout.ts";
 
 /** An error's message (first line of what went wrong), whatever was thrown. */
 export function errorMessage(error: unknown): string {
@@ -18,10 +19,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(abortError(signal!));
     };
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
     }, ms);

@@ -7,6 +7,7 @@ import { getProjectRoot } from "./project-root.ts";
 import { hostPackageDir } from "./host-modules.ts";
 import { errorMessage, sleep } from "./errors.ts";
 import { log } from "./logging.ts";
+import { setLongTimeout, type LongTimeout } from "./long-timeout.ts";
 
 /** How {@link executeCommand} runs a command. Times are in seconds, like the task frontmatter. */
 export interface ExecuteOptions {
@@ -169,11 +170,14 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
     let aborted = false;
     let stopping: Promise<void> | null = null;
     let finished = false;
+    // Declared before finish(), which the early returns below call before it is armed.
+    let timer: LongTimeout | undefined;
+    let onAbort: (() => void) | undefined;
     const finish = (exitCode: number | null, sig: NodeJS.Signals | null, spawnError?: string) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      timer?.clear();
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
       const ok = !spawnError && !timedOut && !aborted && exitCode != null && expected.includes(exitCode);
       const why = spawnError
         ? spawnError
@@ -224,11 +228,11 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
       if (stopping || proc.pid == null) return;
       stopping = stopGroup(proc.pid, graceMs);
     };
-    const onAbort = () => {
+    onAbort = () => {
       aborted = true;
       stop(Math.min(options.killGraceMs ?? 2000, ABORT_GRACE_MS));
     };
-    const timer = setTimeout(() => {
+    timer = setLongTimeout(() => {
       timedOut = true;
       stop(options.killGraceMs ?? 2000);
     }, timeoutMs);

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   // the host and its commands
   ERR_HOST_RUNNING: "a host already runs for this project",
   ERR_HOST_BUSY: "the host owns the ledger but is not answering yet",
+  ERR_CONTROL_SOCKET: "the control socket's folder is not private to the host's user, or the socket cannot be reached",
   ERR_NO_HOST: "no host is running",
   ERR_NO_LEDGER: "there is no ledger yet",
   ERR_BAD_FLAGS: "command-line flags contradict each other",

@@ -210,18 +210,20 @@ read_config() {
       Math.ceil(num(s.max_memory_usage, 500)),
       path.dirname(dir(doc.database?.path, "data/scheduler.db")),
       dir(doc.logging?.directory, "logs"),
+      Math.ceil(num(s.max_concurrent_runs, 8)),
     ].join("\n"));
   ' "$project_root" "$bin"
 }
 if ! config_values="$(read_config)"; then
   warn "could not read $config_file; using the defaults (shutdown_grace 30 s, max_memory_usage 500 MB, data/, logs/)"
-  config_values=$'30\n500\n'"$project_root/data"$'\n'"$project_root/logs"
+  config_values=$'30\n500\n'"$project_root/data"$'\n'"$project_root/logs"$'\n8'
 fi
 {
   read -r shutdown_grace
   read -r max_memory
   read -r data_dir
   read -r logs_dir
+  read -r max_runs
 } <<<"$config_values"
 case "$data_dir$logs_dir" in
   *[[:space:]%\\\"\']*) die "data or logs folder '$data_dir' / '$logs_dir' contains spaces or % \\ \" '" ;;
@@ -230,15 +232,11 @@ esac
 # Running tasks get shutdown_grace seconds; then the ledger is written. Give
 # systemd's stop a margin above that before it sends SIGKILL.
 timeout_stop=$((shutdown_grace + 30))
-# The host restarts itself above max_memory_usage; MemoryMax is only the backstop
-# if that ever fails (1.5x the limit + 256 MB for the workers and the restart).
-memory_max=$((max_memory * 3 / 2 + 256))
-
-# The control socket lives in data/ unless that path is too long for a Unix
-# socket; then it falls back to /tmp, which PrivateTmp= hides from the CLI.
-if ((${#data_dir} + 14 > 100)); then
-  warn "the data folder path $data_dir is long: the control socket will fall back to /tmp, which PrivateTmp=yes hides from 'npx taskhost status'; a shorter project path avoids this"
-fi
+# The host restarts itself when its own memory passes max_memory_usage, and each
+# run is held to its memory_limit (512 MB unless a task says otherwise); MemoryMax
+# is only the backstop if that ever fails: 1.5x the host's limit + 256 MB for the
+# restart, plus max_concurrent_runs runs at the default memory_limit.
+memory_max=$((max_memory * 3 / 2 + 256 + max_runs * 512))
 
 # ProtectHome: /home, /root and /run/user hold people's files; the host never
 # needs them, unless the project itself lives there.
@@ -287,7 +285,7 @@ RestartSec=5
 KillSignal=SIGTERM
 KillMode=mixed
 TimeoutStopSec=$timeout_stop
-# Backstop above scheduler.max_memory_usage = ${max_memory} MB (the host restarts itself first).
+# Backstop above scheduler.max_memory_usage = ${max_memory} MB and ${max_runs} runs at 512 MB (the host restarts itself, and stops a run, first).
 MemoryMax=${memory_max}M
 UMask=0027
 SyslogIdentifier=$service_name

@@ -162,6 +162,15 @@ describe("DependencyInstaller", () => {
     expect(existsSync(path.join(on.dir, "node_modules", "th-fixture-scripted", "install-ran"))).toBe(true);
   });
 
+  it("gives install scripts no TASKHOST_* secret of the host's environment (issue 10.9)", async () => {
+    const env = { ...process.env, npm_config_cache: path.join(tmp, "npm-cache"), npm_config_userconfig: path.join(tmp, "npmrc"), TASKHOST_DASHBOARD_TOKEN: "install-secret", TASKHOST_PROJECT_ROOT: tmp };
+    const { it: deps } = installer({ env });
+    const on = await deps.ensure(["th-fixture-scripted"], { allowScripts: true });
+    const seen = (await readFile(path.join(on.dir, "node_modules", "th-fixture-scripted", "install-ran"), "utf8")).split("\n");
+    expect(seen).toContain("TASKHOST_PROJECT_ROOT");
+    expect(seen).not.toContain("TASKHOST_DASHBOARD_TOKEN");
+  });
+
   it("kills npm (its whole process group) at the install timeout", async () => {
     const { it: deps, events, depsDir } = installer({ installTimeoutSec: 1 });
     const started = Date.now();

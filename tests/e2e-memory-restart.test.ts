@@ -1,59 +1,125 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
+import { hostEvents } from "./support/fault-host.ts";
 import { duplicateOccurrences, finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 
-/** Above max_memory_usage the host restarts itself gracefully; the supervisor's PID stays. */
-describe("memory-limit restart", () => {
+const STEADY = taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("alive");' });
+
+/** The first run of `id` that ended (skipped occurrences aside). */
+async function firstEnded(project: TempProject, id: string, timeoutMs = 40_000) {
+  return waitFor(async () => finished(await history(project, id)).findLast((r) => r.status !== "skipped"), { timeoutMs, what: `a finished run of ${id}` });
+}
+
+/**
+ * Issues 10.5 and 11.2: a run is held to its own memory_limit, Buffers included, and
+ * stopped alone; max_memory_usage holds the host's own share, so a run within its
+ * limit never costs a restart; a memory restart says so in the runs it cuts off.
+ */
+describe("memory", () => {
   let project: TempProject;
-  beforeEach(async () => {
-    project = await TempProject.create({ scheduler: { max_memory_usage: 260, memory_check_interval: 0.5, shutdown_grace: 1 } });
-  });
   afterEach(async () => {
     await project.cleanup();
   });
 
-  it("restarts the host process, records the cut-off run as interrupted, and resumes with no occurrence twice", async () => {
-    await project.writeTask("steady.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+  it("stops a run whose Buffers pass its memory_limit, as a failure naming the figures, and nothing else", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5 } });
+    await project.writeTask("steady.ts", STEADY);
     await project.writeTask(
-      "hoarder.ts",
+      "buffers.ts",
       taskSource({
-        schedule: "every(4).seconds",
-        // Off-heap memory (not limited by memory_limit): only the host-wide limit catches it.
-        body: "if (ctx.state.get('hoarded')) return; ctx.state.set('hoarded', true); const hoard = Buffer.alloc(400 * 1024 * 1024, 1); ctx.log.info('holding', hoard.length); await new Promise((r) => setTimeout(r, 20_000));",
-        frontmatter: { timeout: 60 },
+        schedule: "every(10).minutes",
+        body: "const hoard: Buffer[] = []; for (let i = 0; i < 24; i++) { hoard.push(Buffer.alloc(50 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 50)); } ctx.log.info('kept', hoard.length);",
+        frontmatter: { memory_limit: 200, timeout: 60 },
       }),
     );
     const host = await project.start();
+    const run = await project.cli(["run", "buffers"]);
+    expect(run.code).not.toBe(0);
+    const ended = await firstEnded(project, "buffers");
+    expect(ended.status).toBe("failure");
+    expect(ended.error).toMatch(/^the run used \d+ MB of memory \(\d+ MB on its heap, \d+ MB in Buffers and ArrayBuffers\), over its memory_limit of 200 MB, and was stopped$/);
+    expect(Number(/used (\d+) MB/.exec(ended.error!)![1])).toBeLessThan(450);
+
+    const report = await status(project);
+    expect(report.host.restarts).toBe(0);
+    expect((await history(project, "steady")).filter((r) => r.status === "interrupted")).toEqual([]);
+    expect(await hostEvents(project, "memory.restart")).toEqual([]);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("lets a run hold 420 MB within its default 512 MB limit under the default max_memory_usage (500 MB): no restart", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5 } });
+    await project.writeTask("steady.ts", STEADY);
+    await project.writeTask(
+      "big.ts",
+      taskSource({
+        schedule: "every(10).minutes",
+        body: "const hold = Buffer.alloc(420 * 1024 * 1024, 1); await new Promise((r) => setTimeout(r, 4000)); ctx.log.info('held', hold.length);",
+      }),
+    );
+    const host = await project.start();
+    const run = await project.cli(["run", "big"]);
+    expect(run.code).toBe(0);
+    expect((await firstEnded(project, "big")).status).toBe("success");
+    expect((await status(project)).host.restarts).toBe(0);
+    expect(await hostEvents(project, "memory.restart")).toEqual([]);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("stops a run that falls silent in a synchronous loop while the host is over max_memory_usage, instead of restarting", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5, max_memory_usage: 400 } });
+    await project.writeTask("steady.ts", STEADY);
+    await project.writeTask(
+      "spins.ts",
+      taskSource({
+        schedule: "every(10).minutes",
+        body: "const hoard: Buffer[] = []; for (let i = 0; i < 10; i++) hoard.push(Buffer.alloc(50 * 1024 * 1024, 1)); for (;;) {}",
+        frontmatter: { timeout: 120 },
+      }),
+    );
+    const host = await project.start();
+    void project.cli(["run", "spins"]);
+    const ended = await firstEnded(project, "spins");
+    expect(ended.status).toBe("failure");
+    expect(ended.error).toMatch(/^stopped by the host's memory check: the host's memory was \d+ MB, \d+ MB of it not its runs' .*over max_memory_usage \(400 MB\), and this run had not reported its memory for \d+ s/);
+    expect((await status(project)).host.restarts).toBe(0);
+    expect(await hostEvents(project, "memory.run_stopped")).toHaveLength(1);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("restarts when the host's own memory passes max_memory_usage; the run cut off says so with the figures", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5, shutdown_grace: 1 } });
+    await project.writeTask("steady.ts", STEADY);
+    await project.writeTask(
+      "long.ts",
+      taskSource({ schedule: "every(1).seconds", body: "await new Promise((r) => setTimeout(r, 30_000));", frontmatter: { timeout: 60 } }),
+    );
+    const host = await project.start();
     const firstHostPid = await host.hostPid();
-    // The first run is the one that hoards (later ones see the state flag and return at once).
-    const hoarded = await waitFor(async () => finished(await history(project, "hoarder")).findLast((r) => r.status !== "skipped"), {
-      timeoutMs: 30_000,
-      what: "the hoarding run to end",
-    });
-    expect(hoarded.status).toBe("interrupted");
+    await waitFor(async () => (await history(project, "long")).some((r) => r.status === "running"), { what: "the long run to start" });
+    // The host's own share (~100 MB) is now over the limit: a config edit applies at the next sample.
+    await project.writeConfig({ scheduler: { memory_check_interval: 0.5, shutdown_grace: 1, max_memory_usage: 20 } });
 
-    const report = await waitFor(async () => {
-      const s = await status(project);
-      return s.host.restarts >= 1 ? s : null;
-    }, { timeoutMs: 30_000, what: "the restarted host" });
-    expect(report.host.pid).toBe(host.pid);
-    expect(await host.hostPid()).not.toBe(firstHostPid);
-
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
-    const restart = log.split("\n").find((line) => line.includes('"event":"memory.restart"'));
-    expect(restart).toBeDefined();
-    expect(JSON.parse(restart!).rssMb).toBeGreaterThan(260);
-
-    const restartedAt = Date.now();
-    await waitFor(async () => finished(await history(project, "steady")).some((r) => Date.parse(r.startedAt!) > restartedAt), {
-      what: "scheduling to resume",
-    });
-    const runs = [...(await history(project, "steady")), ...(await history(project, "hoarder"))];
+    const cut = await firstEnded(project, "long");
+    // Back to a limit the next host can keep (the one with 20 MB would restart again and again).
+    await project.writeConfig({ scheduler: { memory_check_interval: 0.5, shutdown_grace: 1 } });
+    expect(cut.status).toBe("interrupted");
+    expect(cut.error).toMatch(/^the host restarted \(memory restart: the host's memory was \d+ MB, \d+ MB of it not its runs' \(they reported \d+ MB\), over max_memory_usage \(20 MB\)\)$/);
+    const [restart] = await hostEvents(project, "memory.restart");
+    expect(restart).toMatchObject({ limitMb: 20 });
+    expect(restart!.ownMb as number).toBeGreaterThan(20);
+    const restartedPid = await waitFor(
+      async () => {
+        const pid = await host.hostPid();
+        return pid !== firstHostPid && (await status(project)).host.restarts >= 1 && (await hostEvents(project, "host.start")).length >= 2 ? pid : null;
+      },
+      { timeoutMs: 30_000, what: "a restarted host" },
+    );
+    const runs = await waitFor(async () => [...(await history(project, "steady")), ...(await history(project, "long"))], { what: "the history" });
     expect(duplicateOccurrences(runs)).toEqual([]);
+    expect(restartedPid).not.toBe(firstHostPid);
     expect(await host.stop()).toBe(0);
   });
 });

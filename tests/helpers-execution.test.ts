@@ -31,6 +31,16 @@ describe("executeCommand / executeScript", () => {
     await env.dispose();
   });
 
+  it("waits a timeout past 2^31 ms instead of timing out at once, and never throws for an aborted signal or a missing folder (issue 10.11)", async () => {
+    const long = await executeCommand("sleep", { args: ["0.3"], timeout: 1e300 });
+    expect(long).toMatchObject({ success: true, timedOut: false });
+    expect(long.durationMs).toBeGreaterThanOrEqual(250);
+    const controller = new AbortController();
+    controller.abort(new Error("stop"));
+    await expect(executeCommand("true", { signal: controller.signal })).resolves.toMatchObject({ success: false, aborted: true, pid: null });
+    await expect(executeCommand("true", { cwd: "no/such/folder" })).resolves.toMatchObject({ success: false, error: expect.stringContaining("does not exist") });
+  });
+
   it("passes arguments without a shell and captures both streams", async () => {
     const result = await executeCommand("printf", { args: ["%s|%s\\n", "a b", "$HOME;echo x"] });
     expect(result).toMatchObject({ success: true, exitCode: 0, stdout: "a b|$HOME;echo x\n", stderr: "", attempts: 1, error: null });

@@ -119,6 +119,36 @@ describe("createLogs", () => {
     await logs.close();
   });
 
+  it("creates the logs directory 0700 and every log file 0600, rolled ones too, and tightens files an older version left 0644 (issue 10.10)", async () => {
+    const mode = (file: string) => fs.statSync(path.join(root, "logs", file)).mode & 0o777;
+    fs.mkdirSync(path.join(root, "logs"), { mode: 0o700 });
+    fs.writeFileSync(path.join(root, "logs", "tasks.2020-01-01.1.log"), "old secret\n", { mode: 0o644 });
+    fs.chmodSync(path.join(root, "logs", "tasks.2020-01-01.1.log"), 0o644);
+    const logs = await start({ max_size: "1 KB", rotation: "daily", retention: 50 });
+    for (let i = 0; i < 30; i++) {
+      logs.task("Roller", "info", `line ${i} ${"x".repeat(80)}`);
+      logs.host.error({ event: "roll.test", i }, "x".repeat(80));
+      await tick();
+    }
+    await logs.close();
+    const files = fs.readdirSync(path.join(root, "logs")).filter((f) => /\.\d+\.log$/.test(f));
+    expect(rotated("tasks").length).toBeGreaterThan(2);
+    expect(rotated("errors").length).toBeGreaterThan(2);
+    expect(Object.fromEntries(files.map((f) => [f, mode(f).toString(8)]))).toEqual(Object.fromEntries(files.map((f) => [f, "600"])));
+
+    const fresh = path.join(root, "fresh");
+    const second = await createLogs(resolveLoggingOptions({ directory: "fresh/logs" }, root));
+    open.push(second);
+    expect((fs.statSync(path.join(fresh, "logs")).mode & 0o777).toString(8)).toBe("700");
+    // A directory the user made keeps its mode.
+    expect(mode(".").toString(8)).toBe("700");
+    const shared = path.join(root, "shared");
+    fs.mkdirSync(shared, { mode: 0o755 });
+    fs.chmodSync(shared, 0o755);
+    open.push(await createLogs(resolveLoggingOptions({ directory: "shared" }, root)));
+    expect((fs.statSync(shared).mode & 0o777).toString(8)).toBe("755");
+  });
+
   it("continues in the same directory after a restart, the links still valid", async () => {
     const first = await start({ max_size: "1 KB", rotation: "none" });
     first.task("A", "info", "before restart");

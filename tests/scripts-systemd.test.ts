@@ -82,7 +82,7 @@ describe("scripts/install.sh (systemd unit)", () => {
       "KillSignal=SIGTERM",
       "KillMode=mixed",
       "TimeoutStopSec=75", // shutdown_grace 45 + 30
-      "MemoryMax=706M", // 300 MB * 1.5 + 256
+      "MemoryMax=4802M", // 300 MB * 1.5 + 256 + 8 runs * 512 MB
       "Environment=NODE_ENV=production",
       "NoNewPrivileges=yes",
       "ProtectSystem=strict",

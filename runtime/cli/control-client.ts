@@ -1,5 +1,6 @@
 import net from "node:net";
 import type { ControlResponse } from "../host/control-protocol.ts";
+import { socketAddress, type SocketAddress } from "../host/socket-address.ts";
 
 export const ERR_NO_HOST = "ERR_NO_HOST";
 
@@ -23,7 +24,18 @@ export async function callHost<T = unknown>(socketPath: string, method: string, 
 
 function callOnce<T>(socketPath: string, method: string, params: Record<string, unknown>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const socket = net.connect(socketPath);
+    let address: SocketAddress;
+    try {
+      address = socketAddress(socketPath);
+    } catch (error) {
+      // No socket folder: no host has ever run here (or data/ is gone).
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") reject(Object.assign(new Error("taskhost: no host is running for this project"), { code: ERR_NO_HOST }));
+      else reject(error);
+      return;
+    }
+    const socket = net.connect(address.path);
+    socket.once("connect", () => address.release());
+    socket.once("close", () => address.release());
     let buffer = "";
     let timer: NodeJS.Timeout | undefined;
     if (timeoutMs > 0) {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, openSync } from "node:fs";
+import { fchmodSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host } from "../host/start-host.ts";
@@ -7,11 +7,16 @@ import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
+import { guardBrokenPipe } from "../logging/broken-pipe.ts";
+import { LOG_FILE_MODE } from "../logging/rolling-file.ts";
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 /** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached. */
 export async function startCommand(configOption: string, daemon: boolean): Promise<number> {
+  // `taskhost start 2>&1 | head` must not kill the supervisor on EPIPE (issue 10.12).
+  guardBrokenPipe(process.stdout);
+  guardBrokenPipe(process.stderr);
   let ctx;
   try {
     ctx = cliContext(configOption, { strict: true });
@@ -30,6 +35,8 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
 /** The hidden `__host` command: one host process, spawned and watched by the supervisor. */
 export async function hostCommand(configOption: string): Promise<number> {
   process.title = "taskhost-host";
+  guardBrokenPipe(process.stdout);
+  guardBrokenPipe(process.stderr);
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
@@ -75,9 +82,11 @@ export async function hostCommand(configOption: string): Promise<number> {
 async function startDaemon(configOption: string): Promise<number> {
   const ctx = cliContext(configOption);
   const logDir = ctx.config.logging.directory;
-  mkdirSync(logDir, { recursive: true });
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
   // The supervisor's own lines (restarts, crashes) go here; the host logs to its files.
-  const out = openSync(path.join(logDir, "supervisor.log"), "a");
+  // Owner-only like every log (issue 10.10); fchmod for a file an older version made.
+  const out = openSync(path.join(logDir, "supervisor.log"), "a", LOG_FILE_MODE);
+  fchmodSync(out, LOG_FILE_MODE);
   const child = spawn(process.execPath, [BIN, "start", "--config", configOption], {
     cwd: ctx.projectRoot,
     detached: true,

@@ -10,6 +10,14 @@ import {
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
+import {
+  DURATION_BOUND,
+  MACHINE_MEMORY_BOUND,
+  MAX_CONCURRENT_RUNS,
+  MAX_HISTORY_PER_TASK,
+  MIN_MEMORY_CHECK_INTERVAL_SEC,
+  type Bound,
+} from "./value-bounds.ts";
 import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "../alerts/alerts-options.ts";
 
 /**
@@ -100,14 +108,28 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     scheduler: {
       timezone: tz.zone,
       timezoneIsLocal: tz.isLocal,
-      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0") * MIB),
-      memoryCheckIntervalSec: r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0"),
-      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs"),
-      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0"),
+      maxMemoryUsageBytes: Math.round(r.positiveNumber(scheduler, "scheduler", "max_memory_usage", "a number of MB > 0", MACHINE_MEMORY_BOUND) * MIB),
+      memoryCheckIntervalSec: r.atLeast(
+        r.positiveNumber(scheduler, "scheduler", "memory_check_interval", "a number of seconds > 0", DURATION_BOUND),
+        MIN_MEMORY_CHECK_INTERVAL_SEC,
+        "scheduler",
+        "memory_check_interval",
+        "seconds (sampling more often is a busy loop)",
+      ),
+      maxConcurrentRuns: r.positiveInt(scheduler, "scheduler", "max_concurrent_runs", {
+        max: MAX_CONCURRENT_RUNS,
+        unit: "runs",
+        why: "each run is a thread of its own",
+      }),
+      shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
     },
     database: {
       path: r.path(database, "database", "path"),
-      historyPerTask: r.positiveInt(database, "database", "history_per_task"),
+      historyPerTask: r.positiveInt(database, "database", "history_per_task", {
+        max: MAX_HISTORY_PER_TASK,
+        unit: "runs",
+        why: "the ledger is held in memory",
+      }),
     },
     logging: r.logging(logging),
     tasks: {
@@ -117,7 +139,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     },
     dependencies: {
       registry: r.registry(dependencies, "dependencies", "registry"),
-      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0"),
+      installTimeoutSec: r.positiveNumber(dependencies, "dependencies", "install_timeout", "a number of seconds > 0", DURATION_BOUND),
     },
     notifications: {
       notifyOnFailure: r.bool(notifications, "notifications", "notify_on_failure"),
@@ -216,21 +238,32 @@ class Reader {
     return v;
   }
 
-  positiveInt(obj: Obj, section: Section, key: string): number {
+  positiveInt(obj: Obj, section: Section, key: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw this.invalid(section, key, "a positive integer", v);
-    return v;
+    return this.within(v, bound, section, key, "a positive integer");
   }
 
-  positiveNumber(obj: Obj, section: Section, key: string, expected: string): number {
+  positiveNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
     const v = this.raw(obj, section, key);
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string, bound?: Bound): number {
+    const v = this.raw(obj, section, key);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+    return this.within(v, bound, section, key, expected);
+  }
+
+  /** A value taskhost cannot honour (issue 10.11) is refused, naming the key and the limit. */
+  private within(v: number, bound: Bound | undefined, section: Section, key: string, expected: string): number {
+    if (bound && v > bound.max) throw this.invalid(section, key, `${expected}, at most ${bound.max} ${bound.unit} (${bound.why})`, v);
     return v;
   }
 
-  nonNegativeNumber(obj: Obj, section: Section, key: string, expected: string): number {
-    const v = this.raw(obj, section, key);
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw this.invalid(section, key, expected, v);
+  atLeast(v: number, min: number, section: Section, key: string, unitAndWhy: string): number {
+    if (v < min) throw this.invalid(section, key, `at least ${min} ${unitAndWhy}`, v);
     return v;
   }
 

@@ -16,6 +16,7 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
 import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import { requestBodyLimit } from "./request-body-limit.ts";
 import type { HostMetrics } from "../metrics/host-metrics.ts";
 import { mountMetrics } from "../metrics/metrics-route.ts";
 import { alertJson } from "../alerts/alert-json.ts";
@@ -130,6 +131,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await next();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.header(name, value);
   });
+  // Before any route reads a body, login included.
+  app.use("*", requestBodyLimit((c) => auth.authOf(c) !== null));
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
   if (options.metrics) mountMetrics(app, { metrics: options.metrics, token: () => metricsToken() ?? token() });

@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import npa from "npm-package-arg";
 import semver from "semver";
-import { dependencySpecProblem } from "../task-file/parse-task-file.ts";
+import { dependencySpecProblem } from "./dependency-spec.ts";
 import { DependencyInstallError } from "./dependency-install-error.ts";
 import { normaliseRegistry } from "./resolve-dependency-options.ts";
 

@@ -34,6 +34,7 @@ import {
 } from "./resolve-dependency-options.ts";
 import { npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
+import { taskEnv } from "../run/task-env.ts";
 
 export { DependencyInstallError, ERR_DEPENDENCY_INSTALL } from "./dependency-install-error.ts";
 
@@ -234,7 +235,8 @@ export class DependencyInstaller {
       command: this.options.npmCommand,
       args,
       cwd: work,
-      env: { ...(this.options.env ?? process.env) },
+      // Install scripts are dependency code: no more of the host's secrets than a task gets.
+      env: taskEnv(this.options.env ?? process.env),
       timeoutMs: this.options.installTimeoutSec * 1000,
       onSpawn: (pid) => this.emit({ type: "install.start", key: k.key, specs, pid }),
     });

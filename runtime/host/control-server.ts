@@ -1,6 +1,8 @@
 import net from "node:net";
 import { chmod, unlink } from "node:fs/promises";
+import path from "node:path";
 import type { ControlRequest, ControlResponse } from "./control-protocol.ts";
+import { preparePrivateDir, socketAddress } from "./socket-address.ts";
 
 export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>;
 
@@ -10,15 +12,19 @@ export interface ControlServer {
 
 /**
  * The running host's local control socket: how every other command talks to
- * it while it owns the database. Only its owner may connect (mode 0600).
+ * it while it owns the database. Only its owner may connect (mode 0600), in a
+ * folder only its owner may enter (0700, checked at each start).
  */
 export async function startControlServer(
   socketPath: string,
   handlers: Record<string, ControlHandler>,
   onError: (error: unknown) => void,
 ): Promise<ControlServer> {
+  preparePrivateDir(path.dirname(socketPath));
   // We hold the host lock, so a socket file left here is a dead host's.
   await unlink(socketPath).catch(() => {});
+  // Held open until the server closes: a long path is bound, and unlinked on close, through it.
+  const address = socketAddress(socketPath);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -59,9 +65,12 @@ export async function startControlServer(
     if (!socket.destroyed) socket.write(JSON.stringify(response) + "\n");
   }
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
+    server.once("error", (error) => {
+      address.release();
+      reject(error);
+    });
+    server.listen(address.path, () => {
+      server.removeAllListeners("error");
       resolve();
     });
   });
@@ -74,6 +83,7 @@ export async function startControlServer(
       closed = true;
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      address.release();
       await unlink(socketPath).catch(() => {});
     },
   };

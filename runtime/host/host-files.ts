@@ -1,28 +1,28 @@
-import { createHash } from "node:crypto";
-import os from "node:os";
 import path from "node:path";
 
 /** Where a project's host keeps its PID/lock file, control socket and caches. */
 export interface HostFiles {
   dataDir: string;
   pidFile: string;
+  /** The private folder (mode 0700, the host's user's) that holds the control socket. */
+  socketDir: string;
   socket: string;
   cacheDir: string;
 }
 
-// sun_path is 108 bytes on Linux (104 on macOS); deep project paths need a fallback.
-const MAX_SOCKET_PATH = 100;
-
+/**
+ * The control socket always lives in `data/control/`, a folder the host
+ * creates owner-only and checks (socket-address.ts), never under a guessable
+ * name in a world-writable folder like /tmp (issue 10.7): a deep project path
+ * is reached through the folder's file descriptor instead of a shorter path.
+ */
 export function hostFiles(dataDir: string): HostFiles {
-  const preferred = path.join(dataDir, "taskhost.sock");
-  const socket =
-    preferred.length <= MAX_SOCKET_PATH
-      ? preferred
-      : path.join(os.tmpdir(), `taskhost-${createHash("sha1").update(dataDir).digest("hex").slice(0, 16)}.sock`);
+  const socketDir = path.join(dataDir, "control");
   return {
     dataDir,
     pidFile: path.join(dataDir, "taskhost.pid"),
-    socket,
+    socketDir,
+    socket: path.join(socketDir, "taskhost.sock"),
     cacheDir: path.join(dataDir, "cache"),
   };
 }

@@ -10,6 +10,7 @@ import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
 import { acquireHostLock, supervisedLock } from "./host-lock.ts";
 import { watchMemory } from "./watch-memory.ts";
+import { mb } from "../run/run-memory-book.ts";
 import { hostFiles } from "./host-files.ts";
 import { TaskCatalog } from "./task-catalog.ts";
 import { startControlServer, type ControlServer } from "./control-server.ts";
@@ -41,6 +42,8 @@ export interface StopOptions {
   graceSec?: number;
   /** Ask the supervisor to start a fresh host after this one stops. */
   restart?: boolean;
+  /** What runs cut off by the stop record as their error; default "the host is shutting down". */
+  runsReason?: string;
 }
 
 export interface Host {
@@ -216,7 +219,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
     let stopMemoryWatch = () => {};
-    const stop = ({ reason = "stop requested", graceSec, restart = false }: StopOptions = {}) => {
+    const stop = ({ reason = "stop requested", graceSec, restart = false, runsReason }: StopOptions = {}) => {
       stopping ??= (async () => {
         const grace = graceSec ?? config.scheduler.shutdownGraceSec;
         log.info(
@@ -230,7 +233,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await dashboard?.close();
         await installer.close();
         await toolchain.inspector.dispose();
-        await scheduler.stop(grace * 1000);
+        await scheduler.stop(grace * 1000, runsReason);
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
@@ -273,14 +276,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
     stopMemoryWatch = watchMemory({
       intervalSec: () => config.scheduler.memoryCheckIntervalSec,
       limitBytes: () => config.scheduler.maxMemoryUsageBytes,
-      onLimit: (rss) => {
-        const rssMb = Math.round(rss / 1024 / 1024);
-        const limitMb = Math.round(config.scheduler.maxMemoryUsageBytes / 1024 / 1024);
-        log.warn({ event: "memory.restart", rssMb, limitMb }, `host RSS ${rssMb} MB is above max_memory_usage (${limitMb} MB): restarting gracefully`);
-        void stop({ reason: `memory: RSS ${rssMb} MB > ${limitMb} MB`, restart: true }).catch((error: unknown) =>
+      onLimit: (figures, reason) => {
+        const [rssMb, ownMb, runsMb, limitMb] = [figures.rssBytes, figures.ownBytes, figures.runsBytes, figures.limitBytes].map(mb);
+        log.warn({ event: "memory.restart", rssMb, ownMb, runsMb, limitMb }, `${reason}: restarting gracefully`);
+        void stop({ reason, restart: true, runsReason: `the host restarted (${reason})` }).catch((error: unknown) =>
           log.error({ event: "host.stop.failed", err: error }, String(error)),
         );
       },
+      onRunStopped: (run, reason) => log.warn({ event: "memory.run_stopped", scheduleId: run.label }, `${run.label}: ${reason}`),
+      onZombies: (count) =>
+        log.warn(
+          { event: "runs.zombies", count },
+          `${count} process(es) started by runs ended after their run's thread (a run stopped by its heap limit) and cannot be reaped until the host restarts (taskhost restart); each holds a PID`,
+        ),
       onError: (error) => log.warn({ event: "memory.sample.failed", err: error }, `could not sample memory: ${String(error)}`),
     });
     const failed = [...catalog.entries.values()].filter((e) => e.error).length;

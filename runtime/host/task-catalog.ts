@@ -11,7 +11,7 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { Toolchain } from "../task-file/toolchain.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
-import { findTaskFiles } from "./find-task-files.ts";
+import { findTaskFiles, symlinkProblem } from "./find-task-files.ts";
 
 export interface TaskEntry {
   readonly id: string;
@@ -66,6 +66,8 @@ const LOAD_CONCURRENCY = 32;
 export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   readonly entries = new Map<string, TaskEntry>();
   private options: TaskCatalogOptions;
+  /** Notes about the tasks directory already logged: each is said once, not on every scan. */
+  private readonly noted = new Set<string>();
 
   constructor(options: TaskCatalogOptions) {
     super();
@@ -97,7 +99,11 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
    * tasks whose file is gone or no longer counts as a task.
    */
   async scan(options: { force?: boolean } = {}): Promise<void> {
-    const files = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
+    const { files, notes } = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
+    for (const note of notes.filter((n) => !this.noted.has(n))) {
+      this.noted.add(note);
+      this.options.log.warn({ event: "tasks.skipped", tasksDir: this.options.tasksDir }, note);
+    }
     const present = new Set(files.map((file) => taskIdFromPath(this.options.tasksDir, file)));
     for (const [id, entry] of this.entries) {
       if (!present.has(id) || entry.file !== path.join(this.options.tasksDir, `${id}.ts`)) await this.remove(id);
@@ -142,6 +148,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       installing: false,
     };
     this.entries.set(id, entry);
+    const linked = await symlinkProblem(file);
+    if (linked) return this.refuse(entry, `${relFile} ${linked}`);
     const source = await readFile(file, "utf8").catch(() => null);
     if (source == null) return entry;
     // An empty file is almost always a save caught half-way (truncate, then write): the
@@ -205,6 +213,17 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     } finally {
       this.emit("entry.changed", entry);
     }
+    return entry;
+  }
+
+  /** A file refused before it is read (a symbolic link): an error task, said once per change. */
+  private async refuse(entry: TaskEntry, message: string): Promise<TaskEntry> {
+    entry.sourceHash = null;
+    if (entry.error === message) return entry;
+    entry.error = message;
+    await this.options.ledger.recordTaskLoad({ id: entry.id, title: entry.title, file: entry.relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
+    this.options.log.error({ event: "task.error", taskId: entry.id, file: entry.relFile, error: message, keepsRunning: entry.loaded != null }, message);
+    this.emit("entry.changed", entry);
     return entry;
   }
 

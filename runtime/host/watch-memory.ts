@@ -1,40 +1,62 @@
-import pidusage from "pidusage";
+import { runMemoryBook, type RunMemoryBook, type RunMemoryEntry } from "../run/run-memory-book.ts";
+import { hostMemoryVerdict, type HostMemoryFigures } from "./host-memory-verdict.ts";
+import { countZombies } from "./count-zombies.ts";
 
 export interface WatchMemoryOptions {
   intervalSec(): number;
   limitBytes(): number;
-  /** Called once when RSS is above the limit. */
-  onLimit(rssBytes: number): void;
+  /** Called once when the host's own memory is over the limit and no silent run can be blamed. */
+  onLimit(figures: HostMemoryFigures, reason: string): void;
+  /** A run stopped because it fell silent while the host was over its limit. */
+  onRunStopped(run: RunMemoryEntry, reason: string): void;
   onError(error: unknown): void;
+  /** The count of the host's unreaped children grew (count-zombies.ts); checked with each sample. */
+  onZombies?(count: number): void;
+  /** Defaults: this process's book of runs and RSS. */
+  book?: RunMemoryBook;
+  rssBytes?: () => number;
 }
 
 /**
- * Samples the host process's RSS (worker threads and their runs included:
- * they live in this process) every `memory_check_interval` seconds. Both
- * settings are read at each sample, so a config reload applies at once.
+ * Samples the host process's RSS every `memory_check_interval` seconds and
+ * holds the host's own share of it (RSS less what its runs report) to
+ * `max_memory_usage` (host-memory-verdict.ts). Both settings are read at each
+ * sample, so a config reload applies at once.
  */
 export function watchMemory(options: WatchMemoryOptions): () => void {
+  const book = options.book ?? runMemoryBook;
+  const rss = options.rssBytes ?? (() => process.memoryUsage.rss());
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const sample = async () => {
+  let zombies = 0;
+  const sample = () => {
     if (stopped) return;
     try {
-      const { memory } = await pidusage(process.pid);
-      if (stopped) return;
-      if (memory > options.limitBytes()) {
+      const verdict = hostMemoryVerdict(rss(), book.runs(), options.limitBytes(), Date.now());
+      if (verdict.kind === "restart") {
         stopped = true;
-        options.onLimit(memory);
+        options.onLimit(verdict.figures, verdict.reason);
         return;
+      }
+      if (verdict.kind === "stop-silent") {
+        for (const { run, reason } of verdict.runs) {
+          run.stop(reason);
+          options.onRunStopped(run, reason);
+        }
+      }
+      if (options.onZombies) {
+        const count = countZombies();
+        if (count > zombies) options.onZombies(count);
+        zombies = count;
       }
     } catch (error) {
       options.onError(error);
     }
-    if (!stopped) timer = setTimeout(() => void sample(), options.intervalSec() * 1000);
+    timer = setTimeout(sample, options.intervalSec() * 1000);
   };
-  timer = setTimeout(() => void sample(), options.intervalSec() * 1000);
+  timer = setTimeout(sample, options.intervalSec() * 1000);
   return () => {
     stopped = true;
     clearTimeout(timer);
-    pidusage.clear();
   };
 }

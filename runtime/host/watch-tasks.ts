@@ -35,12 +35,18 @@ export async function watchTasks(options: WatchTasksOptions): Promise<Watching> 
   const moduleQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
     const hash = await hashFile(file);
     if (moduleHashes.has(file) && moduleHashes.get(file) === hash) return;
+    // Something never read as a file (a linked folder, which is not followed) imports nothing.
+    if (hash === null && !moduleHashes.has(file)) {
+      moduleHashes.set(file, null);
+      return;
+    }
     moduleHashes.set(file, hash);
     const reloaded = await catalog.reloadImporters(file);
     if (reloaded.length > 0) {
       log.info({ event: "helper.changed", file, tasks: reloaded }, `${path.basename(file)} changed: reloaded ${reloaded.join(", ")}`);
     }
   }, onError);
+  const reported = new Set<string>();
   const watching = await watchPaths({
     paths: [tasksDir, ...options.helperDirs.filter((dir) => existsSync(dir))],
     ignored: (file) => /(^|[\\/])(node_modules|\.git)([\\/]|$)/.test(file),
@@ -52,7 +58,15 @@ export async function watchTasks(options: WatchTasksOptions): Promise<Watching> 
         moduleQueue.push(file);
       }
     },
-    onError: (error) => log.error({ event: "watch.error", err: error }, `file watcher: ${String(error)}`),
+    // Links are reported by the catalog, never followed: a linked folder may loop (ELOOP on every level).
+    followSymlinks: false,
+    // The same failure (a path that cannot be watched) is said once, not at every retry.
+    onError: (error) => {
+      const text = String(error);
+      if (reported.has(text)) return;
+      reported.add(text);
+      log.error({ event: "watch.error", err: error }, `file watcher: ${text}`);
+    },
   });
   return {
     close: async () => {

@@ -5,6 +5,7 @@
  * glance view, so it prints local wall-clock time only.
  */
 import type { LogLevel } from "./logging-options.ts";
+import { guardBrokenPipe, writeUnlessBroken } from "./broken-pipe.ts";
 
 export interface ConsoleSink {
   /** A pino destination: receives one JSON line per host event. */
@@ -16,7 +17,12 @@ const LEVEL_COLORS: Record<string, string> = { debug: "90", info: "32", warn: "3
 // Shown in the line head, or not worth a glance.
 const HIDDEN_KEYS = new Set(["level", "time", "event", "msg"]);
 
-export function createConsoleSink(out: NodeJS.WriteStream = process.stdout): ConsoleSink {
+/**
+ * `onClosed` runs once if the console's reader goes away (`taskhost start | head`):
+ * from then on console lines are dropped and the host carries on with its files.
+ */
+export function createConsoleSink(out: NodeJS.WriteStream = process.stdout, onClosed?: (error: Error) => void): ConsoleSink {
+  guardBrokenPipe(out, onClosed);
   // Escape codes only for a person at a terminal, never into a pipe or file.
   const color = Boolean(out.isTTY) && !process.env.NO_COLOR;
   const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
@@ -29,7 +35,7 @@ export function createConsoleSink(out: NodeJS.WriteStream = process.stdout): Con
       try {
         record = JSON.parse(jsonLine) as Record<string, unknown>;
       } catch {
-        out.write(jsonLine);
+        writeUnlessBroken(out, jsonLine);
         return;
       }
       const time = new Date(typeof record.time === "string" || typeof record.time === "number" ? record.time : Date.now());
@@ -39,10 +45,10 @@ export function createConsoleSink(out: NodeJS.WriteStream = process.stdout): Con
       for (const [key, value] of Object.entries(record)) {
         if (!HIDDEN_KEYS.has(key) && value !== undefined) parts.push(`${key}=${formatValue(value)}`);
       }
-      out.write(`${parts.join(" ")}\n`);
+      writeUnlessBroken(out, `${parts.join(" ")}\n`);
     },
     task(time, title, level, message) {
-      out.write(`${head(time, level)} [${title}] ${message}\n`);
+      writeUnlessBroken(out, `${head(time, level)} [${title}] ${message}\n`);
     },
   };
 }

@@ -64,8 +64,15 @@ export async function createLogs(options: ResolvedLoggingOptions, extra: CreateL
     unwritable = error as Error;
   }
 
+  const onConsoleClosed = (error: Error) =>
+    process.nextTick(() =>
+      host?.warn(
+        { event: "logs.console_closed", error: error.message },
+        `logging: the console's reader went away (${error.message}); console lines are dropped from now on, the log files keep everything`,
+      ),
+    );
   const consoleSink: ConsoleSink | undefined =
-    extra.console || !files ? createConsoleSink(extra.stdout ?? process.stdout) : undefined;
+    extra.console || !files ? createConsoleSink(extra.stdout ?? process.stdout, onConsoleClosed) : undefined;
 
   const streams: pino.StreamEntry<LogLevel>[] = [];
   if (files) {
@@ -127,7 +134,8 @@ export async function createLogs(options: ResolvedLoggingOptions, extra: CreateL
 }
 
 async function openFiles(options: ResolvedLoggingOptions, onError: (name: string) => (error: Error) => void): Promise<Files> {
-  fs.mkdirSync(options.directory, { recursive: true });
+  // Created owner-only (an existing directory keeps the mode its owner chose).
+  fs.mkdirSync(options.directory, { recursive: true, mode: 0o700 });
   // mkdir succeeds on an existing read-only directory: find out now, not on the first line.
   fs.accessSync(options.directory, fs.constants.W_OK);
   const opened: RollingFile[] = [];

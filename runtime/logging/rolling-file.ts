@@ -4,6 +4,7 @@
  * the one being written now.
  */
 import { EventEmitter } from "node:events";
+import { chmodSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pointLink, removeDanglingLink } from "./current-link.ts";
@@ -26,6 +27,8 @@ type PinoRollBuild = (options: {
   limit?: { count: number; removeOtherLogFiles?: boolean };
   mkdir?: boolean;
   sync?: boolean;
+  /** SonicBoom's: the mode of each file it creates (the first and every rolled one). */
+  mode?: number;
 }) => Promise<SonicBoomLike>;
 
 // pino-roll is CommonJS without type declarations.
@@ -42,6 +45,24 @@ const DATE_FORMATS: Record<LogRotation, string | undefined> = {
   hourly: "yyyy-MM-dd-HH",
   none: undefined,
 };
+
+/** Every log file taskhost writes is owner-only (issue 10.10). */
+export const LOG_FILE_MODE = 0o600;
+
+/**
+ * `mode` applies only to files SonicBoom creates: this stream's files from an
+ * older taskhost (0644) are made owner-only when the stream opens.
+ */
+function tightenModes(directory: string, name: string): void {
+  for (const entry of readdirSync(directory)) {
+    if (!entry.startsWith(`${name}.`) || !entry.endsWith(".log") || entry === `${name}.log`) continue;
+    try {
+      chmodSync(path.join(directory, entry), LOG_FILE_MODE);
+    } catch {
+      // Not ours to change (another owner), or gone: the stream still works.
+    }
+  }
+}
 
 export interface RollingFileOptions {
   /** Absolute, existing directory. */
@@ -84,7 +105,10 @@ export async function openRollingFile(options: RollingFileOptions): Promise<Roll
     // crash, close() has nothing to flush, and the current file exists on disk
     // as soon as pino-roll switches to it (so the link never dangles).
     sync: true,
+    // Log lines can carry what tasks print, secrets included: owner-only, like the ledger.
+    mode: LOG_FILE_MODE,
   });
+  tightenModes(options.directory, options.name);
 
   let linked = "";
   let closing: Promise<void> | undefined;

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ERR_TASK_IMPORT, importTimedOut, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
 import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import { taskEnv } from "./task-env.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
 export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
@@ -67,6 +68,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       stderr: true,
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: 256 },
+      env: taskEnv(),
     });
     // Import-time output is not kept (a run's output is); it must still be read.
     worker.stdout.resume();

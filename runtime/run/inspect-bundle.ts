@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
+import { taskEnv } from "./task-env.ts";
 
 export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
 
@@ -31,6 +32,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
     stderr: true,
     execArgv: [],
     resourceLimits: { maxOldGenerationSizeMb: 256 },
+    env: taskEnv(),
   });
   const output = new OutputExcerpt(2048);
   worker.stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));

@@ -4,6 +4,9 @@ import type { RunTriggerName } from "../api/task-context.ts";
 import type { HostMessage, LogLevel, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
+import { taskEnv } from "./task-env.ts";
+import { watchRunChildren } from "./end-run-children.ts";
+import { watchRunMemory } from "./watch-run-memory.ts";
 
 export interface RunRequest {
   /** The compiled worker entry (see workerEntryFile). */
@@ -75,7 +78,11 @@ export function prepareRun(request: RunRequest): PreparedRun {
     execArgv: [],
     resourceLimits: { maxOldGenerationSizeMb: request.memoryLimitMb },
     name: `taskhost:${request.scheduleId}`,
+    env: taskEnv(),
   });
+  const children = watchRunChildren(worker);
+  // Buffers and ArrayBuffers count against memory_limit too, not only the heap (issue 10.5).
+  watchRunMemory(worker, { label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason) });
   const excerpt = new OutputExcerpt();
   let logLines = 0;
   const writeLine = (level: LogLevel, line: string) => {
@@ -117,14 +124,19 @@ export function prepareRun(request: RunRequest): PreparedRun {
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
     markReady();
-    // Whatever the task left behind (timers, pending promises) dies with its thread.
-    void worker.terminate().catch(() => {});
     const settleNow = () => {
       out.end();
       err.end();
       settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
     };
-    void Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).then(settleNow);
+    // The processes it started end (and are reaped by its loop) first; whatever else
+    // the task left behind (timers, pending promises) dies with its thread.
+    void children
+      .end()
+      .then(() => worker.terminate())
+      .catch(() => {})
+      .then(() => Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]))
+      .then(settleNow);
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {

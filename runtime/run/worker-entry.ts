@@ -8,12 +8,19 @@ import type { HostMessage, LogLevel, SerializedError, WorkerInput, WorkerMessage
 import { readSchedules } from "../api/read-schedules.ts";
 import type { TaskContext, TaskState } from "../api/task-context.ts";
 import { setCurrentRun } from "../api/current-run.ts";
+import { trackRunChildren } from "./run-children.ts";
+import { reportRunMemory } from "./report-run-memory.ts";
 
 // Stack traces of task errors should name tasks/x.ts:line, not the bundle.
 process.setSourceMapsEnabled(true);
 
 const input = workerData as WorkerInput;
 const port = parentPort!;
+// Before any task code: what a run starts ends with it (issue 10.4).
+if (input.mode === "run") {
+  trackRunChildren(port);
+  reportRunMemory(port);
+}
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const abort = new AbortController();
 let go: (state: Record<string, unknown>) => void = () => {};

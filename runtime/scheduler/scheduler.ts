@@ -285,7 +285,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    * `graceMs` to finish before they are terminated and recorded as interrupted.
    * Occurrences claimed but not started are handed back (overdue on next start).
    */
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, reason = "the host is shutting down"): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.running = false;
@@ -301,7 +301,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const outcomes: Promise<unknown>[] = [];
     for (const run of this.active) {
       if (run.phase === "waiting") continue;
-      run.prepared?.stop("interrupted", "the host is shutting down", graceMs, true);
+      run.prepared?.stop("interrupted", reason, graceMs, true);
       if (run.outcome) outcomes.push(run.outcome);
     }
     await Promise.allSettled(outcomes);

@@ -5,6 +5,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import {
   CATCH_UP_POLICIES,
   OVERLAP_POLICIES,
+  TASK_META_BOUNDS,
   TASK_META_DEFAULTS,
   TASK_META_FIELDS,
   type CatchUpPolicy,
@@ -12,6 +13,7 @@ import {
   type ResolvedTaskMeta,
   type TaskMetaInput,
 } from "./task-meta.ts";
+import { dependencySpecProblem } from "../deps/dependency-spec.ts";
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
@@ -109,34 +111,8 @@ export function checkNodeVersion(meta: ResolvedTaskMeta, nodeVersion: string = p
   );
 }
 
-/**
- * Why a dependency spec is refused, or null when it is a plain registry spec
- * (`name`, `name@version|range|tag`, `@scope/name@...`). Exported for the
- * installer, which must never hand npm anything else (contract §5).
- */
-export function dependencySpecProblem(spec: string): string | null {
-  if (spec.trim() === "") return "is empty";
-  if (spec !== spec.trim()) return "has leading or trailing spaces";
-  // npa would read "--registry=x" as a name; npm would read it as a flag.
-  if (spec.startsWith("-")) return "looks like a command-line flag; only package specs are allowed";
-  let parsed: npa.Result;
-  try {
-    parsed = npa(spec, "/");
-  } catch (err) {
-    return `is not a valid npm package spec (${(err as Error).message})`;
-  }
-  const kind: Record<string, string> = {
-    git: "a git repository",
-    directory: "a local path",
-    file: "a local file",
-    remote: "a URL",
-    alias: 'an alias ("npm:")',
-  };
-  if (!parsed.registry || !["version", "range", "tag"].includes(parsed.type) || !parsed.name) {
-    return `is ${kind[parsed.type] ?? `a "${parsed.type}" spec`}; only registry packages are allowed (name, name@range, @scope/name@tag)`;
-  }
-  return null;
-}
+// The rule lives with the installer; re-exported for the parser's callers.
+export { dependencySpecProblem } from "../deps/dependency-spec.ts";
 
 // ---------------------------------------------------------------------------
 // Finding the block
@@ -335,6 +311,8 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
   const num = (name: keyof TaskMetaInput, expected: string, ok: (n: number) => boolean): number | undefined => {
     const f = get(name);
     if (f && (typeof f.value !== "number" || !Number.isFinite(f.value) || !ok(f.value))) fail(f, expected);
+    const bound = TASK_META_BOUNDS[name];
+    if (f && bound && (f.value as number) > bound.max) fail(f, `${expected}, at most ${bound.max} ${bound.unit} (${bound.why})`);
     return f?.value as number | undefined;
   };
   const oneOf = <T extends string>(name: keyof TaskMetaInput, allowed: readonly T[]): T | undefined => {

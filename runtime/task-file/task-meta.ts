@@ -7,6 +7,8 @@
  *   names. Built only by `parseTaskFile()` and deep-frozen.
  */
 
+import { DURATION_BOUND, MACHINE_MEMORY_BOUND, MAX_RETRY_COUNT, type Bound } from "../config/value-bounds.ts";
+
 export type CatchUpPolicy = "once" | "skip" | "all";
 export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ["once", "skip", "all"];
 
@@ -110,4 +112,12 @@ export const TASK_META_DEFAULTS = Object.freeze({
   notifyOnFailure: null,
   alerts: null,
   pingUrl: null,
+});
+
+/** The largest value of each numeric field taskhost can honour (issue 10.11); over it a field is refused. */
+export const TASK_META_BOUNDS: Partial<Record<keyof TaskMetaInput, Bound>> = Object.freeze({
+  timeout: DURATION_BOUND,
+  retry_delay: DURATION_BOUND,
+  retry_count: { max: MAX_RETRY_COUNT, unit: "retries", why: "more is a loop, not a retry" },
+  memory_limit: MACHINE_MEMORY_BOUND,
 });

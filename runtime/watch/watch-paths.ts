@@ -10,6 +10,8 @@ export interface WatchPathsOptions {
   paths: string[];
   /** Return true to ignore a path (node_modules, dot-folders...). */
   ignored?: (path: string) => boolean;
+  /** Follow symbolic links into what they point at (chokidar's default: true). */
+  followSymlinks?: boolean;
   onEvent(event: FileEvent, file: string): void;
   onError(error: unknown): void;
 }
@@ -28,6 +30,7 @@ export async function watchPaths(options: WatchPathsOptions): Promise<Watching> 
   const watcher: FSWatcher = watch(options.paths, {
     ignoreInitial: true,
     atomic: true,
+    followSymlinks: options.followSymlinks ?? true,
     ignored: (path) => options.ignored?.(path) ?? false,
   });
   // chokidar drops a second `change` of a path within 50 ms of the first, so the

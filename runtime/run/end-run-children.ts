@@ -1,0 +1,87 @@
+/**
+ * The processes a run starts, seen from the host (issue 10.4): their process
+ * groups are recorded as the worker reports them, and ending the run ends them.
+ * See run-children.ts for the worker's side.
+ */
+import type { Worker } from "node:worker_threads";
+import type { RunChildrenMessage } from "./run-children.ts";
+import { processRunning } from "../util/process-running.ts";
+
+/** SIGTERM to SIGKILL for what a finished run left running. */
+export const CHILD_GRACE_MS = 1000;
+/** Past the worker's own grace and kill wait, the host stops waiting for its answer. */
+const ANSWER_MS = CHILD_GRACE_MS + 2000;
+/** How long a SIGKILLed child is given to die. */
+const KILL_WAIT_MS = 1000;
+
+export interface RunChildren {
+  /**
+   * Ends every process the run started and resolves once the worker reaped
+   * them, so terminating the thread leaves no zombie. A worker that cannot
+   * answer (stuck in a synchronous loop, or already gone) gets its groups
+   * SIGKILLed by the host instead: those children cannot be reaped, and stay
+   * zombies until the host process exits.
+   */
+  end(): Promise<{ groups: number; unreaped: boolean }>;
+}
+
+export function watchRunChildren(worker: Worker): RunChildren {
+  const groups = new Set<number>();
+  let answered: (() => void) | null = null;
+  let gone = false;
+  worker.on("message", (message: RunChildrenMessage) => {
+    if (message?.type === "child.started") groups.add(message.pgid);
+    else if (message?.type === "children.ended") answered?.();
+  });
+  worker.once("exit", () => {
+    gone = true;
+    answered?.();
+  });
+  // An error event means the thread is already ending (an uncaught error, its heap
+  // limit): it will not answer. Children killed now may still die before its teardown
+  // is over, which reaps them; the later, the likelier they stay zombies.
+  worker.once("error", () => {
+    gone = true;
+    for (const pgid of groups) killGroup(pgid);
+    answered?.();
+  });
+  let ending: Promise<{ groups: number; unreaped: boolean }> | null = null;
+  return {
+    end: () =>
+      (ending ??= (async () => {
+        if (groups.size === 0) return { groups: 0, unreaped: false };
+        let replied = false;
+        if (!gone) {
+          const reply = new Promise<void>((resolve) => (answered = resolve));
+          const timer = new Promise<void>((resolve) => setTimeout(resolve, ANSWER_MS).unref());
+          try {
+            worker.postMessage({ type: "children.end", graceMs: CHILD_GRACE_MS } satisfies RunChildrenMessage);
+          } catch {
+            // The thread is going; the timer below decides.
+          }
+          await Promise.race([reply.then(() => (replied = !gone)), timer]);
+        }
+        if (!replied) {
+          for (const pgid of groups) killGroup(pgid);
+          // Dead before the thread is terminated, their SIGCHLD is still handled while
+          // its loop closes (which reaps them); one that dies after stays a zombie.
+          await untilDead([...groups], KILL_WAIT_MS);
+        }
+        return { groups: groups.size, unreaped: !replied };
+      })()),
+  };
+}
+
+/** Resolves once none of `pids` runs (each gone, or a zombie waiting to be reaped), or after `ms`. */
+async function untilDead(pids: number[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (pids.some(processRunning) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,144 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { TempProject, type HostProcess } from "./support/temp-project.ts";
+import { finished, history } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+import { hostEvents } from "./support/fault-host.ts";
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  state: string;
+  cmdline: string;
+}
+
+function processes(): Proc[] {
+  const out: Proc[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      out.push({ pid: Number(entry), ppid: Number(fields[1]), state: fields[0]!, cmdline });
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+
+/** Live processes whose command line carries `marker`. */
+const running = (marker: string) => processes().filter((p) => p.state !== "Z" && p.cmdline.includes(marker));
+/** Children of `pid` that died and were never reaped. */
+const zombiesOf = (pid: number) => processes().filter((p) => p.ppid === pid && p.state === "Z");
+
+function task(body: string, frontmatter = "timeout: 30"): string {
+  return `/*
+---
+${frontmatter}
+---
+*/
+import { repeat, every, type TaskContext } from "taskhost";
+import { spawn, exec } from "node:child_process";
+export default class {
+  @repeat(every(10).minutes)
+  async start(ctx: TaskContext) {
+    ${body}
+  }
+}
+`;
+}
+
+/** Issue 10.4: what a run started ends, and is reaped, when the run ends. */
+describe("processes a run leaves behind", () => {
+  let project: TempProject;
+  let host: HostProcess;
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  async function runAndWait(id: string): Promise<{ status: string; error: string | null }> {
+    const result = await project.cli(["run", id]);
+    expect(result.stderr).not.toContain("no host");
+    return waitFor(async () => finished(await history(project, id)).find((r) => r.trigger === "manual"), { what: `the run of ${id}` });
+  }
+
+  it("ends and reaps fire-and-forget children, one that ignores SIGTERM, and a grandchild in the background", async () => {
+    project = await TempProject.create();
+    await project.writeTask(
+      "forget.ts",
+      task(`for (let i = 0; i < 5; i++) spawn("sleep", ["901.5"]);
+    spawn("sh", ["-c", "trap '' TERM; exec sleep 902.5"]);
+    exec("sleep 903.5 &");
+    await new Promise((r) => setTimeout(r, 300));`),
+    );
+    host = await project.start();
+    const hostPid = await host.hostPid();
+    const run = await runAndWait("forget");
+    expect(run.status).toBe("success");
+    await waitFor(() => ["901.5", "902.5", "903.5"].every((m) => running(m).length === 0), { timeoutMs: 10_000, what: "no child left running" });
+    expect(zombiesOf(hostPid)).toEqual([]);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("ends and reaps 200 children of a run that times out", async () => {
+    project = await TempProject.create();
+    await project.writeTask(
+      "many.ts",
+      task(`for (let i = 0; i < 200; i++) spawn("sleep", ["904.5"]);
+    await new Promise(() => {});`, "timeout: 2"),
+    );
+    host = await project.start();
+    const hostPid = await host.hostPid();
+    const run = await runAndWait("many");
+    expect(run.status).toBe("timeout");
+    await waitFor(() => running("904.5").length === 0, { timeoutMs: 15_000, what: "all 200 ended" });
+    expect(zombiesOf(hostPid)).toEqual([]);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("ends the children of a run stuck in a synchronous loop, and of one that calls process.exit() (zombies measured)", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5 } });
+    await project.writeTask(
+      "stuck.ts",
+      task(`for (let i = 0; i < 20; i++) spawn("sleep", ["905.5"]);
+    await new Promise((r) => setTimeout(r, 300));
+    for (;;) {}`, "timeout: 1"),
+    );
+    await project.writeTask(
+      "exits.ts",
+      task(`for (let i = 0; i < 20; i++) spawn("sleep", ["906.5"]);
+    await new Promise((r) => setTimeout(r, 300));
+    process.exit(3);`),
+    );
+    host = await project.start();
+    const hostPid = await host.hostPid();
+    expect((await runAndWait("stuck")).status).toBe("timeout");
+    expect((await runAndWait("exits")).status).toBe("failure");
+    await waitFor(() => running("905.5").length + running("906.5").length === 0, { timeoutMs: 15_000, what: "their children to end" });
+    // Neither thread turned its loop again; their children were killed (by the host, by the
+    // patched process.exit) and dead before the thread was terminated, whose teardown reaps them.
+    const zombies = zombiesOf(hostPid);
+    console.log(`runs stuck in a synchronous loop or calling process.exit() left ${zombies.length} zombie(s) of their 40 children`);
+    expect(zombies).toEqual([]);
+
+    // What remains: a run whose heap limit ends its thread at once. Its children are killed
+    // after the thread is gone, so nothing reaps them until the host process exits.
+    await project.writeTask(
+      "bloats.ts",
+      task(`for (let i = 0; i < 5; i++) spawn("sleep", ["907.5"]);
+    await new Promise((r) => setTimeout(r, 300));
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(1e6).fill(1));`, "memory_limit: 64\ntimeout: 30"),
+    );
+    await waitFor(async () => (await project.cli(["run", "bloats"])).stdout.length >= 0, { what: "the bloating run" });
+    await waitFor(() => running("907.5").length === 0, { timeoutMs: 15_000, what: "the bloating run's children to end" });
+    const left = zombiesOf(hostPid).length;
+    console.log(`a run ended by its heap limit left ${left} zombie(s) of its 5 children`);
+    expect(left).toBeLessThanOrEqual(5);
+    // What remains is said in the log, for whoever watches the PIDs (systemd's TasksMax).
+    if (left > 0) await waitFor(async () => (await hostEvents(project, "runs.zombies")).some((e) => e.count === left), { what: "runs.zombies in the log" });
+    expect(await host.stop()).toBe(0);
+  });
+});
