@@ -18,6 +18,8 @@ import { taskhostBurst } from "./bench/taskhost-burst.ts";
 import { peerBurst } from "./bench/peer-burst.ts";
 import { taskhostReload } from "./bench/taskhost-reload.ts";
 import { taskhostStart } from "./bench/taskhost-start.ts";
+import { fleetBench } from "./bench/fleet-pg.ts";
+import { skipPostgres } from "../tests/support/pg-cluster.ts";
 
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -82,6 +84,15 @@ if (wanted("idle")) {
   await taskhostIdle(results, IDLE.jobs, IDLE.seconds);
   await peerIdle(results, "bree", IDLE.jobs, IDLE.seconds);
   await peerIdle(results, "croner", IDLE.jobs, IDLE.seconds);
+}
+
+if (wanted("fleet")) {
+  // Several hosts on one PostgreSQL ledger (issue 14); needs Debian's postgresql (see scripts/pg-start.sh).
+  if (skipPostgres) results.note("fleet: skipped, PostgreSQL's server programs are not installed (apt-get install postgresql)");
+  else {
+    await quietMachine("fleet");
+    await fleetBench(results, quick);
+  }
 }
 
 results.note(

@@ -53,7 +53,7 @@ describe("defaults", () => {
       maxConcurrentRuns: 8,
       shutdownGraceSec: 30,
     });
-    expect(config.database).toEqual({ path: path.join(root, "data", "scheduler.db"), historyPerTask: 1000 });
+    expect(config.database).toEqual({ path: path.join(root, "data", "scheduler.db"), historyPerTask: 1000, url: null, leaseSec: 6 });
     expect(config.logging).toEqual({
       level: "info",
       directory: path.join(root, "logs"),
@@ -107,6 +107,8 @@ scheduler:
 database:
   path: /var/lib/taskhost/db.sqlite
   history_per_task: 50
+  url: postgres://th:pw@db.example:5432/th
+  lease: 4
 logging:
   level: DEBUG
   directory: var/log
@@ -137,7 +139,12 @@ dashboard:
       maxConcurrentRuns: 3,
       shutdownGraceSec: 0,
     });
-    expect(config.database).toEqual({ path: "/var/lib/taskhost/db.sqlite", historyPerTask: 50 });
+    expect(config.database).toEqual({
+      path: "/var/lib/taskhost/db.sqlite",
+      historyPerTask: 50,
+      url: "postgres://th:pw@db.example:5432/th",
+      leaseSec: 4,
+    });
     expect(config.logging).toEqual({
       level: "debug",
       directory: path.join(root, "var", "log"),
@@ -180,6 +187,22 @@ dashboard:
     // A token from the environment satisfies the off-loopback rule.
     const { config } = load("dashboard:\n  enabled: true\n  host: 0.0.0.0\n", { TASKHOST_DASHBOARD_TOKEN: "t" });
     expect(config.dashboard.token).toBe("t");
+  });
+
+  it("database.url comes from TASKHOST_DATABASE_URL when the file has none, and a wrong one is refused without echoing it", () => {
+    expect(load("", { TASKHOST_DATABASE_URL: "postgresql://a:b@h/db" }).config.database.url).toBe("postgresql://a:b@h/db");
+    expect(load("database:\n  url: postgres://f@h/db\n", { TASKHOST_DATABASE_URL: "postgres://e@h/db" }).config.database.url).toBe("postgres://f@h/db");
+    expect(load("", {}).config.database.url).toBeNull();
+    let message = "";
+    try {
+      load("database:\n  url: mysql://user:hunter2@h/db\n");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/config\.yaml:2: config key database\.url must be a postgres:\/\/user:password@host:port\/database URL or null/);
+    expect(message).not.toContain("hunter2");
+    expect(() => load("database:\n  lease: 0\n")).toThrow(/database\.lease must be a number of seconds >= 1/);
+    expect(() => load("database:\n  lease: 0.5\n")).toThrow(/database\.lease must be a number of seconds >= 1, got 0\.5/);
   });
 
   it("resolveConfig is pure and works on plain objects (no file, no lines)", () => {

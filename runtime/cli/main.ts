@@ -180,6 +180,16 @@ program
     process.exitCode = await (await import("./backfill-command.ts")).backfillCommand(cliContext(configOf()), task, opts);
   });
 
+program
+  .command("ledger")
+  .description("move the ledger")
+  .command("copy")
+  .description("copy this project's sql.js ledger into an empty PostgreSQL database (for a fleet of hosts)")
+  .requiredOption("--to <url>", "postgres://user:password@host:port/database")
+  .action(async (opts: { to: string }) => {
+    process.exitCode = await (await import("./ledger-copy-command.ts")).ledgerCopyCommand(cliContext(configOf()), opts.to);
+  });
+
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number of seconds >= 0");

@@ -25,7 +25,7 @@ export async function statusCommand(ctx: CliContext, json: boolean): Promise<num
       return await withLedger(ctx, false, ledgerStatus);
     } catch (error) {
       if ((error as { code?: string }).code === "ERR_NO_LEDGER") {
-        return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks: [] };
+        return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks: [], hosts: [] };
       }
       throw error;
     }

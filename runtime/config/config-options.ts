@@ -35,6 +35,10 @@ export interface ConfigOptions {
   database?: {
     path?: string;
     history_per_task?: number;
+    /** postgres://user:password@host:5432/db: several hosts share one ledger (contract §10). */
+    url?: string | null;
+    /** Seconds a host stays alive without a heartbeat (PostgreSQL only). */
+    lease?: number;
   } | null;
   logging?: {
     level?: string;
@@ -94,6 +98,9 @@ export interface ResolvedConfig {
     /** Absolute. */
     readonly path: string;
     readonly historyPerTask: number;
+    /** From the file, else TASKHOST_DATABASE_URL, else null (the sql.js file at `path`). Never logged: see redactUrl. */
+    readonly url: string | null;
+    readonly leaseSec: number;
   };
   /** Validated by the log writers' own resolver; directory absolute, size in bytes. */
   readonly logging: ResolvedLoggingOptions;
@@ -156,6 +163,8 @@ export const DEFAULT_CONFIG_OPTIONS = {
   database: {
     path: "data/scheduler.db",
     history_per_task: 1000,
+    url: null,
+    lease: 6,
   },
   logging: {
     level: "info",
@@ -191,3 +200,4 @@ export const DEFAULT_CONFIG_OPTIONS = {
 
 /** The environment variable that supplies `dashboard.token` when the file leaves it null. */
 export const DASHBOARD_TOKEN_ENV = "TASKHOST_DASHBOARD_TOKEN";
+export const DATABASE_URL_ENV = "TASKHOST_DATABASE_URL";

@@ -2,6 +2,7 @@ import path from "node:path";
 import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import {
   DASHBOARD_TOKEN_ENV,
+  DATABASE_URL_ENV,
   DEFAULT_CONFIG_OPTIONS,
   type ConfigResolution,
   type ConfigWarning,
@@ -130,6 +131,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
         unit: "runs",
         why: "the ledger is held in memory",
       }),
+      url: r.databaseUrl(database, (context.env ?? process.env)[DATABASE_URL_ENV]),
+      leaseSec: r.leaseSeconds(database),
     },
     logging: r.logging(logging),
     tasks: {
@@ -277,6 +280,27 @@ class Reader {
     const v = this.raw(obj, section, key);
     if (v === null || v === undefined) return null;
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string or null", v);
+    return v.trim();
+  }
+
+  /** database.lease: at least a second (a heartbeat every quarter lease), at most an hour (takeover would wait that long). */
+  leaseSeconds(obj: Obj): number {
+    const v = this.positiveNumber(obj, "database", "lease", "a number of seconds >= 1", { max: 3600, unit: "seconds", why: "a dead host's runs wait that long" });
+    if (v < 1) throw this.invalid("database", "lease", "a number of seconds >= 1", v);
+    return v;
+  }
+
+  /** database.url, else the environment's; its value never appears in a message (it holds a password). */
+  databaseUrl(obj: Obj, fromEnv: string | undefined): string | null {
+    const v = this.raw(obj, "database", "url");
+    if (v === null || v === undefined) return fromEnv && fromEnv.trim() !== "" ? fromEnv.trim() : null;
+    if (typeof v !== "string" || !/^postgres(ql)?:\/\/\S+$/i.test(v.trim())) {
+      throw this.error(
+        ["database", "url"],
+        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describe(v)}); ` +
+          `remove the key to use the sql.js file at database.path, or set ${DATABASE_URL_ENV}`,
+      );
+    }
     return v.trim();
   }
 

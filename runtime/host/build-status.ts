@@ -1,11 +1,14 @@
-import type { Ledger } from "../store/ledger.ts";
+import { isFleetLedger } from "../store/fleet-ledger.ts";
+import type { Ledger, LedgerSnapshot } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
+import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
 export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, ledger: Ledger, host: HostJson): Promise<StatusJson> {
-  const { lastRuns } = await ledger.statusSnapshot();
+  const snapshot = await ledger.statusSnapshot();
+  const { lastRuns } = snapshot;
   const tasks: TaskJson[] = [];
   for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
     const schedules: ScheduleJson[] = (entry.loaded?.schedules ?? []).map((schedule) => ({
@@ -23,7 +26,12 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, led
       schedules,
     });
   }
-  return { host, tasks };
+  return { host, tasks, hosts: await hostsOf(ledger, snapshot) };
+}
+
+/** The hosts of the snapshot, with their clock skew where the ledger measures it (a fleet's). */
+async function hostsOf(ledger: Ledger, snapshot: LedgerSnapshot): Promise<HostStatusJson[]> {
+  return hostsJson(snapshot.hosts, isFleetLedger(ledger) ? await ledger.hostSkews() : new Map());
 }
 
 function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
@@ -49,5 +57,5 @@ export async function ledgerStatus(ledger: Ledger): Promise<StatusJson> {
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
     tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });
   }
-  return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks };
+  return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks, hosts: await hostsOf(ledger, snapshot) };
 }

@@ -1,5 +1,6 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { ChannelHealth } from "../alerts/delivery-queue.ts";
+import type { HostStatusJson } from "./fleet-status.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
 export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
@@ -17,6 +18,8 @@ export interface RunJson {
   trigger: RunTrigger;
   error: string | null;
   output: string;
+  /** The id of the host that ran it (contract §10). Absent only in the dashboard's live run events, until the scheduler reports its owner id. */
+  host?: string | null;
 }
 
 export interface LastRunJson {
@@ -54,6 +57,8 @@ export interface HostJson {
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
+  /** Every live host on the ledger (contract §10): a fleet's on PostgreSQL, the one host with sql.js. */
+  hosts: HostStatusJson[];
   /** The alert channels' health (a running host only). */
   alerts?: { channels: ChannelHealth[] };
 }
@@ -76,6 +81,7 @@ export function runJson(row: RunRow): RunJson {
     trigger: row.trigger,
     error: row.error,
     output: row.output,
+    host: row.host,
   };
 }
 
