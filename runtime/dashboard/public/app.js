@@ -1,7 +1,7 @@
 // The taskhost dashboard: plain JavaScript, no build step. Data from the JSON API
 // (/api/...), kept live by the event stream (/api/events). Every text goes into
 // the page as a text node, never as HTML.
-import { api, badge, confirmDialog, durationOf, fmtDuration, fmtSpan, fmtTime, h, logout, svg, taskHash, taskPath, toast } from "./dom.js";
+import { api, badge, confirmDialog, durationOf, fmtDateTime, fmtDuration, fmtSpan, fmtTime, h, logout, svg, taskHash, taskPath, toast } from "./dom.js";
 
 const state = {
   status: null, // GET /api/status: { host, tasks }
@@ -121,6 +121,7 @@ function renderList(view) {
       h("div", { class: "cell last-cell" }, h("span", { class: "cell-label" }, "Last run"), h("div", {}, lastRunCell(task))),
       h("div", { class: "actions" }, actionButtons(task)),
       task.error ? h("pre", { class: "error-text err" }, task.error) : null,
+      task.warnings?.length ? h("pre", { class: "warning-text" }, task.warnings.join("\n")) : null,
     );
   });
   view.append(
@@ -192,8 +193,8 @@ function runRows(run) {
       h("td", { class: "num" }, `#${run.id}`),
       h("td", {}, badge(run.status)),
       h("td", {}, run.trigger, run.attempt > 1 ? ` (attempt ${run.attempt})` : ""),
-      h("td", { class: "num" }, fmtTime(run.scheduledFor)),
-      h("td", { class: "num" }, fmtTime(run.startedAt)),
+      h("td", { class: "num" }, fmtDateTime(run.scheduledFor)),
+      h("td", { class: "num" }, fmtDateTime(run.startedAt)),
       h("td", { class: "num" }, run.status === "running" ? "…" : fmtDuration(durationOf(run))),
     ),
   ];
@@ -226,6 +227,7 @@ function renderTask(view, task) {
       h("div", { class: "buttons" }, actionButtons(task, { small: false }), h("a", { class: "button", href: `/edit?task=${encodeURIComponent(task.id)}`, "data-action": "edit" }, "Edit"), task.schedules.length ? h("a", { class: "button", href: `/backfill?task=${encodeURIComponent(task.id)}`, "data-action": "backfill" }, "Backfill…") : null),
     ),
     task.error ? h("pre", { class: "error-text task-error" }, task.error) : "",
+    task.warnings?.length ? h("pre", { class: "warning-text task-error" }, task.warnings.join("\n")) : "",
     h("div", { class: "grid-2" },
       h("section", { class: "panel" },
         h("div", { class: "panel-head" }, h("h3", {}, "Schedules")),
@@ -306,6 +308,16 @@ function render() {
   if (!state.status) {
     view.append(h("p", { class: "muted" }, "Loading…"));
     return;
+  }
+  const bad = state.status.host?.configError;
+  if (bad) {
+    // Loud on every page: edits to the file do nothing until it is fixed.
+    view.append(h("div", { class: "panel config-banner", role: "alert" },
+      h("b", {}, `${bad.file} is invalid`),
+      ` since ${fmtTime(bad.since)}: the host runs on the last good configuration`,
+      bad.lastGoodSavedAt ? ` (saved ${fmtTime(bad.lastGoodSavedAt)})` : "",
+      " until it is fixed.",
+      h("pre", { class: "error-text err" }, bad.error)));
   }
   const taskId = state.view.taskId;
   if (taskId == null) {

@@ -77,6 +77,11 @@ export function fmtSpan(ms) {
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// The run list is read across days: always with the date.
+export function fmtDateTime(iso) {
+  return iso ? dateTimeFmt.format(new Date(iso)) : "–";
+}
+
 export function fmtTime(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
