@@ -69,7 +69,7 @@ describe("task files written from a form", () => {
       start: "2026-12-01T00:00",
       overlap: "queue",
     });
-    expect(doc).toMatchObject({ id: "reports/nightly", file: "tasks/reports/nightly.ts", schedules: [{ key: "run", expression: 'cron("0 2 * * *")', text: "cron 0 2 * * *" }] });
+    expect(doc).toMatchObject({ id: "reports/nightly", file: "tasks/reports/nightly.ts", schedules: [{ key: "run", expression: 'cron("0 2 * * *")', text: "at 02:00 (cron 0 2 * * *)" }] });
     const source = await readFile(path.join(tasks(), "reports", "nightly.ts"), "utf8");
     expect(source).toBe(doc.source);
     const { meta } = parseTaskFile(source, doc.file, { zone: "UTC" });
