@@ -3,6 +3,7 @@ import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { attachRunLogs } from "../run-logs/attach-run-logs.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
@@ -26,9 +27,12 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
       process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
-      const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+      const logged = attachRunLogs({ launcher: new WorkerLauncher({ entryFile: toolchain.entryFile }), ledger }, () => config.logging.directory, (error) =>
+        logs.host.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
+      );
+      const launcher = logged.launcher;
       const scheduler = new Scheduler({
-        ledger,
+        ledger: logged.ledger,
         launcher,
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),

@@ -6,6 +6,11 @@ import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { attachRunLogs } from "../run-logs/attach-run-logs.ts";
+import { Backfills } from "../backfill/backfills.ts";
+import { BackfillJobFiles } from "../backfill/backfill-job-files.ts";
+import { hostBackfillTarget } from "../backfill/host-backfill-target.ts";
+import { backfillHandlers } from "../backfill/backfill-control.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
@@ -126,11 +131,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     undo.push(() => toolchain.inspector.dispose());
-    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary.
-    const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary; each
+    // run's whole output also goes to logs/runs/<task>/<run>.log, removed with its run.
+    const logged = attachRunLogs({ launcher: new WorkerLauncher({ entryFile: toolchain.entryFile }), ledger }, () => config.logging.directory, (error) =>
+      log.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
+    );
+    const launcher = logged.launcher;
     undo.push(() => launcher.close());
     const scheduler = new Scheduler({
-      ledger,
+      ledger: logged.ledger,
       launcher,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
@@ -159,6 +168,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       log,
     });
     await catalog.scan();
+    const backfills = new Backfills({
+      target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
+      files: new BackfillJobFiles(path.join(files.dataDir, "backfills")),
+      log,
+    });
+    undo.push(() => backfills.close());
     let dashboard: Dashboard | null = null;
     const alerting = startAlerting({
       scheduler,
@@ -270,6 +285,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await dashboard?.close();
         await installer.close();
         await toolchain.inspector.dispose();
+        // No backfill run starts once stopping; one in flight ends with the scheduler, and the next host resumes.
+        await backfills.close();
         await scheduler.stop(grace * 1000, runsReason);
         await launcher.close();
         // Commands keep working while runs get their grace (`status` shows them); a run
@@ -302,16 +319,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
       files.socket,
       {
         ...controlHandlers({ pid: publicPid, catalog, scheduler, ledger, status, stop: stopSoon }),
+        ...backfillHandlers(backfills),
         alerts: (params) => alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
       },
       (error) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
     );
     undo.push(() => control!.close());
     if (config.dashboard.enabled || config.metrics.enabled) {
-      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir, metrics: alerting.metrics, alerting });
+      dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => config, dataDir: files.dataDir, metrics: alerting.metrics, alerting, backfills });
       undo.push(() => dashboard!.close());
     }
     scheduler.start();
+    void backfills.resume().catch((error: unknown) => log.error({ event: "backfill.resume_failed", err: error }, `resuming backfills: ${String(error)}`));
     stopMemoryWatch = watchMemory({
       intervalSec: () => config.scheduler.memoryCheckIntervalSec,
       limitBytes: () => config.scheduler.maxMemoryUsageBytes,

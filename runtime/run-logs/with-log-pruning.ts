@@ -5,7 +5,7 @@
 import type { Ledger } from "../store/ledger.ts";
 import type { RunLogFiles } from "./run-log-files.ts";
 
-export function withLogPruning(ledger: Ledger, files: RunLogFiles, onError: (error: unknown) => void): Ledger {
+export function withLogPruning<L extends Ledger>(ledger: L, files: RunLogFiles, onError: (error: unknown) => void): L {
   const pruneRuns: Ledger["pruneRuns"] = async (taskId, keep) => {
     const removed = await ledger.pruneRuns(taskId, keep);
     await files.remove(taskId, removed).catch(onError);

@@ -29,6 +29,7 @@ export interface RunRequest {
 /** What a run reports while it runs. Called on the host's thread; must not throw. */
 export interface RunSink {
   started(at: number): void;
+  /** Every line the run prints (stdout, stderr, ctx.log), in order: the consumer decides what to keep. */
   log(level: LogLevel, line: string): void;
   state(key: string, value: unknown, deleted: boolean): void;
 }

@@ -38,7 +38,7 @@ export class RunRecorder {
     const { subject } = run;
     const lagMs = at - subject.scheduledFor;
     this.options.log.info(
-      { event: "run.start", ...logFields(run), ...(subject.trigger === "manual" ? {} : { lagMs }) },
+      { event: "run.start", ...logFields(run), ...(subject.trigger === "manual" || subject.trigger === "backfill" ? {} : { lagMs }) },
       `${subject.scheduleId} started (${subject.trigger}${subject.attempt > 1 ? `, attempt ${subject.attempt}` : ""})`,
     );
     this.options.emit("run.start", { ...eventInfo(run), startedAt: at });

@@ -9,6 +9,9 @@ import { RunSlots } from "./run-slots.ts";
 import { skipMessage } from "./scheduling-policy.ts";
 import type { Clock, TaskLogLine } from "./scheduler-types.ts";
 
+/** Lines a single run may write to tasks.log. */
+const TASK_LOG_LINE_BUDGET = 2000;
+
 export interface RunStarterOptions {
   ledger: Ledger;
   launcher: RunLauncher;
@@ -140,9 +143,17 @@ export class RunStarter {
   private sinkOf(run: RunLifecycle): RunSink {
     const { task } = run.subject;
     const { work, recorder, taskLog } = this.options;
+    let lines = 0;
     return {
       started: (at) => work.track("store.write", recorder.started(run, at)),
-      log: (level, line) => taskLog(task.meta.title, level, line),
+      // A flood must not drown tasks.log: past the budget, lines stay in the run's excerpt and log file only.
+      log: (level, line) => {
+        lines++;
+        if (lines < TASK_LOG_LINE_BUDGET) taskLog(task.meta.title, level, line);
+        else if (lines === TASK_LOG_LINE_BUDGET) {
+          taskLog(task.meta.title, "warn", `output exceeds ${TASK_LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt and log file`);
+        }
+      },
       state: (key, value, deleted) => this.writeState(task.id, key, deleted ? undefined : value),
     };
   }

@@ -176,6 +176,24 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
+   * Runs a past occurrence of a schedule (trigger `backfill`), like a manual run
+   * but at the occurrence's time: recorded through the ledger, which answers null
+   * when that occurrence already has a run. Resolves with the run once it ended,
+   * or null; rejects when the host stops before it ran.
+   */
+  async runOccurrence(request: { taskId: string; scheduleId: string; method: string; scheduledFor: number; trigger: "backfill" }): Promise<RunRow | null> {
+    if (this.stopping) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; the backfill resumes after it restarts");
+    const task = this.book.task(request.taskId);
+    if (!task) throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${request.taskId}" (see \`taskhost status\` for the task ids)`);
+    const run = this.requested({ task, scheduleId: request.scheduleId, method: request.method, scheduledFor: request.scheduledFor, trigger: request.trigger, attempt: 1 });
+    this.begin(run);
+    if ((await run.claim) == null) return null;
+    const row = await run.recorded;
+    if (!row) throw taskhostError("ERR_SCHEDULER_STOPPED", `taskhost scheduler: the backfill run of ${request.scheduleId} at ${new Date(request.scheduledFor).toISOString()} did not start (the host is stopping)`);
+    return row;
+  }
+
+  /**
    * Graceful stop: no new runs; runs in flight get their ctx.signal aborted and
    * `graceMs` to finish before they are terminated and recorded as interrupted
    * (with `reason`). Occurrences claimed but not started are handed back (due on next start).
@@ -299,7 +317,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** A manual run or a retry: not a schedule's next occurrence. */
   private requested(subject: RunSubject): RunLifecycle {
     const { task, scheduleId, scheduledFor, attempt } = subject;
-    const trigger = subject.trigger as "manual" | "retry";
+    const trigger = subject.trigger as "manual" | "retry" | "backfill";
     return this.newRun(subject, this.options.ledger.recordRequestedRun({ taskId: task.id, scheduleId, scheduledFor, trigger, attempt, owner: this.options.owner }));
   }
 

@@ -16,9 +16,6 @@ import type { RunTriggerName } from "../../api/task-context.ts";
 import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
 import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
 
-/** Lines a single run may write to the task log before the rest is only kept in its excerpt (as under `worker`). */
-const LOG_LINE_BUDGET = 2000;
-
 export interface IsolateRunOptions {
   pool: IsolatePool;
   group: GroupSpec;
@@ -38,12 +35,10 @@ export interface IsolateRunOptions {
 export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   const { pool, request, sink } = options;
   const excerpt = new OutputExcerpt();
-  let logLines = 0;
+  // Every line goes to the sink (a run's log file keeps them all); the task log's budget is the scheduler's.
   const writeLine = (level: LogLevel, line: string) => {
     excerpt.append(`${line}\n`);
-    logLines++;
-    if (logLines < LOG_LINE_BUDGET) sink.log(level, line);
-    else if (logLines === LOG_LINE_BUDGET) sink.log("warn", `output exceeds ${LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt`);
+    sink.log(level, line);
   };
 
   let worker: IsolateWorker | null = null;
