@@ -8,7 +8,7 @@ import { startDashboardHost, TOKEN, type DashboardHost } from "./support/dashboa
 import { REPO } from "./support/temp-project.ts";
 import { launchChromium, skipBrowser } from "./support/chromium.ts";
 import { writeScripts } from "./support/scripts.ts";
-import type { StatusJson } from "../runtime/host/report-shapes.ts";
+import type { RunJson, StatusJson } from "../runtime/host/report-shapes.ts";
 
 describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline, in Chromium", () => {
   let d: DashboardHost;
@@ -141,6 +141,40 @@ describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline
     await expect.poll(() => page.locator("[data-trash]").count()).toBe(0);
   });
 
+  it("backfills a past range from the task's page, previewed, one run at a time, reported as it goes", async () => {
+    // An hourly report, made through the form with a cron expression.
+    await page.goto(`${d.base}/new`);
+    await page.selectOption("#f-script", "scripts/hello.sh");
+    await page.fill("#f-id", "hourly");
+    await page.fill("#f-title", "Hourly report");
+    await page.fill("#f-cron", "0 * * * *");
+    await expect.poll(() => page.textContent("[data-preview=schedule] .zone")).toContain("(cron 0 * * * *)");
+    await page.click('[data-action="create"]');
+    await page.waitForURL((url) => url.hash === "#/task/hourly");
+    await page.locator('[data-action="backfill"]').click();
+    await page.waitForURL((url) => url.pathname === "/backfill");
+    const hour = 3600_000;
+    const top = Math.floor(Date.now() / hour) * hour;
+    await page.fill("#f-from", new Date(top - 8 * hour).toISOString());
+    await page.fill("#f-to", new Date(top - 1).toISOString());
+    await page.fill("#f-max", "5");
+    await page.click('[data-action="preview"]');
+    const previewed = page.locator("#backfill-preview li");
+    await expect.poll(() => previewed.count()).toBe(5);
+    expect(await page.textContent("#backfill-preview .panel-head")).toContain("more beyond 5");
+    expect(await previewed.first().getAttribute("title")).toBe(new Date(top - 8 * hour).toISOString());
+    await page.click('[data-action="start"]');
+    await page.locator("#backfill-job").waitFor();
+    await expect.poll(() => page.getAttribute("#backfill-job", "data-state"), { timeout: 60_000 }).toBe("done");
+    expect(await page.locator("#backfill-job tr[data-step]").count()).toBe(5);
+    expect(await page.locator("#backfill-job tr[data-step] .badge.success").count()).toBe(5);
+    const runs = (await (await fetch(`${d.base}/api/tasks/hourly/runs?limit=50`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as { runs: RunJson[] };
+    const backfilled = runs.runs.filter((r) => r.trigger === "backfill").reverse();
+    expect(backfilled.map((r) => r.scheduledFor)).toEqual([8, 7, 6, 5, 4].map((n) => new Date(top - n * hour).toISOString()));
+    expect(backfilled[0]!.output).toContain(`shell got ${backfilled[0]!.scheduledFor}`);
+    await shoot("dashboard-backfill.png");
+  });
+
   it("draws the day's runs on the timeline coloured by status, the next ones ahead, and opens a run", async () => {
     await createThroughForm("failing", "scripts/fails.sh");
     await expect.poll(() => page.locator("tr.run").first().getAttribute("data-status"), { timeout: 20_000 }).toBe("failure");
@@ -153,6 +187,12 @@ describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline
     expect(await colour('[data-row="etl/load"] .block.run.success')).toBe("rgb(22, 128, 60)"); // --ok
     expect(await colour('[data-row="failing"] .block.run.failure')).toBe("rgb(198, 40, 40)"); // --bad
     expect(await page.locator('[data-row="etl/load"] .block.upcoming').count()).toBeGreaterThan(0);
+    // The hourly report: its backfilled hours as runs, the hours left out as missed, the next ones ahead.
+    if (new Date(Date.now() - 8 * 3600_000).toDateString() === new Date().toDateString()) {
+      expect(await page.locator('[data-row="hourly"] .block.run.success').count()).toBe(5);
+      expect(await page.locator('[data-row="hourly"] .block.missed').count()).toBeGreaterThan(0);
+    }
+    expect(await page.locator('[data-row="hourly"] .block.upcoming').count()).toBeGreaterThan(0);
     // The page redraws as runs come in (every 2 s here): click through the DOM, not at a position.
     await page.locator('[data-row="failing"] .block.run.failure').first().evaluate((el) => (el as unknown as { click(): void }).click());
     await page.locator("#run-panel").waitFor();

@@ -37,4 +37,11 @@ describe("the timeline of a day", () => {
     expect(timeline.runs.map((r) => r.trigger)).toEqual(["schedule", "manual"]);
     expect(timeline.missed.map((m) => m.at)).toEqual([T("10:00"), T("11:00"), T("12:00")].map((ms) => new Date(ms).toISOString()));
   });
+
+  it("draws a backfill run at the occurrence it stands for, not when it ran", () => {
+    const backfill = { ...run(9, "03:00", "success", "backfill"), startedAt: T("12:10"), finishedAt: T("12:11") };
+    const night = buildTimeline({ from: T("02:00"), to: T("04:00"), now: T("12:30"), schedules: [hourly], runs: [run(1, "01:00", "success"), backfill] });
+    expect(night.runs.map((r) => r.id)).toEqual([9]);
+    expect(night.missed.map((m) => m.at)).toEqual([new Date(T("02:00")).toISOString()]);
+  });
 });

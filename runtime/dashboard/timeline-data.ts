@@ -53,9 +53,17 @@ export type TimelineRunRow = Pick<RunRow, "id" | "taskId" | "scheduleId" | "sche
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
-/** When a run happened, for placing it: its start, else its occurrence, else its end. */
+/**
+ * Where a run is drawn: at the occurrence it stands for (a backfill or catch-up run
+ * too, however much later it ran; a manual run's is its start), else its start or end.
+ */
 export function runInstant(run: TimelineRunRow): number | null {
-  return run.startedAt ?? run.scheduledFor ?? run.finishedAt;
+  return run.scheduledFor ?? run.startedAt ?? run.finishedAt;
+}
+
+/** How long a run ran (so far, for one still running). */
+function durationOf(run: TimelineRunRow, now: number): number {
+  return run.startedAt == null ? 0 : (run.finishedAt ?? now) - run.startedAt;
 }
 
 export function buildTimeline(input: { from: number; to: number; now: number; schedules: readonly TimelineSchedule[]; runs: readonly TimelineRunRow[] }): Timeline {
@@ -90,8 +98,7 @@ export function buildTimeline(input: { from: number; to: number; now: number; sc
   const runs = input.runs
     .filter((run) => {
       const at = runInstant(run);
-      const end = run.finishedAt ?? (run.status === "running" ? now : at);
-      return at != null && at < to && (end ?? at) >= from;
+      return at != null && at < to && at + durationOf(run, now) >= from;
     })
     .map((run) => ({
       id: run.id,

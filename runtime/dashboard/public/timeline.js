@@ -88,13 +88,15 @@ function render() {
     series("missed", data?.missed ?? [], "missed (no run recorded)");
     series("upcoming", data?.upcoming ?? [], "next");
     for (const run of (data?.runs ?? []).filter((r) => r.taskId === id)) {
-      const start = Date.parse(run.startedAt ?? run.scheduledFor ?? run.finishedAt);
-      const end = run.finishedAt ? Date.parse(run.finishedAt) : run.status === "running" ? now : start;
+      // At the occurrence it stands for (a backfill run too), as long as it ran.
+      const start = Date.parse(run.scheduledFor ?? run.startedAt ?? run.finishedAt);
+      const ran = run.startedAt ? (run.finishedAt ? Date.parse(run.finishedAt) : now) - Date.parse(run.startedAt) : 0;
+      const end = start + Math.max(0, ran);
       const left = Math.max(start, +from);
       blocks.push(h("button", {
         type: "button", class: `block run ${run.status}`, "data-run": run.id, "data-status": run.status,
         style: { left: pos(left), width: width(Math.min(end, +to) - left) },
-        title: `#${run.id} ${run.status} · ${run.trigger} · ${fmt(run.startedAt ?? run.scheduledFor)}${run.finishedAt && run.startedAt ? ` · ${fmtDuration(durationOf(run))}` : ""}`,
+        title: `#${run.id} ${run.status} · ${run.trigger} · ${fmt(run.scheduledFor ?? run.startedAt)}${run.finishedAt && run.startedAt ? ` · ${fmtDuration(durationOf(run))}` : ""}`,
         onclick: () => openRun(run.id),
       }));
     }
