@@ -203,6 +203,15 @@ describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline
     await expect.poll(() => page.textContent("#span-title")).toContain("–");
     await expect.poll(() => page.locator('[data-row="failing"] .block.run.failure').count()).toBeGreaterThan(0);
 
+    // Phone width: the new pages do not scroll sideways (the timeline scrolls inside its panel).
+    await page.setViewportSize({ width: 390, height: 800 });
+    for (const route of ["/new", "/edit?task=hourly", "/backfill?task=hourly", "/timeline"]) {
+      await page.goto(`${d.base}${route}`);
+      await page.locator("#view .panel").first().waitFor();
+      expect(await page.evaluate<number>("document.documentElement.scrollWidth"), route).toBeLessThanOrEqual(390);
+    }
+    await page.setViewportSize({ width: 1180, height: 860 });
+
     // TASKHOST_SCREENSHOTS=docs refreshes the README's pictures (relative to the repository).
     const keep = process.env.TASKHOST_SCREENSHOTS;
     if (keep) {
