@@ -118,6 +118,8 @@ describe("running backfills", () => {
     const backfills = new Backfills({ target: host, files: new BackfillJobFiles(dir), log, now: () => T(23) });
     const job = await backfills.start({ target: "job", from: "2026-06-01T00:00Z", to: "2026-06-01T09:00Z" });
     await waitFor(() => host.started.length === 1, { what: "the first run" });
+    // One backfill of a schedule at a time.
+    await expect(backfills.start({ target: "job", from: "2026-06-01T10:00Z", to: "2026-06-01T11:00Z" })).rejects.toMatchObject({ code: "ERR_CONFLICT" });
     await backfills.cancel(job.id);
     host.release();
     await until(backfills, job.id, "cancelled");

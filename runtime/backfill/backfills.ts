@@ -31,6 +31,9 @@ export interface BackfillTarget {
   runOccurrence(occurrence: { taskId: string; scheduleId: string; method: string; scheduledFor: number }): Promise<{ runId: number; status: string; error: string | null } | null>;
 }
 
+/** Finished backfills kept in memory for the list. */
+const KEPT = 50;
+
 export interface BackfillEvents {
   /** A backfill started, made a step, or ended. */
   progress: [BackfillJob];
@@ -55,6 +58,10 @@ export class Backfills extends EventEmitter<BackfillEvents> {
   async start(request: BackfillRequest): Promise<BackfillJob> {
     if (this.closed) throw taskhostError("ERR_SCHEDULER_STOPPED", "backfill: the host is stopping; start it again after the restart");
     const schedule = this.options.target.schedule(request.target);
+    const running = [...this.jobs.values()].find((job) => job.scheduleId === schedule.scheduleId && job.state === "running");
+    if (running && !request.dryRun) {
+      throw taskhostError("ERR_CONFLICT", `backfill: ${schedule.scheduleId} is being backfilled already (${running.id}); wait for it, or cancel it first`);
+    }
     const from = rangeInstant(request.from, schedule.zone, "--from");
     const to = rangeInstant(request.to, schedule.zone, "--to");
     const max = request.max ?? DEFAULT_MAX;
@@ -133,6 +140,12 @@ export class Backfills extends EventEmitter<BackfillEvents> {
     return this.closed;
   }
 
+  /** Finished backfills beyond the newest KEPT stay on disk only (until pruned there). */
+  private forgetOld(): void {
+    const finished = this.list().filter((job) => job.state !== "running");
+    for (const job of finished.slice(KEPT)) this.jobs.delete(job.id);
+  }
+
   private spin(job: BackfillJob): void {
     this.run(job).catch((error: unknown) => {
       this.options.log.error({ event: "backfill.crash", backfill: job.id, err: error }, `backfill ${job.id}: ${messageOf(error)}`);
@@ -167,6 +180,7 @@ export class Backfills extends EventEmitter<BackfillEvents> {
     job.finishedAt = new Date(this.now()).toISOString();
     await this.options.files.save(job);
     const counts = job.done.reduce<Record<string, number>>((acc, step) => ({ ...acc, [step.status]: (acc[step.status] ?? 0) + 1 }), {});
+    this.forgetOld();
     this.options.log.info({ event: "backfill.end", backfill: job.id, state, counts }, `backfill ${job.id} ${state}: ${JSON.stringify(counts)}${note && state !== "cancelled" ? ` (${note})` : ""}`);
     this.emit("progress", job);
   }
