@@ -176,21 +176,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Runs a past occurrence of a schedule (trigger `backfill`), like a manual run
-   * but at the occurrence's time: recorded through the ledger, which answers null
-   * when that occurrence already has a run. Resolves with the run once it ended,
-   * or null; rejects when the host stops before it ran.
+   * Runs a past occurrence (trigger `backfill`) like a manual run, at the occurrence's time: the ledger
+   * answers null when it already has a run. Resolves with the ended run, or null; rejects on a stop.
    */
   async runOccurrence(request: { taskId: string; scheduleId: string; method: string; scheduledFor: number; trigger: "backfill" }): Promise<RunRow | null> {
-    if (this.stopping) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; the backfill resumes after it restarts");
-    const task = this.book.task(request.taskId);
-    if (!task) throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${request.taskId}" (see \`taskhost status\` for the task ids)`);
+    const task = this.stopping ? undefined : this.book.task(request.taskId);
+    if (!task) throw this.stopping ? taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; the backfill resumes after it restarts") : taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${request.taskId}"`);
     const run = this.requested({ task, scheduleId: request.scheduleId, method: request.method, scheduledFor: request.scheduledFor, trigger: request.trigger, attempt: 1 });
     this.begin(run);
     if ((await run.claim) == null) return null;
-    const row = await run.recorded;
-    if (!row) throw taskhostError("ERR_SCHEDULER_STOPPED", `taskhost scheduler: the backfill run of ${request.scheduleId} at ${new Date(request.scheduledFor).toISOString()} did not start (the host is stopping)`);
-    return row;
+    return (await run.recorded) ?? Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", `taskhost scheduler: the backfill run of ${request.scheduleId} did not start (the host is stopping)`));
   }
 
   /**
