@@ -335,4 +335,31 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     await ledger.close();
     proxy.close();
   });
+
+  it("waits for a connection its other users hold instead of calling the busy database unreachable; a silent server still times out", async () => {
+    const url = await pgServer().createDatabase();
+    const ledger = await openPgLedger({ url, poolSize: 1, connectTimeoutMs: 200, onWarning: () => undefined });
+    open.push(ledger);
+    await host(ledger, "h1");
+    // Another session holds task t's alert lock for a second: the first alert holds the pool's
+    // only connection waiting for it, the second waits for that connection far past connectTimeoutMs.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query("SELECT pg_advisory_lock(hashtext('taskhost.alerts:' || 't'))");
+    const alert = (i: number) =>
+      ledger.recordAlert({ at: T0 + i, event: "failure", taskId: "t", title: "T", scheduleId: null, runId: null, scheduledFor: null, text: `a${i}`, channels: [], host: "h1" });
+    const alerts = Promise.all([alert(1), alert(2)]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await other.query("SELECT pg_advisory_unlock_all()");
+    await other.end();
+    expect((await alerts).map((a) => a.text)).toEqual(["a1", "a2"]);
+
+    // A server that accepts and never answers: connectTimeoutMs still bounds making a connection.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const error = await openPgLedger({ url: `postgres://taskhost:pw@127.0.0.1:${port}/taskhost`, connectTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(isCode(error, "ERR_DB_UNREACHABLE")).toBe(true);
+    silent.close();
+  });
 });
