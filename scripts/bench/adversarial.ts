@@ -6,6 +6,8 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Scenario } from "./adversarial-support.ts";
+import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
+import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
@@ -21,7 +23,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   overlap: overlapSkip,
   children: runChildren,
   memory: memoryHogs,
+  bodies: dashboardBodies,
   kill9: kill9Tree,
+  dashboard: dashboardAttacks,
 };
 
 const load = async () => (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
