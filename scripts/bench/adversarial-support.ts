@@ -69,6 +69,11 @@ export function asOtherUser(code: string, timeoutMs = 20_000): Promise<{ code: n
   });
 }
 
+/** Whether another user can be had here at all (root, and Node runnable as nobody): the control for every "another user" attack. */
+export async function otherUserAvailable(): Promise<boolean> {
+  return (await asOtherUser("process.exit(0)"))?.code === 0;
+}
+
 /** Kills a process, ignoring one already gone. */
 export function killQuietly(pid: number, signal: NodeJS.Signals = "SIGKILL"): void {
   try {

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Scenario } from "./adversarial-support.ts";
 import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
+import { controlSocket } from "./adversarial-control-socket.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
@@ -24,6 +25,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   children: runChildren,
   memory: memoryHogs,
   bodies: dashboardBodies,
+  socket: controlSocket,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
