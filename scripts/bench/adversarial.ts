@@ -15,6 +15,7 @@ import { overlapSkip } from "./adversarial-overlap.ts";
 import { runChildren } from "./adversarial-run-children.ts";
 import { stopLinger } from "./adversarial-stop-linger.ts";
 import { supervisorKill } from "./adversarial-supervisor-kill.ts";
+import { suspend } from "./adversarial-suspend.ts";
 import type { Results } from "./results.ts";
 
 /** In the order of issue 10's items, then what held already. */
@@ -26,6 +27,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   memory: memoryHogs,
   bodies: dashboardBodies,
   socket: controlSocket,
+  suspend,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
