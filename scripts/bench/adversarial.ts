@@ -13,6 +13,7 @@ import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
 import { runChildren } from "./adversarial-run-children.ts";
+import { secrets } from "./adversarial-secrets.ts";
 import { stopLinger } from "./adversarial-stop-linger.ts";
 import { supervisorKill } from "./adversarial-supervisor-kill.ts";
 import { suspend } from "./adversarial-suspend.ts";
@@ -28,6 +29,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   bodies: dashboardBodies,
   socket: controlSocket,
   suspend,
+  secrets,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
