@@ -9,6 +9,7 @@ import type { Scenario } from "./adversarial-support.ts";
 import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
+import { fileModes } from "./adversarial-file-modes.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
@@ -30,6 +31,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   socket: controlSocket,
   suspend,
   secrets,
+  modes: fileModes,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
