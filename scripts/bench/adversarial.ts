@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import type { Scenario } from "./adversarial-support.ts";
 import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
+import { badValues } from "./adversarial-bad-values.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
@@ -32,6 +33,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   suspend,
   secrets,
   modes: fileModes,
+  values: badValues,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
