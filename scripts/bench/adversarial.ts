@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Scenario } from "./adversarial-support.ts";
 import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
 import { badValues } from "./adversarial-bad-values.ts";
+import { consolePipe } from "./adversarial-console-pipe.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
@@ -34,6 +35,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   secrets,
   modes: fileModes,
   values: badValues,
+  pipe: consolePipe,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
