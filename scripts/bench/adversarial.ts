@@ -10,6 +10,7 @@ import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
 import { badValues } from "./adversarial-bad-values.ts";
 import { consolePipe } from "./adversarial-console-pipe.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
+import { damagedLedger } from "./adversarial-damaged-ledger.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
@@ -36,6 +37,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   modes: fileModes,
   values: badValues,
   pipe: consolePipe,
+  damaged: damagedLedger,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
