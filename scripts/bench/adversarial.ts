@@ -15,6 +15,7 @@ import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
+import { overloadHoles } from "./adversarial-overload-holes.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
 import { runChildren } from "./adversarial-run-children.ts";
 import { secrets } from "./adversarial-secrets.ts";
@@ -38,6 +39,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   values: badValues,
   pipe: consolePipe,
   damaged: damagedLedger,
+  holes: overloadHoles,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
