@@ -17,6 +17,7 @@ import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
 import { overloadHoles } from "./adversarial-overload-holes.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
+import { quietRefusals } from "./adversarial-quiet-refusals.ts";
 import { runChildren } from "./adversarial-run-children.ts";
 import { secrets } from "./adversarial-secrets.ts";
 import { stopLinger } from "./adversarial-stop-linger.ts";
@@ -40,6 +41,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   pipe: consolePipe,
   damaged: damagedLedger,
   holes: overloadHoles,
+  refusals: quietRefusals,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
 };
