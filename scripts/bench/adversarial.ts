@@ -12,6 +12,7 @@ import { consolePipe } from "./adversarial-console-pipe.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
 import { damagedLedger } from "./adversarial-damaged-ledger.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
+import { faultTasks } from "./adversarial-fault-tasks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
@@ -44,6 +45,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   refusals: quietRefusals,
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
+  "fault-tasks": faultTasks,
 };
 
 const load = async () => (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
