@@ -14,6 +14,7 @@ import { damagedLedger } from "./adversarial-damaged-ledger.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
 import { faultTasks } from "./adversarial-fault-tasks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
+import { flood } from "./adversarial-flood.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
 import { overloadHoles } from "./adversarial-overload-holes.ts";
@@ -46,6 +47,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   kill9: kill9Tree,
   dashboard: dashboardAttacks,
   "fault-tasks": faultTasks,
+  flood,
 };
 
 const load = async () => (await readFile("/proc/loadavg", "utf8")).split(" ").slice(0, 3).join(" ");
