@@ -6,19 +6,19 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Scenario } from "./adversarial-support.ts";
-import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
 import { badValues } from "./adversarial-bad-values.ts";
 import { consolePipe } from "./adversarial-console-pipe.ts";
 import { controlSocket } from "./adversarial-control-socket.ts";
 import { damagedLedger } from "./adversarial-damaged-ledger.ts";
 import { dashboardAttacks } from "./adversarial-dashboard-attacks.ts";
+import { dashboardBodies } from "./adversarial-dashboard-bodies.ts";
 import { faultTasks } from "./adversarial-fault-tasks.ts";
 import { fileModes } from "./adversarial-file-modes.ts";
 import { flood } from "./adversarial-flood.ts";
 import { kill9Tree } from "./adversarial-kill9.ts";
 import { memoryHogs } from "./adversarial-memory.ts";
-import { overloadHoles } from "./adversarial-overload-holes.ts";
 import { overlapSkip } from "./adversarial-overlap.ts";
+import { overloadHoles } from "./adversarial-overload-holes.ts";
 import { quietRefusals } from "./adversarial-quiet-refusals.ts";
 import { runChildren } from "./adversarial-run-children.ts";
 import { secrets } from "./adversarial-secrets.ts";
@@ -45,8 +45,8 @@ export const SCENARIOS: Record<string, Scenario> = {
   holes: overloadHoles,
   refusals: quietRefusals,
   kill9: kill9Tree,
-  dashboard: dashboardAttacks,
   "fault-tasks": faultTasks,
+  dashboard: dashboardAttacks,
   flood,
 };
 
