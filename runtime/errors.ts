@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   ERR_DB_WRITE: "the ledger cannot be written (disk full, permissions)",
   ERR_DB_LOCKED: "another host holds the ledger's writer lock",
   ERR_DB_UNREACHABLE: "the PostgreSQL ledger cannot be reached",
+  ERR_CLAIM_LOST: "a claimed occurrence was taken back before it started (its host's lease lapsed; another host took over)",
   ERR_STORE_CLOSED: "a ledger call came after close()",
   ERR_STORE_OPTIONS: "the ledger's options are invalid",
   ERR_STORE_ARGUMENT: "a ledger method's argument is invalid",

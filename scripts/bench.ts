@@ -21,6 +21,9 @@ import { taskhostBurst } from "./bench/taskhost-burst.ts";
 import { peerBurst } from "./bench/peer-burst.ts";
 import { taskhostReload } from "./bench/taskhost-reload.ts";
 import { taskhostStart } from "./bench/taskhost-start.ts";
+import { fleetBench } from "./bench/fleet-pg.ts";
+import { skipPostgres } from "../tests/support/pg-cluster.ts";
+import { isolationTax } from "./bench/isolation-tax.ts";
 
 const quick = process.argv.includes("--quick");
 const faultsFlag = process.argv.find((a) => a === "--faults" || a.startsWith("--faults="));
@@ -41,6 +44,7 @@ const LAG = quick
     ];
 const BIG = quick ? { jobs: 50, period: EVERY_5_SECONDS, slots: 16, waitMs: 20_000 } : { jobs: 1000, period: EVERY_MINUTE, slots: 16, waitMs: 120_000 };
 const IDLE = { jobs: 100, seconds: quick ? 5 : 60 };
+const TAX_RUNS = quick ? 100 : 1000;
 const RELOAD = quick ? { edits: 10, configEdits: 5 } : { edits: 50, configEdits: 20 };
 
 const results = new Results();
@@ -83,11 +87,26 @@ if (wanted("big")) {
   await peerBurst(results, "croner", BIG.jobs, BIG.period, BIG.waitMs);
 }
 
+if (wanted("tax")) {
+  // The same burst through the run launcher under each isolation level, and croner in-process.
+  await quietMachine(`isolation tax ${TAX_RUNS}`);
+  await isolationTax(results, TAX_RUNS);
+}
+
 if (wanted("idle")) {
   await quietMachine("idle");
   await taskhostIdle(results, IDLE.jobs, IDLE.seconds);
   await peerIdle(results, "bree", IDLE.jobs, IDLE.seconds);
   await peerIdle(results, "croner", IDLE.jobs, IDLE.seconds);
+}
+
+if (wanted("fleet")) {
+  // Several hosts on one PostgreSQL ledger (issue 14); needs Debian's postgresql (see scripts/pg-start.sh).
+  if (skipPostgres) results.note("fleet: skipped, PostgreSQL's server programs are not installed (apt-get install postgresql)");
+  else {
+    await quietMachine("fleet");
+    await fleetBench(results, quick);
+  }
 }
 
 if (wanted("faults")) await adversarialSuite(results, quick, faultNames);

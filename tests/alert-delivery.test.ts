@@ -167,7 +167,7 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
   };
   const end = (over: Partial<RunEndInfo> = {}): RunEndInfo => ({
     runId: 1, taskId: "backup", scheduleId: "backup#start", scheduledFor: 0, trigger: "schedule", attempt: 1,
-    status: "failure", startedAt: Date.now() - 10, finishedAt: Date.now(), error: "Error: disk full", output: "log line\n", ...over,
+    status: "failure", startedAt: Date.now() - 10, finishedAt: Date.now(), error: "Error: disk full", output: "log line\n", retryAt: null, ...over,
   });
 
   it("an unreachable channel delays nothing: emitting returns at once and the good channel gets the alert", async () => {

@@ -47,6 +47,12 @@ describe("catch-up after the host was stopped across boundaries", () => {
     expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeGreaterThan(stoppedAt);
     expect(Date.parse(onceCatchUps[0]!.scheduledFor!)).toBeLessThanOrEqual(readyAt + 1000);
     expect(onceCatchUps[0]!.output).toContain("catch-up");
+    // ... and says which it stands for: every occurrence since the last one before the stop (issue 10 item 14).
+    const covers = onceCatchUps[0]!.covers!;
+    const lastBefore = Math.max(...once.filter((r) => r.trigger === "schedule" && Date.parse(r.scheduledFor!) < stoppedAt).map((r) => Date.parse(r.scheduledFor!)));
+    expect(covers.count).toBeGreaterThanOrEqual(3);
+    expect(Date.parse(covers.from)).toBeLessThanOrEqual(lastBefore + 1000);
+    expect(Date.parse(covers.from) + (covers.count - 1) * 1000).toBe(Date.parse(onceCatchUps[0]!.scheduledFor!));
 
     const skip = await history(project, "catch-skip");
     const skipped = skip.filter((r) => r.status === "skipped");
@@ -94,10 +100,14 @@ describe("a long outage: more missed occurrences than the catch-up cap", () => {
     const host = await project.start();
     await waitFor(async () => finished(await history(project, "long-all")).length >= 1, { what: "a first run" });
     expect(await host.stop()).toBe(0);
-    // Ten minutes of outage, without waiting ten minutes: the ledger's next runs moved back.
+    // Ten minutes of outage, without waiting ten minutes: the ledger's next runs moved back, and the
+    // first life's runs, which fall inside that window, gone (an occurrence has one run at most).
     const store = await openSqlJsStore({ path: path.join(project.root, "data", "scheduler.db"), onWarning: () => {} });
     const outageStart = Math.ceil((Date.now() - 600_000) / 1000) * 1000;
-    for (const id of ["long-once#start", "long-all#start"]) await store.setNextRun(id, outageStart);
+    for (const id of ["long-once", "long-all"]) {
+      await store.setNextRun(`${id}#start`, outageStart);
+      await store.pruneRuns(id, 0);
+    }
     await store.close();
 
     const startAt = Date.now();

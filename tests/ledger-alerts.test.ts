@@ -2,7 +2,7 @@
  * The ledger's alerts (issue 15): recordAlert/listAlerts on every backend of
  * tests/support/ledger-backends.ts, durable when the promise resolves.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AlertRow, Ledger } from "../runtime/store/ledger.ts";
 import { ledgerBackends, type LedgerUnderTest } from "./support/ledger-backends.ts";
 
@@ -24,6 +24,7 @@ const alert = (over: Partial<Omit<AlertRow, "id">> = {}): Omit<AlertRow, "id"> =
 describe.each(ledgerBackends)("$name ledger: alerts", (backend) => {
   let under: LedgerUnderTest;
   let ledger: Ledger;
+  afterAll(() => backend.dispose?.(), 60_000);
   beforeEach(async () => {
     under = await backend.create();
     ledger = await under.open();
@@ -53,7 +54,9 @@ describe.each(ledgerBackends)("$name ledger: alerts", (backend) => {
     await ledger.recordAlert(alert({ taskId: "other" }));
     const kept = await ledger.listAlerts({ taskId: "backup", limit: 2000 });
     expect(kept).toHaveLength(1000);
-    expect(kept.at(-1)!.text).toBe("alert 3");
+    // Which 3 went: the oldest by insertion (several connections insert these 1,003 in no set order on PostgreSQL).
+    if (!backend.fleet) expect(kept.at(-1)!.text).toBe("alert 3");
+    expect(new Set(kept.map((a) => a.text)).size).toBe(1000);
     expect(await ledger.listAlerts({ taskId: "other" })).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import type { RunStatus, RunTrigger } from "../store/store.ts";
+import type { RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { AlertRule } from "./alerts-options.ts";
 import { DurationMedian } from "./duration-median.ts";
 import { RateLimit } from "./rate-limit.ts";

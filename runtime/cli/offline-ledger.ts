@@ -27,7 +27,8 @@ export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (ledger
   }
   const lock = write ? await acquireHostLock(ctx.files.pidFile) : null;
   try {
-    if (!write && !existsSync(ctx.config.database.path)) {
+    // A PostgreSQL ledger is the fleet's, not this folder's: there is nothing to find on disk.
+    if (!write && !ctx.config.database.url && !existsSync(ctx.config.database.path)) {
       throw taskhostError(
         "ERR_NO_LEDGER",
         `taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``,

@@ -1,11 +1,12 @@
+import { hostname } from "node:os";
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { WorkerLauncher } from "../run/worker-launcher.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
 import { withLedger } from "./offline-ledger.ts";
-import { legacyStoreOf } from "../store/open-ledger.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { CliContext } from "./cli-context.ts";
@@ -25,14 +26,15 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
       process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
+      const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
       const scheduler = new Scheduler({
-        // The scheduler still speaks the old Store (until its rewrite against Ledger).
-        store: legacyStoreOf(ledger),
+        ledger,
+        launcher,
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),
-        entryFile: toolchain.entryFile,
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
         historyPerTask: config.database.historyPerTask,
+        owner: `${hostname()}:${process.pid}`,
       });
       const dependencies = new DependencyInstaller({
         registry: config.dependencies.registry,
@@ -54,9 +56,12 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         .load(path.join(config.tasks.directory, `${taskId}.ts`))
         .finally(() => Promise.all([dependencies.close(), toolchain.inspector.dispose()]));
       if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
-      const row = await scheduler.runNow(taskId, method);
-      await scheduler.stop(0);
-      return runJson(row);
+      try {
+        return runJson(await scheduler.runNow(taskId, method));
+      } finally {
+        await scheduler.stop(0);
+        await launcher.close();
+      }
     });
   } finally {
     await logs.close();

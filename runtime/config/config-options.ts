@@ -31,10 +31,16 @@ export interface ConfigOptions {
     max_concurrent_runs?: number;
     /** Seconds. */
     shutdown_grace?: number;
+    /** "context", "task" or "worker": where runs execute unless a task says (issue 13). */
+    isolation?: string;
   } | null;
   database?: {
     path?: string;
     history_per_task?: number;
+    /** postgres://user:password@host:5432/db: several hosts share one ledger (contract §10). */
+    url?: string | null;
+    /** Seconds a host stays alive without a heartbeat (PostgreSQL only). */
+    lease?: number;
   } | null;
   logging?: {
     level?: string;
@@ -85,11 +91,15 @@ export interface ResolvedConfig {
     readonly memoryCheckIntervalSec: number;
     readonly maxConcurrentRuns: number;
     readonly shutdownGraceSec: number;
+    readonly isolation: "context" | "task" | "worker";
   };
   readonly database: {
     /** Absolute. */
     readonly path: string;
     readonly historyPerTask: number;
+    /** From the file, else TASKHOST_DATABASE_URL, else null (the sql.js file at `path`). Never logged: see redactUrl. */
+    readonly url: string | null;
+    readonly leaseSec: number;
   };
   /** Validated by the log writers' own resolver; directory absolute, size in bytes. */
   readonly logging: ResolvedLoggingOptions;
@@ -144,10 +154,13 @@ export const DEFAULT_CONFIG_OPTIONS = {
     memory_check_interval: 10,
     max_concurrent_runs: 8,
     shutdown_grace: 30,
+    isolation: "context",
   },
   database: {
     path: "data/scheduler.db",
     history_per_task: 1000,
+    url: null,
+    lease: 6,
   },
   logging: {
     level: "info",
@@ -180,3 +193,4 @@ export const DEFAULT_CONFIG_OPTIONS = {
 
 /** The environment variable that supplies `dashboard.token` when the file leaves it null. */
 export const DASHBOARD_TOKEN_ENV = "TASKHOST_DASHBOARD_TOKEN";
+export const DATABASE_URL_ENV = "TASKHOST_DATABASE_URL";

@@ -2,6 +2,7 @@ import path from "node:path";
 import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import {
   DASHBOARD_TOKEN_ENV,
+  DATABASE_URL_ENV,
   DEFAULT_CONFIG_OPTIONS,
   type ConfigResolution,
   type ConfigWarning,
@@ -31,6 +32,9 @@ import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions
  */
 
 export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
+
+/** The shortest dashboard token accepted (the generated one is 43). */
+export const MIN_DASHBOARD_TOKEN_CHARS = 16;
 
 export class ConfigError extends Error {
   readonly code = ERR_CONFIG_INVALID;
@@ -90,6 +94,14 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const fileToken = r.optionalNonEmptyString(dashboard, "dashboard", "token");
   const envToken = (context.env ?? process.env)[DASHBOARD_TOKEN_ENV];
   const token = fileToken ?? (envToken && envToken.trim() !== "" ? envToken : null);
+  // The token is the dashboard's only lock: one a person could guess is none.
+  if (token !== null && token.length < MIN_DASHBOARD_TOKEN_CHARS) {
+    throw r.error(
+      ["dashboard", "token"],
+      `${fileToken !== null ? "dashboard.token" : DASHBOARD_TOKEN_ENV} is ${token.length} character(s); use at least ${MIN_DASHBOARD_TOKEN_CHARS} ` +
+        "(e.g. `openssl rand -base64 24`), or leave it unset on loopback and the host makes one",
+    );
+  }
   // A dashboard reachable from other machines without a token would hand the
   // host's control to anyone on the network: refuse rather than warn.
   if (dashboardEnabled && token === null && !isLoopbackHost(dashboardHost)) {
@@ -121,6 +133,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
         why: "each run is a thread of its own",
       }),
       shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
+      isolation: r.oneOf(scheduler, "scheduler", "isolation", ["context", "task", "worker"] as const),
     },
     database: {
       path: r.path(database, "database", "path"),
@@ -129,6 +142,8 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
         unit: "runs",
         why: "the ledger is held in memory",
       }),
+      url: r.databaseUrl(database, (context.env ?? process.env)[DATABASE_URL_ENV]),
+      leaseSec: r.leaseSeconds(database),
     },
     logging: r.logging(logging),
     tasks: {
@@ -263,6 +278,13 @@ class Reader {
     return v;
   }
 
+  oneOf<T extends string>(obj: Obj, section: Section, key: string, allowed: readonly T[]): T {
+    const v = this.raw(obj, section, key);
+    const norm = typeof v === "string" ? v.trim().toLowerCase() : undefined;
+    if (norm === undefined || !(allowed as readonly string[]).includes(norm)) throw this.invalid(section, key, `one of ${allowed.join(", ")}`, v);
+    return norm as T;
+  }
+
   nonEmptyString(obj: Obj, section: Section, key: string): string {
     const v = this.raw(obj, section, key);
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string", v);
@@ -273,6 +295,27 @@ class Reader {
     const v = this.raw(obj, section, key);
     if (v === null || v === undefined) return null;
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a non-empty string or null", v);
+    return v.trim();
+  }
+
+  /** database.lease: at least a second (a heartbeat every quarter lease), at most an hour (takeover would wait that long). */
+  leaseSeconds(obj: Obj): number {
+    const v = this.positiveNumber(obj, "database", "lease", "a number of seconds >= 1", { max: 3600, unit: "seconds", why: "a dead host's runs wait that long" });
+    if (v < 1) throw this.invalid("database", "lease", "a number of seconds >= 1", v);
+    return v;
+  }
+
+  /** database.url, else the environment's; its value never appears in a message (it holds a password). */
+  databaseUrl(obj: Obj, fromEnv: string | undefined): string | null {
+    const v = this.raw(obj, "database", "url");
+    if (v === null || v === undefined) return fromEnv && fromEnv.trim() !== "" ? fromEnv.trim() : null;
+    if (typeof v !== "string" || !/^postgres(ql)?:\/\/\S+$/i.test(v.trim())) {
+      throw this.error(
+        ["database", "url"],
+        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describe(v)}); ` +
+          `remove the key to use the sql.js file at database.path, or set ${DATABASE_URL_ENV}`,
+      );
+    }
     return v.trim();
   }
 

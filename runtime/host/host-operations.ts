@@ -1,6 +1,6 @@
 import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
-import { ERR_UNKNOWN_TASK } from "../scheduler/scheduler.ts";
+import { taskhostError } from "../errors.ts";
 import type { TaskCatalog } from "./task-catalog.ts";
 import { runJson, type RunJson } from "./report-shapes.ts";
 
@@ -29,7 +29,7 @@ export function hostOperations({ catalog, scheduler, ledger }: HostOperationsCon
   /** The id itself when the host or its ledger knows the task; throws ERR_UNKNOWN_TASK otherwise. */
   const knownTask = async (id: string): Promise<string> => {
     if (catalog.get(id) || (await ledger.getTask(id))) return id;
-    throw codeError(ERR_UNKNOWN_TASK, `taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`);
+    throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`);
   };
 
   /** Throws when the task cannot run now (unknown, broken, still installing). */
@@ -69,7 +69,7 @@ export function hostOperations({ catalog, scheduler, ledger }: HostOperationsCon
     async setPaused(id: string, paused: boolean): Promise<{ task: string; paused: boolean; changed: boolean; enabled: boolean }> {
       await knownTask(id);
       const changed = await ledger.setPaused(id, paused);
-      scheduler.setPaused(id, paused);
+      await scheduler.setPaused(id, paused);
       const enabled = catalog.get(id)?.loaded?.meta.enabled ?? (await ledger.getTask(id))?.enabled ?? true;
       return { task: id, paused, changed, enabled };
     },
@@ -79,7 +79,7 @@ export function hostOperations({ catalog, scheduler, ledger }: HostOperationsCon
       const tasks = options.tasks ?? [];
       const scheduleIds = options.scheduleIds ?? [];
       for (const id of tasks) await knownTask(id);
-      const resets = scheduler.resetSchedules(
+      const resets = await scheduler.resetSchedules(
         (scheduleId, taskId) =>
           (tasks.length === 0 && scheduleIds.length === 0) || tasks.includes(taskId) || scheduleIds.includes(scheduleId),
         { futureOnly: options.futureOnly === true, dryRun: options.dryRun === true },

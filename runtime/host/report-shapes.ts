@@ -1,8 +1,11 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { ConfigProblem } from "../config/last-good-config.ts";
 import type { ChannelHealth } from "../alerts/delivery-queue.ts";
+import type { HostStatusJson } from "./fleet-status.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
-export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
+/** `manual`: the file has no scheduled method; it runs only with `taskhost run` (contract §13). */
+export type TaskState = "scheduled" | "manual" | "disabled" | "paused" | "installing" | "error";
 
 export interface RunJson {
   id: number;
@@ -17,6 +20,10 @@ export interface RunJson {
   trigger: RunTrigger;
   error: string | null;
   output: string;
+  /** The id of the host that ran it (contract §10). Absent only in the dashboard's live run events, until the scheduler reports its owner id. */
+  host?: string | null;
+  /** A catch-up run that also stands for occurrences missed before it: from which, how many (itself included). */
+  covers?: { from: string; count: number } | null;
 }
 
 export interface LastRunJson {
@@ -30,6 +37,8 @@ export interface LastRunJson {
 export interface ScheduleJson {
   id: string;
   spec: string;
+  /** The IANA zone the schedule is read in (its times are shown on that clock). */
+  zone?: string;
   nextRun: string | null;
   lastRun: LastRunJson | null;
 }
@@ -40,7 +49,11 @@ export interface TaskJson {
   file: string;
   state: TaskState;
   error: string | null;
+  /** Load warnings (unknown frontmatter fields …), each with file:line. */
+  warnings: string[];
   schedules: ScheduleJson[];
+  /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation. Absent when no host runs. */
+  isolation?: "context" | "task" | "worker";
 }
 
 export interface HostJson {
@@ -49,11 +62,15 @@ export interface HostJson {
   uptimeSec: number | null;
   rssMb: number | null;
   restarts: number;
+  /** Set while config/config.yaml is invalid and the last good configuration is in force. */
+  configError?: ConfigProblem | null;
 }
 
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
+  /** Every live host on the ledger (contract §10): a fleet's on PostgreSQL, the one host with sql.js. */
+  hosts: HostStatusJson[];
   /** The alert channels' health (a running host only). */
   alerts?: { channels: ChannelHealth[] };
 }
@@ -76,6 +93,8 @@ export function runJson(row: RunRow): RunJson {
     trigger: row.trigger,
     error: row.error,
     output: row.output,
+    host: row.host,
+    covers: row.coversFrom != null && row.coversCount != null ? { from: iso(row.coversFrom)!, count: row.coversCount } : null,
   };
 }
 

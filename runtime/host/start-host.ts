@@ -1,10 +1,11 @@
 import os from "node:os";
 import path from "node:path";
-import { loadConfigFile } from "../config/load-config-file.ts";
+import { configProblem, loadConfigOrLastGood, saveLastGoodConfig, type ConfigProblem } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
-import { legacyStoreOf, openLedger } from "../store/open-ledger.ts";
+import { openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { WorkerLauncher } from "../run/worker-launcher.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
@@ -72,8 +73,10 @@ function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
 export async function startHost(options: HostOptions): Promise<Host> {
   const startedAt = Date.now();
   const consoleOn = options.console ?? false;
-  const initial = loadConfigFile(options.configPath, options.projectRoot);
+  // A bad config.yaml does not keep a host down that ran before: the last good copy is used.
+  const initial = loadConfigOrLastGood(options.configPath, options.projectRoot);
   let config = initial.config;
+  let problem: ConfigProblem | null = initial.problem;
   const files = hostFiles(path.dirname(config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
   const lock = options.supervisorPid
@@ -95,6 +98,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
     error: (obj, msg) => logs.host.error(obj, msg),
   };
   for (const warning of initial.warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
+  if (problem) {
+    log.error(
+      { event: "config.invalid", file: problem.file, since: problem.since, lastGoodSavedAt: problem.lastGoodSavedAt, error: problem.error },
+      `${problem.file} is invalid (since ${problem.since}); running on the last good configuration (saved ${problem.lastGoodSavedAt}) until it is fixed: ${problem.error}`,
+    );
+  }
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
@@ -109,21 +118,25 @@ export async function startHost(options: HostOptions): Promise<Host> {
         ),
     });
     undo.push(() => ledger.close());
-    // The scheduler still speaks the old Store (until its rewrite against Ledger).
-    const store = legacyStoreOf(ledger);
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+    // …and where they may write (saveConfig: data/config/), writable under the systemd unit.
+    process.env.TASKHOST_DATA_DIR = files.dataDir;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     undo.push(() => toolchain.inspector.dispose());
+    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary.
+    const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+    undo.push(() => launcher.close());
     const scheduler = new Scheduler({
-      store,
+      ledger,
+      launcher,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
-      entryFile: toolchain.entryFile,
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
       historyPerTask: config.database.historyPerTask,
+      owner: `${os.hostname()}:${publicPid}`,
     });
     const interrupted = await scheduler.recoverUnfinished();
     if (interrupted > 0) {
@@ -170,6 +183,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await setTaskWatching(config.tasks.reloadOnChange);
     undo.push(() => setTaskWatching(false));
 
+    // What this host runs on is the configuration the next start falls back on.
+    let lastGoodSavedAt: string | null = initial.problem?.lastGoodSavedAt ?? null;
+    const keepAsLastGood = async (source: string | null) => {
+      try {
+        lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source);
+      } catch (error) {
+        log.warn({ event: "config.save_failed", err: error }, `could not keep a copy of the configuration in ${files.dataDir}: ${String(error)}`);
+      }
+    };
+    if (!problem) await keepAsLastGood(initial.source);
     const applyConfig = async (next: ResolvedConfig, changed: string[]) => {
       const has = (prefix: string) => changed.some((key) => key.startsWith(prefix));
       if (has("logging.") && changed.every((key) => key === "logging.level" || !key.startsWith("logging."))) {
@@ -201,9 +224,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
       });
       config = next;
       if (has("alerts.") || has("notifications.")) alerting.configure();
+      // Watch the new folder before listing it: an edit right after its tasks show up is seen.
+      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
       if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
       else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
-      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
     };
     const configWatcher = await watchConfig({
       configPath: config.configPath,
@@ -211,6 +235,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
       current: () => config,
       apply: applyConfig,
       log: () => log,
+      rejected: (error) => {
+        problem = configProblem(config.configPath, config.projectRoot, error, problem?.lastGoodSavedAt ?? lastGoodSavedAt);
+      },
+      accepted: async (source) => {
+        // Kept first: once status stops saying "invalid", the next restart starts on this.
+        await keepAsLastGood(source);
+        if (problem) log.info({ event: "config.valid", file: problem.file }, `${problem.file} is valid again and in force`);
+        problem = null;
+      },
     });
     undo.push(() => configWatcher.close());
 
@@ -219,7 +252,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
     let stopMemoryWatch = () => {};
+    // A stop asked for while a restart is under way (SIGHUP, then SIGTERM as a terminal
+    // closes) turns it into a plain stop; the runs keep the grace they were given.
+    let restartWanted = true;
     const stop = ({ reason = "stop requested", graceSec, restart = false, runsReason }: StopOptions = {}) => {
+      if (!restart) restartWanted = false;
       stopping ??= (async () => {
         const grace = graceSec ?? config.scheduler.shutdownGraceSec;
         log.info(
@@ -234,6 +271,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await installer.close();
         await toolchain.inspector.dispose();
         await scheduler.stop(grace * 1000, runsReason);
+        await launcher.close();
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
@@ -241,7 +279,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
-        resolveStopped({ restart });
+        resolveStopped({ restart: restart && restartWanted });
       })();
       return stopping;
     };
@@ -256,7 +294,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
-      })),
+        configError: problem,
+      }, config.scheduler.isolation)),
       alerts: { channels: alerting.channels() },
     });
     control = await startControlServer(

@@ -1,9 +1,8 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
-import { ERR_TASK_IMPORT, importTimedOut, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
-import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
-import { taskEnv } from "./task-env.ts";
+import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import type { WorkerMessage } from "./worker-protocol.ts";
+import { WorkerHandle } from "./worker-handle.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
 export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
@@ -49,7 +48,8 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   const batchSize = options.batchSize ?? 32;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const queue: Job[] = [];
-  const workers = new Set<Worker>();
+  /** Each live worker, with what ends it and settles its job (dispose calls it: a closed worker reports no end). */
+  const workers = new Map<WorkerHandle, () => void>();
   /** Workers not yet online: each will take a job as soon as it is. */
   let starting = 0;
   let disposed = false;
@@ -61,32 +61,16 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   };
 
   const spawn = (): void => {
-    const input: WorkerInput = { mode: "inspect-many" };
-    const worker = new Worker(options.entryFile, {
-      workerData: input,
-      stdout: true,
-      stderr: true,
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
-      env: taskEnv(),
-    });
-    // Import-time output is not kept (a run's output is); it must still be read.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    workers.add(worker);
     starting += 1;
     let online = false;
     let current: Job | undefined;
     let done = 0;
     let timer: NodeJS.Timeout | undefined;
-    let ended = false;
 
     const end = (): void => {
-      if (ended) return;
-      ended = true;
+      if (!workers.delete(worker)) return;
       clearTimeout(timer);
-      workers.delete(worker);
-      void worker.terminate().catch(() => {});
+      void worker.close();
       pump();
     };
     const next = (): void => {
@@ -100,8 +84,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
         else job.reject(importTimedOut(timeoutMs));
         end();
       }, timeoutMs);
-      const message: HostMessage = { type: "inspect", bundleUrl: pathToFileURL(current.bundlePath).href };
-      worker.postMessage(message);
+      worker.post({ type: "inspect", bundleUrl: pathToFileURL(current.bundlePath).href });
     };
     const died = (): void => {
       if (!online) {
@@ -110,13 +93,13 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       }
       // A worker that could not even start: the next job learns why in a worker of its own
       // (rather than this spawning again and again).
-      const job = current ?? (done === 0 && !ended ? queue.shift() : undefined);
+      const job = current ?? (done === 0 ? queue.shift() : undefined);
       current = undefined;
       if (job && !disposed) solo(job);
       else job?.reject(stoppedError());
       end();
     };
-    worker.on("message", (message: WorkerMessage) => {
+    const onMessage = (message: WorkerMessage): void => {
       if (!current) return;
       if (message.type === "inspected") current.resolve({ schedules: message.schedules, methods: message.methods });
       else if (message.type === "inspect-failed") {
@@ -131,15 +114,21 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       } else return;
       clearTimeout(timer);
       next();
+    };
+    const worker: WorkerHandle = new WorkerHandle({
+      entryFile: options.entryFile,
+      input: { mode: "inspect-many" },
+      memoryLimitMb: INSPECT_MEMORY_MB,
+      onMessage,
+      onEnd: died,
+      onOnline: () => {
+        if (online) return;
+        online = true;
+        starting -= 1;
+        next();
+      },
     });
-    worker.on("error", died);
-    worker.on("exit", died);
-    worker.once("online", () => {
-      if (online) return;
-      online = true;
-      starting -= 1;
-      next();
-    });
+    workers.set(worker, died);
   };
 
   function pump(): void {
@@ -160,7 +149,9 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       disposed = true;
       stopping.abort(stoppedError());
       for (const job of queue.splice(0)) job.reject(stoppedError());
-      await Promise.all([...workers].map((worker) => worker.terminate().catch(() => undefined)));
+      const closing = [...workers.keys()].map((worker) => worker.close());
+      for (const died of [...workers.values()]) died();
+      await Promise.all(closing);
     },
   };
 }

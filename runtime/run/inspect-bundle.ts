@@ -1,11 +1,11 @@
-import { Worker } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
-import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
-import { OutputExcerpt } from "./output-excerpt.ts";
-import { taskEnv } from "./task-env.ts";
+import { WorkerHandle } from "./worker-handle.ts";
 
 export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
+
+/** Heap of a worker that only imports bundles. */
+export const INSPECT_MEMORY_MB = 256;
 
 /** A task's import ran past `timeoutMs` (in a worker of its own or a shared one). */
 export function importTimedOut(timeoutMs: number): Error {
@@ -25,18 +25,6 @@ export interface InspectResult {
  * loop or process.exit() at import time becomes an error for that task only.
  */
 export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
-  const input: WorkerInput = { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href };
-  const worker = new Worker(entryFile, {
-    workerData: input,
-    stdout: true,
-    stderr: true,
-    execArgv: [],
-    resourceLimits: { maxOldGenerationSizeMb: 256 },
-    env: taskEnv(),
-  });
-  const output = new OutputExcerpt(2048);
-  worker.stdout.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
-  worker.stderr.setEncoding("utf8").on("data", (chunk: string) => output.append(chunk));
   return new Promise<InspectResult>((resolve, reject) => {
     let done = false;
     const end = (error: Error | null, result?: InspectResult) => {
@@ -44,23 +32,25 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      void worker.terminate().catch(() => {});
+      void worker.close();
       if (error === signal?.reason) reject(error);
       else if (error) reject(Object.assign(error, { code: ERR_TASK_IMPORT }));
       else resolve(result!);
     };
+    const worker = new WorkerHandle({
+      entryFile,
+      input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href },
+      memoryLimitMb: INSPECT_MEMORY_MB,
+      onMessage: (message) => {
+        if (message.type === "inspected") end(null, { schedules: message.schedules, methods: message.methods });
+        else if (message.type === "done" && !message.ok) end(new Error(message.error.stack ?? message.error.message));
+      },
+      onEnd: (ended) =>
+        end(ended.kind === "error" ? ended.error : new Error(`the task called process.exit(${ended.code}) while being imported`)),
+    });
     // The host is stopping: end the worker, and let the caller know this says nothing about the task.
     const onAbort = () => end(signal!.reason as Error);
-    const timer = setTimeout(
-      () => end(importTimedOut(timeoutMs)),
-      timeoutMs,
-    );
-    worker.on("message", (message: WorkerMessage) => {
-      if (message.type === "inspected") end(null, { schedules: message.schedules, methods: message.methods });
-      else if (message.type === "done" && !message.ok) end(new Error(message.error.stack ?? message.error.message));
-    });
-    worker.on("error", (error) => end(error));
-    worker.on("exit", (code) => end(new Error(`the task called process.exit(${code}) while being imported`)));
+    const timer = setTimeout(() => end(importTimedOut(timeoutMs)), timeoutMs);
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
   });

@@ -1,4 +1,6 @@
-import type { RunStatus, RunTrigger } from "../store/store.ts";
+import type { RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { CatchUpPolicy } from "../task-file/task-meta.ts";
+import type { SkipCode } from "./scheduling-policy.ts";
 
 /** The slice of a pino logger the scheduler uses (so tests can pass a real one of their own). */
 export interface HostLog {
@@ -16,6 +18,17 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** The timers the scheduler waits with (injected: tests run a fake clock's). */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
+
 export interface RunEventInfo {
   runId: number;
   taskId: string;
@@ -31,11 +44,36 @@ export interface RunEndInfo extends RunEventInfo {
   finishedAt: number;
   error: string | null;
   output: string;
+  /** When a retry of it will run; null: none follows (success, no attempts left, manual, or the host is stopping). */
+  retryAt: number | null;
+}
+
+export interface RunSkippedInfo extends RunEventInfo {
+  code: SkipCode;
+  /** As recorded in the run's error. */
+  reason: string;
+}
+
+export interface OccurrencesMissedInfo {
+  taskId: string;
+  scheduleId: string;
+  /** The first occurrence missed. */
+  first: number;
+  /** How many were missed up to now (a floor when `countIsFloor`). */
+  count: number;
+  countIsFloor: boolean;
+  policy: CatchUpPolicy;
+  /** `host-down`: they fell due before this host started; `asleep`: while it ran (suspend, clock step, overload). */
+  cause: "host-down" | "asleep";
 }
 
 export interface SchedulerEvents {
   "run.start": [RunEventInfo & { startedAt: number }];
   "run.end": [RunEndInfo];
+  /** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up). */
+  "run.skipped": [RunSkippedInfo];
+  /** Occurrences that passed unrun were found (on start, or after a sleep); catch_up deals with them. */
+  "occurrence.missed": [OccurrencesMissedInfo];
   /** A task was paused or resumed (by a command, the dashboard, or its ledger row at load). */
   "task.paused": [{ taskId: string; paused: boolean }];
 }

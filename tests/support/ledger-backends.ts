@@ -1,13 +1,15 @@
 /**
  * The ledger backends the contract suite (tests/ledger-contract.test.ts) runs
- * against. A backend makes fresh, empty ledgers; the PostgreSQL helper adds
- * its own factory to `ledgerBackends`.
+ * against. A backend makes fresh, empty ledgers: sql.js in a temp folder, and
+ * PostgreSQL in a new database of one throw-away cluster (scripts/pg-start.sh)
+ * where its server programs are installed (always in CI).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Ledger } from "../../runtime/store/ledger.ts";
 import { openLedger, type LedgerLocation } from "../../runtime/store/open-ledger.ts";
+import { skipPostgres, startPostgres, type TestPostgres } from "./pg-cluster.ts";
 
 export interface LedgerUnderTest {
   /** What `openLedger` takes to open this ledger (also in a child process, as JSON). */
@@ -22,7 +24,14 @@ export interface LedgerUnderTest {
 
 export interface LedgerBackend {
   name: string;
+  /**
+   * Several hosts share it (PostgreSQL): recovery takes over only hosts that are gone (a live
+   * host's runs are its own), and hands their unstarted claims back instead of interrupting them.
+   */
+  fleet?: boolean;
   create(): Promise<LedgerUnderTest>;
+  /** Releases what the backend keeps between ledgers (a database server). */
+  dispose?(): Promise<void>;
 }
 
 export const sqljsBackend: LedgerBackend = {
@@ -38,4 +47,22 @@ export const sqljsBackend: LedgerBackend = {
   },
 };
 
-export const ledgerBackends: LedgerBackend[] = [sqljsBackend];
+let cluster: Promise<TestPostgres> | undefined;
+
+export const postgresBackend: LedgerBackend = {
+  name: "postgres",
+  fleet: true,
+  async create() {
+    cluster ??= startPostgres();
+    const location = { path: "/nonexistent/unused.db", url: await (await cluster).createDatabase(), leaseSec: 6 };
+    const open = () => openLedger(location, { onWarning: () => {} });
+    return { location, open, peer: open, dispose: async () => {} };
+  },
+  async dispose() {
+    const started = cluster;
+    cluster = undefined;
+    await (await started)?.stop();
+  },
+};
+
+export const ledgerBackends: LedgerBackend[] = skipPostgres ? [sqljsBackend] : [sqljsBackend, postgresBackend];

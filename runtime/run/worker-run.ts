@@ -1,0 +1,177 @@
+import { pathToFileURL } from "node:url";
+import type { LaunchedRun, LogLevel, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
+import { graceFor } from "../scheduler/grace-period.ts";
+import type { RunTriggerName } from "../api/task-context.ts";
+import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import { OutputExcerpt } from "./output-excerpt.ts";
+import { MAX_LINE_CHARS } from "./line-splitter.ts";
+import { WorkerHandle, type WorkerEnd } from "./worker-handle.ts";
+import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
+import { watchRunMemory } from "./watch-run-memory.ts";
+
+/** Lines a single run may write to the task log before the rest is only kept in its excerpt. */
+const LOG_LINE_BUDGET = 2000;
+
+type Status = RunOutcome["status"];
+
+/**
+ * One run in a worker thread of its own. The task's module is imported and its
+ * class constructed at once; its method waits for start(), so a worker
+ * launched shortly before a boundary begins the task's code on it. The worker
+ * has its own heap (capped at memory_limit) and event loop and can be
+ * terminated mid-instruction: a throw, process.exit(), an endless loop or a
+ * memory blow-up ends the run, never the host.
+ *
+ * The run settles once (`settle`), whatever ends it: the method's end, the
+ * worker's error or exit, a timeout, stop() or cancel(). After that no timer
+ * is armed again, even by `started` or `ready` messages the worker posted
+ * before it died and that arrive after its error (issue 10 item 2: a stopped
+ * host lingered until such a timer fired).
+ */
+export function launchWorkerRun(entryFile: string, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
+  const launchedAt = Date.now();
+  const input: WorkerInput = {
+    mode: "run",
+    bundleUrl: pathToFileURL(request.bundlePath).href,
+    method: request.method,
+    task: request.task,
+    scheduleId: request.scheduleId,
+    scheduledFor: request.scheduledFor,
+    attempt: request.attempt,
+    // ctx.trigger learns "backfill" with the authoring work (contract §12); passed on as it is.
+    trigger: request.trigger as RunTriggerName,
+  };
+  const excerpt = new OutputExcerpt();
+  let logLines = 0;
+  const writeLine = (level: LogLevel, line: string) => {
+    excerpt.append(`${line}\n`);
+    logLines++;
+    if (logLines < LOG_LINE_BUDGET) sink.log(level, line);
+    else if (logLines === LOG_LINE_BUDGET) sink.log("warn", `output exceeds ${LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt`);
+  };
+
+  let startedAt: number | null = null;
+  let settled = false;
+  let startAsked = false;
+  let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let resolveOutcome: (outcome: RunOutcome) => void = () => {};
+  const outcome = new Promise<RunOutcome>((resolve) => (resolveOutcome = resolve));
+
+  const settle = (status: Status, error: string | null): void => {
+    if (settled) return;
+    settled = true;
+    const finishedAt = Date.now();
+    clearTimeout(timeoutTimer);
+    clearTimeout(killTimer);
+    markReady();
+    void handle.close().then(() => resolveOutcome({ status, error, output: excerpt.toString(), startedAt, finishedAt }));
+  };
+
+  const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false): void => {
+    if (settled || forced) return;
+    forced = { status, reason, completedCounts };
+    handle.post({ type: "abort", reason });
+    killTimer = setTimeout(() => settle(status, reason), graceMs);
+  };
+
+  const armTimeout = (): void => {
+    if (settled) return;
+    clearTimeout(timeoutTimer);
+    timeoutTimer = setTimeout(
+      () => stop("timeout", `timed out after ${request.timeoutSec}s`, graceFor(request.timeoutSec)),
+      request.timeoutSec * 1000,
+    );
+  };
+
+  const onMessage = (message: WorkerMessage): void => {
+    switch (message.type) {
+      case "ready":
+        onLoaded?.(Date.now() - launchedAt);
+        // Loaded: waiting for its boundary (or a slot) is not the run's time; its timeout restarts at `started`.
+        clearTimeout(timeoutTimer);
+        markReady();
+        break;
+      case "started":
+        // Even after an error overtook it, the code did start: the record says so.
+        startedAt = message.at;
+        armTimeout();
+        sink.started(message.at);
+        break;
+      case "log":
+        for (const line of message.message.split("\n")) writeLine(message.level, cutLine(line));
+        break;
+      case "state":
+        sink.state(message.key, message.value, message.deleted);
+        break;
+      case "done":
+        // A task that honoured ctx.signal after a timeout still timed out; one that
+        // completed its work during a shutdown's grace succeeded.
+        if (forced && !(forced.completedCounts && message.ok)) settle(forced.status, forced.reason);
+        else if (message.ok) settle("success", null);
+        else settle("failure", message.error.stack ?? message.error.message);
+        break;
+      default:
+        break;
+    }
+  };
+
+  const onEnd = (end: WorkerEnd): void => {
+    if (end.kind === "error" && end.error.code === "ERR_WORKER_OUT_OF_MEMORY") {
+      settle("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`);
+    } else if (end.kind === "error") settle(forced?.status ?? "failure", end.error.stack ?? end.error.message);
+    else if (forced) settle(forced.status, forced.reason);
+    else settle("failure", `the task ended its thread with process.exit(${end.code}) before finishing`);
+  };
+
+  let children: RunChildren | null = null;
+  const handle = new WorkerHandle({
+    entryFile,
+    input,
+    memoryLimitMb: request.memoryLimitMb,
+    name: `taskhost:${request.scheduleId}`,
+    onLine: (stream, line) => writeLine(stream === "stdout" ? "info" : "warn", line),
+    onMessage,
+    onEnd,
+    attach: (worker) => {
+      children = watchRunChildren(worker);
+      // Buffers and ArrayBuffers count against memory_limit too, not only the heap (issue 10.5).
+      watchRunMemory(worker, { label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => settle("failure", reason) });
+    },
+    // The processes it started end (and are reaped by its loop) before its thread does (issue 10.4).
+    beforeTerminate: () => children?.end() ?? Promise.resolve(),
+  });
+  // Loading the module counts against the timeout too: a top-level endless loop must end.
+  armTimeout();
+
+  return {
+    ready,
+    outcome,
+    start(readState) {
+      if (startAsked || settled) return;
+      startAsked = true;
+      // The state is read once the code is loaded, right before the method begins, so it
+      // sees what a run that ended meanwhile wrote (issue 11 item 13).
+      void ready
+        .then(async () => {
+          if (settled) return;
+          const state = await readState();
+          // Not once it is being stopped (it timed out while loading, or the host is stopping).
+          if (!settled && !forced) handle.post({ type: "go", state });
+        })
+        .catch((error: unknown) => settle("failure", `taskhost: the task's state could not be read (${error instanceof Error ? error.message : String(error)})`));
+    },
+    stop,
+    cancel() {
+      if (!startAsked) settle("interrupted", "cancelled before it started");
+    },
+  };
+}
+
+/** A ctx.log line is bounded like a printed one. */
+function cutLine(line: string): string {
+  return line.length <= MAX_LINE_CHARS ? line : `${line.slice(0, MAX_LINE_CHARS)} … (${line.length - MAX_LINE_CHARS} more characters of this line cut)`;
+}

@@ -1,0 +1,64 @@
+import type { CatchUpPolicy } from "../task-file/task-meta.ts";
+import { planCatchUp, type CatchUpPlan } from "./plan-catch-up.ts";
+import type { Occurrences } from "./schedule-occurrences.ts";
+import { LATE_MS } from "./scheduling-policy.ts";
+
+/** A schedule's timing as the coordinator holds it. */
+export interface ScheduleTiming {
+  /** The next occurrence not claimed yet; null when none is left. */
+  nextRun: number | null;
+  /** The occurrence claimed ahead of its instant (its run loading); null when none is. */
+  armed: number | null;
+  catchUp: CatchUpPolicy;
+  /** How long before its instant an occurrence is claimed and its run launched. */
+  leadMs: number;
+}
+
+export type TickStep =
+  /** The armed occurrence's instant has come: admit it (overlap decides whether it starts). */
+  | { kind: "fire" }
+  /** The armed occurrence was missed while the host was asleep: record it skipped (reason `missed`). */
+  | { kind: "skip-armed" }
+  /** Claim the next occurrence now and launch its run, so its code starts on the instant. */
+  | { kind: "arm"; at: number; next: number | null }
+  /** Occurrences from the stored next run up to now were missed: claim them as the plan says. */
+  | { kind: "catch-up"; plan: CatchUpPlan };
+
+export interface TickDecision {
+  /** In order. */
+  steps: TickStep[];
+  /** When this schedule next needs a look; null: never by itself. */
+  wakeAt: number | null;
+}
+
+/**
+ * What one schedule needs at `now`. A timer can fire a little early or very
+ * late (suspend, clock step, overload): every decision is taken from `now`,
+ * never from when the timer was meant to fire.
+ *
+ * An armed occurrence found more than a second late was slept through: under
+ * catch_up: skip it is recorded skipped; under once it is skipped only if a
+ * later occurrence was missed too (the catch-up run stands for both);
+ * otherwise it runs, late, as what it was claimed as (issue 10 item 8).
+ */
+export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occurrences): TickDecision {
+  const steps: TickStep[] = [];
+  const { armed, catchUp, leadMs } = timing;
+  let next = timing.nextRun;
+  if (armed !== null) {
+    if (now < armed) return { steps, wakeAt: armed };
+    const late = now - armed > LATE_MS;
+    const laterMissed = next !== null && next <= now - LATE_MS;
+    steps.push(late && (catchUp === "skip" || (catchUp === "once" && laterMissed)) ? { kind: "skip-armed" } : { kind: "fire" });
+  }
+  if (next === null) return { steps, wakeAt: null };
+  if (next <= now - LATE_MS) {
+    const plan = planCatchUp(next, now, catchUp, occurrences);
+    steps.push({ kind: "catch-up", plan });
+    next = plan.next;
+  } else if (next - now <= leadMs) {
+    steps.push({ kind: "arm", at: next, next: occurrences.after(next) });
+    return { steps, wakeAt: next };
+  }
+  return { steps, wakeAt: next === null ? null : next - leadMs };
+}

@@ -1,0 +1,131 @@
+import type { RunRow, RunTrigger } from "../store/ledger.ts";
+import type { LoadedTask } from "../task-file/loaded-task.ts";
+import type { LaunchedRun, RunOutcome } from "./run-launcher.ts";
+import type { SkipCode } from "./scheduling-policy.ts";
+
+/**
+ * claimed → waiting → started → ended, or released:
+ * - claimed: its occurrence is taken in the ledger (or the claim is on its
+ *   way); armed ahead of its instant, or queued behind the previous run;
+ * - waiting: admitted; waits for a run slot, its claim and its code to load;
+ * - started: its code was told to begin;
+ * - ended: its end (or its skip) is what the ledger records;
+ * - released: it never ran and its claim is given back, lost or unwritten.
+ */
+export type RunPhase = "claimed" | "waiting" | "started" | "ended" | "released";
+
+/** What a run is of. */
+export interface RunSubject {
+  task: LoadedTask;
+  scheduleId: string;
+  method: string;
+  scheduledFor: number;
+  trigger: RunTrigger;
+  attempt: number;
+}
+
+/** How a run's life ended: every path ends in exactly one of these, through settle(). */
+export type Settlement =
+  /** Its code ran (or tried to): the outcome is recorded. */
+  | { kind: "ran"; outcome: RunOutcome }
+  /** It did not run, and is recorded skipped (`recorded`: its claim already said so). */
+  | { kind: "skipped"; code: SkipCode; reason: string; recorded?: boolean }
+  /** It never started; its claim is given back (`handBack`: its occurrence is due again). */
+  | { kind: "released"; handBack: boolean }
+  /** Another host claimed the occurrence first: a normal outcome. */
+  | { kind: "lost" }
+  /** Its claim could not be written: it must not start (it could run twice after a crash). */
+  | { kind: "unclaimed"; error: unknown };
+
+/** Which run slot a run holds: one of max_concurrent_runs, a standby launch ahead of a slot, or none. */
+export type SlotHold = "held" | "standby" | null;
+
+export interface LifecycleHooks {
+  /** Frees the run's slot, or withdraws it from the wait for one. */
+  freeSlot(run: RunLifecycle): void;
+  /** Carries the settlement out (ledger, log, events, what follows); resolves with the recorded row. */
+  settled(run: RunLifecycle, settlement: Settlement): Promise<RunRow | undefined>;
+}
+
+/** One run's life; the scheduler holds one per occurrence (or manual run, or retry) it deals with. */
+export class RunLifecycle {
+  private current: RunPhase = "claimed";
+  /** Known once the claim is written. */
+  runId: number | null = null;
+  /** Resolves with the run id once the claim is durable; null: lost to another host; rejects: not written. */
+  readonly claim: Promise<number | null>;
+  launched: LaunchedRun | null = null;
+  slot: SlotHold = null;
+  /** What it waited for, if anything: its place in the queue, or a run slot (late on purpose, not asleep). */
+  waited: "queue" | "slot" | null = null;
+  /** Resolves once its settlement is carried out, with the row as recorded (none when nothing was). */
+  readonly recorded: Promise<RunRow | undefined>;
+  private markRecorded: (row: RunRow | undefined) => void = () => {};
+
+  constructor(
+    readonly subject: RunSubject,
+    claim: Promise<number | null>,
+    private readonly hooks: LifecycleHooks,
+  ) {
+    this.claim = claim.then((id) => (this.runId = id));
+    // A claim that fails is dealt with where the run would start or is settled.
+    this.claim.catch(() => {});
+    this.recorded = new Promise((resolve) => (this.markRecorded = resolve));
+  }
+
+  get phase(): RunPhase {
+    return this.current;
+  }
+
+  /** Admitted and not over: waiting for a slot, loading, or running. Counts as "the previous run" for overlap. */
+  get inFlight(): boolean {
+    return this.current === "waiting" || this.current === "started";
+  }
+
+  get settled(): boolean {
+    return this.current === "ended" || this.current === "released";
+  }
+
+  /** claimed → waiting */
+  admit(): void {
+    this.move("claimed", "waiting");
+  }
+
+  /** waiting → started */
+  begin(): void {
+    this.move("waiting", "started");
+  }
+
+  /** Back in line behind the previous run (still claimed): its slot and loaded code are let go meanwhile. */
+  park(): void {
+    if (this.current !== "claimed") throw new Error(`taskhost scheduler: cannot queue a run that is ${this.current}`);
+    this.waited = "queue";
+    this.dropLaunch();
+    this.hooks.freeSlot(this);
+  }
+
+  /**
+   * Ends the run's life, once: whatever held it (slot, loaded code) is let
+   * go, and the settlement is carried out. Later calls do nothing (false).
+   */
+  settle(settlement: Settlement): boolean {
+    if (this.settled) return false;
+    const ran = settlement.kind === "ran" || settlement.kind === "skipped";
+    this.current = ran ? "ended" : "released";
+    if (settlement.kind !== "ran") this.dropLaunch();
+    this.launched = null;
+    this.hooks.freeSlot(this);
+    void this.hooks.settled(this, settlement).then(this.markRecorded, () => this.markRecorded(undefined));
+    return true;
+  }
+
+  private dropLaunch(): void {
+    this.launched?.cancel();
+    this.launched = null;
+  }
+
+  private move(from: RunPhase, to: RunPhase): void {
+    if (this.current !== from) throw new Error(`taskhost scheduler: a run cannot go from ${this.current} to ${to}`);
+    this.current = to;
+  }
+}

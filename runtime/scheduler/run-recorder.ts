@@ -1,0 +1,146 @@
+import type { Ledger, RunRow } from "../store/ledger.ts";
+import type { RunLifecycle, Settlement } from "./run-lifecycle.ts";
+import type { PendingWork } from "./pending-work.ts";
+import { CATCH_UP_LIMIT } from "./scheduling-policy.ts";
+import type { Clock, HostLog, OccurrencesMissedInfo, RunEventInfo, SchedulerEvents } from "./scheduler-types.ts";
+
+export type Emit = <K extends keyof SchedulerEvents>(event: K, ...args: SchedulerEvents[K]) => void;
+
+export interface RunRecorderOptions {
+  ledger: Ledger;
+  log: HostLog;
+  clock: Clock;
+  emit: Emit;
+  /** database.history_per_task: runs kept per task. */
+  historyPerTask: number;
+  /** Where background writes (pruning) are tracked. */
+  work: PendingWork;
+}
+
+/**
+ * What a run's settlement means for the ledger, the host's log and the
+ * scheduler's events: the effects half of the lifecycle's settle().
+ */
+export class RunRecorder {
+  private readonly endsSincePrune = new Map<string, number>();
+  private historyPerTask: number;
+
+  constructor(private readonly options: RunRecorderOptions) {
+    this.historyPerTask = options.historyPerTask;
+  }
+
+  configure(historyPerTask: number): void {
+    this.historyPerTask = historyPerTask;
+  }
+
+  /** Its code began: recorded, logged (with its lag behind its occurrence) and announced. */
+  async started(run: RunLifecycle, at: number): Promise<void> {
+    const { subject } = run;
+    const lagMs = at - subject.scheduledFor;
+    this.options.log.info(
+      { event: "run.start", ...logFields(run), ...(subject.trigger === "manual" ? {} : { lagMs }) },
+      `${subject.scheduleId} started (${subject.trigger}${subject.attempt > 1 ? `, attempt ${subject.attempt}` : ""})`,
+    );
+    this.options.emit("run.start", { ...eventInfo(run), startedAt: at });
+    await this.options.ledger.recordStart(run.runId!, at);
+  }
+
+  /** Occurrences that passed unrun were found: logged, and announced for the alerts. */
+  missed(info: OccurrencesMissedInfo): void {
+    const { scheduleId, first, count, countIsFloor, policy } = info;
+    const since = new Date(first).toISOString();
+    const more = count > CATCH_UP_LIMIT;
+    this.options.log.warn(
+      { event: "schedule.overdue", scheduleId, missed: count, first: since, policy, cause: info.cause },
+      `${scheduleId}: ${Math.min(count, CATCH_UP_LIMIT)}${more ? "+" : ""} occurrence(s) missed since ${since}; catch_up: ${policy}` +
+        (more ? ` (only the latest ${CATCH_UP_LIMIT} count, of ${count}${countIsFloor ? "+" : ""})` : ""),
+    );
+    this.options.emit("occurrence.missed", info);
+  }
+
+  /** Carries a settlement out; `retryAt` says whether a retry follows a run that ended. */
+  async settled(run: RunLifecycle, settlement: Settlement, retryAt: number | null): Promise<RunRow | undefined> {
+    const { ledger, log } = this.options;
+    const { subject } = run;
+    switch (settlement.kind) {
+      case "ran": {
+        const { outcome } = settlement;
+        const row = await ledger.recordEnd(run.runId!, outcome);
+        const durationMs = outcome.startedAt == null ? null : outcome.finishedAt - outcome.startedAt;
+        log[outcome.status === "success" ? "info" : "error"](
+          { event: "run.end", ...logFields(run), status: outcome.status, durationMs, ...(outcome.error ? { error: firstLine(outcome.error) } : {}) },
+          `${subject.scheduleId} ${outcome.status}${durationMs != null ? ` in ${durationMs} ms` : ""}`,
+        );
+        this.options.emit("run.end", { ...eventInfo(run), ...outcome, retryAt });
+        this.countForPrune(subject.task.id);
+        return row;
+      }
+      case "skipped": {
+        const id = await run.claim.catch(() => null);
+        if (id == null) return undefined;
+        log.info({ event: "run.skipped", ...logFields(run), code: settlement.code, reason: settlement.reason }, `${subject.scheduleId} ${settlement.reason}`);
+        this.options.emit("run.skipped", { ...eventInfo(run), code: settlement.code, reason: settlement.reason });
+        if (settlement.recorded) return ledger.getRun(id);
+        return ledger.recordEnd(id, { status: "skipped", finishedAt: this.options.clock.now(), error: settlement.reason });
+      }
+      case "released": {
+        const id = await run.claim.catch(() => null);
+        // Only an occurrence of the schedule goes back to being due; a manual run or a retry is just dropped.
+        const handBack = settlement.handBack && (subject.trigger === "schedule" || subject.trigger === "catch-up");
+        if (id != null) await ledger.releaseClaim(id, { handBack });
+        return undefined;
+      }
+      case "lost":
+        log.debug({ event: "claim.lost", ...logFields(run) }, `${subject.scheduleId}: another host claimed ${new Date(subject.scheduledFor).toISOString()} first`);
+        return undefined;
+      case "unclaimed": {
+        const message = settlement.error instanceof Error ? settlement.error.message : String(settlement.error);
+        log.error(
+          { event: "run.not_claimed", ...logFields(run), err: settlement.error },
+          `${subject.scheduleId} not started: its claim could not be recorded durably (${message})`,
+        );
+        return undefined;
+      }
+    }
+  }
+
+  private countForPrune(taskId: string): void {
+    const n = (this.endsSincePrune.get(taskId) ?? 0) + 1;
+    // Pruning costs a DELETE over the task's runs: do it every tenth of the allowance.
+    if (n < Math.max(10, Math.floor(this.historyPerTask / 10))) {
+      this.endsSincePrune.set(taskId, n);
+      return;
+    }
+    this.endsSincePrune.set(taskId, 0);
+    this.options.work.track("store.prune", this.options.ledger.pruneRuns(taskId, this.historyPerTask));
+  }
+}
+
+function eventInfo(run: RunLifecycle): RunEventInfo {
+  const { subject } = run;
+  return {
+    runId: run.runId!,
+    taskId: subject.task.id,
+    scheduleId: subject.scheduleId,
+    scheduledFor: subject.scheduledFor,
+    trigger: subject.trigger,
+    attempt: subject.attempt,
+  };
+}
+
+export function logFields(run: RunLifecycle) {
+  const { subject } = run;
+  return {
+    taskId: subject.task.id,
+    scheduleId: subject.scheduleId,
+    runId: run.runId,
+    scheduledFor: new Date(subject.scheduledFor).toISOString(),
+    trigger: subject.trigger,
+    attempt: subject.attempt,
+  };
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0] ?? "";
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}

@@ -1,0 +1,47 @@
+/**
+ * The numbers and words of taskhost's scheduling rules, shared by the pure
+ * decisions (decide-*.ts, plan-catch-up.ts) and the coordinator.
+ */
+import type { CatchUpPolicy } from "../task-file/task-meta.ts";
+
+/** A timer that fires later than this found the machine asleep, the clock stepped, or the host down. */
+export const LATE_MS = 1000;
+/** No single timer waits longer (clock steps and suspends are noticed within this). */
+export const MAX_WAIT_MS = 30_000;
+/** Like Kubernetes CronJob: at most this many missed occurrences are caught up or recorded one by one. */
+export const CATCH_UP_LIMIT = 100;
+/** overlap: queue keeps at most this many occurrences waiting; later ones are skipped. */
+export const QUEUE_LIMIT = 100;
+/** Missed occurrences counted one by one at most (every second for ~28 h); beyond, the count is a floor. */
+export const COUNT_LIMIT = 100_000;
+
+/** Why an occurrence was recorded `skipped` (the alerts and the run.skipped event carry it). */
+export type SkipCode =
+  /** overlap: skip, and the previous run still runs (or waits for a slot). */
+  | "overlap"
+  /** overlap: queue, and the queue is full. */
+  | "queue-full"
+  /** It waited for a free run slot until its schedule's next occurrence was due. */
+  | "slot-wait"
+  /** overlap: replace, and a newer occurrence came before it started. */
+  | "replaced"
+  /** Missed while the host was down or asleep; catch_up says it is not run. */
+  | "missed";
+
+/** The text recorded as the skipped run's error. */
+export function skipMessage(code: SkipCode, catchUp: CatchUpPolicy): string {
+  switch (code) {
+    case "overlap":
+      return "skipped: the previous run was still running (overlap: skip)";
+    case "queue-full":
+      return `skipped: ${QUEUE_LIMIT} occurrences already queued (overlap: queue)`;
+    case "slot-wait":
+      return "skipped: it waited for a free run slot (scheduler.max_concurrent_runs) until its next occurrence was due";
+    case "replaced":
+      return "skipped: a newer occurrence replaced it before it started (overlap: replace)";
+    case "missed":
+      return catchUp === "once"
+        ? "skipped: missed while the host was down or asleep; the catch-up run stands for it (catch_up: once)"
+        : `skipped: missed while the host was down or asleep (catch_up: ${catchUp})`;
+  }
+}

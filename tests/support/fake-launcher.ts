@@ -1,0 +1,115 @@
+/**
+ * A RunLauncher whose runs live on a FakeTime clock, for unit tests of the
+ * scheduler's decisions (where code runs is not what they test; the
+ * WorkerLauncher has real-worker tests of its own). Each run follows a plan:
+ * how long its method takes, how it ends, what state it writes, whether it
+ * honours ctx.signal.
+ */
+import type { EndStatus, Isolation, LaunchedRun, RunLauncher, RunOutcome, RunRequest, RunSink } from "../../runtime/scheduler/run-launcher.ts";
+import type { FakeTime } from "./fake-time.ts";
+
+export interface FakeRunPlan {
+  /** How long the method runs once started (ms of fake time); Infinity: until the test ends it. */
+  durationMs: number;
+  status?: "success" | "failure";
+  error?: string;
+  /** State the method writes just before it returns. */
+  writes?: Record<string, unknown>;
+  /** Returns as soon as ctx.signal aborts (otherwise it is killed after the grace). */
+  honoursAbort?: boolean;
+}
+
+export class FakeRun implements LaunchedRun {
+  readonly ready = Promise.resolve();
+  readonly outcome: Promise<RunOutcome>;
+  readonly launchedAt: number;
+  startedAt: number | null = null;
+  /** The state the method was given. */
+  stateSeen: Record<string, unknown> | null = null;
+  stopped: { status: "timeout" | "interrupted"; reason: string; graceMs: number; completedCounts: boolean } | null = null;
+  cancelled = false;
+  ended = false;
+  private startAsked = false;
+  private timer: unknown;
+  private resolve: (outcome: RunOutcome) => void = () => {};
+
+  constructor(
+    readonly request: RunRequest,
+    private readonly sink: RunSink,
+    private readonly plan: FakeRunPlan,
+    private readonly time: FakeTime,
+  ) {
+    this.launchedAt = time.now();
+    this.outcome = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  start(readState: () => Promise<Record<string, unknown>>): void {
+    if (this.startAsked || this.ended) return;
+    this.startAsked = true;
+    void readState().then((state) => {
+      if (this.ended) return;
+      this.stateSeen = state;
+      this.startedAt = this.time.now();
+      this.sink.started(this.startedAt);
+      if (Number.isFinite(this.plan.durationMs)) this.timer = this.time.setTimeout(() => this.finish(this.plan.status ?? "success", this.plan.error ?? null), this.plan.durationMs);
+    });
+  }
+
+  stop(status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false): void {
+    if (this.ended || this.stopped) return;
+    this.stopped = { status, reason, graceMs, completedCounts };
+    if (this.plan.honoursAbort && this.startedAt !== null) this.finish(completedCounts ? "success" : status, completedCounts ? null : reason);
+    else this.time.setTimeout(() => this.finish(status, reason), graceMs);
+  }
+
+  cancel(): void {
+    if (this.startAsked || this.ended) return;
+    this.cancelled = true;
+    this.finish("interrupted", "cancelled before it started");
+  }
+
+  /** Ends the run now (the method returned, threw, or was killed). */
+  finish(status: EndStatus = "success", error: string | null = null): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.time.clearTimeout(this.timer);
+    if (this.startedAt !== null) for (const [key, value] of Object.entries(this.plan.writes ?? {})) this.sink.state(key, value, false);
+    this.resolve({ status, error, output: "", startedAt: this.startedAt, finishedAt: this.time.now() });
+  }
+}
+
+export class FakeLauncher implements RunLauncher {
+  readonly runs: FakeRun[] = [];
+  lead = 400;
+  /** The plan of each launched run (default: returns at once, successfully). */
+  plan: (request: RunRequest) => FakeRunPlan = () => ({ durationMs: 0 });
+  closed = false;
+
+  constructor(private readonly time: FakeTime) {}
+
+  launch(request: RunRequest, sink: RunSink): FakeRun {
+    if (this.closed) throw new Error("fake launcher: closed");
+    const run = new FakeRun(request, sink, this.plan(request), this.time);
+    this.runs.push(run);
+    return run;
+  }
+
+  leadTimeMs(_taskId: string, _isolation: Isolation): number {
+    return this.lead;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const run of this.runs) run.finish("interrupted", "the host is shutting down");
+  }
+
+  /** The runs of one schedule, in launch order. */
+  of(scheduleId: string): FakeRun[] {
+    return this.runs.filter((r) => r.request.scheduleId === scheduleId);
+  }
+
+  /** Runs whose method is running now. */
+  running(): FakeRun[] {
+    return this.runs.filter((r) => r.startedAt !== null && !r.ended);
+  }
+}

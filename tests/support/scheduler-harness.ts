@@ -1,0 +1,135 @@
+/**
+ * A Scheduler under test: a real sql.js ledger in a temp folder, a fake clock
+ * and timers, a fake launcher, and its log lines and events collected.
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Ledger, RunRow } from "../../runtime/store/ledger.ts";
+import { openSqlJsLedger } from "../../runtime/store/sqljs-store.ts";
+import { Scheduler } from "../../runtime/scheduler/scheduler.ts";
+import type { HostLog, SchedulerEvents } from "../../runtime/scheduler/scheduler-types.ts";
+import type { ScheduleSpec } from "../../runtime/schedule/schedule-spec.ts";
+import type { LoadedTask, TaskSchedule } from "../../runtime/task-file/loaded-task.ts";
+import { TASK_META_DEFAULTS, type ResolvedTaskMeta } from "../../runtime/task-file/task-meta.ts";
+import { FakeLauncher } from "./fake-launcher.ts";
+import { FakeTime } from "./fake-time.ts";
+
+export interface LogLine {
+  level: keyof HostLog;
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+export interface Harness {
+  dir: string;
+  ledger: Ledger & { close(): Promise<void> };
+  time: FakeTime;
+  launcher: FakeLauncher;
+  scheduler: Scheduler;
+  logs: LogLine[];
+  events: Array<{ name: keyof SchedulerEvents; info: unknown }>;
+  /** Every run the ledger holds for a task, oldest first (claims not started yet included). */
+  runs(taskId: string): Promise<RunRow[]>;
+  close(): Promise<void>;
+}
+
+export async function harness(options: { start: number; maxConcurrentRuns?: number; historyPerTask?: number; dir?: string; owner?: string }): Promise<Harness> {
+  // A memory-backed folder where there is one: the ledger is real, its fsyncs cost nothing.
+  const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  const dir = options.dir ?? (await mkdtemp(path.join(base, "taskhost-scheduler-")));
+  const ledger = await openSqlJsLedger({ path: path.join(dir, "scheduler.db") });
+  const time = new FakeTime(options.start);
+  return withScheduler({ dir, ledger, time, maxConcurrentRuns: options.maxConcurrentRuns, historyPerTask: options.historyPerTask, owner: options.owner });
+}
+
+/** Another scheduler (a second host, or the next life of one) on a ledger and clock. */
+export function withScheduler(options: {
+  dir: string;
+  ledger: Ledger & { close(): Promise<void> };
+  time: FakeTime;
+  maxConcurrentRuns?: number;
+  historyPerTask?: number;
+  owner?: string;
+  ownsLedger?: boolean;
+}): Harness {
+  const { dir, ledger, time } = options;
+  const launcher = new FakeLauncher(time);
+  const logs: LogLine[] = [];
+  const line = (level: keyof HostLog) => (fields: object, message = "") => logs.push({ level, fields: fields as Record<string, unknown>, message });
+  const log: HostLog = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+  const scheduler = new Scheduler({
+    ledger,
+    launcher,
+    log,
+    taskLog: () => {},
+    maxConcurrentRuns: options.maxConcurrentRuns ?? 8,
+    historyPerTask: options.historyPerTask ?? 1000,
+    owner: options.owner ?? "host-a",
+    clock: time,
+    timers: time,
+  });
+  const events: Harness["events"] = [];
+  for (const name of ["run.start", "run.end", "run.skipped", "occurrence.missed", "task.paused"] as const) {
+    scheduler.on(name, (info: unknown) => events.push({ name, info }));
+  }
+  const previousSettle = time.settle;
+  time.settle = async () => {
+    await previousSettle();
+    // Ledger writes end in real I/O: let them land, and what they let go on.
+    await scheduler.idle();
+  };
+  return {
+    dir,
+    ledger,
+    time,
+    launcher,
+    scheduler,
+    logs,
+    events,
+    async runs(taskId) {
+      const rows = await ledger.listRunsBetween(0, Number.MAX_SAFE_INTEGER, { taskId });
+      return rows.sort((a, b) => a.id - b.id);
+    },
+    async close() {
+      // Runs stopped with no grace end on the fake clock's next turn.
+      const stopping = scheduler.stop(0);
+      await time.advance(0);
+      await stopping;
+      if (options.ownsLedger !== false) {
+        await ledger.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+const MINUTE: ScheduleSpec = { kind: "every", unit: "minute", n: 1, offsetSec: 0 };
+
+/** A loaded task as the catalog would hand it over (no bundle: the fake launcher runs nothing). */
+export function task(id: string, options: { spec?: ScheduleSpec; meta?: Partial<ResolvedTaskMeta>; method?: string; methods?: string[] } = {}): LoadedTask {
+  const spec = options.spec ?? MINUTE;
+  const method = options.method ?? "run";
+  const schedule: TaskSchedule = {
+    id: `${id}#${method}`,
+    method,
+    spec,
+    text: JSON.stringify(spec),
+    zone: "UTC",
+    window: {},
+    fingerprint: JSON.stringify({ spec, zone: "UTC" }),
+  };
+  return {
+    id,
+    file: `/project/tasks/${id}.ts`,
+    relFile: `tasks/${id}.ts`,
+    meta: { ...TASK_META_DEFAULTS, title: id, ...options.meta },
+    bundle: { path: `/project/data/cache/bundles/${id}.mjs`, hash: "h", inputs: [], bundleMs: 0 },
+    schedules: [schedule],
+    methods: options.methods ?? [method],
+    warnings: [],
+  };
+}
+
+export const every = (n: number, unit: "second" | "minute" | "hour"): ScheduleSpec => ({ kind: "every", unit, n, offsetSec: 0 });
