@@ -14,7 +14,8 @@ import { inProject, type Scenario } from "./adversarial-support.ts";
 
 const SECRETS = {
   TASKHOST_DASHBOARD_TOKEN: "dashboard-secret-7f3a9c",
-  TASKHOST_DATABASE_URL: "postgres://u:db-secret-41be@localhost/x",
+  // Not TASKHOST_DATABASE_URL: it would make this host a PostgreSQL fleet member.
+  TASKHOST_WEBHOOK_SECRET: "webhook-secret-41be",
   TASKHOST_SMTP_PASSWORD: "smtp-secret-c0ffee",
 };
 
