@@ -72,8 +72,8 @@ export const fileModes: Scenario = {
         if (!known?.split(",").includes(mode)) kinds.set(kind, known ? `${known},${mode}` : mode);
       }
       const othersBits = entries.filter((e) => (e.mode & 0o007) !== 0 && !e.isDir).map((e) => e.rel);
-      // Task code and its manifests: no run's output, state or log line is in them.
-      const taskCode = (rel: string) => rel.startsWith("data/cache/") || rel.startsWith("data/deps/");
+      // Task code and its manifests, and two numbers (the supervisor's PID, the dashboard's port): no output, state, log line or secret is in them.
+      const taskCode = (rel: string) => rel.startsWith("data/cache/") || rel.startsWith("data/deps/") || ["data/taskhost.pid", "data/dashboard-port"].includes(rel);
       const exposed = (otherUser ? readable : othersBits).filter((rel) => !taskCode(rel));
       const private_ = files.map((f) => path.relative(project.root, f)).filter((rel) => !taskCode(rel));
       return [
@@ -83,7 +83,7 @@ export const fileModes: Scenario = {
           refused: otherUser ? { ok: private_.length - exposed.length, of: private_.length } : undefined,
           held: exposed.length === 0 && warned,
           measured:
-            `${otherUser ? `readable by another user: ${readable.length ? readable.map((r) => r.replace(/[0-9a-f]{16,}/, "…")).join(", ") : "none"} (task code is not counted)` : "no other user to try with"}; ` +
+            `${otherUser ? `readable by another user: ${readable.length ? readable.map((r) => r.replace(/[0-9a-f]{16,}/, "…")).join(", ") : "none"} (task code, PID and port are not counted)` : "no other user to try with"}; ` +
             `${exposed.length ? `EXPOSED: ${exposed.join(", ")}; ` : ""}a task reading a 0644 secrets.yaml ${warned ? "is warned" : "is NOT warned"}; ` +
             `modes: ${[...kinds].map(([k, m]) => `${k} ${m}`).join(", ")}`,
         },
