@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
-import { atomicWriteFile } from "../store/atomic-write-file.ts";
+import { atomicWriteFile, PRIVATE_FILE } from "../store/atomic-write-file.ts";
 import type { ConfigResolution } from "./config-options.ts";
 import { displayConfigPath, resolveConfig } from "./resolve-config.ts";
 import { loadConfigFile, readSecretsBeside, resolveConfigSource } from "./load-config-file.ts";
@@ -101,9 +101,12 @@ export async function saveLastGoodConfig(dataDir: string, source: string | null)
   } catch {
     // not there yet
   }
+  // A copy of config.yaml, which may hold dashboard.token or alert secrets: owner-only (issue 10.10).
   if (!same) {
     await mkdir(dataDir, { recursive: true });
-    await atomicWriteFile(file, new TextEncoder().encode(text));
+    await atomicWriteFile(file, new TextEncoder().encode(text), PRIVATE_FILE);
+  } else if ((statSync(file).mode & 0o077) !== 0) {
+    await chmod(file, PRIVATE_FILE);
   }
   return statSync(file).mtime.toISOString();
 }
