@@ -14,10 +14,10 @@ import { RunLifecycle, type LifecycleHooks, type RunSubject, type Settlement } f
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
-import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type TaskLogLine, type Timers } from "./scheduler-types.ts";
-import { ScheduleBook, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
+import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
+import { ScheduleBook, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
-export type { ScheduleReset } from "./schedule-book.ts";
+export type { ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 
 export interface SchedulerOptions {
   ledger: Ledger;
@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   historyPerTask: number;
   /** This host's id in the ledger: its claims carry it. */
   owner: string;
+  /** Other hosts write the same ledger (a fleet, issue 14); left out for a ledger this host owns alone. */
+  shared?: SharedLedger;
   /** How a task's runs are isolated (default `worker`). */
   isolationOf?: (task: LoadedTask) => Isolation;
   clock?: Clock;
@@ -76,8 +78,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       recorder: this.recorder,
       work: this.work,
       clock: this.clock,
+      timers: this.timers,
+      log: options.log,
       taskLog: options.taskLog,
       maxConcurrentRuns: options.maxConcurrentRuns,
+      shared: options.shared ?? null,
       isolationOf: (task) => options.isolationOf?.(task) ?? "worker",
       following: (scheduleId, at) => this.book.state(scheduleId)?.occurrences.after(at) ?? null,
       stopping: () => this.stopping != null,
@@ -130,6 +135,28 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
   overdueSchedules(): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
     return this.book.overdue(this.clock.now() - LATE_MS);
+  }
+
+  /** Another writer of the ledger changed these schedules: those that differ from what this scheduler holds are read again. */
+  changedElsewhere(hints: readonly ScheduleHint[]): Promise<void> {
+    const done = this.book.changedElsewhere(hints);
+    this.work.track("store.read", done);
+    return done;
+  }
+
+  /**
+   * Another writer took this host's claims over (its lease lapsed while it was frozen): its runs are
+   * recorded `interrupted` already. Runs in flight are stopped, unstarted claims let go, schedules re-read.
+   */
+  abandonClaims(reason: string): Promise<void> {
+    for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
+    for (const run of [...this.inFlight]) {
+      if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
+      else run.launched?.stop("interrupted", reason, graceFor(run.subject.task.meta.timeoutSec));
+    }
+    const done = this.book.rereadAll();
+    this.work.track("store.read", done);
+    return done;
   }
 
   /** Runs admitted and not over (waiting for a slot, loading or running). */
@@ -216,6 +243,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           armed: state.armed?.subject.scheduledFor ?? null,
           catchUp: state.task.meta.catchUp,
           leadMs: this.starter.leadTimeMs(state.task),
+          heldUntil: state.heldUntil,
         };
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) this.apply(state, step);
@@ -262,8 +290,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { schedule, task } = state;
     const first = state.nextRun!;
     const policy = task.meta.catchUp;
-    this.recorder.missed({ taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) });
+    const missed = { taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) };
     if (plan.occurrences.length === 0) {
+      this.recorder.missed(missed);
       state.nextRun = plan.next;
       this.work.track("store.write", this.options.ledger.setNextRun(schedule.id, plan.next));
       return;
@@ -275,6 +304,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       ...(o.covers ? { covers: o.covers } : {}),
     }));
     const claim = this.book.claim(state, first, plan.next, occurrences, this.options.owner);
+    // Said by the host whose claim took them: on a shared ledger the others lost the race (or ran them).
+    claim.then((ids) => ids.some((id) => id != null) && this.recorder.missed(missed), () => undefined);
     let admitted = false;
     plan.occurrences.forEach((o, i) => {
       const run = this.newRun(subjectOf(state, o.scheduledFor, "catch-up"), claim.then((ids) => ids[i] ?? null));
