@@ -30,11 +30,23 @@ export function getConfigDir(): string {
 }
 
 /**
- * Turns a config name into its absolute path inside `config/`, refusing what
- * would leave it: absolute paths, `..` segments, and symlinks (the file or a
+ * Where {@link saveConfig} writes: `data/config/` (the host's data folder, which
+ * the systemd unit keeps writable and git ignores), not `config/`, which the
+ * unit makes read-only and which is in git.
+ *
+ * @example
+ * const dir = getSavedConfigDir(); // /srv/taskhost/data/config
+ */
+export function getSavedConfigDir(): string {
+  return path.join(process.env.TASKHOST_DATA_DIR ?? path.join(getProjectRoot(), "data"), "config");
+}
+
+/**
+ * Turns a config name into its absolute path inside `config/` (or `dir`), refusing
+ * what would leave it: absolute paths, `..` segments, and symlinks (the file or a
  * folder on the way) that point outside. A name without extension gets `.yaml`.
  */
-export function resolveConfigPath(name = "config.yaml"): string {
+export function resolveConfigPath(name = "config.yaml", dir = getConfigDir()): string {
   const refuse = (why: string) =>
     new ConfigError(`config name ${JSON.stringify(name)} refused: ${why}; names are relative to config/ (e.g. "my_task.yaml")`, ERR_CONFIG_NAME);
   if (name.length === 0) throw refuse("empty");
@@ -42,7 +54,6 @@ export function resolveConfigPath(name = "config.yaml"): string {
   if (name.includes("\0")) throw refuse("it contains a NUL byte");
   if (name.split(/[\\/]/).includes("..")) throw refuse("`..` is not allowed");
   const withExt = /\.ya?ml$/i.test(name) ? name : `${name}.yaml`;
-  const dir = getConfigDir();
   const file = path.resolve(dir, withExt);
   if (!isInside(dir, file)) throw refuse("it resolves outside config/");
   // Symlinks: whatever part of the path exists must really be inside config/.
@@ -107,7 +118,8 @@ function readDocument(file: string): Document | null {
 }
 
 /**
- * Loads a YAML file from `config/` (default `config.yaml`, the host's own).
+ * Loads a YAML file from `config/` (default `config.yaml`, the host's own), or
+ * the copy {@link saveConfig} wrote in `data/config/` once there is one.
  * A missing file gives `{}`; invalid YAML throws a {@link ConfigError} naming
  * the file and line. A `secrets*.yaml` readable by other users logs a warning.
  *
@@ -116,7 +128,7 @@ function readDocument(file: string): Document | null {
  * const secrets = loadConfig<{ api_keys?: Record<string, string> }>("secrets");
  */
 export function loadConfig<T extends object = ConfigData>(name?: string): T {
-  const doc = readDocument(resolveConfigPath(name));
+  const doc = readDocument(currentConfigFile(name));
   const data: unknown = doc?.toJS() ?? {};
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new ConfigError(`config/${name ?? "config.yaml"}: expected a mapping of keys at the top level`, ERR_CONFIG_PARSE);
@@ -144,19 +156,31 @@ export function getConfigValue<T>(keyPath: string, name?: string, defaultValue?:
   return node === undefined ? defaultValue : (node as T);
 }
 
+/** The file `name` is read from: the saved copy in data/config/ when there is one, else config/. */
+function currentConfigFile(name?: string): string {
+  const saved = resolveConfigPath(name, getSavedConfigDir());
+  return existsSync(saved) ? saved : resolveConfigPath(name);
+}
+
 /**
- * Writes `data` as YAML to `config/<name>` atomically (readers never see half a
- * file). When the file exists, its comments and key order are kept for the
- * keys that stay; keys missing from `data` are removed. A new `secrets*.yaml`
- * is created owner-only (0600).
+ * Writes `data` as YAML to `data/config/<name>` atomically (readers never see
+ * half a file); {@link loadConfig} reads it from there on. `config/` stays as
+ * you wrote it: read-only under the systemd unit, and `git status` clean. When
+ * the file exists (saved before, or in config/), its comments and key order are
+ * kept for the keys that stay; keys missing from `data` are removed. A new
+ * `secrets*.yaml` is created owner-only (0600). The host's own `config.yaml`
+ * is refused: the host never reads a saved copy of it.
  *
  * @example
  * const state = loadConfig("my_task.yaml");
  * saveConfig({ ...state, last_sync: new Date().toISOString() }, "my_task.yaml");
  */
 export function saveConfig(data: ConfigData, name: string): void {
-  const file = resolveConfigPath(name);
-  const doc = readDocument(file);
+  if (resolveConfigPath(name) === resolveConfigPath("config.yaml")) {
+    throw new ConfigError("saveConfig: config.yaml is the host's own configuration; edit it by hand, and save task settings under their own name", ERR_CONFIG_NAME);
+  }
+  const file = resolveConfigPath(name, getSavedConfigDir());
+  const doc = readDocument(currentConfigFile(name));
   let text: string;
   if (doc && isMap(doc.contents)) {
     mergeInto(doc, [], data);
@@ -194,14 +218,19 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The YAML files in `config/` (and its sub-folders), as names to pass to
+ * The YAML files in `config/` and `data/config/` (and their sub-folders), as names to pass to
  * {@link loadConfig}, sorted. Symlinks are listed only if they stay inside.
  *
  * @example
  * for (const name of listConfigFiles()) log.info(name); // "config.yaml", "my_task.yaml", ...
  */
 export function listConfigFiles(): string[] {
-  const dir = getConfigDir();
+  const names = new Set<string>();
+  for (const dir of [getConfigDir(), getSavedConfigDir()]) for (const name of yamlFilesIn(dir)) names.add(name);
+  return [...names].sort();
+}
+
+function yamlFilesIn(dir: string): string[] {
   const names: string[] = [];
   const walk = (sub: string) => {
     let entries;
@@ -213,16 +242,16 @@ export function listConfigFiles(): string[] {
     for (const entry of entries) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(rel);
-      else if (/\.ya?ml$/i.test(entry.name) && safeName(rel)) names.push(rel);
+      else if (/\.ya?ml$/i.test(entry.name) && safeName(rel, dir)) names.push(rel);
     }
   };
   walk("");
-  return names.sort();
+  return names;
 }
 
-function safeName(name: string): boolean {
+function safeName(name: string, dir: string): boolean {
   try {
-    resolveConfigPath(name);
+    resolveConfigPath(name, dir);
     return true;
   } catch {
     return false;

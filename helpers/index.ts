@@ -11,6 +11,7 @@ export {
   ERR_CONFIG_NAME,
   ERR_CONFIG_PARSE,
   getConfigDir,
+  getSavedConfigDir,
   getConfigValue,
   listConfigFiles,
   loadConfig,

@@ -20,6 +20,7 @@ import { taskhostReload } from "./bench/taskhost-reload.ts";
 import { taskhostStart } from "./bench/taskhost-start.ts";
 import { fleetBench } from "./bench/fleet-pg.ts";
 import { skipPostgres } from "../tests/support/pg-cluster.ts";
+import { isolationTax } from "./bench/isolation-tax.ts";
 
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -37,6 +38,7 @@ const LAG = quick
     ];
 const BIG = quick ? { jobs: 50, period: EVERY_5_SECONDS, slots: 16, waitMs: 20_000 } : { jobs: 1000, period: EVERY_MINUTE, slots: 16, waitMs: 120_000 };
 const IDLE = { jobs: 100, seconds: quick ? 5 : 60 };
+const TAX_RUNS = quick ? 100 : 1000;
 const RELOAD = quick ? { edits: 10, configEdits: 5 } : { edits: 50, configEdits: 20 };
 
 const results = new Results();
@@ -77,6 +79,12 @@ if (wanted("big")) {
   await taskhostBurst(results, BIG.jobs, BIG.period, BIG.slots, BIG.waitMs);
   await peerBurst(results, "bree", BIG.jobs, BIG.period, BIG.waitMs);
   await peerBurst(results, "croner", BIG.jobs, BIG.period, BIG.waitMs);
+}
+
+if (wanted("tax")) {
+  // The same burst through the run launcher under each isolation level, and croner in-process.
+  await quietMachine(`isolation tax ${TAX_RUNS}`);
+  await isolationTax(results, TAX_RUNS);
 }
 
 if (wanted("idle")) {

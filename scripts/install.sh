@@ -238,6 +238,18 @@ timeout_stop=$((shutdown_grace + 30))
 # restart, plus max_concurrent_runs runs at the default memory_limit.
 memory_max=$((max_memory * 3 / 2 + 256 + max_runs * 512))
 
+# PrivateTmp=yes gives the service its own empty /tmp and /var/tmp: a project there
+# is invisible to it. A --user unit has no mount sandbox, so it is not affected.
+if ((!user_mode)); then
+  case "$project_root/" in
+    /tmp/* | /var/tmp/*)
+      tmp_msg="the project $project_root is under /tmp or /var/tmp, which the unit's PrivateTmp=yes hides from the service (it would not find its own files); move it (e.g. to /opt/taskhost) or use --user"
+      if ((manage_system)); then die "$tmp_msg"; fi
+      warn "$tmp_msg (a real install refuses)"
+      ;;
+  esac
+fi
+
 # ProtectHome: /home, /root and /run/user hold people's files; the host never
 # needs them, unless the project itself lives there.
 case "$project_root/" in
@@ -279,6 +291,9 @@ EOF
   cat <<EOF
 Restart=on-failure
 RestartSec=5
+# Exit 78 (EX_CONFIG): a first start on an invalid config/config.yaml with no last good
+# copy in data/ to fall back on. Restarting cannot help; the journal says which key.
+RestartPreventExitStatus=78
 # SIGTERM to the main process only (the PID in data/taskhost.pid): it stops
 # gracefully, giving running tasks scheduler.shutdown_grace = ${shutdown_grace} s; a second
 # SIGTERM would mean "stop now". Whatever is left after TimeoutStopSec gets SIGKILL.
@@ -405,6 +420,8 @@ fi
 if ((!manage_system)); then
   if ((dry_run)); then
     say "- would run: ${systemctl_cmd[*]} daemon-reload && ${systemctl_cmd[*]} enable --now $unit_name (dry run)"
+    # The same steps as a real install, lingering included.
+    if ((user_mode)); then say "- would run: loginctl enable-linger ${USER:-$(id -un)}, so the service keeps running after you log out (dry run)"; fi
   else
     say "- unit written to $output_dir only; systemd was not touched (copy it to $default_unit_dir to use it)"
   fi
@@ -429,9 +446,9 @@ run "${systemctl_cmd[@]}" enable --now "$unit_name"
 
 if ((user_mode)); then
   # Without lingering, a user's services stop when their last session ends.
-  if command -v loginctl >/dev/null 2>&1 && [[ "$(loginctl show-user "$USER" -p Linger --value 2>/dev/null)" != "yes" ]]; then
+  if command -v loginctl >/dev/null 2>&1 && [[ "$(loginctl show-user "${USER:-$(id -un)}" -p Linger --value 2>/dev/null)" != "yes" ]]; then
     say "- letting your services run while you are logged out"
-    run loginctl enable-linger "$USER" || warn "loginctl enable-linger failed: the service stops when you log out (ask an admin: loginctl enable-linger $USER)"
+    run loginctl enable-linger "${USER:-$(id -un)}" || warn "loginctl enable-linger failed: the service stops when you log out (ask an admin: loginctl enable-linger ${USER:-$(id -un)})"
   fi
 fi
 

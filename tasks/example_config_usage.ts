@@ -1,7 +1,7 @@
 /*
 ---
 title: "Config Usage"
-description: "Reads its own settings and a secret from config/, and records its last run there."
+description: "Reads its own settings and a secret from config/, and records its last run with saveConfig (in data/config/)."
 timeout: 30
 ---
 */
@@ -38,9 +38,10 @@ export default class ConfigUsage {
     logStructuredData("settings", { zone, greeting, maxItems, apiKey: apiKey ? "set" : "not set" });
     if (!apiKey) ctx.log.info("no api_keys.example_service in config/secrets.yaml (see config/secrets.yaml.example)");
 
-    // Write back: atomic, and comments in an existing file are kept.
+    // Write back: to data/config/ (config/ stays as you wrote it: read-only under the
+    // systemd unit, and git stays clean); atomic, and comments are kept.
     const runs = (settings.runs ?? 0) + 1;
     saveConfig({ greeting, limits: { max_items: maxItems }, ...settings, runs, last_run: new Date().toISOString() }, CONFIG);
-    ctx.log.info(`recorded run ${runs} in config/${CONFIG}`);
+    ctx.log.info(`recorded run ${runs} in data/config/${CONFIG}`);
   }
 }

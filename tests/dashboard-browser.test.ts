@@ -59,7 +59,8 @@ describe.skipIf(skip)("the dashboard page in Chromium", () => {
     await page.click("button[type=submit]");
     await row("ticker").waitFor();
     expect(await row("reports/daily").locator(".title a").textContent()).toBe("Daily report");
-    expect(await row("reports/daily").locator(".schedule-cell").textContent()).toContain("cron 0 9 * * *");
+    // Issue 11.15: cron in words (the pattern kept for those who read cron).
+    expect(await row("reports/daily").locator(".schedule-cell").textContent()).toContain("at 09:00 (cron 0 9 * * *)");
     expect(await row("broken").locator(".state").textContent()).toBe("error");
     expect(await row("broken").locator(".err").textContent()).toContain('frontmatter field "timeout"');
     // The cookie is HttpOnly: the page's script cannot read it.
@@ -109,6 +110,13 @@ describe.skipIf(skip)("the dashboard page in Chromium", () => {
     await row("flaky").locator(".title a").click();
     const failed = page.locator('tr.run[data-status="failure"]').first();
     await failed.waitFor();
+    // Issue 11.15: the run list's times carry their date (the same run formatted with the date).
+    const startedAt = (await (await fetch(`${d.base}/api/tasks/flaky/runs?limit=1`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as { runs: Array<{ startedAt: string }> };
+    const withDate = await page.evaluate(
+      (iso) => new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(iso)),
+      startedAt.runs[0]!.startedAt,
+    );
+    expect(await failed.locator("td").nth(4).textContent()).toBe(withDate);
     await failed.click();
     const error = page.locator("pre.run-error").first();
     await error.waitFor();

@@ -21,7 +21,8 @@ describe("describeSchedule", () => {
     [every(2).days.at("09:00"), "every 2 days at 09:00"],
     [every().monday.at("09:00"), "every monday at 09:00"],
     [every().sunday, "every sunday at 00:00"],
-    [cron("0 9 * * 1-5"), "cron 0 9 * * 1-5"],
+    [cron("0 9 * * 1-5"), "at 09:00, Monday through Friday (cron 0 9 * * 1-5)"],
+    [cron("*/5 * * * *"), "every 5 minutes (cron */5 * * * *)"],
   ])("%s", (schedule, text) => {
     expect(describeSchedule(schedule.spec)).toBe(text);
     expect(String(schedule)).toBe(text);

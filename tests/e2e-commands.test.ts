@@ -100,7 +100,7 @@ export default class {
     expect((await status(project)).tasks.find((t) => t.id === "ticker")!.state).toBe("paused");
     await next.stop();
     expect((await project.cli(["resume", "ticker"])).code).toBe(0);
-    expect((await project.cli(["resume", "ticker"])).stdout).toContain("ticker was already resumed; nothing changed");
+    expect((await project.cli(["resume", "ticker"])).stdout).toContain("ticker is not paused; nothing changed");
     const last = await project.start();
     const resumedAt = Date.now();
     await waitFor(async () => (await history(project, "ticker")).some((r) => Date.parse(r.scheduledFor!) > resumedAt), {

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { copyFile, readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
@@ -94,8 +95,11 @@ describe("example tasks", () => {
     expect(r.status).toBe("success");
     expect(r.output).toContain("config files: config.yaml");
     expect(r.output).toContain('"apiKey":"not set"');
-    const saved = await readFile(path.join(project.root, "config", "example_config_usage.yaml"), "utf8");
+    // Issue 11.4: saved under data/ (writable under the systemd unit, git-ignored), not config/.
+    const saved = await readFile(path.join(project.root, "data", "config", "example_config_usage.yaml"), "utf8");
     expect(saved).toContain("runs: 1");
+    expect(existsSync(path.join(project.root, "config", "example_config_usage.yaml"))).toBe(false);
+    expect(r.output).toContain("recorded run 1 in data/config/example_config_usage.yaml");
   });
 
   it("helper showcase tours every helper", async () => {

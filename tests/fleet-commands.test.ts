@@ -73,7 +73,7 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
 
     // Half a deploy: B gets a new version of t. Status (on either host) names who has which; A does not run B's version.
     await b.project.writeTask("t.ts", tick("every(2).seconds"));
-    const warningOf = async (m: FleetMember) => ((await status(m)).tasks.find((t) => t.id === "t") as { warnings?: string[] } | undefined)?.warnings ?? [];
+    const warningOf = async (m: FleetMember) => (await status(m)).tasks.find((t) => t.id === "t")?.warnings ?? [];
     const warning = await waitFor(async () => (await warningOf(a)).find((w) => /hosts disagree/.test(w)), { timeoutMs: 15_000, what: "the version warning" });
     expect(warning).toContain(a.id);
     expect(warning).toContain(b.id);

@@ -18,6 +18,7 @@ describe("config helpers", () => {
     await rm(outside, { recursive: true, force: true });
   });
   const configFile = (name: string) => path.join(env.root, "config", name);
+  const savedFile = (name: string) => path.join(env.root, "data", "config", name);
 
   it("resolves the project root from TASKHOST_PROJECT_ROOT", () => {
     expect(getProjectRoot()).toBe(env.root);
@@ -72,22 +73,29 @@ describe("config helpers", () => {
       configFile("my_task.yaml"),
       "# my task's settings\nname: old   # shown in reports\nlimits:\n  # per run\n  max: 10\n  min: 1\ndropped: true\n",
     );
+    const original = await readFile(configFile("my_task.yaml"), "utf8");
     saveConfig({ name: "new", limits: { max: 20, min: 1 }, added: [1, 2] }, "my_task.yaml");
-    const text = await readFile(configFile("my_task.yaml"), "utf8");
+    // Issue 11.4: saved to data/config/ (writable under the systemd unit, not in git); config/ is untouched.
+    const text = await readFile(savedFile("my_task.yaml"), "utf8");
     expect(text).toBe("# my task's settings\nname: new # shown in reports\nlimits:\n  # per run\n  max: 20\n  min: 1\nadded:\n  - 1\n  - 2\n");
+    expect(await readFile(configFile("my_task.yaml"), "utf8")).toBe(original);
     expect(loadConfig("my_task.yaml")).toEqual({ name: "new", limits: { max: 20, min: 1 }, added: [1, 2] });
+    saveConfig({ name: "newer" }, "my_task.yaml");
+    expect(getConfigValue("name", "my_task.yaml")).toBe("newer");
+    expect(() => saveConfig({ a: 1 }, "config.yaml")).toThrow(/host's own configuration/);
     // No temporary file left behind; a new file is created (in a new sub-folder too).
     saveConfig({ fresh: { deep: "yes" } }, "sub/fresh.yaml");
     expect(getConfigValue("fresh.deep", "sub/fresh.yaml")).toBe("yes");
-    expect((await readdir(path.join(env.root, "config"))).sort()).toEqual(["my_task.yaml", "sub"]);
+    expect((await readdir(path.join(env.root, "config"))).sort()).toEqual(["my_task.yaml"]);
+    expect((await readdir(path.join(env.root, "data", "config"))).sort()).toEqual(["my_task.yaml", "sub"]);
     expect(listConfigFiles()).toEqual(["my_task.yaml", "sub/fresh.yaml"]);
   });
 
   it("creates secrets owner-only and warns when a secrets file is readable by others", async () => {
     saveConfig({ api_keys: { x: "k" } }, "secrets.yaml");
     const { statSync } = await import("node:fs");
-    expect(statSync(configFile("secrets.yaml")).mode & 0o777).toBe(0o600);
-    await chmod(configFile("secrets.yaml"), 0o644);
+    expect(statSync(savedFile("secrets.yaml")).mode & 0o777).toBe(0o600);
+    await chmod(savedFile("secrets.yaml"), 0o644);
     // The warning goes to the console outside a run: check it in a real process.
     const result = await executeCommand(process.execPath, {
       args: ["--import", "tsx", "-e", 'import("./helpers/index.ts").then((h) => console.log(h.getConfigValue("api_keys.x", "secrets.yaml")))'],
@@ -96,7 +104,7 @@ describe("config helpers", () => {
       timeout: 30,
     });
     expect(result.stdout.trim()).toBe("k");
-    expect(result.stderr).toMatch(/WARN \[script\] config\/secrets\.yaml is readable by other users \(mode 0644\); run `chmod 600 config\/secrets\.yaml`/);
+    expect(result.stderr).toMatch(/WARN \[script\] data\/config\/secrets\.yaml is readable by other users \(mode 0644\); run `chmod 600 data\/config\/secrets\.yaml`/);
   });
 
   it("ships a secrets example that parses", async () => {

@@ -51,6 +51,7 @@ describe("frontmatter forms", () => {
       notifyOnFailure: null,
       alerts: null,
       pingUrl: null,
+      isolation: null,
     });
     expect(Object.isFrozen(parsed.meta)).toBe(true);
     expect(Object.isFrozen(parsed.meta.dependencies)).toBe(true);
@@ -174,6 +175,7 @@ describe("fields", () => {
         "memory_limit: 256",
         "allow_scripts: true",
         "notify_on_failure: true",
+        "isolation: worker",
       ),
       FILE,
     );
@@ -197,6 +199,7 @@ describe("fields", () => {
       notifyOnFailure: true,
       alerts: null,
       pingUrl: null,
+      isolation: "worker",
     });
   });
 

@@ -52,6 +52,7 @@ describe("defaults", () => {
       memoryCheckIntervalSec: 10,
       maxConcurrentRuns: 8,
       shutdownGraceSec: 30,
+      isolation: "context",
     });
     expect(config.database).toEqual({ path: path.join(root, "data", "scheduler.db"), historyPerTask: 1000, url: null, leaseSec: 6 });
     expect(config.logging).toEqual({
@@ -104,6 +105,7 @@ scheduler:
   memory_check_interval: 2.5
   max_concurrent_runs: 3
   shutdown_grace: 0
+  isolation: task
 database:
   path: /var/lib/taskhost/db.sqlite
   history_per_task: 50
@@ -128,7 +130,7 @@ dashboard:
   enabled: true
   host: 0.0.0.0
   port: 0
-  token: s3cret
+  token: s3cret-0123456789abc
 `);
     expect(warnings).toEqual([]);
     expect(config.scheduler).toEqual({
@@ -138,6 +140,7 @@ dashboard:
       memoryCheckIntervalSec: 2.5,
       maxConcurrentRuns: 3,
       shutdownGraceSec: 0,
+      isolation: "task",
     });
     expect(config.database).toEqual({
       path: "/var/lib/taskhost/db.sqlite",
@@ -155,7 +158,7 @@ dashboard:
     expect(config.tasks).toEqual({ directory: path.join(root, "jobs"), includeExampleTasks: true, reloadOnChange: false });
     expect(config.dependencies).toEqual({ registry: "https://registry.example.com/", installTimeoutSec: 60 });
     expect(config.notifications.notifyOnFailure).toBe(true);
-    expect(config.dashboard).toEqual({ enabled: true, host: "0.0.0.0", port: 0, token: "s3cret" });
+    expect(config.dashboard).toEqual({ enabled: true, host: "0.0.0.0", port: 0, token: "s3cret-0123456789abc" });
   });
 
   it("relative paths are relative to the project root, not the config file or cwd", () => {
@@ -180,13 +183,18 @@ dashboard:
   });
 
   it("dashboard token comes from TASKHOST_DASHBOARD_TOKEN when the file has none", () => {
-    expect(load("dashboard:\n  token: null\n", { TASKHOST_DASHBOARD_TOKEN: "from-env" }).config.dashboard.token).toBe("from-env");
-    expect(load("", { TASKHOST_DASHBOARD_TOKEN: "from-env" }).config.dashboard.token).toBe("from-env");
-    expect(load("dashboard:\n  token: file\n", { TASKHOST_DASHBOARD_TOKEN: "from-env" }).config.dashboard.token).toBe("file");
+    expect(load("dashboard:\n  token: null\n", { TASKHOST_DASHBOARD_TOKEN: "from-env-0123456789" }).config.dashboard.token).toBe("from-env-0123456789");
+    expect(load("", { TASKHOST_DASHBOARD_TOKEN: "from-env-0123456789" }).config.dashboard.token).toBe("from-env-0123456789");
+    expect(load("dashboard:\n  token: file-token-0123456789\n", { TASKHOST_DASHBOARD_TOKEN: "from-env-0123456789" }).config.dashboard.token).toBe("file-token-0123456789");
     expect(load("", { TASKHOST_DASHBOARD_TOKEN: "" }).config.dashboard.token).toBeNull();
     // A token from the environment satisfies the off-loopback rule.
-    const { config } = load("dashboard:\n  enabled: true\n  host: 0.0.0.0\n", { TASKHOST_DASHBOARD_TOKEN: "t" });
-    expect(config.dashboard.token).toBe("t");
+    const { config } = load("dashboard:\n  enabled: true\n  host: 0.0.0.0\n", { TASKHOST_DASHBOARD_TOKEN: "t-0123456789abcdef" });
+    expect(config.dashboard.token).toBe("t-0123456789abcdef");
+  });
+
+  it("refuses a dashboard token shorter than 16 characters (issue 11.15), from the file or the environment", () => {
+    expect(() => load('dashboard:\n  token: "x"\n')).toThrow(/config\/config\.yaml:2: .*dashboard\.token is 1 character\(s\); use at least 16/);
+    expect(() => load("", { TASKHOST_DASHBOARD_TOKEN: "short" })).toThrow(/TASKHOST_DASHBOARD_TOKEN is 5 character\(s\); use at least 16/);
   });
 
   it("database.url comes from TASKHOST_DATABASE_URL when the file has none, and a wrong one is refused without echoing it", () => {

@@ -63,7 +63,9 @@ describe("scripts/install.sh (systemd unit)", () => {
   it("writes a hardened system unit with the project's paths and config, and is idempotent", async () => {
     const first = await install(["--dry-run", "--output", out]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toBe(""); // e.g. no "could not read config/config.yaml"
+    // e.g. no "could not read config/config.yaml"; only the warning that a project under /tmp
+    // (where these tests make theirs) is hidden from the real service by PrivateTmp=yes.
+    expect(first.stderr).toMatch(/^warning: the project .* is under \/tmp or \/var\/tmp, which the unit's PrivateTmp=yes hides from the service.*\(a real install refuses\)\n$/);
     expect(first.stdout).toContain("would create the system user 'taskhost'");
     expect(first.stdout).toContain("systemctl daemon-reload && systemctl enable --now taskhost.service (dry run)");
 
@@ -76,6 +78,7 @@ describe("scripts/install.sh (systemd unit)", () => {
       `WorkingDirectory=${root}`,
       "User=taskhost",
       "Restart=on-failure",
+      "RestartPreventExitStatus=78",
       "RestartSec=5",
       "StartLimitIntervalSec=300",
       "StartLimitBurst=5",
@@ -121,6 +124,15 @@ describe("scripts/install.sh (systemd unit)", () => {
     expect(result.stdout).toContain("Dry run: the unit /etc/systemd/system/th-dry-run-probe.service would be:");
     expect(result.stdout).toContain("SyslogIdentifier=th-dry-run-probe");
     expect(existsSync("/etc/systemd/system/th-dry-run-probe.service")).toBe(existed);
+  });
+
+  it("a system unit for a project under /tmp is refused (PrivateTmp hides it); --user --dry-run shows the linger step", async () => {
+    // (A real install is not run here; the dry run says what it would do.)
+    const dry = await install(["--dry-run", "--service-name", "th-dry-run-probe"]);
+    expect(dry.stderr).toContain("PrivateTmp=yes hides from the service (it would not find its own files); move it (e.g. to /opt/taskhost) or use --user (a real install refuses)");
+    const user = await install(["--user", "--dry-run"], { XDG_CONFIG_HOME: out });
+    expect(user.code, user.stderr).toBe(0);
+    expect(user.stdout).toMatch(/would run: loginctl enable-linger \S+, so the service keeps running after you log out \(dry run\)/);
   });
 
   it("--user writes a user unit without User= or mount sandboxing", async () => {

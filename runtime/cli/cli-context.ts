@@ -1,5 +1,5 @@
 import path from "node:path";
-import { loadConfigFile } from "../config/load-config-file.ts";
+import { describeConfigProblem, loadConfigOrLastGood, type ConfigProblem } from "../config/last-good-config.ts";
 import { resolveConfig } from "../config/resolve-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { hostFiles, type HostFiles } from "../host/host-files.ts";
@@ -9,6 +9,8 @@ export interface CliContext {
   configPath: string;
   config: ResolvedConfig;
   files: HostFiles;
+  /** Set when config.yaml is invalid and the last good copy (under data/) stands in for it. */
+  configProblem: ConfigProblem | null;
 }
 
 export const DEFAULT_CONFIG_PATH = "config/config.yaml";
@@ -16,20 +18,23 @@ export const DEFAULT_CONFIG_PATH = "config/config.yaml";
 /**
  * The project is the working directory (or TASKHOST_ROOT); the config file is
  * found from it. A config file being edited into shape must not lock people
- * out of a running host: with a broken file, commands warn and use the default
- * paths (where the host's socket and ledger are unless the file moved them).
+ * out of a running host: with a broken file, commands warn and use the last good
+ * configuration a host ran on, or else the default paths (where the host's socket
+ * and ledger are unless the file moved them).
  */
 export function cliContext(configOption: string | undefined, { strict = false }: { strict?: boolean } = {}): CliContext {
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
   let config: ResolvedConfig;
+  let configProblem: ConfigProblem | null = null;
   try {
-    config = loadConfigFile(configPath, projectRoot).config;
+    ({ config, problem: configProblem } = loadConfigOrLastGood(configPath, projectRoot));
+    if (configProblem) process.stderr.write(`warning: ${describeConfigProblem(configProblem)}\n`);
   } catch (error) {
     // Starting a host on a configuration it cannot read would only fail later.
     if (strict) throw error;
     process.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\nwarning: using the default paths for this command\n`);
     config = resolveConfig(undefined, { projectRoot, configPath }).config;
   }
-  return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)) };
+  return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)), configProblem };
 }

@@ -9,19 +9,29 @@ export function formatStatus(status: StatusJson): string {
       ? `host: running (pid ${host.pid}, up ${duration((host.uptimeSec ?? 0) * 1000)}, ${host.rssMb} MB RSS, ${host.restarts} restart${host.restarts === 1 ? "" : "s"})`
       : "host: not running (showing what the ledger last recorded)",
   );
+  if (host.configError) {
+    const c = host.configError;
+    lines.push(
+      "",
+      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; the host runs on the last good configuration` +
+        `${c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : ""} until it is fixed:`,
+      indent(c.error),
+      "",
+    );
+  }
   if (status.tasks.length === 0) {
     lines.push("no tasks yet: add a .ts file to the tasks directory");
     return lines.join("\n");
   }
   const rows: string[][] = [["TASK", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN"]];
   for (const task of status.tasks) {
-    if (task.schedules.length === 0) rows.push([task.id, task.state, "-", "-", "-"]);
+    if (task.schedules.length === 0) rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", "-"]);
     task.schedules.forEach((s, i) => {
       const last = s.lastRun
-        ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${localTime(s.lastRun.scheduledFor)})`
+        ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${zonedTime(s.lastRun.scheduledFor, s.zone)})`
         : "never";
       // A paused or disabled task keeps its stored next run, but nothing runs then.
-      const next = task.state === "paused" || task.state === "disabled" ? `- (${task.state})` : localTime(s.nextRun);
+      const next = task.state === "paused" || task.state === "disabled" ? `- (${task.state})` : zonedTime(s.nextRun, s.zone);
       rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, next, last]);
     });
   }
@@ -29,6 +39,9 @@ export function formatStatus(status: StatusJson): string {
   for (const channel of status.alerts?.channels ?? []) {
     if (channel.state !== "failing") continue;
     lines.push("", `alert channel ${channel.name} (${channel.type}) is failing: ${channel.consecutiveFailures} attempt(s) in a row, last: ${channel.lastError ?? "?"}`);
+  }
+  for (const task of status.tasks) {
+    if (task.warnings?.length) lines.push("", `warnings for ${task.id}:`, ...task.warnings.map((w) => indent(w)));
   }
   for (const task of status.tasks) {
     if (!task.error) continue;
@@ -78,6 +91,37 @@ export function localTime(isoText: string | null): string {
   const d = new Date(isoText);
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * A schedule's time on its own wall clock, the zone named: `2026-12-02 09:30:00 Asia/Tokyo`
+ * (a schedule read in Tokyo is shown in Tokyo time, whatever the machine's zone).
+ */
+export function zonedTime(isoText: string | null, zone: string | undefined): string {
+  if (!isoText) return "-";
+  if (!zone) return localTime(isoText);
+  let format = zoneFormats.get(zone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat("en-CA", {
+        timeZone: zone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+      });
+    } catch {
+      return localTime(isoText);
+    }
+    zoneFormats.set(zone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(new Date(isoText)).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${zone}`;
 }
 
 export function duration(ms: number): string {

@@ -18,7 +18,7 @@ export async function logsCommand(ctx: CliContext, task: string | undefined, lin
   if (current) {
     const text = await readFrom(current, 0);
     offset = Buffer.byteLength(text);
-    for (const line of text.split("\n").filter(keep).slice(-lines)) process.stdout.write(`${line}\n`);
+    for (const line of lines === 0 ? [] : text.split("\n").filter(keep).slice(-lines)) process.stdout.write(`${line}\n`);
   } else if (!follow) {
     process.stderr.write(`no task log yet (${path.relative(ctx.projectRoot, file)})\n`);
   }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { cliContext } from "./cli-context.ts";
+import { PACKAGE_DIR } from "../runtime-paths.ts";
 
 // Each command loads only what it needs: the supervisor, which lives as long as the
 // host, must not carry the host's code (esbuild, sql.js, the scheduler) in its memory.
@@ -11,7 +13,10 @@ const program = new Command()
   .name("taskhost")
   .description("A hot-reloading TypeScript task runtime: .ts files in tasks/ run on clock boundaries.")
   .option("-c, --config <path>", "config file, relative to the project root", "config/config.yaml")
-  .showHelpAfterError()
+  .version(packageVersion(), "-V, --version", "print the version")
+  // An unknown command or option gets commander's "(Did you mean …?)" and a pointer, not the whole help.
+  .showSuggestionAfterError()
+  .showHelpAfterError("(`taskhost --help` lists the commands)")
   .configureOutput({ outputError: (text, write) => write(text) });
 
 const configOf = () => program.opts<{ config: string }>().config;
@@ -36,7 +41,7 @@ program
 program
   .command("status")
   .description("the host and every task: state, error, schedules with next and last run")
-  .option("--json", "print the contract's JSON object")
+  .option("--json", "print one JSON object: the host and every task, with schedules, next and last runs")
   .action(async (opts: { json?: boolean }) => {
     process.exitCode = await (await queryCommands()).statusCommand(cliContext(configOf()), opts.json ?? false);
   });
@@ -54,7 +59,7 @@ program
   .command("history")
   .description("a task's recorded runs, newest first")
   .argument("<task>", "task id")
-  .option("-n, --limit <n>", "how many runs", positiveInt, 20)
+  .option("-n, --limit <n>", "how many runs (0: none, only whether the task exists)", nonNegativeInt, 20)
   .option("--json", "print a JSON array of runs")
   .action(async (task: string, opts: { limit: number; json?: boolean }) => {
     process.exitCode = await (await queryCommands()).historyCommand(cliContext(configOf()), task, opts.limit, opts.json ?? false);
@@ -88,7 +93,7 @@ program
   .description("the task log, or one task's lines of it; -f follows it (across rotations)")
   .argument("[task]", "task id")
   .option("-f, --follow", "keep printing new lines")
-  .option("-n, --lines <n>", "how many lines to show first", positiveInt, 50)
+  .option("-n, --lines <n>", "how many lines to show first (0 with -f: only new ones)", nonNegativeInt, 50)
   .action(async (task: string | undefined, opts: { follow?: boolean; lines: number }) => {
     process.exitCode = await (await import("./logs-command.ts")).logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
   });
@@ -153,6 +158,20 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a whole number > 0");
   return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number >= 0");
+  return n;
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(`${PACKAGE_DIR}/package.json`, "utf8")) as { version?: string }).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 try {

@@ -1,8 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { askHost } from "./ask-host.ts";
 import { withLedger } from "./offline-ledger.ts";
-import { localTime } from "./format-text.ts";
+import { zonedTime } from "./format-text.ts";
+import { zoneOf } from "../host/build-status.ts";
+import type { StatusJson } from "../host/report-shapes.ts";
 import type { CliContext } from "./cli-context.ts";
 import { nextRun } from "../schedule/next-run.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
@@ -19,7 +22,7 @@ function badFlags(message: string): Error {
 
 async function hostOr<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<{ via: "host" | "ledger"; result: T }> {
   try {
-    return { via: "host", result: await callHost<T>(ctx.files.socket, method, params) };
+    return { via: "host", result: await askHost<T>(ctx, method, params) };
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
     return { via: "ledger", result: await offline() };
@@ -69,14 +72,33 @@ export async function resetSchedulesCommand(ctx: CliContext, flags: ResetFlags):
     process.stdout.write(`nothing to reset${flags.futureOnly ? " (no schedule is overdue)" : ""}\n`);
     return 0;
   }
+  const zones = await scheduleZones(ctx, via);
+  const at = (ms: number | null, id: string) => zonedTime(iso(ms), zones.get(id));
   for (const r of result) {
-    if (r.before === r.after) process.stdout.write(`${r.scheduleId}: next run ${localTime(iso(r.after))} (already on time, unchanged)\n`);
-    else process.stdout.write(`${verb} ${r.scheduleId}: next run ${localTime(iso(r.before))} -> ${localTime(iso(r.after))}\n`);
+    if (r.before === r.after) process.stdout.write(`${r.scheduleId}: next run ${at(r.after, r.scheduleId)} (already on time, unchanged)\n`);
+    else process.stdout.write(`${verb} ${r.scheduleId}: next run ${at(r.before, r.scheduleId)} -> ${at(r.after, r.scheduleId)}\n`);
   }
+  // Count what moved: a schedule already on time was not reset.
+  const moved = result.filter((r) => r.before !== r.after).length;
+  const unchanged = result.length - moved;
+  const counts = `${moved} schedule(s) ${flags.dryRun ? "would be reset" : "reset"}${unchanged ? `, ${unchanged} already on time` : ""}`;
   process.stdout.write(
-    `${flags.dryRun ? "dry run: nothing changed" : `${result.length} schedule(s) reset`} (${via === "host" ? "through the running host" : "in the ledger; no host is running"})\n`,
+    `${flags.dryRun ? `dry run: nothing changed; ${counts}` : counts} (${via === "host" ? "through the running host" : "in the ledger; no host is running"})\n`,
   );
   return 0;
+}
+
+/** Each schedule's zone, to show its times on its own clock (empty when it cannot be read). */
+async function scheduleZones(ctx: CliContext, via: "host" | "ledger"): Promise<Map<string, string | undefined>> {
+  try {
+    if (via === "host") {
+      const status = await callHost<StatusJson>(ctx.files.socket, "status");
+      return new Map(status.tasks.flatMap((t) => t.schedules.map((s) => [s.id, s.zone] as const)));
+    }
+    return await withLedger(ctx, false, async (store) => new Map((await store.listSchedules()).map((row) => [row.id, zoneOf(row.fingerprint)] as const)));
+  } catch {
+    return new Map();
+  }
 }
 
 interface OverdueJson {
@@ -121,9 +143,10 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
     process.stdout.write(`no overdue schedules (${via === "host" ? "the running host is on time" : "checked the ledger; no host is running"})\n`);
     return 0;
   }
+  const zones = await scheduleZones(ctx, via);
   for (const o of overdue) {
     const what = o.paused ? "paused" : o.catchUp ? `catch_up: ${o.catchUp}` : "catch_up unknown";
-    process.stdout.write(`${o.scheduleId}: due ${localTime(o.nextRun)}, ${o.overdueSec} s overdue (${what})\n`);
+    process.stdout.write(`${o.scheduleId}: due ${zonedTime(o.nextRun, zones.get(o.scheduleId))}, ${o.overdueSec} s overdue (${what})\n`);
   }
   process.stdout.write(`${overdue.length} overdue; \`taskhost reset-schedules --future-only\` moves them to their next aligned time\n`);
   return 0;

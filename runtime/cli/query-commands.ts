@@ -1,4 +1,5 @@
-import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { ERR_NO_HOST } from "./control-client.ts";
+import { askHost } from "./ask-host.ts";
 import { withLedger } from "./offline-ledger.ts";
 import { runOffline } from "./run-offline.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
@@ -12,7 +13,7 @@ import { runJson, type RunJson, type StatusJson } from "../host/report-shapes.ts
  */
 async function viaHost<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<T> {
   try {
-    return await callHost<T>(ctx.files.socket, method, params);
+    return await askHost<T>(ctx, method, params);
   } catch (error) {
     if ((error as { code?: string }).code === ERR_NO_HOST) return offline();
     throw error;
@@ -35,13 +36,17 @@ export async function statusCommand(ctx: CliContext, json: boolean): Promise<num
 }
 
 export async function historyCommand(ctx: CliContext, task: string, limit: number, json: boolean): Promise<number> {
-  const runs = await viaHost<RunJson[]>(ctx, "history", { task, limit }, () =>
-    withLedger(ctx, false, async (ledger) => {
-      if (!(await ledger.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
-      return (await ledger.listRuns(task, { limit })).map(runJson);
-    }),
-  );
-  print(json ? JSON.stringify(runs, null, 2) : formatHistory(task, runs));
+  // --limit 0 still checks the task exists (the ledger lists at least one run per ask).
+  const ask = Math.max(1, limit);
+  const runs = (
+    await viaHost<RunJson[]>(ctx, "history", { task, limit: ask }, () =>
+      withLedger(ctx, false, async (ledger) => {
+        if (!(await ledger.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+        return (await ledger.listRuns(task, { limit: ask })).map(runJson);
+      }),
+    )
+  ).slice(0, limit);
+  print(json ? JSON.stringify(runs, null, 2) : limit === 0 ? `${task}: --limit 0, no runs shown` : formatHistory(task, runs));
   return 0;
 }
 
@@ -70,7 +75,7 @@ export async function pauseCommand(ctx: CliContext, task: string, paused: boolea
     }),
   );
   const off = enabled === false ? ` (its file says \`enabled: false\`: it runs once that is changed)` : "";
-  if (changed === false) print(`${task} was already ${paused ? "paused" : "resumed"}; nothing changed${off}`);
+  if (changed === false) print(paused ? `${task} was already paused; nothing changed${off}` : `${task} is not paused; nothing changed${off}`);
   else print(paused ? `paused ${task}: it will not be scheduled until \`taskhost resume ${task}\`` : `resumed ${task}: scheduled again from now on${off}`);
   return 0;
 }

@@ -2,6 +2,9 @@ import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import { startCommand } from "./start-command.ts";
 import type { CliContext } from "./cli-context.ts";
 import { ERR_BAD_FLAGS } from "./ops-commands.ts";
+import { describeConfigProblem, loadConfigOrLastGood } from "../config/last-good-config.ts";
+import { readStartFailure } from "../supervisor/start-failure.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 export interface RestartFlags {
   timeout?: number;
@@ -24,6 +27,18 @@ interface Ping {
 export async function restartCommand(ctx: CliContext, configOption: string, flags: RestartFlags): Promise<number> {
   if (flags.force && flags.timeout != null) {
     throw Object.assign(new Error("taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)"), { code: ERR_BAD_FLAGS });
+  }
+  // Say first what the new host will start on: a bad config.yaml is named before anything happens.
+  const cannotStart = configBlocksStart(ctx);
+  if (cannotStart) {
+    process.stderr.write(
+      `taskhost: ${flags.dryRun ? "dry run: the restart would fail" : "not restarting"}: a new host could not start: ${cannotStart}\n` +
+        "fix the file first; a running host keeps running meanwhile\n",
+    );
+    return 1;
+  }
+  if (ctx.configProblem) {
+    process.stdout.write(`note: ${describeConfigProblem(ctx.configProblem)}\n`);
   }
   let before: Ping;
   try {
@@ -53,7 +68,19 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
   await callHost(ctx.files.socket, "restart", { graceSec: grace }, 10_000);
   process.stdout.write(`restarting the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
   const deadline = t0 + (grace + 90) * 1000;
+  let told = 0;
   while (Date.now() < deadline) {
+    // A new host that fails is recorded by the supervisor: say why now, not at the deadline.
+    const failure = readStartFailure(ctx.files.dataDir, t0);
+    if (failure && failure.at > told) {
+      told = failure.at;
+      process.stderr.write(`taskhost: the new host ${failure.gaveUp ? "could not start" : "failed and is being retried"}: ${failure.message}\n`);
+      if (failure.gaveUp) return 1;
+    }
+    if (!isProcessAlive(before.pid)) {
+      process.stderr.write(`taskhost: the supervisor (pid ${before.pid}) has exited; no host is running. See logs/supervisor.log or the terminal it ran in\n`);
+      return 1;
+    }
     try {
       const after = await callHost<Ping>(ctx.files.socket, "ping", {}, 2000);
       if (after.hostPid !== before.hostPid) {
@@ -67,4 +94,14 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
   }
   process.stderr.write(`taskhost: the host did not come back within ${Math.round((deadline - t0) / 1000)} s; see logs/scheduler.log and logs/errors.log\n`);
   return 1;
+}
+
+/** Why a host started now would refuse to start (a bad config.yaml with no last good copy), or null. */
+function configBlocksStart(ctx: CliContext): string | null {
+  try {
+    loadConfigOrLastGood(ctx.configPath, ctx.projectRoot);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
 }

@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
-import { fchmodSync, mkdirSync, openSync } from "node:fs";
+import { fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Host } from "../host/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
+import type { StartFailedMessage } from "../supervisor/start-failure.ts";
+import { survivesClosedTerminal } from "./closed-terminal.ts";
 import { callHost } from "./control-client.ts";
 import { cliContext } from "./cli-context.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
@@ -21,13 +24,16 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
   try {
     ctx = cliContext(configOption, { strict: true });
   } catch (error) {
+    // No last good configuration to fall back on: only fixing the file helps (systemd's
+    // unit does not retry exit 78).
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
-    return 1;
+    return EXIT_CANNOT_START;
   }
   if (daemon) return startDaemon(configOption);
   // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
   // (starts, restarts, stops) a reader of that file looks for. In a terminal, only problems.
   const detached = process.env.TASKHOST_DAEMON === "1";
+  survivesClosedTerminal();
   const say = (line: string) => process.stderr.write(detached ? `${new Date().toISOString()} ${line}\n` : `${line}\n`);
   return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
 }
@@ -37,6 +43,7 @@ export async function hostCommand(configOption: string): Promise<number> {
   process.title = "taskhost-host";
   guardBrokenPipe(process.stdout);
   guardBrokenPipe(process.stderr);
+  survivesClosedTerminal();
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
@@ -50,17 +57,25 @@ export async function hostCommand(configOption: string): Promise<number> {
       restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
     });
   } catch (error) {
-    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
+    // The supervisor records why, so `taskhost restart` can say it at once.
+    if (process.send) {
+      const failure: StartFailedMessage = { type: "start-failed", message };
+      await new Promise<void>((resolve) => process.send!(failure, undefined, undefined, () => resolve()));
+      process.disconnect?.();
+    }
     return EXIT_CANNOT_START;
   }
-  let signals = 0;
+  let stops = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    const restart = signal === "SIGHUP";
+    // Only a second *stop* means "now": a stop after a hang-up (a closing terminal sends
+    // both) turns the restart into a stop and keeps the runs' grace.
+    if (!restart && ++stops > 1) {
       process.stderr.write(`taskhost: ${signal} again: stopping now without waiting for runs\n`);
       process.exit(130);
     }
-    const restart = signal === "SIGHUP";
     void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
       process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
       process.exit(1);
@@ -81,12 +96,19 @@ export async function hostCommand(configOption: string): Promise<number> {
 
 async function startDaemon(configOption: string): Promise<number> {
   const ctx = cliContext(configOption);
+  const running = await runningHostPid(ctx.files.pidFile);
+  if (running != null) {
+    process.stderr.write(`taskhost: a host is already running for this project (pid ${running}); nothing was started. \`npx taskhost status\` shows it\n`);
+    return 1;
+  }
   const logDir = ctx.config.logging.directory;
   mkdirSync(logDir, { recursive: true, mode: 0o700 });
   // The supervisor's own lines (restarts, crashes) go here; the host logs to its files.
   // Owner-only like every log (issue 10.10); fchmod for a file an older version made.
-  const out = openSync(path.join(logDir, "supervisor.log"), "a", LOG_FILE_MODE);
+  const logFile = path.join(logDir, "supervisor.log");
+  const out = openSync(logFile, "a", LOG_FILE_MODE);
   fchmodSync(out, LOG_FILE_MODE);
+  const logStart = fstatSync(out).size;
   const child = spawn(process.execPath, [BIN, "start", "--config", configOption], {
     cwd: ctx.projectRoot,
     detached: true,
@@ -96,18 +118,23 @@ async function startDaemon(configOption: string): Promise<number> {
   child.unref();
   // A previous host that is still stopping holds the ledger for up to shutdown_grace; ours waits for it.
   const deadline = Date.now() + (ctx.config.scheduler.shutdownGraceSec + 60) * 1000;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && child.exitCode == null) {
     try {
-      const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
       // Only our supervisor's host counts: an old host still in its grace answers too.
-      if (pid !== child.pid) throw new Error(`pid ${pid} answered, not ours`);
-      process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
-      return 0;
+      const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
+      if (pid === child.pid) {
+        process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
+        return 0;
+      }
     } catch {
-      if (child.exitCode != null) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // not up yet
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  process.stderr.write(`taskhost: the background host did not come up; see ${path.relative(ctx.projectRoot, logDir)}/supervisor.log and scheduler.log\n`);
+  // Say why, from what the background process wrote, rather than only where to look.
+  const said = readFileSync(logFile, "utf8").slice(logStart).trim();
+  process.stderr.write(
+    `taskhost: the background host did not come up${said ? `:\n${said}` : ""}\n(see ${path.relative(ctx.projectRoot, logFile)} and ${path.relative(ctx.projectRoot, logDir)}/scheduler.log)\n`,
+  );
   return 1;
 }

@@ -31,6 +31,8 @@ export interface ConfigOptions {
     max_concurrent_runs?: number;
     /** Seconds. */
     shutdown_grace?: number;
+    /** "context", "task" or "worker": where runs execute unless a task says (issue 13). */
+    isolation?: string;
   } | null;
   database?: {
     path?: string;
@@ -89,6 +91,7 @@ export interface ResolvedConfig {
     readonly memoryCheckIntervalSec: number;
     readonly maxConcurrentRuns: number;
     readonly shutdownGraceSec: number;
+    readonly isolation: "context" | "task" | "worker";
   };
   readonly database: {
     /** Absolute. */
@@ -151,6 +154,7 @@ export const DEFAULT_CONFIG_OPTIONS = {
     memory_check_interval: 10,
     max_concurrent_runs: 8,
     shutdown_grace: 30,
+    isolation: "context",
   },
   database: {
     path: "data/scheduler.db",

@@ -33,6 +33,9 @@ import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions
 
 export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
 
+/** The shortest dashboard token accepted (the generated one is 43). */
+export const MIN_DASHBOARD_TOKEN_CHARS = 16;
+
 export class ConfigError extends Error {
   readonly code = ERR_CONFIG_INVALID;
   constructor(
@@ -91,6 +94,14 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const fileToken = r.optionalNonEmptyString(dashboard, "dashboard", "token");
   const envToken = (context.env ?? process.env)[DASHBOARD_TOKEN_ENV];
   const token = fileToken ?? (envToken && envToken.trim() !== "" ? envToken : null);
+  // The token is the dashboard's only lock: one a person could guess is none.
+  if (token !== null && token.length < MIN_DASHBOARD_TOKEN_CHARS) {
+    throw r.error(
+      ["dashboard", "token"],
+      `${fileToken !== null ? "dashboard.token" : DASHBOARD_TOKEN_ENV} is ${token.length} character(s); use at least ${MIN_DASHBOARD_TOKEN_CHARS} ` +
+        "(e.g. `openssl rand -base64 24`), or leave it unset on loopback and the host makes one",
+    );
+  }
   // A dashboard reachable from other machines without a token would hand the
   // host's control to anyone on the network: refuse rather than warn.
   if (dashboardEnabled && token === null && !isLoopbackHost(dashboardHost)) {
@@ -122,6 +133,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
         why: "each run is a thread of its own",
       }),
       shutdownGraceSec: r.nonNegativeNumber(scheduler, "scheduler", "shutdown_grace", "a number of seconds >= 0", DURATION_BOUND),
+      isolation: r.oneOf(scheduler, "scheduler", "isolation", ["context", "task", "worker"] as const),
     },
     database: {
       path: r.path(database, "database", "path"),
@@ -264,6 +276,13 @@ class Reader {
   atLeast(v: number, min: number, section: Section, key: string, unitAndWhy: string): number {
     if (v < min) throw this.invalid(section, key, `at least ${min} ${unitAndWhy}`, v);
     return v;
+  }
+
+  oneOf<T extends string>(obj: Obj, section: Section, key: string, allowed: readonly T[]): T {
+    const v = this.raw(obj, section, key);
+    const norm = typeof v === "string" ? v.trim().toLowerCase() : undefined;
+    if (norm === undefined || !(allowed as readonly string[]).includes(norm)) throw this.invalid(section, key, `one of ${allowed.join(", ")}`, v);
+    return norm as T;
   }
 
   nonEmptyString(obj: Obj, section: Section, key: string): string {

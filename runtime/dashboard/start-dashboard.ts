@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -168,7 +169,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
 
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
-  boundPort = await listen(server, host, port);
+  boundPort = await listenKeepingPort(server, host, port, options.dataDir);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}/`;
@@ -189,6 +190,20 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       });
     },
   };
+}
+
+/** Where the port picked for `dashboard.port: 0` is kept, so restarts keep it (and the sessions, whose cookie names it). */
+const PORT_FILE = "dashboard-port";
+
+async function listenKeepingPort(server: Server, host: string, port: number, dataDir: string): Promise<number> {
+  if (port !== 0) return listen(server, host, port);
+  const file = path.join(dataDir, PORT_FILE);
+  const kept = Number.parseInt(await readFile(file, "utf8").catch(() => ""), 10);
+  let bound: number | null = null;
+  if (Number.isInteger(kept) && kept > 0 && kept < 65536) bound = await listen(server, host, kept).catch(() => null);
+  bound ??= await listen(server, host, 0);
+  if (bound !== kept) await writeFile(file, `${bound}\n`).catch(() => {});
+  return bound;
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {

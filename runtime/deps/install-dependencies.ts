@@ -229,6 +229,13 @@ export class DependencyInstaller {
       "--dry-run=false",
       "--package-lock-only=false",
       "--workspaces=false",
+      // An unreachable registry (refused, no DNS) fails in seconds with npm's own error,
+      // not after npm's default backoff (10 s, then 60 s) or the whole install_timeout;
+      // the http log lines name each failed attempt, for a timeout's message too.
+      "--fetch-retries=2",
+      "--fetch-retry-mintimeout=1000",
+      "--fetch-retry-maxtimeout=4000",
+      "--loglevel=http",
       ...(this.options.registry ? ["--registry", this.options.registry] : []),
     ];
     const run = startNpm({

@@ -142,7 +142,10 @@ export function npmErrorLines(output: string): string[] {
     .filter((line) => /^npm (error|ERR!)/.test(line))
     .map((line) => line.replace(/^npm ERR!/, "npm error"))
     .filter((line) => !NOISE.some((noise) => noise.test(line)));
-  const chosen = errors.length > 0 ? errors : lines.filter((line) => line.trim() !== "").slice(-MAX_ERROR_LINES);
+  // No error of its own yet (stopped at install_timeout): the attempts that failed say why.
+  const attempts = lines.filter((line) => /^npm http .* failed with E[A-Z_]+/.test(line));
+  const chosen =
+    errors.length > 0 ? errors : attempts.length > 0 ? attempts.slice(-3) : lines.filter((line) => line.trim() !== "" && !/^npm http /.test(line)).slice(-MAX_ERROR_LINES);
   return chosen
     .slice(0, MAX_ERROR_LINES)
     .map((line) => (line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}…` : line));

@@ -6,7 +6,13 @@ import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
-export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, ledger: Ledger, host: HostJson): Promise<StatusJson> {
+export async function hostStatus(
+  catalog: TaskCatalog,
+  scheduler: Scheduler,
+  ledger: Ledger,
+  host: HostJson,
+  defaultIsolation: NonNullable<TaskJson["isolation"]> = "context",
+): Promise<StatusJson> {
   const snapshot = await ledger.statusSnapshot();
   const { lastRuns } = snapshot;
   const tasks: TaskJson[] = [];
@@ -14,6 +20,7 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, led
     const schedules: ScheduleJson[] = (entry.loaded?.schedules ?? []).map((schedule) => ({
       id: schedule.id,
       spec: schedule.text,
+      zone: schedule.zone,
       nextRun: iso(scheduler.nextRunOf(schedule.id)),
       lastRun: lastRunJson(lastRuns.get(schedule.id)),
     }));
@@ -23,7 +30,9 @@ export async function hostStatus(catalog: TaskCatalog, scheduler: Scheduler, led
       file: entry.relFile,
       state: stateOf(entry, scheduler),
       error: entry.error,
+      warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
+      isolation: entry.loaded?.meta.isolation ?? defaultIsolation,
     });
   }
   return { host, tasks, hosts: await hostsOf(ledger, snapshot) };
@@ -39,6 +48,8 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
   if (entry.installing || !entry.loaded) return "installing";
   if (scheduler.isPaused(entry.id)) return "paused";
   if (!entry.loaded.meta.enabled) return "disabled";
+  // Nothing to schedule: it runs when asked (`taskhost run`, the dashboard's button).
+  if (entry.loaded.schedules.length === 0) return "manual";
   return "scheduled";
 }
 
@@ -52,10 +63,20 @@ export async function ledgerStatus(ledger: Ledger): Promise<StatusJson> {
       ? []
       : snapshot.schedules
           .filter((row) => row.taskId === task.id)
-          .map((row) => ({ id: row.id, spec: row.spec, nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
+          .map((row) => ({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
     // As the last host left it (the file may have changed since; the next start loads it anew).
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
-    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, schedules });
+    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks, hosts: await hostsOf(ledger, snapshot) };
+}
+
+/** The zone a stored schedule is read in: its fingerprint holds spec, zone and window. */
+export function zoneOf(fingerprint: string): string | undefined {
+  try {
+    const zone = (JSON.parse(fingerprint) as { zone?: unknown }).zone;
+    return typeof zone === "string" ? zone : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -179,9 +179,7 @@ class SharedLedgerHost implements FleetHost {
     if (versionWarnings.size === 0) return status;
     const tasks = status.tasks.map((task) => {
       const warning = versionWarnings.get(task.id);
-      if (!warning) return task;
-      const withWarnings = task as typeof task & { warnings?: string[] };
-      return { ...task, warnings: [...(withWarnings.warnings ?? []), warning] };
+      return warning ? { ...task, warnings: [...task.warnings, warning] } : task;
     });
     return { ...status, tasks };
   }

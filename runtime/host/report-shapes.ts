@@ -1,9 +1,11 @@
 import type { RunRow, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { ConfigProblem } from "../config/last-good-config.ts";
 import type { ChannelHealth } from "../alerts/delivery-queue.ts";
 import type { HostStatusJson } from "./fleet-status.ts";
 
 /** The JSON shapes of contract §7 (`status --json`, `history --json`). Times are ISO-8601 UTC. */
-export type TaskState = "scheduled" | "disabled" | "paused" | "installing" | "error";
+/** `manual`: the file has no scheduled method; it runs only with `taskhost run` (contract §13). */
+export type TaskState = "scheduled" | "manual" | "disabled" | "paused" | "installing" | "error";
 
 export interface RunJson {
   id: number;
@@ -35,6 +37,8 @@ export interface LastRunJson {
 export interface ScheduleJson {
   id: string;
   spec: string;
+  /** The IANA zone the schedule is read in (its times are shown on that clock). */
+  zone?: string;
   nextRun: string | null;
   lastRun: LastRunJson | null;
 }
@@ -45,7 +49,11 @@ export interface TaskJson {
   file: string;
   state: TaskState;
   error: string | null;
+  /** Load warnings (unknown frontmatter fields …), each with file:line. */
+  warnings: string[];
   schedules: ScheduleJson[];
+  /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation. Absent when no host runs. */
+  isolation?: "context" | "task" | "worker";
 }
 
 export interface HostJson {
@@ -54,6 +62,8 @@ export interface HostJson {
   uptimeSec: number | null;
   rssMb: number | null;
   restarts: number;
+  /** Set while config/config.yaml is invalid and the last good configuration is in force. */
+  configError?: ConfigProblem | null;
 }
 
 export interface StatusJson {

@@ -1,6 +1,6 @@
 import os from "node:os";
 import path from "node:path";
-import { loadConfigFile } from "../config/load-config-file.ts";
+import { configProblem, loadConfigOrLastGood, saveLastGoodConfig, type ConfigProblem } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openLedger } from "../store/open-ledger.ts";
@@ -74,8 +74,10 @@ function logsFor(config: ResolvedConfig, console: boolean): Promise<Logs> {
 export async function startHost(options: HostOptions): Promise<Host> {
   const startedAt = Date.now();
   const consoleOn = options.console ?? false;
-  const initial = loadConfigFile(options.configPath, options.projectRoot);
+  // A bad config.yaml does not keep a host down that ran before: the last good copy is used.
+  const initial = loadConfigOrLastGood(options.configPath, options.projectRoot);
   let config = initial.config;
+  let problem: ConfigProblem | null = initial.problem;
   const files = hostFiles(path.dirname(config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
   const lock = options.supervisorPid
@@ -97,6 +99,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
     error: (obj, msg) => logs.host.error(obj, msg),
   };
   for (const warning of initial.warnings) log.warn({ event: "config.warning", key: warning.key }, warning.message);
+  if (problem) {
+    log.error(
+      { event: "config.invalid", file: problem.file, since: problem.since, lastGoodSavedAt: problem.lastGoodSavedAt, error: problem.error },
+      `${problem.file} is invalid (since ${problem.since}); running on the last good configuration (saved ${problem.lastGoodSavedAt}) until it is fixed: ${problem.error}`,
+    );
+  }
 
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
@@ -118,6 +126,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
     undo.push(() => fleet.close());
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
+    // …and where they may write (saveConfig: data/config/), writable under the systemd unit.
+    process.env.TASKHOST_DATA_DIR = files.dataDir;
     // Helpers load node-notifier, sql.js and tsx from taskhost's own install.
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
@@ -181,6 +191,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
     await setTaskWatching(config.tasks.reloadOnChange);
     undo.push(() => setTaskWatching(false));
 
+    // What this host runs on is the configuration the next start falls back on.
+    let lastGoodSavedAt: string | null = initial.problem?.lastGoodSavedAt ?? null;
+    const keepAsLastGood = async (source: string | null) => {
+      try {
+        lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source);
+      } catch (error) {
+        log.warn({ event: "config.save_failed", err: error }, `could not keep a copy of the configuration in ${files.dataDir}: ${String(error)}`);
+      }
+    };
+    if (!problem) await keepAsLastGood(initial.source);
     const applyConfig = async (next: ResolvedConfig, changed: string[]) => {
       const has = (prefix: string) => changed.some((key) => key.startsWith(prefix));
       if (has("logging.") && changed.every((key) => key === "logging.level" || !key.startsWith("logging."))) {
@@ -212,9 +232,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
       });
       config = next;
       if (has("alerts.") || has("notifications.")) alerting.configure();
+      // Watch the new folder before listing it: an edit right after its tasks show up is seen.
+      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
       if (changed.includes("scheduler.timezone")) await catalog.scan({ force: true });
       else if (dirChanged || changed.includes("tasks.include_example_tasks")) await catalog.scan();
-      if (dirChanged || changed.includes("tasks.reload_on_change")) await setTaskWatching(next.tasks.reloadOnChange);
     };
     const configWatcher = await watchConfig({
       configPath: config.configPath,
@@ -222,6 +243,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
       current: () => config,
       apply: applyConfig,
       log: () => log,
+      rejected: (error) => {
+        problem = configProblem(config.configPath, config.projectRoot, error, problem?.lastGoodSavedAt ?? lastGoodSavedAt);
+      },
+      accepted: async (source) => {
+        // Kept first: once status stops saying "invalid", the next restart starts on this.
+        await keepAsLastGood(source);
+        if (problem) log.info({ event: "config.valid", file: problem.file }, `${problem.file} is valid again and in force`);
+        problem = null;
+      },
     });
     undo.push(() => configWatcher.close());
 
@@ -230,7 +260,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const stopped = new Promise<{ restart: boolean }>((resolve) => (resolveStopped = resolve));
     let control: ControlServer | null = null;
     let stopMemoryWatch = () => {};
+    // A stop asked for while a restart is under way (SIGHUP, then SIGTERM as a terminal
+    // closes) turns it into a plain stop; the runs keep the grace they were given.
+    let restartWanted = true;
     const stop = ({ reason = "stop requested", graceSec, restart = false, runsReason }: StopOptions = {}) => {
+      if (!restart) restartWanted = false;
       stopping ??= (async () => {
         const grace = graceSec ?? config.scheduler.shutdownGraceSec;
         log.info(
@@ -254,7 +288,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         log.info({ event: "host.stop", reason, restart, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped");
         await lock.release();
         await logs.close();
-        resolveStopped({ restart });
+        resolveStopped({ restart: restart && restartWanted });
       })();
       return stopping;
     };
@@ -269,7 +303,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
-      }))),
+        configError: problem,
+      }, config.scheduler.isolation))),
       alerts: { channels: alerting.channels() },
     });
     control = await startControlServer(

@@ -1,5 +1,6 @@
 import path from "node:path";
-import { loadConfigFile } from "../config/load-config-file.ts";
+import { readFileSync } from "node:fs";
+import { loadConfigWithSource } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { CoalescingQueue } from "../watch/coalescing-queue.ts";
 import { watchPaths, type Watching } from "../watch/watch-paths.ts";
@@ -13,41 +14,64 @@ export interface WatchConfigOptions {
   /** Applies a validated configuration; throwing rejects it (the old one stays). */
   apply(next: ResolvedConfig, changed: string[]): Promise<void>;
   log(): HostLog;
+  /** The file was refused: the configuration in force stays (status and dashboard say so). */
+  rejected(error: unknown): void;
+  /** The file is valid and in force (or unchanged from what is): its text is the last good one. */
+  accepted(source: string | null): Promise<void>;
 }
 
 /**
  * Live config: each save of the file is re-read through the same resolveConfig
  * as at start. A valid one is applied and logged as `config.reloaded` with the
  * keys that changed; an invalid one is `config.rejected` naming the key or
- * line, and the configuration in force stays.
+ * line, and the configuration in force stays. A save whose text is the same as
+ * the last one looked at (a second event of one save) is no reload and logs nothing.
  */
 export async function watchConfig(options: WatchConfigOptions): Promise<Watching> {
   const file = path.resolve(options.projectRoot, options.configPath);
+  const read = () => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return null;
+    }
+  };
+  let lastSeen = read();
   const queue = new CoalescingQueue<string>(
     40,
     async () => {
+      const text = read();
+      if (text === lastSeen) return;
+      lastSeen = text;
       let next: ResolvedConfig;
       let warnings;
+      let source: string | null;
       try {
-        ({ config: next, warnings } = loadConfigFile(file, options.projectRoot));
+        ({ config: next, warnings, source } = loadConfigWithSource(file, options.projectRoot));
       } catch (error) {
+        options.rejected(error);
         const message = error instanceof Error ? error.message : String(error);
         options.log().error(
           { event: "config.rejected", file, key: (error as { key?: string }).key, line: (error as { line?: number }).line, error: message },
-          `config rejected, the previous configuration stays in force: ${message}`,
+          `config rejected, the previous configuration stays in force (also across restarts) until the file is fixed: ${message}`,
         );
         return;
       }
       for (const warning of warnings) options.log().warn({ event: "config.warning", key: warning.key }, warning.message);
       const changed = changedConfigKeys(options.current(), next);
-      if (changed.length === 0) return;
+      if (changed.length === 0) {
+        await options.accepted(source);
+        return;
+      }
       try {
         await options.apply(next, changed);
       } catch (error) {
+        options.rejected(error);
         const message = error instanceof Error ? error.message : String(error);
         options.log().error({ event: "config.rejected", file, changed, error: message }, `config rejected: ${message}`);
         return;
       }
+      await options.accepted(source);
       options.log().info({ event: "config.reloaded", changed }, `config reloaded: ${changed.join(", ")}`);
     },
     (error) => options.log().error({ event: "config.reload.failed", err: error }, String(error)),

@@ -10,6 +10,12 @@ import type { TaskCatalog } from "./task-catalog.ts";
 /** Quiet time after the last event of a burst before a file is reloaded. */
 const SETTLE_MS = 25;
 
+/**
+ * What a task can import. Anything else in the watched folders — `sed -i`'s
+ * `sedXXXXXX`, an editor's `~` or `.swp` — is a temporary file, not a helper.
+ */
+const MODULE_FILE = /\.(?:[cm]?[jt]s|[jt]sx|json)$/;
+
 export interface WatchTasksOptions {
   catalog: TaskCatalog;
   /** Folders of modules tasks import (the project's helpers/). */
@@ -35,11 +41,10 @@ export async function watchTasks(options: WatchTasksOptions): Promise<Watching> 
   const moduleQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
     const hash = await hashFile(file);
     if (moduleHashes.has(file) && moduleHashes.get(file) === hash) return;
-    // Something never read as a file (a linked folder, which is not followed) imports nothing.
-    if (hash === null && !moduleHashes.has(file)) {
-      moduleHashes.set(file, null);
-      return;
-    }
+    // Gone and never seen: it came and went within one burst, or it is something never read as a
+    // file (a linked folder, which is not followed); it cannot fix or break an import.
+    const imported = [...catalog.entries.values()].some((entry) => entry.loaded?.bundle.inputs.includes(file));
+    if (hash == null && !moduleHashes.has(file) && !imported) return;
     moduleHashes.set(file, hash);
     const reloaded = await catalog.reloadImporters(file);
     if (reloaded.length > 0) {
@@ -54,7 +59,7 @@ export async function watchTasks(options: WatchTasksOptions): Promise<Watching> 
       const inTasks = !path.relative(tasksDir, file).startsWith("..");
       if (inTasks && file.endsWith(".ts") && (catalog.isTask(file) || catalog.entries.has(taskIdFromPath(tasksDir, file)))) {
         taskQueue.push(file);
-      } else {
+      } else if (MODULE_FILE.test(file)) {
         moduleQueue.push(file);
       }
     },

@@ -55,7 +55,12 @@ async function loadClass(url: string): Promise<new () => Record<string, unknown>
   return mod.default as new () => Record<string, unknown>;
 }
 
+/** `export default function (ctx) {}`: a task of one method, `default`, run with `taskhost run`. */
+const PLAIN_FUNCTION_METHOD = "default";
+const isClass = (fn: Function) => /^class\b/.test(Function.prototype.toString.call(fn));
+
 function methodNames(cls: Function): string[] {
+  if (!isClass(cls)) return [PLAIN_FUNCTION_METHOD];
   const names = new Set<string>();
   for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     for (const name of Object.getOwnPropertyNames(proto)) {
@@ -111,8 +116,9 @@ async function main(): Promise<void> {
     post({ type: "inspected", schedules: readSchedules(cls), methods: methodNames(cls) });
     return;
   }
-  const instance = new cls();
-  const fn = instance[input.method];
+  const plain = !isClass(cls) && input.method === PLAIN_FUNCTION_METHOD;
+  const instance = plain ? {} : new cls();
+  const fn = plain ? cls : instance[input.method];
   if (typeof fn !== "function") throw new Error(`the task class has no method "${input.method}"`);
   post({ type: "ready" });
   const ctx = makeContext(input, await goSignal);

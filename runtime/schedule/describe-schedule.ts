@@ -1,10 +1,12 @@
 /**
  * One-line human text of a schedule, as shown by `taskhost status`:
  * "every 5 minutes", "every hour at :15", "every day at 09:00",
- * "every monday at 09:00", "cron 0 9 * * 1-5", "once at 2026-12-01T09:00".
+ * "every monday at 09:00", "at 09:00, Monday through Friday (cron 0 9 * * 1-5)",
+ * "once at 2026-12-01T09:00".
  * Offsets the builders cannot produce (only reachable through hand-written
  * JSON) are still described, as "starting HH:MM:SS".
  */
+import cronstrue from "cronstrue";
 import type { IntervalUnit, ScheduleSpec } from "./schedule-spec.ts";
 
 const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] as const;
@@ -16,9 +18,19 @@ export function describeSchedule(spec: ScheduleSpec): string {
     case "weekly":
       return `every ${WEEKDAYS[spec.weekday]} at ${clock(spec.offsetSec)}`;
     case "cron":
-      return `cron ${spec.expr}`;
+      return describeCron(spec.expr);
     case "once":
       return `once at ${spec.at}`;
+  }
+}
+
+/** A cron pattern in words (cronstrue), the pattern itself kept in brackets for those who read cron. */
+function describeCron(expr: string): string {
+  try {
+    const words = cronstrue.toString(expr, { use24HourTimeFormat: true, throwExceptionOnParseError: true });
+    return `${words.charAt(0).toLowerCase()}${words.slice(1)} (cron ${expr})`;
+  } catch {
+    return `cron ${expr}`;
   }
 }
 

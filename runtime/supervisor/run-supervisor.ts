@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { acquireHostLock } from "../host/host-lock.ts";
 import type { CliContext } from "../cli/cli-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
+import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
 
 /** Signals closer together than this are one request (see onSignal). */
 const SIGNAL_ECHO_MS = 300;
@@ -42,27 +44,39 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   let restarts = 0;
   let stopping = false;
   let child: ChildProcess | null = null;
-  let signals = 0;
   let lastSignalAt = 0;
+  let stopSignals = 0;
+  let killedNow = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    // `npm start` passes the terminal's Ctrl-C on as SIGTERM too: one keypress, two
-    // signals within milliseconds. Only a second press later means "stop now".
     const now = Date.now();
-    if (signals > 0 && now - lastSignalAt < SIGNAL_ECHO_MS) return;
+    const echo = now - lastSignalAt < SIGNAL_ECHO_MS;
     lastSignalAt = now;
-    signals++;
-    if (signal === "SIGHUP" && signals === 1) {
-      // A graceful restart of the host, as with `taskhost restart`.
-      signals = 0;
-      child?.kill("SIGHUP");
+    if (signal === "SIGHUP") {
+      if (stopping) return;
+      if (!terminalHungUp()) {
+        // A graceful restart of the host, as with `taskhost restart`.
+        child?.kill("SIGHUP");
+        return;
+      }
+      // A closed terminal hangs up: that is a stop with grace, not a restart.
+      say("taskhost: the terminal closed: stopping gracefully");
+      stopping = true;
+      child?.kill("SIGTERM");
       return;
     }
-    stopping = true;
-    if (signals === 1) child?.kill("SIGTERM");
-    else {
-      say(`taskhost: ${signal} again: stopping now without waiting for runs`);
-      child?.kill("SIGKILL");
+    // `npm start` passes the terminal's Ctrl-C on as SIGTERM too: one keypress, two
+    // signals within milliseconds. Only a second stop request later means "stop now".
+    if (echo && stopSignals > 0) return;
+    stopSignals++;
+    if (stopSignals === 1) {
+      // After a hang-up (restart or closed terminal) too: the runs keep their grace.
+      if (!stopping) child?.kill("SIGTERM");
+      stopping = true;
+      return;
     }
+    say(`taskhost: ${signal} again: stopping now without waiting for runs`);
+    killedNow = true;
+    child?.kill("SIGKILL");
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -76,21 +90,38 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         // passes it on once (a host seeing two signals would stop without grace). The IPC
         // channel tells the host when the supervisor is gone, even after a kill -9.
         detached: true,
-        stdio: ["inherit", "inherit", "inherit", "ipc"],
-        env: { ...process.env, TASKHOST_SUPERVISOR_PID: String(process.pid), TASKHOST_RESTARTS: String(restarts) },
+        // Output through pipes the supervisor relays: a terminal that closes (SIGHUP, then
+        // EIO on every write) is the supervisor's to survive, never the host's mid-shutdown.
+        stdio: ["ignore", "pipe", "pipe", "ipc"],
+        env: {
+          ...process.env,
+          TASKHOST_SUPERVISOR_PID: String(process.pid),
+          TASKHOST_RESTARTS: String(restarts),
+          ...(process.stdout.isTTY ? { TASKHOST_COLOR: "1" } : {}),
+        },
       });
+      child.stdout!.pipe(process.stdout, { end: false });
+      child.stderr!.pipe(process.stderr, { end: false });
       note(`taskhost: supervisor ${process.pid} started host ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}`);
+      const hostPid = child.pid ?? null;
+      let reason: string | null = null;
+      child.on("message", (message) => {
+        if (isStartFailedMessage(message)) reason = message.message;
+      });
+      const failed = (message: string, gaveUp: boolean) =>
+        writeStartFailure(ctx.files.dataDir, { at: Date.now(), hostPid, message: reason ?? message, gaveUp });
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         child!.once("exit", (c, s) => resolve({ code: c, signal: s })),
       );
       child = null;
       if (stopping || code === EXIT_STOPPED) {
         note(`taskhost: the host stopped; supervisor ${process.pid} exits`);
-        return stopping && signals > 1 ? 130 : 0;
+        return killedNow ? 130 : 0;
       }
       if (code === EXIT_CANNOT_START) {
-        say("taskhost: the host could not start (see the message above); not retrying");
-        return 1;
+        failed("the host could not start", true);
+        say(`taskhost: the host could not start${reason ? `: ${reason}` : " (see the message above)"}; not retrying`);
+        return EXIT_CANNOT_START;
       }
       restarts++;
       if (code === EXIT_RESTART) {
@@ -100,6 +131,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       const ranMs = Date.now() - started;
       const delay = policy.afterCrash(ranMs);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      failed(`the host ${how} after ${Math.round(ranMs / 1000)} s`, delay == null);
       if (delay == null) {
         say(`taskhost: the host ${how}; it crashed ${policy.crashesInARow} times in a row within seconds of starting, so the supervisor gives up. See logs/errors.log.`);
         return 1;
@@ -113,5 +145,20 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
     process.off("SIGTERM", onSignal);
     process.off("SIGHUP", onSignal);
     await lock.release();
+  }
+}
+
+/**
+ * Whether this process had a terminal and lost it: after a hang-up the
+ * controlling terminal can no longer be opened. (Under systemd or `--daemon`
+ * there never was one: a SIGHUP there is always a restart request.)
+ */
+function terminalHungUp(): boolean {
+  if (!process.stdin.isTTY && !process.stdout.isTTY && !process.stderr.isTTY) return false;
+  try {
+    closeSync(openSync("/dev/tty", "r"));
+    return false;
+  } catch {
+    return true;
   }
 }

@@ -5,6 +5,8 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import {
   CATCH_UP_POLICIES,
   OVERLAP_POLICIES,
+  ISOLATION_LEVELS,
+  type IsolationLevel,
   TASK_META_BOUNDS,
   TASK_META_DEFAULTS,
   TASK_META_FIELDS,
@@ -375,6 +377,7 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
     memoryLimitMb: num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0) ?? TASK_META_DEFAULTS.memoryLimitMb,
     allowScripts: bool("allow_scripts") ?? TASK_META_DEFAULTS.allowScripts,
     notifyOnFailure: bool("notify_on_failure") ?? TASK_META_DEFAULTS.notifyOnFailure,
+    isolation: oneOf<IsolationLevel>("isolation", ISOLATION_LEVELS) ?? TASK_META_DEFAULTS.isolation,
     ...alertFields(get("alerts"), get("ping_url"), fail),
   };
   return { meta, warnings };

@@ -15,6 +15,10 @@ export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ["once", "skip", "all
 export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
 export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ["skip", "queue", "allow", "replace"];
 
+/** Where a run's code executes (issue 13; contract §13): see runtime/scheduler/run-launcher.ts. */
+export type IsolationLevel = "context" | "task" | "worker";
+export const ISOLATION_LEVELS: readonly IsolationLevel[] = ["context", "task", "worker"];
+
 export interface TaskMetaInput {
   title?: unknown;
   description?: unknown;
@@ -38,6 +42,7 @@ export interface TaskMetaInput {
   /** Channel names under alerts.channels; false or [] for none. */
   alerts?: unknown;
   ping_url?: unknown;
+  isolation?: unknown;
 }
 
 /** The field names a frontmatter may use; anything else is a warning. */
@@ -60,6 +65,7 @@ export const TASK_META_FIELDS: readonly (keyof TaskMetaInput)[] = [
   "notify_on_failure",
   "alerts",
   "ping_url",
+  "isolation",
 ];
 
 export interface ResolvedTaskMeta {
@@ -91,6 +97,8 @@ export interface ResolvedTaskMeta {
   readonly alerts: readonly string[] | null;
   /** Healthchecks.io-style ping URL: `<url>/start`, `<url>`, `<url>/fail`. */
   readonly pingUrl: string | null;
+  /** null = `scheduler.isolation`. */
+  readonly isolation: IsolationLevel | null;
 }
 
 /** Defaults of contract §2 (title has none: it comes from the file name). */
@@ -112,6 +120,7 @@ export const TASK_META_DEFAULTS = Object.freeze({
   notifyOnFailure: null,
   alerts: null,
   pingUrl: null,
+  isolation: null,
 });
 
 /** The largest value of each numeric field taskhost can honour (issue 10.11); over it a field is refused. */

@@ -18,23 +18,23 @@ const compiled = new Map<string, Promise<CompiledModule>>();
  * `node` alone (no TypeScript loader). Named by content, so a runtime upgrade
  * never reuses an old file.
  */
-export function compiledModule(cacheDir: string, entry: string, name: string): Promise<CompiledModule> {
-  const key = `${cacheDir}\0${entry}`;
+export function compiledModule(cacheDir: string, entry: string, name: string, format: "esm" | "cjs" = "esm"): Promise<CompiledModule> {
+  const key = `${cacheDir}\0${entry}\0${format}`;
   let pending = compiled.get(key);
   if (!pending) {
-    pending = compile(cacheDir, entry, name);
+    pending = compile(cacheDir, entry, name, format);
     compiled.set(key, pending);
     pending.catch(() => compiled.delete(key));
   }
   return pending;
 }
 
-async function compile(cacheDir: string, entry: string, name: string): Promise<CompiledModule> {
+async function compile(cacheDir: string, entry: string, name: string, format: "esm" | "cjs"): Promise<CompiledModule> {
   const result = await build({
     entryPoints: [entry],
     bundle: true,
     write: false,
-    format: "esm",
+    format,
     platform: "node",
     target: "node20",
     logLevel: "silent",
@@ -42,7 +42,7 @@ async function compile(cacheDir: string, entry: string, name: string): Promise<C
   const contents = result.outputFiles[0]!.contents;
   const hash = createHash("sha256").update(contents).digest("hex").slice(0, 16);
   await mkdir(cacheDir, { recursive: true });
-  const file = path.join(cacheDir, `${name}-${hash}.mjs`);
+  const file = path.join(cacheDir, `${name}-${hash}.${format === "esm" ? "mjs" : "cjs"}`);
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, contents);
   await rename(tmp, file);

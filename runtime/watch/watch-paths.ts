@@ -1,8 +1,13 @@
 import { existsSync } from "node:fs";
 import { watch, type FSWatcher } from "chokidar";
 
-/** Just past chokidar's 50 ms throttle of repeated `change` events. */
-const RECHECK_MS = 70;
+/**
+ * Quiet time before a path's events are passed on: just past chokidar's 50 ms
+ * throttle of repeated `change` events, which drops the writes after the first
+ * within that window. One burst of saves (an editor's write-truncate-write-rename,
+ * a script writing six times) is one event, read after it settled.
+ */
+export const SETTLE_MS = 70;
 
 export type FileEvent = "add" | "change" | "unlink";
 
@@ -33,19 +38,18 @@ export async function watchPaths(options: WatchPathsOptions): Promise<Watching> 
     followSymlinks: options.followSymlinks ?? true,
     ignored: (path) => options.ignored?.(path) ?? false,
   });
-  // chokidar drops a second `change` of a path within 50 ms of the first, so the
-  // last write of a quick double save could go unseen: every event is followed by
-  // one more look after that window. Handlers treat unchanged content as a no-op.
-  const recheck = new Map<string, NodeJS.Timeout>();
-  const emit = (event: FileEvent, file: string) => {
-    options.onEvent(event, file);
-    clearTimeout(recheck.get(file));
-    recheck.set(
+  // chokidar drops a second `change` of a path within 50 ms of the first, so the last
+  // write of a burst could go unseen: each path's events are held until SETTLE_MS pass
+  // without one, then passed on once as what the path is now.
+  const pending = new Map<string, NodeJS.Timeout>();
+  const emit = (_event: FileEvent, file: string) => {
+    clearTimeout(pending.get(file));
+    pending.set(
       file,
       setTimeout(() => {
-        recheck.delete(file);
+        pending.delete(file);
         if (!closed) options.onEvent(existsSync(file) ? "change" : "unlink", file);
-      }, RECHECK_MS),
+      }, SETTLE_MS),
     );
   };
   watcher.on("add", (file) => emit("add", file));
@@ -58,7 +62,7 @@ export async function watchPaths(options: WatchPathsOptions): Promise<Watching> 
     close: async () => {
       if (closed) return;
       closed = true;
-      for (const timer of recheck.values()) clearTimeout(timer);
+      for (const timer of pending.values()) clearTimeout(timer);
       await watcher.close();
     },
   };

@@ -23,6 +23,11 @@ import semver from "semver";
 import { REPO } from "./temp-project.ts";
 
 export const FIXTURE_PACKAGES_DIR = path.join(REPO, "tests", "fixtures", "deps");
+/**
+ * Real packages served too, packed from taskhost's own node_modules (devDependencies):
+ * tasks under test use them from their `dependencies` (issue 13's compatibility tests).
+ */
+export const REAL_PACKAGES = ["dayjs", "lodash", "zod"];
 
 export interface LocalRegistry {
   /** `http://127.0.0.1:<port>/` */
@@ -107,7 +112,7 @@ async function fixtureVersionDirs(): Promise<string[]> {
     const packages = path.basename(top).startsWith("@") ? await packageDirs(top) : [top];
     for (const pkg of packages) dirs.push(...(await packageDirs(pkg)));
   }
-  return dirs.sort();
+  return [...dirs.sort(), ...REAL_PACKAGES.map((name) => path.join(REPO, "node_modules", name))];
 }
 
 async function listFiles(dir: string): Promise<string[]> {

@@ -68,6 +68,11 @@ function fmtSpan(ms) {
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// The run list is read across days: always with the date.
+function fmtDateTime(iso) {
+  return iso ? dateTimeFmt.format(new Date(iso)) : "–";
+}
+
 function fmtTime(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
@@ -221,6 +226,7 @@ function renderList(view) {
       h("div", { class: "cell last-cell" }, h("span", { class: "cell-label" }, "Last run"), h("div", {}, lastRunCell(task))),
       h("div", { class: "actions" }, actionButtons(task)),
       task.error ? h("pre", { class: "error-text err" }, task.error) : null,
+      task.warnings?.length ? h("pre", { class: "warning-text" }, task.warnings.join("\n")) : null,
     );
   });
   view.append(
@@ -292,8 +298,8 @@ function runRows(run) {
       h("td", { class: "num" }, `#${run.id}`),
       h("td", {}, badge(run.status)),
       h("td", {}, run.trigger, run.attempt > 1 ? ` (attempt ${run.attempt})` : ""),
-      h("td", { class: "num" }, fmtTime(run.scheduledFor)),
-      h("td", { class: "num" }, fmtTime(run.startedAt)),
+      h("td", { class: "num" }, fmtDateTime(run.scheduledFor)),
+      h("td", { class: "num" }, fmtDateTime(run.startedAt)),
       h("td", { class: "num" }, run.status === "running" ? "…" : fmtDuration(durationOf(run))),
     ),
   ];
@@ -326,6 +332,7 @@ function renderTask(view, task) {
       h("div", { class: "buttons" }, actionButtons(task, { small: false })),
     ),
     task.error ? h("pre", { class: "error-text task-error" }, task.error) : "",
+    task.warnings?.length ? h("pre", { class: "warning-text task-error" }, task.warnings.join("\n")) : "",
     h("div", { class: "grid-2" },
       h("section", { class: "panel" },
         h("div", { class: "panel-head" }, h("h3", {}, "Schedules")),
@@ -406,6 +413,16 @@ function render() {
   if (!state.status) {
     view.append(h("p", { class: "muted" }, "Loading…"));
     return;
+  }
+  const bad = state.status.host?.configError;
+  if (bad) {
+    // Loud on every page: edits to the file do nothing until it is fixed.
+    view.append(h("div", { class: "panel config-banner", role: "alert" },
+      h("b", {}, `${bad.file} is invalid`),
+      ` since ${fmtTime(bad.since)}: the host runs on the last good configuration`,
+      bad.lastGoodSavedAt ? ` (saved ${fmtTime(bad.lastGoodSavedAt)})` : "",
+      " until it is fixed.",
+      h("pre", { class: "error-text err" }, bad.error)));
   }
   const taskId = state.view.taskId;
   if (taskId == null) {

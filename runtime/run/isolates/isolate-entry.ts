@@ -1,0 +1,214 @@
+/**
+ * The code of a warm isolate worker (issue 13). It runs one run at a time:
+ * under `context` each in a fresh RunRealm, dropped when the run ends; under
+ * `task` in the one realm of its task, kept between runs, with a fresh class
+ * instance per run. A run that must be killed takes this thread with it; the
+ * host's pool starts another. Bundled to plain JS like worker-entry.ts.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { format } from "node:util";
+import v8 from "node:v8";
+import type { SerializedError } from "../worker-protocol.ts";
+import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
+import { RunRealm } from "./run-realm.ts";
+import { mapStack, saveCodeCache } from "./script-cache.ts";
+import { makeTaskContext } from "./task-context-factory.ts";
+import { trackRunChildren } from "../run-children.ts";
+import type { TaskContext } from "../../api/task-context.ts";
+
+process.setSourceMapsEnabled(true);
+
+// import() inside a context uses vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER, which Node 20
+// calls experimental on first use: that note is taskhost's, not the task's output.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = typeof warning === "string" ? warning : warning.message;
+  if (text.includes("USE_MAIN_CONTEXT_DEFAULT_LOADER")) return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
+const data = workerData as IsolateWorkerData;
+const port = parentPort!;
+const post = (message: FromIsolate): void => port.postMessage(message);
+// Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
+trackRunChildren(port);
+
+interface ActiveRun {
+  load: RunLoad;
+  realm: RunRealm;
+  instance: Record<string, unknown>;
+  fn: (ctx: TaskContext) => unknown;
+  abort: AbortController;
+  started: boolean;
+  returned: boolean;
+  ended: boolean;
+}
+
+let current: ActiveRun | null = null;
+/** `context`: the next run's context, made while the worker is idle (creating one is most of a warm load). */
+let spareRealm: RunRealm | null = null;
+
+function takeSpareRealm(): RunRealm {
+  const realm = spareRealm ?? new RunRealm("taskhost:run", data.apiScript);
+  spareRealm = null;
+  return realm;
+}
+
+function prepareSpareRealm(): void {
+  if (data.mode !== "context") return;
+  setImmediate(() => {
+    if (!current && !spareRealm) spareRealm = new RunRealm("taskhost:run", data.apiScript);
+  });
+}
+prepareSpareRealm();
+/** `task` mode: the task's realm and class, kept while its bundle stays the same. */
+let kept: { script: string; realm: RunRealm; cls: new () => Record<string, unknown> } | null = null;
+
+port.on("message", (message: ToIsolate) => {
+  // children.end is answered by trackRunChildren's own listener.
+  if (message.type === "children.end") return;
+  const run = current && current.load.runId === message.runId ? current : null;
+  switch (message.type) {
+    case "load":
+      load(message);
+      break;
+    case "go":
+      if (run && !run.started) void begin(run, message.state);
+      break;
+    case "abort":
+      run?.abort.abort(new Error(message.reason));
+      break;
+    case "cancel":
+      if (run && !run.started) void end(run, null);
+      break;
+    default:
+      break;
+  }
+});
+
+function load(request: RunLoad): void {
+  post({ type: "loading", runId: request.runId });
+  let realm: RunRealm | null = null;
+  try {
+    let cls: new () => Record<string, unknown>;
+    if (data.mode === "task" && kept?.script === request.script) {
+      ({ realm, cls } = kept);
+    } else {
+      realm = takeSpareRealm();
+      cls = taskClass(realm.main(request.script, request.importMetaUrl));
+      if (data.mode === "task") kept = { script: request.script, realm, cls };
+    }
+    const instance = new cls();
+    const fn = instance[request.method];
+    if (typeof fn !== "function") throw new Error(`the task class has no method "${request.method}"`);
+    current = { load: request, realm, instance, fn: fn as ActiveRun["fn"], abort: new AbortController(), started: false, returned: false, ended: false };
+    post({ type: "ready", runId: request.runId });
+  } catch (error) {
+    // A task that fails at load is not kept: its next run loads it anew.
+    if (data.mode === "task") kept = null;
+    const failed: ActiveRun = { load: request, realm: realm ?? new RunRealm("taskhost:failed", data.apiScript), instance: {}, fn: () => {}, abort: new AbortController(), started: false, returned: false, ended: false };
+    current = failed;
+    void end(failed, error, true);
+  }
+}
+
+function taskClass(exports: unknown): new () => Record<string, unknown> {
+  const cls = (exports as { default?: unknown } | null)?.default;
+  if (typeof cls !== "function") throw new Error("the task file must `export default class { ... }` with decorated methods");
+  return cls as new () => Record<string, unknown>;
+}
+
+async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<void> {
+  run.started = true;
+  const id = run.load.runId;
+  const ctx = makeTaskContext(run.load, state, run.abort.signal, {
+    log: (level, message) => post({ type: "log", runId: id, level, message }),
+    state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
+  });
+  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.projectRoot });
+  post({ type: "started", runId: id, at: Date.now() });
+  try {
+    await run.fn.call(run.instance, ctx);
+    run.returned = true;
+    // A rejection the method left unhandled as it returned is reported now, while the run is current.
+    await new Promise((resolve) => setImmediate(resolve));
+    await end(run, null);
+  } catch (error) {
+    await end(run, error, true);
+  }
+}
+
+async function end(run: ActiveRun, error: unknown, failed = false): Promise<void> {
+  if (run.ended) return;
+  run.ended = true;
+  // Under `task` the task's realm stays (with its timers: a pool's keep-alive); one that failed to load goes.
+  if (data.mode === "context" || run.realm !== kept?.realm) run.realm.dispose();
+  if (current === run) current = null;
+  await outputDelivered();
+  if (run.started) saveCodeCache(run.load.script);
+  const heapUsed = v8.getHeapStatistics().used_heap_size;
+  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), heapUsed });
+  else post({ type: "done", runId: run.load.runId, ok: true, heapUsed });
+  prepareSpareRealm();
+}
+
+/** Whether anything was written to stdout or stderr since the last flush (most runs print nothing). */
+let wrote = false;
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((...args: unknown[]) => {
+    wrote = true;
+    return write(...args);
+  }) as typeof stream.write;
+}
+
+/** Everything the run wrote to stdout and stderr has reached the host (see worker-entry.ts). */
+function outputDelivered(): Promise<void> {
+  if (!wrote) return Promise.resolve();
+  wrote = false;
+  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
+  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+}
+
+function serialize(error: unknown): SerializedError {
+  if (isErrorLike(error)) return { message: error.message, stack: cleanStack(error.stack) };
+  return { message: format("%o", error) };
+}
+
+function isErrorLike(value: unknown): value is Error {
+  return typeof value === "object" && value !== null && typeof (value as Error).message === "string" && "stack" in value;
+}
+
+/** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
+function cleanStack(stack: string | undefined): string | undefined {
+  if (!stack) return stack;
+  const root = `${data.projectRoot}/`;
+  return mapStack(stack)
+    .split("\n")
+    .filter((line) => !/isolate-entry-[0-9a-f]+\.mjs/.test(line))
+    .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
+    .join("\n");
+}
+
+/** Who a fault belongs to: the current run if it is that run's (or, under `task`, the task's), else nobody now. */
+function ownerOf(promise?: unknown): ActiveRun | null {
+  if (!current) return null;
+  if (data.mode === "task" || promise === undefined || current.realm.owns(promise)) return current;
+  return null;
+}
+
+process.on("unhandledRejection", (reason, promise) => {
+  const run = ownerOf(promise);
+  const text = isErrorLike(reason) ? (cleanStack(reason.stack) ?? reason.message) : format("%o", reason);
+  // Before the method returns, a rejection nobody handles fails the run (Node's own rule, as under `worker`).
+  if (run && !run.returned) void end(run, reason, true);
+  else if (run) post({ type: "log", runId: run.load.runId, level: "warn", message: `unhandled rejection after the run returned (ignored): ${text}` });
+  else post({ type: "late", message: `unhandled rejection from a run that already ended (ignored): ${text}` });
+});
+
+process.on("uncaughtException", (error) => {
+  // Thrown from one of the run's timers: under `worker` this ends the run's thread; here it ends the run.
+  const run = ownerOf();
+  if (run) void end(run, error, true);
+  else post({ type: "late", message: `exception from a run that already ended (ignored): ${cleanStack((error as Error)?.stack) ?? String(error)}` });
+});

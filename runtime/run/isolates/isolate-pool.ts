@@ -1,0 +1,304 @@
+/**
+ * Warm isolate workers, grouped: one group per memory_limit for `context`
+ * runs (any task may use any of its workers), one group per task bundle for
+ * `task` runs. A worker serves one run at a time; a worker whose run had to be
+ * killed is replaced, and a spare is started ahead whenever a `context` group
+ * hands out its last idle worker, so the next run does not pay for a boot.
+ * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of heap
+ * growth, and retire after being idle for a while.
+ *
+ * A `context` group keeps about as many workers as the machine has cores
+ * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
+ * runs drains fastest through them. It grows beyond them, up to the limit,
+ * only when every worker has been busy with one run for GROW_AFTER_MS (long
+ * runs, or a fault being timed out, must not hold up other tasks), and those
+ * extra workers retire soon after they fall idle.
+ */
+import { availableParallelism } from "node:os";
+import { taskhostError } from "../../errors.ts";
+import { IsolateWorker } from "./isolate-worker.ts";
+import type { IsolateMode } from "./isolate-protocol.ts";
+
+/**
+ * Measured (3,000 runs of one task in one worker, each leaving a 10,000-item
+ * global): the heap after a run swings between 5 and 21 MB with the GC and
+ * does not grow, so the budgets are a safety net for what a context leaks into
+ * the worker's own realm (a native addon's state, a patched built-in module):
+ * a boot (~40-100 ms of CPU) every 2,000 runs costs < 0.05 ms a run, and
+ * 64 MB is three times the swing.
+ */
+export const RECYCLE_RUNS = 2000;
+/** Heap growth over the worker's baseline after which it is replaced. */
+export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
+
+/** Idle time after which a `context` worker beyond the core count retires. */
+const SURPLUS_IDLE_MS = 10_000;
+/** How long every worker of a group must have been busy before one more is started beyond its core count. */
+export const GROW_AFTER_MS = 40;
+
+export interface GroupSpec {
+  /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */
+  key: string;
+  mode: IsolateMode;
+  memoryLimitMb: number;
+  /** For `task` groups: the task, whose older bundles' workers retire when its bundle changes. */
+  taskId?: string;
+}
+
+export interface IsolatePoolOptions {
+  entryFile: string;
+  apiScript: string;
+  projectRoot: string;
+  /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
+  maxContextWorkers: number;
+  /** `task` workers kept beyond this are retired, least recently used first (only idle ones). */
+  maxTaskWorkers: number;
+  /** Idle time after which a worker retires; `surplus`: a `context` worker beyond the core count. */
+  idleMs: { context: number; task: number; surplus?: number };
+  /** `context` workers per group started without waiting (default: cores + 1). */
+  coreWorkers?: number;
+  /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
+  recycle?: { runs: number; heapGrowthBytes: number };
+  onLate(message: string): void;
+}
+
+interface Waiter {
+  resolve(worker: IsolateWorker): void;
+  reject(error: Error): void;
+}
+
+interface Group {
+  spec: GroupSpec;
+  idle: IsolateWorker[];
+  waiters: Waiter[];
+  /** Workers of this group alive (idle or serving). */
+  size: number;
+}
+
+export class IsolatePool {
+  private readonly groups = new Map<string, Group>();
+  private readonly groupOf = new Map<IsolateWorker, Group>();
+  private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private readonly taskKeys = new Map<string, string>();
+  private contextWorkers = 0;
+  private taskWorkers = 0;
+  /** When each idle worker went idle (the least recently used task worker goes first). */
+  private readonly idleSince = new Map<IsolateWorker, number>();
+  /** When each worker now serving a run was handed out. */
+  private readonly busySince = new Map<IsolateWorker, number>();
+  private readonly busyTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private options: IsolatePoolOptions) {}
+
+  setLimits(limits: { maxContextWorkers: number; maxTaskWorkers: number }): void {
+    this.options = { ...this.options, ...limits };
+    for (const group of this.groups.values()) this.serveWaiters(group);
+  }
+
+  /** A worker for one run: an idle one at once, a new one if the limit allows, else the next one released. */
+  acquire(spec: GroupSpec): Promise<IsolateWorker> {
+    if (this.closed) return Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
+    const group = this.group(spec);
+    return new Promise<IsolateWorker>((resolve, reject) => {
+      group.waiters.push({ resolve, reject });
+      this.serveWaiters(group);
+    });
+  }
+
+  /** Boots a group's core workers ahead of its first runs (a host start: its first boundary should not wait for boots). */
+  warm(spec: GroupSpec): void {
+    const group = this.group(spec);
+    while (!this.closed && group.size < (spec.mode === "context" ? this.coreWorkers() : 1)) {
+      const worker = this.boot(group, false);
+      if (!worker) return;
+      this.give(group, worker);
+    }
+  }
+
+  /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
+  release(worker: IsolateWorker, reusable: boolean): void {
+    this.notBusy(worker);
+    const group = this.groupOf.get(worker);
+    if (!group) return;
+    const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
+    const worn = worker.runs >= runs || (worker.baseHeap !== null && worker.lastHeap - worker.baseHeap > heapGrowthBytes);
+    if (!reusable || worker.dead || worn || this.closed || this.groups.get(group.spec.key) !== group) {
+      this.retire(worker);
+      // The next run of this group should not wait for a boot.
+      if (!this.closed && group.spec.mode === "context") this.startSpare(group);
+      return;
+    }
+    this.give(group, worker);
+  }
+
+  /** Workers alive now, by mode (for status and tests). */
+  counts(): { context: number; task: number; idle: number } {
+    let idle = 0;
+    for (const group of this.groups.values()) idle += group.idle.length;
+    return { context: this.contextWorkers, task: this.taskWorkers, idle };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.busyTimers.values()) clearTimeout(timer);
+    this.busyTimers.clear();
+    const all = [...this.groupOf.keys()];
+    for (const group of this.groups.values()) {
+      for (const waiter of group.waiters.splice(0)) waiter.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
+    }
+    await Promise.all(all.map((worker) => this.retire(worker)));
+  }
+
+  private group(spec: GroupSpec): Group {
+    let group = this.groups.get(spec.key);
+    if (!group) {
+      group = { spec, idle: [], waiters: [], size: 0 };
+      this.groups.set(spec.key, group);
+    }
+    if (spec.taskId !== undefined) {
+      // A new bundle of the task: its old workers hold old code.
+      const previous = this.taskKeys.get(spec.taskId);
+      if (previous !== undefined && previous !== spec.key) {
+        const old = this.groups.get(previous);
+        this.groups.delete(previous);
+        for (const worker of old?.idle.splice(0) ?? []) void this.retire(worker);
+      }
+      this.taskKeys.set(spec.taskId, spec.key);
+    }
+    return group;
+  }
+
+  private serveWaiters(group: Group): void {
+    while (group.waiters.length > 0) {
+      const worker = group.idle.pop() ?? (this.mayGrow(group) ? this.boot(group) : null);
+      // Otherwise the next release, or a run found to last (busyTimers), serves it.
+      if (!worker) return;
+      this.clearIdle(worker);
+      this.handOut(group, worker);
+      group.waiters.shift()!.resolve(worker);
+    }
+    if (group.spec.mode === "context") this.startSpare(group);
+  }
+
+  /** Busy from now; if still busy after GROW_AFTER_MS its run lasts, and the group may need another worker. */
+  private handOut(group: Group, worker: IsolateWorker): void {
+    this.busySince.set(worker, performance.now());
+    if (group.spec.mode !== "context") return;
+    this.busyTimers.set(
+      worker,
+      setTimeout(() => {
+        this.busyTimers.delete(worker);
+        if (this.groupOf.get(worker) === group) this.serveWaiters(group);
+      }, GROW_AFTER_MS + 1),
+    );
+  }
+
+  private coreWorkers(): number {
+    return this.options.coreWorkers ?? availableParallelism() + 1;
+  }
+
+  /** Workers of the group held by one run for GROW_AFTER_MS or more (booting ones excepted). */
+  private longHeld(group: Group): number {
+    const now = performance.now();
+    let held = 0;
+    for (const [worker, since] of this.busySince) {
+      if (this.groupOf.get(worker) === group && worker.online && now - since >= GROW_AFTER_MS) held++;
+    }
+    return held;
+  }
+
+  /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
+  private mayGrow(group: Group): boolean {
+    return group.spec.mode === "task" || group.size - this.longHeld(group) < this.coreWorkers();
+  }
+
+  /** One more idle worker for the group, when none is idle (or lasting runs hold too many) and it may grow. */
+  private startSpare(group: Group): void {
+    if (group.waiters.length > 0 || this.closed) return;
+    if (group.idle.length > 0 && group.size - this.longHeld(group) >= this.coreWorkers()) return;
+    if (!this.mayGrow(group)) return;
+    const worker = this.boot(group, false);
+    if (worker) this.give(group, worker);
+  }
+
+  private boot(group: Group, evict = true): IsolateWorker | null {
+    const { spec } = group;
+    if (spec.mode === "context" && this.contextWorkers >= this.options.maxContextWorkers) {
+      // Room for this memory limit by retiring an idle worker of another.
+      const other = evict ? [...this.groups.values()].find((g) => g !== group && g.spec.mode === "context" && g.idle.length > 0) : undefined;
+      if (!other) return null;
+      void this.retire(other.idle.shift()!);
+    }
+    if (spec.mode === "task" && this.taskWorkers >= this.options.maxTaskWorkers) {
+      let oldest: IsolateWorker | null = null;
+      for (const [worker, since] of this.idleSince) {
+        if (this.groupOf.get(worker)?.spec.mode === "task" && (oldest === null || since < this.idleSince.get(oldest)!)) oldest = worker;
+      }
+      if (oldest) void this.retire(oldest);
+    }
+    const worker = new IsolateWorker({
+      entryFile: this.options.entryFile,
+      mode: spec.mode,
+      memoryLimitMb: spec.memoryLimitMb,
+      projectRoot: this.options.projectRoot,
+      apiScript: this.options.apiScript,
+      name: `taskhost:${spec.key}`,
+      onLate: this.options.onLate,
+    });
+    this.groupOf.set(worker, group);
+    group.size++;
+    if (spec.mode === "context") this.contextWorkers++;
+    else this.taskWorkers++;
+    return worker;
+  }
+
+  private give(group: Group, worker: IsolateWorker): void {
+    const waiter = group.waiters.shift();
+    if (waiter) {
+      this.handOut(group, worker);
+      return waiter.resolve(worker);
+    }
+    group.idle.push(worker);
+    this.idleSince.set(worker, performance.now());
+    const surplus = group.spec.mode === "context" && group.size > this.coreWorkers();
+    const idleMs = surplus ? (this.options.idleMs.surplus ?? SURPLUS_IDLE_MS) : this.options.idleMs[group.spec.mode];
+    this.idleTimers.set(
+      worker,
+      setTimeout(() => void this.retire(worker), idleMs).unref(),
+    );
+  }
+
+  private clearIdle(worker: IsolateWorker): void {
+    this.idleSince.delete(worker);
+    clearTimeout(this.idleTimers.get(worker));
+    this.idleTimers.delete(worker);
+  }
+
+  private notBusy(worker: IsolateWorker): void {
+    this.busySince.delete(worker);
+    clearTimeout(this.busyTimers.get(worker));
+    this.busyTimers.delete(worker);
+  }
+
+  private retire(worker: IsolateWorker): Promise<void> {
+    this.notBusy(worker);
+    const group = this.groupOf.get(worker);
+    if (group) {
+      this.groupOf.delete(worker);
+      this.clearIdle(worker);
+      const at = group.idle.indexOf(worker);
+      if (at >= 0) group.idle.splice(at, 1);
+      group.size--;
+      if (group.spec.mode === "context") this.contextWorkers--;
+      else this.taskWorkers--;
+      if (group.size === 0 && group.waiters.length === 0 && this.groups.get(group.spec.key) === group && group.spec.mode === "task") {
+        this.groups.delete(group.spec.key);
+        if (group.spec.taskId !== undefined && this.taskKeys.get(group.spec.taskId) === group.spec.key) this.taskKeys.delete(group.spec.taskId);
+      }
+      // A slot freed: whoever waits for a context worker may boot one now.
+      if (group.spec.mode === "context") for (const g of this.groups.values()) if (g.waiters.length > 0) this.serveWaiters(g);
+    }
+    return worker.kill();
+  }
+}

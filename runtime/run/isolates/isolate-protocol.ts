@@ -1,0 +1,54 @@
+/** Messages between the host and a warm isolate worker (issue 13). Plain JSON only. */
+import type { RunTriggerName } from "../../api/task-context.ts";
+import type { LogLevel, SerializedError } from "../worker-protocol.ts";
+import type { RunChildrenMessage } from "../run-children.ts";
+
+/**
+ * `context`: every run in a fresh V8 context, nothing kept. `task`: one task's
+ * module and context kept between its runs, a fresh class instance per run.
+ */
+export type IsolateMode = "context" | "task";
+
+export interface IsolateWorkerData {
+  mode: IsolateMode;
+  projectRoot: string;
+  /** The `taskhost` module as a CommonJS script (see api-script.ts). */
+  apiScript: string;
+}
+
+export interface RunLoad {
+  runId: number;
+  /** The task's CommonJS bundle (see scriptBundlePath). */
+  script: string;
+  /** What `import.meta.url` reads in the task: its ES module bundle. */
+  importMetaUrl: string;
+  method: string;
+  task: { id: string; title: string };
+  scheduleId: string;
+  scheduledFor: number;
+  attempt: number;
+  trigger: RunTriggerName;
+}
+
+export type ToIsolate =
+  | ({ type: "load" } & RunLoad)
+  | { type: "go"; runId: number; state: Record<string, unknown> }
+  | { type: "abort"; runId: number; reason: string }
+  /** A loaded run that will never start: drop it. */
+  | { type: "cancel"; runId: number }
+  /** The run's child processes (run-children.ts: ended with the run, as under `worker`). */
+  | Extract<RunChildrenMessage, { type: "children.end" }>;
+
+export type FromIsolate =
+  /** The worker (booted) begins loading the run: from now on its timeout counts. */
+  | { type: "loading"; runId: number }
+  | { type: "ready"; runId: number }
+  | { type: "started"; runId: number; at: number }
+  | { type: "log"; runId: number; level: LogLevel; message: string }
+  | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
+  /** The run is over and the worker is free again; `heapUsed` (bytes) after the run's context was dropped. */
+  | { type: "done"; runId: number; ok: true; heapUsed: number }
+  | { type: "done"; runId: number; ok: false; error: SerializedError; heapUsed: number }
+  /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */
+  | { type: "late"; message: string }
+  | Exclude<RunChildrenMessage, { type: "children.end" }>;

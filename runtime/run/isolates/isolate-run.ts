@@ -1,0 +1,253 @@
+/**
+ * One run in a warm isolate worker, as the scheduler sees it (a LaunchedRun):
+ * it waits for a worker from the pool, loads the task there, starts on
+ * start(), applies the timeout and stop()'s grace, and settles once. A run
+ * that must be killed takes its worker with it; otherwise the worker goes back
+ * to the pool. Statuses and messages are those of the `worker` level.
+ */
+import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
+import { graceFor } from "../../scheduler/grace-period.ts";
+import { CHILD_GRACE_MS } from "../end-run-children.ts";
+import { MAX_LINE_CHARS } from "../line-splitter.ts";
+import { OutputExcerpt } from "../output-excerpt.ts";
+import type { LogLevel } from "../worker-protocol.ts";
+import type { FromIsolate } from "./isolate-protocol.ts";
+import type { RunTriggerName } from "../../api/task-context.ts";
+import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
+import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
+
+/** Lines a single run may write to the task log before the rest is only kept in its excerpt (as under `worker`). */
+const LOG_LINE_BUDGET = 2000;
+
+export interface IsolateRunOptions {
+  pool: IsolatePool;
+  group: GroupSpec;
+  request: RunRequest;
+  sink: RunSink;
+  /** The task's CommonJS bundle. */
+  script: string;
+  /**
+   * Load at start() rather than at launch (`context`): a warm load takes a
+   * millisecond or two, while a run loaded ahead would hold a pool worker
+   * until its boundary (and a pre-warmed burst would hold them all).
+   */
+  deferLoad?: boolean;
+  importMetaUrl: string;
+}
+
+export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
+  const { pool, request, sink } = options;
+  const excerpt = new OutputExcerpt();
+  let logLines = 0;
+  const writeLine = (level: LogLevel, line: string) => {
+    excerpt.append(`${line}\n`);
+    logLines++;
+    if (logLines < LOG_LINE_BUDGET) sink.log(level, line);
+    else if (logLines === LOG_LINE_BUDGET) sink.log("warn", `output exceeds ${LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt`);
+  };
+
+  let worker: IsolateWorker | null = null;
+  let loaded = false;
+  let startedAt: number | null = null;
+  let ended = false;
+  let goState: Record<string, unknown> | null = null;
+  let readLater: (() => Promise<Record<string, unknown>>) | null = null;
+  let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
+  let timeoutTimer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let settle: (outcome: RunOutcome) => void = () => {};
+  const outcome = new Promise<RunOutcome>((resolve) => (settle = resolve));
+  const runId = request.runId;
+
+  /** `kill`: the worker is in an unknown state (still running the task) and must go. */
+  const finish = (status: EndStatus, error: string | null, kill: boolean) => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timeoutTimer);
+    clearTimeout(killTimer);
+    markReady();
+    const finishedAt = Date.now();
+    const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
+    if (!worker) return done();
+    const w = worker;
+    w.detach(tenant);
+    if (childGroups.size > 0 && !kill) {
+      // The processes the run started end with it, and are reaped by the worker, before it serves another run.
+      const groups = childGroups.size;
+      const waiter: IsolateTenant = {
+        message: (m) => {
+          if (m.type !== "children.ended") return;
+          clearTimeout(giveUp);
+          w.detach(waiter);
+          pool.release(w, true);
+          done();
+        },
+        output: writeLine,
+        died: () => (pool.release(w, false), done()),
+      };
+      // A worker that does not answer is replaced (its children are killed with their groups).
+      const giveUp = setTimeout(() => {
+        w.detach(waiter);
+        killGroups(childGroups);
+        void w.kill().then(() => (pool.release(w, false), done()));
+      }, CHILD_GRACE_MS + 2000 + groups);
+      w.attach(waiter);
+      return w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
+    }
+    if (kill) {
+      // A thread about to be terminated cannot reap: its children are killed by group (zombies until the host exits, as under `worker`).
+      killGroups(childGroups);
+      // Settle once the thread is gone, so nothing of the run outlives its outcome.
+      void w.kill().then(() => {
+        pool.release(w, false);
+        done();
+      });
+    } else {
+      pool.release(w, true);
+      done();
+    }
+  };
+
+  const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
+    if (ended || forced) return;
+    forced = { status, reason, completedCounts };
+    if (!worker || !loaded) return finish(status, reason, worker !== null);
+    worker.send({ type: "abort", runId, reason });
+    killTimer = setTimeout(() => finish(status, reason, true), graceMs);
+  };
+
+  const armTimeout = () => {
+    clearTimeout(timeoutTimer);
+    timeoutTimer = setTimeout(
+      () => stop("timeout", `timed out after ${request.timeoutSec}s`, graceFor(request.timeoutSec)),
+      request.timeoutSec * 1000,
+    );
+  };
+
+  const childGroups = new Set<number>();
+  const tenant: IsolateTenant = {
+    message(message: FromIsolate) {
+      if (message.type === "child.started") childGroups.add(message.pgid);
+      if (!("runId" in message) || message.runId !== runId) return;
+      switch (message.type) {
+        case "loading":
+          // Loading counts against the timeout (a top-level endless loop must end); booting the worker does not.
+          armTimeout();
+          break;
+        case "ready":
+          loaded = true;
+          // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
+          clearTimeout(timeoutTimer);
+          markReady();
+          if (readLater) readAndGo(readLater);
+          else if (goState) worker!.send({ type: "go", runId, state: goState });
+          break;
+        case "started":
+          startedAt = message.at;
+          armTimeout();
+          sink.started(message.at);
+          break;
+        case "log":
+          for (const line of message.message.split("\n")) writeLine(message.level, cutLine(line));
+          break;
+        case "state":
+          sink.state(message.key, message.value, message.deleted);
+          break;
+        case "done":
+          if (forced && !(forced.completedCounts && message.ok)) finish(forced.status, forced.reason, false);
+          else if (message.ok) finish("success", null, false);
+          else finish("failure", message.error.stack ?? message.error.message, false);
+          break;
+        default:
+          break;
+      }
+    },
+    output: writeLine,
+    died(code, error) {
+      if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") {
+        finish("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`, true);
+      } else if (forced) finish(forced.status, forced.reason, true);
+      else if (error) finish("failure", error.stack ?? error.message, true);
+      else finish("failure", `the task ended its thread with process.exit(${code}) before finishing`, true);
+    },
+  };
+
+  const readAndGo = (readState: () => Promise<Record<string, unknown>>) => {
+    readState().then(
+      (state) => {
+        if (ended) return;
+        goState = state;
+        if (loaded) worker!.send({ type: "go", runId, state });
+      },
+      (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
+    );
+  };
+
+  const acquireAndLoad = () => options.pool.acquire(options.group).then(
+    (w) => {
+      if (ended) return pool.release(w, true);
+      worker = w;
+      w.attach(tenant);
+      w.send({
+        type: "load",
+        runId,
+        script: options.script,
+        importMetaUrl: options.importMetaUrl,
+        method: request.method,
+        task: request.task,
+        scheduleId: request.scheduleId,
+        scheduledFor: request.scheduledFor,
+        attempt: request.attempt,
+        trigger: request.trigger as RunTriggerName,
+      });
+    },
+    (error: Error) => finish("interrupted", error.message, false),
+  );
+  if (options.deferLoad) markReady();
+  else void acquireAndLoad();
+
+  return {
+    ready,
+    outcome,
+    start(readState) {
+      if (ended) return;
+      if (!options.deferLoad) return readAndGo(readState);
+      // The state is read once loaded, so it sees what the previous run left.
+      readLater = readState;
+      void acquireAndLoad();
+    },
+    stop,
+    cancel() {
+      if (ended) return;
+      if (worker && loaded && startedAt === null) {
+        // The worker drops the loaded run and says done; until then it is not free.
+        const w = worker;
+        worker = null;
+        ended = true;
+        clearTimeout(timeoutTimer);
+        markReady();
+        const release: typeof tenant = { ...tenant, message: (m) => m.type === "done" && (w.detach(release), pool.release(w, true)), died: () => pool.release(w, false) };
+        w.attach(release);
+        w.send({ type: "cancel", runId });
+        settle({ status: "interrupted", error: "cancelled before it started", output: excerpt.toString(), startedAt: null, finishedAt: Date.now() });
+      } else stop("interrupted", "cancelled", 0);
+    },
+  };
+}
+
+function killGroups(groups: Set<number>): void {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  }
+}
+
+/** A ctx.log line is bounded like a printed one. */
+function cutLine(line: string): string {
+  return line.length <= MAX_LINE_CHARS ? line : `${line.slice(0, MAX_LINE_CHARS)} … (${line.length - MAX_LINE_CHARS} more characters of this line cut)`;
+}

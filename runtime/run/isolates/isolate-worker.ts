@@ -1,0 +1,112 @@
+/**
+ * The host's side of one warm isolate worker thread: its options, its stdio
+ * split into lines for whichever run it serves now, and one idempotent kill.
+ */
+import { Worker } from "node:worker_threads";
+import type { LogLevel } from "../worker-protocol.ts";
+import { LineSplitter } from "../line-splitter.ts";
+import { taskEnv } from "../task-env.ts";
+import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
+
+/** The run a worker serves now: it hears the worker's messages, output and death. */
+export interface IsolateTenant {
+  message(message: FromIsolate): void;
+  output(level: LogLevel, line: string): void;
+  /** The thread is gone (killed, out of memory, process.exit). */
+  died(code: number, error: (Error & { code?: string }) | null): void;
+}
+
+export interface IsolateWorkerOptions {
+  entryFile: string;
+  mode: IsolateMode;
+  memoryLimitMb: number;
+  projectRoot: string;
+  apiScript: string;
+  name: string;
+  /** Told what a run that already ended left behind (late rejections), for the host log. */
+  onLate(message: string): void;
+}
+
+export class IsolateWorker {
+  /** Runs this worker finished. */
+  runs = 0;
+  /** Heap in use after the first run (the worker's own baseline) and after the latest. */
+  baseHeap: number | null = null;
+  lastHeap = 0;
+  dead = false;
+  /** The thread has booted and spoken (until then a run handed to it waits for its boot, not for another run). */
+  online = false;
+  private tenant: IsolateTenant | null = null;
+  private readonly thread: Worker;
+  private lastError: (Error & { code?: string }) | null = null;
+  private killing: Promise<void> | null = null;
+
+  constructor(readonly options: IsolateWorkerOptions) {
+    const data: IsolateWorkerData = { mode: options.mode, projectRoot: options.projectRoot, apiScript: options.apiScript };
+    this.thread = new Worker(options.entryFile, {
+      workerData: data,
+      stdout: true,
+      stderr: true,
+      execArgv: [],
+      // Task code never sees taskhost's own secrets (issue 10.9), as under `worker`.
+      env: taskEnv(),
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb },
+      name: options.name,
+    });
+    const out = new LineSplitter((line) => this.tenant?.output("info", line));
+    const err = new LineSplitter((line) => this.tenant?.output("warn", line));
+    this.thread.stdout.setEncoding("utf8").on("data", (chunk: string) => out.push(chunk));
+    this.thread.stderr.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
+    this.thread.on("message", (message: FromIsolate) => {
+      this.online = true;
+      if (message.type === "late") options.onLate(message.message);
+      else if (message.type === "done") {
+        this.runs++;
+        this.lastHeap = message.heapUsed;
+        this.baseHeap ??= message.heapUsed;
+        this.tenant?.message(message);
+      } else this.tenant?.message(message);
+    });
+    this.thread.on("error", (error: Error & { code?: string }) => {
+      this.lastError = error;
+    });
+    this.thread.on("exit", (code) => {
+      this.dead = true;
+      // Output written just before the end is still in flight until the thread has exited.
+      setImmediate(() => {
+        out.end();
+        err.end();
+        const tenant = this.tenant;
+        this.tenant = null;
+        tenant?.died(code, this.lastError);
+      });
+    });
+  }
+
+  /** Serve `tenant` from now on (one run at a time). */
+  attach(tenant: IsolateTenant): void {
+    this.tenant = tenant;
+  }
+
+  detach(tenant: IsolateTenant): void {
+    if (this.tenant === tenant) this.tenant = null;
+  }
+
+  send(message: ToIsolate): void {
+    if (this.dead) return;
+    try {
+      this.thread.postMessage(message);
+    } catch {
+      // The thread is going; its exit tells the tenant.
+    }
+  }
+
+  /** Terminates the thread (whatever it is doing); resolves once it is gone. */
+  kill(): Promise<void> {
+    this.killing ??= this.thread.terminate().then(
+      () => undefined,
+      () => undefined,
+    );
+    return this.killing;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The run launcher of issue 13: picks the engine by `request.isolation`.
+ *
+ * - `context` (default): a warm pooled worker, a fresh V8 context per run.
+ * - `task`: the task's own warm worker, its module kept between runs.
+ * - `worker`: a fresh worker thread per run (also for a task without a
+ *   CommonJS bundle, e.g. one that uses top-level await).
+ *
+ * Each launch is timed from launch to loaded, per task and level, and
+ * leadTimeMs() answers from those measurements.
+ */
+import { existsSync } from "node:fs";
+import { taskhostError } from "../../errors.ts";
+import { pathToFileURL } from "node:url";
+import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
+import { scriptBundlePath } from "../../task-file/bundle-task.ts";
+import { IsolatePool, type GroupSpec } from "./isolate-pool.ts";
+import { launchIsolateRun } from "./isolate-run.ts";
+import { LeadTimes } from "./lead-times.ts";
+import { launchWorkerRun } from "../worker-run.ts";
+import type { IsolateToolchain } from "./isolate-entry-file.ts";
+
+export interface IsolatingLauncherOptions {
+  /** The `worker` level's entry (runtime/run/worker-entry-file.ts). */
+  workerEntryFile: string;
+  /** The isolate workers' entry and `taskhost` script (isolate-entry-file.ts). */
+  isolates: IsolateToolchain;
+  projectRoot: string;
+  maxConcurrentRuns: number;
+  /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
+  idleMs?: { context: number; task: number };
+  /** `context` workers per memory limit started without waiting; default cores + 1. */
+  coreWorkers?: number;
+  /** When a pool worker is replaced (tests); default after 2,000 runs or 64 MB of heap growth. */
+  recycle?: { runs: number; heapGrowthBytes: number };
+  /** Host log for what the launcher decides on its own (a fallback, a late rejection). */
+  log?: (message: string) => void;
+}
+
+/**
+ * `context`: one worker per run slot and a spare. `task`: a warm worker for
+ * each of the most recently run tasks, at least 8, at most four per slot.
+ */
+function poolLimits(maxConcurrentRuns: number): { maxContextWorkers: number; maxTaskWorkers: number } {
+  return { maxContextWorkers: maxConcurrentRuns + 1, maxTaskWorkers: Math.max(8, maxConcurrentRuns * 4) };
+}
+
+function contextGroup(memoryLimitMb: number): GroupSpec {
+  return { key: `context:${memoryLimitMb}`, mode: "context", memoryLimitMb };
+}
+
+export class IsolatingLauncher implements RunLauncher {
+  private readonly pool: IsolatePool;
+  private readonly leadTimes = new LeadTimes();
+  private readonly live = new Set<LaunchedRun>();
+  private readonly scripts = new Map<string, boolean>();
+  private readonly warned = new Set<string>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: IsolatingLauncherOptions) {
+    this.pool = new IsolatePool({
+      entryFile: options.isolates.entryFile,
+      apiScript: options.isolates.apiScript,
+      projectRoot: options.projectRoot,
+      ...poolLimits(options.maxConcurrentRuns),
+      idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },
+      ...(options.recycle ? { recycle: options.recycle } : {}),
+      ...(options.coreWorkers ? { coreWorkers: options.coreWorkers } : {}),
+      onLate: (message) => options.log?.(message),
+    });
+  }
+
+  /** max_concurrent_runs changed (config reload). */
+  configure(limits: { maxConcurrentRuns: number }): void {
+    this.pool.setLimits(poolLimits(limits.maxConcurrentRuns));
+  }
+
+  launch(request: RunRequest, sink: RunSink): LaunchedRun {
+    if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
+    const launchedAt = performance.now();
+    const isolation = this.effectiveIsolation(request);
+    const run =
+      isolation === "worker"
+        ? launchWorkerRun(this.options.workerEntryFile, request, sink)
+        : launchIsolateRun({
+            pool: this.pool,
+            request,
+            sink,
+            script: scriptBundlePath(request.bundlePath),
+            deferLoad: isolation === "context",
+            importMetaUrl: pathToFileURL(request.bundlePath).href,
+            group:
+              isolation === "context"
+                ? contextGroup(request.memoryLimitMb)
+                : {
+                    key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
+                    mode: "task",
+                    memoryLimitMb: request.memoryLimitMb,
+                    taskId: request.task.id,
+                  },
+          });
+    this.live.add(run);
+    void run.ready.then(() => this.leadTimes.record(request.task.id, request.isolation, performance.now() - launchedAt));
+    void run.outcome.then(() => this.live.delete(run));
+    return run;
+  }
+
+  /** Starts the `context` pool's workers for this memory limit now, ahead of the first runs. */
+  warm(memoryLimitMb: number): void {
+    this.pool.warm(contextGroup(memoryLimitMb));
+  }
+
+  leadTimeMs(taskId: string, isolation: Isolation): number {
+    return this.leadTimes.get(taskId, isolation);
+  }
+
+  /** Workers alive now (tests and the bench read it). */
+  workers(): { context: number; task: number; idle: number } {
+    return this.pool.counts();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const run of this.live) run.stop("interrupted", "the host is stopping", 0);
+      await Promise.all([...this.live].map((run) => run.outcome));
+      await this.pool.close();
+    })();
+    return this.closing;
+  }
+
+  /** A task without a CommonJS bundle (top-level await, or a cache from an older taskhost) runs as `worker`. */
+  private effectiveIsolation(request: RunRequest): Isolation {
+    if (request.isolation === "worker") return "worker";
+    let has = this.scripts.get(request.bundlePath);
+    if (has === undefined) {
+      has = existsSync(scriptBundlePath(request.bundlePath));
+      this.scripts.set(request.bundlePath, has);
+    }
+    if (has) return request.isolation;
+    if (!this.warned.has(request.bundlePath)) {
+      this.warned.add(request.bundlePath);
+      this.options.log?.(
+        `task ${request.task.id}: its bundle has no CommonJS form (top-level await?), so it runs with isolation: worker instead of ${request.isolation}`,
+      );
+    }
+    return "worker";
+  }
+}

@@ -1,0 +1,57 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { status } from "./support/history.ts";
+
+// Issue 11.10 (and 11.9, load errors with file:line): a file with no scheduled method is `manual` and runs with `taskhost run`;
+// load warnings are in `status` (`warnings`, each with file:line).
+
+describe("files with no schedule, and load warnings", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("`export default function` and an undecorated class are manual and run; an unknown field is a warning with file:line", async () => {
+    await project.writeTask(
+      "plain.ts",
+      'import type { TaskContext } from "taskhost";\nexport default async function (ctx: TaskContext) {\n  ctx.log.info("plain ran");\n}\n',
+    );
+    await project.writeTask(
+      "undecorated.ts",
+      'import type { TaskContext } from "taskhost";\nexport default class {\n  async go(ctx: TaskContext) {\n    ctx.log.info("undecorated ran");\n  }\n}\n',
+    );
+    await project.writeTask("typo.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { title: "Typo", timout: 5 } }));
+    // 11.9: errors at import time point at the task file's line, without taskhost's frames.
+    await project.writeTask("zero.ts", taskSource({ schedule: "every(0).minutes", body: "" }));
+    await project.writeTask("cron61.ts", taskSource({ schedule: 'cron("61 * * * *")', body: "" }));
+    await project.writeTask("throws.ts", 'const n = 1;\nthrow new Error("boom at import " + n);\nexport default class {}\n');
+    await project.start();
+
+    const tasks = new Map((await status(project)).tasks.map((t) => [t.id, t]));
+    expect(tasks.get("plain")!.state).toBe("manual");
+    expect(tasks.get("undecorated")!.state).toBe("manual");
+    expect(tasks.get("typo")!.state).toBe("scheduled");
+    expect(tasks.get("typo")!.warnings).toEqual([expect.stringMatching(/^tasks\/typo\.ts:4: unknown frontmatter field "timout".*did you mean "timeout"/)]);
+    expect(tasks.get("plain")!.warnings.join("\n")).toContain("tasks/plain.ts");
+
+    expect(tasks.get("zero")!.error).toMatch(/^tasks\/zero\.ts:4:\d+: taskhost schedule: every\(0\)\.minutes is invalid/);
+    expect(tasks.get("cron61")!.error).toMatch(/^tasks\/cron61\.ts:4:\d+: taskhost schedule: cron\("61 \* \* \* \*"\) is invalid/);
+    expect(tasks.get("throws")!.error).toBe("tasks/throws.ts:2:7: boom at import 1");
+    for (const id of ["zero", "cron61", "throws"]) expect(tasks.get(id)!.error).not.toMatch(/taskhost-api-|node:internal|data\/cache/);
+
+    const plain = await project.cli(["run", "plain"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain("plain ran");
+    const undecorated = await project.cli(["run", "undecorated"]);
+    expect(undecorated.code, undecorated.stderr).toBe(0);
+    expect(undecorated.stdout).toContain("undecorated ran");
+
+    const text = await project.cli(["status"]);
+    expect(text.stdout).toMatch(/^plain +manual +none \(taskhost run\)/m);
+    expect(text.stdout).toContain('warnings for typo:\n  tasks/typo.ts:4: unknown frontmatter field "timout"');
+  });
+});

@@ -1,0 +1,70 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { TempProject } from "./support/temp-project.ts";
+import { taskSource } from "./support/task-sources.ts";
+import { finished, history } from "./support/history.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+// Issue 11.18 (one burst of saves, one reload) and 11.12 (no doubled reload events,
+// no temporary file taken for a changed helper).
+
+async function events(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .filter((line) => line.includes(`"event":"${event}"`))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe("file watching: one burst, one reload, one event", () => {
+  let project: TempProject;
+  beforeEach(async () => {
+    project = await TempProject.create();
+  });
+  afterEach(async () => {
+    await project.cleanup();
+  });
+
+  it("six writes 8 ms apart reload the task once, with the last write's text", async () => {
+    const file = await project.writeTask("burst.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("v0");' }));
+    await project.start();
+    const before = (await events(project, "task.loaded")).length;
+    for (let i = 1; i <= 6; i++) {
+      await writeFile(file, taskSource({ schedule: "every(1).seconds", body: `ctx.log.info("v${i}");` }));
+      await new Promise((resolve) => setTimeout(resolve, 8));
+    }
+    const t = Date.now();
+    await waitFor(async () => finished(await history(project, "burst")).some((r) => r.output.includes("v6") && Date.parse(r.startedAt!) > t + 1000), {
+      what: "runs of the last version",
+    });
+    const loads = (await events(project, "task.loaded")).slice(before);
+    expect(loads.map((e) => e.taskId)).toEqual(["burst"]);
+  });
+
+  it("a temporary file renamed over a helper (as `sed -i` does) reloads its importers, and is no helper itself", async () => {
+    await mkdir(path.join(project.root, "helpers"), { recursive: true });
+    await writeFile(path.join(project.root, "helpers", "words.ts"), 'export const word = "alpha";\n');
+    await project.writeTask(
+      "user.ts",
+      `import { repeat, every, type TaskContext } from "taskhost";
+import { word } from "../helpers/words.ts";
+export default class { @repeat(every(1).seconds) async start(ctx: TaskContext) { ctx.log.info(word); } }
+`,
+    );
+    // A task in error is reloaded by any helper change: the temporary file must not count.
+    await project.writeTask("broken.ts", "export default class { oops( }\n");
+    await project.start();
+    // sed -i writes helpers/sedXXXXXX, then renames it over the file; here slowly enough
+    // for the watcher to see the temporary file.
+    const temp = path.join(project.root, "helpers", "sedK3x9Qa");
+    await writeFile(temp, 'export const word = "omega";\n');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await rename(temp, path.join(project.root, "helpers", "words.ts"));
+    await waitFor(async () => finished(await history(project, "user")).some((r) => r.output.includes("omega")), { what: "the sed edit to apply" });
+    const changed = await events(project, "helper.changed");
+    expect(changed.length).toBeGreaterThan(0);
+    for (const event of changed) expect(path.basename(String(event.file))).toBe("words.ts");
+  });
+});

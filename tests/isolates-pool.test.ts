@@ -1,0 +1,104 @@
+/**
+ * The isolate pool's life cycle with real workers: a spare takes a killed
+ * worker's place, workers are recycled after their run budget, idle workers
+ * retire, and `task` keeps warm workers only for the most recent tasks.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+const THREAD = taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(String(threadId));');
+
+let kit: IsolateKit;
+let thread: string;
+
+beforeAll(async () => {
+  kit = await IsolateKit.create();
+  thread = await kit.bundle("thread", THREAD);
+}, 60_000);
+
+afterAll(async () => {
+  await kit?.dispose();
+});
+
+const threadOf = async (run: ReturnType<IsolateKit["run"]>) => {
+  const outcome = await run.outcome;
+  expect(outcome.status, outcome.error ?? "").toBe("success");
+  return Number(run.text());
+};
+
+it("replaces a worker its run took down with the spare started ahead, and never exceeds slots + 1", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  const exits = await kit.bundle("exits", taskSource("process.exit(9);"));
+  try {
+    const first = await threadOf(kit.run(launcher, thread, { isolation: "context" }));
+    await waitFor(() => launcher.workers().idle === 2, { what: "a warm worker and a spare" });
+    expect((await kit.run(launcher, exits, { isolation: "context" }).outcome).status).toBe("failure");
+    // The dead worker's place is taken at once: the spare, already booted, is ready for the next run, and a new spare boots behind it.
+    await waitFor(() => launcher.workers().context === 2 && launcher.workers().idle === 2, { what: "the dead worker replaced" });
+    const after = await threadOf(kit.run(launcher, thread, { isolation: "context" }));
+    expect(after).not.toBe(first);
+    expect(launcher.workers().context).toBe(2);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("recycles a worker after its run budget", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 1, recycle: { runs: 3, heapGrowthBytes: 1e12 } });
+  try {
+    const threads = [];
+    for (let i = 0; i < 4; i++) threads.push(await threadOf(kit.run(launcher, thread, { isolation: "context" })));
+    expect(threads[0]).toBe(threads[2]);
+    expect(threads[3]).not.toBe(threads[0]);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("retires idle workers of both levels", async () => {
+  const launcher = kit.launcher({ idleMs: { context: 300, task: 300 } });
+  try {
+    await threadOf(kit.run(launcher, thread, { isolation: "context" }));
+    await threadOf(kit.run(launcher, thread, { isolation: "task", task: "thread" }));
+    expect(launcher.workers().task).toBe(1);
+    await waitFor(() => launcher.workers().context + launcher.workers().task === 0, { what: "idle workers retired" });
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("keeps task workers warm for the most recent tasks only", async () => {
+  // max_concurrent_runs 1: at most 8 warm task workers.
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  try {
+    for (let i = 0; i < 10; i++) await threadOf(kit.run(launcher, thread, { isolation: "task", task: `t${i}` }));
+    expect(launcher.workers().task).toBeLessThanOrEqual(8);
+    // The most recent task is still warm: its next run is in the same thread.
+    const a = await threadOf(kit.run(launcher, thread, { isolation: "task", task: "t9" }));
+    const b = await threadOf(kit.run(launcher, thread, { isolation: "task", task: "t9" }));
+    expect(a).toBe(b);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("drains short runs through its core workers and grows only for runs that hold theirs", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
+  const long = await kit.bundle("long", taskSource('await new Promise((r) => setTimeout(r, 600));\nctx.log.info("long done");'));
+  try {
+    const short = Array.from({ length: 24 }, () => kit.run(launcher, thread, { isolation: "context" }));
+    for (const run of short) await threadOf(run);
+    const threads = new Set(short.map((r) => r.text()));
+    expect(threads.size).toBeLessThanOrEqual(3);
+    // Three runs that each hold a worker for 600 ms: the third does not wait for the first to end.
+    const held = [0, 1, 2].map(() => kit.run(launcher, long, { isolation: "context" }));
+    const outcomes = await Promise.all(held.map((r) => r.outcome));
+    expect(outcomes.map((o) => o.status)).toEqual(["success", "success", "success"]);
+    const starts = outcomes.map((o) => o.startedAt!);
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(500);
+    expect(launcher.workers().context).toBeGreaterThanOrEqual(3);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
