@@ -251,6 +251,27 @@ describe.skipIf(skipPostgres)("hosts on one PostgreSQL ledger", () => {
     }
   });
 
+  it("overlap: replace across hosts: the newer occurrence starts, and the older run's host stops it when it sees it", async () => {
+    const { time, hosts } = await fleet(["a", "b"]);
+    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+    a.h.launcher.plan = () => ({ durationMs: 150 * S });
+    b.h.launcher.plan = () => ({ durationMs: 1 * S });
+    await a.h.scheduler.setTask(task("r", { meta: { overlap: "replace" } }));
+    a.h.scheduler.start();
+    await time.advanceTo(at("10:01:10"));
+    a.h.scheduler.removeTask("r");
+    await b.h.scheduler.setTask(task("r", { meta: { overlap: "replace" } }));
+    b.h.scheduler.start();
+    await time.advanceTo(at("10:02:00.500"));
+    expect(b.h.launcher.of("r#run").map((r) => r.startedAt)).toEqual([at("10:02:00")]);
+    // Host a's next beat: what is in flight elsewhere.
+    expect(a.h.scheduler.inFlight.runningWith("replace")).toHaveLength(1);
+    a.h.scheduler.inFlight.replacedElsewhere((await a.ledger.runsInFlight()).filter((r) => r.host !== "a"));
+    expect(a.h.launcher.runs[0]!.stopped).toMatchObject({ status: "interrupted", reason: "replaced by a newer occurrence on another host (overlap: replace)" });
+    await time.advanceTo(at("10:02:10"));
+    expect(brief(await a.h.runs("r"))).toEqual(["10:01:00 schedule interrupted a", "10:02:00 schedule success b"]);
+  });
+
   it("a claim refused because another host paused the task is held, not retried at once; the next heartbeat's view pauses it here", async () => {
     const { time, hosts } = await fleet(["a", "b"]);
     const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];

@@ -127,6 +127,14 @@ class SharedLedgerHost implements FleetHost {
         );
       }
     });
+    membership.on("beat", () => {
+      // overlap: replace across hosts: a newer occurrence started elsewhere stops this host's older run.
+      if (scheduler.inFlight.runningWith("replace").length === 0) return;
+      this.ledger
+        .runsInFlight()
+        .then((runs) => scheduler.inFlight.replacedElsewhere(runs.filter((r) => r.host !== this.owner)))
+        .catch(failed("reading the fleet's runs in flight"));
+    });
     membership.on("skew", (skewMs) =>
       log.warn({ event: "fleet.skew", skewMs }, `fleet: this host's clock is ${Math.abs(skewMs)} ms ${skewMs > 0 ? "behind" : "ahead of"} the database's; keep it within a second (NTP)`),
     );

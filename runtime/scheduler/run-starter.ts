@@ -154,7 +154,7 @@ export class RunStarter {
         run.settle({ kind: "skipped", code: admission.code, reason: skipMessage(admission.code, subject.task.meta.catchUp) });
         return false;
       }
-      // overlap: replace starts; the other host's older run is not stopped from here (not wired yet).
+      // overlap: replace starts; the other host stops its older run when it sees this one (replacedElsewhere).
       if (admission.kind !== "queue") return true;
       run.waited = "queue";
       await new Promise<void>((resolve) => this.options.timers.setTimeout(resolve, shared.pollMs));

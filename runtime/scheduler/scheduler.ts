@@ -13,6 +13,7 @@ import type { Isolation, RunLauncher } from "./run-launcher.ts";
 import { RunLifecycle, type LifecycleHooks, type RunSubject, type Settlement } from "./run-lifecycle.ts";
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
+import { RunsInFlight } from "./runs-in-flight.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
 import { ScheduleBook, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
@@ -45,7 +46,8 @@ export interface SchedulerOptions {
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly book: ScheduleBook;
-  private readonly inFlight = new Set<RunLifecycle>();
+  /** Runs admitted and not settled; the fleet stops those another host's newer occurrence replaces. */
+  readonly inFlight = new RunsInFlight();
   private readonly retryTimers = new Set<unknown>();
   private readonly starter: RunStarter;
   private readonly recorder: RunRecorder;
@@ -150,10 +152,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
    */
   abandonClaims(reason: string): Promise<void> {
     for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
-    for (const run of [...this.inFlight]) {
-      if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
-      else run.launched?.stop("interrupted", reason, graceFor(run.subject.task.meta.timeoutSec));
-    }
+    this.inFlight.letGo(reason, (run) => graceFor(run.subject.task.meta.timeoutSec));
     const done = this.book.rereadAll();
     this.work.track("store.read", done);
     return done;
@@ -213,11 +212,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.timers.clearTimeout(this.timer);
       for (const timer of this.retryTimers) this.timers.clearTimeout(timer);
       for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
-      const runs = [...this.inFlight];
-      for (const run of runs) {
-        if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
-        else run.launched?.stop("interrupted", reason, graceMs, true);
-      }
+      const runs = this.inFlight.letGo(reason, () => graceMs, true);
       await Promise.allSettled(runs.map((run) => run.recorded));
       await this.work.idle();
     })();
