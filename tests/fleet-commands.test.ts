@@ -86,6 +86,10 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     await a.project.writeTask("t.ts", tick("every(2).seconds"));
     await waitFor(async () => (await warningOf(a)).length === 0 && (await warningOf(b)).length === 0, { timeoutMs: 15_000, what: "the warning to go" });
     for (const m of members) expect(await m.host!.stop()).toBe(0);
+    // With no host running, `taskhost run` is a host of the fleet while it runs (with its folder's id).
+    const offline = await a.project.json<RunJson>(["run", "t"]);
+    expect(offline).toMatchObject({ status: "success", trigger: "manual", host: a.id });
+    expect(await ledger.listHosts()).toEqual([]);
     const times = (await runsOf("t")).map((r) => r.scheduledFor);
     expect(new Set(times).size).toBe(times.length);
   }, 180_000);

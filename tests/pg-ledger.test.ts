@@ -164,14 +164,19 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     }
   }
 
-  it("counts a run in flight for overlap only while its host's lease holds", async () => {
+  /** Host a alone on a new database, with a 1 s lease and one claim (not started). */
+  async function oneClaim() {
     const url = await pgServer().createDatabase();
     const a = await openPgLedger({ url, leaseMs: 1000, onWarning: () => undefined });
     open.push(a);
     await host(a, "a");
     await task(a);
     const c = await a.claimOccurrences(claim("a", T0));
-    const id = c.ok ? c.runIds[0]! : 0;
+    return { url, a, id: c.ok ? c.runIds[0]! : 0 };
+  }
+
+  it("counts a run in flight for overlap only while its host's lease holds", async () => {
+    const { url, a, id } = await oneClaim();
     await a.recordStart(id, Date.now());
     expect((await a.runsInFlight("t#run")).map((r) => [r.runId, r.host])).toEqual([[id, "a"]]);
     await leaseLapsed(url, "a");
@@ -179,13 +184,7 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
   });
 
   it("refuses the start of a claim whose host's lease lapsed even before a survivor took it over", async () => {
-    const url = await pgServer().createDatabase();
-    const a = await openPgLedger({ url, leaseMs: 1000, onWarning: () => undefined });
-    open.push(a);
-    await host(a, "a");
-    await task(a);
-    const c = await a.claimOccurrences(claim("a", T0));
-    const id = c.ok ? c.runIds[0]! : 0;
+    const { url, a, id } = await oneClaim();
     // a freezes past its lease (on the database's clock); nobody has declared it dead yet.
     await leaseLapsed(url, "a");
     const refused = await a.recordStart(id, Date.now()).catch((e: unknown) => e);
