@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
@@ -11,6 +10,7 @@ import { withLedger } from "./offline-ledger.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { CliContext } from "./cli-context.ts";
+import { fleetHost } from "../host/fleet-host.ts";
 
 /** `taskhost run` with no host: load the one task and run it here, recording the run. */
 export async function runOffline(ctx: CliContext, taskId: string, method: string | undefined): Promise<RunJson> {
@@ -31,6 +31,8 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         logs.host.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
       );
       const launcher = logged.launcher;
+      // On a fleet's ledger this command is a host while it runs (the others would take an unknown host's run over).
+      const fleet = fleetHost(ledger, { projectRoot: config.projectRoot, configPath: config.configPath, pid: process.pid, log: logs.host });
       const scheduler = new Scheduler({
         ledger: logged.ledger,
         launcher,
@@ -38,7 +40,8 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         taskLog: (title, level, message) => logs.task(title, level, message),
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
         historyPerTask: config.database.historyPerTask,
-        owner: `${hostname()}:${process.pid}`,
+        owner: fleet.owner,
+        shared: fleet.shared,
       });
       const dependencies = new DependencyInstaller({
         registry: config.dependencies.registry,
@@ -61,10 +64,12 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
         .finally(() => Promise.all([dependencies.close(), toolchain.inspector.dispose()]));
       if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
       try {
+        if (fleet.shared) await fleet.join(scheduler);
         return runJson(await scheduler.runNow(taskId, method));
       } finally {
         await scheduler.stop(0);
         await launcher.close();
+        await fleet.close();
       }
     });
   } finally {

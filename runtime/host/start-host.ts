@@ -29,6 +29,7 @@ import { startAlerting } from "../alerts/start-alerting.ts";
 import { runJson } from "./report-shapes.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
+import { fleetHost } from "./fleet-host.ts";
 
 export interface HostOptions {
   projectRoot: string;
@@ -113,6 +114,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const undo: Array<() => Promise<void>> = [() => logs.close(), () => lock.release()];
   try {
     const ledger = await openLedger(config.database, {
+      // A fleet's database may be starting too (a reboot): wait for it rather than fail the host.
+      waitForDatabase: true,
       onWarning: (message) => log.warn({ event: "store.warning" }, message),
       // A host that lost its supervisor may still be finishing its runs and writing the ledger.
       lockWaitMs: (config.scheduler.shutdownGraceSec + LEDGER_LOCK_MARGIN_SEC) * 1000,
@@ -123,6 +126,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
         ),
     });
     undo.push(() => ledger.close());
+    // The host's part in a fleet when other hosts share the ledger (PostgreSQL); a single host's otherwise.
+    const fleet = fleetHost(ledger, { projectRoot: config.projectRoot, configPath: config.configPath, pid: publicPid, log });
+    undo.push(() => fleet.close());
     // Task code asks helpers where the project is; workers inherit the environment.
     process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
     // …and where they may write (saveConfig: data/config/), writable under the systemd unit.
@@ -145,9 +151,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
       taskLog: (title, level, message) => logs.task(title, level, message),
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
       historyPerTask: config.database.historyPerTask,
-      owner: `${os.hostname()}:${publicPid}`,
+      owner: fleet.owner,
+      shared: fleet.shared,
     });
-    const interrupted = await scheduler.recoverUnfinished();
+    const interrupted = await fleet.join(scheduler);
     if (interrupted > 0) {
       log.warn({ event: "runs.interrupted", count: interrupted }, `${interrupted} run(s) were cut off when the previous host stopped; recorded as interrupted`);
     }
@@ -168,6 +175,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       log,
     });
     await catalog.scan();
+    fleet.watchCatalog(catalog);
     const backfills = new Backfills({
       target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
       files: new BackfillJobFiles(path.join(files.dataDir, "backfills")),
@@ -181,7 +189,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       store: ledger,
       metrics: config.metrics.enabled ? { restarts: options.restarts ?? 0, startedAt } : null,
       config: () => config,
-      host: { id: `${os.hostname()}:${publicPid}`, hostname: os.hostname() },
+      host: { id: fleet.owner, hostname: os.hostname() },
       dashboardUrl: () => (config.dashboard.enabled ? (dashboard?.url ?? null) : null),
       runJson: (run) => ({ ...runJson(run) }),
       recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
@@ -289,6 +297,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         await backfills.close();
         await scheduler.stop(grace * 1000, runsReason);
         await launcher.close();
+        await fleet.close();
         // Commands keep working while runs get their grace (`status` shows them); a run
         // request meanwhile is refused by the stopping scheduler with a clear message.
         await control?.close();
@@ -305,14 +314,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
       setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error))));
     };
     const status = async () => ({
-      ...(await hostStatus(catalog, scheduler, ledger, {
+      ...(await fleet.withVersionWarnings(await hostStatus(catalog, scheduler, ledger, {
         running: true,
         pid: publicPid,
         uptimeSec: Math.round((Date.now() - startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts ?? 0,
         configError: problem,
-      }, config.scheduler.isolation)),
+      }, config.scheduler.isolation))),
       alerts: { channels: alerting.channels() },
     });
     control = await startControlServer(

@@ -42,7 +42,8 @@ export class RunRecorder {
       `${subject.scheduleId} started (${subject.trigger}${subject.attempt > 1 ? `, attempt ${subject.attempt}` : ""})`,
     );
     this.options.emit("run.start", { ...eventInfo(run), startedAt: at });
-    await this.options.ledger.recordStart(run.runId!, at);
+    // Recorded before its code began (a shared ledger): the end carries the exact start.
+    if (!run.startRecorded) await this.options.ledger.recordStart(run.runId!, at);
   }
 
   /** Occurrences that passed unrun were found: logged, and announced for the alerts. */

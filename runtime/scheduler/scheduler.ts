@@ -13,11 +13,12 @@ import type { Isolation, RunLauncher } from "./run-launcher.ts";
 import { RunLifecycle, type LifecycleHooks, type RunSubject, type Settlement } from "./run-lifecycle.ts";
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
+import { RunsInFlight } from "./runs-in-flight.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
-import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type TaskLogLine, type Timers } from "./scheduler-types.ts";
-import { ScheduleBook, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
+import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
+import { ScheduleBook, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
-export type { ScheduleReset } from "./schedule-book.ts";
+export type { ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 
 export interface SchedulerOptions {
   ledger: Ledger;
@@ -28,6 +29,8 @@ export interface SchedulerOptions {
   historyPerTask: number;
   /** This host's id in the ledger: its claims carry it. */
   owner: string;
+  /** Other hosts write the same ledger (a fleet, issue 14); left out for a ledger this host owns alone. */
+  shared?: SharedLedger;
   /** How a task's runs are isolated (default `worker`). */
   isolationOf?: (task: LoadedTask) => Isolation;
   clock?: Clock;
@@ -43,7 +46,8 @@ export interface SchedulerOptions {
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly book: ScheduleBook;
-  private readonly inFlight = new Set<RunLifecycle>();
+  /** Runs admitted and not settled; the fleet stops those another host's newer occurrence replaces. */
+  readonly inFlight = new RunsInFlight();
   private readonly retryTimers = new Set<unknown>();
   private readonly starter: RunStarter;
   private readonly recorder: RunRecorder;
@@ -76,8 +80,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       recorder: this.recorder,
       work: this.work,
       clock: this.clock,
+      timers: this.timers,
+      log: options.log,
       taskLog: options.taskLog,
       maxConcurrentRuns: options.maxConcurrentRuns,
+      shared: options.shared ?? null,
       isolationOf: (task) => options.isolationOf?.(task) ?? "worker",
       following: (scheduleId, at) => this.book.state(scheduleId)?.occurrences.after(at) ?? null,
       stopping: () => this.stopping != null,
@@ -130,6 +137,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
   overdueSchedules(): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
     return this.book.overdue(this.clock.now() - LATE_MS);
+  }
+
+  /** Another writer of the ledger changed these schedules: those that differ from what this scheduler holds are read again. */
+  changedElsewhere(hints: readonly ScheduleHint[]): Promise<void> {
+    const done = this.book.changedElsewhere(hints);
+    this.work.track("store.read", done);
+    return done;
+  }
+
+  /**
+   * Another writer took this host's claims over (its lease lapsed while it was frozen): its runs are
+   * recorded `interrupted` already. Runs in flight are stopped, unstarted claims let go, schedules re-read.
+   */
+  abandonClaims(reason: string): Promise<void> {
+    for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
+    this.inFlight.letGo(reason, (run) => graceFor(run.subject.task.meta.timeoutSec));
+    const done = this.book.rereadAll();
+    this.work.track("store.read", done);
+    return done;
   }
 
   /** Runs admitted and not over (waiting for a slot, loading or running). */
@@ -199,11 +225,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.timers.clearTimeout(this.timer);
       for (const timer of this.retryTimers) this.timers.clearTimeout(timer);
       for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
-      const runs = [...this.inFlight];
-      for (const run of runs) {
-        if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
-        else run.launched?.stop("interrupted", reason, graceMs, true);
-      }
+      const runs = this.inFlight.letGo(reason, () => graceMs, true);
       await Promise.allSettled(runs.map((run) => run.recorded));
       await this.work.idle();
     })();
@@ -229,6 +251,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           armed: state.armed?.subject.scheduledFor ?? null,
           catchUp: state.task.meta.catchUp,
           leadMs: this.starter.leadTimeMs(state.task),
+          heldUntil: state.heldUntil,
         };
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) this.apply(state, step);
@@ -275,8 +298,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { schedule, task } = state;
     const first = state.nextRun!;
     const policy = task.meta.catchUp;
-    this.recorder.missed({ taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) });
+    const missed = { taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) };
     if (plan.occurrences.length === 0) {
+      this.recorder.missed(missed);
       state.nextRun = plan.next;
       this.work.track("store.write", this.options.ledger.setNextRun(schedule.id, plan.next));
       return;
@@ -288,6 +312,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       ...(o.covers ? { covers: o.covers } : {}),
     }));
     const claim = this.book.claim(state, first, plan.next, occurrences, this.options.owner);
+    // Said by the host whose claim took them: on a shared ledger the others lost the race (or ran them).
+    claim.then((ids) => ids.some((id) => id != null) && this.recorder.missed(missed), () => undefined);
     let admitted = false;
     plan.occurrences.forEach((o, i) => {
       const run = this.newRun(subjectOf(state, o.scheduledFor, "catch-up"), claim.then((ids) => ids[i] ?? null));
