@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { createHostLauncher } from "../run/isolates/host-launcher.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { runJson, type RunJson } from "../host/report-shapes.ts";
@@ -26,10 +26,19 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
       process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
-      const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+      const launcher = await createHostLauncher({
+        cacheDir: ctx.files.cacheDir,
+        projectRoot: config.projectRoot,
+        workerEntryFile: toolchain.entryFile,
+        config: () => config,
+        log: (message) => logs.host.warn({ event: "run.note" }, message),
+        // One run: no pool to warm ahead (an unused launcher holds no thread).
+        warm: false,
+      });
       const scheduler = new Scheduler({
         ledger,
         launcher,
+        isolationOf: launcher.isolationOf,
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,

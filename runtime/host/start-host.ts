@@ -5,7 +5,7 @@ import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { createHostLauncher } from "../run/isolates/host-launcher.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import type { Watching } from "../watch/watch-paths.ts";
@@ -126,12 +126,19 @@ export async function startHost(options: HostOptions): Promise<Host> {
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     undo.push(() => toolchain.inspector.dispose());
-    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary.
-    const launcher = new WorkerLauncher({ entryFile: toolchain.entryFile });
+    // Runs go where each task's isolation says (issue 13): a warm pooled context by default.
+    const launcher = await createHostLauncher({
+      cacheDir: files.cacheDir,
+      projectRoot: config.projectRoot,
+      workerEntryFile: toolchain.entryFile,
+      config: () => config,
+      log: (message) => log.warn({ event: "run.note" }, message),
+    });
     undo.push(() => launcher.close());
     const scheduler = new Scheduler({
       ledger,
       launcher,
+      isolationOf: launcher.isolationOf,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,

@@ -88,6 +88,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Live-tunable limits (config reload). */
   configure(limits: { maxConcurrentRuns: number; historyPerTask: number }): void {
     this.starter.setLimit(limits.maxConcurrentRuns);
+    this.options.launcher.configure?.({ maxConcurrentRuns: limits.maxConcurrentRuns });
     this.recorder.configure(limits.historyPerTask);
   }
 
