@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
-import type { HostMessage, LogLevel, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { readSchedules } from "../api/read-schedules.ts";
-import type { TaskContext, TaskState } from "../api/task-context.ts";
+import type { TaskContext } from "../api/task-context.ts";
+import { makeTaskContext } from "./task-context-factory.ts";
 import { setCurrentRun } from "../api/current-run.ts";
 import { trackRunChildren } from "./run-children.ts";
 import { reportRunMemory } from "./report-run-memory.ts";
@@ -70,35 +71,6 @@ function methodNames(cls: Function): string[] {
   return [...names];
 }
 
-function makeContext(run: Extract<WorkerInput, { mode: "run" }>, initial: Record<string, unknown>): TaskContext {
-  const log = (level: LogLevel) => (...args: unknown[]) => post({ type: "log", level, message: format(...args) });
-  const state = { ...initial };
-  const taskState: TaskState = {
-    get: <T,>(key: string) => state[key] as T | undefined,
-    set: (key, value) => {
-      // Round-trip through JSON now so a non-serialisable value fails in the task, not later.
-      const json = JSON.parse(JSON.stringify(value ?? null)) as unknown;
-      state[key] = json;
-      post({ type: "state", key, value: json, deleted: false });
-    },
-    delete: (key) => {
-      delete state[key];
-      post({ type: "state", key, value: null, deleted: true });
-    },
-    all: () => ({ ...state }),
-  };
-  return {
-    signal: abort.signal,
-    log: { info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") },
-    scheduledFor: new Date(run.scheduledFor),
-    attempt: run.attempt,
-    trigger: run.trigger,
-    task: { ...run.task },
-    scheduleId: run.scheduleId,
-    state: taskState,
-  };
-}
-
 /** One bundle of an `inspect-many` worker: the host sends the next once this one answered. */
 function inspect(url: string): void {
   loadClass(url)
@@ -121,7 +93,10 @@ async function main(): Promise<void> {
   const fn = plain ? cls : instance[input.method];
   if (typeof fn !== "function") throw new Error(`the task class has no method "${input.method}"`);
   post({ type: "ready" });
-  const ctx = makeContext(input, await goSignal);
+  const ctx = makeTaskContext(input, await goSignal, abort.signal, {
+    log: (level, message) => post({ type: "log", level, message }),
+    state: (key, value, deleted) => post({ type: "state", key, value, deleted }),
+  });
   setCurrentRun({
     task: ctx.task,
     scheduleId: ctx.scheduleId,

@@ -12,7 +12,7 @@ import type { SerializedError } from "../worker-protocol.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
-import { makeTaskContext } from "./task-context-factory.ts";
+import { makeTaskContext } from "../task-context-factory.ts";
 import { trackRunChildren } from "../run-children.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 
