@@ -15,6 +15,7 @@ import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
 import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
+import { trackRunMemory, type RunMemoryWatch } from "../watch-run-memory.ts";
 
 /** Lines a single run may write to the task log before the rest is only kept in its excerpt (as under `worker`). */
 const LOG_LINE_BUDGET = 2000;
@@ -67,11 +68,13 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     ended = true;
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
+    memory?.leave();
     markReady();
     const finishedAt = Date.now();
     const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
     if (!worker) return done();
     const w = worker;
+    if (!kill) w.endOutput();
     w.detach(tenant);
     if (childGroups.size > 0 && !kill) {
       // The processes the run started end with it, and are reaped by the worker, before it serves another run.
@@ -127,8 +130,11 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   };
 
   const childGroups = new Set<number>();
+  /** The run's place in the host's memory book, from the moment it has a worker (issue 10.5, as under `worker`). */
+  let memory: RunMemoryWatch | null = null;
   const tenant: IsolateTenant = {
     message(message: FromIsolate) {
+      if (message.type === "memory") return memory?.report(message);
       if (message.type === "child.started") childGroups.add(message.pgid);
       if (!("runId" in message) || message.runId !== runId) return;
       switch (message.type) {
@@ -189,6 +195,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
+      // Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker.
+      memory = trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
       w.attach(tenant);
       w.send({
         type: "load",
@@ -227,6 +235,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
         worker = null;
         ended = true;
         clearTimeout(timeoutTimer);
+        memory?.leave();
         markReady();
         const release: typeof tenant = { ...tenant, message: (m) => m.type === "done" && (w.detach(release), pool.release(w, true)), died: () => pool.release(w, false) };
         w.attach(release);
