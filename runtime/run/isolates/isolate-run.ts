@@ -7,7 +7,7 @@
  */
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../../scheduler/grace-period.ts";
-import { CHILD_GRACE_MS } from "../end-run-children.ts";
+import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
 import type { LogLevel } from "../worker-protocol.ts";
@@ -76,41 +76,37 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     const w = worker;
     if (!kill) w.endOutput();
     w.detach(tenant);
-    if (childGroups.size > 0 && !kill) {
-      // The processes the run started end with it, and are reaped by the worker, before it serves another run.
-      const groups = childGroups.size;
-      const waiter: IsolateTenant = {
-        message: (m) => {
-          if (m.type !== "children.ended") return;
-          clearTimeout(giveUp);
-          w.detach(waiter);
-          pool.release(w, true);
-          done();
-        },
-        output: writeLine,
-        died: () => (pool.release(w, false), done()),
-      };
-      // A worker that does not answer is replaced (its children are killed with their groups).
-      const giveUp = setTimeout(() => {
-        w.detach(waiter);
-        killGroups(childGroups);
-        void w.kill().then(() => (pool.release(w, false), done()));
-      }, CHILD_GRACE_MS + 2000 + groups);
-      w.attach(waiter);
-      return w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
-    }
-    if (kill) {
-      // A thread about to be terminated cannot reap: its children are killed by group (zombies until the host exits, as under `worker`).
-      killGroups(childGroups);
+    if (childGroups.size === 0) {
+      if (!kill) {
+        pool.release(w, true);
+        return done();
+      }
       // Settle once the thread is gone, so nothing of the run outlives its outcome.
-      void w.kill().then(() => {
-        pool.release(w, false);
-        done();
-      });
-    } else {
-      pool.release(w, true);
-      done();
+      return void w.kill().then(() => (pool.release(w, false), done()));
     }
+    // The processes the run started end with it, ended and reaped by the worker's own loop
+    // (only it can reap them), before it serves another run or is terminated (issue 10.4).
+    let over = false;
+    const after = async (replied: boolean) => {
+      if (over) return;
+      over = true;
+      clearTimeout(giveUp);
+      w.detach(waiter);
+      // A worker that cannot answer (a synchronous loop, or gone): its groups are killed by the host.
+      if (!replied) await killGroupsAndWait(childGroups);
+      if (kill || !replied) await w.kill();
+      pool.release(w, !kill && replied);
+      done();
+    };
+    const waiter: IsolateTenant = {
+      message: (m) => m.type === "children.ended" && void after(true),
+      output: writeLine,
+      died: () => void after(false),
+    };
+    const giveUp = setTimeout(() => void after(false), ANSWER_MS + childGroups.size);
+    if (w.dead) return void after(false);
+    w.attach(waiter);
+    w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
@@ -244,16 +240,6 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       } else stop("interrupted", "cancelled", 0);
     },
   };
-}
-
-function killGroups(groups: Set<number>): void {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // The group is gone already.
-    }
-  }
 }
 
 /** A ctx.log line is bounded like a printed one. */
