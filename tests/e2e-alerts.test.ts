@@ -218,7 +218,7 @@ describe("missed occurrences on a running host", () => {
     project = await TempProject.create({
       scheduler: { max_concurrent_runs: 1, shutdown_grace: 1 },
       alerts: { channels: { ops: { type: "webhook", url: `${hooks.url}/hook` } }, rules: ["missed"], missed_grace: 1 },
-      dashboard: { enabled: true, port: 0, token: "dash-token-0123" },
+      dashboard: { enabled: true, port: 0, token: "dash-token-0123456789" },
     });
     await project.writeTask(
       "hog.ts",
@@ -253,7 +253,7 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
   it("the dashboard's GET /api/alerts has the newest alerts and the channels' health; the webhook links to the task's page", async () => {
     const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
     const base = (JSON.parse(log.split("\n").find((l) => l.includes('"dashboard.start"'))!) as { url: string }).url.replace(/\/$/, "");
-    const res = await fetch(`${base}/api/alerts?limit=5&task=tick`, { headers: { authorization: "Bearer dash-token-0123" } });
+    const res = await fetch(`${base}/api/alerts?limit=5&task=tick`, { headers: { authorization: "Bearer dash-token-0123456789" } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { alerts: Array<{ event: string; taskId: string; at: string }>; channels: Array<{ name: string; state: string }> };
     expect(body.alerts[0]).toMatchObject({ event: "missed", taskId: "tick", at: expect.stringMatching(/Z$/) });
@@ -272,7 +272,7 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     });
     try {
-      const page = await browser.newPage({ extraHTTPHeaders: { authorization: "Bearer dash-token-0123" } });
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: "Bearer dash-token-0123456789" } });
       await page.goto(base);
       const item = page.locator(".alert-list li", { hasText: "the occurrence of tick#start" }).first();
       await item.waitFor();

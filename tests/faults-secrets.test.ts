@@ -7,7 +7,9 @@ import { waitFor } from "./support/wait-for.ts";
 
 const SECRETS = {
   TASKHOST_DASHBOARD_TOKEN: "dashboard-secret-7f3a9c",
-  TASKHOST_DATABASE_URL: "postgres://u:db-secret-41be@localhost/x",
+  // Any TASKHOST_* variable is kept from tasks; TASKHOST_DATABASE_URL itself would make this
+  // host a PostgreSQL fleet member (the fleet tests check runs never see it).
+  TASKHOST_WEBHOOK_SECRET: "webhook-secret-41be",
   TASKHOST_SMTP_PASSWORD: "smtp-secret-c0ffee",
 };
 

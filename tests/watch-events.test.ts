@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { watchPaths, type Watching } from "../runtime/watch/watch-paths.ts";
+import { SETTLE_MS, watchPaths, type Watching } from "../runtime/watch/watch-paths.ts";
 import { watchConfig } from "../runtime/host/watch-config.ts";
 import { resolveConfig } from "../runtime/config/resolve-config.ts";
 import type { ResolvedConfig } from "../runtime/config/config-options.ts";
@@ -36,8 +36,10 @@ describe("watch events", () => {
     await writeFile(file, "0");
     const seen: string[] = [];
     watching = await watchPaths({ paths: [dir], onEvent: (_e, f) => seen.push(path.basename(f)), onError: () => {} });
+    const writtenAt: number[] = [];
     for (let i = 1; i <= 6; i++) {
       await writeFile(file, String(i));
+      writtenAt.push(performance.now());
       await new Promise((resolve) => setTimeout(resolve, 8));
     }
     await waitFor(() => seen.includes("a.ts"), { what: "the burst's event" });
@@ -46,7 +48,11 @@ describe("watch events", () => {
     await waitFor(() => seen.includes("marker.ts"), { what: "the marker's event" });
     await writeFile(marker, "n");
     await waitFor(() => seen.filter((f) => f === "marker.ts").length >= 2, { what: "the marker's second event" });
-    expect(seen.filter((f) => f === "a.ts")).toHaveLength(1);
+    // A loaded machine can hold a write back past the settle window: then the writes were not
+    // one burst, and each such gap may rightly start a new event. Otherwise: one event.
+    const gaps = writtenAt.slice(1).filter((at, i) => at - writtenAt[i]! >= SETTLE_MS).length;
+    expect(seen.filter((f) => f === "a.ts").length).toBeGreaterThanOrEqual(1);
+    expect(seen.filter((f) => f === "a.ts").length).toBeLessThanOrEqual(1 + gaps);
   });
 
   it("a shell's save of a bad config is one config.rejected, of an unknown key one config.warning", async () => {

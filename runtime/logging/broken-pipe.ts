@@ -33,7 +33,7 @@ export function isBrokenPipe(stream: NodeJS.WritableStream): boolean {
 }
 
 /** Writes unless the stream is known closed; a write that throws marks it so. */
-export function writeUnlessBroken(stream: NodeJS.WritableStream, text: string): void {
+export function writeUnlessBroken(stream: NodeJS.WritableStream, text: string | Uint8Array): void {
   if (broken.has(stream)) return;
   try {
     stream.write(text);

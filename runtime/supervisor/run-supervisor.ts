@@ -7,6 +7,7 @@ import type { CliContext } from "../cli/cli-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
+import { guardBrokenPipe, writeUnlessBroken } from "../logging/broken-pipe.ts";
 
 /** Signals closer together than this are one request (see onSignal). */
 const SIGNAL_ECHO_MS = 300;
@@ -100,8 +101,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
           ...(process.stdout.isTTY ? { TASKHOST_COLOR: "1" } : {}),
         },
       });
-      child.stdout!.pipe(process.stdout, { end: false });
-      child.stderr!.pipe(process.stderr, { end: false });
+      relayOutput(child.stdout!, process.stdout);
+      relayOutput(child.stderr!, process.stderr);
       note(`taskhost: supervisor ${process.pid} started host ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}`);
       const hostPid = child.pid ?? null;
       let reason: string | null = null;
@@ -161,4 +162,15 @@ function terminalHungUp(): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * Passes the host's output on, and keeps reading it after the console went away
+ * (`taskhost start | head -2`, a closed terminal): pipe() would stop reading at
+ * the first EPIPE, the host's pipe would fill, and a host writing its console
+ * synchronously (pipes are, on Linux) would block for good.
+ */
+function relayOutput(from: NodeJS.ReadableStream, to: NodeJS.WriteStream): void {
+  guardBrokenPipe(to);
+  from.on("data", (chunk: Buffer) => writeUnlessBroken(to, chunk));
 }

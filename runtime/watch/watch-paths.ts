@@ -7,7 +7,7 @@ import { watch, type FSWatcher } from "chokidar";
  * within that window. One burst of saves (an editor's write-truncate-write-rename,
  * a script writing six times) is one event, read after it settled.
  */
-const SETTLE_MS = 70;
+export const SETTLE_MS = 70;
 
 export type FileEvent = "add" | "change" | "unlink";
 
