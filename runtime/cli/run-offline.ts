@@ -1,7 +1,7 @@
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { createHostLauncher } from "../run/isolates/host-launcher.ts";
 import { attachRunLogs } from "../run-logs/attach-run-logs.ts";
 import { prepareToolchain } from "../task-file/toolchain.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
@@ -27,7 +27,16 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       process.env.TASKHOST_PROJECT_ROOT = config.projectRoot;
       process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
       const toolchain = await prepareToolchain(ctx.files.cacheDir);
-      const logged = attachRunLogs({ launcher: new WorkerLauncher({ entryFile: toolchain.entryFile }), ledger }, () => config.logging.directory, (error) =>
+      const hostLauncher = await createHostLauncher({
+        cacheDir: ctx.files.cacheDir,
+        projectRoot: config.projectRoot,
+        workerEntryFile: toolchain.entryFile,
+        config: () => config,
+        log: (message) => logs.host.warn({ event: "run.note" }, message),
+        // One run: no pool to warm ahead (an unused launcher holds no thread).
+        warm: false,
+      });
+      const logged = attachRunLogs({ launcher: hostLauncher, ledger }, () => config.logging.directory, (error) =>
         logs.host.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
       );
       const launcher = logged.launcher;
@@ -36,6 +45,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       const scheduler = new Scheduler({
         ledger: logged.ledger,
         launcher,
+        isolationOf: hostLauncher.isolationOf,
         log: logs.host,
         taskLog: (title, level, message) => logs.task(title, level, message),
         maxConcurrentRuns: config.scheduler.maxConcurrentRuns,

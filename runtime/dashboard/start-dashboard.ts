@@ -5,7 +5,6 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAdaptorServer } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { isLoopbackHost } from "../config/resolve-config.ts";
@@ -207,6 +206,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return errorJson(c, 500, error.message);
   });
 
+  // Loaded here, not at the host's start: most hosts run without a dashboard (~7 MB of RSS).
+  const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
   boundPort = await listenKeepingPort(server, host, port, options.dataDir);
   const address = server.address() as AddressInfo;

@@ -5,7 +5,7 @@ import type { ResolvedConfig } from "../config/config-options.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
 import { openLedger } from "../store/open-ledger.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { createHostLauncher } from "../run/isolates/host-launcher.ts";
 import { attachRunLogs } from "../run-logs/attach-run-logs.ts";
 import { Backfills } from "../backfill/backfills.ts";
 import { BackfillJobFiles } from "../backfill/backfill-job-files.ts";
@@ -137,9 +137,16 @@ export async function startHost(options: HostOptions): Promise<Host> {
     process.env.TASKHOST_PACKAGE_DIR ??= PACKAGE_DIR;
     const toolchain = await prepareToolchain(files.cacheDir);
     undo.push(() => toolchain.inspector.dispose());
-    // Runs get a worker thread each (isolation `worker`), started ahead of their boundary; each
-    // run's whole output also goes to logs/runs/<task>/<run>.log, removed with its run.
-    const logged = attachRunLogs({ launcher: new WorkerLauncher({ entryFile: toolchain.entryFile }), ledger }, () => config.logging.directory, (error) =>
+    // Runs go where each task's isolation says (issue 13): a warm pooled context by default;
+    // each run's whole output also goes to logs/runs/<task>/<run>.log, removed with its run.
+    const hostLauncher = await createHostLauncher({
+      cacheDir: files.cacheDir,
+      projectRoot: config.projectRoot,
+      workerEntryFile: toolchain.entryFile,
+      config: () => config,
+      log: (message) => log.warn({ event: "run.note" }, message),
+    });
+    const logged = attachRunLogs({ launcher: hostLauncher, ledger }, () => config.logging.directory, (error) =>
       log.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
     );
     const launcher = logged.launcher;
@@ -147,6 +154,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const scheduler = new Scheduler({
       ledger: logged.ledger,
       launcher,
+      isolationOf: hostLauncher.isolationOf,
       log,
       taskLog: (title, level, message) => logs.task(title, level, message),
       maxConcurrentRuns: config.scheduler.maxConcurrentRuns,

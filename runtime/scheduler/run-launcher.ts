@@ -73,6 +73,8 @@ export interface RunLauncher {
    * code starts on the boundary: measured, not fixed.
    */
   leadTimeMs(taskId: string, isolation: Isolation): number;
+  /** max_concurrent_runs changed (config reload): a pooled launcher resizes its pool. */
+  configure?(limits: { maxConcurrentRuns: number }): void;
   /** Stops every run and releases every isolate. Memoized. */
   close(): Promise<void>;
 }

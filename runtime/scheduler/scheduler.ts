@@ -4,6 +4,7 @@ import type { Ledger, RunRow } from "../store/ledger.ts";
 import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
 import { decideAdmission, shouldDrain } from "./decide-admission.ts";
 import { decideRetry } from "./decide-retry.ts";
+import { CrowdLead } from "./crowd-lead.ts";
 import { decideTick, type TickStep } from "./decide-tick.ts";
 import { graceFor } from "./grace-period.ts";
 import { PendingWork } from "./pending-work.ts";
@@ -55,6 +56,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly hooks: LifecycleHooks;
   private readonly clock: Clock;
   private readonly timers: Timers;
+  private readonly crowdLead = new CrowdLead();
   private timer: unknown;
   private running = false;
   private stopping: Promise<void> | null = null;
@@ -95,6 +97,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Live-tunable limits (config reload). */
   configure(limits: { maxConcurrentRuns: number; historyPerTask: number }): void {
     this.starter.setLimit(limits.maxConcurrentRuns);
+    this.options.launcher.configure?.({ maxConcurrentRuns: limits.maxConcurrentRuns });
     this.recorder.configure(limits.historyPerTask);
   }
 
@@ -244,30 +247,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.running) return;
     const now = this.clock.now();
     let wakeAt = now + MAX_WAIT_MS;
-    for (const state of this.book.schedulable()) {
+    const schedulable = [...this.book.schedulable()];
+    // How many runs each instant has due: a crowded one is armed earlier (crowd-lead.ts).
+    const due = new Map<number, number>();
+    for (const { nextRun, armed } of schedulable) {
+      const at = armed?.subject.scheduledFor ?? nextRun;
+      if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
+    }
+    const arming: Array<Promise<unknown>> = [];
+    for (const state of schedulable) {
       try {
         const timing = {
           nextRun: state.nextRun,
           armed: state.armed?.subject.scheduledFor ?? null,
           catchUp: state.task.meta.catchUp,
-          leadMs: this.starter.leadTimeMs(state.task),
+          leadMs: this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0)),
           heldUntil: state.heldUntil,
         };
         const decision = decideTick(timing, now, state.occurrences);
-        for (const step of decision.steps) this.apply(state, step);
+        for (const step of decision.steps) {
+          const armed = this.apply(state, step);
+          if (armed) arming.push(armed);
+        }
         if (decision.wakeAt !== null) wakeAt = Math.min(wakeAt, decision.wakeAt);
       } catch (error) {
         // A bug around one schedule must not stop the clock for all of them.
         this.logError(`tick of ${state.schedule.id}`, error);
       }
     }
+    if (arming.length > 0) void Promise.allSettled(arming).then(() => this.crowdLead.record(arming.length, this.clock.now() - now));
     // Timers can fire a little early or very late; every wake re-reads the clock.
     const wait = Math.max(0, Math.min(MAX_WAIT_MS, wakeAt - this.clock.now()));
     this.timers.clearTimeout(this.timer);
     this.timer = this.timers.setTimeout(() => this.tick(), wait);
   }
 
-  private apply(state: ScheduleState, step: TickStep): void {
+  /** Carries a step out; an arm step returns what settles once the run is armed. */
+  private apply(state: ScheduleState, step: TickStep): Promise<unknown> | void {
     if (step.kind === "arm") return this.arm(state, step.at, step.next);
     if (step.kind === "catch-up") return this.catchUp(state, step.plan);
     const run = state.armed!;
@@ -277,7 +293,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Claims the next occurrence; once the claim is written, its run is launched so its code starts on the instant. */
-  private arm(state: ScheduleState, at: number, next: number | null): void {
+  private arm(state: ScheduleState, at: number, next: number | null): Promise<unknown> {
     const claim = this.book.claim(state, at, next, [{ scheduledFor: at, trigger: "schedule" }], this.options.owner).then((ids) => ids[0] ?? null);
     const run = this.newRun(subjectOf(state, at, "schedule"), claim);
     state.armed = run;
@@ -286,7 +302,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       state.armed = null;
       run.settle(settlement);
     };
-    claim.then(
+    return claim.then(
       // Not once it was admitted (it launches then) or queued (it let go of its slot).
       (id) => (id == null ? settleIfArmed({ kind: "lost" }) : state.armed === run && this.starter.prewarm(run)),
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),
