@@ -52,6 +52,12 @@ export function createSmtpTransport(smtp: SmtpSettings): Transporter {
   if (!smtp.host) {
     throw new Error("sendEmail: no SMTP server configured; set alerts.smtp.host (and port, user, from) in config/config.yaml, the password in config/secrets.yaml");
   }
+  if (smtp.user && !smtp.password) {
+    throw new Error(
+      `sendEmail: alerts.smtp.user is "${smtp.user}" but no password was found; put alerts.smtp.password in config/secrets.yaml ` +
+        "(TASKHOST_SMTP_PASSWORD reaches the host's alert e-mails only, never a task)",
+    );
+  }
   const nodemailer = requireHostModule<typeof import("nodemailer")>("nodemailer");
   return nodemailer.createTransport({
     host: smtp.host,
@@ -72,8 +78,10 @@ export function defaultFrom(smtp: SmtpSettings): string {
 
 /**
  * `alerts.smtp` as a task sees it: config/config.yaml, with config/secrets.yaml's
- * `alerts.smtp` over it and TASKHOST_SMTP_PASSWORD for a password given nowhere
- * else (the host reads the same keys the same way).
+ * `alerts.smtp` over it (the host reads the same keys the same way). Runs never
+ * see TASKHOST_* variables (issue 10.9), so TASKHOST_SMTP_PASSWORD serves the
+ * host's alert e-mails only: a task that sends mail needs the password in
+ * config/secrets.yaml.
  */
 export function smtpSettings(): SmtpSettings {
   const section = (file: string): Record<string, unknown> => {
@@ -94,7 +102,7 @@ export function smtpSettings(): SmtpSettings {
     port,
     secure: merged.secure === true,
     user: text("user"),
-    password: text("password") ?? (process.env.TASKHOST_SMTP_PASSWORD || null),
+    password: text("password"),
     from: text("from"),
   };
 }

@@ -3,6 +3,8 @@
  * instead (Bree: job files in worker threads; croner: in-process callbacks),
  * driven with the same trivial job in the same run. Prints one markdown table
  * and writes it as JSON to data/bench/. Scenarios live in scripts/bench/, one a file.
+ * The full bench ends with the adversarial suite (issue 10: kills, fault tasks,
+ * attacks); `--faults` runs only that suite, `--faults=a,b` only those scenarios.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -11,6 +13,7 @@ import { EVERY_5_SECONDS, EVERY_MINUTE } from "./bench/jobs.ts";
 import { machineBusy, sleep } from "./bench/measure.ts";
 import { peerIdle } from "./bench/peer-idle.ts";
 import { peerLag } from "./bench/peer-lag.ts";
+import { adversarialSuite } from "./bench/adversarial.ts";
 import { Results } from "./bench/results.ts";
 import { taskhostIdle } from "./bench/taskhost-idle.ts";
 import { DRAIN_SECONDS, taskhostLag } from "./bench/taskhost-lag.ts";
@@ -23,8 +26,11 @@ import { skipPostgres } from "../tests/support/pg-cluster.ts";
 import { isolationTax } from "./bench/isolation-tax.ts";
 
 const quick = process.argv.includes("--quick");
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
-const wanted = (name: string) => !only || only.includes(name);
+const faultsFlag = process.argv.find((a) => a === "--faults" || a.startsWith("--faults="));
+const faultNames = faultsFlag?.startsWith("--faults=") ? faultsFlag.slice("--faults=".length).split(",") : null;
+const only = faultsFlag ? ["faults"] : process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+// The adversarial suite takes minutes: the full bench runs it, --quick only when asked.
+const wanted = (name: string) => (only ? only.includes(name) : name !== "faults" || !quick);
 
 /** Per scenario: jobs, seconds of boundaries counted, and taskhost's scheduler.max_concurrent_runs. */
 const LAG = quick
@@ -103,10 +109,14 @@ if (wanted("fleet")) {
   }
 }
 
-results.note(
-  `taskhost scheduler.max_concurrent_runs: ${[...LAG, BIG].map((l) => `${l.slots} for ${l.jobs} jobs`).join(", ")} (default 8 in reload/idle). ` +
-    `Lag windows: ${LAG.map((l) => `${l.seconds} s`).join(" / ")} of boundaries, each plus ${DRAIN_SECONDS} s for late starts. Idle window ${IDLE.seconds} s.`,
-);
+if (wanted("faults")) await adversarialSuite(results, quick, faultNames);
+
+if (results.rows.length) {
+  results.note(
+    `taskhost scheduler.max_concurrent_runs: ${[...LAG, BIG].map((l) => `${l.slots} for ${l.jobs} jobs`).join(", ")} (default 8 in reload/idle). ` +
+      `Lag windows: ${LAG.map((l) => `${l.seconds} s`).join(" / ")} of boundaries, each plus ${DRAIN_SECONDS} s for late starts. Idle window ${IDLE.seconds} s.`,
+  );
+}
 const wallSec = (Date.now() - began) / 1000;
 results.note(`wall time ${wallSec.toFixed(0)} s (${quick ? "quick" : "full"}), Node ${process.version}`);
 
@@ -114,5 +124,5 @@ process.stdout.write(`${results.markdown()}\n`);
 const dir = path.join(REPO, "data", "bench");
 await mkdir(dir, { recursive: true });
 const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
-await writeFile(file, JSON.stringify({ quick, node: process.version, at: new Date().toISOString(), wallSec, rows: results.rows, notes: results.notes }, null, 2));
+await writeFile(file, JSON.stringify({ quick, node: process.version, at: new Date().toISOString(), wallSec, rows: results.rows, faults: results.faults, notes: results.notes }, null, 2));
 process.stderr.write(`written ${path.relative(REPO, file)}\n`);

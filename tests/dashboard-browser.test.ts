@@ -3,15 +3,12 @@ import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { startDashboardHost, TOKEN, type DashboardHost } from "./support/dashboard-host.ts";
 import { REPO } from "./support/temp-project.ts";
+import { launchChromium, skipBrowser } from "./support/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-// On a developer machine without Chromium these tests skip; in CI (`.ci/run` installs it) they must run.
-const skip = !existsSync(CHROMIUM) && !process.env.CI;
-
-describe.skipIf(skip)("the dashboard page in Chromium", () => {
+describe.skipIf(skipBrowser)("the dashboard page in Chromium", () => {
   let d: DashboardHost;
   let browser: BrowserContext;
   let profile: string;
@@ -21,21 +18,7 @@ describe.skipIf(skip)("the dashboard page in Chromium", () => {
     profile = await mkdtemp(path.join(os.tmpdir(), "th-chromium-"));
     const [host, launched] = await Promise.allSettled([
       startDashboardHost(),
-      chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        viewport: { width: 1180, height: 760 },
-        colorScheme: "light",
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      }),
+      launchChromium(profile),
     ]);
     if (host.status === "fulfilled") d = host.value;
     if (launched.status === "fulfilled") browser = launched.value;

@@ -72,6 +72,17 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    // Off the heap: V8's limit does not see it, the memory reports do (issue 10.5).
+    name: "buffer-hog",
+    body: "const keep: Uint8Array[] = [];\nfor (;;) { keep.push(new Uint8Array(8 * 1024 * 1024).fill(1)); await new Promise((r) => setTimeout(r, 5)); }",
+    memoryLimitMb: 48,
+    timeoutSec: 60,
+    expect: (o) => {
+      expect(o.status).toBe("failure");
+      expect(o.error).toMatch(/^the run used \d+ MB of memory \(\d+ MB on its heap, \d+ MB in Buffers and ArrayBuffers\), over its memory_limit of 48 MB, and was stopped$/);
+    },
+  },
+  {
     name: "late-rejection",
     body: 'Promise.reject(new Error("nobody waits for me"));\nctx.log.info("returning");',
     expect: (o, text) => {

@@ -52,7 +52,7 @@ describe("isolation: status and live reload", () => {
     project = await TempProject.create({ scheduler: { isolation: "context" } });
     await project.writeTask("plain.ts", taskSource({ schedule: "every(1).hours", body: "" }));
     await project.writeTask("own.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "task" } }));
-    await project.start();
+    const host = await project.start();
     const isolationOf = async () => Object.fromEntries((await status(project)).tasks.map((t) => [t.id, (t as { isolation?: string }).isolation]));
     expect(await isolationOf()).toEqual({ own: "task", plain: "context" });
 
@@ -62,5 +62,11 @@ describe("isolation: status and live reload", () => {
 
     await project.writeTask("own.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "context" } }));
     await waitFor(async () => (await isolationOf()).own === "context", { what: "the task's new isolation in status" });
+
+    // With no host running, status says the same (from the files and the config).
+    await host.stop();
+    expect(await isolationOf()).toEqual({ own: "context", plain: "worker" });
+    await project.writeTask("own.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "task" } }));
+    expect(await isolationOf()).toEqual({ own: "task", plain: "worker" });
   }, 90_000);
 });

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,6 +18,7 @@ import { openLedger } from "../runtime/store/open-ledger.ts";
 import { openSqlJsStore } from "../runtime/store/sqljs-store.ts";
 import { writerLockHolder } from "../runtime/store/writer-lock.ts";
 import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
+import { countAgainstLedger, makeMarkersDir, markerTask, readMarkers } from "./support/execution-markers.ts";
 import { descendants, TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -125,7 +126,7 @@ describe("kill -9 of the supervisor alone, then a new start", () => {
   let project: TempProject;
   beforeEach(async () => {
     project = await TempProject.create({ scheduler: { shutdown_grace: 30 } });
-    await mkdir(join(project.root, "markers"));
+    await makeMarkersDir(project.root);
   });
   afterEach(async () => {
     // The daemon's supervisor and hosts are not the TempProject's children.
@@ -134,27 +135,7 @@ describe("kill -9 of the supervisor alone, then a new start", () => {
     await project.cleanup();
   });
 
-  /** A task whose code leaves one marker file per execution: what really ran, to count against the ledger. */
-  const markerTask = (schedule: string, body: string, frontmatter = "") => `${frontmatter}import { repeat, every, type TaskContext } from "taskhost";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { randomUUID } from "node:crypto";
-
-export default class {
-  @repeat(${schedule})
-  async start(ctx: TaskContext) {
-    const name = [ctx.scheduleId.replace("#", "~").replaceAll("/", "_"), ctx.scheduledFor.getTime(), ctx.attempt, ctx.trigger, randomUUID()].join("@");
-    writeFileSync(join(process.env.TASKHOST_PROJECT_ROOT!, "markers", name), "");
-    ${body}
-  }
-}
-`;
-
-  const markers = async () =>
-    (await readdir(join(project.root, "markers"))).map((name) => {
-      const [schedule, at, attempt, trigger] = name.split("@");
-      return { scheduleId: schedule!.replace("~", "#"), scheduledFor: Number(at), attempt: Number(attempt), trigger: trigger! };
-    });
+  const markers = () => readMarkers(project.root);
 
   it("records every execution once, with no journal cut short, and start --daemon reports the new host", { timeout: 300_000 }, async () => {
     await project.writeTask("tick.ts", markerTask("every(1).seconds", ""));
@@ -201,13 +182,8 @@ export default class {
     const log = await readFile(join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
     expect(log).not.toMatch(/journal up to entry/);
 
-    const key = (r: { scheduleId: string | null; scheduledFor: number | null; attempt: number }) => `${r.scheduleId}@${r.scheduledFor}@${r.attempt}`;
-    const recorded = new Set(runs.filter((r) => r.startedAt !== null || r.status === "interrupted").map(key));
     const executed = await markers();
-    const unrecorded = executed.filter((m) => !recorded.has(key(m)));
-    const counts = new Map<string, number>();
-    for (const m of executed) if (m.trigger !== "manual") counts.set(key(m), (counts.get(key(m)) ?? 0) + 1);
-    const doubled = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
+    const { unrecorded, doubled } = countAgainstLedger(executed, runs);
     expect({ unrecorded, doubled }).toEqual({ unrecorded: [], doubled: [] });
     expect(executed.length).toBeGreaterThan(before);
   });

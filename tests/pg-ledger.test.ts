@@ -150,6 +150,51 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     expect(await b.recoverFleet("b")).toMatchObject({ deadHosts: [], interrupted: [], handedBack: [], skipped: [] });
   });
 
+  /** Waits until `id`'s lease has lapsed on the database's clock. */
+  async function leaseLapsed(url: string, id: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await waitFor(
+        async () => (await client.query("SELECT taskhost.now_ms() > last_heartbeat + lease_ms AS lapsed FROM taskhost.hosts WHERE id = $1", [id])).rows[0]?.lapsed === true,
+        { timeoutMs: 5000, intervalMs: 50, what: `${id}'s lease to lapse` },
+      );
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Host a alone on a new database, with a 1 s lease and one claim (not started). */
+  async function oneClaim() {
+    const url = await pgServer().createDatabase();
+    const a = await openPgLedger({ url, leaseMs: 1000, onWarning: () => undefined });
+    open.push(a);
+    await host(a, "a");
+    await task(a);
+    const c = await a.claimOccurrences(claim("a", T0));
+    return { url, a, id: c.ok ? c.runIds[0]! : 0 };
+  }
+
+  it("counts a run in flight for overlap only while its host's lease holds", async () => {
+    const { url, a, id } = await oneClaim();
+    await a.recordStart(id, Date.now());
+    expect((await a.runsInFlight("t#run")).map((r) => [r.runId, r.host])).toEqual([[id, "a"]]);
+    await leaseLapsed(url, "a");
+    expect(await a.runsInFlight("t#run")).toEqual([]);
+  });
+
+  it("refuses the start of a claim whose host's lease lapsed even before a survivor took it over", async () => {
+    const { url, a, id } = await oneClaim();
+    // a freezes past its lease (on the database's clock); nobody has declared it dead yet.
+    await leaseLapsed(url, "a");
+    const refused = await a.recordStart(id, Date.now()).catch((e: unknown) => e);
+    expect(isCode(refused, "ERR_CLAIM_LOST")).toBe(true);
+    // Its beat renews the lease (nobody took it over): the same claim may start now.
+    expect((await a.beat("a", 0)).lost).toBe(false);
+    await a.recordStart(id, Date.now());
+    expect((await a.getRun(id))?.startedAt).not.toBeNull();
+  });
+
   it("records a dead host's unstarted claim skipped (with why) when later occurrences were already claimed", async () => {
     const [a, b] = await ledgers(2, 1000);
     await host(a, "a");
@@ -334,5 +379,32 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     expect(await ledger.listTasks()).toEqual([]);
     await ledger.close();
     proxy.close();
+  });
+
+  it("waits for a connection its other users hold instead of calling the busy database unreachable; a silent server still times out", async () => {
+    const url = await pgServer().createDatabase();
+    const ledger = await openPgLedger({ url, poolSize: 1, connectTimeoutMs: 200, onWarning: () => undefined });
+    open.push(ledger);
+    await host(ledger, "h1");
+    // Another session holds task t's alert lock for a second: the first alert holds the pool's
+    // only connection waiting for it, the second waits for that connection far past connectTimeoutMs.
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    await other.query("SELECT pg_advisory_lock(hashtext('taskhost.alerts:' || 't'))");
+    const alert = (i: number) =>
+      ledger.recordAlert({ at: T0 + i, event: "failure", taskId: "t", title: "T", scheduleId: null, runId: null, scheduledFor: null, text: `a${i}`, channels: [], host: "h1" });
+    const alerts = Promise.all([alert(1), alert(2)]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await other.query("SELECT pg_advisory_unlock_all()");
+    await other.end();
+    expect((await alerts).map((a) => a.text)).toEqual(["a1", "a2"]);
+
+    // A server that accepts and never answers: connectTimeoutMs still bounds making a connection.
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const error = await openPgLedger({ url: `postgres://taskhost:pw@127.0.0.1:${port}/taskhost`, connectTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(isCode(error, "ERR_DB_UNREACHABLE")).toBe(true);
+    silent.close();
   });
 });

@@ -45,6 +45,26 @@ describe("the clock loop", () => {
     expect(h.scheduler.nextRunOf("five#run")).toBe(at("10:15:00"));
   });
 
+  it("arms the runs of a crowded instant earlier, by how many are due then times the measured cost of arming one", async () => {
+    const h = await make({ start: at("10:02:13"), maxConcurrentRuns: 64 });
+    h.launcher.lead = 1500;
+    for (let i = 0; i < 50; i++) await h.scheduler.setTask(task(`crowd${i}`, { spec: every(5, "minute") }));
+    await h.scheduler.setTask(task("alone", { spec: every(7, "minute") }));
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:10:30"));
+    const first = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:05:00"));
+    expect(first).toHaveLength(50);
+    // Before any measurement a run is taken to cost 1 ms to arm: 49 others may come first.
+    expect(new Set(first.map((r) => r.launchedAt))).toEqual(new Set([at("10:05:00") - 1500 - 49]));
+    expect(first.every((r) => r.startedAt === at("10:05:00"))).toBe(true);
+    // On the fake clock arming took no time: the next crowd is armed less early.
+    const second = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:10:00"));
+    expect(second).toHaveLength(50);
+    expect(Math.min(...second.map((r) => r.launchedAt))).toBeGreaterThan(at("10:10:00") - 1500 - 49);
+    // A run alone on its instant keeps the launcher's lead.
+    expect(h.launcher.of("alone#run").map((r) => r.launchedAt)).toEqual([at("10:09:00") - 1500]);
+  });
+
   it("a failure around one schedule is logged and the others keep running", async () => {
     const h = await make({ start: T0 });
     const lead = h.launcher.leadTimeMs.bind(h.launcher);

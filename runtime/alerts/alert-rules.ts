@@ -106,8 +106,8 @@ export class AlertRules {
   }
 
   runEnded(run: EndedRun): AlertDecision[] {
-    // Manual runs are watched by whoever started them; retries are judged by their last attempt.
-    if (run.trigger === "manual" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return [];
+    // Manual and backfill runs are watched by whoever started them; retries are judged by their last attempt.
+    if (run.trigger === "manual" || run.trigger === "backfill" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return [];
     const out: AlertDecision[] = [];
     const at = run.finishedAt;
     const base = { taskId: run.taskId, scheduleId: run.scheduleId, runId: run.runId, scheduledFor: null, at };

@@ -223,7 +223,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
 
   const onStart = (run: RunEventInfo & { startedAt: number }) => {
     pending.settle(run.scheduleId, run.scheduledFor);
-    metrics?.runStarted(run.taskId, run.trigger === "manual" ? null : run.startedAt - run.scheduledFor);
+    metrics?.runStarted(run.taskId, run.trigger === "manual" || run.trigger === "backfill" ? null : run.startedAt - run.scheduledFor);
     ping(run.taskId, "start", run.runId);
     for (const d of rules.runStarted({ ...run, title: titleOf(run.taskId) })) {
       metrics?.occurrenceMissed(run.taskId);

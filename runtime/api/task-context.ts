@@ -1,5 +1,5 @@
 /** What a decorated task method receives. Built inside the run's worker. */
-export type RunTriggerName = "schedule" | "catch-up" | "retry" | "manual";
+export type RunTriggerName = "schedule" | "catch-up" | "retry" | "manual" | "backfill";
 
 export interface TaskLogger {
   info(...args: unknown[]): void;

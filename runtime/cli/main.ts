@@ -94,7 +94,13 @@ program
   .argument("[task]", "task id")
   .option("-f, --follow", "keep printing new lines")
   .option("-n, --lines <n>", "how many lines to show first (0 with -f: only new ones)", nonNegativeInt, 50)
-  .action(async (task: string | undefined, opts: { follow?: boolean; lines: number }) => {
+  .option("--run <id>", "the whole output of this run of the task (logs/runs/<task>/<id>.log)", positiveInt)
+  .action(async (task: string | undefined, opts: { follow?: boolean; lines: number; run?: number }) => {
+    if (opts.run !== undefined) {
+      if (!task || opts.follow) throw new InvalidArgumentError("--run needs a task (logs <task> --run N) and takes no -f");
+      process.exitCode = await (await import("./run-log-command.ts")).runLogCommand(cliContext(configOf()), task, opts.run);
+      return;
+    }
     process.exitCode = await (await import("./logs-command.ts")).logsCommand(cliContext(configOf()), task, opts.lines, opts.follow ?? false);
   });
 
@@ -136,6 +142,43 @@ program
       dryRun: opts.dryRun ?? false,
       daemon: opts.daemon ?? false,
     });
+  });
+
+program
+  .command("new")
+  .description("write tasks/<id>.ts, a task that runs a script (the occurrence's ISO time as its first argument)")
+  .argument("<id>", "task id, e.g. reports/nightly-export")
+  .argument("[script-args...]", "more arguments for the script, after -- (e.g. -- --full --day today)")
+  .requiredOption("--script <path>", "the script, relative to the project root (under authoring.script_dirs)")
+  .option("--cron <expr>", 'a cron expression, e.g. "0 2 * * *"')
+  .option("--every <phrase>", 'an interval, e.g. "5 minutes", "hour at :15", "day at 09:00"')
+  .option("--args <args...>", "arguments after the time (--args=--flag for one starting with -)")
+  .option("--start <time>", "no run before this ISO date-time (start_date)")
+  .option("--end <time>", "no run after this ISO date-time (end_date)")
+  .option("--timeout <s>", "seconds a run may take")
+  .option("--retries <n>", "retries after a failed run")
+  .option("--retry-delay <s>", "seconds between retries")
+  .option("--title <text>", "display name")
+  .option("--description <text>", "one line about it")
+  .option("--timezone <zone>", "IANA zone the schedule is read in")
+  .option("--overlap <policy>", "skip, queue, allow or replace")
+  .option("--catch-up <policy>", "once, skip or all")
+  .option("--disabled", "write it with enabled: false")
+  .action(async (id: string, rest: string[], opts: import("./new-command.ts").NewOptions) => {
+    const args = [...(opts.args ?? []), ...rest];
+    process.exitCode = await (await import("./new-command.ts")).newCommand(cliContext(configOf()), id, { ...opts, args });
+  });
+
+program
+  .command("backfill")
+  .description("run each occurrence of a past range that has no recorded run, oldest first, one at a time (trigger backfill)")
+  .argument("<task>", "task id, optionally with #method")
+  .requiredOption("--from <time>", "first instant of the range (ISO date-time, in the schedule's zone unless it has an offset)")
+  .requiredOption("--to <time>", "last instant of the range (inclusive)")
+  .option("--max <n>", "run at most this many (default 100)", positiveInt)
+  .option("--dry-run", "list the occurrences it would run, run nothing")
+  .action(async (task: string, opts: import("./backfill-command.ts").BackfillOptions) => {
+    process.exitCode = await (await import("./backfill-command.ts")).backfillCommand(cliContext(configOf()), task, opts);
   });
 
 program

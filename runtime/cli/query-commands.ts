@@ -4,6 +4,7 @@ import { withLedger } from "./offline-ledger.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
 import type { CliContext } from "./cli-context.ts";
 import { ledgerStatus } from "../host/build-status.ts";
+import { isolationInFile } from "../host/file-isolation.ts";
 import { runJson, type RunJson, type StatusJson } from "../host/report-shapes.ts";
 
 /**
@@ -22,7 +23,9 @@ async function viaHost<T>(ctx: CliContext, method: string, params: Record<string
 export async function statusCommand(ctx: CliContext, json: boolean): Promise<number> {
   const status = await viaHost<StatusJson>(ctx, "status", {}, async () => {
     try {
-      return await withLedger(ctx, false, ledgerStatus);
+      // Each task's isolation as its file and the configuration say now (what the next host runs it with).
+      const isolationOf = (task: { file: string }) => isolationInFile(ctx.config.projectRoot, task.file, ctx.config.scheduler.isolation);
+      return await withLedger(ctx, false, (ledger) => ledgerStatus(ledger, isolationOf));
     } catch (error) {
       if ((error as { code?: string }).code === "ERR_NO_LEDGER") {
         return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks: [], hosts: [] };

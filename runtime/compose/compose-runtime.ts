@@ -3,15 +3,22 @@
  * configuration, for the host and for the commands that work with no host
  * (`run`, `reset-schedules`, `check-overdue`) alike. Everything it builds goes
  * on one DisposerStack, so a start that fails half-way and a stop close the
- * same things in the same (reverse) order.
+ * same things in the same (reverse) order. The data path it wires: the
+ * catalog loads task files into the scheduler; the scheduler claims through
+ * the ledger (shared with a fleet's other hosts, fleet-host.ts) and runs
+ * through the isolating launcher (worker, context or task), whose output the
+ * run logs also keep (attach-run-logs.ts).
  */
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { DependencyInstaller } from "../deps/install-dependencies.ts";
 import type { HostFiles } from "../host/host-files.ts";
+import { fleetHost, type FleetHost } from "../host/fleet-host.ts";
 import { TaskCatalog } from "../host/task-catalog.ts";
 import { createLogs, type Logs } from "../logging/create-logs.ts";
 import type { TaskPaths } from "../run/task-paths.ts";
-import { WorkerLauncher } from "../run/worker-launcher.ts";
+import { createHostLauncher } from "../run/isolates/host-launcher.ts";
+import { attachRunLogs } from "../run-logs/attach-run-logs.ts";
+import type { RunLauncher } from "../scheduler/run-launcher.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
@@ -26,8 +33,10 @@ export interface RuntimeOptions {
   files: HostFiles;
   /** Where everything built is registered for closing (the caller may have put its lock there first). */
   stack: DisposerStack;
-  /** This runtime's id in the ledger (its claims carry it): `<hostname>:<pid users see>`. */
-  owner: string;
+  /** The PID users see (a supervised host's is its supervisor's): the ledger id of a host alone on its ledger is `<hostname>:<pid>`. */
+  pid: number;
+  /** Boot the `context` pool at once (a host; not a one-off `taskhost run`). Default true. */
+  warm?: boolean;
   /** Also print log lines on stdout (a foreground host). */
   console?: boolean;
   /** The logging level, when not the configuration's (a command that should only leave warnings). */
@@ -55,10 +64,14 @@ export interface Runtime {
   logs: Logs;
   /** Host events, through whichever logs are current. */
   readonly log: HostLog;
+  /** The ledger as the catalog, status and alerts read it (the scheduler's also prunes run log files). */
   readonly ledger: Ledger;
+  /** The runtime's part in its ledger's fleet: its owner id; join() before the scheduler starts, close() after it stopped. */
+  readonly fleet: FleetHost;
   readonly paths: TaskPaths;
   readonly toolchain: Toolchain;
-  readonly launcher: WorkerLauncher;
+  /** The isolating launcher (every isolation level) with run log files attached. */
+  readonly launcher: RunLauncher;
   readonly scheduler: Scheduler;
   installer: DependencyInstaller;
   readonly catalog: TaskCatalog;
@@ -91,7 +104,8 @@ export function logsFor(config: ResolvedConfig, options: Pick<RuntimeOptions, "c
 
 /**
  * Builds, in this order: the logs, the ledger, the toolchain (compiled worker
- * entry, bundle inspector), the run launcher, the scheduler (not started),
+ * entry, bundle inspector), the fleet part, the isolating run launcher with
+ * its run logs, the scheduler (not started, its fleet not joined),
  * the dependency installer and the task catalog (empty: the caller loads what
  * it needs). A failure throws; the caller disposes the stack.
  */
@@ -134,6 +148,9 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
   );
   const faces = new DisposerStack((name, error) => log.error({ event: "close.failed", component: name, err: error }, `closing ${name} failed: ${String(error)}`));
   stack.use("faces", { close: () => faces.dispose() });
+  // The runtime's part in a fleet when other hosts share the ledger (PostgreSQL), a single
+  // host's otherwise. It leaves the fleet once the runs ended, before the faces close.
+  const fleet = stack.use("fleet", fleetHost(ledger, { projectRoot: config.projectRoot, configPath: config.configPath, pid: options.pid, log }));
 
   // Task code asks helpers where the project is: each worker is told in its workerData.
   const paths: TaskPaths = {
@@ -144,17 +161,31 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
   const toolchain = await prepareToolchain(files.cacheDir, paths);
   // Its workers end with the runtime, whatever else failed.
   stack.defer("bundle inspector", () => toolchain.inspector.dispose());
-  // Runs get a worker thread each (isolation `worker`), started ahead of their boundary.
-  const launcher = stack.use("run launcher", new WorkerLauncher({ entryFile: toolchain.entryFile, paths }));
+  // Runs go where each task's isolation says (issue 13), a warm pooled context by default;
+  // each run's whole output also goes to logs/runs/<task>/<run>.log, removed with its run.
+  const hostLauncher = await createHostLauncher({
+    cacheDir: files.cacheDir,
+    paths,
+    workerEntryFile: toolchain.entryFile,
+    config: () => runtime.config,
+    log: (message) => log.warn({ event: "run.note" }, message),
+    warm: options.warm,
+  });
+  const logged = attachRunLogs({ launcher: hostLauncher, ledger }, () => runtime.config.logging.directory, (error) =>
+    log.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),
+  );
+  const launcher = stack.use("run launcher", logged.launcher);
   const shutdown: Runtime["shutdown"] = { graceMs: 0 };
   const scheduler = new Scheduler({
-    ledger,
+    ledger: logged.ledger,
     launcher,
+    isolationOf: hostLauncher.isolationOf,
     log,
     taskLog: (title, level, message) => runtime.logs.task(title, level, message),
     maxConcurrentRuns: config.scheduler.maxConcurrentRuns,
     historyPerTask: config.database.historyPerTask,
-    owner: options.owner,
+    owner: fleet.owner,
+    shared: fleet.shared,
   });
   // Runs in flight get their grace, claims not started are handed back.
   stack.defer("scheduler", () => scheduler.stop(shutdown.graceMs, shutdown.reason));
@@ -177,5 +208,5 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
     await runtime.installer.close();
     await toolchain.inspector.dispose();
   });
-  return Object.assign(runtime, { log, ledger, paths, toolchain, launcher, scheduler, installer, catalog, faces, shutdown, stack });
+  return Object.assign(runtime, { log, ledger, fleet, paths, toolchain, launcher, scheduler, installer, catalog, faces, shutdown, stack });
 }

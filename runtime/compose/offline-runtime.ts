@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import path from "node:path";
 import { messageOf } from "../errors.ts";
 import { acquireHostLock } from "../host/host-lock.ts";
@@ -34,7 +33,9 @@ export async function withOfflineRuntime<T>(ctx: ProjectContext, options: Offlin
       config: ctx.config,
       files: ctx.files,
       stack,
-      owner: `${hostname()}:${process.pid}`,
+      pid: process.pid,
+      // One command: no pool to warm ahead (an unused launcher holds no thread).
+      warm: false,
       ledger: { lockWaitMs: OFFLINE_LOCK_WAIT_MS },
       includeExamples: options.includeExamples,
       logLevel: options.quiet ? "warn" : undefined,

@@ -1,6 +1,9 @@
 import os from "node:os";
 import path from "node:path";
 import { startAlerting } from "../alerts/start-alerting.ts";
+import { BackfillJobFiles } from "../backfill/backfill-job-files.ts";
+import { Backfills } from "../backfill/backfills.ts";
+import { hostBackfillTarget } from "../backfill/host-backfill-target.ts";
 import { loadConfigOrLastGood } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import type { Dashboard } from "../dashboard/start-dashboard.ts";
@@ -64,7 +67,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
   // The lock comes before the logs: a second host must not write into the first one's files.
   const lock = options.supervisorPid ? await supervisedLock(files.pidFile, options.supervisorPid) : await acquireHostLock(files.pidFile);
   const pid = options.supervisorPid ?? process.pid;
-  const hostId = `${os.hostname()}:${pid}`;
   let runtime: Runtime | null = null;
   const stack = new DisposerStack((name, error) =>
     runtime?.log.error({ event: "host.close.failed", component: name, err: error }, `closing ${name} failed: ${messageOf(error)}`),
@@ -81,22 +83,35 @@ export async function startHost(options: HostOptions): Promise<Host> {
       config: initial.config,
       files,
       stack,
-      owner: hostId,
+      pid,
       console: consoleOn,
-      // A host that lost its supervisor may still be finishing its runs and writing the ledger.
-      ledger: { lockWaitMs: hostLedgerWaitMs(initial.config) },
+      // A host that lost its supervisor may still be finishing its runs and writing the ledger;
+      // a fleet's database may be starting too (a reboot): wait for it rather than fail the host.
+      ledger: { lockWaitMs: hostLedgerWaitMs(initial.config), waitForDatabase: true },
       greeting: (log) => reportStartConfig(initial, log),
       onFailure: failed,
       farewell: () =>
         stopped &&
         rt.log.info({ event: "host.stop", ...stopped, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped"),
     }));
-    const { catalog, scheduler, ledger, log } = rt;
-    const interrupted = await scheduler.recoverUnfinished();
+    const { catalog, scheduler, ledger, log, fleet } = rt;
+    // Joins the fleet (or, alone on its ledger, records the runs a previous life left as interrupted).
+    const interrupted = await fleet.join(scheduler);
     if (interrupted > 0) {
       log.warn({ event: "runs.interrupted", count: interrupted }, `${interrupted} run(s) were cut off when the previous host stopped; recorded as interrupted`);
     }
     await catalog.scan();
+    fleet.watchCatalog(catalog);
+    // Closed before the scheduler stops: no backfill run starts once stopping; one in flight
+    // ends with the scheduler, and the next host resumes the backfill.
+    const backfills = stack.use(
+      "backfills",
+      new Backfills({
+        target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
+        files: new BackfillJobFiles(path.join(files.dataDir, "backfills")),
+        log,
+      }),
+    );
     let dashboard: Dashboard | null = null;
     const alerting = stack.use(
       "alerting",
@@ -106,7 +121,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
         store: ledger,
         metrics: rt.config.metrics.enabled ? { restarts, startedAt } : null,
         config: () => rt.config,
-        host: { id: hostId, hostname: os.hostname() },
+        host: { id: fleet.owner, hostname: os.hostname() },
         dashboardUrl: () => (rt.config.dashboard.enabled ? (dashboard?.url ?? null) : null),
         runJson: (run) => ({ ...runJson(run) }),
         recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
@@ -143,12 +158,14 @@ export async function startHost(options: HostOptions): Promise<Host> {
       startedAt,
       restarts,
       alerting,
+      backfills,
       hostConfig,
       // Answer first, then stop: the caller waits for the host to go away.
       stop: (stopOptions) => setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)))),
     });
     dashboard = faces.dashboard;
     scheduler.start();
+    void backfills.resume().catch((error: unknown) => log.error({ event: "backfill.resume_failed", err: error }, `resuming backfills: ${messageOf(error)}`));
     stack.defer(
       "memory watch",
       watchHostMemory(rt, (reason) =>

@@ -75,6 +75,10 @@ export interface ConfigOptions {
     enabled?: boolean;
     token?: string | null;
   } | null;
+  authoring?: {
+    /** Folders the dashboard and `taskhost new` may pick a task's script from. */
+    script_dirs?: readonly string[];
+  } | null;
 }
 
 export interface ResolvedConfig {
@@ -126,6 +130,10 @@ export interface ResolvedConfig {
   };
   readonly alerts: ResolvedAlertsOptions;
   readonly metrics: ResolvedMetricsOptions;
+  readonly authoring: {
+    /** Absolute. */
+    readonly scriptDirs: readonly string[];
+  };
 }
 
 /** A key the resolver did not recognise: reported, never fatal (typos must not stop the host). */
@@ -189,6 +197,9 @@ export const DEFAULT_CONFIG_OPTIONS = {
   },
   alerts: ALERTS_DEFAULTS,
   metrics: METRICS_DEFAULTS,
+  authoring: {
+    script_dirs: ["scripts"],
+  },
 } as const satisfies Required<{ [K in keyof ConfigOptions]: NonNullable<Required<ConfigOptions[K]>> }>;
 
 /** The environment variable that supplies `dashboard.token` when the file leaves it null. */

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
-import { atomicWriteFile } from "../store/atomic-write-file.ts";
+import { atomicWriteFile, PRIVATE_FILE } from "../store/atomic-write-file.ts";
 import type { ConfigResolution } from "./config-options.ts";
 import { displayConfigPath, resolveConfig } from "./resolve-config.ts";
-import { loadConfigFile, resolveConfigSource } from "./load-config-file.ts";
+import { loadConfigFile, readSecretsBeside, resolveConfigSource } from "./load-config-file.ts";
 
 /**
  * The last configuration a host ran on, kept under data/ (writable under the
@@ -43,13 +43,14 @@ export function loadConfigWithSource(configPath: string, projectRoot: string): L
     source = readFileSync(absPath, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      return { ...resolveConfig(undefined, { projectRoot, configPath: absPath }), source: null, problem: null };
+      return { ...resolveConfig(undefined, { projectRoot, configPath: absPath, secrets: readSecretsBeside(absPath, projectRoot) }), source: null, problem: null };
     }
     // Unreadable: loadConfigFile's error names the file and says what to do.
     loadConfigFile(absPath, projectRoot);
     throw err;
   }
-  return { ...resolveConfigSource(source, { projectRoot, configPath: absPath }), source, problem: null };
+  // config/secrets.yaml is read with it (the SMTP password, webhook secrets): never copied into the last good file.
+  return { ...resolveConfigSource(source, { projectRoot, configPath: absPath, secrets: readSecretsBeside(absPath, projectRoot) }), source, problem: null };
 }
 
 /**
@@ -65,7 +66,7 @@ export function loadConfigOrLastGood(configPath: string, projectRoot: string): L
     const fallback = readLastGood(absPath, projectRoot);
     if (!fallback) throw error;
     try {
-      const resolution = resolveConfigSource(fallback.source, { projectRoot, configPath: absPath });
+      const resolution = resolveConfigSource(fallback.source, { projectRoot, configPath: absPath, secrets: readSecretsBeside(absPath, projectRoot) });
       return { ...resolution, source: fallback.source, problem: configProblem(absPath, projectRoot, error, fallback.savedAt) };
     } catch {
       // The copy no longer resolves either (an environment variable it relied on is gone).
@@ -100,9 +101,12 @@ export async function saveLastGoodConfig(dataDir: string, source: string | null)
   } catch {
     // not there yet
   }
+  // A copy of config.yaml, which may hold dashboard.token or alert secrets: owner-only (issue 10.10).
   if (!same) {
     await mkdir(dataDir, { recursive: true });
-    await atomicWriteFile(file, new TextEncoder().encode(text));
+    await atomicWriteFile(file, new TextEncoder().encode(text), PRIVATE_FILE);
+  } else if ((statSync(file).mode & 0o077) !== 0) {
+    await chmod(file, PRIVATE_FILE);
   }
   return statSync(file).mtime.toISOString();
 }

@@ -16,7 +16,7 @@ import { ConfigError, displayConfigPath, resolveConfig } from "./resolve-config.
  */
 export function loadConfigFile(configPath: string, projectRoot: string, env?: NodeJS.ProcessEnv): ConfigResolution {
   const absPath = path.resolve(projectRoot, configPath);
-  const secrets = readSecrets(path.join(path.dirname(absPath), "secrets.yaml"), projectRoot);
+  const secrets = readSecretsBeside(absPath, projectRoot);
   let source: string;
   try {
     source = readFileSync(absPath, "utf8");
@@ -29,8 +29,9 @@ export function loadConfigFile(configPath: string, projectRoot: string, env?: No
   return resolveConfigSource(source, { projectRoot, configPath: absPath, env, secrets });
 }
 
-/** config/secrets.yaml beside the config file (absent: nothing); only its `alerts:` is read here. */
-function readSecrets(file: string, projectRoot: string): unknown {
+/** config/secrets.yaml beside the config file (absent: nothing); only its `alerts:` is read from it. */
+export function readSecretsBeside(configFile: string, projectRoot: string): unknown {
+  const file = path.join(path.dirname(configFile), "secrets.yaml");
   let text: string;
   try {
     text = readFileSync(file, "utf8");

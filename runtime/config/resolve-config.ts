@@ -87,6 +87,7 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
   const dashboard = r.section(root, "dashboard");
   const alerts = r.section(root, "alerts");
   const metrics = r.section(root, "metrics");
+  const authoring = r.section(root, "authoring");
 
   const tz = r.timezone(scheduler, "scheduler", "timezone");
   const dashboardHost = r.nonEmptyString(dashboard, "dashboard", "host");
@@ -166,6 +167,9 @@ export function resolveConfig(input: unknown, context: ResolveConfigContext): Co
     },
     alerts: r.alerts(alerts, context.secrets),
     metrics: r.owned(["metrics"], () => resolveMetricsOptions(metrics)),
+    authoring: {
+      scriptDirs: r.pathList(authoring, "authoring", "script_dirs"),
+    },
   };
   return deepFreeze({ config, warnings: r.warnings });
 }
@@ -323,6 +327,14 @@ class Reader {
     const v = this.raw(obj, section, key);
     if (typeof v !== "string" || v.trim() === "") throw this.invalid(section, key, "a path (absolute, or relative to the project root)", v);
     return path.resolve(this.context.projectRoot, v.trim());
+  }
+
+  pathList(obj: Obj, section: Section, key: string): string[] {
+    const v = this.raw(obj, section, key);
+    if (!Array.isArray(v) || v.some((item) => typeof item !== "string" || item.trim() === "")) {
+      throw this.invalid(section, key, "a list of folders (absolute, or relative to the project root)", v);
+    }
+    return (v as string[]).map((item) => path.resolve(this.context.projectRoot, item.trim()));
   }
 
   /**

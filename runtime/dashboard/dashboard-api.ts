@@ -25,16 +25,28 @@ export interface ApiContext {
 const MAX_PAGE = 200;
 const KEEPALIVE_MS = 15_000;
 
-/** HTTP status of the host operations' error codes. */
-const STATUS_OF_CODE: Record<string, 400 | 404 | 409 | 503> = {
+type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
+
+/** HTTP status of the error codes the routes' operations throw. */
+const STATUS_OF_CODE: Record<string, ErrorStatus> = {
   ERR_UNKNOWN_TASK: 404,
   ERR_UNKNOWN_METHOD: 400,
+  ERR_METHOD_AMBIGUOUS: 400,
   ERR_TASK_LOAD: 409,
   ERR_TASK_INSTALLING: 409,
   ERR_SCHEDULER_STOPPED: 503,
+  // what the forms send: the reason goes beside the field the body names
+  ERR_BAD_REQUEST: 400,
+  ERR_BAD_FLAGS: 400,
+  ERR_SCHEDULE_INVALID: 400,
+  ERR_TIMEZONE_INVALID: 400,
+  ERR_TASK_FRONTMATTER: 400,
+  ERR_TASK_NODE_VERSION: 400,
+  ERR_TASK_OUTSIDE_DIR: 400,
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_PAYLOAD_TOO_LARGE: 413,
 };
-
-type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 500 | 503;
 
 /** The code of an error that did not come with its own (every error body has one, for scripts). */
 const CODE_OF_STATUS: Record<ErrorStatus, string> = {
@@ -49,15 +61,30 @@ const CODE_OF_STATUS: Record<ErrorStatus, string> = {
   503: "ERR_UNAVAILABLE",
 };
 
-export function errorJson(c: Context, status: ErrorStatus, message: string, code?: string) {
-  return c.json({ error: message, code: code ?? CODE_OF_STATUS[status] }, status);
+export function errorJson(c: Context, status: ErrorStatus, message: string, code?: string, field?: string) {
+  return c.json({ error: message, code: code ?? CODE_OF_STATUS[status], ...(field ? { field } : {}) }, status);
 }
 
-function failed(c: Context, error: unknown) {
-  const code = (error as { code?: unknown })?.code;
+/** The error body of a thrown error: its code's status, and the form `field` it names, if any. */
+export function failed(c: Context, error: unknown) {
+  const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
   const message = error instanceof Error ? error.message : String(error);
   const status = typeof code === "string" ? STATUS_OF_CODE[code] : undefined;
-  return errorJson(c, status ?? 500, message, typeof code === "string" ? code : undefined);
+  return errorJson(c, status ?? 500, message, typeof code === "string" ? code : undefined, typeof field === "string" ? field : undefined);
+}
+
+/** A route whose thrown errors become error bodies; one without a code (a bug) is also logged. */
+export function guarded(handler: (c: Context) => Promise<Response>, log?: HostLog) {
+  return async (c: Context) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (typeof (error as { code?: unknown } | null)?.code !== "string") {
+        log?.error({ event: "dashboard.error", err: error, path: c.req.path }, `dashboard ${c.req.method} ${c.req.path}: ${String(error)}`);
+      }
+      return failed(c, error);
+    }
+  };
 }
 
 function intQuery(c: Context, name: string): number | undefined {
@@ -100,13 +127,6 @@ function taskRoute(c: Context, known: (id: string) => boolean): { id: string; ac
 export function apiRoutes(context: ApiContext): Hono {
   const { ops, ledger, events, log, catalog } = context;
   const api = new Hono();
-  const guarded = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return failed(c, error);
-    }
-  };
   const task = async (id: string) => {
     const found = (await context.status()).tasks.find((t) => t.id === id);
     if (!found) await ops.knownTask(id); // a removed task the ledger still knows: no state, history kept

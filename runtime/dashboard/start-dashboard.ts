@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createAdaptorServer } from "@hono/node-server";
 import { Hono, type Context } from "hono";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { isLoopbackHost } from "../config/resolve-config.ts";
@@ -22,6 +21,13 @@ import type { HostMetrics } from "../metrics/host-metrics.ts";
 import { mountMetrics } from "../metrics/metrics-route.ts";
 import { alertJson } from "../alerts/alert-json.ts";
 import type { AlertRow } from "../store/ledger.ts";
+import { authoringRoutes } from "./authoring-api.ts";
+import { timelineRoutes } from "./timeline-api.ts";
+import { runLogRoutes } from "./run-log-api.ts";
+import { RunLogFiles, runLogRoot } from "../run-logs/run-log-files.ts";
+import { backfillRoutes } from "./backfill-api.ts";
+import type { Backfills } from "../backfill/backfills.ts";
+import { TaskAuthoring } from "../authoring/task-authoring.ts";
 
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
@@ -34,6 +40,8 @@ export interface DashboardOptions extends HostOperationsContext {
   metrics?: HostMetrics | null;
   /** Recent alerts and channel health for GET /api/alerts. */
   alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<AlertRow[]> };
+  /** Backfills, when the host runs them. */
+  backfills?: Backfills;
 }
 
 export interface Dashboard {
@@ -97,8 +105,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     "app.js": asset("app.js"),
     "login.js": asset("login.js"),
     "style.css": asset("style.css"),
+    "pages.css": asset("pages.css"),
     "favicon.svg": asset("favicon.svg"),
   };
+  // Pages of their own (each a module on the app's shell) and the modules they share.
+  const extraPages = {
+    "/new": page("New task · taskhost", "/new-task.js", "app-body.html"),
+    "/edit": page("Edit task · taskhost", "/edit-task.js", "app-body.html"),
+    "/timeline": page("Timeline · taskhost", "/timeline.js", "app-body.html"),
+    "/backfill": page("Backfill · taskhost", "/backfill.js", "app-body.html"),
+  };
+  const modules = Object.fromEntries(["dom.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js", "backfill.js"].map((name) => [name, asset(name)]));
   const send = (c: Context, page: { body: string; type: string }) =>
     c.body(page.body, 200, { "Content-Type": page.type, "Cache-Control": "no-cache" });
 
@@ -122,9 +139,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   // Started for /metrics alone: nothing else answers.
   if (!pageOn) app.use("*", async (c) => errorJson(c, 404, "the dashboard is off (dashboard.enabled: false); this server only answers /metrics and /healthz"));
   app.get("/style.css", (c) => send(c, pages["style.css"]));
+  app.get("/pages.css", (c) => send(c, pages["pages.css"]));
   app.get("/login.js", (c) => send(c, pages["login.js"]));
   app.get("/favicon.svg", (c) => send(c, pages["favicon.svg"]));
   app.get("/", (c) => send(c, auth.authOf(c) ? pages.app : pages.login));
+  for (const [route, shell] of Object.entries(extraPages)) app.get(route, (c) => send(c, auth.authOf(c) ? shell : pages.login));
   app.post("/api/login", async (c) => {
     // Login CSRF: a page elsewhere must not log the browser into this dashboard.
     if (!fromSameOrigin(c, { requireOrigin: false })) return errorJson(c, 403, "cross-site login refused");
@@ -155,12 +174,31 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     await next();
   });
   app.get("/app.js", (c) => send(c, pages["app.js"]));
+  for (const [name, module] of Object.entries(modules)) app.get(`/${name}`, (c) => send(c, module));
   app.get("/api/session", (c) => c.json({ ok: true }));
   app.get("/api/alerts", async (c) => {
     const limit = Math.min(Number(c.req.query("limit")) || 50, 500);
     const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
     return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
   });
+  const live = options.config;
+  const authoring = new TaskAuthoring({
+    projectRoot: live().projectRoot,
+    tasksDir: () => live().tasks.directory,
+    scriptDirs: () => live().authoring.scriptDirs,
+    defaultZone: () => live().scheduler.timezone,
+  });
+  const changed = async (id: string) => {
+    const file = path.join(options.catalog.tasksDir, `${id}.ts`);
+    // Hot reload may be off: the dashboard's own writes apply at once either way.
+    if (existsSync(file) && options.catalog.isTask(file)) await options.catalog.load(file);
+    else await options.catalog.remove(id);
+  };
+  app.route("/", authoringRoutes({ authoring, changed, log: options.log }));
+  const runLogs = new RunLogFiles(() => runLogRoot(live().logging.directory), () => {});
+  if (options.backfills) app.route("/", backfillRoutes(options.backfills));
+  app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.ledger.getRun(id) }));
+  app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: (from, to, taskId) => options.ledger.listRunsBetween(from, to, { taskId }) }));
   app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
@@ -168,6 +206,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return errorJson(c, 500, error.message);
   });
 
+  // Loaded here, not at the host's start: most hosts run without a dashboard (~7 MB of RSS).
+  const { createAdaptorServer } = await import("@hono/node-server");
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
   boundPort = await listenKeepingPort(server, host, port, options.dataDir);
   const address = server.address() as AddressInfo;

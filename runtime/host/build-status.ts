@@ -54,7 +54,7 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
 }
 
 /** `status --json` with no host running: what the ledger last knew, from one snapshot. */
-export async function ledgerStatus(ledger: Ledger): Promise<StatusJson> {
+export async function ledgerStatus(ledger: Ledger, isolationOf?: (task: { file: string }) => TaskJson["isolation"]): Promise<StatusJson> {
   const snapshot = await ledger.statusSnapshot();
   const tasks: TaskJson[] = [];
   for (const task of snapshot.tasks.filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
@@ -66,7 +66,8 @@ export async function ledgerStatus(ledger: Ledger): Promise<StatusJson> {
           .map((row) => ({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
     // As the last host left it (the file may have changed since; the next start loads it anew).
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
-    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules });
+    const isolation = isolationOf?.(task);
+    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules, ...(isolation ? { isolation } : {}) });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks, hosts: await hostsOf(ledger, snapshot) };
 }

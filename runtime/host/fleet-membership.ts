@@ -17,6 +17,7 @@
  *   re-arms each from its row, so a schedule resumed on host A is armed on B too
  *   and survives A's death;
  * - `skew`: its clock is more than `skewWarnMs` off the database's;
+ * - `beat`: a beat went through (the host may look at the fleet: runs in flight elsewhere);
  * - `error`: a beat failed (database unreachable): logged, the beat goes on.
  */
 import { createHash } from "node:crypto";
@@ -49,6 +50,8 @@ export interface FleetMembershipOptions {
 }
 
 export interface FleetMembershipEvents {
+  /** A beat renewed the lease (after the takeover and schedules of that beat). */
+  beat: [];
   takeover: [recovery: FleetRecovery];
   lost: [];
   schedules: [changed: ScheduleState[]];
@@ -128,6 +131,7 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
       if (changed > 0) this.emit("takeover", recovery);
       const schedules = this.#changedSchedules(await this.#ledger.scheduleStates());
       if (schedules.length > 0) this.emit("schedules", schedules);
+      this.emit("beat");
     } catch (error) {
       this.emit("error", error);
     }

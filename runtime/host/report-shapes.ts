@@ -52,7 +52,7 @@ export interface TaskJson {
   /** Load warnings (unknown frontmatter fields …), each with file:line. */
   warnings: string[];
   schedules: ScheduleJson[];
-  /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation. Absent when no host runs. */
+  /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation (with no host running: as its file and the config say now). */
   isolation?: "context" | "task" | "worker";
 }
 

@@ -31,8 +31,10 @@ type PinoRollBuild = (options: {
   mode?: number;
 }) => Promise<SonicBoomLike>;
 
-// pino-roll is CommonJS without type declarations.
-const buildPinoRoll = createRequire(import.meta.url)("pino-roll") as PinoRollBuild;
+// pino-roll is CommonJS without type declarations. Loaded on first use: it brings date-fns
+// (300 modules), which the supervisor (it imports LOG_FILE_MODE) must not carry.
+let pinoRoll: PinoRollBuild | undefined;
+const buildPinoRoll: PinoRollBuild = (options) => (pinoRoll ??= createRequire(import.meta.url)("pino-roll") as PinoRollBuild)(options);
 
 /**
  * A date in every rotated name: without it pino-roll, which only counts the

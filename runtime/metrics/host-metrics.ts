@@ -1,4 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Histogram } from "prom-client";
+
+/** prom-client (with OpenTelemetry's API, ~5 MB of RSS) is loaded only by a host that serves /metrics. */
+const promClient = () => createRequire(import.meta.url)("prom-client") as typeof import("prom-client");
 
 /** What the metrics read from the host when scraped (gauges of the moment). */
 export interface MetricsSource {
@@ -19,7 +23,7 @@ const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300
  * the scheduler's events; gauges are read from the host at scrape time.
  */
 export class HostMetrics {
-  readonly registry = new Registry();
+  readonly registry: import("prom-client").Registry;
   private readonly runs: Counter<"task" | "status">;
   private readonly duration: Histogram<"task">;
   private readonly lag: Histogram<"task">;
@@ -30,6 +34,8 @@ export class HostMetrics {
   private readonly deliveries: Counter<"channel" | "outcome">;
 
   constructor(source: MetricsSource, host: { restarts: number; startedAt: number }) {
+    const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
+    this.registry = new Registry();
     const registers = [this.registry];
     this.runs = new Counter({ name: "taskhost_runs_total", help: "Runs that ended, by task and status.", labelNames: ["task", "status"], registers });
     this.duration = new Histogram({ name: "taskhost_run_duration_seconds", help: "How long runs took, by task.", labelNames: ["task"], buckets: DURATION_BUCKETS, registers });

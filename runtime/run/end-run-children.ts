@@ -10,7 +10,7 @@ import { processRunning } from "../util/process-running.ts";
 /** SIGTERM to SIGKILL for what a finished run left running. */
 export const CHILD_GRACE_MS = 1000;
 /** Past the worker's own grace and kill wait, the host stops waiting for its answer. */
-const ANSWER_MS = CHILD_GRACE_MS + 2000;
+export const ANSWER_MS = CHILD_GRACE_MS + 2000;
 /** How long a SIGKILLed child is given to die. */
 const KILL_WAIT_MS = 1000;
 
@@ -61,15 +61,21 @@ export function watchRunChildren(worker: Worker): RunChildren {
           }
           await Promise.race([reply.then(() => (replied = !gone)), timer]);
         }
-        if (!replied) {
-          for (const pgid of groups) killGroup(pgid);
-          // Dead before the thread is terminated, their SIGCHLD is still handled while
-          // its loop closes (which reaps them); one that dies after stays a zombie.
-          await untilDead([...groups], KILL_WAIT_MS);
-        }
+        if (!replied) await killGroupsAndWait(groups);
         return { groups: groups.size, unreaped: !replied };
       })()),
   };
+}
+
+/**
+ * SIGKILLs every group and waits (up to a second) for them to die: dead before
+ * the thread is terminated, their SIGCHLD is still handled while its loop
+ * closes (which reaps them); one that dies after stays a zombie.
+ */
+export async function killGroupsAndWait(groups: Iterable<number>): Promise<void> {
+  const pgids = [...groups];
+  for (const pgid of pgids) killGroup(pgid);
+  await untilDead(pgids, KILL_WAIT_MS);
 }
 
 /** Resolves once none of `pids` runs (each gone, or a zombie waiting to be reaped), or after `ms`. */

@@ -32,6 +32,15 @@ function measure(): RunMemoryReport {
 
 /** Reports now and every REPORT_INTERVAL_MS while the thread lives. Call before task code loads. */
 export function reportRunMemory(port: MessagePort): void {
+  reportRunMemoryUntil(port);
+}
+
+/**
+ * Reports now and every REPORT_INTERVAL_MS until the returned function is
+ * called: a pooled worker (isolation context and task) reports only while it
+ * serves a run, so an idle pool costs nothing.
+ */
+export function reportRunMemoryUntil(port: MessagePort): () => void {
   const report = () => {
     try {
       port.postMessage(measure());
@@ -40,5 +49,6 @@ export function reportRunMemory(port: MessagePort): void {
     }
   };
   report();
-  setInterval(report, REPORT_INTERVAL_MS).unref();
+  const timer = setInterval(report, REPORT_INTERVAL_MS).unref();
+  return () => clearInterval(timer);
 }

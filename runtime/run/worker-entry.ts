@@ -4,9 +4,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
-import type { HostMessage, LogLevel, SerializedError, WorkerData, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, SerializedError, WorkerData, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { readSchedules } from "../api/read-schedules.ts";
-import type { TaskContext, TaskState } from "../api/task-context.ts";
+import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
+import { makeTaskContext } from "./task-context-factory.ts";
 import { setCurrentRun } from "../api/current-run.ts";
 import { trackRunChildren } from "./run-children.ts";
 import { reportRunMemory } from "./report-run-memory.ts";
@@ -51,56 +52,8 @@ function stripRuntimeFrames(stack: string | undefined): string | undefined {
     .join("\n");
 }
 
-async function loadClass(url: string): Promise<new () => Record<string, unknown>> {
-  const mod = (await import(url)) as { default?: unknown };
-  if (typeof mod.default !== "function") {
-    throw new Error("the task file must `export default class { ... }` with decorated methods");
-  }
-  return mod.default as new () => Record<string, unknown>;
-}
-
-/** `export default function (ctx) {}`: a task of one method, `default`, run with `taskhost run`. */
-const PLAIN_FUNCTION_METHOD = "default";
-const isClass = (fn: Function) => /^class\b/.test(Function.prototype.toString.call(fn));
-
-function methodNames(cls: Function): string[] {
-  if (!isClass(cls)) return [PLAIN_FUNCTION_METHOD];
-  const names = new Set<string>();
-  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name !== "constructor" && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === "function") names.add(name);
-    }
-  }
-  return [...names];
-}
-
-function makeContext(run: Extract<WorkerInput, { mode: "run" }>, initial: Record<string, unknown>): TaskContext {
-  const log = (level: LogLevel) => (...args: unknown[]) => post({ type: "log", level, message: format(...args) });
-  const state = { ...initial };
-  const taskState: TaskState = {
-    get: <T,>(key: string) => state[key] as T | undefined,
-    set: (key, value) => {
-      // Round-trip through JSON now so a non-serialisable value fails in the task, not later.
-      const json = JSON.parse(JSON.stringify(value ?? null)) as unknown;
-      state[key] = json;
-      post({ type: "state", key, value: json, deleted: false });
-    },
-    delete: (key) => {
-      delete state[key];
-      post({ type: "state", key, value: null, deleted: true });
-    },
-    all: () => ({ ...state }),
-  };
-  return {
-    signal: abort.signal,
-    log: { info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") },
-    scheduledFor: new Date(run.scheduledFor),
-    attempt: run.attempt,
-    trigger: run.trigger,
-    task: { ...run.task },
-    scheduleId: run.scheduleId,
-    state: taskState,
-  };
+async function loadClass(url: string): Promise<TaskExport> {
+  return taskExport(await import(url));
 }
 
 /** One bundle of an `inspect-many` worker: the host sends the next once this one answered. */
@@ -120,12 +73,12 @@ async function main(): Promise<void> {
     post({ type: "inspected", schedules: readSchedules(cls), methods: methodNames(cls) });
     return;
   }
-  const plain = !isClass(cls) && input.method === PLAIN_FUNCTION_METHOD;
-  const instance = plain ? {} : new cls();
-  const fn = plain ? cls : instance[input.method];
-  if (typeof fn !== "function") throw new Error(`the task class has no method "${input.method}"`);
+  const { instance, fn } = taskMethod(cls, input.method);
   post({ type: "ready" });
-  const ctx = makeContext(input, await goSignal);
+  const ctx = makeTaskContext(input, await goSignal, abort.signal, {
+    log: (level, message) => post({ type: "log", level, message }),
+    state: (key, value, deleted) => post({ type: "state", key, value, deleted }),
+  });
   setCurrentRun({
     task: ctx.task,
     scheduleId: ctx.scheduleId,
@@ -134,7 +87,7 @@ async function main(): Promise<void> {
     projectRoot,
   });
   post({ type: "started", at: Date.now() });
-  await (fn as (ctx: TaskContext) => unknown).call(instance, ctx);
+  await fn.call(instance, ctx);
   returned = true;
   await outputDelivered();
   post({ type: "done", ok: true });

@@ -9,9 +9,6 @@ import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";
 
-/** Lines a single run may write to the task log before the rest is only kept in its excerpt. */
-const LOG_LINE_BUDGET = 2000;
-
 type Status = RunOutcome["status"];
 
 /**
@@ -42,12 +39,10 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
     trigger: request.trigger as RunTriggerName,
   };
   const excerpt = new OutputExcerpt();
-  let logLines = 0;
+  // Every line goes to the sink (a run's log file keeps them all); the task log's budget is the scheduler's.
   const writeLine = (level: LogLevel, line: string) => {
     excerpt.append(`${line}\n`);
-    logLines++;
-    if (logLines < LOG_LINE_BUDGET) sink.log(level, line);
-    else if (logLines === LOG_LINE_BUDGET) sink.log("warn", `output exceeds ${LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt`);
+    sink.log(level, line);
   };
 
   let startedAt: number | null = null;

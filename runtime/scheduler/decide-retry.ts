@@ -13,12 +13,12 @@ export interface RetryInput {
 
 /**
  * Whether a retry follows a run that ended, and when: after a failure or a
- * timeout, while attempts are left, never for a manual run (whoever started
- * it sees the result) and never once the host is stopping. The one place
+ * timeout, while attempts are left, never for a manual or backfill run (whoever
+ * started it sees the result) and never once the host is stopping. The one place
  * this rule lives: run.end carries its answer (`retryAt`) to the notifier.
  */
 export function decideRetry(input: RetryInput): { at: number } | null {
   if (input.status !== "failure" && input.status !== "timeout") return null;
-  if (input.trigger === "manual" || input.stopping || input.attempt > input.retryCount) return null;
+  if (input.trigger === "manual" || input.trigger === "backfill" || input.stopping || input.attempt > input.retryCount) return null;
   return { at: input.now + input.retryDelaySec * 1000 };
 }

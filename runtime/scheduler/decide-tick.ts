@@ -12,6 +12,8 @@ export interface ScheduleTiming {
   catchUp: CatchUpPolicy;
   /** How long before its instant an occurrence is claimed and its run launched. */
   leadMs: number;
+  /** The ledger refused this host a claim of it (a shared ledger): nothing is claimed before then (Infinity: until re-read). */
+  heldUntil?: number | null;
 }
 
 export type TickStep =
@@ -43,7 +45,8 @@ export interface TickDecision {
  */
 export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occurrences): TickDecision {
   const steps: TickStep[] = [];
-  const { armed, catchUp, leadMs } = timing;
+  const { armed, catchUp, leadMs, heldUntil = null } = timing;
+  if (heldUntil !== null && heldUntil > now && armed === null) return { steps, wakeAt: Number.isFinite(heldUntil) ? heldUntil : null };
   let next = timing.nextRun;
   if (armed !== null) {
     if (now < armed) return { steps, wakeAt: armed };

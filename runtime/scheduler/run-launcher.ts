@@ -29,6 +29,7 @@ export interface RunRequest {
 /** What a run reports while it runs. Called on the host's thread; must not throw. */
 export interface RunSink {
   started(at: number): void;
+  /** Every line the run prints (stdout, stderr, ctx.log), in order: the consumer decides what to keep. */
   log(level: LogLevel, line: string): void;
   state(key: string, value: unknown, deleted: boolean): void;
 }
@@ -72,6 +73,8 @@ export interface RunLauncher {
    * code starts on the boundary: measured, not fixed.
    */
   leadTimeMs(taskId: string, isolation: Isolation): number;
+  /** max_concurrent_runs changed (config reload): a pooled launcher resizes its pool. */
+  configure?(limits: { maxConcurrentRuns: number }): void;
   /** Stops every run and releases every isolate. Memoized. */
   close(): Promise<void>;
 }

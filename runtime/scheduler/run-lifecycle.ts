@@ -56,6 +56,8 @@ export class RunLifecycle {
   readonly claim: Promise<number | null>;
   launched: LaunchedRun | null = null;
   slot: SlotHold = null;
+  /** Its start is in the ledger already (recorded before its code began: a shared ledger). */
+  startRecorded = false;
   /** What it waited for, if anything: its place in the queue, or a run slot (late on purpose, not asleep). */
   waited: "queue" | "slot" | null = null;
   /** Resolves once its settlement is carried out, with the row as recorded (none when nothing was). */

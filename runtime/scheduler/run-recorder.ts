@@ -38,11 +38,12 @@ export class RunRecorder {
     const { subject } = run;
     const lagMs = at - subject.scheduledFor;
     this.options.log.info(
-      { event: "run.start", ...logFields(run), ...(subject.trigger === "manual" ? {} : { lagMs }) },
+      { event: "run.start", ...logFields(run), ...(subject.trigger === "manual" || subject.trigger === "backfill" ? {} : { lagMs }) },
       `${subject.scheduleId} started (${subject.trigger}${subject.attempt > 1 ? `, attempt ${subject.attempt}` : ""})`,
     );
     this.options.emit("run.start", { ...eventInfo(run), startedAt: at });
-    await this.options.ledger.recordStart(run.runId!, at);
+    // Recorded before its code began (a shared ledger): the end carries the exact start.
+    if (!run.startRecorded) await this.options.ledger.recordStart(run.runId!, at);
   }
 
   /** Occurrences that passed unrun were found: logged, and announced for the alerts. */

@@ -1,13 +1,18 @@
+import { isCode, messageOf } from "../errors.ts";
 import type { Ledger } from "../store/ledger.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
+import { decideAdmission } from "./decide-admission.ts";
 import { decideStart } from "./decide-start.ts";
 import type { PendingWork } from "./pending-work.ts";
 import type { Isolation, RunLauncher, RunSink } from "./run-launcher.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import type { RunRecorder } from "./run-recorder.ts";
+import { logFields, type RunRecorder } from "./run-recorder.ts";
 import { RunSlots } from "./run-slots.ts";
 import { skipMessage } from "./scheduling-policy.ts";
-import type { Clock, TaskLogLine } from "./scheduler-types.ts";
+import type { Clock, HostLog, SharedLedger, TaskLogLine, Timers } from "./scheduler-types.ts";
+
+/** Lines a single run may write to tasks.log. */
+const TASK_LOG_LINE_BUDGET = 2000;
 
 export interface RunStarterOptions {
   ledger: Ledger;
@@ -15,8 +20,12 @@ export interface RunStarterOptions {
   recorder: RunRecorder;
   work: PendingWork;
   clock: Clock;
+  timers: Timers;
+  log: HostLog;
   taskLog: TaskLogLine;
   maxConcurrentRuns: number;
+  /** Other hosts write the ledger too: starts are fenced, overlap counts their runs. */
+  shared: SharedLedger | null;
   isolationOf(task: LoadedTask): Isolation;
   /** The occurrence of the schedule after `scheduledFor`; null: none, or the schedule is gone. */
   following(scheduleId: string, scheduledFor: number): number | null;
@@ -89,6 +98,7 @@ export class RunStarter {
     if (run.settled) return;
     if (id === null) return void run.settle({ kind: "lost" });
     const { subject } = run;
+    if (this.options.shared && !(await this.clearOfOtherHosts(run))) return;
     const decision = decideStart({
       trigger: subject.trigger,
       scheduledFor: subject.scheduledFor,
@@ -112,10 +122,77 @@ export class RunStarter {
       run.settle({ kind: "ran", outcome: { status: "failure", error: message, output: "", startedAt: null, finishedAt } });
       return;
     }
+    if (this.options.shared && !(await this.recordStart(run))) return;
     const launched = run.launched!;
     run.begin();
-    launched.start(() => this.readState(subject.task.id));
-    run.settle({ kind: "ran", outcome: await launched.outcome });
+    launched.start(() => this.watched(this.readState(subject.task.id)));
+    const outcome = await launched.outcome;
+    // Its state lands before its end: whoever sees it ended (the next run, maybe on another host) sees its state.
+    await this.stateWrites.get(subject.task.id);
+    run.settle({ kind: "ran", outcome });
+  }
+
+  /**
+   * Overlap across hosts: the schedule's previous run may be in flight on
+   * another host. Under overlap: skip the occurrence is skipped (a catch-up
+   * one waits), under queue it waits for that run to end. false: the run was
+   * settled here or meanwhile.
+   */
+  private async clearOfOtherHosts(run: RunLifecycle): Promise<boolean> {
+    const { subject } = run;
+    const { overlap } = subject.task.meta;
+    if ((subject.trigger !== "schedule" && subject.trigger !== "catch-up") || overlap === "allow") return true;
+    const shared = this.options.shared!;
+    for (;;) {
+      let elsewhere: number;
+      try {
+        elsewhere = await this.watched(shared.runsElsewhere(subject.scheduleId));
+      } catch (error) {
+        this.notStarted(run, `the other hosts' runs of it could not be read (${messageOf(error)})`, error);
+        return false;
+      }
+      if (run.settled) return false;
+      const admission = decideAdmission({ overlap, trigger: subject.trigger, inFlight: elsewhere, queued: 0 });
+      if (admission.kind === "skip") {
+        run.settle({ kind: "skipped", code: admission.code, reason: skipMessage(admission.code, subject.task.meta.catchUp) });
+        return false;
+      }
+      // overlap: replace starts; the other host stops its older run when it sees this one (replacedElsewhere).
+      if (admission.kind !== "queue") return true;
+      run.waited = "queue";
+      await new Promise<void>((resolve) => this.options.timers.setTimeout(resolve, shared.pollMs));
+      if (run.settled) return false;
+    }
+  }
+
+  /**
+   * The start is recorded before the code begins: until then another host may
+   * have taken the claim back (this host's lease lapsed), and then it must not
+   * run here. false: it does not start.
+   */
+  private async recordStart(run: RunLifecycle): Promise<boolean> {
+    try {
+      await this.watched(this.options.ledger.recordStart(run.runId!, this.options.clock.now()));
+    } catch (error) {
+      const why = isCode(error, "ERR_CLAIM_LOST") ? "another host took its claim back (this host's lease had lapsed)" : `its start could not be recorded (${messageOf(error)})`;
+      this.notStarted(run, why, isCode(error, "ERR_CLAIM_LOST") ? null : error);
+      return false;
+    }
+    run.startRecorded = true;
+    return !run.settled;
+  }
+
+  /** A ledger call a run waits on: idle() waits for it too. */
+  private watched<T>(work: Promise<T>): Promise<T> {
+    this.options.work.watch(work);
+    return work;
+  }
+
+  /** Given back unstarted: if its claim is still this host's, its occurrence is due again (here or elsewhere). */
+  private notStarted(run: RunLifecycle, why: string, error: unknown): void {
+    if (!run.settle({ kind: "released", handBack: true })) return;
+    const level = error ? "error" : "warn";
+    this.options.log[level]({ event: "run.not_started", ...logFields(run), ...(error ? { err: error } : {}) }, `${run.subject.scheduleId} not started: ${why}`);
   }
 
   private launch(run: RunLifecycle): void {
@@ -140,9 +217,17 @@ export class RunStarter {
   private sinkOf(run: RunLifecycle): RunSink {
     const { task } = run.subject;
     const { work, recorder, taskLog } = this.options;
+    let lines = 0;
     return {
       started: (at) => work.track("store.write", recorder.started(run, at)),
-      log: (level, line) => taskLog(task.meta.title, level, line),
+      // A flood must not drown tasks.log: past the budget, lines stay in the run's excerpt and log file only.
+      log: (level, line) => {
+        lines++;
+        if (lines < TASK_LOG_LINE_BUDGET) taskLog(task.meta.title, level, line);
+        else if (lines === TASK_LOG_LINE_BUDGET) {
+          taskLog(task.meta.title, "warn", `output exceeds ${TASK_LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt and log file`);
+        }
+      },
       state: (key, value, deleted) => this.writeState(task.id, key, deleted ? undefined : value),
     };
   }

@@ -4,6 +4,7 @@ import type { RunLifecycle } from "./run-lifecycle.ts";
 import type { Emit } from "./run-recorder.ts";
 import { occurrencesOf, type Occurrences } from "./schedule-occurrences.ts";
 import type { Clock, HostLog } from "./scheduler-types.ts";
+import { ScheduleClaims } from "./schedule-claims.ts";
 
 /** One schedule as the scheduler holds it. */
 export interface ScheduleState {
@@ -20,6 +21,23 @@ export interface ScheduleState {
   runs: Set<RunLifecycle>;
   /** The last claim sent: each claim expects the next run the one before left, so they go in order. */
   claiming: Promise<unknown>;
+  /** Claims sent so far: a read of the ledger made while one was on its way is older than its answer. */
+  claims: number;
+  /**
+   * The ledger refused this host's claim and nothing else explains it (a shared
+   * ledger: its task paused by another host, this host's lease lapsed), or it
+   * holds another version of the schedule: not claimed until then (Infinity:
+   * until the ledger's row is seen to change). null: not held.
+   */
+  heldUntil: number | null;
+}
+
+/** A schedule as another writer of the ledger left it (what a host of a fleet sees at each heartbeat). */
+export interface ScheduleHint {
+  id: string;
+  nextRun: number | null;
+  fingerprint: string;
+  paused: boolean;
 }
 
 export interface ScheduleReset {
@@ -65,7 +83,11 @@ export class ScheduleBook {
   private readonly fresh = new Set<string>();
   private startedAt: number | null = null;
 
-  constructor(private readonly options: ScheduleBookOptions) {}
+  private readonly claims: ScheduleClaims;
+
+  constructor(private readonly options: ScheduleBookOptions) {
+    this.claims = new ScheduleClaims({ ...options, isCurrent: (state) => this.states.get(state.schedule.id) === state });
+  }
 
   task(id: string): LoadedTask | undefined {
     return this.tasks.get(id);
@@ -115,7 +137,18 @@ export class ScheduleBook {
       if (enabled && !known && this.startedAt === null) this.fresh.add(schedule.id);
       // Runs still going on the old version count for overlap until they end.
       const runs = new Set(existing ? [...existing.runs] : []);
-      this.states.set(schedule.id, { task, schedule, occurrences, nextRun: enabled ? row.nextRun : null, armed: null, queue: [], runs, claiming: Promise.resolve() });
+      this.states.set(schedule.id, {
+        task,
+        schedule,
+        occurrences,
+        nextRun: enabled ? row.nextRun : null,
+        armed: null,
+        queue: [],
+        runs,
+        claiming: Promise.resolve(),
+        claims: 0,
+        heldUntil: null,
+      });
     }
     await ledger.retireSchedules(task.id, keep);
     await pausing;
@@ -143,7 +176,10 @@ export class ScheduleBook {
       // Resuming starts afresh from now: what was missed while paused was missed on purpose.
       const now = this.options.clock.now();
       // A disabled task stays without a next run until its file enables it.
-      for (const state of this.statesOf(taskId)) if (state.task.meta.enabled) writes.push(this.moveNextRun(state, state.occurrences.after(now)));
+      for (const state of this.statesOf(taskId)) {
+        state.heldUntil = null;
+        if (state.task.meta.enabled) writes.push(this.moveNextRun(state, state.occurrences.after(now)));
+      }
     }
     this.options.emit("task.paused", { taskId, paused });
     return Promise.all(writes).then(() => undefined);
@@ -169,6 +205,7 @@ export class ScheduleBook {
       resets.push({ scheduleId: id, taskId: state.task.id, zone: state.schedule.zone, before, after });
       if (options.dryRun) continue;
       this.unarm(state);
+      if (state.heldUntil !== Infinity) state.heldUntil = null;
       writes.push(this.moveNextRun(state, after));
     }
     await Promise.all(writes);
@@ -207,55 +244,63 @@ export class ScheduleBook {
   }
 
   /**
-   * Takes occurrences in the ledger and moves the schedule's next run on from
-   * `expected` to `next`: here at once, in the ledger if no other host did
-   * first. Resolves with each occurrence's run id, in order; null for one
-   * another host (or an earlier life) took. Claims of one schedule go out in
-   * order: each expects the next run the one before left.
+   * Another writer of the ledger changed these schedules (claimed, paused,
+   * resumed, reset, loaded another version). Those that differ from what this
+   * book holds are read again, once this host's own claims of them have
+   * answered, and the ledger's word is taken. Resolves once done.
    */
-  claim(state: ScheduleState, expected: number, next: number | null, occurrences: OccurrenceClaim["occurrences"], owner: string): Promise<Array<number | null>> {
-    state.nextRun = next;
-    const claimed = state.claiming.then(() => this.claimInOrder(state, expected, next, occurrences, owner));
-    state.claiming = claimed.catch(() => {});
-    return claimed;
+  changedElsewhere(hints: readonly ScheduleHint[]): Promise<void> {
+    const rereads: Promise<void>[] = [];
+    for (const hint of hints) {
+      const state = this.states.get(hint.id);
+      if (!state) continue;
+      const differs =
+        hint.nextRun !== state.nextRun ||
+        hint.paused !== this.paused.has(state.task.id) ||
+        hint.fingerprint !== state.schedule.fingerprint ||
+        (state.heldUntil ?? 0) > this.options.clock.now();
+      if (differs) rereads.push(this.reread(state));
+    }
+    return Promise.all(rereads).then(() => undefined);
   }
 
-  private async claimInOrder(state: ScheduleState, expected: number, next: number | null, occurrences: OccurrenceClaim["occurrences"], owner: string) {
-    const { ledger, log } = this.options;
-    const { schedule, task } = state;
-    const send = (list: OccurrenceClaim["occurrences"]) =>
-      ledger.claimOccurrences({ scheduleId: schedule.id, taskId: task.id, expectedNext: expected, next, fingerprint: schedule.fingerprint, owner, occurrences: list });
-    let result = await send(occurrences);
-    if (result.ok) return result.runIds;
-    const none = occurrences.map(() => null);
-    const current = result.current;
-    if (current?.nextRun !== expected || current.fingerprint !== schedule.fingerprint) {
-      // Another host moved the schedule on (or it changed): its next run is what the ledger says,
-      // unless this one moved on since (reloaded, reset).
-      if (this.states.get(schedule.id) === state && state.nextRun === next) {
-        state.nextRun = current?.nextRun ?? null;
-        this.options.wake();
-      }
-      return none;
+  /** Reads every schedule again (this host learnt its claims were taken over). */
+  rereadAll(): Promise<void> {
+    return Promise.all([...this.states.values()].map((state) => this.reread(state))).then(() => undefined);
+  }
+
+  private async reread(state: ScheduleState): Promise<void> {
+    const { ledger } = this.options;
+    const id = state.schedule.id;
+    await state.claiming;
+    const sent = state.claims;
+    const [row, taskRow] = await Promise.all([ledger.getSchedule(id), ledger.getTask(state.task.id)]);
+    // Reloaded meanwhile, or a claim went out: its answer is newer than this read.
+    if (this.states.get(id) !== state || state.claims !== sent) return;
+    if (taskRow) this.adoptPaused(state.task.id, taskRow.paused);
+    if (!row) return;
+    if (row.fingerprint !== state.schedule.fingerprint) {
+      state.heldUntil = Infinity;
+      return;
     }
-    // The ledger still expects the same next run: some of these occurrences are recorded already
-    // (its next run was moved back, the clock stepped back). Claim the others; the next run moves on.
-    const at = occurrences.map((o) => o.scheduledFor);
-    const recorded = await ledger.listRunsBetween(Math.min(...at), Math.max(...at) + 1, { scheduleId: schedule.id });
-    const taken = new Set(recorded.filter((r) => r.trigger !== "manual" && r.attempt === 1).map((r) => r.scheduledFor));
-    const left = occurrences.filter((o) => !taken.has(o.scheduledFor));
-    log.warn(
-      { event: "claim.taken", scheduleId: schedule.id, occurrences: occurrences.length - left.length },
-      `${schedule.id}: ${occurrences.length - left.length} occurrence(s) already have a run in the ledger; each runs at most once`,
-    );
-    if (left.length === 0) {
-      await ledger.setNextRun(schedule.id, next);
-      return none;
-    }
-    result = await send(left);
-    if (!result.ok) return none;
-    const ids = new Map(left.map((o, i) => [o.scheduledFor, result.ok ? result.runIds[i]! : null]));
-    return occurrences.map((o) => ids.get(o.scheduledFor) ?? null);
+    state.heldUntil = null;
+    if (state.task.meta.enabled && row.nextRun !== state.nextRun) state.nextRun = row.nextRun;
+    this.options.wake();
+  }
+
+  /** A pause or resume made by another writer: taken over without writing it again. */
+  private adoptPaused(taskId: string, paused: boolean): void {
+    if (paused === this.paused.has(taskId)) return;
+    if (paused) {
+      this.paused.add(taskId);
+      for (const state of this.statesOf(taskId)) this.unarm(state);
+    } else this.paused.delete(taskId);
+    this.options.emit("task.paused", { taskId, paused });
+  }
+
+  /** Takes occurrences in the ledger and moves the schedule's next run on (see ScheduleClaims). */
+  claim(state: ScheduleState, expected: number, next: number | null, occurrences: OccurrenceClaim["occurrences"], owner: string): Promise<Array<number | null>> {
+    return this.claims.claim(state, expected, next, occurrences, owner);
   }
 
   /** Every run claimed and not admitted (armed, queued), taken out: the host is stopping. */

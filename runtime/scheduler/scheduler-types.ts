@@ -29,6 +29,21 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
 };
 
+/**
+ * What the scheduler needs when other hosts write the same ledger (issue 14);
+ * the host passes it for a shared ledger only. With it, a run's start is
+ * recorded before its code begins (another host may have taken the claim back
+ * meanwhile: then the run does not start), a run's end is recorded after its
+ * state writes (the next run may start on another host), and overlap counts
+ * the runs in flight on the other hosts.
+ */
+export interface SharedLedger {
+  /** Runs of the schedule that started and have not ended on the other hosts. */
+  runsElsewhere(scheduleId: string): Promise<number>;
+  /** How often a run that waits for another host's run of its schedule looks again (ms). */
+  pollMs: number;
+}
+
 export interface RunEventInfo {
   runId: number;
   taskId: string;

@@ -4,6 +4,7 @@ import type { Ledger, RunRow } from "../store/ledger.ts";
 import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
 import { decideAdmission, shouldDrain } from "./decide-admission.ts";
 import { decideRetry } from "./decide-retry.ts";
+import { CrowdLead } from "./crowd-lead.ts";
 import { decideTick, type TickStep } from "./decide-tick.ts";
 import { graceFor } from "./grace-period.ts";
 import { PendingWork } from "./pending-work.ts";
@@ -13,11 +14,12 @@ import type { Isolation, RunLauncher } from "./run-launcher.ts";
 import { RunLifecycle, type LifecycleHooks, type RunSubject, type Settlement } from "./run-lifecycle.ts";
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
+import { RunsInFlight } from "./runs-in-flight.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
-import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type TaskLogLine, type Timers } from "./scheduler-types.ts";
-import { ScheduleBook, type OverdueSchedule, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
+import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
+import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
-export type { OverdueSchedule, ScheduleReset } from "./schedule-book.ts";
+export type { OverdueSchedule, ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 
 export interface SchedulerOptions {
   ledger: Ledger;
@@ -28,6 +30,8 @@ export interface SchedulerOptions {
   historyPerTask: number;
   /** This host's id in the ledger: its claims carry it. */
   owner: string;
+  /** Other hosts write the same ledger (a fleet, issue 14); left out for a ledger this host owns alone. */
+  shared?: SharedLedger;
   /** How a task's runs are isolated (default `worker`). */
   isolationOf?: (task: LoadedTask) => Isolation;
   clock?: Clock;
@@ -43,7 +47,8 @@ export interface SchedulerOptions {
  */
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly book: ScheduleBook;
-  private readonly inFlight = new Set<RunLifecycle>();
+  /** Runs admitted and not settled; the fleet stops those another host's newer occurrence replaces. */
+  readonly inFlight = new RunsInFlight();
   private readonly retryTimers = new Set<unknown>();
   private readonly starter: RunStarter;
   private readonly recorder: RunRecorder;
@@ -51,6 +56,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly hooks: LifecycleHooks;
   private readonly clock: Clock;
   private readonly timers: Timers;
+  private readonly crowdLead = new CrowdLead();
   private timer: unknown;
   private running = false;
   private stopping: Promise<void> | null = null;
@@ -76,8 +82,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       recorder: this.recorder,
       work: this.work,
       clock: this.clock,
+      timers: this.timers,
+      log: options.log,
       taskLog: options.taskLog,
       maxConcurrentRuns: options.maxConcurrentRuns,
+      shared: options.shared ?? null,
       isolationOf: (task) => options.isolationOf?.(task) ?? "worker",
       following: (scheduleId, at) => this.book.state(scheduleId)?.occurrences.after(at) ?? null,
       stopping: () => this.stopping != null,
@@ -88,6 +97,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Live-tunable limits (config reload). */
   configure(limits: { maxConcurrentRuns: number; historyPerTask: number }): void {
     this.starter.setLimit(limits.maxConcurrentRuns);
+    this.options.launcher.configure?.({ maxConcurrentRuns: limits.maxConcurrentRuns });
     this.recorder.configure(limits.historyPerTask);
   }
 
@@ -130,6 +140,25 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
   overdueSchedules(): OverdueSchedule[] {
     return this.book.overdue(this.clock.now() - LATE_MS);
+  }
+
+  /** Another writer of the ledger changed these schedules: those that differ from what this scheduler holds are read again. */
+  changedElsewhere(hints: readonly ScheduleHint[]): Promise<void> {
+    const done = this.book.changedElsewhere(hints);
+    this.work.track("store.read", done);
+    return done;
+  }
+
+  /**
+   * Another writer took this host's claims over (its lease lapsed while it was frozen): its runs are
+   * recorded `interrupted` already. Runs in flight are stopped, unstarted claims let go, schedules re-read.
+   */
+  abandonClaims(reason: string): Promise<void> {
+    for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
+    this.inFlight.letGo(reason, (run) => graceFor(run.subject.task.meta.timeoutSec));
+    const done = this.book.rereadAll();
+    this.work.track("store.read", done);
+    return done;
   }
 
   /** Runs admitted and not over (waiting for a slot, loading or running). */
@@ -176,6 +205,19 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
+   * Runs a past occurrence (trigger `backfill`) like a manual run, at the occurrence's time: the ledger
+   * answers null when it already has a run. Resolves with the ended run, or null; rejects on a stop.
+   */
+  async runOccurrence(request: { taskId: string; scheduleId: string; method: string; scheduledFor: number; trigger: "backfill" }): Promise<RunRow | null> {
+    const task = this.stopping ? undefined : this.book.task(request.taskId);
+    if (!task) throw this.stopping ? taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; the backfill resumes after it restarts") : taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${request.taskId}"`);
+    const run = this.requested({ task, scheduleId: request.scheduleId, method: request.method, scheduledFor: request.scheduledFor, trigger: request.trigger, attempt: 1 });
+    this.begin(run);
+    if ((await run.claim) == null) return null;
+    return (await run.recorded) ?? Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", `taskhost scheduler: the backfill run of ${request.scheduleId} did not start (the host is stopping)`));
+  }
+
+  /**
    * Graceful stop: no new runs; runs in flight get their ctx.signal aborted and
    * `graceMs` to finish before they are terminated and recorded as interrupted
    * (with `reason`). Occurrences claimed but not started are handed back (due on next start).
@@ -186,11 +228,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.timers.clearTimeout(this.timer);
       for (const timer of this.retryTimers) this.timers.clearTimeout(timer);
       for (const run of this.book.takeClaimed()) run.settle({ kind: "released", handBack: true });
-      const runs = [...this.inFlight];
-      for (const run of runs) {
-        if (run.phase === "waiting") run.settle({ kind: "released", handBack: true });
-        else run.launched?.stop("interrupted", reason, graceMs, true);
-      }
+      const runs = this.inFlight.letGo(reason, () => graceMs, true);
       await Promise.allSettled(runs.map((run) => run.recorded));
       await this.work.idle();
     })();
@@ -209,29 +247,43 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!this.running) return;
     const now = this.clock.now();
     let wakeAt = now + MAX_WAIT_MS;
-    for (const state of this.book.schedulable()) {
+    const schedulable = [...this.book.schedulable()];
+    // How many runs each instant has due: a crowded one is armed earlier (crowd-lead.ts).
+    const due = new Map<number, number>();
+    for (const { nextRun, armed } of schedulable) {
+      const at = armed?.subject.scheduledFor ?? nextRun;
+      if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
+    }
+    const arming: Array<Promise<unknown>> = [];
+    for (const state of schedulable) {
       try {
         const timing = {
           nextRun: state.nextRun,
           armed: state.armed?.subject.scheduledFor ?? null,
           catchUp: state.task.meta.catchUp,
-          leadMs: this.starter.leadTimeMs(state.task),
+          leadMs: this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0)),
+          heldUntil: state.heldUntil,
         };
         const decision = decideTick(timing, now, state.occurrences);
-        for (const step of decision.steps) this.apply(state, step);
+        for (const step of decision.steps) {
+          const armed = this.apply(state, step);
+          if (armed) arming.push(armed);
+        }
         if (decision.wakeAt !== null) wakeAt = Math.min(wakeAt, decision.wakeAt);
       } catch (error) {
         // A bug around one schedule must not stop the clock for all of them.
         this.logError(`tick of ${state.schedule.id}`, error);
       }
     }
+    if (arming.length > 0) void Promise.allSettled(arming).then(() => this.crowdLead.record(arming.length, this.clock.now() - now));
     // Timers can fire a little early or very late; every wake re-reads the clock.
     const wait = Math.max(0, Math.min(MAX_WAIT_MS, wakeAt - this.clock.now()));
     this.timers.clearTimeout(this.timer);
     this.timer = this.timers.setTimeout(() => this.tick(), wait);
   }
 
-  private apply(state: ScheduleState, step: TickStep): void {
+  /** Carries a step out; an arm step returns what settles once the run is armed. */
+  private apply(state: ScheduleState, step: TickStep): Promise<unknown> | void {
     if (step.kind === "arm") return this.arm(state, step.at, step.next);
     if (step.kind === "catch-up") return this.catchUp(state, step.plan);
     const run = state.armed!;
@@ -241,7 +293,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Claims the next occurrence; once the claim is written, its run is launched so its code starts on the instant. */
-  private arm(state: ScheduleState, at: number, next: number | null): void {
+  private arm(state: ScheduleState, at: number, next: number | null): Promise<unknown> {
     const claim = this.book.claim(state, at, next, [{ scheduledFor: at, trigger: "schedule" }], this.options.owner).then((ids) => ids[0] ?? null);
     const run = this.newRun(subjectOf(state, at, "schedule"), claim);
     state.armed = run;
@@ -250,7 +302,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       state.armed = null;
       run.settle(settlement);
     };
-    claim.then(
+    return claim.then(
       // Not once it was admitted (it launches then) or queued (it let go of its slot).
       (id) => (id == null ? settleIfArmed({ kind: "lost" }) : state.armed === run && this.starter.prewarm(run)),
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),
@@ -262,8 +314,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const { schedule, task } = state;
     const first = state.nextRun!;
     const policy = task.meta.catchUp;
-    this.recorder.missed({ taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) });
+    const missed = { taskId: task.id, scheduleId: schedule.id, ...plan.missed, policy, cause: this.book.causeOfMiss(first) };
     if (plan.occurrences.length === 0) {
+      this.recorder.missed(missed);
       state.nextRun = plan.next;
       this.work.track("store.write", this.options.ledger.setNextRun(schedule.id, plan.next));
       return;
@@ -275,6 +328,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       ...(o.covers ? { covers: o.covers } : {}),
     }));
     const claim = this.book.claim(state, first, plan.next, occurrences, this.options.owner);
+    // Said by the host whose claim took them: on a shared ledger the others lost the race (or ran them).
+    claim.then((ids) => ids.some((id) => id != null) && this.recorder.missed(missed), () => undefined);
     let admitted = false;
     plan.occurrences.forEach((o, i) => {
       const run = this.newRun(subjectOf(state, o.scheduledFor, "catch-up"), claim.then((ids) => ids[i] ?? null));
@@ -299,7 +354,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** A manual run or a retry: not a schedule's next occurrence. */
   private requested(subject: RunSubject): RunLifecycle {
     const { task, scheduleId, scheduledFor, attempt } = subject;
-    const trigger = subject.trigger as "manual" | "retry";
+    const trigger = subject.trigger as "manual" | "retry" | "backfill";
     return this.newRun(subject, this.options.ledger.recordRequestedRun({ taskId: task.id, scheduleId, scheduledFor, trigger, attempt, owner: this.options.owner }));
   }
 

@@ -12,6 +12,12 @@ export const MAX_WAIT_MS = 30_000;
 export const CATCH_UP_LIMIT = 100;
 /** overlap: queue keeps at most this many occurrences waiting; later ones are skipped. */
 export const QUEUE_LIMIT = 100;
+/**
+ * A schedule the ledger refused to this host (its task paused by another host,
+ * this host's lease lapsed) is not claimed again for this long, unless another
+ * host's change to it is seen sooner (a shared ledger only; see ScheduleBook).
+ */
+export const HOLD_MS = 2000;
 /** Missed occurrences counted one by one at most (every second for ~28 h); beyond, the count is a floor. */
 export const COUNT_LIMIT = 100_000;
 

@@ -15,12 +15,13 @@ export async function scheduleStates(db: Db): Promise<ScheduleState[]> {
   return rows.map((r) => ({ id: r.id, taskId: r.task_id, nextRun: r.next_run, fingerprint: r.fingerprint, paused: Boolean(r.paused) }));
 }
 
+/** A host whose lease lapsed is as good as dead here: its run no longer holds its schedule back (overlap) while a survivor gets round to taking it over. */
 export async function runsInFlight(db: Db, scheduleId?: string): Promise<RunInFlight[]> {
   const { rows } = await db.query<{ id: number; schedule_id: string; host: string | null; scheduled_for: number | null; started_at: number }>(
     `SELECT r.id, r.schedule_id, r.host, r.scheduled_for, r.started_at FROM runs r
       WHERE r.status = 'running' AND r.started_at IS NOT NULL AND r.schedule_id IS NOT NULL
         AND ($1::text IS NULL OR r.schedule_id = $1)
-        AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host AND h.dead_at IS NULL)
+        AND EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host AND h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms())
       ORDER BY r.id`,
     [scheduleId ?? null],
   );

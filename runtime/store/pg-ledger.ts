@@ -253,11 +253,16 @@ export class PgLedger implements FleetLedger {
     return this.#guard("giving a claim back", () => releaseClaim(this.#pool, runId, Boolean(options.handBack)));
   }
 
-  /** A claim that is gone (its host was declared dead meanwhile) must not start: ERR_CLAIM_LOST. */
+  /**
+   * A claim that is gone (its host was declared dead meanwhile), or whose host's lease lapsed (a
+   * survivor may be taking it over right now), must not start: ERR_CLAIM_LOST. Fenced like a claim:
+   * a writer that never registered as a host is not.
+   */
   async recordStart(runId: number, at: number): Promise<void> {
     const { rowCount } = await this.#q(
       "recording a run's start",
-      "UPDATE runs SET started_at = $2 WHERE id = $1 AND status = 'running' AND started_at IS NULL",
+      `UPDATE runs r SET started_at = $2 WHERE r.id = $1 AND r.status = 'running' AND r.started_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.id = r.host AND NOT (h.dead_at IS NULL AND h.last_heartbeat + h.lease_ms >= now_ms()))`,
       [runId, at],
     );
     if (!rowCount) {

@@ -102,7 +102,7 @@ function isUnreachable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   if (typeof e?.code === "string" && (UNREACHABLE_ERRNO.has(e.code) || e.code.startsWith("08") || e.code.startsWith("57P"))) return true;
   const message = typeof e?.message === "string" ? e.message : "";
-  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  return /timeout exceeded when trying to connect|timeout expired|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
 }
 
 /**

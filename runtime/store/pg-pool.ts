@@ -21,10 +21,19 @@ const TYPES = {
 /** A pool on a database whose schema is current. */
 export async function connectPgPool(options: PgLedgerOptions): Promise<{ pool: pg.Pool; options: ResolvedPgLedgerOptions }> {
   const resolved = resolvePgLedgerOptions(options);
+  // connectTimeoutMs bounds making a connection, on the client. Not on the pool: pg-pool's
+  // connectionTimeoutMillis also bounds the wait for a connection the pool's other users hold,
+  // so a busy ledger (a burst of alerts, a slow machine) failed as "cannot be reached".
+  const connectTimeoutMs = resolved.connectTimeoutMs;
+  class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+    }
+  }
   const pool = new pg.Pool({
+    Client: TimedClient,
     connectionString: resolved.url,
     max: resolved.poolSize,
-    connectionTimeoutMillis: resolved.connectTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: "taskhost",
     options: `-c search_path=${PG_SCHEMA}`,

@@ -12,6 +12,13 @@ import { guardBrokenPipe, writeUnlessBroken } from "../logging/broken-pipe.ts";
 /** Signals closer together than this are one request (see onSignal). */
 const SIGNAL_ECHO_MS = 300;
 
+/**
+ * V8's young generation grows to 2 × 16 MB under a burst of allocation (a cold
+ * start's bundling) and stays that size, idle; 2 × 4 MB costs the host about
+ * as little in GC time (measured in the bench's burst) and 24 MB less RSS.
+ */
+const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
+
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 export interface SupervisorOptions {
@@ -85,7 +92,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   try {
     for (;;) {
       const started = Date.now();
-      child = spawn(process.execPath, [BIN, "__host", "--config", options.configOption], {
+      child = spawn(process.execPath, [...HOST_NODE_FLAGS, BIN, "__host", "--config", options.configOption], {
         cwd: ctx.projectRoot,
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
         // passes it on once (a host seeing two signals would stop without grace). The IPC

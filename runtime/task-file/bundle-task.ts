@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
+import type { BuildFailure, Message, Plugin } from "esbuild";
+import { build } from "../util/esbuild-service.ts";
 import { HELPERS_ENTRY } from "../runtime-paths.ts";
 
 export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";

@@ -119,7 +119,7 @@ export { dependencySpecProblem } from "../deps/dependency-spec.ts";
 // ---------------------------------------------------------------------------
 // Finding the block
 
-interface FrontmatterBlock {
+export interface FrontmatterBlock {
   /** The YAML text between the `---` lines. */
   yaml: string;
   /** 1-based file line of the first YAML line. */
@@ -127,7 +127,7 @@ interface FrontmatterBlock {
   code: string;
 }
 
-function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
+export function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
   const lines = source.split("\n");
   const text = (i: number) => (i === 0 ? lines[0].replace(/^\uFEFF/, "") : lines[i]).trim();
   let first = 0;

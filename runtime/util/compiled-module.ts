@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { build } from "esbuild";
+import { build } from "./esbuild-service.ts";
 
 export interface CompiledModule {
   /** Absolute path of `<name>-<hash>.mjs` in the cache folder. */

@@ -1,75 +1,100 @@
 /**
- * The fleet on PostgreSQL (issue 14): start lag with 1 and 3 hosts, claim
- * latency, and takeover after a kill -9. The hosts are fleet members
- * (tests/support/fleet-member.ts: the PostgreSQL ledger, FleetMembership and a
- * minimal every-second scheduler over the ledger's intents), so these rows
- * measure the ledger path a host's claims take; the sql.js single-host lag is
- * the "lag, 10 jobs every second" row of the real host.
+ * The fleet on PostgreSQL (issue 14), with real hosts (`taskhost start`, each in
+ * its own project folder with the same task files, all on one database): start
+ * lag with 3 hosts and with 1 (and, for comparison, 1 host on its sql.js file),
+ * claim latency (the claim statement itself), and takeover after a kill -9.
  */
+import path from "node:path";
 import { openPgLedger, type PgLedger } from "../../runtime/store/pg-ledger.ts";
 import { DEFAULT_LEASE_MS } from "../../runtime/store/pg-options.ts";
-import { isReady, startMember, type Member } from "../../tests/support/fleet-members.ts";
+import { fleetProject, startMember, type FleetMember } from "../../tests/support/fleet-hosts.ts";
 import { startPostgres, type TestPostgres } from "../../tests/support/pg-cluster.ts";
+import { TempProject } from "../../tests/support/temp-project.ts";
 import { waitFor } from "../../tests/support/wait-for.ts";
+import { EVERY_SECOND, taskhostTask } from "./jobs.ts";
 import { percentile, sleep } from "./measure.ts";
 import type { Results } from "./results.ts";
+import { DRAIN_SECONDS, firstFullBoundary } from "./taskhost-lag.ts";
+import { ledgerLags } from "./taskhost-ledger.ts";
 
 const SEC = 1000;
+const LEASE_SEC = DEFAULT_LEASE_MS / SEC;
 
-async function schedules(ledger: PgLedger, n: number, firstRun: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const taskId = `job${i}`;
-    await ledger.recordTaskLoad({ id: taskId, title: taskId, file: `tasks/${taskId}.ts`, error: null, enabled: true });
-    await ledger.ensureSchedule({ id: `${taskId}#tick`, taskId, method: "tick", fingerprint: "fp", spec: "every 1 second", firstRun, enabled: true });
-    ids.push(`${taskId}#tick`);
-  }
-  return ids;
+function tickTasks(jobs: number): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: jobs }, (_, i) => [`t${i}.ts`, taskhostTask(i, EVERY_SECOND.every)]));
 }
 
-async function members(url: string, n: number, ids: string[], leaseMs = DEFAULT_LEASE_MS): Promise<Member[]> {
-  const out = Array.from({ length: n }, (_, i) => startMember(url, `bench-${i}`, leaseMs, ids));
-  await waitFor(() => out.every(isReady), { timeoutMs: 60_000, what: "fleet members ready" });
-  return out;
-}
-
-async function stopAll(all: Member[]): Promise<void> {
-  for (const m of all) if (m.child.exitCode === null && m.child.signalCode === null) m.child.kill("SIGTERM");
-  await Promise.all(all.map((m) => m.exited));
-}
-
-/** Start lag (start - occurrence) of `jobs` every-second schedules over `seconds`, shared by `hosts` members. */
-async function fleetLag(pgc: TestPostgres, results: Results, hosts: number, jobs: number, seconds: number): Promise<void> {
+/** `hosts` real hosts of `jobs` every-second tasks on a new database. */
+async function startFleet(pgc: TestPostgres, hosts: number, jobs: number): Promise<{ ledger: PgLedger; members: FleetMember[] }> {
   const url = await pgc.createDatabase();
   const ledger = await openPgLedger({ url });
+  const members: FleetMember[] = [];
+  for (let i = 0; i < hosts; i++) {
+    const project = await fleetProject(url, LEASE_SEC, tickTasks(jobs), { scheduler: { max_concurrent_runs: jobs, shutdown_grace: 5 } });
+    members.push({ name: path.basename(project.root), project, host: null, id: "" });
+  }
+  return { ledger, members: await Promise.all(members.map((m) => startMember(m, ledger))) };
+}
+
+async function stopFleet(ledger: PgLedger, members: FleetMember[]): Promise<void> {
+  for (const m of members) await m.host?.stop();
+  for (const m of members) await m.project.cleanup();
+  await ledger.close();
+}
+
+function recordLags(results: Results, scenario: string, lags: number[], notRun: number): void {
+  lags.sort((a, b) => a - b);
+  results.record("taskhost", scenario, "start lag p50", percentile(lags, 50), "ms");
+  results.record("taskhost", scenario, "start lag p99", percentile(lags, 99), "ms");
+  results.record("taskhost", scenario, "start lag max", lags.at(-1) ?? NaN, "ms");
+  results.record("taskhost", scenario, "occurrences not run", notRun, "");
+}
+
+/** Start lag (the run's code start − its occurrence, from the ledger) of `jobs` every-second tasks over `seconds`. */
+async function fleetLag(pgc: TestPostgres, results: Results, hosts: number, jobs: number, seconds: number): Promise<void> {
+  const { ledger, members } = await startFleet(pgc, hosts, jobs);
   try {
-    const from = Math.ceil(Date.now() / SEC) * SEC + 15 * SEC;
-    const ids = await schedules(ledger, jobs, from);
-    const all = await members(url, hosts, ids);
-    await sleep(from + seconds * SEC + 1500 - Date.now());
-    await stopAll(all);
+    const from = firstFullBoundary(Date.now());
+    await sleep(from + (seconds + DRAIN_SECONDS) * SEC - Date.now());
+    for (const m of members) await m.host?.stop();
     const runs = (await ledger.listRunsBetween(from, from + seconds * SEC)).filter((r) => r.trigger === "schedule" && r.startedAt !== null);
-    const lags = runs.map((r) => r.startedAt! - r.scheduledFor!).sort((a, b) => a - b);
     const scenario = `fleet lag, ${jobs} jobs every second, ${hosts} host${hosts === 1 ? "" : "s"} on PostgreSQL`;
-    results.record("taskhost", scenario, "start lag p50", percentile(lags, 50), "ms");
-    results.record("taskhost", scenario, "start lag p99", percentile(lags, 99), "ms");
-    results.record("taskhost", scenario, "occurrences not run", jobs * seconds - runs.length, "");
+    recordLags(results, scenario, runs.map((r) => r.startedAt! - r.scheduledFor!), jobs * seconds - runs.length);
     const perHost = new Map<string, number>();
     for (const r of runs) perHost.set(r.host!, (perHost.get(r.host!) ?? 0) + 1);
-    results.note(`${scenario}: runs per host ${[...perHost.values()].join(" / ")}`);
+    results.note(`${scenario}: runs per host ${members.map((m) => perHost.get(m.id) ?? 0).join(" / ")}`);
   } finally {
-    await ledger.close();
+    await stopFleet(ledger, members);
   }
 }
 
-/** One claim (compare-and-set + insert) alone, and three hosts racing for the same occurrence. */
+/** The same tasks on one host with its sql.js file (the default), measured the same way. */
+async function sqljsLag(results: Results, jobs: number, seconds: number): Promise<void> {
+  const project = await TempProject.create({ scheduler: { max_concurrent_runs: jobs } });
+  try {
+    for (const [file, source] of Object.entries(tickTasks(jobs))) await project.writeTask(file, source);
+    const host = await project.start();
+    const from = firstFullBoundary(Date.now());
+    await sleep(from + (seconds + DRAIN_SECONDS) * SEC - Date.now());
+    await host.stop();
+    const run = await ledgerLags(project, from, from + seconds * SEC, jobs);
+    recordLags(results, `fleet lag, ${jobs} jobs every second, 1 host on sql.js`, run.samples.map((s) => s.startedAt - s.scheduledFor), run.notRun);
+  } finally {
+    await project.cleanup();
+  }
+}
+
+/** One claim (compare-and-set + insert, one statement) alone, and three hosts racing for the same occurrence. */
 async function claimLatency(pgc: TestPostgres, results: Results, rounds: number): Promise<void> {
   const url = await pgc.createDatabase();
   const ledgers = await Promise.all([1, 2, 3].map(() => openPgLedger({ url })));
   try {
     await Promise.all(ledgers.map((l, i) => l.registerHost({ id: `h${i}`, hostname: "bench", pid: i, startedAt: Date.now() })));
     const T0 = Date.UTC(2026, 0, 1);
-    await schedules(ledgers[0]!, 2, T0);
+    for (const taskId of ["job0", "job1"]) {
+      await ledgers[0]!.recordTaskLoad({ id: taskId, title: taskId, file: `tasks/${taskId}.ts`, error: null, enabled: true });
+      await ledgers[0]!.ensureSchedule({ id: `${taskId}#tick`, taskId, method: "tick", fingerprint: "fp", spec: "every 1 second", firstRun: T0, enabled: true });
+    }
     const claim = (i: number, scheduleId: string, at: number) =>
       ledgers[i]!.claimOccurrences({
         scheduleId,
@@ -112,59 +137,59 @@ async function claimLatency(pgc: TestPostgres, results: Results, rounds: number)
   }
 }
 
-/** kill -9 the host running a schedule's occurrence: when a survivor runs that schedule, and when the lost run is recorded. */
+/**
+ * kill -9 (supervisor and host) the host running a schedule's occurrence: when a survivor
+ * first runs that schedule, and when the killed run is recorded interrupted.
+ */
 async function takeover(pgc: TestPostgres, results: Results, trials: number): Promise<void> {
   const nextRun: number[] = [];
   const interrupted: number[] = [];
   for (let trial = 0; trial < trials; trial++) {
-    const url = await pgc.createDatabase();
-    const ledger = await openPgLedger({ url });
+    const { ledger, members } = await startFleet(pgc, 3, 1);
     try {
-      const ids = await schedules(ledger, 1, Math.ceil(Date.now() / SEC) * SEC + 10 * SEC);
-      const all = await members(url, 3, ids);
-      const victimStart = await waitFor(
-        () => {
-          for (const m of all) {
-            const ended = new Set(m.events.filter((e) => e.ev === "end").map((e) => e.runId));
-            const s = m.events.find((e) => e.ev === "start" && !ended.has(e.runId) && Date.now() - e.t < 100);
-            if (s) return { member: m, start: s };
-          }
-          return undefined;
+      const victim = await waitFor(
+        async () => {
+          const run = (await ledger.runsInFlight()).find((r) => Date.now() - r.startedAt < 100);
+          return run && { run, member: members.find((m) => m.id === run.host)! };
         },
-        { timeoutMs: 60_000, intervalMs: 10, what: "a run in flight" },
+        { timeoutMs: 60_000, intervalMs: 5, what: "a run in flight" },
       );
-      victimStart.member.child.kill("SIGKILL");
+      await victim.member.host!.kill9();
       const killedAt = Date.now();
-      const survivors = all.filter((m) => m !== victimStart.member);
-      const firstOnSurvivor = await waitFor(() => survivors.flatMap((m) => m.events).find((e) => e.ev === "start" && e.t >= killedAt), {
-        timeoutMs: 60_000,
-        what: "a survivor's run",
-      });
-      const row = await waitFor(async () => {
-        const r = await ledger.getRun(victimStart.start.runId!);
-        return r?.status === "interrupted" ? r : undefined;
-      }, { timeoutMs: 60_000, what: "the lost run recorded interrupted" });
-      nextRun.push(firstOnSurvivor.t - killedAt);
+      const first = await waitFor(
+        async () => (await ledger.listRunsBetween(killedAt - SEC, Date.now() + SEC, { scheduleId: victim.run.scheduleId })).find((r) => r.host !== victim.member.id && r.startedAt !== null && r.scheduledFor! > victim.run.scheduledFor!),
+        { timeoutMs: 60_000, intervalMs: 20, what: "the schedule's first run on a survivor" },
+      );
+      const row = await waitFor(
+        async () => {
+          const r = await ledger.getRun(victim.run.runId);
+          return r?.status === "interrupted" ? r : undefined;
+        },
+        { timeoutMs: 60_000, what: "the killed run recorded interrupted" },
+      );
+      nextRun.push(first.startedAt! - killedAt);
       interrupted.push(row.finishedAt! - killedAt);
-      await stopAll(all);
     } finally {
-      await ledger.close();
+      await stopFleet(ledger, members);
     }
   }
-  const scenario = `fleet takeover after kill -9 (3 hosts, lease ${DEFAULT_LEASE_MS / SEC} s, every(1).seconds)`;
+  const scenario = `fleet takeover after kill -9 (3 real hosts, lease ${LEASE_SEC} s, every(1).seconds)`;
   results.record("taskhost", scenario, "dead host's schedule runs on a survivor, max", Math.max(...nextRun) / SEC, "s");
   results.record("taskhost", scenario, "its run in flight recorded interrupted, max", Math.max(...interrupted) / SEC, "s");
   results.note(
-    `${scenario}, ${trials} trials. Peers' documented takeover (not measured here): Quartz JDBC clustering ~22–37 s ` +
-      `(check-in 15 s + 7.5 s), pg-boss 15 min (expireInSeconds default), graphile-worker ≥ 4 h (locked jobs of a killed worker).`,
+    `${scenario}, ${trials} trials: schedule on a survivor ${nextRun.map((ms) => (ms / SEC).toFixed(2)).join(" / ")} s, interrupted recorded ${interrupted.map((ms) => (ms / SEC).toFixed(2)).join(" / ")} s. ` +
+      `Peers' documented takeover (not measured here): Quartz JDBC clustering ~22–37 s (check-in 15 s + 7.5 s), pg-boss 15 min (expireInSeconds default), ` +
+      `graphile-worker ≥ 4 h (locked jobs of a killed worker).`,
   );
 }
 
 export async function fleetBench(results: Results, quick: boolean): Promise<void> {
   const pgc = await startPostgres({ fast: false });
+  const seconds = quick ? 5 : 30;
   try {
-    await fleetLag(pgc, results, 1, 10, quick ? 5 : 30);
-    await fleetLag(pgc, results, 3, 10, quick ? 5 : 30);
+    await sqljsLag(results, 10, seconds);
+    await fleetLag(pgc, results, 1, 10, seconds);
+    await fleetLag(pgc, results, 3, 10, seconds);
     await claimLatency(pgc, results, quick ? 50 : 500);
     await takeover(pgc, results, quick ? 1 : 3);
   } finally {

@@ -13,9 +13,48 @@ export interface Row {
   note?: string;
 }
 
+/** Survived (or refused) out of tried. */
+export interface Tally {
+  ok: number;
+  of: number;
+}
+
+/**
+ * One row of the adversarial table (npm run bench -- --faults): an attack on
+ * taskhost and what came of it, counted in real runs. A column an attack has
+ * nothing to say about stays undefined.
+ */
+export interface FaultRow {
+  /** The issue 10 item it tries again ("1".."15"), or "kept" for what held already. */
+  item: string;
+  attack: string;
+  kills?: Tally;
+  /** Occurrences executed more than once (the task's own markers). */
+  doubled?: number;
+  /** Executions the task's code made that the ledger has no run for. */
+  unrecorded?: number;
+  /** Attacks that were refused or did no harm. */
+  refused?: Tally;
+  /** Whether every figure is what must hold. */
+  held: boolean;
+  /** What was measured, in a few words. */
+  measured: string;
+}
+
+const tally = (t?: Tally) => (t ? `${t.ok}/${t.of}` : "–");
+
 export class Results {
   readonly rows: Row[] = [];
   readonly notes: string[] = [];
+  readonly faults: FaultRow[] = [];
+
+  fault(row: FaultRow): void {
+    this.faults.push(row);
+    process.stderr.write(
+      `  [faults] ${row.item} ${row.attack}: kills ${tally(row.kills)}, doubled ${row.doubled ?? "–"}, unrecorded ${row.unrecorded ?? "–"}, ` +
+        `refused ${tally(row.refused)}, ${row.held ? "held" : "DID NOT HOLD"}: ${row.measured}\n`,
+    );
+  }
 
   record(system: System, scenario: string, metric: string, value: number, unit: string): void {
     let row = this.rows.find((r) => r.scenario === scenario && r.metric === metric);
@@ -40,7 +79,21 @@ export class Results {
         [r.scenario, r.metric, ...SYSTEMS.map((s) => cell(r.values[s], r.unit)), ratio(r.values.bree, r.values.taskhost), ratio(r.values.croner, r.values.taskhost)].join(" | "),
       ).map((l) => `| ${l} |`),
     ];
+    if (this.rows.length === 0) lines.length = 0;
+    if (this.faults.length) lines.push(...(lines.length ? [""] : []), ...this.faultTable());
     if (this.notes.length) lines.push("", ...this.notes.map((n) => `- ${n}`));
     return lines.join("\n");
+  }
+
+  /** The adversarial figures, one row per attack. */
+  private faultTable(): string[] {
+    const count = (n?: number) => (n === undefined ? "–" : String(n));
+    return [
+      "| issue 10 | attack | kills survived | executions doubled | executions unrecorded | attacks refused | held | measured |",
+      "|---|---|---|---|---|---|---|---|",
+      ...this.faults.map(
+        (f) => `| ${f.item} | ${f.attack} | ${tally(f.kills)} | ${count(f.doubled)} | ${count(f.unrecorded)} | ${tally(f.refused)} | ${f.held ? "yes" : "**no**"} | ${f.measured.replaceAll("|", "\\|")} |`,
+      ),
+    ];
   }
 }

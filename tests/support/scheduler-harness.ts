@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Ledger, RunRow } from "../../runtime/store/ledger.ts";
 import { openSqlJsLedger } from "../../runtime/store/sqljs-store.ts";
 import { Scheduler } from "../../runtime/scheduler/scheduler.ts";
-import type { HostLog, SchedulerEvents } from "../../runtime/scheduler/scheduler-types.ts";
+import type { HostLog, SchedulerEvents, SharedLedger } from "../../runtime/scheduler/scheduler-types.ts";
 import type { ScheduleSpec } from "../../runtime/schedule/schedule-spec.ts";
 import type { LoadedTask, TaskSchedule } from "../../runtime/task-file/loaded-task.ts";
 import { TASK_META_DEFAULTS, type ResolvedTaskMeta } from "../../runtime/task-file/task-meta.ts";
@@ -53,6 +53,8 @@ export function withScheduler(options: {
   historyPerTask?: number;
   owner?: string;
   ownsLedger?: boolean;
+  /** Other hosts write the ledger too (the scheduler's shared-ledger port). */
+  shared?: SharedLedger;
 }): Harness {
   const { dir, ledger, time } = options;
   const launcher = new FakeLauncher(time);
@@ -67,6 +69,7 @@ export function withScheduler(options: {
     maxConcurrentRuns: options.maxConcurrentRuns ?? 8,
     historyPerTask: options.historyPerTask ?? 1000,
     owner: options.owner ?? "host-a",
+    shared: options.shared,
     clock: time,
     timers: time,
   });

@@ -1,7 +1,7 @@
 // The taskhost dashboard: plain JavaScript, no build step. Data from the JSON API
 // (/api/...), kept live by the event stream (/api/events). Every text goes into
 // the page as a text node, never as HTML.
-"use strict";
+import { api, badge, confirmDialog, durationOf, fmtDateTime, fmtDuration, fmtSpan, fmtTime, h, logout, svg, taskHash, taskPath, toast } from "./dom.js";
 
 const state = {
   status: null, // GET /api/status: { host, tasks }
@@ -12,80 +12,6 @@ const state = {
 
 // ---- small helpers -------------------------------------------------------
 
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "class") el.className = value;
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child == null || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-function svg(tag, attrs = {}, ...children) {
-  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [key, value] of Object.entries(attrs)) if (value != null) el.setAttribute(key, String(value));
-  for (const child of children.flat(Infinity)) if (child != null) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  return el;
-}
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { Accept: "application/json", ...(options.headers || {}) } });
-  if (response.status === 401) {
-    location.reload(); // the session ended: the server answers / with the login page
-    throw new Error("not logged in");
-  }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
-  return body;
-}
-
-const taskPath = (id) => `/api/tasks/${encodeURIComponent(id)}`;
-const taskHash = (id) => `#/task/${encodeURIComponent(id)}`;
-
-function fmtDuration(ms) {
-  if (ms == null) return "–";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const s = Math.round(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-}
-
-/** "4s", "2m 10s", "3h 05m", "2d 4h". */
-function fmtSpan(ms) {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
-  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
-}
-
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-// The run list is read across days: always with the date.
-function fmtDateTime(iso) {
-  return iso ? dateTimeFmt.format(new Date(iso)) : "–";
-}
-
-function fmtTime(iso) {
-  if (!iso) return "–";
-  const d = new Date(iso);
-  return d.toDateString() === new Date().toDateString() ? timeFmt.format(d) : dateTimeFmt.format(d);
-}
-
-function durationOf(run) {
-  if (!run) return null;
-  if (run.durationMs != null) return run.durationMs;
-  return run.startedAt && run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null;
-}
-
-const badge = (text, kind = text) => h("span", { class: `badge ${kind}` }, text);
 const countdown = (iso) => h("span", { class: "countdown", "data-next": iso }, relative(iso));
 const ago = (iso) => h("span", { "data-ago": iso, title: iso ? new Date(iso).toLocaleString() : null }, agoText(iso));
 
@@ -102,37 +28,6 @@ function tick() {
   for (const el of document.querySelectorAll("[data-next]")) el.textContent = relative(el.dataset.next);
   for (const el of document.querySelectorAll("[data-ago]")) el.textContent = agoText(el.dataset.ago);
   renderHealth();
-}
-
-let toastTimer;
-function toast(message, bad = false) {
-  const el = document.getElementById("toast");
-  el.textContent = message;
-  el.className = bad ? "toast bad" : "toast";
-  el.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => (el.hidden = true), bad ? 8000 : 3500);
-}
-
-function confirmDialog(text, okLabel) {
-  const dialog = document.getElementById("confirm");
-  document.getElementById("confirm-text").textContent = text;
-  const ok = document.getElementById("confirm-ok");
-  ok.textContent = okLabel;
-  return new Promise((resolve) => {
-    const done = (answer) => {
-      ok.onclick = null;
-      document.getElementById("confirm-cancel").onclick = null;
-      dialog.onclose = null;
-      if (dialog.open) dialog.close();
-      resolve(answer);
-    };
-    ok.onclick = () => done(true);
-    document.getElementById("confirm-cancel").onclick = () => done(false);
-    dialog.onclose = () => done(false);
-    dialog.showModal();
-    ok.focus();
-  });
 }
 
 // ---- actions -------------------------------------------------------------
@@ -308,7 +203,7 @@ function runRows(run) {
       h("tr", { class: "details", "data-run-details": run.id },
         h("td", { colspan: 6 },
           run.error ? [h("h4", {}, "Error"), h("pre", { class: "error-text run-error" }, run.error)] : null,
-          h("h4", {}, "Output"),
+          h("h4", {}, "Output ", h("a", { class: "small", href: `/api/runs/${run.id}/log`, target: "_blank", "data-full-log": run.id }, "full log")),
           h("pre", { class: "output" }, run.output ? run.output : run.status === "running" ? "(still running)" : "(no output)"),
         ),
       ),
@@ -329,7 +224,7 @@ function renderTask(view, task) {
         h("h2", {}, task.title, " ", stateBadge(task)),
         h("div", { class: "meta mono" }, task.id, " · ", task.file),
       ),
-      h("div", { class: "buttons" }, actionButtons(task, { small: false })),
+      h("div", { class: "buttons" }, actionButtons(task, { small: false }), h("a", { class: "button", href: `/edit?task=${encodeURIComponent(task.id)}`, "data-action": "edit" }, "Edit"), task.schedules.length ? h("a", { class: "button", href: `/backfill?task=${encodeURIComponent(task.id)}`, "data-action": "backfill" }, "Backfill…") : null),
     ),
     task.error ? h("pre", { class: "error-text task-error" }, task.error) : "",
     task.warnings?.length ? h("pre", { class: "warning-text task-error" }, task.warnings.join("\n")) : "",
@@ -495,11 +390,6 @@ function connect() {
     // EventSource retries on its own; a 401 (logged out elsewhere) ends it for good.
     if (source.readyState === EventSource.CLOSED) setTimeout(() => api("/api/session").then(connect, () => {}), 3000);
   };
-}
-
-async function logout() {
-  await fetch("/api/logout", { method: "POST" });
-  location.reload();
 }
 
 window.addEventListener("hashchange", () => route().catch((error) => toast(error.message, true)));

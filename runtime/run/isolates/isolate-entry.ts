@@ -12,8 +12,10 @@ import type { SerializedError } from "../worker-protocol.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
-import { makeTaskContext } from "./task-context-factory.ts";
+import { makeTaskContext } from "../task-context-factory.ts";
+import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
 import { trackRunChildren } from "../run-children.ts";
+import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 import { publishTaskPaths } from "../task-paths.ts";
 
@@ -65,7 +67,7 @@ function prepareSpareRealm(): void {
 }
 prepareSpareRealm();
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
-let kept: { script: string; realm: RunRealm; cls: new () => Record<string, unknown> } | null = null;
+let kept: { script: string; realm: RunRealm; cls: TaskExport } | null = null;
 
 port.on("message", (message: ToIsolate) => {
   // children.end is answered by trackRunChildren's own listener.
@@ -89,22 +91,25 @@ port.on("message", (message: ToIsolate) => {
   }
 });
 
+/** Stops the memory reports of the run being served (they run only while one is). */
+let stopMemoryReports: () => void = () => {};
+
 function load(request: RunLoad): void {
   post({ type: "loading", runId: request.runId });
+  stopMemoryReports();
+  stopMemoryReports = reportRunMemoryUntil(port);
   let realm: RunRealm | null = null;
   try {
-    let cls: new () => Record<string, unknown>;
+    let cls: TaskExport;
     if (data.mode === "task" && kept?.script === request.script) {
       ({ realm, cls } = kept);
     } else {
       realm = takeSpareRealm();
-      cls = taskClass(realm.main(request.script, request.importMetaUrl));
+      cls = taskExport(realm.main(request.script, request.importMetaUrl));
       if (data.mode === "task") kept = { script: request.script, realm, cls };
     }
-    const instance = new cls();
-    const fn = instance[request.method];
-    if (typeof fn !== "function") throw new Error(`the task class has no method "${request.method}"`);
-    current = { load: request, realm, instance, fn: fn as ActiveRun["fn"], abort: new AbortController(), started: false, returned: false, ended: false };
+    const { instance, fn } = taskMethod(cls, request.method);
+    current = { load: request, realm, instance, fn, abort: new AbortController(), started: false, returned: false, ended: false };
     post({ type: "ready", runId: request.runId });
   } catch (error) {
     // A task that fails at load is not kept: its next run loads it anew.
@@ -113,12 +118,6 @@ function load(request: RunLoad): void {
     current = failed;
     void end(failed, error, true);
   }
-}
-
-function taskClass(exports: unknown): new () => Record<string, unknown> {
-  const cls = (exports as { default?: unknown } | null)?.default;
-  if (typeof cls !== "function") throw new Error("the task file must `export default class { ... }` with decorated methods");
-  return cls as new () => Record<string, unknown>;
 }
 
 async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<void> {
@@ -146,7 +145,10 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   run.ended = true;
   // Under `task` the task's realm stays (with its timers: a pool's keep-alive); one that failed to load goes.
   if (data.mode === "context" || run.realm !== kept?.realm) run.realm.dispose();
-  if (current === run) current = null;
+  if (current === run) {
+    current = null;
+    stopMemoryReports();
+  }
   await outputDelivered();
   if (run.started) saveCodeCache(run.load.script);
   const heapUsed = v8.getHeapStatistics().used_heap_size;

@@ -3,6 +3,7 @@ import type { RunTriggerName } from "../../api/task-context.ts";
 import type { LogLevel, SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
 import type { TaskPaths } from "../task-paths.ts";
+import type { RunMemoryReport } from "../report-run-memory.ts";
 
 /**
  * `context`: every run in a fresh V8 context, nothing kept. `task`: one task's
@@ -53,4 +54,6 @@ export type FromIsolate =
   | { type: "done"; runId: number; ok: false; error: SerializedError; heapUsed: number }
   /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */
   | { type: "late"; message: string }
+  /** The worker's memory, every 100 ms while it serves a run (issue 10.5: Buffers count against memory_limit). */
+  | RunMemoryReport
   | Exclude<RunChildrenMessage, { type: "children.end" }>;

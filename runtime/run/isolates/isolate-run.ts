@@ -7,7 +7,7 @@
  */
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../../scheduler/grace-period.ts";
-import { CHILD_GRACE_MS } from "../end-run-children.ts";
+import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
 import type { LogLevel } from "../worker-protocol.ts";
@@ -15,9 +15,7 @@ import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
 import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
-
-/** Lines a single run may write to the task log before the rest is only kept in its excerpt (as under `worker`). */
-const LOG_LINE_BUDGET = 2000;
+import { trackRunMemory, type RunMemoryWatch } from "../watch-run-memory.ts";
 
 export interface IsolateRunOptions {
   pool: IsolatePool;
@@ -38,12 +36,10 @@ export interface IsolateRunOptions {
 export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   const { pool, request, sink } = options;
   const excerpt = new OutputExcerpt();
-  let logLines = 0;
+  // Every line goes to the sink (a run's log file keeps them all); the task log's budget is the scheduler's.
   const writeLine = (level: LogLevel, line: string) => {
     excerpt.append(`${line}\n`);
-    logLines++;
-    if (logLines < LOG_LINE_BUDGET) sink.log(level, line);
-    else if (logLines === LOG_LINE_BUDGET) sink.log("warn", `output exceeds ${LOG_LINE_BUDGET} lines; the rest is kept only in the run's excerpt`);
+    sink.log(level, line);
   };
 
   let worker: IsolateWorker | null = null;
@@ -67,47 +63,45 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     ended = true;
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
+    memory?.leave();
     markReady();
     const finishedAt = Date.now();
     const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
     if (!worker) return done();
     const w = worker;
+    if (!kill) w.endOutput();
     w.detach(tenant);
-    if (childGroups.size > 0 && !kill) {
-      // The processes the run started end with it, and are reaped by the worker, before it serves another run.
-      const groups = childGroups.size;
-      const waiter: IsolateTenant = {
-        message: (m) => {
-          if (m.type !== "children.ended") return;
-          clearTimeout(giveUp);
-          w.detach(waiter);
-          pool.release(w, true);
-          done();
-        },
-        output: writeLine,
-        died: () => (pool.release(w, false), done()),
-      };
-      // A worker that does not answer is replaced (its children are killed with their groups).
-      const giveUp = setTimeout(() => {
-        w.detach(waiter);
-        killGroups(childGroups);
-        void w.kill().then(() => (pool.release(w, false), done()));
-      }, CHILD_GRACE_MS + 2000 + groups);
-      w.attach(waiter);
-      return w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
-    }
-    if (kill) {
-      // A thread about to be terminated cannot reap: its children are killed by group (zombies until the host exits, as under `worker`).
-      killGroups(childGroups);
+    if (childGroups.size === 0) {
+      if (!kill) {
+        pool.release(w, true);
+        return done();
+      }
       // Settle once the thread is gone, so nothing of the run outlives its outcome.
-      void w.kill().then(() => {
-        pool.release(w, false);
-        done();
-      });
-    } else {
-      pool.release(w, true);
-      done();
+      return void w.kill().then(() => (pool.release(w, false), done()));
     }
+    // The processes the run started end with it, ended and reaped by the worker's own loop
+    // (only it can reap them), before it serves another run or is terminated (issue 10.4).
+    let over = false;
+    const after = async (replied: boolean) => {
+      if (over) return;
+      over = true;
+      clearTimeout(giveUp);
+      w.detach(waiter);
+      // A worker that cannot answer (a synchronous loop, or gone): its groups are killed by the host.
+      if (!replied) await killGroupsAndWait(childGroups);
+      if (kill || !replied) await w.kill();
+      pool.release(w, !kill && replied);
+      done();
+    };
+    const waiter: IsolateTenant = {
+      message: (m) => m.type === "children.ended" && void after(true),
+      output: writeLine,
+      died: () => void after(false),
+    };
+    const giveUp = setTimeout(() => void after(false), ANSWER_MS + childGroups.size);
+    if (w.dead) return void after(false);
+    w.attach(waiter);
+    w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
@@ -127,8 +121,11 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   };
 
   const childGroups = new Set<number>();
+  /** The run's place in the host's memory book, from the moment it has a worker (issue 10.5, as under `worker`). */
+  let memory: RunMemoryWatch | null = null;
   const tenant: IsolateTenant = {
     message(message: FromIsolate) {
+      if (message.type === "memory") return memory?.report(message);
       if (message.type === "child.started") childGroups.add(message.pgid);
       if (!("runId" in message) || message.runId !== runId) return;
       switch (message.type) {
@@ -189,6 +186,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
+      // Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker.
+      memory = trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
       w.attach(tenant);
       w.send({
         type: "load",
@@ -227,6 +226,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
         worker = null;
         ended = true;
         clearTimeout(timeoutTimer);
+        memory?.leave();
         markReady();
         const release: typeof tenant = { ...tenant, message: (m) => m.type === "done" && (w.detach(release), pool.release(w, true)), died: () => pool.release(w, false) };
         w.attach(release);
@@ -235,16 +235,6 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       } else stop("interrupted", "cancelled", 0);
     },
   };
-}
-
-function killGroups(groups: Set<number>): void {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // The group is gone already.
-    }
-  }
 }
 
 /** A ctx.log line is bounded like a printed one. */

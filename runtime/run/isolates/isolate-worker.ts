@@ -39,6 +39,7 @@ export class IsolateWorker {
   online = false;
   private tenant: IsolateTenant | null = null;
   private readonly thread: Worker;
+  private readonly splitters: LineSplitter[];
   private lastError: (Error & { code?: string }) | null = null;
   private killing: Promise<void> | null = null;
 
@@ -56,6 +57,7 @@ export class IsolateWorker {
     });
     const out = new LineSplitter((line) => this.tenant?.output("info", line));
     const err = new LineSplitter((line) => this.tenant?.output("warn", line));
+    this.splitters = [out, err];
     this.thread.stdout.setEncoding("utf8").on("data", (chunk: string) => out.push(chunk));
     this.thread.stderr.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     this.thread.on("message", (message: FromIsolate) => {
@@ -82,6 +84,11 @@ export class IsolateWorker {
         tenant?.died(code, this.lastError);
       });
     });
+  }
+
+  /** The run being served is over: a last line it printed without a newline is its own, not the next run's. */
+  endOutput(): void {
+    for (const splitter of this.splitters) splitter.end();
   }
 
   /** Serve `tenant` from now on (one run at a time). */

@@ -20,13 +20,13 @@
  *   can then schedule nothing. An endless loop is stopped by terminating the
  *   worker (no vm timeout: promises and timers escape those).
  */
-import { createRequire, isBuiltin } from "node:module";
+import Module, { createRequire, isBuiltin } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { RunTimers } from "./run-timers.ts";
-import { compiledScript, type ModuleWrapper } from "./script-cache.ts";
+import { compiledScript, mapStack, type ModuleWrapper } from "./script-cache.ts";
 
 interface CjsModule {
   exports: unknown;
@@ -67,8 +67,10 @@ const hostConstructors: Record<string, unknown> = Object.fromEntries(
 
 /** Run inside each new context: instanceof across realms, and what the loader needs from the context. */
 const SETUP = new vm.Script(
-  `(function (host) {
+  `(function (host, formatStack) {
     "use strict";
+    // Stacks read in the task's code (a helper logging an error) name tasks/x.ts:line, as under \`worker\`.
+    Error.prepareStackTrace = formatStack;
     const ordinary = Function.prototype[Symbol.hasInstance];
     for (const name of Object.keys(host)) {
       const own = globalThis[name];
@@ -86,6 +88,20 @@ const SETUP = new vm.Script(
   { filename: "taskhost:realm-setup" },
 );
 
+/**
+ * V8's own stack format, with the frames of compiled task bundles mapped to
+ * their sources: Node maps the modules it loads, not `vm.Script`s.
+ */
+function formatStack(error: unknown, frames: NodeJS.CallSite[]): string {
+  let head: string;
+  try {
+    head = Error.prototype.toString.call(error);
+  } catch {
+    head = "Error";
+  }
+  return mapStack(frames.length ? `${head}\n${frames.map((frame) => `    at ${String(frame)}`).join("\n")}` : head);
+}
+
 const CURRENT_RUN_KEY = Symbol.for("taskhost.currentRun");
 /** `.js` files found to be ES modules: required through Node's loader from then on, without another compile attempt. */
 const NODE_LOADED = new Set<string>();
@@ -98,6 +114,7 @@ export class RunRealm {
   private readonly helpers: { promiseProto: object; newObject: () => object; parseJson: (text: string) => unknown };
   private readonly processListeners: Map<string | symbol, Function[]>;
   private readonly env: Record<string, string | undefined> = { ...process.env };
+  private moduleBuiltin: typeof Module | undefined;
 
   /** `apiScript`: the `taskhost` module as a CommonJS script, what `require("taskhost")` evaluates. */
   constructor(name: string, private readonly apiScript: string) {
@@ -114,8 +131,8 @@ export class RunRealm {
       clearImmediate: t.clearImmediate,
     });
     this.global = vm.createContext(sandbox, { name });
-    const setup = SETUP.runInContext(this.global) as (host: Record<string, unknown>) => RunRealm["helpers"];
-    this.helpers = setup(hostConstructors);
+    const setup = SETUP.runInContext(this.global) as (host: Record<string, unknown>, format: typeof formatStack) => RunRealm["helpers"];
+    this.helpers = setup(hostConstructors, formatStack);
     this.processListeners = listenerSnapshot();
   }
 
@@ -166,6 +183,17 @@ export class RunRealm {
     return module;
   }
 
+  /**
+   * `node:module` with a createRequire() that loads into this context: a
+   * package a task (or a helper: node-notifier, sql.js) loads that way gets a
+   * fresh module state in each run, as under `worker`, not one shared by every
+   * run of the pool worker.
+   */
+  private realmModule(host: typeof Module): typeof Module {
+    const createRequire = (from: string | URL) => this.requireFrom(from instanceof URL || from.startsWith("file:") ? fileURLToPath(from) : from);
+    return new Proxy(host, { get: (target, key, receiver) => (key === "createRequire" ? createRequire : Reflect.get(target, key, receiver)) });
+  }
+
   private requireFrom(file: string): NodeJS.Require {
     let host = this.hostRequires.get(file);
     if (!host) {
@@ -183,6 +211,7 @@ export class RunRealm {
   private load(specifier: string, hostRequire: NodeJS.Require): unknown {
     const bare = specifier.startsWith("node:") ? specifier.slice(5) : specifier;
     if (bare === "timers") return this.timers.module;
+    if (bare === "module") return (this.moduleBuiltin ??= this.realmModule(hostRequire("node:module") as typeof Module));
     if (bare === "timers/promises") return this.timers.promises;
     if (specifier === "taskhost") return sharedApi(this.apiScript);
     if (isBuiltin(specifier)) return hostRequire(specifier);

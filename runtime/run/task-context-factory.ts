@@ -1,19 +1,27 @@
 /**
- * The `ctx` a run's method receives inside an isolate worker, built exactly
- * as the `worker` level builds it (runtime/run/worker-entry.ts): state
+ * The `ctx` a run's method receives, at every isolation level (built inside
+ * the run's thread by worker-entry.ts and isolate-entry.ts alike): state
  * round-trips through JSON, log lines and state changes go to the host.
  */
 import { format } from "node:util";
-import type { TaskContext, TaskState } from "../../api/task-context.ts";
-import type { LogLevel } from "../worker-protocol.ts";
-import type { RunLoad } from "./isolate-protocol.ts";
+import type { RunTriggerName, TaskContext, TaskState } from "../api/task-context.ts";
+import type { LogLevel } from "./worker-protocol.ts";
+
+/** What a run is, as its thread was told. */
+export interface RunIdentity {
+  task: { id: string; title: string };
+  scheduleId: string;
+  scheduledFor: number;
+  attempt: number;
+  trigger: RunTriggerName;
+}
 
 export interface RunReporter {
   log(level: LogLevel, message: string): void;
   state(key: string, value: unknown, deleted: boolean): void;
 }
 
-export function makeTaskContext(run: RunLoad, initial: Record<string, unknown>, signal: AbortSignal, report: RunReporter): TaskContext {
+export function makeTaskContext(run: RunIdentity, initial: Record<string, unknown>, signal: AbortSignal, report: RunReporter): TaskContext {
   const log = (level: LogLevel) => (...args: unknown[]) => report.log(level, format(...args));
   const state = { ...initial };
   const taskState: TaskState = {

@@ -1,0 +1,65 @@
+/**
+ * Which occurrences a backfill runs: those of the schedule in [from, to] (its
+ * own zone and window, the host's maths) that have no recorded run, oldest
+ * first, at most `max`. Pure: the caller brings what the ledger recorded.
+ */
+import { nextRun, onceInstant, type ScheduleWindow } from "../schedule/next-run.ts";
+import type { ScheduleSpec } from "../schedule/schedule-spec.ts";
+import { taskhostError } from "../errors.ts";
+
+/** Occurrences looked at, at most, however many already ran (a range too dense for a backfill). */
+export const SCAN_LIMIT = 100_000;
+/** `--max` may not go beyond this. */
+export const MAX_BACKFILL = 10_000;
+export const DEFAULT_MAX = 100;
+
+export interface BackfillPlan {
+  /** Oldest first. */
+  occurrences: number[];
+  /** Occurrences of the range that already have a run. */
+  alreadyRun: number;
+  /** More occurrences without a run than `max`: the plan holds the oldest `max`. */
+  more: boolean;
+}
+
+/** An ISO date-time of `--from`/`--to` in the schedule's zone (or at its own offset / Z). */
+export function rangeInstant(text: string, zone: string, flag: string): number {
+  try {
+    return onceInstant(text.trim(), zone);
+  } catch {
+    throw taskhostError("ERR_BAD_REQUEST", `${flag} ${JSON.stringify(text)} is not an ISO date-time like "2026-11-01T00:00" (read in ${zone}) or "2026-11-01T00:00Z"`, { field: flag.replace(/^--/, "") });
+  }
+}
+
+export function planBackfill(input: {
+  spec: ScheduleSpec;
+  zone: string;
+  window: ScheduleWindow;
+  from: number;
+  to: number;
+  /** scheduledFor of the runs recorded for this schedule in the range. */
+  recorded: ReadonlySet<number>;
+  max: number;
+  now: number;
+}): BackfillPlan {
+  const { spec, zone, window, from, recorded } = input;
+  if (!Number.isInteger(input.max) || input.max < 1 || input.max > MAX_BACKFILL) {
+    throw taskhostError("ERR_BAD_REQUEST", `max must be a whole number from 1 to ${MAX_BACKFILL}`, { field: "max" });
+  }
+  if (input.to < from) throw taskhostError("ERR_BAD_REQUEST", "the range ends before it starts (--to is before --from)", { field: "to" });
+  // A backfill is for the past: occurrences still to come are the scheduler's.
+  const to = Math.min(input.to, input.now);
+  const occurrences: number[] = [];
+  let alreadyRun = 0;
+  let at = nextRun(spec, from - 1, zone, window);
+  for (let scanned = 0; at !== null && at <= to; scanned++) {
+    if (scanned >= SCAN_LIMIT) {
+      throw taskhostError("ERR_BAD_REQUEST", `the range holds more than ${SCAN_LIMIT} occurrences of this schedule; backfill a shorter range`, { field: "from" });
+    }
+    if (recorded.has(at)) alreadyRun++;
+    else if (occurrences.length < input.max) occurrences.push(at);
+    else return { occurrences, alreadyRun, more: true };
+    at = nextRun(spec, at, zone, window);
+  }
+  return { occurrences, alreadyRun, more: false };
+}

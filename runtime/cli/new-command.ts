@@ -1,0 +1,72 @@
+import { TaskAuthoring } from "../authoring/task-authoring.ts";
+import type { TaskFormInput } from "../authoring/task-draft.ts";
+import type { CliContext } from "./cli-context.ts";
+
+export interface NewOptions {
+  script: string;
+  cron?: string;
+  every?: string;
+  args?: string[];
+  start?: string;
+  end?: string;
+  timeout?: string;
+  retries?: string;
+  retryDelay?: string;
+  title?: string;
+  description?: string;
+  timezone?: string;
+  overlap?: string;
+  catchUp?: string;
+  disabled?: boolean;
+}
+
+/** Flag names of the form's fields, for messages. */
+const FLAG: Record<string, string> = { schedule: "--cron/--every", retries: "--retries", retryDelay: "--retry-delay", catchUp: "--catch-up", id: "<id>" };
+
+/**
+ * `taskhost new <id> --script PATH …`: writes `tasks/<id>.ts`, a task that runs
+ * the script. No host is needed; a running one loads the file like any save.
+ */
+export async function newCommand(ctx: CliContext, id: string, options: NewOptions): Promise<number> {
+  const authoring = new TaskAuthoring({
+    projectRoot: ctx.projectRoot,
+    tasksDir: () => ctx.config.tasks.directory,
+    scriptDirs: () => ctx.config.authoring.scriptDirs,
+    defaultZone: () => ctx.config.scheduler.timezone,
+  });
+  const input: TaskFormInput = {
+    id,
+    script: options.script,
+    args: options.args ?? [],
+    cron: options.cron,
+    every: options.every,
+    start: options.start,
+    end: options.end,
+    timeout: options.timeout,
+    retries: options.retries,
+    retryDelay: options.retryDelay,
+    title: options.title,
+    description: options.description,
+    timezone: options.timezone,
+    overlap: options.overlap,
+    catchUp: options.catchUp,
+    enabled: options.disabled ? false : undefined,
+  };
+  try {
+    const doc = await authoring.create(input);
+    const schedule = doc.schedules[0];
+    process.stdout.write(`wrote ${doc.file}: ${doc.fields?.title ?? id}, ${schedule ? (schedule.text ?? schedule.expression) : "no schedule (run it with `taskhost run`)"}\n`);
+    if (schedule && input.enabled !== false) {
+      const preview = authoring.preview({ schedule: schedule.expression, timezone: options.timezone, start: options.start, end: options.end, count: 3 });
+      const next = preview.occurrences.map((o) => `  ${o.local} (${preview.zone})`).join("\n");
+      process.stdout.write(next ? `next runs:\n${next}\n` : "no occurrence left in its window\n");
+    }
+    process.stdout.write("a running host picks it up at once; edit the file or use the dashboard to change it\n");
+    return 0;
+  } catch (error) {
+    const field = (error as { field?: string }).field;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`taskhost new: ${field ? `${FLAG[field] ?? `--${field}`}: ` : ""}${message}\n`);
+    return 1;
+  }
+}
