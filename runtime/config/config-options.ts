@@ -13,13 +13,6 @@
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "./alerts-options.ts";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-/** pino-roll's `frequency` values; "none" rotates by size only. */
-export type LogRotation = "daily" | "hourly" | "none";
-export const LOG_ROTATIONS: readonly LogRotation[] = ["daily", "hourly", "none"];
-
 export interface ConfigOptions {
   scheduler?: {
     /** "local" or an IANA name. */

@@ -1,9 +1,8 @@
 /** Messages between the host and a run's worker thread. Plain JSON only. */
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
+import type { LogLevel } from "../logging/log-level.ts";
 import type { TaskPaths } from "./task-paths.ts";
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface SerializedError {
   message: string;

@@ -1,5 +1,6 @@
 import { pathToFileURL } from "node:url";
-import type { LaunchedRun, LogLevel, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
+import type { LogLevel } from "../logging/log-level.ts";
+import type { LaunchedRun, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
 import { graceFor } from "../scheduler/grace-period.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";

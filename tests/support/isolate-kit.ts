@@ -12,7 +12,8 @@ import { prepareToolchain } from "../../runtime/run/prepare-toolchain.ts";
 import type { Toolchain } from "../../runtime/task-file/toolchain.ts";
 import { IsolatingLauncher, type IsolatingLauncherOptions } from "../../runtime/run/isolates/isolating-launcher.ts";
 import { isolateToolchain, type IsolateToolchain } from "../../runtime/run/isolates/isolate-entry-file.ts";
-import type { Isolation, LaunchedRun, LogLevel, RunOutcome } from "../../runtime/scheduler/run-launcher.ts";
+import type { LogLevel } from "../../runtime/logging/log-level.ts";
+import type { Isolation, LaunchedRun, RunOutcome } from "../../runtime/scheduler/run-launcher.ts";
 
 export interface CollectedRun {
   run: LaunchedRun;

@@ -1,6 +1,7 @@
 /** Messages between the host and a warm isolate worker (issue 13). Plain JSON only. */
 import type { RunTriggerName } from "../../api/task-context.ts";
-import type { LogLevel, SerializedError } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
+import type { SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
 import type { TaskPaths } from "../task-paths.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";

@@ -3,7 +3,7 @@
  * split into lines for whichever run it serves now, and one idempotent kill.
  */
 import { Worker } from "node:worker_threads";
-import type { LogLevel } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
 import { LineSplitter } from "../line-splitter.ts";
 import { taskEnv } from "../../util/task-env.ts";
 import type { TaskPaths } from "../task-paths.ts";
