@@ -14,10 +14,11 @@ import type { ScheduleReset } from "../scheduler/scheduler.ts";
 import type { ScheduleRow } from "../store/ledger.ts";
 import { willBeScheduled } from "../store/will-be-scheduled.ts";
 
-export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
+export { ERR_BAD_FLAGS } from "../errors.ts";
+import { ERR_BAD_FLAGS, taskhostError } from "../errors.ts";
 
 function badFlags(message: string): Error {
-  return Object.assign(new Error(`taskhost: ${message}`), { code: ERR_BAD_FLAGS });
+  return taskhostError(ERR_BAD_FLAGS, `taskhost: ${message}`);
 }
 
 async function hostOr<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<{ via: "host" | "ledger"; result: T }> {

@@ -1,3 +1,4 @@
+import { taskhostError } from "../errors.ts";
 import path from "node:path";
 import { createLogs } from "../logging/create-logs.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
@@ -72,7 +73,7 @@ export async function runOffline(ctx: CliContext, taskId: string, method: string
       const entry = await catalog
         .load(path.join(config.tasks.directory, `${taskId}.ts`))
         .finally(() => Promise.all([dependencies.close(), toolchain.inspector.dispose()]));
-      if (!entry.loaded) throw Object.assign(new Error(entry.error ?? `taskhost: task "${taskId}" did not load`), { code: "ERR_TASK_LOAD" });
+      if (!entry.loaded) throw taskhostError("ERR_TASK_LOAD", entry.error ?? `taskhost: task "${taskId}" did not load`);
       try {
         if (fleet.shared) await fleet.join(scheduler);
         return runJson(await scheduler.runNow(taskId, method));

@@ -30,8 +30,8 @@ import { editDistance } from "../util/edit-distance.ts";
  * into the file, so positions are shifted back to file lines).
  */
 
-export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER";
-export const ERR_TASK_NODE_VERSION = "ERR_TASK_NODE_VERSION";
+export { ERR_TASK_FRONTMATTER, ERR_TASK_NODE_VERSION } from "../errors.ts";
+import { ERR_TASK_FRONTMATTER, ERR_TASK_NODE_VERSION } from "../errors.ts";
 
 /** A warning about a task file: listed and logged, the task still loads. */
 export interface TaskFileProblem {
