@@ -6,10 +6,11 @@ import type { CliContext } from "./cli-context.ts";
 import type { Runtime } from "../compose/compose-runtime.ts";
 import type { OverdueSchedule, ScheduleReset } from "../scheduler/scheduler.ts";
 
-export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS";
+export { ERR_BAD_FLAGS } from "../errors.ts";
+import { ERR_BAD_FLAGS, taskhostError } from "../errors.ts";
 
 function badFlags(message: string): Error {
-  return Object.assign(new Error(`taskhost: ${message}`), { code: ERR_BAD_FLAGS });
+  return taskhostError(ERR_BAD_FLAGS, `taskhost: ${message}`);
 }
 
 async function hostOr<T>(ctx: CliContext, method: string, params: Record<string, unknown>, offline: () => Promise<T>): Promise<{ via: "host" | "ledger"; result: T }> {

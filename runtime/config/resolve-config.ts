@@ -31,7 +31,8 @@ import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions
  * because a typo in an optional key must not keep the host from starting.
  */
 
-export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
+export { ERR_CONFIG_INVALID } from "../errors.ts";
+import { ERR_CONFIG_INVALID } from "../errors.ts";
 
 /** The shortest dashboard token accepted (the generated one is 43). */
 export const MIN_DASHBOARD_TOKEN_CHARS = 16;

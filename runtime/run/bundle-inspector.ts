@@ -6,10 +6,11 @@ import type { WorkerMessage } from "./worker-protocol.ts";
 import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
-export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
+export { ERR_INSPECTOR_STOPPED } from "../errors.ts";
+import { ERR_INSPECTOR_STOPPED, taskhostError } from "../errors.ts";
 
 function stoppedError(): Error {
-  return Object.assign(new Error("taskhost: the bundle inspector was stopped (the host is stopping)"), { code: ERR_INSPECTOR_STOPPED });
+  return taskhostError(ERR_INSPECTOR_STOPPED, "taskhost: the bundle inspector was stopped (the host is stopping)");
 }
 
 export interface BundleInspectorOptions extends WorkerSpawn {
@@ -103,7 +104,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
           solo(job);
           return end();
         }
-        current.reject(Object.assign(new Error(message.error.stack ?? message.error.message), { code: ERR_TASK_IMPORT }));
+        current.reject(taskhostError(ERR_TASK_IMPORT, message.error.stack ?? message.error.message));
       } else return;
       clearTimeout(timer);
       next();

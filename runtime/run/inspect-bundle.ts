@@ -2,16 +2,15 @@ import { pathToFileURL } from "node:url";
 import type { InspectResult } from "../task-file/bundle-inspection.ts";
 import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
-export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
+export { ERR_TASK_IMPORT } from "../errors.ts";
+import { ERR_TASK_IMPORT, taskhostError } from "../errors.ts";
 
 /** Heap of a worker that only imports bundles. */
 export const INSPECT_MEMORY_MB = 256;
 
 /** A task's import ran past `timeoutMs` (in a worker of its own or a shared one). */
 export function importTimedOut(timeoutMs: number): Error {
-  return Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
-    code: ERR_TASK_IMPORT,
-  });
+  return taskhostError(ERR_TASK_IMPORT, `importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`);
 }
 
 /**

@@ -2,12 +2,12 @@
  * Error codes of the schedule maths and the `taskhost` builders. Both are
  * bundled into task bundles, so this file stays dependency-free.
  */
-export const ERR_SCHEDULE_INVALID = "ERR_SCHEDULE_INVALID";
-export const ERR_TIMEZONE_INVALID = "ERR_TIMEZONE_INVALID";
+export { ERR_SCHEDULE_INVALID, ERR_TIMEZONE_INVALID } from "../errors.ts";
+import { ERR_SCHEDULE_INVALID, ERR_TIMEZONE_INVALID, taskhostError } from "../errors.ts";
 
 export type ScheduleErrorCode = typeof ERR_SCHEDULE_INVALID | typeof ERR_TIMEZONE_INVALID;
 
 /** An `Error` carrying `code`, so callers can branch without parsing messages. */
 export function scheduleError(code: ScheduleErrorCode, message: string): Error & { code: ScheduleErrorCode } {
-  return Object.assign(new Error(message), { code });
+  return taskhostError(code, message) as Error & { code: ScheduleErrorCode };
 }

@@ -13,7 +13,8 @@ import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
 
-export const ERR_TASK_LOAD = "ERR_TASK_LOAD";
+export { ERR_TASK_LOAD } from "../errors.ts";
+import { ERR_TASK_LOAD } from "../errors.ts";
 
 export interface LoadTaskOptions {
   id: string;

@@ -1,6 +1,5 @@
 import npa from "npm-package-arg";
 import semver from "semver";
-import { Temporal } from "temporal-polyfill";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import {
   CATCH_UP_POLICIES,
@@ -16,6 +15,7 @@ import {
   type TaskMetaInput,
 } from "./task-meta.ts";
 import { dependencySpecProblem } from "../deps/dependency-spec.ts";
+import { onceInstant } from "../schedule/next-run.ts";
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
@@ -30,8 +30,8 @@ import { editDistance } from "../util/edit-distance.ts";
  * into the file, so positions are shifted back to file lines).
  */
 
-export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER";
-export const ERR_TASK_NODE_VERSION = "ERR_TASK_NODE_VERSION";
+export { ERR_TASK_FRONTMATTER, ERR_TASK_NODE_VERSION } from "../errors.ts";
+import { ERR_TASK_FRONTMATTER, ERR_TASK_NODE_VERSION } from "../errors.ts";
 
 /** A warning about a task file: listed and logged, the task still loads. */
 export interface TaskFileProblem {
@@ -439,20 +439,19 @@ function defaultTitle(file: string): string {
 
 /**
  * Epoch ms of an ISO date-time, or undefined. With `Z`/offset it is an instant;
- * with a `[Zone]` suffix a zoned time; otherwise a wall-clock time (a bare date
- * is its midnight) read in `zone`, a skipped DST time moving forward like the
- * schedules do ("compatible").
+ * with a `[Zone]` suffix a wall-clock time of that zone; otherwise a wall-clock
+ * time (a bare date is its midnight) read in `zone`. The schedules' own parser
+ * (parse-once.ts) and DST rule (a skipped time moves forward): one date-time
+ * reading for @once, start_date/end_date and backfill ranges.
  */
 function parseDateTime(value: unknown, zone: string): number | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
   if (typeof value !== "string") return undefined;
-  const s = value.trim();
-  // Only ISO-looking text: Temporal is strict, but keep "tomorrow" and friends out explicitly.
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
+  const bracket = /^(.*)\[([^\]]+)\]$/.exec(value.trim());
+  const named = bracket ? canonicalZone(bracket[2]!) : zone;
+  if (named === undefined) return undefined;
   try {
-    if (s.includes("[")) return Temporal.ZonedDateTime.from(s).epochMilliseconds;
-    if (/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(s) && /[T ]\d/.test(s)) return Temporal.Instant.from(s).epochMilliseconds;
-    return Temporal.PlainDateTime.from(s).toZonedDateTime(zone, { disambiguation: "compatible" }).epochMilliseconds;
+    return onceInstant(bracket ? bracket[1]! : value.trim(), named);
   } catch {
     return undefined;
   }
