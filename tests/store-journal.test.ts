@@ -5,7 +5,7 @@
  * a copy of the files taken while the store is still open (nothing closed,
  * nothing snapshotted on the way out), opened as the next host would.
  */
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -9,7 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerLauncher } from "../runtime/run/worker-launcher.ts";
-import type { LaunchedRun, RunRequest } from "../runtime/scheduler/run-launcher.ts";
+import type { RunRequest } from "../runtime/scheduler/run-launcher.ts";
 import { bundleTask } from "../runtime/task-file/bundle-task.ts";
 import { prepareToolchain } from "../runtime/run/prepare-toolchain.ts";
 import type { Toolchain } from "../runtime/task-file/toolchain.ts";

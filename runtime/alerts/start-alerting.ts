@@ -12,6 +12,7 @@ import { sendPing } from "./send-ping.ts";
 import { startHostHeartbeat } from "./host-heartbeat.ts";
 
 /** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- listener shapes of EventEmitter<EventMap>, whose maps differ per emitter */
 export interface AlertingScheduler {
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
@@ -35,6 +36,7 @@ export interface AlertingCatalog {
   get(id: string): AlertingTask | undefined;
   readonly entries: ReadonlyMap<string, AlertingTask>;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up); the scheduler's `run.skipped`. */
 export interface RunSkippedInfo extends RunEventInfo {
