@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
-import type { HostMessage, SerializedError, WorkerData, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
