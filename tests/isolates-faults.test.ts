@@ -36,6 +36,16 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    // Reading what was thrown throws (issue 10's fault suite): still a failure at once, not a timeout.
+    name: "throws-a-trap",
+    body: 'throw { get message(): string { throw new Error("trap"); }, toString() { throw new Error("trap"); } };',
+    timeoutSec: 5,
+    expect: (o) => {
+      expect(o.status).toBe("failure");
+      expect(o.error).toMatch(/cannot be read/);
+    },
+  },
+  {
     name: "exits",
     body: "process.exit(3);",
     expect: (o) => {

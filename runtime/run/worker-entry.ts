@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
 import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
+import { serializeThrown } from "./serialize-thrown.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
@@ -38,8 +39,7 @@ port.on("message", (message: HostMessage) => {
 });
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof Error) return { message: error.message, stack: stripRuntimeFrames(error.stack) };
-  return { message: format("%o", error) };
+  return serializeThrown(error, stripRuntimeFrames);
 }
 
 /** Frames of this entry file say nothing to the task's author; paths read best from the project root. */

@@ -9,6 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
 import v8 from "node:v8";
 import type { SerializedError } from "../worker-protocol.ts";
+import { isErrorLike, serializeThrown } from "../serialize-thrown.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
@@ -176,12 +177,7 @@ function outputDelivered(): Promise<void> {
 }
 
 function serialize(error: unknown): SerializedError {
-  if (isErrorLike(error)) return { message: error.message, stack: cleanStack(error.stack) };
-  return { message: format("%o", error) };
-}
-
-function isErrorLike(value: unknown): value is Error {
-  return typeof value === "object" && value !== null && typeof (value as Error).message === "string" && "stack" in value;
+  return serializeThrown(error, cleanStack);
 }
 
 /** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
