@@ -23,8 +23,8 @@ const TODO_KNOWN = {
    * with the fleet wiring, lane core-scheduler (scheduler.ts, 438) and lane postgres (pg-ledger.ts, 404).
    */
   longFiles: ["runtime/scheduler/scheduler.ts"],
-  /** The desktop and email channels reuse the task helpers (helpers/ runs in task workers). */
-  helpersImports: ["runtime/alerts/desktop-channel.ts -> helpers/notifications.ts", "runtime/alerts/email-channel.ts -> helpers/email.ts"],
+  /** Nothing left: the alert channels share util/smtp-transport.ts and util/desktop-notify.ts with helpers/. */
+  helpersImports: [] as string[],
 };
 
 function sourceFiles(dir: string): string[] {
