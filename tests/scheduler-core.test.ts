@@ -72,6 +72,17 @@ describe("the clock loop", () => {
     await h.time.advance(MIN);
     expect(brief(await h.runs("late-start"))).toEqual(["10:11:00 schedule success"]);
   });
+
+  it("a new schedule has no next run in the ledger until start(), so a scheduler that never starts (an offline command) leaves it to the next host", async () => {
+    const h = await make({ start: T0 });
+    await h.scheduler.setTask(task("fresh"));
+    expect((await h.ledger.getSchedule("fresh#run"))!.nextRun).toBeNull();
+    expect(h.scheduler.overdueSchedules()).toEqual([]);
+    await h.time.advance(10 * MIN);
+    h.scheduler.start();
+    await h.scheduler.idle();
+    expect((await h.ledger.getSchedule("fresh#run"))!.nextRun).toBe(at("10:11:00"));
+  });
 });
 
 describe("overlap", () => {
@@ -343,9 +354,9 @@ describe("pause, resume, reset, disabled", () => {
     await h.scheduler.setPaused("r", true);
     h.scheduler.start();
     await h.time.advanceTo(at("12:30:00"));
-    expect(h.scheduler.overdueSchedules()).toEqual([{ scheduleId: "r#run", taskId: "r", nextRun: at("11:00:00"), catchUp: "once", paused: true }]);
+    expect(h.scheduler.overdueSchedules()).toEqual([{ scheduleId: "r#run", taskId: "r", zone: "UTC", nextRun: at("11:00:00"), catchUp: "once", paused: true }]);
     const dry = await h.scheduler.resetSchedules(() => true, { futureOnly: true, dryRun: true });
-    expect(dry).toEqual([{ scheduleId: "r#run", taskId: "r", before: at("11:00:00"), after: at("13:00:00") }]);
+    expect(dry).toEqual([{ scheduleId: "r#run", taskId: "r", zone: "UTC", before: at("11:00:00"), after: at("13:00:00") }]);
     expect(h.scheduler.nextRunOf("r#run")).toBe(at("11:00:00"));
     await h.scheduler.resetSchedules(() => true, { futureOnly: false, dryRun: false });
     expect((await h.ledger.getSchedule("r#run"))!.nextRun).toBe(at("13:00:00"));

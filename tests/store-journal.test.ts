@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqlJsStore, type SqlJsStoreOptions } from "../runtime/store/sqljs-store.ts";
 import { encodeBatch, parseJournal } from "../runtime/store/store-journal.ts";
 import type { Mutation } from "../runtime/store/store-mutations.ts";
-import type { NewRun, Store } from "../runtime/store/store.ts";
+import type { NewRun } from "../runtime/store/store-mutations.ts";
+import type { SqlJsLedger as Store } from "../runtime/store/sqljs-store.ts";
 import { newRun } from "./fixtures/store-runs.ts";
 import { waitFor } from "./support/wait-for.ts";
 

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerLauncher } from "../runtime/run/worker-launcher.ts";
 import type { RunRequest } from "../runtime/scheduler/run-launcher.ts";
 import { bundleTask } from "../runtime/task-file/bundle-task.ts";
-import { prepareToolchain, type Toolchain } from "../runtime/task-file/toolchain.ts";
+import { prepareToolchain } from "../runtime/run/prepare-toolchain.ts";
+import type { Toolchain } from "../runtime/task-file/toolchain.ts";
 import { REPO } from "./support/temp-project.ts";
 
 let root: string;

@@ -1,12 +1,11 @@
-import type { RunRow } from "../store/store.ts";
-import type { AlertRow, Ledger } from "../store/ledger.ts";
+import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
 import type { AlertMessage } from "./alert-message.ts";
-import type { ResolvedAlertsOptions } from "./alerts-options.ts";
+import type { ResolvedAlertsOptions } from "../config/alerts-options.ts";
 import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
 import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";

@@ -19,7 +19,7 @@ import {
   MIN_MEMORY_CHECK_INTERVAL_SEC,
   type Bound,
 } from "./value-bounds.ts";
-import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "../alerts/alerts-options.ts";
+import { resolveAlertsOptions, resolveMetricsOptions, type ResolvedAlertsOptions } from "./alerts-options.ts";
 
 /**
  * The one place a configuration becomes a `ResolvedConfig` — at start-up and on

@@ -5,9 +5,11 @@
  * bad edit before anything touches the logs directory.
  */
 import path from "node:path";
-import { LOG_LEVELS, LOG_ROTATIONS, type LogLevel, type LogRotation } from "../config/config-options.ts";
+import { LOG_LEVELS, type LogLevel } from "./log-level.ts";
 
-export type { LogLevel, LogRotation };
+/** pino-roll's `frequency` values; "none" rotates by size only. */
+export type LogRotation = "daily" | "hourly" | "none";
+export const LOG_ROTATIONS: readonly LogRotation[] = ["daily", "hourly", "none"];
 
 /** Same code the config resolver uses, so callers test one constant for any bad key. */
 export { ERR_CONFIG_INVALID } from "../errors.ts";

@@ -1,8 +1,9 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle } from "./inspect-bundle.ts";
+import type { BundleInspector, InspectResult } from "../task-file/bundle-inspection.ts";
 import type { WorkerMessage } from "./worker-protocol.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
 export { ERR_INSPECTOR_STOPPED } from "../errors.ts";
@@ -12,21 +13,13 @@ function stoppedError(): Error {
   return taskhostError(ERR_INSPECTOR_STOPPED, "taskhost: the bundle inspector was stopped (the host is stopping)");
 }
 
-export interface BundleInspectorOptions {
-  /** The compiled worker entry. */
-  entryFile: string;
+export interface BundleInspectorOptions extends WorkerSpawn {
   /** Workers importing at once (default: the machine's cores, at most 4). */
   maxWorkers?: number;
   /** Bundles one worker imports before it is replaced, so module state and memory stay bounded. */
   batchSize?: number;
   /** Longest one import may take. */
   timeoutMs?: number;
-}
-
-export interface BundleInspector {
-  inspect(bundlePath: string): Promise<InspectResult>;
-  /** Ends the workers; pending inspections reject. Safe to call twice. */
-  dispose(): Promise<void>;
 }
 
 interface Job {
@@ -58,7 +51,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   const stopping = new AbortController();
 
   const solo = (job: Job): void => {
-    inspectBundle(options.entryFile, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
+    inspectBundle(options, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
   };
 
   const spawn = (): void => {
@@ -118,6 +111,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
     };
     const worker: WorkerHandle = new WorkerHandle({
       entryFile: options.entryFile,
+      paths: options.paths,
       input: { mode: "inspect-many" },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage,

@@ -1,6 +1,6 @@
 import { pathToFileURL } from "node:url";
-import type { MethodSchedule } from "../schedule/schedule-spec.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import type { InspectResult } from "../task-file/bundle-inspection.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 export { ERR_TASK_IMPORT } from "../errors.ts";
 import { ERR_TASK_IMPORT, taskhostError } from "../errors.ts";
@@ -13,17 +13,12 @@ export function importTimedOut(timeoutMs: number): Error {
   return taskhostError(ERR_TASK_IMPORT, `importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`);
 }
 
-export interface InspectResult {
-  schedules: MethodSchedule[];
-  methods: string[];
-}
-
 /**
  * Imports a task bundle in a throw-away worker and reads its decorated
  * schedules. Task code never runs on the host's own thread: a throw, an endless
  * loop or process.exit() at import time becomes an error for that task only.
  */
-export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
+export function inspectBundle(spawn: WorkerSpawn, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
   return new Promise<InspectResult>((resolve, reject) => {
     let done = false;
     const end = (error: Error | null, result?: InspectResult) => {
@@ -37,7 +32,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
       else resolve(result!);
     };
     const worker = new WorkerHandle({
-      entryFile,
+      ...spawn,
       input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage: (message) => {

@@ -4,19 +4,23 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
-import type { HostMessage, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
 import { setCurrentRun } from "../api/current-run.ts";
 import { trackRunChildren } from "./run-children.ts";
 import { reportRunMemory } from "./report-run-memory.ts";
+import { publishTaskPaths } from "./task-paths.ts";
 
 // Stack traces of task errors should name tasks/x.ts:line, not the bundle.
 process.setSourceMapsEnabled(true);
 
-const input = workerData as WorkerInput;
+const input = workerData as WorkerData;
 const port = parentPort!;
+// Before any task code: helpers (and processes a run starts) find the project through these.
+if (input.paths) publishTaskPaths(input.paths);
+const projectRoot = input.paths?.projectRoot ?? process.cwd();
 // Before any task code: what a run starts ends with it (issue 10.4).
 if (input.mode === "run") {
   trackRunChildren(port);
@@ -41,7 +45,7 @@ function serialize(error: unknown): SerializedError {
 
 /** Frames of this entry file say nothing to the task's author; paths read best from the project root. */
 function stripRuntimeFrames(stack: string | undefined): string | undefined {
-  const root = `${process.env.TASKHOST_PROJECT_ROOT ?? process.cwd()}/`;
+  const root = `${projectRoot}/`;
   return stack
     ?.split("\n")
     .filter((line) => !/worker-entry-[0-9a-f]+\.mjs/.test(line))
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
     scheduleId: ctx.scheduleId,
     log: ctx.log,
     signal: ctx.signal,
-    projectRoot: process.env.TASKHOST_PROJECT_ROOT ?? process.cwd(),
+    projectRoot,
   });
   post({ type: "started", at: Date.now() });
   await fn.call(instance, ctx);

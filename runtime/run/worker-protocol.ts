@@ -1,8 +1,8 @@
 /** Messages between the host and a run's worker thread. Plain JSON only. */
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
+import type { LogLevel } from "../logging/log-level.ts";
+import type { TaskPaths } from "./task-paths.ts";
 
 export interface SerializedError {
   message: string;
@@ -23,6 +23,9 @@ export type WorkerInput =
       attempt: number;
       trigger: RunTriggerName;
     };
+
+/** What a worker is started with: its input, and where the project is (absent only in tests of the run layer). */
+export type WorkerData = WorkerInput & { paths?: TaskPaths };
 
 export type WorkerMessage =
   | { type: "inspected"; schedules: MethodSchedule[]; methods: string[] }

@@ -1,11 +1,12 @@
 import { pathToFileURL } from "node:url";
-import type { LaunchedRun, LogLevel, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
+import type { LogLevel } from "../logging/log-level.ts";
+import type { LaunchedRun, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
 import { graceFor } from "../scheduler/grace-period.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { MAX_LINE_CHARS } from "./line-splitter.ts";
-import { WorkerHandle, type WorkerEnd } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.ts";
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";
 
@@ -25,7 +26,7 @@ type Status = RunOutcome["status"];
  * before it died and that arrive after its error (issue 10 item 2: a stopped
  * host lingered until such a timer fired).
  */
-export function launchWorkerRun(entryFile: string, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
+export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
   const launchedAt = Date.now();
   const input: WorkerInput = {
     mode: "run",
@@ -129,7 +130,8 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
 
   let children: RunChildren | null = null;
   const handle = new WorkerHandle({
-    entryFile,
+    entryFile: worker.entryFile,
+    paths: worker.paths,
     input,
     memoryLimitMb: request.memoryLimitMb,
     name: `taskhost:${request.scheduleId}`,

@@ -6,10 +6,10 @@
  * (`context`), or a task's own warm worker (`task`). The scheduler never
  * imports `run/`; the host injects a launcher.
  */
+import type { LogLevel } from "../logging/log-level.ts";
 import type { RunTrigger } from "../store/ledger.ts";
 
 export type Isolation = "context" | "task" | "worker";
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface RunRequest {
   runId: number;

@@ -4,9 +4,10 @@
  * `DurableDatabase.atomically`, and every write resolves once `commit()` has
  * it on disk (writes of the same moment share one fsync).
  *
- * The same object still offers the old table-level `Store` methods for the
- * scheduler until it is rewritten against `Ledger` (issue 12); those keep
- * their old persistence (flushed within `flushDelayMs`, or by `flush()`).
+ * It also offers table-level writes outside `Ledger` (upsertTask, insertRun,
+ * flush …): the storage tests and the flush bench drive the journal with
+ * them. Nothing in the runtime calls them; they are persisted within
+ * `flushDelayMs`, or by `flush()`.
  */
 import type {
   AlertRow,
@@ -22,10 +23,9 @@ import type {
   ScheduleRow,
   TaskRow,
 } from "./ledger.ts";
-import type { NewRun, RunPatch, Store } from "./store.ts";
 import type { DurableDatabase } from "./sqljs-database.ts";
 import { ERR_STATE_VALUE, ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
-import { RUN_PATCH_COLUMNS } from "./store-mutations.ts";
+import { RUN_PATCH_COLUMNS, type NewRun, type RunPatch } from "./store-mutations.ts";
 import * as q from "./sqljs-queries.ts";
 
 /** Alerts kept per task (the newest). */
@@ -34,7 +34,7 @@ const ALERTS_PER_TASK = 1000;
 /** Thrown inside `atomically` to undo a claim that met a run already there; never escapes. */
 class ClaimLost extends Error {}
 
-export class SqlJsLedger implements Ledger, Store {
+export class SqlJsLedger implements Ledger {
   readonly kind = "sqljs" as const;
   readonly #db: DurableDatabase;
 
@@ -310,7 +310,7 @@ export class SqlJsLedger implements Ledger, Store {
     return this.#db.close();
   }
 
-  // --- the old Store methods (the scheduler's, until it moves to Ledger) -------------
+  // --- table-level writes, outside Ledger: for the storage tests and the flush bench ---
 
   async upsertTask(task: Omit<TaskRow, "paused" | "removedAt" | "error" | "enabled"> & { removedAt?: number | null }): Promise<void> {
     this.#db.mutate({ op: "upsertTask", id: task.id, title: task.title, file: task.file, removedAt: task.removedAt ?? null });

@@ -17,6 +17,7 @@ import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
 import { trackRunChildren } from "../run-children.ts";
 import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
+import { publishTaskPaths } from "../task-paths.ts";
 
 process.setSourceMapsEnabled(true);
 
@@ -31,6 +32,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 const data = workerData as IsolateWorkerData;
 const port = parentPort!;
+// Before any task code: helpers (and processes a run starts) find the project through these.
+publishTaskPaths(data.paths);
 const post = (message: FromIsolate): void => port.postMessage(message);
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
 trackRunChildren(port);
@@ -129,7 +132,7 @@ async function begin(run: ActiveRun, state: Record<string, unknown>, notAfter: n
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
   });
-  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.projectRoot });
+  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot });
   post({ type: "started", runId: id, at: Date.now() });
   try {
     await run.fn.call(run.instance, ctx);
@@ -189,7 +192,7 @@ function isErrorLike(value: unknown): value is Error {
 /** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
 function cleanStack(stack: string | undefined): string | undefined {
   if (!stack) return stack;
-  const root = `${data.projectRoot}/`;
+  const root = `${data.paths.projectRoot}/`;
   return mapStack(stack)
     .split("\n")
     .filter((line) => !/isolate-entry-[0-9a-f]+\.mjs/.test(line))

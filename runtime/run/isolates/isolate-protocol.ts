@@ -1,7 +1,9 @@
 /** Messages between the host and a warm isolate worker (issue 13). Plain JSON only. */
 import type { RunTriggerName } from "../../api/task-context.ts";
-import type { LogLevel, SerializedError } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
+import type { SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
+import type { TaskPaths } from "../task-paths.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
 
 /**
@@ -12,7 +14,8 @@ export type IsolateMode = "context" | "task";
 
 export interface IsolateWorkerData {
   mode: IsolateMode;
-  projectRoot: string;
+  /** Where the project is, published in the worker's environment before any task code (task-paths.ts). */
+  paths: TaskPaths;
   /** The `taskhost` module as a CommonJS script (see api-script.ts). */
   apiScript: string;
 }

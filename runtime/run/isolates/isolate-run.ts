@@ -10,7 +10,7 @@ import { graceFor } from "../../scheduler/grace-period.ts";
 import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
-import type { LogLevel } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
 import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
