@@ -211,6 +211,7 @@ export class SqlJsLedger implements Ledger {
   }
 
   async recordCatchUp(runId: number): Promise<void> {
+    if (q.getRun(this.#db, runId)?.startedAt !== null) return;
     this.#db.mutate({ op: "updateRun", id: runId, patch: { trigger: "catch-up" } });
     await this.#db.commit();
   }
