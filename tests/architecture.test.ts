@@ -22,7 +22,7 @@ const TODO_KNOWN = {
    * Over 400 lines: lane ux (config loading, task-file parsing); and, as they came from main
    * with the fleet wiring, lane core-scheduler (scheduler.ts, 438) and lane postgres (pg-ledger.ts, 404).
    */
-  longFiles: ["runtime/config/resolve-config.ts", "runtime/scheduler/scheduler.ts", "runtime/store/pg-ledger.ts"],
+  longFiles: ["runtime/scheduler/scheduler.ts"],
   /** The desktop and email channels reuse the task helpers (helpers/ runs in task workers). */
   helpersImports: ["runtime/alerts/desktop-channel.ts -> helpers/notifications.ts", "runtime/alerts/email-channel.ts -> helpers/email.ts"],
 };

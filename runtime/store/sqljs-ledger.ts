@@ -9,6 +9,7 @@
  * them. Nothing in the runtime calls them; they are persisted within
  * `flushDelayMs`, or by `flush()`.
  */
+import { stateJson } from "./state-json.ts";
 import type {
   AlertRow,
   ClaimResult,
@@ -24,7 +25,7 @@ import type {
   TaskRow,
 } from "./ledger.ts";
 import type { DurableDatabase } from "./sqljs-database.ts";
-import { ERR_STATE_VALUE, ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
+import { ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
 import { RUN_PATCH_COLUMNS, type NewRun, type RunPatch } from "./store-mutations.ts";
 import * as q from "./sqljs-queries.ts";
 
@@ -292,17 +293,7 @@ export class SqlJsLedger implements Ledger {
 
   async setState(taskId: string, key: string, value: unknown): Promise<void> {
     this.#db.assertOpen();
-    let json: string | null = null;
-    if (value !== undefined) {
-      try {
-        json = JSON.stringify(value) ?? null;
-      } catch (error) {
-        throw storeError(ERR_STATE_VALUE, `state "${key}" of task ${taskId} cannot be stored as JSON (${(error as Error).message}).`, error);
-      }
-      if (json === null) {
-        throw storeError(ERR_STATE_VALUE, `state "${key}" of task ${taskId} cannot be stored as JSON (a ${typeof value}). Store plain data.`);
-      }
-    }
+    const json = value === undefined ? null : stateJson(taskId, key, value);
     this.#db.mutate({ op: "setState", taskId, key, json });
     await this.#db.commit();
   }
