@@ -152,6 +152,21 @@ describe("WorkerLauncher", () => {
     expect((await started.outcome).status).toBe("success");
   });
 
+  it("a method that would begin after its deadline (the machine froze) does not: the outcome says late (issue 10 item 8)", async () => {
+    const file = await bundle("too-late", 'ctx.log.info("ran");');
+    const { seen, sink } = recordingSink();
+    const run = launcher.launch(request(file), sink);
+    await run.ready;
+    // The host stalls 300 ms between start() and its go: past a deadline of 100 ms.
+    run.start(() => new Promise((resolve) => setTimeout(() => resolve({}), 300)), { lateAfterMs: 100 });
+    expect(await run.outcome).toMatchObject({ status: "interrupted", startedAt: null, late: true });
+    expect(seen.started).toEqual([]);
+    expect(seen.lines).not.toContain("ran");
+    const onTime = launcher.launch(request(file), recordingSink().sink);
+    onTime.start(async () => ({}), { lateAfterMs: 5000 });
+    expect(await onTime.outcome).toMatchObject({ status: "success" });
+  });
+
   it("a run whose state cannot be read fails without starting its method", async () => {
     const file = await bundle("state-fails", 'ctx.log.info("ran");');
     const { seen, sink } = recordingSink();

@@ -29,11 +29,12 @@ if (input.mode === "run") {
 }
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const abort = new AbortController();
-let go: (state: Record<string, unknown>) => void = () => {};
-const goSignal = new Promise<Record<string, unknown>>((resolve) => (go = resolve));
+type Go = Extract<HostMessage, { type: "go" }>;
+let go: (message: Go) => void = () => {};
+const goSignal = new Promise<Go>((resolve) => (go = resolve));
 
 port.on("message", (message: HostMessage) => {
-  if (message.type === "go") go(message.state);
+  if (message.type === "go") go(message);
   else if (message.type === "abort") abort.abort(new Error(message.reason));
   else if (message.type === "inspect") inspect(message.bundleUrl);
 });
@@ -75,7 +76,10 @@ async function main(): Promise<void> {
   }
   const { instance, fn } = taskMethod(cls, input.method);
   post({ type: "ready" });
-  const ctx = makeTaskContext(input, await goSignal, abort.signal, {
+  const { state, notAfter } = await goSignal;
+  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
+  if (notAfter !== undefined && Date.now() > notAfter) return post({ type: "too-late" });
+  const ctx = makeTaskContext(input, state, abort.signal, {
     log: (level, message) => post({ type: "log", level, message }),
     state: (key, value, deleted) => post({ type: "state", key, value, deleted }),
   });

@@ -32,13 +32,18 @@ export type WorkerMessage =
   | { type: "inspect-failed"; error: SerializedError }
   | { type: "ready" }
   | { type: "started"; at: number }
+  /** `go` came after its `notAfter` (the machine froze meanwhile): the method did not begin. */
+  | { type: "too-late" }
   | { type: "log"; level: LogLevel; message: string }
   | { type: "state"; key: string; value: unknown; deleted: boolean }
   | { type: "done"; ok: true }
   | { type: "done"; ok: false; error: SerializedError };
 
-/** `go` carries the task's state as of the start, not as of the pre-warm. */
+/**
+ * `go` carries the task's state as of the start, not as of the pre-warm, and
+ * the latest instant (ms) the method may begin at.
+ */
 export type HostMessage =
-  | { type: "go"; state: Record<string, unknown> }
+  | { type: "go"; state: Record<string, unknown>; notAfter?: number }
   | { type: "abort"; reason: string }
   | { type: "inspect"; bundleUrl: string };

@@ -288,6 +288,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (step.kind === "catch-up") return this.catchUp(state, step.plan);
     const run = state.armed!;
     state.armed = null;
+    if (step.kind === "fire" && step.late) run.becomeCatchUp(); // slept through: a catch-up, not a late `schedule`
     if (step.kind === "fire") this.admit(state, run);
     else this.skip(run, "missed");
   }

@@ -274,6 +274,10 @@ export class PgLedger implements FleetLedger {
     }
   }
 
+  async recordCatchUp(runId: number): Promise<void> {
+    await this.#q("recording a late run as a catch-up", "UPDATE runs SET trigger = 'catch-up' WHERE id = $1 AND started_at IS NULL", [runId]);
+  }
+
   /** A run another host already recorded (interrupted, after this host's lease lapsed) keeps that record. */
   async recordEnd(runId: number, end: RunEnd): Promise<RunRow | undefined> {
     const { rows } = await this.#q(

@@ -211,6 +211,12 @@ export class SqlJsLedger implements Ledger {
     await this.#db.commit();
   }
 
+  async recordCatchUp(runId: number): Promise<void> {
+    if (q.getRun(this.#db, runId)?.startedAt !== null) return;
+    this.#db.mutate({ op: "updateRun", id: runId, patch: { trigger: "catch-up" } });
+    await this.#db.commit();
+  }
+
   async recordEnd(runId: number, end: RunEnd): Promise<RunRow | undefined> {
     const patch: RunPatch = { status: end.status, finishedAt: end.finishedAt, error: end.error ?? null };
     if (end.startedAt !== undefined) patch.startedAt = end.startedAt;

@@ -79,7 +79,7 @@ port.on("message", (message: ToIsolate) => {
       load(message);
       break;
     case "go":
-      if (run && !run.started) void begin(run, message.state);
+      if (run && !run.started) void begin(run, message.state, message.notAfter);
       break;
     case "abort":
       run?.abort.abort(new Error(message.reason));
@@ -121,9 +121,14 @@ function load(request: RunLoad): void {
   }
 }
 
-async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<void> {
-  run.started = true;
+async function begin(run: ActiveRun, state: Record<string, unknown>, notAfter: number | undefined): Promise<void> {
   const id = run.load.runId;
+  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
+  if (notAfter !== undefined && Date.now() > notAfter) {
+    post({ type: "too-late", runId: id });
+    return end(run, null);
+  }
+  run.started = true;
   const ctx = makeTaskContext(run.load, state, run.abort.signal, {
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),

@@ -36,7 +36,8 @@ export interface RunLoad {
 
 export type ToIsolate =
   | ({ type: "load" } & RunLoad)
-  | { type: "go"; runId: number; state: Record<string, unknown> }
+  /** `notAfter`: the latest instant (ms) the method may begin at; later it does not (the machine froze). */
+  | { type: "go"; runId: number; state: Record<string, unknown>; notAfter?: number }
   | { type: "abort"; runId: number; reason: string }
   /** A loaded run that will never start: drop it. */
   | { type: "cancel"; runId: number }
@@ -48,6 +49,8 @@ export type FromIsolate =
   | { type: "loading"; runId: number }
   | { type: "ready"; runId: number }
   | { type: "started"; runId: number; at: number }
+  /** `go` came after its `notAfter`: the method did not begin (`done` follows). */
+  | { type: "too-late"; runId: number }
   | { type: "log"; runId: number; level: LogLevel; message: string }
   | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
   /** The run is over and the worker is free again; `heapUsed` (bytes) after the run's context was dropped. */
