@@ -8,8 +8,8 @@ import { log } from "./logging.ts";
 /** A YAML mapping as loaded by {@link loadConfig}. */
 export type ConfigData = Record<string, unknown>;
 
-export const ERR_CONFIG_NAME = "ERR_CONFIG_NAME";
-export const ERR_CONFIG_PARSE = "ERR_CONFIG_PARSE";
+export { ERR_CONFIG_NAME, ERR_CONFIG_PARSE } from "../runtime/errors.ts";
+import { ERR_CONFIG_NAME, ERR_CONFIG_PARSE } from "../runtime/errors.ts";
 
 /** A config name that would leave `config/`, or a file that is not valid YAML. */
 export class ConfigError extends Error {

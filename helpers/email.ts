@@ -1,21 +1,11 @@
-import os from "node:os";
 import path from "node:path";
 import type { SendMailOptions, Transporter } from "nodemailer";
 import { loadConfig } from "./config.ts";
 import { requireHostModule } from "./host-modules.ts";
 import { getProjectRoot } from "./project-root.ts";
+import { createSmtpTransport, defaultFrom, type SmtpSettings } from "../runtime/util/smtp-transport.ts";
 
-/** The SMTP server of `alerts.smtp` in config/config.yaml (the same one alert e-mails use). */
-export interface SmtpSettings {
-  readonly host: string | null;
-  readonly port: number;
-  /** TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
-  readonly secure: boolean;
-  readonly user: string | null;
-  readonly password: string | null;
-  /** Default From; null: `taskhost@<hostname>`. */
-  readonly from: string | null;
-}
+export type { SmtpSettings } from "../runtime/util/smtp-transport.ts";
 
 export interface EmailAttachment {
   /** The name the recipient sees; default the file's name. */
@@ -47,33 +37,9 @@ export interface EmailResult {
   rejected: string[];
 }
 
-/** nodemailer's SMTP transport for these settings; throws a clear error when no server is configured. */
-export function createSmtpTransport(smtp: SmtpSettings): Transporter {
-  if (!smtp.host) {
-    throw new Error("sendEmail: no SMTP server configured; set alerts.smtp.host (and port, user, from) in config/config.yaml, the password in config/secrets.yaml");
-  }
-  if (smtp.user && !smtp.password) {
-    throw new Error(
-      `sendEmail: alerts.smtp.user is "${smtp.user}" but no password was found; put alerts.smtp.password in config/secrets.yaml ` +
-        "(TASKHOST_SMTP_PASSWORD reaches the host's alert e-mails only, never a task)",
-    );
-  }
-  const nodemailer = requireHostModule<typeof import("nodemailer")>("nodemailer");
-  return nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? "" } : undefined,
-    // A mail server that hangs must not hold a run (or an alert) for nodemailer's 10 minutes.
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 30_000,
-  });
-}
-
-/** The From address of these settings. */
-export function defaultFrom(smtp: SmtpSettings): string {
-  return smtp.from ?? `taskhost@${os.hostname()}`;
+/** nodemailer's SMTP transport for these settings (taskhost's own nodemailer); throws a clear error when no server is configured. */
+function transportFor(smtp: SmtpSettings): Transporter {
+  return createSmtpTransport(smtp, requireHostModule<typeof import("nodemailer")>("nodemailer"));
 }
 
 /**
@@ -122,7 +88,7 @@ export function smtpSettings(): SmtpSettings {
  * });
  */
 export async function sendEmail(options: EmailOptions, smtp: SmtpSettings = smtpSettings()): Promise<EmailResult> {
-  const transport = createSmtpTransport(smtp);
+  const transport = transportFor(smtp);
   try {
     const message: SendMailOptions = {
       ...options,

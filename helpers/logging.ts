@@ -1,9 +1,10 @@
 import { format } from "node:util";
 import { currentRun } from "../runtime/api/current-run.ts";
+import type { LogLevel } from "../runtime/logging/log-level.ts";
 import { errorWithStack } from "./errors.ts";
 
-/** The four levels of taskhost's task log. */
-export type HelperLogLevel = "debug" | "info" | "warn" | "error";
+/** The four levels of taskhost's task log (the runtime's one LogLevel). */
+export type HelperLogLevel = LogLevel;
 
 /** Logs a line at one level; arguments are joined like `console.log` (errors with their stack). */
 export type LogFunction = (...args: unknown[]) => void;

@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   ERR_CONTROL_SOCKET: "the control socket's folder is not private to the host's user, or the socket cannot be reached",
   ERR_NO_HOST: "no host is running",
   ERR_NO_LEDGER: "there is no ledger yet",
+  ERR_UNKNOWN_REQUEST: "the host does not know this control request (a host older than the CLI)",
   ERR_BAD_FLAGS: "command-line flags contradict each other",
   // the dashboard's HTTP answers
   ERR_BAD_REQUEST: "the request is malformed",
@@ -62,6 +63,53 @@ export const ERROR_CODES = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Each code as a named constant: import `ERR_X` from here (the one place codes are defined). */
+export const ERR_CONFIG_PARSE = "ERR_CONFIG_PARSE" satisfies ErrorCode;
+export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID" satisfies ErrorCode;
+export const ERR_CONFIG_NAME = "ERR_CONFIG_NAME" satisfies ErrorCode;
+export const ERR_TIMEZONE_INVALID = "ERR_TIMEZONE_INVALID" satisfies ErrorCode;
+export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER" satisfies ErrorCode;
+export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE" satisfies ErrorCode;
+export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT" satisfies ErrorCode;
+export const ERR_TASK_LOAD = "ERR_TASK_LOAD" satisfies ErrorCode;
+export const ERR_TASK_NODE_VERSION = "ERR_TASK_NODE_VERSION" satisfies ErrorCode;
+export const ERR_TASK_OUTSIDE_DIR = "ERR_TASK_OUTSIDE_DIR" satisfies ErrorCode;
+export const ERR_TASK_INSTALLING = "ERR_TASK_INSTALLING" satisfies ErrorCode;
+export const ERR_SCHEDULE_INVALID = "ERR_SCHEDULE_INVALID" satisfies ErrorCode;
+export const ERR_DEPENDENCY_INSTALL = "ERR_DEPENDENCY_INSTALL" satisfies ErrorCode;
+export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED" satisfies ErrorCode;
+export const ERR_UNKNOWN_TASK = "ERR_UNKNOWN_TASK" satisfies ErrorCode;
+export const ERR_UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD" satisfies ErrorCode;
+export const ERR_METHOD_AMBIGUOUS = "ERR_METHOD_AMBIGUOUS" satisfies ErrorCode;
+export const ERR_SCHEDULER_STOPPED = "ERR_SCHEDULER_STOPPED" satisfies ErrorCode;
+export const ERR_DB_CORRUPT = "ERR_DB_CORRUPT" satisfies ErrorCode;
+export const ERR_DB_VERSION = "ERR_DB_VERSION" satisfies ErrorCode;
+export const ERR_DB_READ = "ERR_DB_READ" satisfies ErrorCode;
+export const ERR_DB_WRITE = "ERR_DB_WRITE" satisfies ErrorCode;
+export const ERR_DB_LOCKED = "ERR_DB_LOCKED" satisfies ErrorCode;
+export const ERR_DB_UNREACHABLE = "ERR_DB_UNREACHABLE" satisfies ErrorCode;
+export const ERR_CLAIM_LOST = "ERR_CLAIM_LOST" satisfies ErrorCode;
+export const ERR_STORE_CLOSED = "ERR_STORE_CLOSED" satisfies ErrorCode;
+export const ERR_STORE_OPTIONS = "ERR_STORE_OPTIONS" satisfies ErrorCode;
+export const ERR_STORE_ARGUMENT = "ERR_STORE_ARGUMENT" satisfies ErrorCode;
+export const ERR_STATE_VALUE = "ERR_STATE_VALUE" satisfies ErrorCode;
+export const ERR_HOST_RUNNING = "ERR_HOST_RUNNING" satisfies ErrorCode;
+export const ERR_HOST_BUSY = "ERR_HOST_BUSY" satisfies ErrorCode;
+export const ERR_CONTROL_SOCKET = "ERR_CONTROL_SOCKET" satisfies ErrorCode;
+export const ERR_NO_HOST = "ERR_NO_HOST" satisfies ErrorCode;
+export const ERR_NO_LEDGER = "ERR_NO_LEDGER" satisfies ErrorCode;
+export const ERR_UNKNOWN_REQUEST = "ERR_UNKNOWN_REQUEST" satisfies ErrorCode;
+export const ERR_BAD_FLAGS = "ERR_BAD_FLAGS" satisfies ErrorCode;
+export const ERR_BAD_REQUEST = "ERR_BAD_REQUEST" satisfies ErrorCode;
+export const ERR_UNAUTHORIZED = "ERR_UNAUTHORIZED" satisfies ErrorCode;
+export const ERR_FORBIDDEN = "ERR_FORBIDDEN" satisfies ErrorCode;
+export const ERR_NOT_FOUND = "ERR_NOT_FOUND" satisfies ErrorCode;
+export const ERR_METHOD_NOT_ALLOWED = "ERR_METHOD_NOT_ALLOWED" satisfies ErrorCode;
+export const ERR_CONFLICT = "ERR_CONFLICT" satisfies ErrorCode;
+export const ERR_PAYLOAD_TOO_LARGE = "ERR_PAYLOAD_TOO_LARGE" satisfies ErrorCode;
+export const ERR_UNAVAILABLE = "ERR_UNAVAILABLE" satisfies ErrorCode;
+export const ERR_INTERNAL = "ERR_INTERNAL" satisfies ErrorCode;
 
 /** An error with a registered code. `cause` keeps the underlying error. */
 export class TaskhostError extends Error {

@@ -20,7 +20,6 @@ import { DRAIN_SECONDS, taskhostLag } from "./bench/taskhost-lag.ts";
 import { taskhostBurst } from "./bench/taskhost-burst.ts";
 import { peerBurst } from "./bench/peer-burst.ts";
 import { taskhostReload } from "./bench/taskhost-reload.ts";
-import { taskhostStart } from "./bench/taskhost-start.ts";
 import { fleetBench } from "./bench/fleet-pg.ts";
 import { skipPostgres } from "../tests/support/pg-cluster.ts";
 import { isolationTax } from "./bench/isolation-tax.ts";

@@ -15,6 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 // A task's dependencies are installed for it alone (under data/), so the
 // project's own `tsc` does not see their types; hence the ts-ignore.
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- @ts-expect-error would fail where the types are installed
 // @ts-ignore -- resolved at bundle time from the task's dependency cache
 import dayjs from "dayjs";
 import { repeat, every, type TaskContext } from "taskhost";

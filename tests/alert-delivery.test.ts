@@ -12,7 +12,7 @@ import type { AlertMessage } from "../runtime/alerts/alert-message.ts";
 import { openLedger } from "../runtime/store/open-ledger.ts";
 import type { Ledger } from "../runtime/store/ledger.ts";
 import { startAlerting, type AlertingTask } from "../runtime/alerts/start-alerting.ts";
-import { resolveAlertsOptions } from "../runtime/alerts/alerts-options.ts";
+import { resolveAlertsOptions } from "../runtime/config/alerts-options.ts";
 import { TASK_META_DEFAULTS, type ResolvedTaskMeta } from "../runtime/task-file/task-meta.ts";
 import type { HostLog, RunEndInfo } from "../runtime/scheduler/scheduler-types.ts";
 import { deadPort, startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from "./support/receivers.ts";

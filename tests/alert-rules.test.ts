@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AlertRules, type EndedRun, type RuleSettings } from "../runtime/alerts/alert-rules.ts";
 import { PendingOccurrences } from "../runtime/alerts/pending-occurrences.ts";
-import { ALERT_RULES } from "../runtime/alerts/alerts-options.ts";
+import { ALERT_RULES } from "../runtime/config/alerts-options.ts";
 
 /** The decisions are pure: a fake clock is just the numbers passed in. */
 const MIN = 60_000;

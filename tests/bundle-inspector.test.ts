@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleTask } from "../runtime/task-file/bundle-task.ts";
-import { prepareToolchain, type Toolchain } from "../runtime/task-file/toolchain.ts";
+import { prepareToolchain } from "../runtime/run/prepare-toolchain.ts";
+import type { Toolchain } from "../runtime/task-file/toolchain.ts";
 import { createBundleInspector, ERR_INSPECTOR_STOPPED } from "../runtime/run/bundle-inspector.ts";
 import { waitFor } from "./support/wait-for.ts";
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -65,5 +65,24 @@ describe("config/config.yaml edits apply live", () => {
     await project.writeTask("ignored.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     await waitFor(async () => finished(await history(project, "fresh")).length >= 3, { what: "more runs" });
     expect((await status(project)).tasks.map((t) => t.id)).toEqual(["fresh"]);
+  });
+
+  it("refuses a tasks directory it cannot read, naming the key: the old configuration, tasks and watcher stay in force", async () => {
+    await project.writeTask("old.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("old one");' }));
+    // A link to itself: listing it fails (ELOOP), as an unreadable folder would.
+    await symlink("looping", path.join(project.root, "looping"));
+    await project.start();
+    await project.writeConfig({ tasks: { directory: "looping" } });
+    const rejected = await waitFor(async () => (await events(project, "config.rejected"))[0], { what: "config.rejected" });
+    expect(rejected.key).toBe("tasks.directory");
+    expect(String(rejected.error)).toMatch(/tasks\.directory: .*ELOOP/);
+    expect((await status(project)).tasks.map((t) => t.id)).toEqual(["old"]);
+    // The old folder is still watched.
+    await project.writeTask("old.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("old two");' }));
+    await waitFor(async () => finished(await history(project, "old")).some((r) => r.output.includes("old two")), { what: "the edit in the old folder" });
+    // What is in force is the old configuration: the next edit changes only what differs from it.
+    await project.writeConfig({ logging: { level: "debug" } });
+    const reloaded = await waitFor(async () => (await events(project, "config.reloaded"))[0], { what: "config.reloaded" });
+    expect(reloaded.changed).toEqual(["logging.level"]);
   });
 });

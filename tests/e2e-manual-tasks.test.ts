@@ -29,7 +29,7 @@ describe("files with no schedule, and load warnings", () => {
     await project.writeTask("zero.ts", taskSource({ schedule: "every(0).minutes", body: "" }));
     await project.writeTask("cron61.ts", taskSource({ schedule: 'cron("61 * * * *")', body: "" }));
     await project.writeTask("throws.ts", 'const n = 1;\nthrow new Error("boom at import " + n);\nexport default class {}\n');
-    await project.start();
+    const host = await project.start();
 
     const tasks = new Map((await status(project)).tasks.map((t) => [t.id, t]));
     expect(tasks.get("plain")!.state).toBe("manual");
@@ -53,5 +53,12 @@ describe("files with no schedule, and load warnings", () => {
     const text = await project.cli(["status"]);
     expect(text.stdout).toMatch(/^plain +manual +none \(taskhost run\)/m);
     expect(text.stdout).toContain('warnings for typo:\n  tasks/typo.ts:4: unknown frontmatter field "timout"');
+
+    // With no host running, status reads the ledger: a task with no schedule is still manual.
+    await host.stop();
+    const offline = JSON.parse((await project.cli(["status", "--json"])).stdout) as { host: { running: boolean }; tasks: Array<{ id: string; state: string }> };
+    expect(offline.host.running).toBe(false);
+    const states = new Map(offline.tasks.map((t) => [t.id, t.state]));
+    expect([states.get("plain"), states.get("undecorated"), states.get("typo")]).toEqual(["manual", "manual", "scheduled"]);
   });
 });

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { REPO, TempProject } from "./support/temp-project.ts";
 import { startSmtpReceiver, type SmtpReceiver } from "./support/receivers.ts";
 import { waitFor } from "./support/wait-for.ts";
-import { postgresBin, startPostgres, type ThrowawayPostgres } from "./support/throwaway-postgres.ts";
+import { skipPostgres, startPostgres, type TestPostgres } from "./support/pg-cluster.ts";
 import pg from "pg";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
 
@@ -90,14 +90,15 @@ describe("e-mail: the database report and alert e-mails", () => {
 });
 
 /** The same report from PostgreSQL (database_url), on a throwaway cluster where the server binaries exist. */
-describe.skipIf(postgresBin() === null)("e-mail: the database report from PostgreSQL", () => {
+describe.skipIf(skipPostgres)("e-mail: the database report from PostgreSQL", () => {
   let smtp: SmtpReceiver;
   let project: TempProject;
-  let server: ThrowawayPostgres;
+  let server: TestPostgres;
 
   beforeAll(async () => {
-    server = await startPostgres(postgresBin()!);
-    const client = new pg.Client({ connectionString: server.url });
+    server = await startPostgres();
+    const url = await server.createDatabase();
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query("CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10,2) NOT NULL, placed date NOT NULL)");
     await client.query("INSERT INTO orders (customer, total, placed) VALUES ('acme', 120.50, current_date), ('globex', 99.99, current_date - 1), ('acme', 10, current_date - 40)");
@@ -107,7 +108,7 @@ describe.skipIf(postgresBin() === null)("e-mail: the database report from Postgr
     await writeFile(
       path.join(project.root, "config", "example_database_report.yaml"),
       stringify({
-        database_url: server.url,
+        database_url: url,
         query: "SELECT customer, count(*)::int AS orders, sum(total)::float AS revenue FROM orders WHERE placed >= $1::date GROUP BY customer ORDER BY customer",
         days: 7,
         to: ["boss@example.com"],
@@ -120,7 +121,7 @@ describe.skipIf(postgresBin() === null)("e-mail: the database report from Postgr
   afterAll(async () => {
     await project?.cleanup();
     await smtp?.close();
-    server?.stop();
+    await server?.stop();
   });
 
   it("queries PostgreSQL with pg and mails the rows as .xlsx and CSV", async () => {

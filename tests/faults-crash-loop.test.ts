@@ -4,7 +4,7 @@ import { taskSource } from "./support/task-sources.ts";
 import { history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { hostEvents, readLedger, runTwice, warmHost, type Ledger, type WarmHost } from "./support/fault-host.ts";
-import type { RunRow } from "../runtime/store/store.ts";
+import type { RunRow } from "../runtime/store/ledger.ts";
 
 /**
  * 15 rounds cover every case of the loop: kills among runs, kills in the start-up (every

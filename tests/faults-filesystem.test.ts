@@ -5,7 +5,7 @@ import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { duplicateOccurrences, finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
-import { giveToUnprivileged, hostEvents, spawnStart, type Proc } from "./support/fault-host.ts";
+import { giveToUnprivileged, spawnStart, type Proc } from "./support/fault-host.ts";
 
 /** The disk says no: a read-only data/ and a logs/ path that cannot exist. */
 describe("a host whose files cannot be written", () => {

@@ -36,6 +36,16 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    // Reading what was thrown throws (issue 10's fault suite): still a failure at once, not a timeout.
+    name: "throws-a-trap",
+    body: 'throw { get message(): string { throw new Error("trap"); }, toString() { throw new Error("trap"); } };',
+    timeoutSec: 5,
+    expect: (o) => {
+      expect(o.status).toBe("failure");
+      expect(o.error).toMatch(/cannot be read/);
+    },
+  },
+  {
     name: "exits",
     body: "process.exit(3);",
     expect: (o) => {
@@ -170,6 +180,24 @@ describe("ctx.signal under context", () => {
       await again.outcome;
       // Not killed: the same thread served the run after it.
       expect(again.lines[0]!.line).toBe(first.lines[0]!.line);
+    } finally {
+      await launcher.close();
+    }
+  }, 60_000);
+});
+
+describe("a freeze between start() and the method's beginning (issue 10 item 8)", () => {
+  it.each<Isolation>(["context", "task"])("%s: the method does not begin after its deadline; the worker serves the next run", async (isolation) => {
+    const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+    try {
+      const steady = bundles.get("steady")!;
+      const late = kit.run(launcher, steady, { task: "steady", isolation, start: false });
+      // The host stalls 300 ms between start() and its go: past a deadline of 100 ms.
+      late.run.start(() => new Promise((resolve) => setTimeout(() => resolve({}), 300)), { lateAfterMs: 100 });
+      expect(await late.outcome).toMatchObject({ status: "interrupted", startedAt: null, late: true });
+      expect(late.startedAt).toBeNull();
+      const next = kit.run(launcher, steady, { task: "steady", isolation });
+      expect((await next.outcome).status).toBe("success");
     } finally {
       await launcher.close();
     }

@@ -156,6 +156,17 @@ describe.each(ledgerBackends)("$name ledger", (backend) => {
     expect(run).toMatchObject({ taskId: "t", scheduleId: "t#m", scheduledFor: T0, status: "running", startedAt: null, host: "host-a", attempt: 1, trigger: "schedule" });
   });
 
+  it("a claimed occurrence that could not start on time becomes a catch-up, before its start only (issue 10 item 8)", async () => {
+    const row = await withSchedule();
+    const claim = await ledger.claimOccurrences(claimOf(row));
+    const id = (claim as { runIds: number[] }).runIds[0]!;
+    await ledger.recordCatchUp(id);
+    expect(await ledger.getRun(id)).toMatchObject({ trigger: "catch-up", status: "running", startedAt: null });
+    const started = await runOnce((await ledger.getSchedule("t#m"))!);
+    await ledger.recordCatchUp(started);
+    expect(await ledger.getRun(started)).toMatchObject({ trigger: "schedule" });
+  });
+
   it("lets exactly one of two racing claimants win", async () => {
     const row = await withSchedule();
     const other = under.peer ? await under.peer() : ledger;

@@ -257,8 +257,11 @@ describe("fields", () => {
     expect(at("Asia/Tokyo", "start_date: 2026-06-01T09:00").startDate).toBe(Date.UTC(2026, 5, 1, 0));
     // ... the task's own zone first.
     expect(at("Asia/Tokyo", "timezone: UTC", "start_date: 2026-06-01T09:00").startDate).toBe(Date.UTC(2026, 5, 1, 9));
-    // A time skipped by DST moves forward (Paris, 2026-03-29 02:30 does not exist).
-    expect(at("Europe/Paris", "start_date: 2026-03-29T02:30").startDate).toBe(Date.UTC(2026, 2, 29, 1, 30));
+    // A time skipped by DST is the transition instant, as for schedules (next-run.ts): Paris,
+    // 2026-03-29 02:30 does not exist, and 03:00 CEST is where the gap ends.
+    expect(at("Europe/Paris", "start_date: 2026-03-29T02:30").startDate).toBe(Date.UTC(2026, 2, 29, 1, 0));
+    // A [zone] that does not exist is refused, not read in another zone.
+    expect(() => at(undefined, "start_date: 2026-06-01T12:00[Mars/Olympus]")).toThrow(/start_date/);
   });
 
   it("start_date must not be after end_date (error at end_date)", () => {

@@ -3,27 +3,11 @@
  * real sql.js ledger: what runs when, and what the ledger records, in
  * milliseconds of real time.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunRow } from "../runtime/store/ledger.ts";
-import { every, harness, task, withScheduler, type Harness } from "./support/scheduler-harness.ts";
+import { at, every, harnessPerTest, MIN, S, T0, task, withScheduler } from "./support/scheduler-harness.ts";
 
-const S = 1000;
-const MIN = 60 * S;
-/** 10:00:30 UTC: half-way through a minute. */
-const T0 = Date.parse("2026-03-02T10:00:30.000Z");
-const at = (hhmmss: string) => Date.parse(`2026-03-02T${hhmmss}${hhmmss.includes(".") ? "" : ".000"}Z`);
-
-let open: Harness[] = [];
-afterEach(async () => {
-  for (const h of open.reverse()) await h.close();
-  open = [];
-});
-
-async function make(options: Parameters<typeof harness>[0]): Promise<Harness> {
-  const h = await harness(options);
-  open.push(h);
-  return h;
-}
+const make = harnessPerTest();
 
 const brief = (runs: RunRow[]) => runs.map((r) => `${new Date(r.scheduledFor!).toISOString().slice(11, 19)} ${r.trigger} ${r.status}${r.attempt > 1 ? ` #${r.attempt}` : ""}`);
 
@@ -87,6 +71,17 @@ describe("the clock loop", () => {
     h.scheduler.start();
     await h.time.advance(MIN);
     expect(brief(await h.runs("late-start"))).toEqual(["10:11:00 schedule success"]);
+  });
+
+  it("a new schedule has no next run in the ledger until start(), so a scheduler that never starts (an offline command) leaves it to the next host", async () => {
+    const h = await make({ start: T0 });
+    await h.scheduler.setTask(task("fresh"));
+    expect((await h.ledger.getSchedule("fresh#run"))!.nextRun).toBeNull();
+    expect(h.scheduler.overdueSchedules()).toEqual([]);
+    await h.time.advance(10 * MIN);
+    h.scheduler.start();
+    await h.scheduler.idle();
+    expect((await h.ledger.getSchedule("fresh#run"))!.nextRun).toBe(at("10:11:00"));
   });
 });
 
@@ -252,7 +247,7 @@ async function afterOutage(catchUp: "once" | "skip" | "all", downFor: number, sp
   await a.scheduler.stop(0);
   await a.time.advance(downFor);
   const b = withScheduler({ dir: a.dir, ledger: a.ledger, time: a.time, ownsLedger: false, owner: "host-b" });
-  open.splice(open.indexOf(a) + 1, 0, b);
+  make.beside(b, a);
   await b.scheduler.recoverUnfinished();
   await b.scheduler.setTask(task("t", { spec, meta: { catchUp } }));
   b.scheduler.start();
@@ -326,96 +321,12 @@ describe("occurrences already recorded", () => {
     await a.scheduler.stop(0);
     await a.ledger.setNextRun("again#run", at("10:01:00")); // by hand, or a clock that stepped back
     const b = withScheduler({ dir: a.dir, ledger: a.ledger, time: a.time, ownsLedger: false, owner: "host-b" });
-    open.push(b);
+    make.beside(b, a);
     await b.scheduler.setTask(task("again", { meta: { catchUp: "all" } }));
     b.scheduler.start();
     await b.time.advanceTo(at("10:05:10"));
     expect(brief(await b.runs("again"))).toEqual(["10:01:00 schedule success", "10:02:00 schedule success", "10:03:00 schedule success", "10:04:00 schedule success", "10:05:00 schedule success"]);
     expect(b.logs.filter((l) => l.fields.event === "claim.taken")).toHaveLength(1);
-  });
-});
-
-describe("a machine that sleeps (the clock jumps, timers fire late)", () => {
-  it("once: the armed occurrence is recorded skipped, one catch-up run stands for the rest", async () => {
-    const h = await make({ start: T0 });
-    await h.scheduler.setTask(task("sleepy"));
-    h.scheduler.start();
-    await h.time.advanceTo(at("10:01:59.800"));
-    expect(h.scheduler.nextRunOf("sleepy#run")).toBe(at("10:02:00")); // armed
-    await h.time.freeze(3.5 * MIN);
-    await h.time.advance(S);
-    const rows = await h.runs("sleepy");
-    expect(brief(rows)).toEqual(["10:01:00 schedule success", "10:02:00 schedule skipped", "10:05:00 catch-up success"]);
-    expect(rows[1]!.error).toMatch(/catch_up: once/);
-    expect(rows[2]).toMatchObject({ coversFrom: at("10:03:00"), coversCount: 3 });
-    expect(h.events.find((e) => e.name === "occurrence.missed")!.info).toMatchObject({ cause: "asleep" });
-  });
-
-  it("skip: an armed occurrence found 30 s late is recorded skipped, not run late (issue 10 item 8)", async () => {
-    const h = await make({ start: T0 });
-    await h.scheduler.setTask(task("skipper", { meta: { catchUp: "skip" } }));
-    h.scheduler.start();
-    await h.time.advanceTo(at("10:00:59.800"));
-    await h.time.freeze(30 * S);
-    const rows = await h.runs("skipper");
-    expect(brief(rows)).toEqual(["10:01:00 schedule skipped"]);
-    expect(rows[0]!.error).toMatch(/catch_up: skip/);
-    expect(h.launcher.runs.every((r) => r.startedAt === null)).toBe(true);
-  });
-
-  it("once: an armed occurrence found late runs, and its trigger is the same in the log, the event, ctx and the ledger", async () => {
-    const h = await make({ start: T0 });
-    await h.scheduler.setTask(task("late"));
-    h.scheduler.start();
-    await h.time.advanceTo(at("10:00:59.800"));
-    await h.time.freeze(30 * S);
-    const [row] = await h.runs("late");
-    const launched = h.launcher.of("late#run")[0]!;
-    const start = h.events.find((e) => e.name === "run.start")!.info as { trigger: string };
-    const logged = h.logs.find((l) => l.fields.event === "run.start")!.fields;
-    expect([row!.trigger, launched.request.trigger, start.trigger, logged.trigger]).toEqual(["schedule", "schedule", "schedule", "schedule"]);
-    expect(logged.lagMs).toBe(29_800);
-  });
-});
-
-describe("a freeze right after an occurrence was admitted (issue 10 item 8)", () => {
-  /** The claim's write is held back until the clock has jumped: the run is admitted, then the machine sleeps. */
-  async function frozenAfterAdmission(catchUp: "skip" | "all") {
-    const h = await make({ start: T0 });
-    const real = h.ledger.claimOccurrences.bind(h.ledger);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let held = 0;
-    h.ledger.claimOccurrences = async (claim) => {
-      if (held++ === 0) await gate;
-      return real(claim);
-    };
-    h.launcher.plan = () => ({ durationMs: 100 });
-    await h.scheduler.setTask(task("frozen", { meta: { catchUp } }));
-    h.scheduler.start();
-    // While the claim is held, waiting for the scheduler's writes would wait for it.
-    const settle = h.time.settle;
-    h.time.settle = async () => {
-      for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
-    };
-    await h.time.advanceTo(at("10:01:00.010")); // fired and admitted; its claim not written yet
-    expect(h.scheduler.runningCount).toBe(1);
-    await h.time.freeze(70 * S);
-    release();
-    h.time.settle = settle;
-    await h.time.advance(2 * S);
-    return h;
-  }
-
-  it("skip: the admitted occurrence is recorded skipped, not run 70 s late", async () => {
-    const h = await frozenAfterAdmission("skip");
-    const rows = await h.runs("frozen");
-    expect(brief(rows)).toEqual(["10:01:00 schedule skipped", "10:02:00 catch-up skipped"]);
-  });
-
-  it("all: it runs, and the occurrence missed meanwhile is caught up after it instead of skipped for overlap", async () => {
-    const h = await frozenAfterAdmission("all");
-    expect(brief(await h.runs("frozen"))).toEqual(["10:01:00 schedule success", "10:02:00 catch-up success"]);
   });
 });
 
@@ -443,9 +354,9 @@ describe("pause, resume, reset, disabled", () => {
     await h.scheduler.setPaused("r", true);
     h.scheduler.start();
     await h.time.advanceTo(at("12:30:00"));
-    expect(h.scheduler.overdueSchedules()).toEqual([{ scheduleId: "r#run", taskId: "r", nextRun: at("11:00:00"), catchUp: "once", paused: true }]);
+    expect(h.scheduler.overdueSchedules()).toEqual([{ scheduleId: "r#run", taskId: "r", zone: "UTC", nextRun: at("11:00:00"), catchUp: "once", paused: true }]);
     const dry = await h.scheduler.resetSchedules(() => true, { futureOnly: true, dryRun: true });
-    expect(dry).toEqual([{ scheduleId: "r#run", taskId: "r", before: at("11:00:00"), after: at("13:00:00") }]);
+    expect(dry).toEqual([{ scheduleId: "r#run", taskId: "r", zone: "UTC", before: at("11:00:00"), after: at("13:00:00") }]);
     expect(h.scheduler.nextRunOf("r#run")).toBe(at("11:00:00"));
     await h.scheduler.resetSchedules(() => true, { futureOnly: false, dryRun: false });
     expect((await h.ledger.getSchedule("r#run"))!.nextRun).toBe(at("13:00:00"));
@@ -519,7 +430,7 @@ describe("two schedulers on one ledger", () => {
   it("each occurrence runs once: the other's claim is lost, logged at debug, and it moves on", async () => {
     const a = await make({ start: T0 });
     const b = withScheduler({ dir: a.dir, ledger: a.ledger, time: a.time, ownsLedger: false, owner: "host-b" });
-    open.push(b);
+    make.beside(b, a);
     for (const h of [a, b]) await h.scheduler.setTask(task("shared"));
     a.scheduler.start();
     b.scheduler.start();

@@ -33,20 +33,21 @@ describe("decideTick", () => {
   it("fires an armed occurrence on its instant (a timer a little early waits again)", () => {
     const armed = timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN });
     expect(decideTick(armed, T0 + MIN - 3, perMinute)).toEqual({ steps: [], wakeAt: T0 + MIN });
-    expect(decideTick(armed, T0 + MIN + 5, perMinute)).toEqual({ steps: [{ kind: "fire" }], wakeAt: T0 + 2 * MIN - 400 });
+    expect(decideTick(armed, T0 + MIN + 5, perMinute)).toEqual({ steps: [{ kind: "fire", late: false }], wakeAt: T0 + 2 * MIN - 400 });
   });
 
-  it("an armed occurrence slept through: skip records it; once skips it only when a later one was missed too; all runs it", () => {
+  it("an armed occurrence slept through: skip records it; once skips it only when a later one was missed too; otherwise it runs as a catch-up", () => {
     const late = T0 + MIN + 30 * S; // a 30 s freeze, the next occurrence not yet due
     expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "skip" }), late, perMinute).steps).toEqual([{ kind: "skip-armed" }]);
-    expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "once" }), late, perMinute).steps).toEqual([{ kind: "fire" }]);
-    expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "all" }), late, perMinute).steps).toEqual([{ kind: "fire" }]);
+    expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "once" }), late, perMinute).steps).toEqual([{ kind: "fire", late: true }]);
+    expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "all" }), late, perMinute).steps).toEqual([{ kind: "fire", late: true }]);
 
     const asleep = T0 + 3 * MIN + 10 * S; // slept through the armed one and two more
     const once = decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "once" }), asleep, perMinute);
     expect(once.steps.map((s) => s.kind)).toEqual(["skip-armed", "catch-up"]);
     const all = decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "all" }), asleep, perMinute);
     expect(all.steps.map((s) => s.kind)).toEqual(["fire", "catch-up"]);
+    expect(all.steps[0]).toEqual({ kind: "fire", late: true });
   });
 
   it("a next run more than a second past is caught up; within the second it is armed and fired at once", () => {
@@ -162,12 +163,13 @@ describe("decideStart", () => {
     expect(decideStart(input({ waited: "slot", overlap: "allow", now: T0 + 50 * S }))).toEqual({ kind: "start" });
   });
 
-  it("a freeze right after admission: skip records it, once skips it if the next is due too, all runs it", () => {
+  it("a freeze right after admission: skip records it, once skips it if the next is due too, otherwise it runs as a catch-up", () => {
     const frozen = { now: T0 + 70 * S };
     expect(decideStart(input({ ...frozen, catchUp: "skip" }))).toEqual({ kind: "skip", code: "missed" });
     expect(decideStart(input({ ...frozen, catchUp: "once" }))).toEqual({ kind: "skip", code: "missed" });
-    expect(decideStart(input({ ...frozen, catchUp: "all" }))).toEqual({ kind: "start" });
-    expect(decideStart(input({ now: T0 + 30 * S, catchUp: "once" }))).toEqual({ kind: "start" });
+    expect(decideStart(input({ ...frozen, catchUp: "all" }))).toEqual({ kind: "catch-up" });
+    expect(decideStart(input({ now: T0 + 30 * S, catchUp: "once" }))).toEqual({ kind: "catch-up" });
+    expect(decideStart(input({ now: T0 + 900, catchUp: "skip" }))).toEqual({ kind: "start" });
   });
 
   it("manual runs, retries and catch-up runs start whenever they get there", () => {

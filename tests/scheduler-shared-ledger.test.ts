@@ -18,7 +18,6 @@ import { every, harness, task, withScheduler, type Harness } from "./support/sch
 import { waitFor } from "./support/wait-for.ts";
 
 const S = 1000;
-const MIN = 60 * S;
 const T0 = Date.parse("2026-03-02T10:00:30.000Z");
 const at = (hhmmss: string) => Date.parse(`2026-03-02T${hhmmss}${hhmmss.includes(".") ? "" : ".000"}Z`);
 const brief = (runs: RunRow[]) => runs.map((r) => `${new Date(r.scheduledFor!).toISOString().slice(11, 19)} ${r.trigger} ${r.status}${r.host ? ` ${r.host}` : ""}`);

@@ -11,7 +11,7 @@ import {
   openSqlJsStore,
   resolveSqlJsStoreOptions,
 } from "../runtime/store/sqljs-store.ts";
-import type { Store } from "../runtime/store/store.ts";
+import type { SqlJsLedger as Store } from "../runtime/store/sqljs-store.ts";
 import { parseJournal } from "../runtime/store/store-journal.ts";
 import { newRun } from "./fixtures/store-runs.ts";
 import { waitFor } from "./support/wait-for.ts";

@@ -5,14 +5,15 @@
  * a copy of the files taken while the store is still open (nothing closed,
  * nothing snapshotted on the way out), opened as the next host would.
  */
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqlJsStore, type SqlJsStoreOptions } from "../runtime/store/sqljs-store.ts";
 import { encodeBatch, parseJournal } from "../runtime/store/store-journal.ts";
 import type { Mutation } from "../runtime/store/store-mutations.ts";
-import type { NewRun, Store } from "../runtime/store/store.ts";
+import type { NewRun } from "../runtime/store/store-mutations.ts";
+import type { SqlJsLedger as Store } from "../runtime/store/sqljs-store.ts";
 import { newRun } from "./fixtures/store-runs.ts";
 import { waitFor } from "./support/wait-for.ts";
 

@@ -9,9 +9,10 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerLauncher } from "../runtime/run/worker-launcher.ts";
-import type { LaunchedRun, RunRequest } from "../runtime/scheduler/run-launcher.ts";
+import type { RunRequest } from "../runtime/scheduler/run-launcher.ts";
 import { bundleTask } from "../runtime/task-file/bundle-task.ts";
-import { prepareToolchain, type Toolchain } from "../runtime/task-file/toolchain.ts";
+import { prepareToolchain } from "../runtime/run/prepare-toolchain.ts";
+import type { Toolchain } from "../runtime/task-file/toolchain.ts";
 import { REPO } from "./support/temp-project.ts";
 
 let root: string;
@@ -149,6 +150,21 @@ describe("WorkerLauncher", () => {
     started.start(async () => ({}));
     started.cancel();
     expect((await started.outcome).status).toBe("success");
+  });
+
+  it("a method that would begin after its deadline (the machine froze) does not: the outcome says late (issue 10 item 8)", async () => {
+    const file = await bundle("too-late", 'ctx.log.info("ran");');
+    const { seen, sink } = recordingSink();
+    const run = launcher.launch(request(file), sink);
+    await run.ready;
+    // The host stalls 300 ms between start() and its go: past a deadline of 100 ms.
+    run.start(() => new Promise((resolve) => setTimeout(() => resolve({}), 300)), { lateAfterMs: 100 });
+    expect(await run.outcome).toMatchObject({ status: "interrupted", startedAt: null, late: true });
+    expect(seen.started).toEqual([]);
+    expect(seen.lines).not.toContain("ran");
+    const onTime = launcher.launch(request(file), recordingSink().sink);
+    onTime.start(async () => ({}), { lateAfterMs: 5000 });
+    expect(await onTime.outcome).toMatchObject({ status: "success" });
   });
 
   it("a run whose state cannot be read fails without starting its method", async () => {

@@ -1,4 +1,4 @@
-import type { ChannelType } from "./alerts-options.ts";
+import type { ChannelType } from "../config/alerts-options.ts";
 import type { AlertMessage } from "./alert-message.ts";
 
 /** One configured destination. `send` resolves once the far end took the alert, and throws when it did not. */

@@ -1,6 +1,6 @@
 import type { AlertChannel } from "./alert-channel.ts";
 import type { AlertMessage } from "./alert-message.ts";
-import type { ChannelOptions, SmtpOptions } from "./alerts-options.ts";
+import type { ChannelOptions, SmtpOptions } from "../config/alerts-options.ts";
 import { DeliveryQueue, type ChannelHealth, type DeliveryOptions } from "./delivery-queue.ts";
 import { desktopChannel } from "./desktop-channel.ts";
 import { emailChannel } from "./email-channel.ts";

@@ -1,4 +1,4 @@
-import type { AlertRule } from "./alerts-options.ts";
+import type { AlertRule } from "../config/alerts-options.ts";
 
 /**
  * What every channel is given: the webhook body of contract §11, plus `at`

@@ -1,5 +1,5 @@
 import type { RunStatus, RunTrigger } from "../store/ledger.ts";
-import type { AlertRule } from "./alerts-options.ts";
+import type { AlertRule } from "../config/alerts-options.ts";
 import { DurationMedian } from "./duration-median.ts";
 import { RateLimit } from "./rate-limit.ts";
 

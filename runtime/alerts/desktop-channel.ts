@@ -1,4 +1,5 @@
-import { deliverNotification } from "../../helpers/notifications.ts";
+import { createRequire } from "node:module";
+import { deliverNotification, type Notifier } from "../util/desktop-notify.ts";
 import type { AlertChannel } from "./alert-channel.ts";
 import { alertTitle } from "./alert-message.ts";
 
@@ -8,7 +9,7 @@ export function desktopChannel(name: string): AlertChannel {
     name,
     type: "desktop",
     send: async (message) => {
-      const result = await deliverNotification({ title: `taskhost: ${alertTitle(message)}`, message: message.text, urgency: message.event === "recovered" ? "normal" : "critical" });
+      const result = await deliverNotification({ title: `taskhost: ${alertTitle(message)}`, message: message.text, urgency: message.event === "recovered" ? "normal" : "critical" }, () => createRequire(import.meta.url)("node-notifier") as Notifier);
       if (!result.delivered) throw new Error(result.reason ?? "not shown");
     },
   };

@@ -1,4 +1,5 @@
-import { createSmtpTransport, defaultFrom, type SmtpSettings } from "../../helpers/email.ts";
+import { createRequire } from "node:module";
+import { createSmtpTransport, defaultFrom, type SmtpSettings } from "../util/smtp-transport.ts";
 import type { AlertChannel } from "./alert-channel.ts";
 import { alertBody, alertTitle } from "./alert-message.ts";
 
@@ -9,7 +10,8 @@ export function emailChannel(name: string, to: readonly string[], smtp: () => Sm
     type: "email",
     send: async (message, signal) => {
       const settings = smtp();
-      const transport = createSmtpTransport(settings);
+      // Loaded at the first alert e-mail: a host that sends none never carries nodemailer.
+      const transport = createSmtpTransport(settings, createRequire(import.meta.url)("nodemailer") as typeof import("nodemailer"));
       const abort = () => transport.close();
       signal.addEventListener("abort", abort, { once: true });
       try {

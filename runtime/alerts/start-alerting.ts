@@ -1,18 +1,18 @@
-import type { RunRow } from "../store/store.ts";
-import type { AlertRow, Ledger } from "../store/ledger.ts";
+import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
 import type { AlertMessage } from "./alert-message.ts";
-import type { ResolvedAlertsOptions } from "./alerts-options.ts";
+import type { ResolvedAlertsOptions } from "../config/alerts-options.ts";
 import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
 import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";
 import { startHostHeartbeat } from "./host-heartbeat.ts";
 
 /** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
+/* eslint-disable @typescript-eslint/no-explicit-any -- listener shapes of EventEmitter<EventMap>, whose maps differ per emitter */
 export interface AlertingScheduler {
   on(event: string, listener: (...args: any[]) => void): unknown;
   off(event: string, listener: (...args: any[]) => void): unknown;
@@ -36,6 +36,7 @@ export interface AlertingCatalog {
   get(id: string): AlertingTask | undefined;
   readonly entries: ReadonlyMap<string, AlertingTask>;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up); the scheduler's `run.skipped`. */
 export interface RunSkippedInfo extends RunEventInfo {

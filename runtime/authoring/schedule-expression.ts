@@ -44,7 +44,10 @@ function tokenize(text: string): Token[] {
   while (i < text.length) {
     const c = text[i]!;
     if (/\s/.test(c)) i++;
-    else if ("().".includes(c)) tokens.push({ kind: "punct", text: c }), i++;
+    else if ("().".includes(c)) {
+      tokens.push({ kind: "punct", text: c });
+      i++;
+    }
     else if (/[A-Za-z_]/.test(c)) {
       const word = /^[A-Za-z_]\w*/.exec(text.slice(i))![0];
       tokens.push({ kind: "word", text: word });

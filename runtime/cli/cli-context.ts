@@ -2,16 +2,11 @@ import path from "node:path";
 import { describeConfigProblem, loadConfigOrLastGood, type ConfigProblem } from "../config/last-good-config.ts";
 import { resolveConfig } from "../config/resolve-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
-import { hostFiles, type HostFiles } from "../host/host-files.ts";
+import { hostFiles } from "../host/host-files.ts";
+import type { ProjectContext } from "../host/project-context.ts";
 
-export interface CliContext {
-  projectRoot: string;
-  configPath: string;
-  config: ResolvedConfig;
-  files: HostFiles;
-  /** Set when config.yaml is invalid and the last good copy (under data/) stands in for it. */
-  configProblem: ConfigProblem | null;
-}
+/** A command's view of the project (the supervisor and the runtime take the same). */
+export type CliContext = ProjectContext;
 
 export const DEFAULT_CONFIG_PATH = "config/config.yaml";
 

@@ -2,7 +2,8 @@ import net from "node:net";
 import type { ControlResponse } from "../host/control-protocol.ts";
 import { socketAddress, type SocketAddress } from "../host/socket-address.ts";
 
-export const ERR_NO_HOST = "ERR_NO_HOST";
+export { ERR_NO_HOST } from "../errors.ts";
+import { ERR_NO_HOST, taskhostError } from "../errors.ts";
 
 /**
  * Sends one request to the running host (a read-only one is retried once if the
@@ -29,7 +30,7 @@ function callOnce<T>(socketPath: string, method: string, params: Record<string, 
       address = socketAddress(socketPath);
     } catch (error) {
       // No socket folder: no host has ever run here (or data/ is gone).
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") reject(Object.assign(new Error("taskhost: no host is running for this project"), { code: ERR_NO_HOST }));
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") reject(taskhostError(ERR_NO_HOST, "taskhost: no host is running for this project"));
       else reject(error);
       return;
     }
@@ -59,7 +60,7 @@ function callOnce<T>(socketPath: string, method: string, params: Record<string, 
     socket.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (error.code === "ENOENT" || error.code === "ECONNREFUSED") {
-        reject(Object.assign(new Error("taskhost: no host is running for this project"), { code: ERR_NO_HOST }));
+        reject(taskhostError(ERR_NO_HOST, "taskhost: no host is running for this project"));
       } else reject(error);
     });
     socket.on("close", () => {

@@ -63,8 +63,9 @@ async function titleOf(ctx: CliContext, task: string): Promise<string> {
     return (await callHost<{ title: string }>(ctx.files.socket, "task", { task })).title;
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === "ERR_UNKNOWN_METHOD") {
-      // A host started before an upgrade does not know the `task` request: its status lists live tasks.
+    // A host started before an upgrade does not know the `task` request (older hosts said
+    // ERR_UNKNOWN_METHOD, which now only means a task's method): its status lists live tasks.
+    if (code === "ERR_UNKNOWN_REQUEST" || code === "ERR_UNKNOWN_METHOD") {
       const found = (await callHost<StatusJson>(ctx.files.socket, "status")).tasks.find((t) => t.id === task);
       if (found) return found.title;
       throw new Error(`taskhost: no live task "${task}" (restart the host to look up removed tasks; see \`taskhost status\`)`);

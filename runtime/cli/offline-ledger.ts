@@ -9,6 +9,17 @@ import type { CliContext } from "./cli-context.ts";
 /** How long an offline command waits for a process still writing the ledger. */
 const OFFLINE_LOCK_WAIT_MS = 5000;
 
+/** A command that only looks has nothing to look at before a host ran once. */
+export function assertLedgerExists(ctx: CliContext): void {
+  // A PostgreSQL ledger is the fleet's, not this folder's: there is nothing to find on disk.
+  if (!ctx.config.database.url && !existsSync(ctx.config.database.path)) {
+    throw taskhostError(
+      "ERR_NO_LEDGER",
+      `taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``,
+    );
+  }
+}
+
 /**
  * Runs `fn` against the ledger when no host is running. Commands that write
  * take the host lock first, so a host cannot start underneath them.
@@ -27,13 +38,7 @@ export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (ledger
   }
   const lock = write ? await acquireHostLock(ctx.files.pidFile) : null;
   try {
-    // A PostgreSQL ledger is the fleet's, not this folder's: there is nothing to find on disk.
-    if (!write && !ctx.config.database.url && !existsSync(ctx.config.database.path)) {
-      throw taskhostError(
-        "ERR_NO_LEDGER",
-        `taskhost: no host is running and there is no ledger yet (${path.relative(ctx.projectRoot, ctx.config.database.path)}); start one with \`npm start\``,
-      );
-    }
+    if (!write) assertLedgerExists(ctx);
     // Not long: a command would rather say who holds it than hang.
     const ledger = await openLedger(ctx.config.database, { lockWaitMs: OFFLINE_LOCK_WAIT_MS });
     try {

@@ -1,7 +1,6 @@
 import { ERR_NO_HOST } from "./control-client.ts";
 import { askHost } from "./ask-host.ts";
 import { withLedger } from "./offline-ledger.ts";
-import { runOffline } from "./run-offline.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
 import type { CliContext } from "./cli-context.ts";
 import { ledgerStatus } from "../host/build-status.ts";
@@ -55,7 +54,7 @@ export async function historyCommand(ctx: CliContext, task: string, limit: numbe
 
 export async function runCommand(ctx: CliContext, target: string, json: boolean): Promise<number> {
   const [task, method] = target.split("#", 2) as [string, string | undefined];
-  const run = await viaHost<RunJson>(ctx, "run", { task, method }, () => runOffline(ctx, task, method));
+  const run = await viaHost<RunJson>(ctx, "run", { task, method }, async () => (await import("./run-offline.ts")).runOffline(ctx, task, method));
   if (json) print(JSON.stringify(run, null, 2));
   else {
     if (run.output) process.stdout.write(run.output.endsWith("\n") ? run.output : `${run.output}\n`);

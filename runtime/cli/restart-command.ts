@@ -1,7 +1,7 @@
-import { callHost, ERR_NO_HOST } from "./control-client.ts";
+import { callHost } from "./control-client.ts";
 import { startCommand } from "./start-command.ts";
 import type { CliContext } from "./cli-context.ts";
-import { ERR_BAD_FLAGS } from "./ops-commands.ts";
+import { ERR_BAD_FLAGS, ERR_NO_HOST, taskhostError } from "../errors.ts";
 import { describeConfigProblem, loadConfigOrLastGood } from "../config/last-good-config.ts";
 import { readStartFailure } from "../supervisor/start-failure.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
@@ -26,7 +26,7 @@ interface Ping {
  */
 export async function restartCommand(ctx: CliContext, configOption: string, flags: RestartFlags): Promise<number> {
   if (flags.force && flags.timeout != null) {
-    throw Object.assign(new Error("taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)"), { code: ERR_BAD_FLAGS });
+    throw taskhostError(ERR_BAD_FLAGS, "taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)");
   }
   // Say first what the new host will start on: a bad config.yaml is named before anything happens.
   const cannotStart = configBlocksStart(ctx);

@@ -3,7 +3,7 @@ import { fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:f
 import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Host } from "../host/start-host.ts";
+import type { Host } from "../compose/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
 import type { StartFailedMessage } from "../supervisor/start-failure.ts";
@@ -48,7 +48,7 @@ export async function hostCommand(configOption: string): Promise<number> {
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
   try {
-    const { startHost } = await import("../host/start-host.ts");
+    const { startHost } = await import("../compose/start-host.ts");
     host = await startHost({
       projectRoot,
       configPath: configOption,

@@ -11,14 +11,7 @@
  */
 
 import type { ResolvedLoggingOptions } from "../logging/logging-options.ts";
-import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "../alerts/alerts-options.ts";
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-/** pino-roll's `frequency` values; "none" rotates by size only. */
-export type LogRotation = "daily" | "hourly" | "none";
-export const LOG_ROTATIONS: readonly LogRotation[] = ["daily", "hourly", "none"];
+import { ALERTS_DEFAULTS, METRICS_DEFAULTS, type ResolvedAlertsOptions, type ResolvedMetricsOptions } from "./alerts-options.ts";
 
 export interface ConfigOptions {
   scheduler?: {
@@ -69,7 +62,7 @@ export interface ConfigOptions {
     port?: number;
     token?: string | null;
   } | null;
-  /** Checked by runtime/alerts/alerts-options.ts. */
+  /** Checked by alerts-options.ts. */
   alerts?: Record<string, unknown> | null;
   metrics?: {
     enabled?: boolean;

@@ -1,4 +1,5 @@
-export const ERR_DEPENDENCY_INSTALL = "ERR_DEPENDENCY_INSTALL";
+export { ERR_DEPENDENCY_INSTALL } from "../errors.ts";
+import { ERR_DEPENDENCY_INSTALL } from "../errors.ts";
 
 /** Why an install did not happen. */
 export type DependencyInstallFailure =

@@ -34,7 +34,7 @@ import {
 } from "./resolve-dependency-options.ts";
 import { npmErrorLines, startNpm, type NpmRun, type NpmRunResult } from "./run-npm.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
-import { taskEnv } from "../run/task-env.ts";
+import { taskEnv } from "../util/task-env.ts";
 
 export { DependencyInstallError, ERR_DEPENDENCY_INSTALL } from "./dependency-install-error.ts";
 

@@ -6,7 +6,8 @@
 import path from "node:path";
 
 /** Same code the config resolver uses for a bad key. */
-export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
+export { ERR_CONFIG_INVALID } from "../errors.ts";
+import { ERR_CONFIG_INVALID } from "../errors.ts";
 
 /** At most this many npm processes run at once, whatever the number of tasks. */
 export const DEFAULT_MAX_CONCURRENT_INSTALLS = 2;

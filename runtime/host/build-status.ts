@@ -65,7 +65,8 @@ export async function ledgerStatus(ledger: Ledger, isolationOf?: (task: { file: 
           .filter((row) => row.taskId === task.id)
           .map((row) => ({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
     // As the last host left it (the file may have changed since; the next start loads it anew).
-    const state: TaskState = task.error ? "error" : task.paused ? "paused" : task.enabled ? "scheduled" : "disabled";
+    // A loaded task with no schedule runs only when asked, as a running host says.
+    const state: TaskState = task.error ? "error" : task.paused ? "paused" : !task.enabled ? "disabled" : schedules.length === 0 ? "manual" : "scheduled";
     const isolation = isolationOf?.(task);
     tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules, ...(isolation ? { isolation } : {}) });
   }

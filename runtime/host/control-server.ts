@@ -53,13 +53,13 @@ export async function startControlServer(
     let response: ControlResponse;
     const handler = handlers[request.method];
     if (!handler) {
-      response = { id: request.id, error: { code: "ERR_UNKNOWN_METHOD", message: `taskhost control: unknown request "${request.method}"` } };
+      response = { id: request.id, error: { code: "ERR_UNKNOWN_REQUEST", message: `taskhost control: unknown request "${request.method}"` } };
     } else {
       try {
         response = { id: request.id, result: await handler(request.params ?? {}) };
       } catch (error) {
         const err = error as Error & { code?: string };
-        response = { id: request.id, error: { code: err.code ?? "ERR_HOST", message: err.message } };
+        response = { id: request.id, error: { code: err.code ?? "ERR_INTERNAL", message: err.message } };
       }
     }
     if (!socket.destroyed) socket.write(JSON.stringify(response) + "\n");

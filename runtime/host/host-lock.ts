@@ -2,7 +2,8 @@ import { mkdir, open, readFile, unlink } from "node:fs/promises";
 import path from "node:path";
 import { isProcessAlive } from "../util/is-process-alive.ts";
 
-export const ERR_HOST_RUNNING = "ERR_HOST_RUNNING";
+export { ERR_HOST_RUNNING } from "../errors.ts";
+import { ERR_HOST_RUNNING } from "../errors.ts";
 
 export interface HostLock {
   readonly pid: number;

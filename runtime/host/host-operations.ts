@@ -1,6 +1,6 @@
 import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
-import { taskhostError } from "../errors.ts";
+import { taskhostError, type ErrorCode } from "../errors.ts";
 import type { TaskCatalog } from "./task-catalog.ts";
 import { runJson, type RunJson } from "./report-shapes.ts";
 
@@ -17,8 +17,8 @@ export interface HistoryPage {
 }
 
 /** An error with a `code` (ERR_UNKNOWN_TASK, ERR_TASK_LOAD, …) that callers map to their own answers. */
-function codeError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
+function codeError(code: ErrorCode, message: string): Error {
+  return taskhostError(code, message);
 }
 
 /**

@@ -69,7 +69,7 @@ export interface HostJson {
 export interface StatusJson {
   host: HostJson;
   tasks: TaskJson[];
-  /** Every live host on the ledger (contract §10): a fleet's on PostgreSQL, the one host with sql.js. */
+  /** Every live host on a PostgreSQL ledger (contract §10); empty with sql.js, where `host` is the only one. */
   hosts: HostStatusJson[];
   /** The alert channels' health (a running host only). */
   alerts?: { channels: ChannelHealth[] };

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { isCode } from "../errors.ts";
 import type { Ledger } from "../store/ledger.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import { loadTask, TaskLoadError } from "../task-file/load-task.ts";
-import { ERR_INSPECTOR_STOPPED } from "../run/bundle-inspector.ts";
 import { isTaskFile, taskIdFromPath } from "../task-file/task-id.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
@@ -196,7 +196,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     } catch (error) {
       entry.installing = false;
       if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
-      if ((error as { code?: unknown }).code === ERR_INSPECTOR_STOPPED) {
+      if (isCode(error, "ERR_INSPECTOR_STOPPED")) {
         // Cut off by the host stopping: not the file's fault, so nothing is recorded against it.
         entry.sourceHash = null;
         options.log.debug({ event: "task.load.cancelled", taskId: id }, `${relFile}: load cut off by the host stopping`);

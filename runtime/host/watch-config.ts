@@ -68,7 +68,10 @@ export async function watchConfig(options: WatchConfigOptions): Promise<Watching
       } catch (error) {
         options.rejected(error);
         const message = error instanceof Error ? error.message : String(error);
-        options.log().error({ event: "config.rejected", file, changed, error: message }, `config rejected: ${message}`);
+        options.log().error(
+          { event: "config.rejected", file, key: (error as { key?: string }).key, changed, error: message },
+          `config rejected, the previous configuration stays in force: ${message}`,
+        );
         return;
       }
       await options.accepted(source);

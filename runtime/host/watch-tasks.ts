@@ -18,6 +18,8 @@ const MODULE_FILE = /\.(?:[cm]?[jt]s|[jt]sx|json)$/;
 
 export interface WatchTasksOptions {
   catalog: TaskCatalog;
+  /** The folder to watch; events are acted on only while the catalog reads this folder (a reload builds the next watcher before it switches). */
+  tasksDir: string;
   /** Folders of modules tasks import (the project's helpers/). */
   helperDirs: string[];
   log: HostLog;
@@ -29,11 +31,11 @@ export interface WatchTasksOptions {
  * unscheduled; an edited helper reloads exactly the tasks whose bundle includes it.
  */
 export async function watchTasks(options: WatchTasksOptions): Promise<Watching> {
-  const { catalog, log } = options;
-  const tasksDir = catalog.tasksDir;
+  const { catalog, log, tasksDir } = options;
   const onError = (error: unknown, file: string) =>
     log.error({ event: "reload.failed", file, err: error }, `reloading ${file} failed: ${error instanceof Error ? error.message : String(error)}`);
   const taskQueue = new CoalescingQueue<string>(SETTLE_MS, async (file) => {
+    if (catalog.tasksDir !== tasksDir) return;
     if (existsSync(file) && catalog.isTask(file)) await catalog.load(file);
     else if (catalog.entries.has(taskIdFromPath(tasksDir, file))) await catalog.remove(taskIdFromPath(tasksDir, file));
   }, onError);

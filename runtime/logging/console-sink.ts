@@ -4,7 +4,7 @@
  * `19:04:05 info  [Hello] tick`. The files keep the full record; this is a
  * glance view, so it prints local wall-clock time only.
  */
-import type { LogLevel } from "./logging-options.ts";
+import type { LogLevel } from "./log-level.ts";
 import { guardBrokenPipe, writeUnlessBroken } from "./broken-pipe.ts";
 
 export interface ConsoleSink {

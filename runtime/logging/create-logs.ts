@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import pino, { type Logger } from "pino";
 import { createConsoleSink, type ConsoleSink } from "./console-sink.ts";
-import type { LogLevel, ResolvedLoggingOptions } from "./logging-options.ts";
+import type { LogLevel } from "./log-level.ts";
+import type { ResolvedLoggingOptions } from "./logging-options.ts";
 import { openRollingFile, type RollingFile } from "./rolling-file.ts";
 
 export interface Logs {

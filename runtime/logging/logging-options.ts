@@ -5,12 +5,15 @@
  * bad edit before anything touches the logs directory.
  */
 import path from "node:path";
-import { LOG_LEVELS, LOG_ROTATIONS, type LogLevel, type LogRotation } from "../config/config-options.ts";
+import { LOG_LEVELS, type LogLevel } from "./log-level.ts";
 
-export type { LogLevel, LogRotation };
+/** pino-roll's `frequency` values; "none" rotates by size only. */
+export type LogRotation = "daily" | "hourly" | "none";
+export const LOG_ROTATIONS: readonly LogRotation[] = ["daily", "hourly", "none"];
 
 /** Same code the config resolver uses, so callers test one constant for any bad key. */
-export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID";
+export { ERR_CONFIG_INVALID } from "../errors.ts";
+import { ERR_CONFIG_INVALID, taskhostError } from "../errors.ts";
 
 export interface LoggingOptions {
   level?: LogLevel | string | null;
@@ -61,7 +64,7 @@ const UNIT_BYTES: Record<string, number> = {
 };
 
 function invalid(key: string, message: string): Error {
-  return Object.assign(new Error(`logging.${key} ${message}`), { code: ERR_CONFIG_INVALID });
+  return taskhostError(ERR_CONFIG_INVALID, `logging.${key} ${message}`);
 }
 
 /** Parses "10 MB" / "512k" / 1048576 into bytes (binary units, like pino-roll). */
@@ -91,9 +94,7 @@ export function parseLogSize(value: string | number, key = "max_size"): number {
 /** Validates the `logging:` section and returns it frozen, directory made absolute. */
 export function resolveLoggingOptions(input: LoggingOptions | null | undefined, projectRoot: string): ResolvedLoggingOptions {
   if (input !== null && input !== undefined && (typeof input !== "object" || Array.isArray(input))) {
-    throw Object.assign(new Error("logging must be a mapping of keys (level, directory, max_size, rotation, retention)."), {
-      code: ERR_CONFIG_INVALID,
-    });
+    throw taskhostError(ERR_CONFIG_INVALID, "logging must be a mapping of keys (level, directory, max_size, rotation, retention).");
   }
   // YAML gives null for a key written without a value: treat it as "use the default".
   const pick = <K extends keyof LoggingOptions>(key: K) => input?.[key] ?? LOGGING_DEFAULTS[key];

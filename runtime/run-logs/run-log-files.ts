@@ -8,14 +8,14 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
+import type { LogLevel } from "../logging/log-level.ts";
 
 /** Per run, by default. */
 export const RUN_LOG_MAX_BYTES = 5 * 1024 * 1024;
 
-export type RunLogLevel = "debug" | "info" | "warn" | "error";
 
 export interface RunLogWriter {
-  line(level: RunLogLevel, text: string): void;
+  line(level: LogLevel, text: string): void;
   /** Ends the file with `summary` (e.g. "success in 812 ms"); resolves once it is on disk. Safe to call twice. */
   close(summary?: string): Promise<void>;
 }
@@ -80,7 +80,7 @@ class CappedWriter implements RunLogWriter {
     else if (!this.failed) this.pending.push(chunk);
   }
 
-  line(level: RunLogLevel, text: string): void {
+  line(level: LogLevel, text: string): void {
     if (this.closed) return;
     const chunk = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${text}\n`;
     const bytes = Buffer.byteLength(chunk);

@@ -31,7 +31,7 @@ export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): RunLaunc
       return {
         ready: launched.ready,
         outcome: launched.outcome,
-        start: (readState) => launched.start(readState),
+        start: (readState, options) => launched.start(readState, options),
         stop: (status, reason, graceMs, completedCounts) => launched.stop(status, reason, graceMs, completedCounts),
         cancel: () => {
           launched.cancel();

@@ -1,31 +1,25 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, type InspectResult } from "./inspect-bundle.ts";
+import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle } from "./inspect-bundle.ts";
+import type { BundleInspector, InspectResult } from "../task-file/bundle-inspection.ts";
 import type { WorkerMessage } from "./worker-protocol.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
 /** An inspection ended because the inspector was disposed (the host is stopping): not the task's fault. */
-export const ERR_INSPECTOR_STOPPED = "ERR_INSPECTOR_STOPPED";
+export { ERR_INSPECTOR_STOPPED } from "../errors.ts";
+import { ERR_INSPECTOR_STOPPED, taskhostError } from "../errors.ts";
 
 function stoppedError(): Error {
-  return Object.assign(new Error("taskhost: the bundle inspector was stopped (the host is stopping)"), { code: ERR_INSPECTOR_STOPPED });
+  return taskhostError(ERR_INSPECTOR_STOPPED, "taskhost: the bundle inspector was stopped (the host is stopping)");
 }
 
-export interface BundleInspectorOptions {
-  /** The compiled worker entry. */
-  entryFile: string;
+export interface BundleInspectorOptions extends WorkerSpawn {
   /** Workers importing at once (default: the machine's cores, at most 4). */
   maxWorkers?: number;
   /** Bundles one worker imports before it is replaced, so module state and memory stay bounded. */
   batchSize?: number;
   /** Longest one import may take. */
   timeoutMs?: number;
-}
-
-export interface BundleInspector {
-  inspect(bundlePath: string): Promise<InspectResult>;
-  /** Ends the workers; pending inspections reject. Safe to call twice. */
-  dispose(): Promise<void>;
 }
 
 interface Job {
@@ -57,7 +51,7 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
   const stopping = new AbortController();
 
   const solo = (job: Job): void => {
-    inspectBundle(options.entryFile, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
+    inspectBundle(options, job.bundlePath, timeoutMs, stopping.signal).then(job.resolve, job.reject);
   };
 
   const spawn = (): void => {
@@ -110,13 +104,14 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
           solo(job);
           return end();
         }
-        current.reject(Object.assign(new Error(message.error.stack ?? message.error.message), { code: ERR_TASK_IMPORT }));
+        current.reject(taskhostError(ERR_TASK_IMPORT, message.error.stack ?? message.error.message));
       } else return;
       clearTimeout(timer);
       next();
     };
     const worker: WorkerHandle = new WorkerHandle({
       entryFile: options.entryFile,
+      paths: options.paths,
       input: { mode: "inspect-many" },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage,

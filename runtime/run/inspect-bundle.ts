@@ -1,22 +1,16 @@
 import { pathToFileURL } from "node:url";
-import type { MethodSchedule } from "../schedule/schedule-spec.ts";
-import { WorkerHandle } from "./worker-handle.ts";
+import type { InspectResult } from "../task-file/bundle-inspection.ts";
+import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
 
-export const ERR_TASK_IMPORT = "ERR_TASK_IMPORT";
+export { ERR_TASK_IMPORT } from "../errors.ts";
+import { ERR_TASK_IMPORT, taskhostError } from "../errors.ts";
 
 /** Heap of a worker that only imports bundles. */
 export const INSPECT_MEMORY_MB = 256;
 
 /** A task's import ran past `timeoutMs` (in a worker of its own or a shared one). */
 export function importTimedOut(timeoutMs: number): Error {
-  return Object.assign(new Error(`importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`), {
-    code: ERR_TASK_IMPORT,
-  });
-}
-
-export interface InspectResult {
-  schedules: MethodSchedule[];
-  methods: string[];
+  return taskhostError(ERR_TASK_IMPORT, `importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`);
 }
 
 /**
@@ -24,7 +18,7 @@ export interface InspectResult {
  * schedules. Task code never runs on the host's own thread: a throw, an endless
  * loop or process.exit() at import time becomes an error for that task only.
  */
-export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
+export function inspectBundle(spawn: WorkerSpawn, bundlePath: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<InspectResult> {
   return new Promise<InspectResult>((resolve, reject) => {
     let done = false;
     const end = (error: Error | null, result?: InspectResult) => {
@@ -38,7 +32,7 @@ export function inspectBundle(entryFile: string, bundlePath: string, timeoutMs =
       else resolve(result!);
     };
     const worker = new WorkerHandle({
-      entryFile,
+      ...spawn,
       input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage: (message) => {

@@ -5,7 +5,7 @@
  */
 import { format } from "node:util";
 import type { RunTriggerName, TaskContext, TaskState } from "../api/task-context.ts";
-import type { LogLevel } from "./worker-protocol.ts";
+import type { LogLevel } from "../logging/log-level.ts";
 
 /** What a run is, as its thread was told. */
 export interface RunIdentity {

@@ -4,19 +4,24 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
-import type { HostMessage, SerializedError, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
+import { serializeThrown } from "./serialize-thrown.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
 import { setCurrentRun } from "../api/current-run.ts";
 import { trackRunChildren } from "./run-children.ts";
 import { reportRunMemory } from "./report-run-memory.ts";
+import { publishTaskPaths } from "./task-paths.ts";
 
 // Stack traces of task errors should name tasks/x.ts:line, not the bundle.
 process.setSourceMapsEnabled(true);
 
-const input = workerData as WorkerInput;
+const input = workerData as WorkerData;
 const port = parentPort!;
+// Before any task code: helpers (and processes a run starts) find the project through these.
+if (input.paths) publishTaskPaths(input.paths);
+const projectRoot = input.paths?.projectRoot ?? process.cwd();
 // Before any task code: what a run starts ends with it (issue 10.4).
 if (input.mode === "run") {
   trackRunChildren(port);
@@ -24,23 +29,23 @@ if (input.mode === "run") {
 }
 const post = (message: WorkerMessage): void => port.postMessage(message);
 const abort = new AbortController();
-let go: (state: Record<string, unknown>) => void = () => {};
-const goSignal = new Promise<Record<string, unknown>>((resolve) => (go = resolve));
+type Go = Extract<HostMessage, { type: "go" }>;
+let go: (message: Go) => void = () => {};
+const goSignal = new Promise<Go>((resolve) => (go = resolve));
 
 port.on("message", (message: HostMessage) => {
-  if (message.type === "go") go(message.state);
+  if (message.type === "go") go(message);
   else if (message.type === "abort") abort.abort(new Error(message.reason));
   else if (message.type === "inspect") inspect(message.bundleUrl);
 });
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof Error) return { message: error.message, stack: stripRuntimeFrames(error.stack) };
-  return { message: format("%o", error) };
+  return serializeThrown(error, stripRuntimeFrames);
 }
 
 /** Frames of this entry file say nothing to the task's author; paths read best from the project root. */
 function stripRuntimeFrames(stack: string | undefined): string | undefined {
-  const root = `${process.env.TASKHOST_PROJECT_ROOT ?? process.cwd()}/`;
+  const root = `${projectRoot}/`;
   return stack
     ?.split("\n")
     .filter((line) => !/worker-entry-[0-9a-f]+\.mjs/.test(line))
@@ -71,7 +76,10 @@ async function main(): Promise<void> {
   }
   const { instance, fn } = taskMethod(cls, input.method);
   post({ type: "ready" });
-  const ctx = makeTaskContext(input, await goSignal, abort.signal, {
+  const { state, notAfter } = await goSignal;
+  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
+  if (notAfter !== undefined && Date.now() > notAfter) return post({ type: "too-late" });
+  const ctx = makeTaskContext(input, state, abort.signal, {
     log: (level, message) => post({ type: "log", level, message }),
     state: (key, value, deleted) => post({ type: "state", key, value, deleted }),
   });
@@ -80,7 +88,7 @@ async function main(): Promise<void> {
     scheduleId: ctx.scheduleId,
     log: ctx.log,
     signal: ctx.signal,
-    projectRoot: process.env.TASKHOST_PROJECT_ROOT ?? process.cwd(),
+    projectRoot,
   });
   post({ type: "started", at: Date.now() });
   await fn.call(instance, ctx);

@@ -8,15 +8,22 @@
  * lost; what a caller does with a message after it settled is its own rule.
  */
 import { Worker } from "node:worker_threads";
-import type { HostMessage, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { HostMessage, WorkerData, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
+import type { TaskPaths } from "./task-paths.ts";
 import { LineSplitter } from "./line-splitter.ts";
-import { taskEnv } from "./task-env.ts";
+import { taskEnv } from "../util/task-env.ts";
 
 export type WorkerEnd = { kind: "error"; error: Error & { code?: string } } | { kind: "exit"; code: number };
 
-export interface WorkerHandleOptions {
+/** What every worker of a runtime starts from. */
+export interface WorkerSpawn {
   /** The compiled worker entry (see workerEntryFile). */
   entryFile: string;
+  /** Where the project is, for task code (task-paths.ts); tests of the run layer may leave it out. */
+  paths?: TaskPaths;
+}
+
+export interface WorkerHandleOptions extends WorkerSpawn {
   input: WorkerInput;
   /** The thread's V8 heap cap. */
   memoryLimitMb: number;
@@ -48,7 +55,7 @@ export class WorkerHandle {
 
   constructor(private readonly options: WorkerHandleOptions) {
     this.worker = new Worker(options.entryFile, {
-      workerData: options.input,
+      workerData: { ...options.input, paths: options.paths } satisfies WorkerData,
       stdout: true,
       stderr: true,
       execArgv: [],

@@ -1,6 +1,7 @@
 import { taskhostError } from "../errors.ts";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
 import { launchWorkerRun } from "./worker-run.ts";
+import type { WorkerSpawn } from "./worker-handle.ts";
 
 /** Lead time before any load of a task was measured (a fresh worker loads a small bundle in ~100–300 ms). */
 const DEFAULT_LEAD_MS = 400;
@@ -9,10 +10,7 @@ const MAX_LEAD_MS = 3000;
 /** Weight of the newest load time in a task's running average. */
 const NEWEST_WEIGHT = 0.3;
 
-export interface WorkerLauncherOptions {
-  /** The compiled worker entry (see workerEntryFile). */
-  entryFile: string;
-}
+export type WorkerLauncherOptions = WorkerSpawn;
 
 /**
  * Isolation `worker`: each run gets a fresh worker thread, started ahead of
@@ -28,7 +26,7 @@ export class WorkerLauncher implements RunLauncher {
 
   launch(request: RunRequest, sink: RunSink): LaunchedRun {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
-    const run = launchWorkerRun(this.options.entryFile, request, sink, (ms) => this.measured(request.task.id, ms));
+    const run = launchWorkerRun(this.options, request, sink, (ms) => this.measured(request.task.id, ms));
     this.runs.add(run);
     void run.outcome.then(() => this.runs.delete(run));
     return run;

@@ -1,8 +1,8 @@
 /** Messages between the host and a run's worker thread. Plain JSON only. */
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
-
-export type LogLevel = "debug" | "info" | "warn" | "error";
+import type { LogLevel } from "../logging/log-level.ts";
+import type { TaskPaths } from "./task-paths.ts";
 
 export interface SerializedError {
   message: string;
@@ -24,18 +24,26 @@ export type WorkerInput =
       trigger: RunTriggerName;
     };
 
+/** What a worker is started with: its input, and where the project is (absent only in tests of the run layer). */
+export type WorkerData = WorkerInput & { paths?: TaskPaths };
+
 export type WorkerMessage =
   | { type: "inspected"; schedules: MethodSchedule[]; methods: string[] }
   | { type: "inspect-failed"; error: SerializedError }
   | { type: "ready" }
   | { type: "started"; at: number }
+  /** `go` came after its `notAfter` (the machine froze meanwhile): the method did not begin. */
+  | { type: "too-late" }
   | { type: "log"; level: LogLevel; message: string }
   | { type: "state"; key: string; value: unknown; deleted: boolean }
   | { type: "done"; ok: true }
   | { type: "done"; ok: false; error: SerializedError };
 
-/** `go` carries the task's state as of the start, not as of the pre-warm. */
+/**
+ * `go` carries the task's state as of the start, not as of the pre-warm, and
+ * the latest instant (ms) the method may begin at.
+ */
 export type HostMessage =
-  | { type: "go"; state: Record<string, unknown> }
+  | { type: "go"; state: Record<string, unknown>; notAfter?: number }
   | { type: "abort"; reason: string }
   | { type: "inspect"; bundleUrl: string };

@@ -1,11 +1,12 @@
 import { pathToFileURL } from "node:url";
-import type { LaunchedRun, LogLevel, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
+import type { LogLevel } from "../logging/log-level.ts";
+import type { LaunchedRun, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
 import { graceFor } from "../scheduler/grace-period.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
 import { MAX_LINE_CHARS } from "./line-splitter.ts";
-import { WorkerHandle, type WorkerEnd } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.ts";
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";
 
@@ -25,7 +26,7 @@ type Status = RunOutcome["status"];
  * before it died and that arrive after its error (issue 10 item 2: a stopped
  * host lingered until such a timer fired).
  */
-export function launchWorkerRun(entryFile: string, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
+export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
   const launchedAt = Date.now();
   const input: WorkerInput = {
     mode: "run",
@@ -48,6 +49,7 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
   let startedAt: number | null = null;
   let settled = false;
   let startAsked = false;
+  let loadedAt = 0;
   let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -56,14 +58,14 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
   let resolveOutcome: (outcome: RunOutcome) => void = () => {};
   const outcome = new Promise<RunOutcome>((resolve) => (resolveOutcome = resolve));
 
-  const settle = (status: Status, error: string | null): void => {
+  const settle = (status: Status, error: string | null, late = false): void => {
     if (settled) return;
     settled = true;
     const finishedAt = Date.now();
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
     markReady();
-    void handle.close().then(() => resolveOutcome({ status, error, output: excerpt.toString(), startedAt, finishedAt }));
+    void handle.close().then(() => resolveOutcome({ status, error, output: excerpt.toString(), startedAt, finishedAt, ...(late ? { late } : {}) }));
   };
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false): void => {
@@ -85,10 +87,14 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
   const onMessage = (message: WorkerMessage): void => {
     switch (message.type) {
       case "ready":
-        onLoaded?.(Date.now() - launchedAt);
+        loadedAt = Date.now();
+        onLoaded?.(loadedAt - launchedAt);
         // Loaded: waiting for its boundary (or a slot) is not the run's time; its timeout restarts at `started`.
         clearTimeout(timeoutTimer);
         markReady();
+        break;
+      case "too-late":
+        settle("interrupted", "taskhost: not begun: the machine froze between its start and its code's beginning", true);
         break;
       case "started":
         // Even after an error overtook it, the code did start: the record says so.
@@ -124,7 +130,8 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
 
   let children: RunChildren | null = null;
   const handle = new WorkerHandle({
-    entryFile,
+    entryFile: worker.entryFile,
+    paths: worker.paths,
     input,
     memoryLimitMb: request.memoryLimitMb,
     name: `taskhost:${request.scheduleId}`,
@@ -145,17 +152,20 @@ export function launchWorkerRun(entryFile: string, request: RunRequest, sink: Ru
   return {
     ready,
     outcome,
-    start(readState) {
+    start(readState, options) {
       if (startAsked || settled) return;
       startAsked = true;
+      const askedAt = Date.now();
       // The state is read once the code is loaded, right before the method begins, so it
       // sees what a run that ended meanwhile wrote (issue 11 item 13).
       void ready
         .then(async () => {
           if (settled) return;
           const state = await readState();
+          const lateAfter = options?.lateAfterMs;
+          const notAfter = lateAfter === undefined ? undefined : Math.max(askedAt, loadedAt) + lateAfter;
           // Not once it is being stopped (it timed out while loading, or the host is stopping).
-          if (!settled && !forced) handle.post({ type: "go", state });
+          if (!settled && !forced) handle.post({ type: "go", state, ...(notAfter === undefined ? {} : { notAfter }) });
         })
         .catch((error: unknown) => settle("failure", `taskhost: the task's state could not be read (${error instanceof Error ? error.message : String(error)})`));
     },

@@ -18,6 +18,8 @@ export interface StartInput {
 
 export type StartDecision =
   | { kind: "start" }
+  /** It runs late, as a catch-up: its trigger becomes `catch-up` (ledger, log, ctx.trigger). */
+  | { kind: "catch-up" }
   | { kind: "skip"; code: SkipCode }
   /** Give the occurrence back (the host is stopping): the next host finds it due. */
   | { kind: "release" };
@@ -33,7 +35,8 @@ export type StartDecision =
  * - one whose host froze between its admission and now (more than a second
  *   late without having waited) is what catch_up decides: skip records it
  *   skipped; once skips it when the next occurrence is due too (the catch-up
- *   run stands for it); all runs it (issue 10 item 8).
+ *   run stands for it); otherwise it runs as a catch-up, never as a late
+ *   `schedule` (issue 10 item 8).
  */
 export function decideStart(input: StartInput): StartDecision {
   if (input.stopping) return { kind: "release" };
@@ -43,5 +46,5 @@ export function decideStart(input: StartInput): StartDecision {
   if (input.waited) return { kind: "start" };
   if (input.now - input.scheduledFor <= LATE_MS) return { kind: "start" };
   if (input.catchUp === "skip" || (input.catchUp === "once" && nextDue)) return { kind: "skip", code: "missed" };
-  return { kind: "start" };
+  return { kind: "catch-up" };
 }

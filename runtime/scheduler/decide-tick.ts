@@ -17,8 +17,12 @@ export interface ScheduleTiming {
 }
 
 export type TickStep =
-  /** The armed occurrence's instant has come: admit it (overlap decides whether it starts). */
-  | { kind: "fire" }
+  /**
+   * The armed occurrence's instant has come: admit it (overlap decides whether
+   * it starts). `late`: it was slept through and runs as a catch-up (trigger
+   * `catch-up`, never skipped for overlap).
+   */
+  | { kind: "fire"; late: boolean }
   /** The armed occurrence was missed while the host was asleep: record it skipped (reason `missed`). */
   | { kind: "skip-armed" }
   /** Claim the next occurrence now and launch its run, so its code starts on the instant. */
@@ -41,7 +45,7 @@ export interface TickDecision {
  * An armed occurrence found more than a second late was slept through: under
  * catch_up: skip it is recorded skipped; under once it is skipped only if a
  * later occurrence was missed too (the catch-up run stands for both);
- * otherwise it runs, late, as what it was claimed as (issue 10 item 8).
+ * otherwise it runs late, as a catch-up (issue 10 item 8).
  */
 export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occurrences): TickDecision {
   const steps: TickStep[] = [];
@@ -52,7 +56,7 @@ export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occ
     if (now < armed) return { steps, wakeAt: armed };
     const late = now - armed > LATE_MS;
     const laterMissed = next !== null && next <= now - LATE_MS;
-    steps.push(late && (catchUp === "skip" || (catchUp === "once" && laterMissed)) ? { kind: "skip-armed" } : { kind: "fire" });
+    steps.push(late && (catchUp === "skip" || (catchUp === "once" && laterMissed)) ? { kind: "skip-armed" } : { kind: "fire", late });
   }
   if (next === null) return { steps, wakeAt: null };
   if (next <= now - LATE_MS) {

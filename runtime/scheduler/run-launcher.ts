@@ -6,10 +6,10 @@
  * (`context`), or a task's own warm worker (`task`). The scheduler never
  * imports `run/`; the host injects a launcher.
  */
+import type { LogLevel } from "../logging/log-level.ts";
 import type { RunTrigger } from "../store/ledger.ts";
 
 export type Isolation = "context" | "task" | "worker";
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface RunRequest {
   runId: number;
@@ -43,6 +43,20 @@ export interface RunOutcome {
   output: string;
   startedAt: number | null;
   finishedAt: number;
+  /**
+   * Told to begin, its code would have begun more than `lateAfterMs` after
+   * (the machine froze or slept in between): it did not begin, and the
+   * scheduler decides again (issue 10 item 8).
+   */
+  late?: boolean;
+}
+
+export interface StartOptions {
+  /**
+   * The code begins only within this long of start() (or of its load, when
+   * it loads after start()); later, the run ends unbegun with `late`.
+   */
+  lateAfterMs?: number;
 }
 
 export interface LaunchedRun {
@@ -54,7 +68,7 @@ export interface LaunchedRun {
    * Lets the method begin. `readState` is called right before the method
    * starts (after loading), so it sees what the previous run left.
    */
-  start(readState: () => Promise<Record<string, unknown>>): void;
+  start(readState: () => Promise<Record<string, unknown>>, options?: StartOptions): void;
   /**
    * Aborts ctx.signal, then kills the run after `graceMs` unless it finished.
    * With `completedCounts`, a run that completes its work within the grace is

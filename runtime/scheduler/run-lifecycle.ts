@@ -60,6 +60,8 @@ export class RunLifecycle {
   startRecorded = false;
   /** What it waited for, if anything: its place in the queue, or a run slot (late on purpose, not asleep). */
   waited: "queue" | "slot" | null = null;
+  /** Claimed as `schedule`, it became a catch-up (the machine slept); the ledger's row still says `schedule`. */
+  retriggered = false;
   /** Resolves once its settlement is carried out, with the row as recorded (none when nothing was). */
   readonly recorded: Promise<RunRow | undefined>;
   private markRecorded: (row: RunRow | undefined) => void = () => {};
@@ -88,14 +90,25 @@ export class RunLifecycle {
     return this.current === "ended" || this.current === "released";
   }
 
+  /**
+   * A scheduled occurrence that cannot start on time (slept through) runs as
+   * a catch-up: its trigger changes before its code is loaded with it.
+   */
+  becomeCatchUp(): void {
+    if (this.subject.trigger !== "schedule") return;
+    this.subject.trigger = "catch-up";
+    this.retriggered = true;
+    this.dropLaunch();
+  }
+
   /** claimed → waiting */
   admit(): void {
     this.move("claimed", "waiting");
   }
 
-  /** waiting → started */
+  /** waiting → started (again, for one launched anew after it could not begin on time) */
   begin(): void {
-    this.move("waiting", "started");
+    if (this.current !== "started") this.move("waiting", "started");
   }
 
   /** Back in line behind the previous run (still claimed): its slot and loaded code are let go meanwhile. */

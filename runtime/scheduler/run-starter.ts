@@ -8,7 +8,7 @@ import type { Isolation, RunLauncher, RunSink } from "./run-launcher.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { logFields, type RunRecorder } from "./run-recorder.ts";
 import { RunSlots } from "./run-slots.ts";
-import { skipMessage } from "./scheduling-policy.ts";
+import { LATE_MS, skipMessage } from "./scheduling-policy.ts";
 import type { Clock, HostLog, SharedLedger, TaskLogLine, Timers } from "./scheduler-types.ts";
 
 /** Lines a single run may write to tasks.log. */
@@ -99,37 +99,63 @@ export class RunStarter {
     if (id === null) return void run.settle({ kind: "lost" });
     const { subject } = run;
     if (this.options.shared && !(await this.clearOfOtherHosts(run))) return;
-    const decision = decideStart({
-      trigger: subject.trigger,
-      scheduledFor: subject.scheduledFor,
-      now: this.options.clock.now(),
-      catchUp: subject.task.meta.catchUp,
-      overlap: subject.task.meta.overlap,
-      following: this.options.following(subject.scheduleId, subject.scheduledFor),
-      waited: run.waited,
-      stopping: this.options.stopping(),
-    });
-    if (decision.kind === "release") return void run.settle({ kind: "released", handBack: true });
-    if (decision.kind === "skip") {
-      run.settle({ kind: "skipped", code: decision.code, reason: skipMessage(decision.code, subject.task.meta.catchUp) });
+    for (;;) {
+      const decision = decideStart({
+        trigger: subject.trigger,
+        scheduledFor: subject.scheduledFor,
+        now: this.options.clock.now(),
+        catchUp: subject.task.meta.catchUp,
+        overlap: subject.task.meta.overlap,
+        following: this.options.following(subject.scheduleId, subject.scheduledFor),
+        waited: run.waited,
+        stopping: this.options.stopping(),
+      });
+      if (decision.kind === "release") return void run.settle({ kind: "released", handBack: true });
+      if (decision.kind === "skip") {
+        run.settle({ kind: "skipped", code: decision.code, reason: skipMessage(decision.code, subject.task.meta.catchUp) });
+        return;
+      }
+      if (decision.kind === "catch-up") run.becomeCatchUp();
+      if (run.retriggered && !(await this.recordCatchUp(run))) return;
+      try {
+        this.launch(run);
+      } catch (error) {
+        const finishedAt = this.options.clock.now();
+        const message = `taskhost: the run could not be launched (${error instanceof Error ? error.message : String(error)})`;
+        run.settle({ kind: "ran", outcome: { status: "failure", error: message, output: "", startedAt: null, finishedAt } });
+        return;
+      }
+      if (this.options.shared && !run.startRecorded && !(await this.recordStart(run))) return;
+      const launched = run.launched!;
+      run.begin();
+      // A scheduled run's code begins within a second or not at all (the machine froze): then catch_up decides.
+      // Not on a shared ledger, where its start is recorded before its code begins.
+      const late = subject.trigger === "schedule" && !this.options.shared ? { lateAfterMs: LATE_MS } : undefined;
+      launched.start(() => this.watched(this.readState(subject.task.id)), late);
+      const outcome = await launched.outcome;
+      if (outcome.late && !run.settled) {
+        this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);
+        run.launched = null;
+        run.waited = null;
+        continue;
+      }
+      // Its state lands before its end: whoever sees it ended (the next run, maybe on another host) sees its state.
+      await this.stateWrites.get(subject.task.id);
+      run.settle({ kind: "ran", outcome });
       return;
     }
+  }
+
+  /** A scheduled occurrence that became a catch-up: the ledger says so before it runs. false: it does not start. */
+  private async recordCatchUp(run: RunLifecycle): Promise<boolean> {
     try {
-      this.launch(run);
+      await this.watched(this.options.ledger.recordCatchUp(run.runId!));
     } catch (error) {
-      const finishedAt = this.options.clock.now();
-      const message = `taskhost: the run could not be launched (${error instanceof Error ? error.message : String(error)})`;
-      run.settle({ kind: "ran", outcome: { status: "failure", error: message, output: "", startedAt: null, finishedAt } });
-      return;
+      this.notStarted(run, `its change to a catch-up could not be recorded (${messageOf(error)})`, error);
+      return false;
     }
-    if (this.options.shared && !(await this.recordStart(run))) return;
-    const launched = run.launched!;
-    run.begin();
-    launched.start(() => this.watched(this.readState(subject.task.id)));
-    const outcome = await launched.outcome;
-    // Its state lands before its end: whoever sees it ended (the next run, maybe on another host) sees its state.
-    await this.stateWrites.get(subject.task.id);
-    run.settle({ kind: "ran", outcome });
+    run.retriggered = false;
+    return !run.settled;
   }
 
   /**

@@ -43,8 +43,20 @@ export interface ScheduleHint {
 export interface ScheduleReset {
   scheduleId: string;
   taskId: string;
+  /** The zone its times are read in (commands show them on that clock). */
+  zone: string;
   before: number | null;
   after: number | null;
+}
+
+/** A schedule whose next run passed unrun: what check-overdue lists (the next start catches it up). */
+export interface OverdueSchedule {
+  scheduleId: string;
+  taskId: string;
+  zone: string;
+  nextRun: number;
+  catchUp: string;
+  paused: boolean;
 }
 
 export interface ScheduleBookOptions {
@@ -110,17 +122,18 @@ export class ScheduleBook {
       const known = before != null && before.fingerprint === schedule.fingerprint && before.nextRun != null;
       // A disabled task has no next run, so enabling it starts from now: what fell due while it
       // was off was not missed (like a paused one's), and check-overdue does not list it.
+      // A new schedule counts from when scheduling starts, not from when its file loaded (a cold
+      // start with many files must not find its own new schedules overdue): until start() it has
+      // no next run, so a book that never starts (an offline command) leaves it to the next host.
       const row = await ledger.ensureSchedule({
         id: schedule.id,
         taskId: task.id,
         method: schedule.method,
         fingerprint: schedule.fingerprint,
         spec: schedule.text,
-        firstRun: enabled ? occurrences.after(clock.now()) : null,
+        firstRun: enabled && this.startedAt !== null ? occurrences.after(clock.now()) : null,
         enabled,
       });
-      // A new schedule counts from when scheduling starts, not from when its file loaded
-      // (a cold start with many files must not find its own new schedules overdue).
       if (enabled && !known && this.startedAt === null) this.fresh.add(schedule.id);
       // Runs still going on the old version count for overlap until they end.
       const runs = new Set(existing ? [...existing.runs] : []);
@@ -189,7 +202,7 @@ export class ScheduleBook {
       const before = this.nextRunOf(id);
       if (options.futureOnly && (before == null || before > now)) continue;
       const after = state.occurrences.after(now);
-      resets.push({ scheduleId: id, taskId: state.task.id, before, after });
+      resets.push({ scheduleId: id, taskId: state.task.id, zone: state.schedule.zone, before, after });
       if (options.dryRun) continue;
       this.unarm(state);
       if (state.heldUntil !== Infinity) state.heldUntil = null;
@@ -200,12 +213,12 @@ export class ScheduleBook {
     return resets;
   }
 
-  overdue(before: number): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
-    const out = [];
+  overdue(before: number): OverdueSchedule[] {
+    const out: OverdueSchedule[] = [];
     for (const [id, state] of this.states) {
       const next = this.nextRunOf(id);
       if (next != null && next < before) {
-        out.push({ scheduleId: id, taskId: state.task.id, nextRun: next, catchUp: state.task.meta.catchUp, paused: this.paused.has(state.task.id) });
+        out.push({ scheduleId: id, taskId: state.task.id, zone: state.schedule.zone, nextRun: next, catchUp: state.task.meta.catchUp, paused: this.paused.has(state.task.id) });
       }
     }
     return out;

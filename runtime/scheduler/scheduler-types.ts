@@ -1,3 +1,4 @@
+import type { LogLevel } from "../logging/log-level.ts";
 import type { RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { CatchUpPolicy } from "../task-file/task-meta.ts";
 import type { SkipCode } from "./scheduling-policy.ts";
@@ -10,7 +11,7 @@ export interface HostLog {
   error(obj: object, msg?: string): void;
 }
 
-export type TaskLogLine = (title: string, level: "debug" | "info" | "warn" | "error", message: string) => void;
+export type TaskLogLine = (title: string, level: LogLevel, message: string) => void;
 
 export interface Clock {
   now(): number;

@@ -17,9 +17,9 @@ import { RunStarter } from "./run-starter.ts";
 import { RunsInFlight } from "./runs-in-flight.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
-import { ScheduleBook, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
+import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
-export type { ScheduleHint, ScheduleReset } from "./schedule-book.ts";
+export type { OverdueSchedule, ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 
 export interface SchedulerOptions {
   ledger: Ledger;
@@ -138,7 +138,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Schedules whose next run has passed unrun (paused tasks, or a host that just woke). */
-  overdueSchedules(): Array<{ scheduleId: string; taskId: string; nextRun: number; catchUp: string; paused: boolean }> {
+  overdueSchedules(): OverdueSchedule[] {
     return this.book.overdue(this.clock.now() - LATE_MS);
   }
 
@@ -288,6 +288,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (step.kind === "catch-up") return this.catchUp(state, step.plan);
     const run = state.armed!;
     state.armed = null;
+    if (step.kind === "fire" && step.late) run.becomeCatchUp(); // slept through: a catch-up, not a late `schedule`
     if (step.kind === "fire") this.admit(state, run);
     else this.skip(run, "missed");
   }

@@ -236,6 +236,13 @@ export interface Ledger {
   releaseClaim(runId: number, options: { handBack: boolean }): Promise<void>;
   /** The run's code started. */
   recordStart(runId: number, at: number): Promise<void>;
+  /**
+   * An occurrence claimed as `schedule` that could not start on time (the
+   * machine froze or slept) runs as a catch-up: its trigger becomes
+   * `catch-up`, before it starts (issue 10 item 8).
+   * PG: UPDATE runs SET trigger = 'catch-up' WHERE id = $1 AND started_at IS NULL.
+   */
+  recordCatchUp(runId: number): Promise<void>;
   /** The run ended (or was skipped); returns it as recorded. Unknown id (pruned): undefined. */
   recordEnd(runId: number, end: RunEnd): Promise<RunRow | undefined>;
   /**

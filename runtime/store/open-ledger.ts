@@ -3,11 +3,9 @@
  * sql.js file at `database.path` (one host), or with `database.url` the
  * PostgreSQL ledger a fleet of hosts shares (issue 14; loaded only then).
  */
-import { taskhostError } from "../errors.ts";
 import type { Ledger } from "./ledger.ts";
 import { DEFAULT_LEASE_MS, pgLedgerOptionsOf } from "./pg-options.ts";
-import { openSqlJsLedger, SqlJsLedger } from "./sqljs-store.ts";
-import type { Store } from "./store.ts";
+import { openSqlJsLedger } from "./sqljs-store.ts";
 import type { LockHolder } from "./writer-lock.ts";
 
 /** The part of `config.database` that says where the ledger is. */
@@ -38,16 +36,4 @@ export async function openLedger(database: LedgerLocation, options: OpenLedgerOp
   const pg = pgLedgerOptionsOf({ url: database.url ?? null, leaseSec: database.leaseSec ?? DEFAULT_LEASE_MS / 1000 }, { onWarning, signal });
   if (pg) return (await import("./pg-ledger.ts")).openPgLedger({ ...pg, waitForDatabase });
   return openSqlJsLedger({ path: database.path, onWarning, lockWaitMs, onLockWait });
-}
-
-/**
- * The old table-level `Store` view of a ledger, for the scheduler until it is
- * rewritten against `Ledger` (issue 12). Only the sql.js ledger has one.
- */
-export function legacyStoreOf(ledger: Ledger): Store {
-  if (ledger instanceof SqlJsLedger) return ledger;
-  throw taskhostError(
-    "ERR_STORE_OPTIONS",
-    `taskhost ledger: this scheduler needs the sql.js ledger (database.path), not ${ledger.kind}; remove database.url from the config.`,
-  );
 }

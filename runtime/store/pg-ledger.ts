@@ -6,8 +6,9 @@
  * result. The URL's password stays inside the pool's configuration: messages
  * name the server through `redactUrl`.
  */
+import { stateJson } from "./state-json.ts";
 import type pg from "pg";
-import { messageOf, taskhostError } from "../errors.ts";
+import { taskhostError } from "../errors.ts";
 import type { FleetDisagreement, FleetLedger, FleetRecovery, LeaseBeat, RunInFlight, ScheduleState } from "./fleet-ledger.ts";
 import type {
   AlertRow,
@@ -273,6 +274,10 @@ export class PgLedger implements FleetLedger {
     }
   }
 
+  async recordCatchUp(runId: number): Promise<void> {
+    await this.#q("recording a late run as a catch-up", "UPDATE runs SET trigger = 'catch-up' WHERE id = $1 AND started_at IS NULL", [runId]);
+  }
+
   /** A run another host already recorded (interrupted, after this host's lease lapsed) keeps that record. */
   async recordEnd(runId: number, end: RunEnd): Promise<RunRow | undefined> {
     const { rows } = await this.#q(
@@ -381,15 +386,7 @@ export class PgLedger implements FleetLedger {
       await this.#q("deleting task state", "DELETE FROM state WHERE task_id = $1 AND key = $2", [taskId, key]);
       return;
     }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (error) {
-      throw taskhostError("ERR_STATE_VALUE", `state "${key}" of task ${taskId} cannot be stored as JSON (${messageOf(error)}).`, { cause: error });
-    }
-    if (json === undefined) {
-      throw taskhostError("ERR_STATE_VALUE", `state "${key}" of task ${taskId} cannot be stored as JSON (a ${typeof value}). Store plain data.`);
-    }
+    const json = stateJson(taskId, key, value);
     await this.#q(
       "writing task state",
       "INSERT INTO state (task_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (task_id, key) DO UPDATE SET value = EXCLUDED.value",

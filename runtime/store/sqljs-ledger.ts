@@ -4,10 +4,12 @@
  * `DurableDatabase.atomically`, and every write resolves once `commit()` has
  * it on disk (writes of the same moment share one fsync).
  *
- * The same object still offers the old table-level `Store` methods for the
- * scheduler until it is rewritten against `Ledger` (issue 12); those keep
- * their old persistence (flushed within `flushDelayMs`, or by `flush()`).
+ * It also offers table-level writes outside `Ledger` (upsertTask, insertRun,
+ * flush …): the storage tests and the flush bench drive the journal with
+ * them. Nothing in the runtime calls them; they are persisted within
+ * `flushDelayMs`, or by `flush()`.
  */
+import { stateJson } from "./state-json.ts";
 import type {
   AlertRow,
   ClaimResult,
@@ -22,10 +24,9 @@ import type {
   ScheduleRow,
   TaskRow,
 } from "./ledger.ts";
-import type { NewRun, RunPatch, Store } from "./store.ts";
 import type { DurableDatabase } from "./sqljs-database.ts";
-import { ERR_STATE_VALUE, ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
-import { RUN_PATCH_COLUMNS } from "./store-mutations.ts";
+import { ERR_STORE_ARGUMENT, storeError } from "./store-errors.ts";
+import { RUN_PATCH_COLUMNS, type NewRun, type RunPatch } from "./store-mutations.ts";
 import * as q from "./sqljs-queries.ts";
 
 /** Alerts kept per task (the newest). */
@@ -34,7 +35,7 @@ const ALERTS_PER_TASK = 1000;
 /** Thrown inside `atomically` to undo a claim that met a run already there; never escapes. */
 class ClaimLost extends Error {}
 
-export class SqlJsLedger implements Ledger, Store {
+export class SqlJsLedger implements Ledger {
   readonly kind = "sqljs" as const;
   readonly #db: DurableDatabase;
 
@@ -210,6 +211,12 @@ export class SqlJsLedger implements Ledger, Store {
     await this.#db.commit();
   }
 
+  async recordCatchUp(runId: number): Promise<void> {
+    if (q.getRun(this.#db, runId)?.startedAt !== null) return;
+    this.#db.mutate({ op: "updateRun", id: runId, patch: { trigger: "catch-up" } });
+    await this.#db.commit();
+  }
+
   async recordEnd(runId: number, end: RunEnd): Promise<RunRow | undefined> {
     const patch: RunPatch = { status: end.status, finishedAt: end.finishedAt, error: end.error ?? null };
     if (end.startedAt !== undefined) patch.startedAt = end.startedAt;
@@ -286,17 +293,7 @@ export class SqlJsLedger implements Ledger, Store {
 
   async setState(taskId: string, key: string, value: unknown): Promise<void> {
     this.#db.assertOpen();
-    let json: string | null = null;
-    if (value !== undefined) {
-      try {
-        json = JSON.stringify(value) ?? null;
-      } catch (error) {
-        throw storeError(ERR_STATE_VALUE, `state "${key}" of task ${taskId} cannot be stored as JSON (${(error as Error).message}).`, error);
-      }
-      if (json === null) {
-        throw storeError(ERR_STATE_VALUE, `state "${key}" of task ${taskId} cannot be stored as JSON (a ${typeof value}). Store plain data.`);
-      }
-    }
+    const json = value === undefined ? null : stateJson(taskId, key, value);
     this.#db.mutate({ op: "setState", taskId, key, json });
     await this.#db.commit();
   }
@@ -305,7 +302,7 @@ export class SqlJsLedger implements Ledger, Store {
     return this.#db.close();
   }
 
-  // --- the old Store methods (the scheduler's, until it moves to Ledger) -------------
+  // --- table-level writes, outside Ledger: for the storage tests and the flush bench ---
 
   async upsertTask(task: Omit<TaskRow, "paused" | "removedAt" | "error" | "enabled"> & { removedAt?: number | null }): Promise<void> {
     this.#db.mutate({ op: "upsertTask", id: task.id, title: task.title, file: task.file, removedAt: task.removedAt ?? null });

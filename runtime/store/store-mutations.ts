@@ -1,15 +1,19 @@
 /**
  * Every change to the ledger is one `Mutation`: applied to the in-memory
- * database when a Store method is called, and written as one journal entry,
+ * database when a ledger method is called, and written as one journal entry,
  * so replaying the journal in order onto the snapshot it follows rebuilds the
  * same database. Mutations hold plain JSON data, already validated and
  * normalised (no `undefined`), and nothing the replay would compute
  * differently: an inserted run carries the id it got.
  */
 import type { SqlValue } from "sql.js";
-import type { AlertRow, HostRow, ScheduleRow } from "./ledger.ts";
-import type { NewRun, RunPatch } from "./store.ts";
+import type { AlertRow, HostRow, RunRow, ScheduleRow } from "./ledger.ts";
 import type { SqlStatements } from "./store-sql.ts";
+
+/** A run row as inserted (the fleet and catch-up fields may be left out: null). */
+type OptionalRunFields = "host" | "coversFrom" | "coversCount";
+export type NewRun = Omit<RunRow, "id" | OptionalRunFields> & Partial<Pick<RunRow, OptionalRunFields>>;
+export type RunPatch = Partial<Omit<RunRow, "id" | "taskId">>;
 
 export type Mutation =
   | { op: "upsertTask"; id: string; title: string; file: string; removedAt: number | null }

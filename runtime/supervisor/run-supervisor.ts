@@ -3,7 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { acquireHostLock } from "../host/host-lock.ts";
-import type { CliContext } from "../cli/cli-context.ts";
+import type { ProjectContext } from "../host/project-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
@@ -22,7 +22,7 @@ const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 export interface SupervisorOptions {
-  ctx: CliContext;
+  ctx: ProjectContext;
   configOption: string;
   /** Where the supervisor's own lines go (stderr in the foreground). */
   say(line: string): void;

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { InspectResult } from "../run/inspect-bundle.ts";
+import type { InspectResult } from "./bundle-inspection.ts";
 
 /**
  * What was built from a task file last time, and from which inputs. When the

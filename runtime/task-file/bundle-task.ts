@@ -5,7 +5,8 @@ import type { BuildFailure, Message, Plugin } from "esbuild";
 import { build } from "../util/esbuild-service.ts";
 import { HELPERS_ENTRY } from "../runtime-paths.ts";
 
-export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE";
+export { ERR_TASK_BUNDLE } from "../errors.ts";
+import { ERR_TASK_BUNDLE } from "../errors.ts";
 
 export interface BundleTaskOptions {
   /** Absolute path of the task file. */

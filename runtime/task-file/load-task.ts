@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseTaskFile } from "./parse-task-file.ts";
 import { bundleTask } from "./bundle-task.ts";
-import { ERR_TASK_IMPORT, type InspectResult } from "../run/inspect-bundle.ts";
-import { ERR_INSPECTOR_STOPPED, type BundleInspector } from "../run/bundle-inspector.ts";
+import type { BundleInspector, InspectResult } from "./bundle-inspection.ts";
+import { isCode } from "../errors.ts";
 import { freshManifest, hashFile, manifestKey, writeManifest } from "./bundle-manifest.ts";
 import { importErrorMessage } from "./import-error.ts";
 import type { TaskBundle } from "./bundle-task.ts";
@@ -13,7 +13,8 @@ import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
 
-export const ERR_TASK_LOAD = "ERR_TASK_LOAD";
+export { ERR_TASK_LOAD } from "../errors.ts";
+import { ERR_TASK_LOAD } from "../errors.ts";
 
 export interface LoadTaskOptions {
   id: string;
@@ -110,9 +111,9 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     };
   } catch (error) {
     // The host is stopping: that says nothing about the file.
-    if ((error as { code?: unknown }).code === ERR_INSPECTOR_STOPPED) throw error;
+    if (isCode(error, "ERR_INSPECTOR_STOPPED")) throw error;
     let message = error instanceof Error ? error.message : String(error);
-    if ((error as { code?: unknown }).code === ERR_TASK_IMPORT) message = importErrorMessage(relFile, message);
+    if (isCode(error, "ERR_TASK_IMPORT")) message = importErrorMessage(relFile, message);
     // Errors from the parser and bundler already start with the file name.
     const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
     throw new TaskLoadError(named, title);

@@ -1,7 +1,6 @@
 import npa from "npm-package-arg";
 import semver from "semver";
-import { Temporal } from "temporal-polyfill";
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isSeq, type Node } from "yaml";
 import {
   CATCH_UP_POLICIES,
   OVERLAP_POLICIES,
@@ -16,6 +15,7 @@ import {
   type TaskMetaInput,
 } from "./task-meta.ts";
 import { dependencySpecProblem } from "../deps/dependency-spec.ts";
+import { onceInstant } from "../schedule/next-run.ts";
 import { canonicalZone, resolveZone } from "../schedule/resolve-zone.ts";
 import { deepFreeze } from "../util/deep-freeze.ts";
 import { editDistance } from "../util/edit-distance.ts";
@@ -30,35 +30,14 @@ import { editDistance } from "../util/edit-distance.ts";
  * into the file, so positions are shifted back to file lines).
  */
 
-export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER";
-export const ERR_TASK_NODE_VERSION = "ERR_TASK_NODE_VERSION";
+export { ERR_TASK_FRONTMATTER, ERR_TASK_NODE_VERSION } from "../errors.ts";
+import { ERR_TASK_NODE_VERSION } from "../errors.ts";
+import { TaskFileError, type TaskFileProblem } from "./task-file-error.ts";
+import { readYaml, type Field, type YamlFields } from "./read-frontmatter.ts";
+export { findFrontmatter, type FrontmatterBlock } from "./read-frontmatter.ts";
+import { findFrontmatter } from "./read-frontmatter.ts";
 
-/** A warning about a task file: listed and logged, the task still loads. */
-export interface TaskFileProblem {
-  readonly file: string;
-  /** 1-based line in the task file. */
-  readonly line: number;
-  /** 1-based. */
-  readonly column: number;
-  readonly field?: string;
-  /** Complete, starting with `file:line:`. */
-  readonly message: string;
-}
-
-/** A problem that makes the task an error task. The message starts with `file:line:`. */
-export class TaskFileError extends Error {
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line: number,
-    readonly column: number,
-    readonly field?: string,
-    readonly code: typeof ERR_TASK_FRONTMATTER | typeof ERR_TASK_NODE_VERSION = ERR_TASK_FRONTMATTER,
-  ) {
-    super(message);
-    this.name = "TaskFileError";
-  }
-}
+export { TaskFileError, type TaskFileProblem } from "./task-file-error.ts";
 
 export interface ParsedTaskFile {
   readonly meta: ResolvedTaskMeta;
@@ -115,148 +94,6 @@ export function checkNodeVersion(meta: ResolvedTaskMeta, nodeVersion: string = p
 
 // The rule lives with the installer; re-exported for the parser's callers.
 export { dependencySpecProblem } from "../deps/dependency-spec.ts";
-
-// ---------------------------------------------------------------------------
-// Finding the block
-
-export interface FrontmatterBlock {
-  /** The YAML text between the `---` lines. */
-  yaml: string;
-  /** 1-based file line of the first YAML line. */
-  firstLine: number;
-  code: string;
-}
-
-export function findFrontmatter(source: string, file: string): FrontmatterBlock | undefined {
-  const lines = source.split("\n");
-  const text = (i: number) => (i === 0 ? lines[0].replace(/^\uFEFF/, "") : lines[i]).trim();
-  let first = 0;
-  while (first < lines.length && text(first) === "") first++;
-  if (first === lines.length) return undefined;
-
-  // Bare form: `---` as the first non-blank line. Not TypeScript, so its lines are
-  // blanked in `code` (not removed: esbuild's line numbers must stay the file's).
-  if (text(first) === "---") {
-    const close = nextLine(lines.length, first + 1, (i) => text(i) === "---");
-    if (close === undefined) throw blockError(file, first + 1, 'the frontmatter opened with "---" is never closed; add a "---" line after it');
-    const code = lines.map((l, i) => (i <= close ? (l.endsWith("\r") ? "\r" : "") : l)).join("\n");
-    return { yaml: lines.slice(first + 1, close).join("\n"), firstLine: first + 2, code };
-  }
-
-  // Comment form: `/*` (or `/**`), then a `---` line, the YAML, `---`, and `*/`.
-  // A leading comment without the `---` is an ordinary comment, not frontmatter.
-  const opener = /^\/\*\*?\s*(---)?$/.exec(text(first));
-  if (!opener) return undefined;
-  let open = first;
-  if (!opener[1]) {
-    const next = nextLine(lines.length, first + 1, (i) => text(i) !== "");
-    if (next === undefined || text(next) !== "---") return undefined;
-    open = next;
-  }
-  const end = nextLine(lines.length, open + 1, (i) => text(i).includes("*/"));
-  const close = nextLine(end ?? lines.length, open + 1, (i) => text(i) === "---");
-  if (close === undefined) {
-    const closedOnEnd = end !== undefined && /^---\s*\*\/$/.test(text(end));
-    if (!closedOnEnd) {
-      throw blockError(file, open + 1, 'the frontmatter opened with "---" is never closed; add a "---" line before "*/"');
-    }
-    return { yaml: lines.slice(open + 1, end).join("\n"), firstLine: open + 2, code: source };
-  }
-  if (end === undefined) throw blockError(file, first + 1, 'the frontmatter comment is never closed; add "*/" after the closing "---"');
-  return { yaml: lines.slice(open + 1, close).join("\n"), firstLine: open + 2, code: source };
-}
-
-function nextLine(limit: number, from: number, test: (i: number) => boolean): number | undefined {
-  for (let i = from; i < limit; i++) if (test(i)) return i;
-  return undefined;
-}
-
-function blockError(file: string, line: number, what: string): TaskFileError {
-  return new TaskFileError(`${file}:${line}: ${what}`, file, line, 1);
-}
-
-// ---------------------------------------------------------------------------
-// Reading the YAML
-
-interface Field {
-  name: string;
-  value: unknown;
-  node: Node | null;
-  line: number;
-  column: number;
-}
-
-interface YamlFields {
-  fields: Field[];
-  doc: Document;
-  /** Maps a YAML offset to a file position. */
-  at: (offset: number | undefined, fallback: { line: number; column: number }) => { line: number; column: number };
-  warnings: TaskFileProblem[];
-}
-
-/** Offset of the last `[` or `{` before `end` that is not closed before it (quotes and comments skipped). */
-function unclosedBracket(yaml: string, end: number): number | undefined {
-  const open: number[] = [];
-  let quote: string | null = null;
-  for (let i = 0; i < end; i++) {
-    const c = yaml[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === "#" && (i === 0 || /\s/.test(yaml[i - 1]!))) i = yaml.indexOf("\n", i) < 0 ? end : yaml.indexOf("\n", i);
-    else if (c === "[" || c === "{") open.push(i);
-    else if ((c === "]" || c === "}") && open.length > 0) open.pop();
-  }
-  return open.at(-1);
-}
-
-function readYaml(block: FrontmatterBlock, file: string): YamlFields {
-  // A fresh LineCounter per parse: it accumulates line starts across documents.
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(block.yaml, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined, fallback: { line: number; column: number }) => {
-    if (offset === undefined) return fallback;
-    const pos = lineCounter.linePos(offset);
-    return { line: block.firstLine + pos.line - 1, column: pos.col };
-  };
-  const start = { line: block.firstLine, column: 1 };
-  const error = doc.errors[0];
-  if (error) {
-    // An unclosed `[` or `{` is noticed where the next key starts: point at the bracket instead.
-    const unclosed = /^Flow (sequence|map)/.test(error.message) ? unclosedBracket(block.yaml, error.pos[0]) : undefined;
-    const { line, column } = at(unclosed ?? error.pos[0], start);
-    throw new TaskFileError(`${file}:${line}: frontmatter is not valid YAML: ${firstLine(error.message)}`, file, line, column);
-  }
-  const warnings: TaskFileProblem[] = doc.warnings.map((w) => {
-    const { line, column } = at(w.pos[0], start);
-    return { file, line, column, message: `${file}:${line}: frontmatter YAML warning: ${firstLine(w.message)}` };
-  });
-  const fields: Field[] = [];
-  const contents = doc.contents;
-  if (contents === null || (isScalar(contents) && contents.value === null)) return { fields, doc, at, warnings };
-  if (!isMap(contents)) {
-    const { line, column } = at(contents.range?.[0], start);
-    throw new TaskFileError(
-      `${file}:${line}: frontmatter must be a list of "field: value" lines (title, timeout, ...)`,
-      file,
-      line,
-      column,
-    );
-  }
-  for (const pair of contents.items) {
-    const key = isScalar(pair.key) ? pair.key : null;
-    const keyPos = at(key?.range?.[0], start);
-    const valueNode = (pair.value ?? null) as Node | null;
-    const valuePos = valueNode && !(isScalar(valueNode) && valueNode.value === null) ? at(valueNode.range?.[0], keyPos) : keyPos;
-    fields.push({
-      name: String(key ? key.value : pair.key),
-      value: valueNode ? valueNode.toJS(doc) : null,
-      node: valueNode,
-      ...valuePos,
-    });
-  }
-  return { fields, doc, at, warnings };
-}
 
 // ---------------------------------------------------------------------------
 // Validating the fields
@@ -439,20 +276,19 @@ function defaultTitle(file: string): string {
 
 /**
  * Epoch ms of an ISO date-time, or undefined. With `Z`/offset it is an instant;
- * with a `[Zone]` suffix a zoned time; otherwise a wall-clock time (a bare date
- * is its midnight) read in `zone`, a skipped DST time moving forward like the
- * schedules do ("compatible").
+ * with a `[Zone]` suffix a wall-clock time of that zone; otherwise a wall-clock
+ * time (a bare date is its midnight) read in `zone`. The schedules' own parser
+ * (parse-once.ts) and DST rule (a skipped time moves forward): one date-time
+ * reading for @once, start_date/end_date and backfill ranges.
  */
 function parseDateTime(value: unknown, zone: string): number | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
   if (typeof value !== "string") return undefined;
-  const s = value.trim();
-  // Only ISO-looking text: Temporal is strict, but keep "tomorrow" and friends out explicitly.
-  if (!/^\d{4}-\d{2}-\d{2}/.test(s)) return undefined;
+  const bracket = /^(.*)\[([^\]]+)\]$/.exec(value.trim());
+  const named = bracket ? canonicalZone(bracket[2]!) : zone;
+  if (named === undefined) return undefined;
   try {
-    if (s.includes("[")) return Temporal.ZonedDateTime.from(s).epochMilliseconds;
-    if (/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(s) && /[T ]\d/.test(s)) return Temporal.Instant.from(s).epochMilliseconds;
-    return Temporal.PlainDateTime.from(s).toZonedDateTime(zone, { disambiguation: "compatible" }).epochMilliseconds;
+    return onceInstant(bracket ? bracket[1]! : value.trim(), named);
   } catch {
     return undefined;
   }
@@ -467,9 +303,6 @@ function describe(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
-function firstLine(message: string): string {
-  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-}
 
 /** " (did you mean x?)" for near misses: `retries`, `retryCount`, `timout`. */
 function suggest(key: string, known: readonly string[]): string {

@@ -5,7 +5,8 @@ import path from "node:path";
  * the watcher, the CLI and the tests agree on one rule.
  */
 
-export const ERR_TASK_OUTSIDE_DIR = "ERR_TASK_OUTSIDE_DIR";
+export { ERR_TASK_OUTSIDE_DIR } from "../errors.ts";
+import { ERR_TASK_OUTSIDE_DIR } from "../errors.ts";
 
 /** `<tasksDir>/reports/daily.ts` -> `reports/daily` (always `/`, whatever the OS). */
 export function taskIdFromPath(tasksDir: string, absFile: string): string {

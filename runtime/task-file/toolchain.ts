@@ -1,9 +1,10 @@
-import path from "node:path";
-import { workerEntryFile } from "../run/worker-entry-file.ts";
-import { taskApiModule, type TaskApiModule } from "./task-api-module.ts";
-import { createBundleInspector, type BundleInspector } from "../run/bundle-inspector.ts";
+import type { BundleInspector } from "./bundle-inspection.ts";
+import type { TaskApiModule } from "./task-api-module.ts";
 
-/** The compiled pieces and cache folders every task load and run uses. */
+/**
+ * The compiled pieces and cache folders every task load and run uses
+ * (run/prepare-toolchain.ts makes them).
+ */
 export interface Toolchain {
   /** The worker entry every run and inspection starts from. */
   entryFile: string;
@@ -12,16 +13,4 @@ export interface Toolchain {
   manifestDir: string;
   /** Reads a bundle's schedules in a worker (pooled: a cold start imports many). */
   inspector: BundleInspector;
-}
-
-/** Compiles the worker entry and the `taskhost` module into `cacheDir` (in parallel). Dispose `inspector` when done. */
-export async function prepareToolchain(cacheDir: string): Promise<Toolchain> {
-  const [entryFile, apiModule] = await Promise.all([workerEntryFile(cacheDir), taskApiModule(cacheDir)]);
-  return {
-    entryFile,
-    apiModule,
-    bundleDir: path.join(cacheDir, "bundles"),
-    manifestDir: path.join(cacheDir, "manifests"),
-    inspector: createBundleInspector({ entryFile }),
-  };
 }

@@ -15,7 +15,8 @@ import { copyFile, mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { NewRun, Store } from "../../runtime/store/store.ts";
+import type { NewRun } from "../../runtime/store/store-mutations.ts";
+import type { SqlJsLedger as Store } from "../../runtime/store/sqljs-store.ts";
 import type { SqlJsStoreOptions } from "../../runtime/store/store-options.ts";
 import { percentile } from "./measure.ts";
 

@@ -5,7 +5,7 @@
  * how long its method takes, how it ends, what state it writes, whether it
  * honours ctx.signal.
  */
-import type { EndStatus, Isolation, LaunchedRun, RunLauncher, RunOutcome, RunRequest, RunSink } from "../../runtime/scheduler/run-launcher.ts";
+import type { EndStatus, Isolation, LaunchedRun, RunLauncher, RunOutcome, RunRequest, RunSink, StartOptions } from "../../runtime/scheduler/run-launcher.ts";
 import type { FakeTime } from "./fake-time.ts";
 
 export interface FakeRunPlan {
@@ -17,6 +17,8 @@ export interface FakeRunPlan {
   writes?: Record<string, unknown>;
   /** Returns as soon as ctx.signal aborts (otherwise it is killed after the grace). */
   honoursAbort?: boolean;
+  /** Its code begins only once this resolves (the machine can freeze between start() and then). */
+  beginsAfter?: Promise<void>;
 }
 
 export class FakeRun implements LaunchedRun {
@@ -43,16 +45,21 @@ export class FakeRun implements LaunchedRun {
     this.outcome = new Promise((resolve) => (this.resolve = resolve));
   }
 
-  start(readState: () => Promise<Record<string, unknown>>): void {
+  start(readState: () => Promise<Record<string, unknown>>, options?: StartOptions): void {
     if (this.startAsked || this.ended) return;
     this.startAsked = true;
-    void readState().then((state) => {
+    const notAfter = options?.lateAfterMs === undefined ? Infinity : this.time.now() + options.lateAfterMs;
+    void (async () => {
+      await this.plan.beginsAfter;
+      const state = await readState();
       if (this.ended) return;
+      // As the real launchers do: code that would begin after its deadline does not.
+      if (this.time.now() > notAfter) return this.finish("interrupted", "not begun: too late", true);
       this.stateSeen = state;
       this.startedAt = this.time.now();
       this.sink.started(this.startedAt);
       if (Number.isFinite(this.plan.durationMs)) this.timer = this.time.setTimeout(() => this.finish(this.plan.status ?? "success", this.plan.error ?? null), this.plan.durationMs);
-    });
+    })();
   }
 
   stop(status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false): void {
@@ -69,12 +76,12 @@ export class FakeRun implements LaunchedRun {
   }
 
   /** Ends the run now (the method returned, threw, or was killed). */
-  finish(status: EndStatus = "success", error: string | null = null): void {
+  finish(status: EndStatus = "success", error: string | null = null, late = false): void {
     if (this.ended) return;
     this.ended = true;
     this.time.clearTimeout(this.timer);
     if (this.startedAt !== null) for (const [key, value] of Object.entries(this.plan.writes ?? {})) this.sink.state(key, value, false);
-    this.resolve({ status, error, output: "", startedAt: this.startedAt, finishedAt: this.time.now() });
+    this.resolve({ status, error, output: "", startedAt: this.startedAt, finishedAt: this.time.now(), ...(late ? { late } : {}) });
   }
 }
 

@@ -4,7 +4,7 @@ import { chown, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { openSqlJsStore } from "../../runtime/store/sqljs-store.ts";
-import type { RunRow, ScheduleRow } from "../../runtime/store/store.ts";
+import type { RunRow, ScheduleRow } from "../../runtime/store/ledger.ts";
 import { BIN, REPO, type TempProject } from "./temp-project.ts";
 import { waitFor } from "./wait-for.ts";
 

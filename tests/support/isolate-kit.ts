@@ -7,10 +7,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { bundleTask } from "../../runtime/task-file/bundle-task.ts";
-import { prepareToolchain, type Toolchain } from "../../runtime/task-file/toolchain.ts";
+import { PACKAGE_DIR } from "../../runtime/runtime-paths.ts";
+import { prepareToolchain } from "../../runtime/run/prepare-toolchain.ts";
+import type { Toolchain } from "../../runtime/task-file/toolchain.ts";
 import { IsolatingLauncher, type IsolatingLauncherOptions } from "../../runtime/run/isolates/isolating-launcher.ts";
 import { isolateToolchain, type IsolateToolchain } from "../../runtime/run/isolates/isolate-entry-file.ts";
-import type { Isolation, LaunchedRun, LogLevel, RunOutcome } from "../../runtime/scheduler/run-launcher.ts";
+import type { LogLevel } from "../../runtime/logging/log-level.ts";
+import type { Isolation, LaunchedRun, RunOutcome } from "../../runtime/scheduler/run-launcher.ts";
 
 export interface CollectedRun {
   run: LaunchedRun;
@@ -42,7 +45,7 @@ export class IsolateKit {
     return new IsolatingLauncher({
       workerEntryFile: this.toolchain.entryFile,
       isolates: this.isolates,
-      projectRoot: this.root,
+      paths: { projectRoot: this.root, packageDir: PACKAGE_DIR, dataDir: path.join(this.root, "data") },
       maxConcurrentRuns: 4,
       ...options,
     });

@@ -2,6 +2,7 @@
  * A Scheduler under test: a real sql.js ledger in a temp folder, a fake clock
  * and timers, a fake launcher, and its log lines and events collected.
  */
+import { afterEach } from "vitest";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -136,3 +137,28 @@ export function task(id: string, options: { spec?: ScheduleSpec; meta?: Partial<
 }
 
 export const every = (n: number, unit: "second" | "minute" | "hour"): ScheduleSpec => ({ kind: "every", unit, n, offsetSec: 0 });
+
+export const S = 1000;
+export const MIN = 60 * S;
+/** 10:00:30 UTC: half-way through a minute, where the scheduler tests begin. */
+export const T0 = Date.parse("2026-03-02T10:00:30.000Z");
+/** An instant of that day, "10:01:59.800" (UTC). */
+export const at = (hhmmss: string) => Date.parse(`2026-03-02T${hhmmss}${hhmmss.includes(".") ? "" : ".000"}Z`);
+
+/**
+ * Call at a test file's top: `make` opens a harness that is closed after the
+ * test; `make.beside(b, a)` closes another on a's ledger too, before a.
+ */
+export function harnessPerTest() {
+  let open: Harness[] = [];
+  afterEach(async () => {
+    for (const h of open.reverse()) await h.close();
+    open = [];
+  });
+  const make = async (options: Parameters<typeof harness>[0]): Promise<Harness> => {
+    const h = await harness(options);
+    open.push(h);
+    return h;
+  };
+  return Object.assign(make, { beside: (other: Harness, owner: Harness) => void open.splice(open.indexOf(owner) + 1, 0, other) });
+}

@@ -4,7 +4,6 @@
 import { api, badge, durationOf, fmtDuration, h, taskHash, toast } from "./dom.js";
 import { markNav } from "./task-form.js";
 
-const DAY = 24 * 3600_000;
 const STATUSES = ["success", "failure", "timeout", "interrupted", "skipped", "running"];
 const params = new URLSearchParams(location.search);
 const state = {

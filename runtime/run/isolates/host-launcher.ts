@@ -7,10 +7,12 @@ import { isolateToolchain } from "./isolate-entry-file.ts";
 import { IsolatingLauncher } from "./isolating-launcher.ts";
 import type { Isolation } from "../../scheduler/run-launcher.ts";
 import { TASK_META_DEFAULTS } from "../../task-file/task-meta.ts";
+import type { TaskPaths } from "../task-paths.ts";
 
 export interface HostLauncherOptions {
   cacheDir: string;
-  projectRoot: string;
+  /** Where the project is, for task code (task-paths.ts). */
+  paths: TaskPaths;
   /** The `worker` level's compiled entry (Toolchain.entryFile). */
   workerEntryFile: string;
   /** The configuration in force now: read at each run, so a reload of scheduler.isolation applies to the next one. */
@@ -31,7 +33,7 @@ export async function createHostLauncher(options: HostLauncherOptions): Promise<
   const launcher = new IsolatingLauncher({
     workerEntryFile: options.workerEntryFile,
     isolates: await isolateToolchain(options.cacheDir),
-    projectRoot: options.projectRoot,
+    paths: options.paths,
     maxConcurrentRuns: scheduler.maxConcurrentRuns,
     log: options.log,
   });

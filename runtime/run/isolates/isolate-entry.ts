@@ -9,6 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
 import v8 from "node:v8";
 import type { SerializedError } from "../worker-protocol.ts";
+import { isErrorLike, serializeThrown } from "../serialize-thrown.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
@@ -17,6 +18,7 @@ import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
 import { trackRunChildren } from "../run-children.ts";
 import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
+import { publishTaskPaths } from "../task-paths.ts";
 
 process.setSourceMapsEnabled(true);
 
@@ -31,6 +33,8 @@ process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
 
 const data = workerData as IsolateWorkerData;
 const port = parentPort!;
+// Before any task code: helpers (and processes a run starts) find the project through these.
+publishTaskPaths(data.paths);
 const post = (message: FromIsolate): void => port.postMessage(message);
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
 trackRunChildren(port);
@@ -75,7 +79,7 @@ port.on("message", (message: ToIsolate) => {
       load(message);
       break;
     case "go":
-      if (run && !run.started) void begin(run, message.state);
+      if (run && !run.started) void begin(run, message.state, message.notAfter);
       break;
     case "abort":
       run?.abort.abort(new Error(message.reason));
@@ -117,14 +121,19 @@ function load(request: RunLoad): void {
   }
 }
 
-async function begin(run: ActiveRun, state: Record<string, unknown>): Promise<void> {
-  run.started = true;
+async function begin(run: ActiveRun, state: Record<string, unknown>, notAfter: number | undefined): Promise<void> {
   const id = run.load.runId;
+  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
+  if (notAfter !== undefined && Date.now() > notAfter) {
+    post({ type: "too-late", runId: id });
+    return end(run, null);
+  }
+  run.started = true;
   const ctx = makeTaskContext(run.load, state, run.abort.signal, {
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
   });
-  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.projectRoot });
+  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot });
   post({ type: "started", runId: id, at: Date.now() });
   try {
     await run.fn.call(run.instance, ctx);
@@ -173,18 +182,13 @@ function outputDelivered(): Promise<void> {
 }
 
 function serialize(error: unknown): SerializedError {
-  if (isErrorLike(error)) return { message: error.message, stack: cleanStack(error.stack) };
-  return { message: format("%o", error) };
-}
-
-function isErrorLike(value: unknown): value is Error {
-  return typeof value === "object" && value !== null && typeof (value as Error).message === "string" && "stack" in value;
+  return serializeThrown(error, cleanStack);
 }
 
 /** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
 function cleanStack(stack: string | undefined): string | undefined {
   if (!stack) return stack;
-  const root = `${data.projectRoot}/`;
+  const root = `${data.paths.projectRoot}/`;
   return mapStack(stack)
     .split("\n")
     .filter((line) => !/isolate-entry-[0-9a-f]+\.mjs/.test(line))

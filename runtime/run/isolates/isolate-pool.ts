@@ -18,6 +18,7 @@ import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import type { IsolateMode } from "./isolate-protocol.ts";
+import type { TaskPaths } from "../task-paths.ts";
 
 /**
  * Measured (3,000 runs of one task in one worker, each leaving a 10,000-item
@@ -48,7 +49,7 @@ export interface GroupSpec {
 export interface IsolatePoolOptions {
   entryFile: string;
   apiScript: string;
-  projectRoot: string;
+  paths: TaskPaths;
   /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
   maxContextWorkers: number;
   /** `task` workers kept beyond this are retired, least recently used first (only idle ones). */
@@ -241,7 +242,7 @@ export class IsolatePool {
       entryFile: this.options.entryFile,
       mode: spec.mode,
       memoryLimitMb: spec.memoryLimitMb,
-      projectRoot: this.options.projectRoot,
+      paths: this.options.paths,
       apiScript: this.options.apiScript,
       name: `taskhost:${spec.key}`,
       onLate: this.options.onLate,

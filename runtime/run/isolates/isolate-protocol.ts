@@ -1,7 +1,9 @@
 /** Messages between the host and a warm isolate worker (issue 13). Plain JSON only. */
 import type { RunTriggerName } from "../../api/task-context.ts";
-import type { LogLevel, SerializedError } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
+import type { SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
+import type { TaskPaths } from "../task-paths.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
 
 /**
@@ -12,7 +14,8 @@ export type IsolateMode = "context" | "task";
 
 export interface IsolateWorkerData {
   mode: IsolateMode;
-  projectRoot: string;
+  /** Where the project is, published in the worker's environment before any task code (task-paths.ts). */
+  paths: TaskPaths;
   /** The `taskhost` module as a CommonJS script (see api-script.ts). */
   apiScript: string;
 }
@@ -33,7 +36,8 @@ export interface RunLoad {
 
 export type ToIsolate =
   | ({ type: "load" } & RunLoad)
-  | { type: "go"; runId: number; state: Record<string, unknown> }
+  /** `notAfter`: the latest instant (ms) the method may begin at; later it does not (the machine froze). */
+  | { type: "go"; runId: number; state: Record<string, unknown>; notAfter?: number }
   | { type: "abort"; runId: number; reason: string }
   /** A loaded run that will never start: drop it. */
   | { type: "cancel"; runId: number }
@@ -45,6 +49,8 @@ export type FromIsolate =
   | { type: "loading"; runId: number }
   | { type: "ready"; runId: number }
   | { type: "started"; runId: number; at: number }
+  /** `go` came after its `notAfter`: the method did not begin (`done` follows). */
+  | { type: "too-late"; runId: number }
   | { type: "log"; runId: number; level: LogLevel; message: string }
   | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
   /** The run is over and the worker is free again; `heapUsed` (bytes) after the run's context was dropped. */

@@ -10,7 +10,7 @@ import { graceFor } from "../../scheduler/grace-period.ts";
 import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
-import type { LogLevel } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
 import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
@@ -47,6 +47,11 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   let startedAt: number | null = null;
   let ended = false;
   let goState: Record<string, unknown> | null = null;
+  /** The latest instant its code may begin at (StartOptions.lateAfterMs), once known. */
+  let lateAfterMs: number | undefined;
+  let askedAt = 0;
+  let loadedAt = 0;
+  let tooLate = false;
   let readLater: (() => Promise<Record<string, unknown>>) | null = null;
   let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
@@ -66,7 +71,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     memory?.leave();
     markReady();
     const finishedAt = Date.now();
-    const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt });
+    const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt, ...(tooLate ? { late: true } : {}) });
     if (!worker) return done();
     const w = worker;
     if (!kill) w.endOutput();
@@ -135,11 +140,15 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           break;
         case "ready":
           loaded = true;
+          loadedAt = Date.now();
           // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
           clearTimeout(timeoutTimer);
           markReady();
           if (readLater) readAndGo(readLater);
-          else if (goState) worker!.send({ type: "go", runId, state: goState });
+          else if (goState) sendGo(goState);
+          break;
+        case "too-late":
+          tooLate = true;
           break;
         case "started":
           startedAt = message.at;
@@ -153,7 +162,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           sink.state(message.key, message.value, message.deleted);
           break;
         case "done":
-          if (forced && !(forced.completedCounts && message.ok)) finish(forced.status, forced.reason, false);
+          if (tooLate) finish("interrupted", "taskhost: not begun: the machine froze between its start and its code's beginning", false);
+          else if (forced && !(forced.completedCounts && message.ok)) finish(forced.status, forced.reason, false);
           else if (message.ok) finish("success", null, false);
           else finish("failure", message.error.stack ?? message.error.message, false);
           break;
@@ -171,12 +181,17 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     },
   };
 
+  const sendGo = (state: Record<string, unknown>) => {
+    const notAfter = lateAfterMs === undefined ? undefined : Math.max(askedAt, loadedAt) + lateAfterMs;
+    worker!.send({ type: "go", runId, state, ...(notAfter === undefined ? {} : { notAfter }) });
+  };
+
   const readAndGo = (readState: () => Promise<Record<string, unknown>>) => {
     readState().then(
       (state) => {
         if (ended) return;
         goState = state;
-        if (loaded) worker!.send({ type: "go", runId, state });
+        if (loaded) sendGo(state);
       },
       (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
     );
@@ -210,8 +225,10 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   return {
     ready,
     outcome,
-    start(readState) {
+    start(readState, startOptions) {
       if (ended) return;
+      askedAt = Date.now();
+      lateAfterMs = startOptions?.lateAfterMs;
       if (!options.deferLoad) return readAndGo(readState);
       // The state is read once loaded, so it sees what the previous run left.
       readLater = readState;

@@ -3,9 +3,10 @@
  * split into lines for whichever run it serves now, and one idempotent kill.
  */
 import { Worker } from "node:worker_threads";
-import type { LogLevel } from "../worker-protocol.ts";
+import type { LogLevel } from "../../logging/log-level.ts";
 import { LineSplitter } from "../line-splitter.ts";
-import { taskEnv } from "../task-env.ts";
+import { taskEnv } from "../../util/task-env.ts";
+import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
 
 /** The run a worker serves now: it hears the worker's messages, output and death. */
@@ -20,7 +21,7 @@ export interface IsolateWorkerOptions {
   entryFile: string;
   mode: IsolateMode;
   memoryLimitMb: number;
-  projectRoot: string;
+  paths: TaskPaths;
   apiScript: string;
   name: string;
   /** Told what a run that already ended left behind (late rejections), for the host log. */
@@ -43,7 +44,7 @@ export class IsolateWorker {
   private killing: Promise<void> | null = null;
 
   constructor(readonly options: IsolateWorkerOptions) {
-    const data: IsolateWorkerData = { mode: options.mode, projectRoot: options.projectRoot, apiScript: options.apiScript };
+    const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript };
     this.thread = new Worker(options.entryFile, {
       workerData: data,
       stdout: true,

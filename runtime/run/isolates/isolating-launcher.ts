@@ -19,13 +19,15 @@ import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "../worker-run.ts";
 import type { IsolateToolchain } from "./isolate-entry-file.ts";
+import type { TaskPaths } from "../task-paths.ts";
 
 export interface IsolatingLauncherOptions {
   /** The `worker` level's entry (runtime/run/worker-entry-file.ts). */
   workerEntryFile: string;
   /** The isolate workers' entry and `taskhost` script (isolate-entry-file.ts). */
   isolates: IsolateToolchain;
-  projectRoot: string;
+  /** Where the project is, for task code (task-paths.ts). */
+  paths: TaskPaths;
   maxConcurrentRuns: number;
   /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
   idleMs?: { context: number; task: number };
@@ -61,7 +63,7 @@ export class IsolatingLauncher implements RunLauncher {
     this.pool = new IsolatePool({
       entryFile: options.isolates.entryFile,
       apiScript: options.isolates.apiScript,
-      projectRoot: options.projectRoot,
+      paths: options.paths,
       ...poolLimits(options.maxConcurrentRuns),
       idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },
       ...(options.recycle ? { recycle: options.recycle } : {}),
@@ -81,7 +83,7 @@ export class IsolatingLauncher implements RunLauncher {
     const isolation = this.effectiveIsolation(request);
     const run =
       isolation === "worker"
-        ? launchWorkerRun(this.options.workerEntryFile, request, sink)
+        ? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink)
         : launchIsolateRun({
             pool: this.pool,
             request,

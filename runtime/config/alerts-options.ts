@@ -9,6 +9,7 @@
  * merges that file's `alerts:` over this one before calling. The SMTP password
  * may also come from TASKHOST_SMTP_PASSWORD.
  */
+import type { SmtpSettings } from "../util/smtp-transport.ts";
 import { taskhostError, type TaskhostError } from "../errors.ts";
 
 export type AlertRule = "failure" | "recovered" | "streak" | "slow" | "missed" | "error";
@@ -23,17 +24,8 @@ export type ChannelOptions =
   | { readonly name: string; readonly type: "email"; readonly to: readonly string[] }
   | { readonly name: string; readonly type: "desktop" };
 
-export interface SmtpOptions {
-  /** null: no SMTP server configured (the email channel and sendEmail refuse with a clear message). */
-  readonly host: string | null;
-  readonly port: number;
-  /** TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
-  readonly secure: boolean;
-  readonly user: string | null;
-  readonly password: string | null;
-  /** The From address; null: `taskhost@<hostname>`. */
-  readonly from: string | null;
-}
+/** `alerts.smtp`: host, port, TLS, user, password (from config/secrets.yaml), From; host null = no SMTP server configured. */
+export type SmtpOptions = SmtpSettings;
 
 export interface ResolvedAlertsOptions {
   readonly channels: readonly ChannelOptions[];

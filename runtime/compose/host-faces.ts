@@ -1,0 +1,63 @@
+import type { Alerting } from "../alerts/start-alerting.ts";
+import { backfillHandlers } from "../backfill/backfill-control.ts";
+import type { Backfills } from "../backfill/backfills.ts";
+import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
+import { hostStatus } from "../host/build-status.ts";
+import { controlHandlers } from "../host/control-handlers.ts";
+import { startControlServer } from "../host/control-server.ts";
+import type { Runtime } from "./compose-runtime.ts";
+import type { HostConfig } from "./host-config.ts";
+
+export interface HostFacesOptions {
+  /** The PID users see (the supervisor's). */
+  pid: number;
+  startedAt: number;
+  restarts: number;
+  alerting: Alerting;
+  backfills: Backfills;
+  hostConfig: HostConfig;
+  /** Stops the host once the request that asked for it is answered. */
+  stop(options: { reason: string; graceSec?: number; restart?: boolean }): void;
+}
+
+/**
+ * What lets others reach a running host: its control socket (every command)
+ * and, with dashboard.enabled or metrics.enabled, its HTTP server. Both offer
+ * the same status and operations, and both go on `runtime.faces`, which
+ * closes after the runs have had their grace: commands keep working (`status`
+ * shows the runs ending); a run asked for meanwhile is refused by the stopping
+ * scheduler with a clear message.
+ */
+export async function openHostFaces(runtime: Runtime, options: HostFacesOptions): Promise<{ dashboard: Dashboard | null }> {
+  const { catalog, scheduler, ledger, log, files, fleet } = runtime;
+  const { alerting, backfills } = options;
+  const status = async () => ({
+    // Per task, a warning when a fleet's live hosts disagree on its version.
+    ...(await fleet.withVersionWarnings(await hostStatus(
+      catalog,
+      scheduler,
+      ledger,
+      {
+        running: true,
+        pid: options.pid,
+        uptimeSec: Math.round((Date.now() - options.startedAt) / 1000),
+        rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
+        restarts: options.restarts,
+        configError: options.hostConfig.problem(),
+      },
+      runtime.config.scheduler.isolation,
+    ))),
+    alerts: { channels: alerting.channels() },
+  });
+  const handlers = {
+    ...controlHandlers({ pid: options.pid, catalog, scheduler, ledger, status, stop: options.stop }),
+    ...backfillHandlers(backfills),
+    alerts: async (params: Record<string, unknown>) =>
+      alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
+  };
+  const onError = (error: unknown) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`);
+  runtime.faces.use("control socket", await startControlServer(files.socket, handlers, onError));
+  if (!runtime.config.dashboard.enabled && !runtime.config.metrics.enabled) return { dashboard: null };
+  const dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => runtime.config, dataDir: files.dataDir, metrics: alerting.metrics, alerting, backfills });
+  return { dashboard: runtime.faces.use("dashboard", dashboard) };
+}
