@@ -1,5 +1,5 @@
 import type { RunRow, RunTrigger } from "../store/ledger.ts";
-import type { LoadedTask } from "../task-file/loaded-task.ts";
+import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
 import type { LaunchedRun, RunOutcome } from "./run-launcher.ts";
 import type { SkipCode } from "./scheduling-policy.ts";
 
@@ -143,4 +143,9 @@ export class RunLifecycle {
     if (this.current !== from) throw new Error(`taskhost scheduler: a run cannot go from ${this.current} to ${to}`);
     this.current = to;
   }
+}
+
+/** The subject of a schedule's own occurrence (on its clock, or caught up). */
+export function subjectOf(state: { task: LoadedTask; schedule: TaskSchedule }, scheduledFor: number, trigger: "schedule" | "catch-up"): RunSubject {
+  return { task: state.task, scheduleId: state.schedule.id, method: state.schedule.method, scheduledFor, trigger, attempt: 1 };
 }

@@ -1,5 +1,7 @@
 import type { LogLevel } from "../logging/log-level.ts";
-import type { RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { Ledger, RunStatus, RunTrigger } from "../store/ledger.ts";
+import type { LoadedTask } from "../task-file/loaded-task.ts";
+import type { Isolation, RunLauncher } from "./run-launcher.ts";
 import type { CatchUpPolicy } from "../task-file/task-meta.ts";
 import type { SkipCode } from "./scheduling-policy.ts";
 
@@ -92,4 +94,22 @@ export interface SchedulerEvents {
   "occurrence.missed": [OccurrencesMissedInfo];
   /** A task was paused or resumed (by a command, the dashboard, or its ledger row at load). */
   "task.paused": [{ taskId: string; paused: boolean }];
+}
+
+/** What a Scheduler is built from: its ports (ledger, launcher, clock, timers), logs and limits. */
+export interface SchedulerOptions {
+  ledger: Ledger;
+  launcher: RunLauncher;
+  log: HostLog;
+  taskLog: TaskLogLine;
+  maxConcurrentRuns: number;
+  historyPerTask: number;
+  /** This host's id in the ledger: its claims carry it. */
+  owner: string;
+  /** Other hosts write the same ledger (a fleet, issue 14); left out for a ledger this host owns alone. */
+  shared?: SharedLedger;
+  /** How a task's runs are isolated (default `worker`). */
+  isolationOf?: (task: LoadedTask) => Isolation;
+  clock?: Clock;
+  timers?: Timers;
 }

@@ -1,42 +1,25 @@
 import { EventEmitter } from "node:events";
-import { taskhostError } from "../errors.ts";
-import type { Ledger, RunRow } from "../store/ledger.ts";
-import type { LoadedTask, TaskSchedule } from "../task-file/loaded-task.ts";
+import type { LoadedTask } from "../task-file/loaded-task.ts";
+import type { RunRow } from "../store/ledger.ts";
 import { decideAdmission, shouldDrain } from "./decide-admission.ts";
 import { decideRetry } from "./decide-retry.ts";
 import { CrowdLead } from "./crowd-lead.ts";
 import { decideTick, type TickStep } from "./decide-tick.ts";
 import { graceFor } from "./grace-period.ts";
 import { PendingWork } from "./pending-work.ts";
-import { pickMethod } from "./pick-method.ts";
+import { runPastOccurrence, startManualRun, type RunRequests } from "./requested-runs.ts";
 import type { CatchUpPlan } from "./plan-catch-up.ts";
-import type { Isolation, RunLauncher } from "./run-launcher.ts";
-import { RunLifecycle, type LifecycleHooks, type RunSubject, type Settlement } from "./run-lifecycle.ts";
+import { RunLifecycle, subjectOf, type LifecycleHooks, type RunSubject, type Settlement } from "./run-lifecycle.ts";
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
 import { RunsInFlight } from "./runs-in-flight.ts";
 import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
-import { systemClock, systemTimers, type Clock, type HostLog, type SchedulerEvents, type SharedLedger, type TaskLogLine, type Timers } from "./scheduler-types.ts";
+import { systemClock, systemTimers, type Clock, type SchedulerEvents, type SchedulerOptions, type Timers } from "./scheduler-types.ts";
 import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
 export type { OverdueSchedule, ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 
-export interface SchedulerOptions {
-  ledger: Ledger;
-  launcher: RunLauncher;
-  log: HostLog;
-  taskLog: TaskLogLine;
-  maxConcurrentRuns: number;
-  historyPerTask: number;
-  /** This host's id in the ledger: its claims carry it. */
-  owner: string;
-  /** Other hosts write the same ledger (a fleet, issue 14); left out for a ledger this host owns alone. */
-  shared?: SharedLedger;
-  /** How a task's runs are isolated (default `worker`). */
-  isolationOf?: (task: LoadedTask) => Isolation;
-  clock?: Clock;
-  timers?: Timers;
-}
+export type { SchedulerOptions } from "./scheduler-types.ts";
 
 /**
  * The coordinator: owns the clock loop and carries out what the pure
@@ -57,6 +40,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly crowdLead = new CrowdLead();
+  private readonly requests: RunRequests = {
+    task: (taskId) => this.book.task(taskId),
+    stopping: () => this.stopping !== null,
+    now: () => this.clock.now(),
+    begin: (subject) => {
+      const run = this.requested(subject);
+      this.begin(run);
+      return run;
+    },
+  };
   private timer: unknown;
   private running = false;
   private stopping: Promise<void> | null = null;
@@ -68,14 +61,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.work = new PendingWork((what, error) => this.logError(what, error));
     const emit: Emit = (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args);
     this.recorder = new RunRecorder({ ledger: options.ledger, log: options.log, clock: this.clock, emit, historyPerTask: options.historyPerTask, work: this.work });
-    this.book = new ScheduleBook({
-      ledger: options.ledger,
-      log: options.log,
-      clock: this.clock,
-      release: (run) => run.settle({ kind: "released", handBack: false }),
-      emit,
-      wake: () => this.wake(),
-    });
+    const release = (run: RunLifecycle) => run.settle({ kind: "released", handBack: false });
+    this.book = new ScheduleBook({ ledger: options.ledger, log: options.log, clock: this.clock, release, emit, wake: () => this.wake() });
     this.starter = new RunStarter({
       ledger: options.ledger,
       launcher: options.launcher,
@@ -182,39 +169,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.startNow(taskId, methodName).then(({ done }) => done);
   }
 
-  /**
-   * Starts a manual run: resolves once it is recorded (with its run id, so a
-   * webhook caller can look it up) and gives the finished run as `done`.
-   * Rejects at once for an unknown task or method, or a stopping host.
-   */
-  async startNow(taskId: string, methodName?: string): Promise<{ runId: number; done: Promise<RunRow> }> {
-    if (this.stopping) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; run the task after it restarts");
-    const task = this.book.task(taskId);
-    if (!task) throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${taskId}" (see \`taskhost status\` for the task ids)`);
-    const method = pickMethod(task, methodName);
-    const scheduleId = task.schedules.find((s) => s.method === method)?.id ?? `${task.id}#${method}`;
-    const subject: RunSubject = { task, scheduleId, method, scheduledFor: this.clock.now(), trigger: "manual", attempt: 1 };
-    const run = this.requested(subject);
-    this.begin(run);
-    const runId = await run.claim;
-    if (runId == null) throw new Error(`taskhost scheduler: the manual run of ${scheduleId} was not recorded`);
-    const done = run.recorded.then((row) => row ?? Promise.reject(new Error(`taskhost scheduler: the manual run of ${scheduleId} was cancelled`)));
-    // The caller may only want the id.
-    done.catch(() => {});
-    return { runId, done };
+  /** Starts a manual run: resolves once it is recorded, with the finished run as `done` (requested-runs.ts). */
+  startNow(taskId: string, methodName?: string): Promise<{ runId: number; done: Promise<RunRow> }> {
+    return startManualRun(this.requests, taskId, methodName);
   }
 
-  /**
-   * Runs a past occurrence (trigger `backfill`) like a manual run, at the occurrence's time: the ledger
-   * answers null when it already has a run. Resolves with the ended run, or null; rejects on a stop.
-   */
-  async runOccurrence(request: { taskId: string; scheduleId: string; method: string; scheduledFor: number; trigger: "backfill" }): Promise<RunRow | null> {
-    const task = this.stopping ? undefined : this.book.task(request.taskId);
-    if (!task) throw this.stopping ? taskhostError("ERR_SCHEDULER_STOPPED", "taskhost scheduler: the host is stopping; the backfill resumes after it restarts") : taskhostError("ERR_UNKNOWN_TASK", `taskhost: no loaded task "${request.taskId}"`);
-    const run = this.requested({ task, scheduleId: request.scheduleId, method: request.method, scheduledFor: request.scheduledFor, trigger: request.trigger, attempt: 1 });
-    this.begin(run);
-    if ((await run.claim) == null) return null;
-    return (await run.recorded) ?? Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", `taskhost scheduler: the backfill run of ${request.scheduleId} did not start (the host is stopping)`));
+  /** Runs a past occurrence (trigger `backfill`); null when the ledger already has a run of it. */
+  runOccurrence(request: { taskId: string; scheduleId: string; method: string; scheduledFor: number; trigger: "backfill" }): Promise<RunRow | null> {
+    return runPastOccurrence(this.requests, request);
   }
 
   /**
@@ -432,8 +394,4 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private logError(event: string, error: unknown): void {
     this.options.log.error({ event, err: error }, `taskhost scheduler: ${event} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
-}
-
-function subjectOf(state: { task: LoadedTask; schedule: TaskSchedule }, scheduledFor: number, trigger: "schedule" | "catch-up"): RunSubject {
-  return { task: state.task, scheduleId: state.schedule.id, method: state.schedule.method, scheduledFor, trigger, attempt: 1 };
 }

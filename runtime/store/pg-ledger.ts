@@ -386,12 +386,8 @@ export class PgLedger implements FleetLedger {
       await this.#q("deleting task state", "DELETE FROM state WHERE task_id = $1 AND key = $2", [taskId, key]);
       return;
     }
-    const json = stateJson(taskId, key, value);
-    await this.#q(
-      "writing task state",
-      "INSERT INTO state (task_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (task_id, key) DO UPDATE SET value = EXCLUDED.value",
-      [taskId, key, json],
-    );
+    const upsert = "INSERT INTO state (task_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (task_id, key) DO UPDATE SET value = EXCLUDED.value";
+    await this.#q("writing task state", upsert, [taskId, key, stateJson(taskId, key, value)]);
   }
 
   close(): Promise<void> {
