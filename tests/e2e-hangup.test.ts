@@ -17,7 +17,7 @@ export default class {
   @repeat(every(1).hours)
   async start(ctx: TaskContext) {
     ctx.log.info("begun");
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     ctx.log.info("done after its grace");
   }
 }
@@ -49,6 +49,7 @@ describe("closing the terminal of a foreground host", () => {
       const run = project.cli(["run", "slow"]).then((r) => ((ran = `${r.code} ${r.stdout} ${r.stderr}`), r));
       // The terminal shows the run's first line: it is in flight.
       await waitFor(() => output.includes("[slow] begun"), { what: `the run to start\n${output}\nrun: ${ran}`, timeoutMs: 30_000 });
+      const signalledAt = Date.now();
       if (command.startsWith("npm")) {
         terminal.kill("SIGKILL"); // the terminal window goes away
       } else {
@@ -62,6 +63,8 @@ describe("closing the terminal of a foreground host", () => {
       await waitFor(() => !existsSync(files.pidFile) && !existsSync(files.socket), { timeoutMs: 30_000, what: "the PID file and socket to go" });
       const runs = await history(project, "slow");
       expect(runs.map((r) => r.status)).toEqual(["success"]);
+      // It ended after the hang-up: the host gave it its grace (it was not over already).
+      expect(Date.parse(runs[0]!.finishedAt!)).toBeGreaterThan(signalledAt);
     } finally {
       for (const pid of descendants(terminal.pid!)) {
         try {

@@ -27,9 +27,10 @@ describe("a host killed with SIGKILL during activity", () => {
       await waitFor(async () => finished(await history(project, "fast")).length > total, { what: `activity in round ${round}` });
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 900)));
       await host.kill9();
-      // The next command reads the ledger directly: it must open.
+      // The next command reads the ledger directly: it must open. (One cold CLI per round: a
+      // duplicate stays in the ledger, so the last check, over both tasks, would see it too.)
       const fast = await history(project, "fast");
-      expect(duplicateOccurrences([...fast, ...(await history(project, "slow"))])).toEqual([]);
+      expect(duplicateOccurrences(fast)).toEqual([]);
       total = finished(fast).length;
     }
     const host = await project.start();
@@ -43,7 +44,6 @@ describe("a host killed with SIGKILL during activity", () => {
     expect([...fast, ...slow].filter((r) => r.status === "running").length).toBeLessThanOrEqual(3);
     expect((await status(project)).host.running).toBe(true);
     await host.stop();
-    // Five cold host starts and eight cold CLI processes (the offline history): about 25 s on an
-    // idle machine, 5-10 s each when two cores are shared at a load of 20 (as before the rewrite).
+    // Five cold host starts and four cold CLI processes (the offline history).
   }, 180_000);
 });
