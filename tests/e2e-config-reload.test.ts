@@ -57,10 +57,15 @@ describe("config/config.yaml edits apply live", () => {
     await writeFile(path.join(other, "fresh.ts"), taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("fresh one");' }));
     await project.start();
     await project.writeConfig({ tasks: { directory: "other-tasks" } });
-    await waitFor(async () => (await status(project)).tasks.map((t) => t.id).join() === "fresh", { what: "the switch to other-tasks" });
+    // Loaded and scheduled from the new folder (its entry shows up while it is still being bundled).
+    await waitFor(async () => (await status(project)).tasks.map((t) => `${t.id}:${t.state}`).join() === "fresh:scheduled", { what: "the switch to other-tasks" });
     // The new folder is watched: an edit there reloads.
     await writeFile(path.join(other, "fresh.ts"), taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("fresh two");' }));
-    await waitFor(async () => finished(await history(project, "fresh")).some((r) => r.output.includes("fresh two")), { what: "the edit in the new folder" });
+    await waitFor(async () => finished(await history(project, "fresh")).some((r) => r.output.includes("fresh two")), {
+      what: "the edit in the new folder",
+      // A reload bundles and inspects the file again: seconds when two other test files load the machine.
+      timeoutMs: 30_000,
+    });
     // The old folder no longer is.
     await project.writeTask("ignored.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     await waitFor(async () => finished(await history(project, "fresh")).length >= 3, { what: "more runs" });
