@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hostMemoryVerdict, LATE_AFTER_MS, SILENT_AFTER_MS } from "../runtime/host/host-memory-verdict.ts";
+import { hostMemoryVerdict, LATE_AFTER_MS, OVER_FOR_MS, SILENT_AFTER_MS } from "../runtime/host/host-memory-verdict.ts";
 import { runMemoryProblem, type RunMemoryEntry } from "../runtime/run/run-memory-book.ts";
 
 const MB = 1024 * 1024;
@@ -31,8 +31,13 @@ describe("the host's memory check", () => {
     expect(verdict).toMatchObject({ kind: "ok", figures: { ownBytes: 130 * MB, runsBytes: 430 * MB } });
   });
 
-  it("restarts for the host's own growth, saying the figures", () => {
-    const verdict = hostMemoryVerdict(700 * MB, [run("a#start", 100)], 500 * MB, NOW);
+  it("restarts for the host's own growth once it stays over, saying the figures", () => {
+    // With a run in flight, one check over is not enough: the run may have allocated and gone silent since its report.
+    expect(hostMemoryVerdict(700 * MB, [run("a#start", 100)], 500 * MB, NOW).kind).toBe("wait");
+    expect(hostMemoryVerdict(700 * MB, [run("a#start", 100)], 500 * MB, NOW, NOW - OVER_FOR_MS + 1).kind).toBe("wait");
+    // With no run in flight there is nothing to tell apart: at once.
+    expect(hostMemoryVerdict(700 * MB, [], 500 * MB, NOW).kind).toBe("restart");
+    const verdict = hostMemoryVerdict(700 * MB, [run("a#start", 100)], 500 * MB, NOW, NOW - OVER_FOR_MS);
     expect(verdict.kind).toBe("restart");
     expect(verdict.kind === "restart" && verdict.reason).toBe(
       "memory restart: the host's memory was 700 MB, 600 MB of it not its runs' (they reported 100 MB), over max_memory_usage (500 MB)",

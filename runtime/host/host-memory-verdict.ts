@@ -9,6 +9,10 @@
  *   loop) are what the host cannot see: whatever they hold counts as the
  *   host's own, so they are stopped first, with the figures;
  * - runs late with their report may be falling silent: the next check decides;
+ * - with runs in flight, the host's share must stay over for OVER_FOR_MS before
+ *   it restarts: a run that allocates and then loops reported last just before
+ *   its allocation, so for up to SILENT_AFTER_MS its memory looks like the
+ *   host's (one check in that window restarted the host instead of stopping it);
  * - otherwise the growth is the host's: it restarts.
  */
 import { mb, occupiedBytes, type RunMemoryEntry } from "../run/run-memory-book.ts";
@@ -28,6 +32,9 @@ export interface HostMemoryFigures {
 /** A run this late with its report may be falling silent: no restart is decided until it is clear. */
 export const LATE_AFTER_MS = 500;
 
+/** How long the host's own share stays over, with runs in flight, before a restart: a silent run is told apart by then. */
+export const OVER_FOR_MS = SILENT_AFTER_MS + LATE_AFTER_MS;
+
 export type HostMemoryVerdict =
   | { kind: "ok"; figures: HostMemoryFigures }
   /** Over, but a run is late with its report: the next check decides (it reports again, or it is silent). */
@@ -35,7 +42,8 @@ export type HostMemoryVerdict =
   | { kind: "stop-silent"; figures: HostMemoryFigures; runs: Array<{ run: RunMemoryEntry; reason: string }> }
   | { kind: "restart"; figures: HostMemoryFigures; reason: string };
 
-export function hostMemoryVerdict(rssBytes: number, runs: readonly RunMemoryEntry[], limitBytes: number, now: number): HostMemoryVerdict {
+/** `overSince`: when the checks began to find the host's share over (this check's `now` when it is the first). */
+export function hostMemoryVerdict(rssBytes: number, runs: readonly RunMemoryEntry[], limitBytes: number, now: number, overSince = now): HostMemoryVerdict {
   const silentFor = (run: RunMemoryEntry) => now - (run.last?.at ?? run.since);
   const reporting = runs.filter((run) => run.last && silentFor(run) < SILENT_AFTER_MS);
   const runsBytes = reporting.reduce((sum, run) => sum + occupiedBytes(run.last!), 0);
@@ -56,5 +64,6 @@ export function hostMemoryVerdict(rssBytes: number, runs: readonly RunMemoryEntr
     };
   }
   if (runs.some((run) => silentFor(run) >= LATE_AFTER_MS)) return { kind: "wait", figures };
+  if (runs.length > 0 && now - overSince < OVER_FOR_MS) return { kind: "wait", figures };
   return { kind: "restart", figures, reason: `memory restart: ${over}` };
 }

@@ -29,10 +29,14 @@ export function watchMemory(options: WatchMemoryOptions): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let zombies = 0;
+  // When the checks began to find the host's share over max_memory_usage (null: it is not).
+  let overSince: number | null = null;
   const sample = () => {
     if (stopped) return;
     try {
-      const verdict = hostMemoryVerdict(rss(), book.runs(), options.limitBytes(), Date.now());
+      const now = Date.now();
+      const verdict = hostMemoryVerdict(rss(), book.runs(), options.limitBytes(), now, overSince ?? now);
+      overSince = verdict.kind === "ok" ? null : (overSince ?? now);
       if (verdict.kind === "restart") {
         stopped = true;
         options.onLimit(verdict.figures, verdict.reason);
