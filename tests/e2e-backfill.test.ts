@@ -19,7 +19,7 @@ describe("taskhost backfill, end to end", () => {
     project = await TempProject.create({ scheduler: { timezone: "UTC" } });
     await mkdir(path.join(project.root, "scripts"), { recursive: true });
     await writeFile(path.join(project.root, "scripts", "report.sh"), 'echo "report for $1"\n');
-    await writeFile(path.join(project.root, "scripts", "slow.sh"), 'echo "slow for $1"\nsleep 2\necho "done $1"\n');
+    await writeFile(path.join(project.root, "scripts", "slow.sh"), 'echo "slow for $1"\nsleep 5\necho "done $1"\n');
     for (const name of ["report.sh", "slow.sh"]) await chmod(path.join(project.root, "scripts", name), 0o755);
     // Tasks made the way a user would: the scheduled time is the script's first argument.
     for (const [id, script] of [["report", "scripts/report.sh"], ["slow", "scripts/slow.sh"]]) {

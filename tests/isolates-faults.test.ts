@@ -192,8 +192,9 @@ describe("a freeze between start() and the method's beginning (issue 10 item 8)"
     try {
       const steady = bundles.get("steady")!;
       const late = kit.run(launcher, steady, { task: "steady", isolation, start: false });
-      // The host stalls 300 ms between start() and its go: past a deadline of 100 ms.
-      late.run.start(() => new Promise((resolve) => setTimeout(() => resolve({}), 300)), { lateAfterMs: 100 });
+      // The host stalls 3 s between start() and its go: far past a deadline of 100 ms, which counts from
+      // when the code finished loading (on a loaded machine loading alone can take a few hundred ms).
+      late.run.start(() => new Promise((resolve) => setTimeout(() => resolve({}), 3000)), { lateAfterMs: 100 });
       expect(await late.outcome).toMatchObject({ status: "interrupted", startedAt: null, late: true });
       expect(late.startedAt).toBeNull();
       const next = kit.run(launcher, steady, { task: "steady", isolation });
