@@ -52,9 +52,13 @@ describe("isolation: status and live reload", () => {
     project = await TempProject.create({ scheduler: { isolation: "context" } });
     await project.writeTask("plain.ts", taskSource({ schedule: "every(1).hours", body: "" }));
     await project.writeTask("own.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "task" } }));
+    // Top-level await: no CommonJS form, so its runs get a worker whatever the default, and status says so.
+    await project.writeTask("tla.ts", `${taskSource({ schedule: "every(1).hours", body: "" })}\nawait Promise.resolve(0);\n`);
     const host = await project.start();
-    const isolationOf = async () => Object.fromEntries((await status(project)).tasks.map((t) => [t.id, (t as { isolation?: string }).isolation]));
+    const isolationOf = async () => Object.fromEntries((await status(project)).tasks.filter((t) => t.id !== "tla").map((t) => [t.id, (t as { isolation?: string }).isolation]));
+    const tlaRunsAt = async () => (await status(project)).tasks.find((t) => t.id === "tla")?.isolation;
     expect(await isolationOf()).toEqual({ own: "task", plain: "context" });
+    expect(await tlaRunsAt()).toBe("worker");
 
     await project.writeConfig({ scheduler: { isolation: "worker" } });
     await waitFor(async () => (await isolationOf()).plain === "worker", { what: "the new default in status" });

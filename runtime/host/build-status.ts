@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { isFleetLedger } from "../store/fleet-ledger.ts";
 import type { Ledger, LedgerSnapshot } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
+import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 
@@ -32,7 +34,7 @@ export async function hostStatus(
       error: entry.error,
       warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
-      isolation: entry.loaded?.meta.isolation ?? defaultIsolation,
+      isolation: runsAt(entry, defaultIsolation),
     });
   }
   return { host, tasks, hosts: await hostsOf(ledger, snapshot) };
@@ -41,6 +43,12 @@ export async function hostStatus(
 /** The hosts of the snapshot, with their clock skew where the ledger measures it (a fleet's). */
 async function hostsOf(ledger: Ledger, snapshot: LedgerSnapshot): Promise<HostStatusJson[]> {
   return hostsJson(snapshot.hosts, isFleetLedger(ledger) ? await ledger.hostSkews() : new Map());
+}
+
+/** The level a task's runs get: its own or the default, and `worker` for a bundle with no CommonJS form (top-level await), as the launcher does. */
+function runsAt(entry: TaskEntry, defaultIsolation: NonNullable<TaskJson["isolation"]>): NonNullable<TaskJson["isolation"]> {
+  const level = entry.loaded?.meta.isolation ?? defaultIsolation;
+  return level !== "worker" && entry.loaded && !existsSync(scriptBundlePath(entry.loaded.bundle.path)) ? "worker" : level;
 }
 
 function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
