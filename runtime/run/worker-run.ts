@@ -1,4 +1,5 @@
 import { pathToFileURL } from "node:url";
+import { doneOutcome, NOT_BEGUN, type ForcedEnd } from "./run-end.ts";
 import type { LogLevel } from "../logging/log-level.ts";
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink } from "../scheduler/run-launcher.ts";
 import { graceFor } from "../scheduler/grace-period.ts";
@@ -50,7 +51,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
   let settled = false;
   let startAsked = false;
   let loadedAt = 0;
-  let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
+  let forced: ForcedEnd | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let markReady: () => void = () => {};
@@ -94,7 +95,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
         markReady();
         break;
       case "too-late":
-        settle("interrupted", "taskhost: not begun: the machine froze between its start and its code's beginning", true);
+        settle("interrupted", NOT_BEGUN, true);
         break;
       case "started":
         // Even after an error overtook it, the code did start: the record says so.
@@ -108,13 +109,11 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
       case "state":
         sink.state(message.key, message.value, message.deleted);
         break;
-      case "done":
-        // A task that honoured ctx.signal after a timeout still timed out; one that
-        // completed its work during a shutdown's grace succeeded.
-        if (forced && !(forced.completedCounts && message.ok)) settle(forced.status, forced.reason);
-        else if (message.ok) settle("success", null);
-        else settle("failure", message.error.stack ?? message.error.message);
+      case "done": {
+        const { status, reason } = doneOutcome(forced, message);
+        settle(status, reason);
         break;
+      }
       default:
         break;
     }

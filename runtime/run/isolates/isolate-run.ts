@@ -10,6 +10,7 @@ import { graceFor } from "../../scheduler/grace-period.ts";
 import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
+import { doneOutcome, NOT_BEGUN, type ForcedEnd } from "../run-end.ts";
 import type { LogLevel } from "../../logging/log-level.ts";
 import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
@@ -53,7 +54,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   let loadedAt = 0;
   let tooLate = false;
   let readLater: (() => Promise<Record<string, unknown>>) | null = null;
-  let forced: { status: "timeout" | "interrupted"; reason: string; completedCounts: boolean } | null = null;
+  let forced: ForcedEnd | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   let markReady: () => void = () => {};
@@ -161,12 +162,11 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
         case "state":
           sink.state(message.key, message.value, message.deleted);
           break;
-        case "done":
-          if (tooLate) finish("interrupted", "taskhost: not begun: the machine froze between its start and its code's beginning", false);
-          else if (forced && !(forced.completedCounts && message.ok)) finish(forced.status, forced.reason, false);
-          else if (message.ok) finish("success", null, false);
-          else finish("failure", message.error.stack ?? message.error.message, false);
+        case "done": {
+          const { status, reason } = tooLate ? { status: "interrupted" as const, reason: NOT_BEGUN } : doneOutcome(forced, message);
+          finish(status, reason, false);
           break;
+        }
         default:
           break;
       }
