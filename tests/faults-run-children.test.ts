@@ -1,37 +1,15 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { TempProject, type HostProcess } from "./support/temp-project.ts";
 import { finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { hostEvents } from "./support/fault-host.ts";
+import { processTable } from "./support/process-table.ts";
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  state: string;
-  cmdline: string;
-}
-
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      out.push({ pid: Number(entry), ppid: Number(fields[1]), state: fields[0]!, cmdline });
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
 
 /** Live processes whose command line carries `marker`. */
-const running = (marker: string) => processes().filter((p) => p.state !== "Z" && p.cmdline.includes(marker));
+const running = (marker: string) => processTable().filter((p) => p.state !== "Z" && p.cmdline.includes(marker));
 /** Children of `pid` that died and were never reaped. */
-const zombiesOf = (pid: number) => processes().filter((p) => p.ppid === pid && p.state === "Z");
+const zombiesOf = (pid: number) => processTable().filter((p) => p.ppid === pid && p.state === "Z");
 
 function task(body: string, frontmatter = "timeout: 30"): string {
   return `/*

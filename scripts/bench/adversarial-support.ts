@@ -1,6 +1,6 @@
 /** What the adversarial scenarios (scripts/bench/adversarial-*.ts) share: a project's lifetime, /proc, another user. */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { isCode } from "../../runtime/errors.ts";
 import { readLedger, type Ledger } from "../../tests/support/fault-host.ts";
 import { TempProject } from "../../tests/support/temp-project.ts";
@@ -24,30 +24,7 @@ export async function inProject<T>(config: Record<string, unknown>, fn: (project
   }
 }
 
-export interface Proc {
-  pid: number;
-  ppid: number;
-  /** R, S, Z, T … */
-  state: string;
-  cmdline: string;
-}
-
-/** Every process on the machine now, from /proc. */
-export function processTable(): Proc[] {
-  const out: Proc[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      out.push({ pid: Number(entry), ppid: Number(fields[1]), state: fields[0]!, cmdline });
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
-}
+export { processTable, type Proc } from "../../tests/support/process-table.ts";
 
 export const NOBODY = 65534;
 export const isRoot = process.getuid?.() === 0;
