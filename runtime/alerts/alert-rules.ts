@@ -1,5 +1,5 @@
 import type { RunStatus, RunTrigger } from "../store/ledger.ts";
-import type { AlertRule } from "../config/alerts-options.ts";
+import type { AlertRule, ResolvedAlertsOptions } from "../config/alerts-options.ts";
 import { DurationMedian } from "./duration-median.ts";
 import { RateLimit } from "./rate-limit.ts";
 
@@ -10,14 +10,8 @@ import { RateLimit } from "./rate-limit.ts";
  * timers: the wiring (start-alerting.ts) feeds it and delivers what it says.
  */
 
-export interface RuleSettings {
-  readonly rules: readonly AlertRule[];
-  readonly failureStreak: number;
-  readonly slowFactor: number;
-  readonly slowAfterSec: number | null;
-  readonly missedGraceSec: number;
-  readonly repeatAfterSec: number;
-}
+/** The rules' part of `alerts:` (config/alerts-options.ts), per task after its frontmatter's overrides. */
+export type RuleSettings = Pick<ResolvedAlertsOptions, "rules" | "failureStreak" | "slowFactor" | "slowAfterSec" | "missedGraceSec" | "repeatAfterSec">;
 
 /** One alert to send: which rule, about what, in words. */
 export interface AlertDecision {
