@@ -1,4 +1,5 @@
 import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { hostEvents } from "./support/fault-host.ts";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -6,13 +7,6 @@ import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 
-async function events(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.includes(`"event":"${event}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 describe("config/config.yaml edits apply live", () => {
   let project: TempProject;
@@ -30,18 +24,18 @@ describe("config/config.yaml edits apply live", () => {
     expect((await status(project)).tasks.map((t) => t.id)).toEqual(["tick"]);
 
     await project.writeConfig({ logging: { level: "debug" }, tasks: { include_example_tasks: true }, scheduler: { timezone: "Asia/Kolkata" } });
-    const reloaded = await waitFor(async () => (await events(project, "config.reloaded"))[0], { what: "config.reloaded" });
+    const reloaded = await waitFor(async () => (await hostEvents(project, "config.reloaded"))[0], { what: "config.reloaded" });
     expect(reloaded.changed).toEqual(expect.arrayContaining(["logging.level", "tasks.include_example_tasks", "scheduler.timezone"]));
     await waitFor(async () => (await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to load" });
     await waitFor(async () => (await readFile(path.join(project.root, "logs", "tasks.log"), "utf8")).includes("debug line"), { what: "debug lines" });
 
     // A bad edit: rejected with the key and line; the previous configuration stays.
     await writeFile(path.join(project.root, "config", "config.yaml"), "logging:\n  level: debug\nscheduler:\n  max_concurrent_runs: lots\n");
-    const rejected = await waitFor(async () => (await events(project, "config.rejected"))[0], { what: "config.rejected" });
+    const rejected = await waitFor(async () => (await hostEvents(project, "config.rejected"))[0], { what: "config.rejected" });
     expect(String(rejected.error)).toContain("scheduler.max_concurrent_runs");
     expect(String(rejected.error)).toContain("config.yaml:4");
     await writeFile(path.join(project.root, "config", "config.yaml"), "logging: [unclosed\n");
-    await waitFor(async () => (await events(project, "config.rejected")).length >= 2, { what: "the YAML error to be rejected" });
+    await waitFor(async () => (await hostEvents(project, "config.rejected")).length >= 2, { what: "the YAML error to be rejected" });
     const at = Date.now();
     await waitFor(async () => finished(await history(project, "example_extra")).some((r) => Date.parse(r.startedAt!) > at), { what: "runs to go on" });
 
@@ -78,7 +72,7 @@ describe("config/config.yaml edits apply live", () => {
     await symlink("looping", path.join(project.root, "looping"));
     await project.start();
     await project.writeConfig({ tasks: { directory: "looping" } });
-    const rejected = await waitFor(async () => (await events(project, "config.rejected"))[0], { what: "config.rejected" });
+    const rejected = await waitFor(async () => (await hostEvents(project, "config.rejected"))[0], { what: "config.rejected" });
     expect(rejected.key).toBe("tasks.directory");
     expect(String(rejected.error)).toMatch(/tasks\.directory: .*ELOOP/);
     expect((await status(project)).tasks.map((t) => t.id)).toEqual(["old"]);
@@ -87,7 +81,7 @@ describe("config/config.yaml edits apply live", () => {
     await waitFor(async () => finished(await history(project, "old")).some((r) => r.output.includes("old two")), { what: "the edit in the old folder" });
     // What is in force is the old configuration: the next edit changes only what differs from it.
     await project.writeConfig({ logging: { level: "debug" } });
-    const reloaded = await waitFor(async () => (await events(project, "config.reloaded"))[0], { what: "config.reloaded" });
+    const reloaded = await waitFor(async () => (await hostEvents(project, "config.reloaded"))[0], { what: "config.reloaded" });
     expect(reloaded.changed).toEqual(["logging.level"]);
   });
 });

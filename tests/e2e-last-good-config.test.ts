@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { hostEvents } from "./support/fault-host.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,13 +13,6 @@ import type { StatusJson } from "../runtime/host/report-shapes.ts";
 
 const BAD = "scheduler:\n  max_concurrent_runs: lots\n";
 
-async function events(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.includes(`"event":"${event}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 describe("a bad config.yaml and restarts (last good configuration)", () => {
   let project: TempProject;
@@ -36,7 +30,7 @@ describe("a bad config.yaml and restarts (last good configuration)", () => {
     await waitFor(() => existsSync(path.join(project.root, "data", "config.last-good.yaml")), { what: "the last good copy" });
 
     await writeFile(configFile(), BAD);
-    await waitFor(async () => (await events(project, "config.rejected")).length > 0, { what: "config.rejected" });
+    await waitFor(async () => (await hostEvents(project, "config.rejected")).length > 0, { what: "config.rejected" });
     const live = await status(project);
     expect(live.host.configError?.error).toContain("scheduler.max_concurrent_runs");
     expect(live.host.configError?.file).toBe("config/config.yaml");
@@ -60,7 +54,7 @@ describe("a bad config.yaml and restarts (last good configuration)", () => {
     expect(restarted.host.running).toBe(true);
     expect(restarted.host.configError?.error).toContain("max_concurrent_runs");
     expect(restarted.host.configError?.lastGoodSavedAt).toBeTruthy();
-    await waitFor(async () => (await events(project, "config.invalid")).length > 0, { what: "config.invalid in the log" });
+    await waitFor(async () => (await hostEvents(project, "config.invalid")).length > 0, { what: "config.invalid in the log" });
     const t = Date.now();
     await waitFor(async () => finished(await history(project, "tick")).some((r) => Date.parse(r.startedAt!) > t), { what: "runs after the restart" });
 

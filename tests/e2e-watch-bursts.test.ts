@@ -1,4 +1,5 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { hostEvents } from "./support/fault-host.ts";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -9,13 +10,6 @@ import { waitFor } from "./support/wait-for.ts";
 // Issue 11.18 (one burst of saves, one reload) and 11.12 (no doubled reload events,
 // no temporary file taken for a changed helper).
 
-async function events(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line.includes(`"event":"${event}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 describe("file watching: one burst, one reload, one event", () => {
   let project: TempProject;
@@ -29,7 +23,7 @@ describe("file watching: one burst, one reload, one event", () => {
   it("six writes 8 ms apart reload the task once, with the last write's text", async () => {
     const file = await project.writeTask("burst.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("v0");' }));
     await project.start();
-    const before = (await events(project, "task.loaded")).length;
+    const before = (await hostEvents(project, "task.loaded")).length;
     for (let i = 1; i <= 6; i++) {
       await writeFile(file, taskSource({ schedule: "every(1).seconds", body: `ctx.log.info("v${i}");` }));
       await new Promise((resolve) => setTimeout(resolve, 8));
@@ -38,7 +32,7 @@ describe("file watching: one burst, one reload, one event", () => {
     await waitFor(async () => finished(await history(project, "burst")).some((r) => r.output.includes("v6") && Date.parse(r.startedAt!) > t + 1000), {
       what: "runs of the last version",
     });
-    const loads = (await events(project, "task.loaded")).slice(before);
+    const loads = (await hostEvents(project, "task.loaded")).slice(before);
     expect(loads.map((e) => e.taskId)).toEqual(["burst"]);
   });
 
@@ -62,7 +56,7 @@ export default class { @repeat(every(1).seconds) async start(ctx: TaskContext) {
     await new Promise((resolve) => setTimeout(resolve, 150));
     await rename(temp, path.join(project.root, "helpers", "words.ts"));
     await waitFor(async () => finished(await history(project, "user")).some((r) => r.output.includes("omega")), { what: "the sed edit to apply" });
-    const changed = await events(project, "helper.changed");
+    const changed = await hostEvents(project, "helper.changed");
     expect(changed.length).toBeGreaterThan(0);
     for (const event of changed) expect(path.basename(String(event.file))).toBe("words.ts");
   });
