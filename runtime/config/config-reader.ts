@@ -3,6 +3,7 @@
  * against its bound, falling back to its default, and every message naming the
  * file, the key and its line (ConfigError).
  */
+import { describeValue } from "../util/describe-value.ts";
 import path from "node:path";
 import { resolveLoggingOptions, type LoggingOptions, type ResolvedLoggingOptions } from "../logging/logging-options.ts";
 import { DATABASE_URL_ENV, DEFAULT_CONFIG_OPTIONS, type ConfigWarning } from "./config-options.ts";
@@ -50,9 +51,6 @@ export function displayConfigPath(configPath: string, projectRoot: string): stri
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : configPath;
 }
 
-
-
-
 type Obj = Record<string, unknown>;
 
 /**
@@ -72,7 +70,7 @@ export class ConfigReader {
     if (input === null || input === undefined) return {};
     if (!isPlainObject(input)) {
       throw new ConfigError(
-        `${this.file}:1: config must be a mapping of sections (scheduler:, database:, ...), got ${describe(input)}`,
+        `${this.file}:1: config must be a mapping of sections (scheduler:, database:, ...), got ${describeValue(input)}`,
         this.file,
         undefined,
         1,
@@ -89,7 +87,7 @@ export class ConfigReader {
     // `scheduler:` with nothing under it is YAML null: the user emptied the section, use defaults.
     if (value === null || value === undefined) return {};
     if (!isPlainObject(value)) {
-      throw this.error([name], `config section ${name} must be a mapping of keys, got ${describe(value)}`);
+      throw this.error([name], `config section ${name} must be a mapping of keys, got ${describeValue(value)}`);
     }
     const known = Object.keys(DEFAULT_CONFIG_OPTIONS[name]);
     for (const key of Object.keys(value)) {
@@ -108,7 +106,7 @@ export class ConfigReader {
     const def = (DEFAULT_CONFIG_OPTIONS[section] as Obj)[key];
     return this.error(
       [section, key],
-      `config key ${section}.${key} must be ${expected}, got ${describe(value)}; ` +
+      `config key ${section}.${key} must be ${expected}, got ${describeValue(value)}; ` +
         `fix the value or remove the key to use the default (${def === null ? "null" : String(def)})`,
     );
   }
@@ -192,7 +190,7 @@ export class ConfigReader {
     if (typeof v !== "string" || !/^postgres(ql)?:\/\/\S+$/i.test(v.trim())) {
       throw this.error(
         ["database", "url"],
-        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describe(v)}); ` +
+        `config key database.url must be a postgres://user:password@host:port/database URL or null (got ${typeof v === "string" ? "a string that is not one" : describeValue(v)}); ` +
           `remove the key to use the sql.js file at database.path, or set ${DATABASE_URL_ENV}`,
       );
     }
@@ -278,8 +276,6 @@ export class ConfigReader {
   }
 }
 
-
-
 /** `b` over `a`, mappings merged key by key (secrets.yaml over config.yaml). */
 function mergeDeep(a: Obj, b: Obj): Obj {
   const out: Obj = { ...a };
@@ -291,19 +287,10 @@ function isPlainObject(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return "nothing";
-  if (Array.isArray(v)) return "a list";
-  if (v instanceof Date) return `the date ${v.toISOString()}`;
-  if (typeof v === "object") return "a mapping";
-  return typeof v === "string" ? JSON.stringify(v) : String(v);
-}
-
 /** " (did you mean x?)" when a known key is a near miss of `key`. */
 function suggest(key: string, known: string[]): string {
   const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
   const hit = known.find((k) => norm(k) === norm(key)) ?? known.find((k) => editDistance(norm(k), norm(key)) <= 2);
   return hit ? ` (did you mean ${hit}?)` : "";
 }
-
 

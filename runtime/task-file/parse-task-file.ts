@@ -1,4 +1,5 @@
 import npa from "npm-package-arg";
+import { describeValue } from "../util/describe-value.ts";
 import semver from "semver";
 import { isSeq, type Node } from "yaml";
 import {
@@ -124,7 +125,7 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
 
   const fail = (f: Field, expected: string, line = f.line, column = f.column, got: unknown = f.value): never => {
     throw new TaskFileError(
-      `${file}:${line}: frontmatter field "${f.name}" must be ${expected}, got ${describe(got)}`,
+      `${file}:${line}: frontmatter field "${f.name}" must be ${expected}, got ${describeValue(got)}`,
       file,
       line,
       column,
@@ -294,21 +295,10 @@ function parseDateTime(value: unknown, zone: string): number | undefined {
   }
 }
 
-
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return "nothing";
-  if (Array.isArray(v)) return "a list";
-  if (v instanceof Date) return `the date ${v.toISOString()}`;
-  if (typeof v === "object") return "a mapping";
-  return typeof v === "string" ? JSON.stringify(v) : String(v);
-}
-
-
 /** " (did you mean x?)" for near misses: `retries`, `retryCount`, `timout`. */
 function suggest(key: string, known: readonly string[]): string {
   const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
   const hit = known.find((k) => norm(k) === norm(key)) ?? known.find((k) => editDistance(norm(k), norm(key)) <= 2);
   return hit ? ` (did you mean "${hit}"?)` : "";
 }
-
 
