@@ -56,6 +56,20 @@ it("recycles a worker after its run budget", async () => {
   }
 }, 60_000);
 
+it("replaces a worker whose run left big Buffers behind, so their memory goes with it and is not the host's", async () => {
+  const hoard = await kit.bundle("hoard", taskSource('const { threadId } = await import("node:worker_threads");\nconst kept = Buffer.alloc(100 * 1024 * 1024, 1);\nctx.log.info(String(threadId + kept.length * 0));'));
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  try {
+    const first = await threadOf(kit.run(launcher, thread, { isolation: "context" }));
+    expect(await threadOf(kit.run(launcher, thread, { isolation: "context" }))).toBe(first);
+    expect(await threadOf(kit.run(launcher, hoard, { isolation: "context" }))).toBe(first);
+    // 100 MB of garbage Buffers is over the 64 MB budget: the next run gets another worker.
+    expect(await threadOf(kit.run(launcher, thread, { isolation: "context" }))).not.toBe(first);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("retires idle workers of both levels", async () => {
   const launcher = kit.launcher({ idleMs: { context: 300, task: 300 } });
   try {

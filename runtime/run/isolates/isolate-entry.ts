@@ -157,9 +157,11 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   }
   await outputDelivered();
   if (run.started) saveCodeCache(run.load.script);
-  const heapUsed = v8.getHeapStatistics().used_heap_size;
-  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), heapUsed });
-  else post({ type: "done", runId: run.load.runId, ok: true, heapUsed });
+  // Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a GC an idle worker may never run.
+  const heap = v8.getHeapStatistics();
+  const retainedBytes = heap.used_heap_size + heap.external_memory;
+  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes });
+  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes });
   prepareSpareRealm();
 }
 

@@ -4,8 +4,10 @@
  * `task` runs. A worker serves one run at a time; a worker whose run had to be
  * killed is replaced, and a spare is started ahead whenever a `context` group
  * hands out its last idle worker, so the next run does not pay for a boot.
- * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of heap
- * growth, and retire after being idle for a while.
+ * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
+ * in what they retain (heap and Buffers: a run's big Buffers left as garbage
+ * stay in the process until a GC an idle worker may never run, and would count
+ * as the host's own memory), and retire after being idle for a while.
  *
  * A `context` group keeps about as many workers as the machine has cores
  * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
@@ -29,7 +31,7 @@ import type { TaskPaths } from "../task-paths.ts";
  * 64 MB is three times the swing.
  */
 export const RECYCLE_RUNS = 2000;
-/** Heap growth over the worker's baseline after which it is replaced. */
+/** Growth of the heap and Buffers a worker retains, over its baseline, after which it is replaced. */
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
 /** Idle time after which a `context` worker beyond the core count retires. */

@@ -53,9 +53,9 @@ export type FromIsolate =
   | { type: "too-late"; runId: number }
   | { type: "log"; runId: number; level: LogLevel; message: string }
   | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
-  /** The run is over and the worker is free again; `heapUsed` (bytes) after the run's context was dropped. */
-  | { type: "done"; runId: number; ok: true; heapUsed: number }
-  | { type: "done"; runId: number; ok: false; error: SerializedError; heapUsed: number }
+  /** The run is over and the worker is free again; `retainedBytes`: its heap and Buffers after the run's context was dropped. */
+  | { type: "done"; runId: number; ok: true; retainedBytes: number }
+  | { type: "done"; runId: number; ok: false; error: SerializedError; retainedBytes: number }
   /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */
   | { type: "late"; message: string }
   /** The worker's memory, every 100 ms while it serves a run (issue 10.5: Buffers count against memory_limit). */

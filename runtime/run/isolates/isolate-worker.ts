@@ -31,7 +31,7 @@ export interface IsolateWorkerOptions {
 export class IsolateWorker {
   /** Runs this worker finished. */
   runs = 0;
-  /** Heap in use after the first run (the worker's own baseline) and after the latest. */
+  /** Heap and Buffers retained after the first run (the worker's own baseline) and after the latest. */
   baseHeap: number | null = null;
   lastHeap = 0;
   dead = false;
@@ -65,8 +65,8 @@ export class IsolateWorker {
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
         this.runs++;
-        this.lastHeap = message.heapUsed;
-        this.baseHeap ??= message.heapUsed;
+        this.lastHeap = message.retainedBytes;
+        this.baseHeap ??= message.retainedBytes;
         this.tenant?.message(message);
       } else this.tenant?.message(message);
     });
