@@ -92,6 +92,26 @@ describe("per-run log files", () => {
     expect(launcher.leadTimeMs("t", "worker")).toBe(5);
   });
 
+  it("keeps no file for a run that printed nothing and succeeded, and keeps one for a silent failure", async () => {
+    const files = new RunLogFiles(() => root, (e) => errors.push(e));
+    const silent = (status: RunOutcome["status"]): RunLauncher => ({
+      launch: () => ({
+        ready: Promise.resolve(),
+        outcome: Promise.resolve({ status, error: status === "success" ? null : "Error: quiet", output: "", startedAt: 1000, finishedAt: 1010 }),
+        start: () => {},
+        stop: () => {},
+        cancel: () => {},
+      }),
+      leadTimeMs: () => 5,
+      close: async () => {},
+    });
+    const sink = { started: () => {}, log: () => {}, state: () => {} };
+    await withRunLogs(silent("success"), files).launch({ runId: 21, task: { id: "q", title: "Q" } } as RunRequest, sink).outcome;
+    await withRunLogs(silent("failure"), files).launch({ runId: 22, task: { id: "q", title: "Q" } } as RunRequest, sink).outcome;
+    await expect.poll(async () => (await files.read("q", 22)) ?? "").toMatch(/END {3}failure in 10 ms: Error: quiet\n$/);
+    expect(await files.read("q", 21)).toBeNull();
+  });
+
   it("removes the files of the runs history retention prunes", async () => {
     const files = new RunLogFiles(() => root, (e) => errors.push(e));
     for (const id of [1, 2, 3]) {
