@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -182,6 +183,35 @@ describe("createLogs", () => {
     expect(printed[0]).toMatch(/^\d\d:\d\d:\d\d info  host\.start host started pid=123$/);
     expect(printed[1]).toMatch(/^\d\d:\d\d:\d\d info  \[Hello\] tick$/);
     expect(out.text).not.toContain("\x1b[");
+  });
+
+  it("writes a burst of console lines in one write, in order, and what it holds when the process exits", async () => {
+    const out = { text: "", writes: 0, isTTY: false, write: (s: string) => ((out.text += s), out.writes++, true) };
+    const logs = await start({}, { console: true, stdout: out as unknown as NodeJS.WriteStream });
+    for (let i = 0; i < 100; i++) logs.host.info({ event: "run.start", n: i }, `run ${i}`);
+    logs.task("Hello", "info", "after them");
+    await tick();
+    expect(out.writes).toBe(1);
+    const printed = out.text.trimEnd().split("\n");
+    expect(printed).toHaveLength(101);
+    expect(printed[0]).toMatch(/run\.start run 0 n=0$/);
+    expect(printed[99]).toMatch(/run\.start run 99 n=99$/);
+    expect(printed[100]).toMatch(/\[Hello\] after them$/);
+
+    // A host that exits in the same turn as it logs (process.exit) still prints the lines.
+    const script = path.join(root, "exit.mts");
+    fs.writeFileSync(
+      script,
+      `import { createLogs } from ${JSON.stringify(path.resolve("runtime/logging/create-logs.ts"))};
+import { resolveLoggingOptions } from ${JSON.stringify(path.resolve("runtime/logging/logging-options.ts"))};
+const logs = await createLogs(resolveLoggingOptions({}, ${JSON.stringify(path.join(root, "child"))}), { console: true });
+logs.host.info({ event: "host.stop" }, "last words");
+process.exit(3);
+`,
+    );
+    const child = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8" });
+    expect(child.status, child.stderr).toBe(3);
+    expect(child.stdout).toMatch(/host\.stop last words\n$/);
   });
 
   it("falls back to the console, without throwing, when the directory cannot be created", async () => {

@@ -11,7 +11,12 @@ export interface ConsoleSink {
   /** A pino destination: receives one JSON line per host event. */
   write(jsonLine: string): void;
   task(time: Date, title: string, level: LogLevel, message: string): void;
+  /** Writes what is held now (lines are written together once per turn of the event loop); stops holding at exit. */
+  close(): void;
 }
+
+/** Held lines are written at once past this many characters. */
+const HOLD_CHARS = 64 * 1024;
 
 const LEVEL_COLORS: Record<string, string> = { debug: "90", info: "32", warn: "33", error: "31", fatal: "31" };
 // Shown in the line head, or not worth a glance.
@@ -30,13 +35,35 @@ export function createConsoleSink(out: NodeJS.WriteStream = process.stdout, onCl
   const head = (time: Date, level: string) =>
     `${paint("2", time.toTimeString().slice(0, 8))} ${paint(LEVEL_COLORS[level] ?? "0", level.padEnd(5))}`;
 
+  // One write per turn of the event loop, not per line: a console write is a system call
+  // (a pipe to the supervisor, a terminal), and a burst of runs logs two lines each.
+  let held = "";
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    if (held === "") return;
+    const text = held;
+    held = "";
+    writeUnlessBroken(out, text);
+  };
+  const print = (text: string) => {
+    held += text;
+    if (held.length >= HOLD_CHARS) flush();
+    else if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  // A process that exits (process.exit, a fatal error) writes what it held: console writes are synchronous then.
+  process.on("exit", flush);
+
   return {
     write(jsonLine) {
       let record: Record<string, unknown>;
       try {
         record = JSON.parse(jsonLine) as Record<string, unknown>;
       } catch {
-        writeUnlessBroken(out, jsonLine);
+        print(jsonLine);
         return;
       }
       const time = new Date(typeof record.time === "string" || typeof record.time === "number" ? record.time : Date.now());
@@ -46,10 +73,14 @@ export function createConsoleSink(out: NodeJS.WriteStream = process.stdout, onCl
       for (const [key, value] of Object.entries(record)) {
         if (!HIDDEN_KEYS.has(key) && value !== undefined) parts.push(`${key}=${formatValue(value)}`);
       }
-      writeUnlessBroken(out, `${parts.join(" ")}\n`);
+      print(`${parts.join(" ")}\n`);
     },
     task(time, title, level, message) {
-      writeUnlessBroken(out, `${head(time, level)} [${title}] ${message}\n`);
+      print(`${head(time, level)} [${title}] ${message}\n`);
+    },
+    close() {
+      flush();
+      process.removeListener("exit", flush);
     },
   };
 }

@@ -126,6 +126,7 @@ export async function createLogs(options: ResolvedLoggingOptions, extra: CreateL
       taskLevel = level;
     },
     close() {
+      consoleSink?.close();
       closing ??= files
         ? Promise.all([files.scheduler.close(), files.tasks.close(), files.errors.close()]).then(() => undefined)
         : Promise.resolve();
