@@ -45,6 +45,8 @@ interface ActiveRun {
   instance: Record<string, unknown>;
   fn: (ctx: TaskContext) => unknown;
   abort: AbortController;
+  /** When its load ended (Date.now()). */
+  loadedAt: number;
   started: boolean;
   returned: boolean;
   ended: boolean;
@@ -79,7 +81,7 @@ port.on("message", (message: ToIsolate) => {
       load(message);
       break;
     case "go":
-      if (run && !run.started) void begin(run, message.state, message.notAfter);
+      if (run && !run.started) void begin(run, message.state, message.late);
       break;
     case "abort":
       run?.abort.abort(new Error(message.reason));
@@ -110,21 +112,31 @@ function load(request: RunLoad): void {
       if (data.mode === "task") kept = { script: request.script, realm, cls };
     }
     const { instance, fn } = taskMethod(cls, request.method);
-    current = { load: request, realm, instance, fn, abort: new AbortController(), started: false, returned: false, ended: false };
+    current = { load: request, realm, instance, fn, abort: new AbortController(), loadedAt: Date.now(), started: false, returned: false, ended: false };
     post({ type: "ready", runId: request.runId });
   } catch (error) {
     // A task that fails at load is not kept: its next run loads it anew.
     if (data.mode === "task") kept = null;
-    const failed: ActiveRun = { load: request, realm: realm ?? new RunRealm("taskhost:failed", data.apiScript), instance: {}, fn: () => {}, abort: new AbortController(), started: false, returned: false, ended: false };
+    const failed: ActiveRun = {
+      load: request,
+      realm: realm ?? new RunRealm("taskhost:failed", data.apiScript),
+      instance: {},
+      fn: () => {},
+      abort: new AbortController(),
+      loadedAt: Date.now(),
+      started: false,
+      returned: false,
+      ended: false,
+    };
     current = failed;
     void end(failed, error, true);
   }
 }
 
-async function begin(run: ActiveRun, state: Record<string, unknown>, notAfter: number | undefined): Promise<void> {
+async function begin(run: ActiveRun, state: Record<string, unknown>, late: { askedAt: number; afterMs: number } | undefined): Promise<void> {
   const id = run.load.runId;
   // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
-  if (notAfter !== undefined && Date.now() > notAfter) {
+  if (late && Date.now() > Math.max(late.askedAt, run.loadedAt) + late.afterMs) {
     post({ type: "too-late", runId: id });
     return end(run, null);
   }

@@ -36,8 +36,11 @@ export interface RunLoad {
 
 export type ToIsolate =
   | ({ type: "load" } & RunLoad)
-  /** `notAfter`: the latest instant (ms) the method may begin at; later it does not (the machine froze). */
-  | { type: "go"; runId: number; state: Record<string, unknown>; notAfter?: number }
+  /**
+   * May follow `load` at once (it is handled once the run is loaded). `late`: the method begins
+   * only within `afterMs` of `askedAt` or of its load's end, whichever is later (the machine froze).
+   */
+  | { type: "go"; runId: number; state: Record<string, unknown>; late?: { askedAt: number; afterMs: number } }
   | { type: "abort"; runId: number; reason: string }
   /** A loaded run that will never start: drop it. */
   | { type: "cancel"; runId: number }

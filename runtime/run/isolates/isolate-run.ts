@@ -28,7 +28,8 @@ export interface IsolateRunOptions {
   /**
    * Load at start() rather than at launch (`context`): a warm load takes a
    * millisecond or two, while a run loaded ahead would hold a pool worker
-   * until its boundary (and a pre-warmed burst would hold them all).
+   * until its boundary (and a pre-warmed burst would hold them all). The
+   * state is read while a worker is found, and `go` follows `load` at once.
    */
   deferLoad?: boolean;
   importMetaUrl: string;
@@ -44,6 +45,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   };
 
   let worker: IsolateWorker | null = null;
+  let loadSent = false;
+  let goSent = false;
   let loaded = false;
   let startedAt: number | null = null;
   let ended = false;
@@ -51,9 +54,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   /** The latest instant its code may begin at (StartOptions.lateAfterMs), once known. */
   let lateAfterMs: number | undefined;
   let askedAt = 0;
-  let loadedAt = 0;
   let tooLate = false;
-  let readLater: (() => Promise<Record<string, unknown>>) | null = null;
   let forced: ForcedEnd | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -141,12 +142,9 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           break;
         case "ready":
           loaded = true;
-          loadedAt = Date.now();
           // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
-          clearTimeout(timeoutTimer);
+          if (!goSent) clearTimeout(timeoutTimer);
           markReady();
-          if (readLater) readAndGo(readLater);
-          else if (goState) sendGo(goState);
           break;
         case "too-late":
           tooLate = true;
@@ -181,9 +179,11 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     },
   };
 
-  const sendGo = (state: Record<string, unknown>) => {
-    const notAfter = lateAfterMs === undefined ? undefined : Math.max(askedAt, loadedAt) + lateAfterMs;
-    worker!.send({ type: "go", runId, state, ...(notAfter === undefined ? {} : { notAfter }) });
+  /** Once the load is on its way and the state is read: the worker begins the run as soon as it is loaded. */
+  const sendGo = () => {
+    if (goSent || !loadSent || !goState || ended) return;
+    goSent = true;
+    worker!.send({ type: "go", runId, state: goState, ...(lateAfterMs === undefined ? {} : { late: { askedAt, afterMs: lateAfterMs } }) });
   };
 
   const readAndGo = (readState: () => Promise<Record<string, unknown>>) => {
@@ -191,7 +191,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       (state) => {
         if (ended) return;
         goState = state;
-        if (loaded) sendGo(state);
+        sendGo();
       },
       (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
     );
@@ -216,6 +216,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
         attempt: request.attempt,
         trigger: request.trigger as RunTriggerName,
       });
+      loadSent = true;
+      sendGo();
     },
     (error: Error) => finish("interrupted", error.message, false),
   );
@@ -229,10 +231,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       if (ended) return;
       askedAt = Date.now();
       lateAfterMs = startOptions?.lateAfterMs;
-      if (!options.deferLoad) return readAndGo(readState);
-      // The state is read once loaded, so it sees what the previous run left.
-      readLater = readState;
-      void acquireAndLoad();
+      readAndGo(readState);
+      if (options.deferLoad) void acquireAndLoad();
     },
     stop,
     cancel() {
