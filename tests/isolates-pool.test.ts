@@ -44,6 +44,44 @@ it("replaces a worker its run took down with the spare started ahead, and never 
   }
 }, 60_000);
 
+it("gives the runs of a task due every second a worker each, so a boundary's runs start together; not those of a task due once a minute", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
+  const tasks = ["a", "b", "c", "d", "e", "f"];
+  const wave = (scheduledFor: number, start = true) => tasks.map((task) => kit.run(launcher, thread, { isolation: "context", task, scheduledFor, start }));
+  try {
+    const base = Math.ceil(Date.now() / 60_000) * 60_000;
+    // Once a minute: the runs drain through the core workers.
+    for (const run of wave(base)) await threadOf(run);
+    for (const run of wave(base + 60_000)) await threadOf(run);
+    expect(launcher.workers().context).toBeLessThanOrEqual(3);
+    // Due again a second later: as many workers as runs launched ahead of the boundary.
+    const second = wave(base + 61_000, false);
+    expect(launcher.workers().context).toBeGreaterThanOrEqual(tasks.length);
+    for (const { run } of second) run.start(async () => ({}));
+    const threads = await Promise.all(second.map(threadOf));
+    expect(new Set(threads).size).toBe(tasks.length);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("loads a context run ahead of its start when a worker is idle, so only its method is left for the boundary", async () => {
+  const loud = await kit.bundle("loud", taskSource('ctx.log.info("ran");', 'console.log("loaded");'));
+  const launcher = kit.launcher({ maxConcurrentRuns: 2 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idle > 0, { what: "a warm worker" });
+    const run = kit.run(launcher, loud, { isolation: "context", start: false });
+    await waitFor(() => run.text().includes("loaded"), { what: "the task loaded before its start" });
+    expect(run.text()).not.toContain("ran");
+    run.run.start(async () => ({}));
+    expect((await run.outcome).status).toBe("success");
+    expect(run.text()).toBe("loaded\nran");
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("recycles a worker after its run budget", async () => {
   const launcher = kit.launcher({ maxConcurrentRuns: 1, recycle: { runs: 3, heapGrowthBytes: 1e12 } });
   try {

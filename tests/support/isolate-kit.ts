@@ -71,7 +71,17 @@ export class IsolateKit {
   run(
     launcher: IsolatingLauncher,
     bundlePath: string,
-    options: { task?: string; method?: string; isolation: Isolation; timeoutSec?: number; memoryLimitMb?: number; state?: Record<string, unknown>; start?: boolean },
+    options: {
+      task?: string;
+      method?: string;
+      isolation: Isolation;
+      timeoutSec?: number;
+      memoryLimitMb?: number;
+      state?: Record<string, unknown>;
+      start?: boolean;
+      /** A scheduled occurrence (trigger `schedule`) rather than a manual run now. */
+      scheduledFor?: number;
+    },
   ): CollectedRun {
     const lines: CollectedRun["lines"] = [];
     const state: Record<string, unknown> = { ...options.state };
@@ -91,9 +101,9 @@ export class IsolateKit {
         bundlePath,
         scheduleId: `${taskId}#${options.method ?? "main"}`,
         method: options.method ?? "main",
-        scheduledFor: Date.now(),
+        scheduledFor: options.scheduledFor ?? Date.now(),
         attempt: 1,
-        trigger: "manual",
+        trigger: options.scheduledFor === undefined ? "manual" : "schedule",
         timeoutSec: options.timeoutSec ?? 30,
         memoryLimitMb: options.memoryLimitMb ?? 256,
         isolation: options.isolation,

@@ -12,6 +12,7 @@ import type { SerializedError } from "../worker-protocol.ts";
 import { isErrorLike, serializeThrown } from "../serialize-thrown.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
+import { RealmStock } from "./realm-stock.ts";
 import { mapStack, saveCodeCache } from "./script-cache.ts";
 import { makeTaskContext } from "../task-context-factory.ts";
 import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
@@ -53,22 +54,9 @@ interface ActiveRun {
 }
 
 let current: ActiveRun | null = null;
-/** `context`: the next run's context, made while the worker is idle (creating one is most of a warm load). */
-let spareRealm: RunRealm | null = null;
-
-function takeSpareRealm(): RunRealm {
-  const realm = spareRealm ?? new RunRealm("taskhost:run", data.apiScript);
-  spareRealm = null;
-  return realm;
-}
-
-function prepareSpareRealm(): void {
-  if (data.mode !== "context") return;
-  setImmediate(() => {
-    if (!current && !spareRealm) spareRealm = new RunRealm("taskhost:run", data.apiScript);
-  });
-}
-prepareSpareRealm();
+/** `context`: contexts made while the worker is idle, as many as its last burst of runs needed (realm-stock.ts). */
+const stock = data.mode === "context" ? new RealmStock(data.apiScript, () => current === null) : null;
+stock?.fill();
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
 let kept: { script: string; realm: RunRealm; cls: TaskExport } | null = null;
 
@@ -107,7 +95,7 @@ function load(request: RunLoad): void {
     if (data.mode === "task" && kept?.script === request.script) {
       ({ realm, cls } = kept);
     } else {
-      realm = takeSpareRealm();
+      realm = stock ? stock.take() : new RunRealm("taskhost:run", data.apiScript);
       cls = taskExport(realm.main(request.script, request.importMetaUrl));
       if (data.mode === "task") kept = { script: request.script, realm, cls };
     }
@@ -174,7 +162,7 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   const retainedBytes = heap.used_heap_size + heap.external_memory;
   if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes });
   else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes });
-  prepareSpareRealm();
+  stock?.ranOut();
 }
 
 /** Whether anything was written to stdout or stderr since the last flush (most runs print nothing). */

@@ -13,8 +13,10 @@
  * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
  * runs drains fastest through them. It grows beyond them, up to the limit,
  * only when every worker has been busy with one run for GROW_AFTER_MS (long
- * runs, or a fault being timed out, must not hold up other tasks), and those
- * extra workers retire soon after they fall idle.
+ * runs, or a fault being timed out, must not hold up other tasks), or when the
+ * launcher asks ahead of a boundary (warmAhead: the runs of tasks due every few
+ * seconds start together), and those extra workers retire soon after they fall
+ * idle.
  */
 import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
@@ -35,7 +37,7 @@ export const RECYCLE_RUNS = 2000;
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
 /** Idle time after which a `context` worker beyond the core count retires. */
-const SURPLUS_IDLE_MS = 10_000;
+export const SURPLUS_IDLE_MS = 10_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */
 export const GROW_AFTER_MS = 40;
 
@@ -117,6 +119,25 @@ export class IsolatePool {
       if (!worker) return;
       this.give(group, worker);
     }
+  }
+
+  /**
+   * Boots idle `context` workers until the group has `count` (within the limit): runs due
+   * together that recur often enough to keep them (issue 13: a boundary's runs start at once,
+   * not one worker after another). Those beyond the core count retire after SURPLUS_IDLE_MS idle.
+   */
+  warmAhead(spec: GroupSpec, count: number): void {
+    const group = this.group(spec);
+    while (!this.closed && group.size < count) {
+      const worker = this.boot(group, false);
+      if (!worker) return;
+      this.give(group, worker);
+    }
+  }
+
+  /** Whether the group has a worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
+  hasIdle(spec: GroupSpec): boolean {
+    return (this.groups.get(spec.key)?.idle.length ?? 0) > 0;
   }
 
   /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */

@@ -26,10 +26,10 @@ export interface IsolateRunOptions {
   /** The task's CommonJS bundle. */
   script: string;
   /**
-   * Load at start() rather than at launch (`context`): a warm load takes a
-   * millisecond or two, while a run loaded ahead would hold a pool worker
-   * until its boundary (and a pre-warmed burst would hold them all). The
-   * state is read while a worker is found, and `go` follows `load` at once.
+   * Load at start() rather than at launch (`context` with no worker idle): a
+   * warm load takes a millisecond or two, while a run loaded ahead would wait
+   * for a worker another run is due on. The state is read while a worker is
+   * found, and `go` follows `load` at once.
    */
   deferLoad?: boolean;
   importMetaUrl: string;

@@ -14,7 +14,7 @@ import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
-import { IsolatePool, type GroupSpec } from "./isolate-pool.ts";
+import { IsolatePool, SURPLUS_IDLE_MS, type GroupSpec } from "./isolate-pool.ts";
 import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "../worker-run.ts";
@@ -57,6 +57,11 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly live = new Set<LaunchedRun>();
   private readonly scripts = new Map<string, boolean>();
   private readonly warned = new Set<string>();
+  /** Each task's latest scheduled boundary launched (one due again within SURPLUS_IDLE_MS keeps extra workers busy enough). */
+  private readonly lastBoundary = new Map<string, number>();
+  /** Per `context` group: launched runs of such frequent tasks not yet over. */
+  private readonly frequentRuns = new Map<string, number>();
+  private readonly frequent = new Set<number>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: IsolatingLauncherOptions) {
@@ -81,6 +86,7 @@ export class IsolatingLauncher implements RunLauncher {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
     const launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
+    if (isolation === "context") this.warmFor(request);
     const run =
       isolation === "worker"
         ? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink)
@@ -89,7 +95,9 @@ export class IsolatingLauncher implements RunLauncher {
             request,
             sink,
             script: scriptBundlePath(request.bundlePath),
-            deferLoad: isolation === "context",
+            // A worker idle now loads it ahead, so only its method's start is left for the boundary;
+            // with none idle it loads on start, rather than hold a worker another run is due on.
+            deferLoad: isolation === "context" && !this.pool.hasIdle(contextGroup(request.memoryLimitMb)),
             importMetaUrl: pathToFileURL(request.bundlePath).href,
             group:
               isolation === "context"
@@ -102,9 +110,41 @@ export class IsolatingLauncher implements RunLauncher {
                   },
           });
     this.live.add(run);
+    if (isolation === "context") this.countFrequent(request, run);
     void run.ready.then(() => this.leadTimes.record(request.task.id, request.isolation, performance.now() - launchedAt));
     void run.outcome.then(() => this.live.delete(run));
     return run;
+  }
+
+  /**
+   * A `context` run launched ahead of its boundary: if its task's previous boundary was less
+   * than SURPLUS_IDLE_MS before this one, the pool gets as many workers as such runs are
+   * launched and not over, so the runs of one boundary start together. Tasks due once a
+   * minute or less drain through the core workers instead: a worker booted for them would
+   * retire before their next boundary.
+   */
+  private warmFor(request: RunRequest): void {
+    if (request.trigger !== "schedule") return;
+    const last = this.lastBoundary.get(request.task.id);
+    this.lastBoundary.set(request.task.id, request.scheduledFor);
+    const gap = last === undefined ? Infinity : request.scheduledFor - last;
+    if (!(gap > 0 && gap < SURPLUS_IDLE_MS)) return;
+    const group = contextGroup(request.memoryLimitMb);
+    const count = (this.frequentRuns.get(group.key) ?? 0) + 1;
+    this.frequentRuns.set(group.key, count);
+    this.pool.warmAhead(group, count);
+    this.frequent.add(request.runId);
+  }
+
+  /** A frequent task's run (warmFor) no longer needs its worker once it is over. */
+  private countFrequent(request: RunRequest, run: LaunchedRun): void {
+    if (!this.frequent.delete(request.runId)) return;
+    const { key } = contextGroup(request.memoryLimitMb);
+    void run.outcome.then(() => {
+      const left = (this.frequentRuns.get(key) ?? 1) - 1;
+      if (left > 0) this.frequentRuns.set(key, left);
+      else this.frequentRuns.delete(key);
+    });
   }
 
   /** Starts the `context` pool's workers for this memory limit now, ahead of the first runs. */

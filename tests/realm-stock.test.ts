@@ -1,0 +1,47 @@
+/**
+ * A `context` worker's stock of fresh contexts (realm-stock.ts), on this
+ * thread with real contexts: it keeps as many ready as its last burst of runs
+ * took, at most MAX_STOCK, and makes none while a run is loaded.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { IsolateKit } from "./support/isolate-kit.ts";
+import { MAX_STOCK, RealmStock } from "../runtime/run/isolates/realm-stock.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+let kit: IsolateKit;
+
+beforeAll(async () => {
+  kit = await IsolateKit.create();
+}, 60_000);
+
+afterAll(async () => {
+  await kit?.dispose();
+});
+
+it("keeps as many contexts ready as the last burst of runs took, at most MAX_STOCK, each used once", async () => {
+  let busy = false;
+  const stock = new RealmStock(kit.isolates.apiScript, () => !busy);
+  const taken = new Set<object>();
+  // A worker serves one run at a time: each run of a burst loads (take) and ends (ranOut) a millisecond after the one before.
+  const burst = (runs: number, at: number) => {
+    for (let i = 0; i < runs; i++) {
+      const realm = stock.take(at + i);
+      expect(taken.has(realm)).toBe(false);
+      taken.add(realm);
+      stock.ranOut(at + i + 0.5);
+    }
+  };
+  burst(5, performance.now());
+  await waitFor(() => stock.size === 5, { what: "five contexts made after a burst of five" });
+
+  // While a run is loaded nothing is made.
+  busy = true;
+  burst(MAX_STOCK + 4, performance.now() + 1000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(stock.size).toBe(0);
+  busy = false;
+  stock.fill();
+  await waitFor(() => stock.size === MAX_STOCK, { what: "the stock made up to its cap" });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(stock.size).toBe(MAX_STOCK);
+}, 60_000);
