@@ -54,11 +54,14 @@ it("gives the runs of a task due every second a worker each, so a boundary's run
     for (const run of wave(base)) await threadOf(run);
     for (const run of wave(base + 60_000)) await threadOf(run);
     expect(launcher.workers().context).toBeLessThanOrEqual(3);
-    // Due again a second later: as many workers as runs launched ahead of the boundary.
-    const second = wave(base + 61_000, false);
+    // Due again a second later: as many workers as runs launched ahead of the boundary, booted
+    // for the boundaries after it (this one's runs do not wait for boots: the core workers free up sooner).
+    for (const run of wave(base + 61_000)) await threadOf(run);
     expect(launcher.workers().context).toBeGreaterThanOrEqual(tasks.length);
-    for (const { run } of second) run.start(async () => ({}));
-    const threads = await Promise.all(second.map(threadOf));
+    await waitFor(() => launcher.workers().idleUp >= tasks.length, { what: "the workers booted" });
+    const next = wave(base + 62_000, false);
+    for (const { run } of next) run.start(async () => ({}));
+    const threads = await Promise.all(next.map(threadOf));
     expect(new Set(threads).size).toBe(tasks.length);
   } finally {
     await launcher.close();
@@ -70,7 +73,7 @@ it("loads a context run ahead of its start when a worker is idle, so only its me
   const launcher = kit.launcher({ maxConcurrentRuns: 2 });
   try {
     launcher.warm(256);
-    await waitFor(() => launcher.workers().idle > 0, { what: "a warm worker" });
+    await waitFor(() => launcher.workers().idleUp > 0, { what: "a booted worker" });
     const run = kit.run(launcher, loud, { isolation: "context", start: false });
     await waitFor(() => run.text().includes("loaded"), { what: "the task loaded before its start" });
     expect(run.text()).not.toContain("ran");

@@ -220,3 +220,5 @@ process.on("uncaughtException", (error) => {
   if (run) void end(run, error, true);
   else post({ type: "late", message: `exception from a run that already ended (ignored): ${cleanStack((error as Error)?.stack) ?? String(error)}` });
 });
+
+post({ type: "up" });

@@ -70,6 +70,8 @@ export interface IsolatePoolOptions {
 interface Waiter {
   resolve(worker: IsolateWorker): void;
   reject(error: Error): void;
+  /** For a run loaded ahead of its start: its worker counts as busy from started(), not from now. */
+  ahead: boolean;
 }
 
 interface Group {
@@ -101,12 +103,16 @@ export class IsolatePool {
     for (const group of this.groups.values()) this.serveWaiters(group);
   }
 
-  /** A worker for one run: an idle one at once, a new one if the limit allows, else the next one released. */
-  acquire(spec: GroupSpec): Promise<IsolateWorker> {
+  /**
+   * A worker for one run: an idle one at once, a new one if the limit allows, else the next one
+   * released. `ahead`: the run loads ahead of its start (started() says when it begins), and a
+   * worker waiting for it is not a run that lasts.
+   */
+  acquire(spec: GroupSpec, ahead = false): Promise<IsolateWorker> {
     if (this.closed) return Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
     const group = this.group(spec);
     return new Promise<IsolateWorker>((resolve, reject) => {
-      group.waiters.push({ resolve, reject });
+      group.waiters.push({ resolve, reject, ahead });
       this.serveWaiters(group);
     });
   }
@@ -131,13 +137,20 @@ export class IsolatePool {
     while (!this.closed && group.size < count) {
       const worker = this.boot(group, false);
       if (!worker) return;
-      this.give(group, worker);
+      // Idle, not handed to a run waiting now: the core workers free up sooner than this one boots.
+      this.give(group, worker, false);
     }
   }
 
-  /** Whether the group has a worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
+  /** A run loaded ahead (acquire with `ahead`) begins now: from now its worker is busy with it. */
+  started(worker: IsolateWorker): void {
+    const group = this.groupOf.get(worker);
+    if (group && !this.busySince.has(worker)) this.handOut(group, worker);
+  }
+
+  /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
   hasIdle(spec: GroupSpec): boolean {
-    return (this.groups.get(spec.key)?.idle.length ?? 0) > 0;
+    return this.groups.get(spec.key)?.idle.some((worker) => worker.online) ?? false;
   }
 
   /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
@@ -156,11 +169,15 @@ export class IsolatePool {
     this.give(group, worker);
   }
 
-  /** Workers alive now, by mode (for status and tests). */
-  counts(): { context: number; task: number; idle: number } {
+  /** Workers alive now, by mode, and those idle (`idleUp`: idle and booted) (for status and tests). */
+  counts(): { context: number; task: number; idle: number; idleUp: number } {
     let idle = 0;
-    for (const group of this.groups.values()) idle += group.idle.length;
-    return { context: this.contextWorkers, task: this.taskWorkers, idle };
+    let idleUp = 0;
+    for (const group of this.groups.values()) {
+      idle += group.idle.length;
+      idleUp += group.idle.filter((worker) => worker.online).length;
+    }
+    return { context: this.contextWorkers, task: this.taskWorkers, idle, idleUp };
   }
 
   async close(): Promise<void> {
@@ -195,14 +212,27 @@ export class IsolatePool {
 
   private serveWaiters(group: Group): void {
     while (group.waiters.length > 0) {
-      const worker = group.idle.pop() ?? (this.mayGrow(group) ? this.boot(group) : null);
+      const worker = this.takeIdle(group) ?? (this.mayGrow(group) ? this.boot(group) : null);
       // Otherwise the next release, or a run found to last (busyTimers), serves it.
       if (!worker) return;
       this.clearIdle(worker);
-      this.handOut(group, worker);
-      group.waiters.shift()!.resolve(worker);
+      const waiter = group.waiters.shift()!;
+      if (!waiter.ahead) this.handOut(group, worker);
+      waiter.resolve(worker);
     }
     if (group.spec.mode === "context") this.startSpare(group);
+  }
+
+  /**
+   * The most recently idled booted worker; else one still booting, unless a worker busy with a
+   * short run (or loaded ahead for one) will be free sooner than a boot (~50-100 ms) takes.
+   */
+  private takeIdle(group: Group): IsolateWorker | undefined {
+    for (let i = group.idle.length - 1; i >= 0; i--) {
+      if (group.idle[i]!.online) return group.idle.splice(i, 1)[0];
+    }
+    const freeingSoon = group.size - group.idle.length - this.longHeld(group);
+    return freeingSoon > 0 ? undefined : group.idle.pop();
   }
 
   /** Busy from now; if still busy after GROW_AFTER_MS its run lasts, and the group may need another worker. */
@@ -277,10 +307,10 @@ export class IsolatePool {
     return worker;
   }
 
-  private give(group: Group, worker: IsolateWorker): void {
-    const waiter = group.waiters.shift();
+  private give(group: Group, worker: IsolateWorker, toWaiter = true): void {
+    const waiter = toWaiter ? group.waiters.shift() : undefined;
     if (waiter) {
-      this.handOut(group, worker);
+      if (!waiter.ahead) this.handOut(group, worker);
       return waiter.resolve(worker);
     }
     group.idle.push(worker);

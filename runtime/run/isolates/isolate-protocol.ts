@@ -48,6 +48,8 @@ export type ToIsolate =
   | Extract<RunChildrenMessage, { type: "children.end" }>;
 
 export type FromIsolate =
+  /** The worker booted and listens: it serves a run as soon as one is sent (the pool prefers such workers). */
+  | { type: "up" }
   /** The worker (booted) begins loading the run: from now on its timeout counts. */
   | { type: "loading"; runId: number }
   | { type: "ready"; runId: number }

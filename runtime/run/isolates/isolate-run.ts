@@ -183,6 +183,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   const sendGo = () => {
     if (goSent || !loadSent || !goState || ended) return;
     goSent = true;
+    pool.started(worker!);
     worker!.send({ type: "go", runId, state: goState, ...(lateAfterMs === undefined ? {} : { late: { askedAt, afterMs: lateAfterMs } }) });
   };
 
@@ -197,7 +198,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     );
   };
 
-  const acquireAndLoad = () => options.pool.acquire(options.group).then(
+  const acquireAndLoad = () => options.pool.acquire(options.group, !options.deferLoad).then(
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;

@@ -157,7 +157,7 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   /** Workers alive now (tests and the bench read it). */
-  workers(): { context: number; task: number; idle: number } {
+  workers(): { context: number; task: number; idle: number; idleUp: number } {
     return this.pool.counts();
   }
 
