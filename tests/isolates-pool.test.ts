@@ -47,19 +47,19 @@ it("replaces a worker its run took down with the spare started ahead, and never 
 it("gives the runs of a task due every second a worker each, so a boundary's runs start together; not those of a task due once a minute", async () => {
   const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
   const tasks = ["a", "b", "c", "d", "e", "f"];
-  const wave = (scheduledFor: number, start = true) => tasks.map((task) => kit.run(launcher, thread, { isolation: "context", task, scheduledFor, start }));
+  const wave = (scheduledFor: number, period: number, start = true) =>
+    tasks.map((task) => kit.run(launcher, thread, { isolation: "context", task, scheduledFor, nextOccurrence: scheduledFor + period, start }));
   try {
     const base = Math.ceil(Date.now() / 60_000) * 60_000;
     // Once a minute: the runs drain through the core workers.
-    for (const run of wave(base)) await threadOf(run);
-    for (const run of wave(base + 60_000)) await threadOf(run);
+    for (const run of wave(base, 60_000)) await threadOf(run);
     expect(launcher.workers().context).toBeLessThanOrEqual(3);
-    // Due again a second later: as many workers as runs launched ahead of the boundary, booted
-    // for the boundaries after it (this one's runs do not wait for boots: the core workers free up sooner).
-    for (const run of wave(base + 61_000)) await threadOf(run);
+    // Every second: as many workers as runs launched ahead of the boundary, booted for the
+    // boundaries after it (this one's runs do not wait for boots: the core workers free up sooner).
+    for (const run of wave(base + 60_000, 1000)) await threadOf(run);
     expect(launcher.workers().context).toBeGreaterThanOrEqual(tasks.length);
     await waitFor(() => launcher.workers().idleUp >= tasks.length, { what: "the workers booted" });
-    const next = wave(base + 62_000, false);
+    const next = wave(base + 61_000, 1000, false);
     for (const { run } of next) run.start(async () => ({}));
     const threads = await Promise.all(next.map(threadOf));
     expect(new Set(threads).size).toBe(tasks.length);

@@ -24,6 +24,8 @@ export interface RunRequest {
   timeoutSec: number;
   memoryLimitMb: number;
   isolation: Isolation;
+  /** A scheduled run's next occurrence after this one (null: none, or not a scheduled run): a pooled launcher sizes its pool by how often runs recur. */
+  nextOccurrence?: number | null;
 }
 
 /** What a run reports while it runs. Called on the host's thread; must not throw. */

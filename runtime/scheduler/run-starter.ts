@@ -125,13 +125,21 @@ export class RunStarter {
         run.settle({ kind: "ran", outcome: { status: "failure", error: message, output: "", startedAt: null, finishedAt } });
         return;
       }
-      if (this.options.shared && !run.startRecorded && !(await this.recordStart(run))) return;
+      // On a shared ledger the state is read while the start is recorded (one round trip less before
+      // the code begins): the other hosts' runs of it are over by now (clearOfOtherHosts), their state landed.
+      let state: Promise<Record<string, unknown>> | null = null;
+      if (this.options.shared && !run.startRecorded) {
+        state = this.readState(subject.task.id);
+        state.catch(() => undefined);
+        if (!(await this.recordStart(run))) return;
+      }
       const launched = run.launched!;
       run.begin();
       // A scheduled run's code begins within a second or not at all (the machine froze): then catch_up decides.
       // Not on a shared ledger, where its start is recorded before its code begins.
       const late = subject.trigger === "schedule" && !this.options.shared ? { lateAfterMs: LATE_MS } : undefined;
-      launched.start(() => this.watched(this.readState(subject.task.id)), late);
+      const readState = state;
+      launched.start(() => this.watched(readState ?? this.readState(subject.task.id)), late);
       const outcome = await launched.outcome;
       if (outcome.late && !run.settled) {
         this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);
@@ -236,6 +244,7 @@ export class RunStarter {
       timeoutSec: task.meta.timeoutSec,
       memoryLimitMb: task.meta.memoryLimitMb,
       isolation: this.options.isolationOf(task),
+      nextOccurrence: trigger === "schedule" || trigger === "catch-up" ? this.options.following(scheduleId, scheduledFor) : null,
     };
     run.launched = this.options.launcher.launch(request, this.sinkOf(run));
   }

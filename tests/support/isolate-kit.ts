@@ -81,6 +81,8 @@ export class IsolateKit {
       start?: boolean;
       /** A scheduled occurrence (trigger `schedule`) rather than a manual run now. */
       scheduledFor?: number;
+      /** Its schedule's next occurrence (RunRequest.nextOccurrence). */
+      nextOccurrence?: number;
     },
   ): CollectedRun {
     const lines: CollectedRun["lines"] = [];
@@ -104,6 +106,7 @@ export class IsolateKit {
         scheduledFor: options.scheduledFor ?? Date.now(),
         attempt: 1,
         trigger: options.scheduledFor === undefined ? "manual" : "schedule",
+        nextOccurrence: options.nextOccurrence ?? null,
         timeoutSec: options.timeoutSec ?? 30,
         memoryLimitMb: options.memoryLimitMb ?? 256,
         isolation: options.isolation,

@@ -57,8 +57,6 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly live = new Set<LaunchedRun>();
   private readonly scripts = new Map<string, boolean>();
   private readonly warned = new Set<string>();
-  /** Each task's latest scheduled boundary launched (one due again within SURPLUS_IDLE_MS keeps extra workers busy enough). */
-  private readonly lastBoundary = new Map<string, number>();
   /** Per `context` group: launched runs of such frequent tasks not yet over. */
   private readonly frequentRuns = new Map<string, number>();
   private readonly frequent = new Set<number>();
@@ -117,18 +115,14 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   /**
-   * A `context` run launched ahead of its boundary: if its task's previous boundary was less
-   * than SURPLUS_IDLE_MS before this one, the pool gets as many workers as such runs are
-   * launched and not over, so the runs of one boundary start together. Tasks due once a
-   * minute or less drain through the core workers instead: a worker booted for them would
-   * retire before their next boundary.
+   * A `context` run launched ahead of its boundary: if its schedule recurs within
+   * SURPLUS_IDLE_MS, the pool gets as many workers as such runs are launched and not over, so
+   * the runs of one boundary start together. Tasks due once a minute or less drain through the
+   * core workers instead: a worker booted for them would retire before their next boundary.
    */
   private warmFor(request: RunRequest): void {
-    if (request.trigger !== "schedule") return;
-    const last = this.lastBoundary.get(request.task.id);
-    this.lastBoundary.set(request.task.id, request.scheduledFor);
-    const gap = last === undefined ? Infinity : request.scheduledFor - last;
-    if (!(gap > 0 && gap < SURPLUS_IDLE_MS)) return;
+    const { nextOccurrence } = request;
+    if (nextOccurrence == null || nextOccurrence - request.scheduledFor >= SURPLUS_IDLE_MS) return;
     const group = contextGroup(request.memoryLimitMb);
     const count = (this.frequentRuns.get(group.key) ?? 0) + 1;
     this.frequentRuns.set(group.key, count);
