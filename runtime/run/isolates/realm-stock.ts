@@ -1,15 +1,22 @@
 /**
  * Fresh contexts made ahead, while a `context` worker is idle. Creating one
  * is most of what a warm run costs the worker (vm.createContext and the
- * realm's setup: ~0.6 ms of CPU, measured), so a worker that served a burst
- * of N runs keeps up to N (at most MAX_STOCK) ready for the next one: on a
- * boundary where many runs are due, each of them then costs the worker only
- * its load and its own code. A context made ahead is ~160 KB of heap.
+ * realm's setup: ~0.6 ms of CPU, measured), so a worker whose bursts of runs
+ * come every few seconds keeps as many ready as its last burst took (at most
+ * MAX_STOCK): on a boundary where many runs are due, each of them then costs
+ * the worker only its load and its own code. A context made ahead is ~160 KB
+ * of heap; a worker whose bursts are rarer keeps one.
  */
 import { RunRealm } from "./run-realm.ts";
 
 /** Contexts kept ready at most (~2.5 MB of heap). */
 export const MAX_STOCK = 16;
+/**
+ * Bursts further apart than this keep one context ready, not a stock: ~0.6 ms a run saved
+ * once a minute is not worth the memory an idle worker holds meanwhile (and never gives back:
+ * no GC runs in an idle worker).
+ */
+export const FREQUENT_BURSTS_MS = 10_000;
 /** Runs this close together (ms from one's end to the next's load) belong to one burst. */
 const BURST_GAP_MS = 50;
 /** How long after a run ends the stock is made up (a boundary's other workers need the cores first). */
@@ -20,6 +27,9 @@ export class RealmStock {
   /** Runs of the last burst (capped): how many contexts to keep ready. */
   private target = 1;
   private inBurst = 0;
+  private burstBegan = -Infinity;
+  /** This burst began within FREQUENT_BURSTS_MS of the one before. */
+  private frequent = false;
   private lastEnd = -Infinity;
   private filling = false;
 
@@ -33,11 +43,13 @@ export class RealmStock {
   take(now = performance.now()): RunRealm {
     if (now - this.lastEnd > BURST_GAP_MS) {
       // A new burst: the one before it sets how many to keep (it may have been smaller than the one before).
-      if (this.inBurst > 0) this.target = Math.min(MAX_STOCK, this.inBurst);
+      this.frequent = now - this.burstBegan < FREQUENT_BURSTS_MS;
+      this.burstBegan = now;
+      this.target = this.frequent && this.inBurst > 0 ? Math.min(MAX_STOCK, this.inBurst) : 1;
       this.inBurst = 0;
     }
     this.inBurst++;
-    this.target = Math.max(this.target, Math.min(MAX_STOCK, this.inBurst));
+    if (this.frequent) this.target = Math.max(this.target, Math.min(MAX_STOCK, this.inBurst));
     return this.ready.pop() ?? new RunRealm("taskhost:run", this.apiScript);
   }
 
