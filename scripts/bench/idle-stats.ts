@@ -12,4 +12,6 @@ export async function recordIdle(results: Results, system: System, pid: number, 
   results.record(system, scenario, "CPU, % of one core", cost.cpuPercent, "%");
   results.record(system, scenario, "RSS mean", cost.rssMeanMb, "MB");
   results.record(system, scenario, "RSS max", cost.rssMaxMb, "MB");
+  // The tree's processes share pages (each Node process maps the same binary): PSS counts them once.
+  results.record(system, scenario, "PSS mean (shared pages once)", cost.pssMeanMb, "MB");
 }

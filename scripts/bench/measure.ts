@@ -39,28 +39,53 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return ticks / CLOCK_TICKS;
 }
 
-/** Resident set of the tree, MB. */
-export async function rssMb(pid: number): Promise<number> {
-  let kb = 0;
+/**
+ * Memory of the tree, MB: RSS summed (pages the processes share, such as the
+ * node binary's, counted once per process) and PSS (each shared page split
+ * between the processes that map it, so the tree's sum counts it once).
+ */
+export async function treeMemoryMb(pid: number): Promise<{ rss: number; pss: number }> {
+  let rss = 0;
+  let pss = 0;
   for (const p of await processTree(pid)) {
     const status = await readFile(`/proc/${p}/status`, "utf8").catch(() => "");
-    kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const rollup = await readFile(`/proc/${p}/smaps_rollup`, "utf8").catch(() => "");
+    pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
   }
-  return kb / 1024;
+  return { rss: rss / 1024, pss: pss / 1024 };
 }
 
-/** CPU (% of one core) and RSS of a process tree over `seconds`, RSS sampled every second (mean and max). */
-export async function idleCost(pid: number, seconds: number): Promise<{ cpuPercent: number; rssMeanMb: number; rssMaxMb: number }> {
+/** Resident set of the tree (summed), MB. */
+export async function rssMb(pid: number): Promise<number> {
+  return (await treeMemoryMb(pid)).rss;
+}
+
+export interface IdleCost {
+  cpuPercent: number;
+  rssMeanMb: number;
+  rssMaxMb: number;
+  pssMeanMb: number;
+}
+
+/** CPU (% of one core) and memory of a process tree over `seconds`, sampled every second (mean and max). */
+export async function idleCost(pid: number, seconds: number): Promise<IdleCost> {
   const c0 = await cpuSeconds(pid);
   const t0 = performance.now();
-  const samples: number[] = [];
+  const samples: Array<{ rss: number; pss: number }> = [];
   while (performance.now() - t0 < seconds * 1000) {
     await sleep(Math.min(1000, seconds * 1000 - (performance.now() - t0)));
-    samples.push(await rssMb(pid));
+    samples.push(await treeMemoryMb(pid));
   }
   const c1 = await cpuSeconds(pid);
   const wall = (performance.now() - t0) / 1000;
-  return { cpuPercent: ((c1 - c0) / wall) * 100, rssMeanMb: samples.reduce((a, b) => a + b, 0) / samples.length, rssMaxMb: Math.max(...samples) };
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  return {
+    cpuPercent: ((c1 - c0) / wall) * 100,
+    rssMeanMb: mean(samples.map((s) => s.rss)),
+    rssMaxMb: Math.max(...samples.map((s) => s.rss)),
+    pssMeanMb: mean(samples.map((s) => s.pss)),
+  };
 }
 
 /** Machine load right now (1-minute load average and busy share over 1 s), to flag disturbed measurements. */
