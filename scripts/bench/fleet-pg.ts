@@ -20,17 +20,17 @@ import { ledgerLags } from "./taskhost-ledger.ts";
 const SEC = 1000;
 const LEASE_SEC = DEFAULT_LEASE_MS / SEC;
 
-function tickTasks(jobs: number): Record<string, string> {
-  return Object.fromEntries(Array.from({ length: jobs }, (_, i) => [`t${i}.ts`, taskhostTask(i, EVERY_SECOND.every)]));
+function tickTasks(jobs: number, body?: string): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: jobs }, (_, i) => [`t${i}.ts`, taskhostTask(i, EVERY_SECOND.every, body)]));
 }
 
-/** `hosts` real hosts of `jobs` every-second tasks on a new database. */
-async function startFleet(pgc: TestPostgres, hosts: number, jobs: number): Promise<{ ledger: PgLedger; members: FleetMember[] }> {
+/** `hosts` real hosts of `jobs` every-second tasks (`body`: what each run does) on a new database. */
+async function startFleet(pgc: TestPostgres, hosts: number, jobs: number, body?: string): Promise<{ ledger: PgLedger; members: FleetMember[] }> {
   const url = await pgc.createDatabase();
   const ledger = await openPgLedger({ url });
   const members: FleetMember[] = [];
   for (let i = 0; i < hosts; i++) {
-    const project = await fleetProject(url, LEASE_SEC, tickTasks(jobs), { scheduler: { max_concurrent_runs: jobs, shutdown_grace: 5 } });
+    const project = await fleetProject(url, LEASE_SEC, tickTasks(jobs, body), { scheduler: { max_concurrent_runs: jobs, shutdown_grace: 5 } });
     members.push({ name: path.basename(project.root), project, host: null, id: "" });
   }
   return { ledger, members: await Promise.all(members.map((m) => startMember(m, ledger))) };
@@ -145,7 +145,8 @@ async function takeover(pgc: TestPostgres, results: Results, trials: number): Pr
   const nextRun: number[] = [];
   const interrupted: number[] = [];
   for (let trial = 0; trial < trials; trial++) {
-    const { ledger, members } = await startFleet(pgc, 3, 1);
+    // Each run lasts 400 ms, so the kill lands while one is in flight (a run of a trivial body ends within a millisecond).
+    const { ledger, members } = await startFleet(pgc, 3, 1, "await new Promise((resolve) => setTimeout(resolve, 400));");
     try {
       const victim = await waitFor(
         async () => {

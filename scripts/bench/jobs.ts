@@ -15,7 +15,7 @@ export const EVERY_MINUTE: Period = { ms: 60_000, every: "every(1).minute", cron
 export const jobBody = (i: number) => `globalThis.benchJob = ${i};`;
 
 /** A taskhost task file. `catch_up: skip` so a restart does not start with a burst of catch-up runs. */
-export function taskhostTask(i: number, schedule: TaskhostEvery): string {
+export function taskhostTask(i: number, schedule: TaskhostEvery, body = jobBody(i)): string {
   return `/*
 ---
 catch_up: skip
@@ -24,7 +24,7 @@ catch_up: skip
 import { repeat, every } from "taskhost";
 export default class {
   @repeat(${schedule})
-  async start() { ${jobBody(i)} }
+  async start() { ${body} }
 }
 `;
 }
