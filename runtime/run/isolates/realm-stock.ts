@@ -5,18 +5,19 @@
  * come every few seconds keeps as many ready as its last burst took (at most
  * MAX_STOCK): on a boundary where many runs are due, each of them then costs
  * the worker only its load and its own code. A context made ahead is ~160 KB
- * of heap; a worker whose bursts are rarer keeps one.
+ * of heap; a worker whose bursts are rarer keeps at most RARE_STOCK.
  */
 import { RunRealm } from "./run-realm.ts";
 
 /** Contexts kept ready at most (~2.5 MB of heap). */
 export const MAX_STOCK = 16;
 /**
- * Bursts further apart than this keep one context ready, not a stock: ~0.6 ms a run saved
- * once a minute is not worth the memory an idle worker holds meanwhile (and never gives back:
- * no GC runs in an idle worker).
+ * Bursts further apart than this keep at most RARE_STOCK ready: a stock left over from a
+ * burst once a minute would sit in an idle worker (no GC runs there) for the minute, for
+ * ~0.6 ms saved a run; within a burst, contexts made in the gaps between its runs are a pure gain.
  */
 export const FREQUENT_BURSTS_MS = 10_000;
+export const RARE_STOCK = 4;
 /** Runs this close together (ms from one's end to the next's load) belong to one burst. */
 const BURST_GAP_MS = 50;
 /** How long after a run ends the stock is made up (a boundary's other workers need the cores first). */
@@ -49,7 +50,7 @@ export class RealmStock {
       this.inBurst = 0;
     }
     this.inBurst++;
-    if (this.frequent) this.target = Math.max(this.target, Math.min(MAX_STOCK, this.inBurst));
+    this.target = Math.max(this.target, Math.min(this.frequent ? MAX_STOCK : RARE_STOCK, this.inBurst));
     return this.ready.pop() ?? new RunRealm("taskhost:run", this.apiScript);
   }
 
