@@ -142,15 +142,19 @@ export class TempProject {
         return exited;
       },
       kill9: async () => {
-        // The whole tree, host first: the host is a child of the supervisor in its own process group.
-        for (const pid of descendants(child.pid!)) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {
-            // already gone
+        // The whole tree at once, as a power cut would: every process is stopped before any is
+        // killed, so none sees another die (a host seeing its run's child die would record the run
+        // failed; a supervisor seeing its host die would restart it).
+        const tree = [child.pid!, ...descendants(child.pid!)];
+        for (const signal of ["SIGSTOP", "SIGKILL"] as const) {
+          for (const pid of tree) {
+            try {
+              process.kill(pid, signal);
+            } catch {
+              // already gone
+            }
           }
         }
-        if (child.exitCode == null && child.signalCode == null) child.kill("SIGKILL");
         await exited;
       },
       hostPid: async () => (await callHost<{ hostPid: number }>(hostFiles(path.join(this.root, "data")).socket, "ping", {}, 2000)).hostPid,
