@@ -127,9 +127,8 @@ export class RunStarter {
       }
       // On a shared ledger the state is read while the start is recorded (one round trip less before
       // the code begins): the other hosts' runs of it are over by now (clearOfOtherHosts), their state landed.
-      let state: Promise<Record<string, unknown>> | null = null;
-      if (this.options.shared && !run.startRecorded) {
-        state = this.readState(subject.task.id);
+      const state = this.options.shared && !run.startRecorded ? this.readState(subject.task.id) : null;
+      if (state) {
         state.catch(() => undefined);
         if (!(await this.recordStart(run))) return;
       }
@@ -138,8 +137,7 @@ export class RunStarter {
       // A scheduled run's code begins within a second or not at all (the machine froze): then catch_up decides.
       // Not on a shared ledger, where its start is recorded before its code begins.
       const late = subject.trigger === "schedule" && !this.options.shared ? { lateAfterMs: LATE_MS } : undefined;
-      const readState = state;
-      launched.start(() => this.watched(readState ?? this.readState(subject.task.id)), late);
+      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), late);
       const outcome = await launched.outcome;
       if (outcome.late && !run.settled) {
         this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);

@@ -57,9 +57,8 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly live = new Set<LaunchedRun>();
   private readonly scripts = new Map<string, boolean>();
   private readonly warned = new Set<string>();
-  /** Per `context` group: launched runs of such frequent tasks not yet over. */
+  /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
   private readonly frequentRuns = new Map<string, number>();
-  private readonly frequent = new Set<number>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: IsolatingLauncherOptions) {
@@ -84,7 +83,7 @@ export class IsolatingLauncher implements RunLauncher {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
     const launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
-    if (isolation === "context") this.warmFor(request);
+    const frequent = isolation === "context" && this.warmFor(request);
     const run =
       isolation === "worker"
         ? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink)
@@ -108,7 +107,7 @@ export class IsolatingLauncher implements RunLauncher {
                   },
           });
     this.live.add(run);
-    if (isolation === "context") this.countFrequent(request, run);
+    if (frequent) this.countDownWhenOver(request, run);
     void run.ready.then(() => this.leadTimes.record(request.task.id, request.isolation, performance.now() - launchedAt));
     void run.outcome.then(() => this.live.delete(run));
     return run;
@@ -119,20 +118,20 @@ export class IsolatingLauncher implements RunLauncher {
    * SURPLUS_IDLE_MS, the pool gets as many workers as such runs are launched and not over, so
    * the runs of one boundary start together. Tasks due once a minute or less drain through the
    * core workers instead: a worker booted for them would retire before their next boundary.
+   * true: the run was counted.
    */
-  private warmFor(request: RunRequest): void {
+  private warmFor(request: RunRequest): boolean {
     const { nextOccurrence } = request;
-    if (nextOccurrence == null || nextOccurrence - request.scheduledFor >= SURPLUS_IDLE_MS) return;
+    if (nextOccurrence == null || nextOccurrence - request.scheduledFor >= SURPLUS_IDLE_MS) return false;
     const group = contextGroup(request.memoryLimitMb);
     const count = (this.frequentRuns.get(group.key) ?? 0) + 1;
     this.frequentRuns.set(group.key, count);
     this.pool.warmAhead(group, count);
-    this.frequent.add(request.runId);
+    return true;
   }
 
-  /** A frequent task's run (warmFor) no longer needs its worker once it is over. */
-  private countFrequent(request: RunRequest, run: LaunchedRun): void {
-    if (!this.frequent.delete(request.runId)) return;
+  /** A run counted by warmFor no longer needs its worker once it is over. */
+  private countDownWhenOver(request: RunRequest, run: LaunchedRun): void {
     const { key } = contextGroup(request.memoryLimitMb);
     void run.outcome.then(() => {
       const left = (this.frequentRuns.get(key) ?? 1) - 1;
