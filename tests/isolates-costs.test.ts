@@ -135,7 +135,7 @@ describe("known costs of contexts", () => {
     const bundle = await kit.bundle("quick", taskSource('ctx.log.info("ok");'));
     const launcher = kit.launcher();
     try {
-      expect(launcher.leadTimeMs("quick", "context")).toBe(400);
+      expect(launcher.leadTimeMs("quick", "context")).toBe(1000);
       for (let i = 0; i < 10; i++) expect((await kit.run(launcher, bundle, { task: "quick", isolation: "context" }).outcome).status).toBe("success");
       for (let i = 0; i < 2; i++) expect((await kit.run(launcher, bundle, { task: "quick", isolation: "worker" }).outcome).status).toBe("success");
       const context = launcher.leadTimeMs("quick", "context");

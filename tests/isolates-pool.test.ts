@@ -157,3 +157,47 @@ it("drains short runs through its core workers and grows only for runs that hold
     await launcher.close();
   }
 }, 60_000);
+
+const STAMP = taskSource("ctx.log.info(String(Date.now()));");
+
+it.each(["context", "task", "worker"] as const)("%s: a run told to go ahead of its instant (notBefore) begins on it, not before", async (isolation) => {
+  const stamp = await kit.bundle(`stamp-${isolation}`, STAMP);
+  const launcher = kit.launcher({ maxConcurrentRuns: 2 });
+  try {
+    const run = kit.run(launcher, stamp, { isolation, start: false });
+    await run.run.ready;
+    const instant = Date.now() + 300;
+    run.run.start(async () => ({}), { notBefore: instant, lateAfterMs: 1000 });
+    const outcome = await run.outcome;
+    expect(outcome.status, outcome.error ?? "").toBe("success");
+    expect(run.startedAt).toBeGreaterThanOrEqual(instant);
+    expect(Number(run.text())).toBeGreaterThanOrEqual(instant);
+    // Generous: on time means within the first milliseconds, but a loaded CI machine may lag.
+    expect(run.startedAt! - instant).toBeLessThan(250);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("context: a run cancelled while it waits for its instant never begins, and its worker serves the next run", async () => {
+  const stamp = await kit.bundle("stamp-cancel", STAMP);
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idleUp > 0, { what: "a booted worker" });
+    const run = kit.run(launcher, stamp, { isolation: "context", start: false });
+    await run.run.ready;
+    const instant = Date.now() + 400;
+    let stateRead: Promise<Record<string, unknown>> | undefined;
+    run.run.start(() => (stateRead = Promise.resolve({})), { notBefore: instant });
+    await stateRead; // its go is posted once the state is read: the cancel follows it to a worker that waits
+    run.run.cancel();
+    expect((await run.outcome).error).toBe("cancelled before it started");
+    await waitFor(() => Date.now() > instant + 200 && launcher.workers().idleUp > 0, { what: "its instant passed, the worker free" });
+    expect(run.text()).toBe("");
+    const next = kit.run(launcher, stamp, { isolation: "context" });
+    expect((await next.outcome).status).toBe("success");
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);

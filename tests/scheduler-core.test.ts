@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RunRow } from "../runtime/store/ledger.ts";
+import { GO_AHEAD_MS } from "../runtime/scheduler/scheduling-policy.ts";
 import { at, every, harnessPerTest, MIN, S, T0, task, withScheduler } from "./support/scheduler-harness.ts";
 
 const make = harnessPerTest();
@@ -27,6 +28,24 @@ describe("the clock loop", () => {
     expect(brief(rows)).toEqual(["10:05:00 schedule success", "10:10:00 schedule success"]);
     expect(rows.every((r) => r.host === "host-a")).toBe(true);
     expect(h.scheduler.nextRunOf("five#run")).toBe(at("10:15:00"));
+  });
+
+  it("a run loaded ahead is told to go GO_AHEAD_MS before its instant and begins on it; while a run of its task is in flight, on the instant", async () => {
+    const h = await make({ start: at("10:02:13") });
+    // The manual run ends 20 ms before 10:04:00, after the scheduled run would have been told ahead.
+    h.launcher.plan = (request) => ({ durationMs: request.trigger === "manual" ? 30 * S - 20 : 0 });
+    await h.scheduler.setTask(task("quick", { spec: every(1, "minute") }));
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:03:30"));
+    const [first] = h.launcher.of("quick#run");
+    expect([first!.startAskedAt, first!.notBefore, first!.startedAt]).toEqual([at("10:03:00") - GO_AHEAD_MS, at("10:03:00"), at("10:03:00")]);
+    expect((await h.runs("quick")).map((r) => r.startedAt)).toEqual([at("10:03:00")]);
+    // Its task's state may change until the manual run in flight ends: the next one is told on its instant.
+    expect(h.time.now()).toBe(at("10:03:30"));
+    await h.scheduler.startNow("quick");
+    await h.time.advanceTo(at("10:04:30"));
+    const second = h.launcher.of("quick#run").find((r) => r.request.scheduledFor === at("10:04:00"));
+    expect([second!.startAskedAt, second!.startedAt]).toEqual([at("10:04:00"), at("10:04:00")]);
   });
 
   it("arms the runs of a crowded instant earlier, by how many are due then times the measured cost of arming one", async () => {

@@ -36,6 +36,14 @@ describe("decideTick", () => {
     expect(decideTick(armed, T0 + MIN + 5, perMinute)).toEqual({ steps: [{ kind: "fire", late: false }], wakeAt: T0 + 2 * MIN - 400 });
   });
 
+  it("an armed occurrence whose run is loaded (and nothing of its task in flight) fires goAheadMs before its instant; otherwise on it", () => {
+    const armed = timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, goAheadMs: 50 });
+    expect(decideTick(armed, T0 + MIN - 400, perMinute)).toEqual({ steps: [], wakeAt: T0 + MIN - 50 });
+    expect(decideTick({ ...armed, canGoAhead: true }, T0 + MIN - 50, perMinute)).toEqual({ steps: [{ kind: "fire", late: false }], wakeAt: T0 + 2 * MIN - 400 });
+    expect(decideTick(armed, T0 + MIN - 50, perMinute)).toEqual({ steps: [], wakeAt: T0 + MIN });
+    expect(decideTick(armed, T0 + MIN, perMinute).steps).toEqual([{ kind: "fire", late: false }]);
+  });
+
   it("an armed occurrence slept through: skip records it; once skips it only when a later one was missed too; otherwise it runs as a catch-up", () => {
     const late = T0 + MIN + 30 * S; // a 30 s freeze, the next occurrence not yet due
     expect(decideTick(timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, catchUp: "skip" }), late, perMinute).steps).toEqual([{ kind: "skip-armed" }]);

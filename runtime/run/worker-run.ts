@@ -161,8 +161,11 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
         .then(async () => {
           if (settled) return;
           const state = await readState();
+          // Told ahead of its instant: the go waits for it here (a fresh thread per run is not about milliseconds).
+          const notBefore = options?.notBefore ?? 0;
+          while (notBefore > Date.now()) await new Promise((resolve) => setTimeout(resolve, notBefore - Date.now()));
           const lateAfter = options?.lateAfterMs;
-          const notAfter = lateAfter === undefined ? undefined : Math.max(askedAt, loadedAt) + lateAfter;
+          const notAfter = lateAfter === undefined ? undefined : Math.max(askedAt, loadedAt, notBefore) + lateAfter;
           // Not once it is being stopped (it timed out while loading, or the host is stopping).
           if (!settled && !forced) handle.post({ type: "go", state, ...(notAfter === undefined ? {} : { notAfter }) });
         })

@@ -14,12 +14,19 @@ export interface ScheduleTiming {
   leadMs: number;
   /** The ledger refused this host a claim of it (a shared ledger): nothing is claimed before then (Infinity: until re-read). */
   heldUntil?: number | null;
+  /**
+   * How long before its instant the armed occurrence may fire (its run is
+   * told to go, and begins on the instant), if `canGoAhead`: its code is
+   * loaded and nothing of its task is in flight. Otherwise it fires on the instant.
+   */
+  goAheadMs?: number;
+  canGoAhead?: boolean;
 }
 
 export type TickStep =
   /**
-   * The armed occurrence's instant has come: admit it (overlap decides whether
-   * it starts). `late`: it was slept through and runs as a catch-up (trigger
+   * The armed occurrence's instant has come (or it goes ahead of it: see
+   * goAheadMs): admit it (overlap decides whether it starts). `late`: it was slept through and runs as a catch-up (trigger
    * `catch-up`, never skipped for overlap).
    */
   | { kind: "fire"; late: boolean }
@@ -49,11 +56,12 @@ export interface TickDecision {
  */
 export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occurrences): TickDecision {
   const steps: TickStep[] = [];
-  const { armed, catchUp, leadMs, heldUntil = null } = timing;
+  const { armed, catchUp, leadMs, heldUntil = null, goAheadMs = 0, canGoAhead = false } = timing;
   if (heldUntil !== null && heldUntil > now && armed === null) return { steps, wakeAt: Number.isFinite(heldUntil) ? heldUntil : null };
   let next = timing.nextRun;
   if (armed !== null) {
-    if (now < armed) return { steps, wakeAt: armed };
+    if (now < armed - goAheadMs) return { steps, wakeAt: armed - goAheadMs };
+    if (now < armed && !canGoAhead) return { steps, wakeAt: armed };
     const late = now - armed > LATE_MS;
     const laterMissed = next !== null && next <= now - LATE_MS;
     steps.push(late && (catchUp === "skip" || (catchUp === "once" && laterMissed)) ? { kind: "skip-armed" } : { kind: "fire", late });
@@ -65,7 +73,7 @@ export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occ
     next = plan.next;
   } else if (next - now <= leadMs) {
     steps.push({ kind: "arm", at: next, next: occurrences.after(next) });
-    return { steps, wakeAt: next };
+    return { steps, wakeAt: next - goAheadMs };
   }
   return { steps, wakeAt: next === null ? null : next - leadMs };
 }

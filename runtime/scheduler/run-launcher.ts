@@ -56,9 +56,17 @@ export interface RunOutcome {
 export interface StartOptions {
   /**
    * The code begins only within this long of start() (or of its load, when
-   * it loads after start()); later, the run ends unbegun with `late`.
+   * it loads after start(), or of `notBefore`); later, the run ends unbegun
+   * with `late`.
    */
   lateAfterMs?: number;
+  /**
+   * The code begins no earlier than this instant (ms since the epoch): a
+   * scheduled run told to start ahead of its boundary (everything the host
+   * does first is done by then) waits for it where it runs, so runs due
+   * together begin together instead of one after another.
+   */
+  notBefore?: number;
 }
 
 export interface LaunchedRun {

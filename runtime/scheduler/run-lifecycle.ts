@@ -56,6 +56,8 @@ export class RunLifecycle {
   readonly claim: Promise<number | null>;
   launched: LaunchedRun | null = null;
   slot: SlotHold = null;
+  /** Launched ahead of its instant, its code is loaded and waits for start(). */
+  loaded = false;
   /** Its start is in the ledger already (recorded before its code began: a shared ledger). */
   startRecorded = false;
   /** What it waited for, if anything: its place in the queue, or a run slot (late on purpose, not asleep). */
@@ -137,6 +139,7 @@ export class RunLifecycle {
   private dropLaunch(): void {
     this.launched?.cancel();
     this.launched = null;
+    this.loaded = false;
   }
 
   private move(from: RunPhase, to: RunPhase): void {

@@ -54,8 +54,8 @@ export class RunStarter {
     return this.options.launcher.leadTimeMs(task.id, this.options.isolationOf(task));
   }
 
-  /** A claimed run is launched ahead of its instant, if a slot (or a standby place) is free. */
-  prewarm(run: RunLifecycle): void {
+  /** A claimed run is launched ahead of its instant, if a slot (or a standby place) is free; `onLoaded` once its code is. */
+  prewarm(run: RunLifecycle, onLoaded: () => void): void {
     if (this.slots.tryAcquire()) run.slot = "held";
     else if (this.slots.tryStandby()) run.slot = "standby";
     else return;
@@ -65,6 +65,12 @@ export class RunStarter {
     } catch {
       // see execute()
     }
+    const launched = run.launched;
+    void launched?.ready.then(() => {
+      if (run.launched !== launched) return;
+      run.loaded = true;
+      onLoaded();
+    });
   }
 
   /** Frees a settled run's slot, or withdraws it from the wait for one. */
@@ -134,11 +140,14 @@ export class RunStarter {
       }
       const launched = run.launched!;
       run.begin();
-      // A scheduled run's code begins within a second or not at all (the machine froze): then catch_up decides.
-      // Not on a shared ledger, where its start is recorded before its code begins.
-      const late = subject.trigger === "schedule" && !this.options.shared ? { lateAfterMs: LATE_MS } : undefined;
-      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), late);
+      // A scheduled run's code begins on its instant (told ahead of it, it waits for it where it runs), and
+      // within a second of it or not at all (the machine froze): then catch_up decides.
+      const timing = subject.trigger === "schedule" ? { notBefore: subject.scheduledFor, lateAfterMs: LATE_MS } : undefined;
+      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), timing);
       const outcome = await launched.outcome;
+      // On a shared ledger its start was recorded, fenced by this host's lease, which may have lapsed
+      // meanwhile: it ends unbegun, recorded interrupted (a survivor may have recorded so already).
+      if (outcome.late && run.startRecorded) return void run.settle({ kind: "ran", outcome });
       if (outcome.late && !run.settled) {
         this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);
         run.launched = null;
@@ -184,6 +193,13 @@ export class RunStarter {
         return false;
       }
       if (run.settled) return false;
+      // Told ahead of its instant: the other host's run may end before it comes; look again then.
+      const early = subject.scheduledFor - this.options.clock.now();
+      if (elsewhere > 0 && early > 0) {
+        await new Promise<void>((resolve) => this.options.timers.setTimeout(resolve, early));
+        if (run.settled) return false;
+        continue;
+      }
       const admission = decideAdmission({ overlap, trigger: subject.trigger, inFlight: elsewhere, queued: 0 });
       if (admission.kind === "skip") {
         run.settle({ kind: "skipped", code: admission.code, reason: skipMessage(admission.code, subject.task.meta.catchUp) });
@@ -204,7 +220,8 @@ export class RunStarter {
    */
   private async recordStart(run: RunLifecycle): Promise<boolean> {
     try {
-      await this.watched(this.options.ledger.recordStart(run.runId!, this.options.clock.now()));
+      // Told ahead of its instant, its code begins on it.
+      await this.watched(this.options.ledger.recordStart(run.runId!, Math.max(this.options.clock.now(), run.subject.scheduledFor)));
     } catch (error) {
       const why = isCode(error, "ERR_CLAIM_LOST") ? "another host took its claim back (this host's lease had lapsed)" : `its start could not be recorded (${messageOf(error)})`;
       this.notStarted(run, why, isCode(error, "ERR_CLAIM_LOST") ? null : error);

@@ -32,6 +32,11 @@ export class RunsInFlight {
     return runs;
   }
 
+  /** The tasks with a run in flight. */
+  tasks(): Set<string> {
+    return new Set([...this.runs].map((run) => run.subject.task.id));
+  }
+
   /** Those whose code runs now, of tasks with this overlap policy. */
   runningWith(overlap: OverlapPolicy): RunLifecycle[] {
     return [...this.runs].filter((run) => run.phase === "started" && run.subject.task.meta.overlap === overlap);

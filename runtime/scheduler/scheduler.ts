@@ -5,6 +5,7 @@ import { decideAdmission, shouldDrain } from "./decide-admission.ts";
 import { decideRetry } from "./decide-retry.ts";
 import { CrowdLead } from "./crowd-lead.ts";
 import { decideTick, type TickStep } from "./decide-tick.ts";
+import { timingOf } from "./schedule-timing.ts";
 import { graceFor } from "./grace-period.ts";
 import { PendingWork } from "./pending-work.ts";
 import { runPastOccurrence, startManualRun, type RunRequests } from "./requested-runs.ts";
@@ -13,7 +14,7 @@ import { RunLifecycle, subjectOf, type LifecycleHooks, type RunSubject, type Set
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
 import { RunsInFlight } from "./runs-in-flight.ts";
-import { LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
+import { GO_AHEAD_MS, LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type SchedulerEvents, type SchedulerOptions, type Timers } from "./scheduler-types.ts";
 import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
@@ -216,16 +217,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const at = armed?.subject.scheduledFor ?? nextRun;
       if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
     }
+    // A task with a run in flight may write its state before an armed run of it would read it.
+    const busyTasks = this.inFlight.tasks();
     const arming: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
-        const timing = {
-          nextRun: state.nextRun,
-          armed: state.armed?.subject.scheduledFor ?? null,
-          catchUp: state.task.meta.catchUp,
-          leadMs: this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0)),
-          heldUntil: state.heldUntil,
-        };
+        const leadMs = this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0));
+        const timing = timingOf(state, leadMs, busyTasks);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           const armed = this.apply(state, step);
@@ -266,8 +264,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       run.settle(settlement);
     };
     return claim.then(
-      // Not once it was admitted (it launches then) or queued (it let go of its slot).
-      (id) => (id == null ? settleIfArmed({ kind: "lost" }) : state.armed === run && this.starter.prewarm(run)),
+      (id) => {
+        if (id == null) return settleIfArmed({ kind: "lost" });
+        // Not once it was admitted (it launches then) or queued (it let go of its slot). Once loaded, it
+        // may be told to go ahead of its instant (decideTick's goAheadMs): a look now if that time has come.
+        if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - GO_AHEAD_MS && this.wake());
+      },
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),
     );
   }

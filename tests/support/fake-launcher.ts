@@ -26,6 +26,9 @@ export class FakeRun implements LaunchedRun {
   readonly outcome: Promise<RunOutcome>;
   readonly launchedAt: number;
   startedAt: number | null = null;
+  /** When start() was called, and the instant it was told not to begin before. */
+  startAskedAt: number | null = null;
+  notBefore: number | null = null;
   /** The state the method was given. */
   stateSeen: Record<string, unknown> | null = null;
   stopped: { status: "timeout" | "interrupted"; reason: string; graceMs: number; completedCounts: boolean } | null = null;
@@ -48,10 +51,14 @@ export class FakeRun implements LaunchedRun {
   start(readState: () => Promise<Record<string, unknown>>, options?: StartOptions): void {
     if (this.startAsked || this.ended) return;
     this.startAsked = true;
-    const notAfter = options?.lateAfterMs === undefined ? Infinity : this.time.now() + options.lateAfterMs;
+    this.startAskedAt = this.time.now();
+    this.notBefore = options?.notBefore ?? null;
+    const notBefore = options?.notBefore ?? -Infinity;
+    const notAfter = options?.lateAfterMs === undefined ? Infinity : Math.max(this.time.now(), notBefore) + options.lateAfterMs;
     void (async () => {
       await this.plan.beginsAfter;
       const state = await readState();
+      if (notBefore > this.time.now()) await new Promise<void>((resolve) => this.time.setTimeout(() => resolve(), notBefore - this.time.now()));
       if (this.ended) return;
       // As the real launchers do: code that would begin after its deadline does not.
       if (this.time.now() > notAfter) return this.finish("interrupted", "not begun: too late", true);

@@ -51,6 +51,10 @@ interface ActiveRun {
   started: boolean;
   returned: boolean;
   ended: boolean;
+  /** Told to go: it waits for its instant (notBefore) or begins. */
+  told?: boolean;
+  /** The wait for its instant, cleared if it ends first (cancelled). */
+  instantTimer?: NodeJS.Timeout;
 }
 
 let current: ActiveRun | null = null;
@@ -69,12 +73,13 @@ port.on("message", (message: ToIsolate) => {
       load(message);
       break;
     case "go":
-      if (run && !run.started) void begin(run, message.state, message.late);
+      if (run && !run.told) void begin(run, message.state, message.late, message.notBefore);
       break;
     case "abort":
       run?.abort.abort(new Error(message.reason));
       break;
     case "cancel":
+      // Also while it waits for its instant: it never begins.
       if (run && !run.started) void end(run, null);
       break;
     default:
@@ -121,19 +126,26 @@ function load(request: RunLoad): void {
   }
 }
 
-async function begin(run: ActiveRun, state: Record<string, unknown>, late: { askedAt: number; afterMs: number } | undefined): Promise<void> {
+async function begin(run: ActiveRun, state: Record<string, unknown>, late: { askedAt: number; afterMs: number } | undefined, notBefore = 0): Promise<void> {
   const id = run.load.runId;
-  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
-  if (late && Date.now() > Math.max(late.askedAt, run.loadedAt) + late.afterMs) {
-    post({ type: "too-late", runId: id });
-    return end(run, null);
-  }
-  run.started = true;
+  run.told = true;
   const ctx = makeTaskContext(run.load, state, run.abort.signal, {
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
   });
   run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot });
+  // Told ahead of its instant: everything but the call is done; this thread waits for the instant itself.
+  if (notBefore > Date.now()) {
+    await new Promise<void>((resolve) => (run.instantTimer = setTimeout(resolve, notBefore - Date.now() - INSTANT_TIMER_SLACK_MS)));
+    if (run.ended) return;
+    sleepUntil(notBefore);
+  }
+  // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
+  if (late && Date.now() > Math.max(late.askedAt, run.loadedAt, notBefore) + late.afterMs) {
+    post({ type: "too-late", runId: id });
+    return end(run, null);
+  }
+  run.started = true;
   post({ type: "started", runId: id, at: Date.now() });
   try {
     await run.fn.call(run.instance, ctx);
@@ -146,9 +158,24 @@ async function begin(run: ActiveRun, state: Record<string, unknown>, late: { ask
   }
 }
 
+/** A timer may fire a millisecond or two late: it wakes this much early, and sleepUntil() does the rest. */
+const INSTANT_TIMER_SLACK_MS = 3;
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Blocks this thread until the wall clock reads `at` (a few ms at most): a
+ * futex wait, not a spin, so the other workers whose runs are due on the
+ * same instant get the cores, and one wake-up each (Date.now() is whole ms:
+ * waiting the whole difference wakes within the first ms of `at`).
+ */
+function sleepUntil(at: number): void {
+  for (let left = at - Date.now(); left > 0; left = at - Date.now()) Atomics.wait(napCell, 0, 0, left);
+}
+
 async function end(run: ActiveRun, error: unknown, failed = false): Promise<void> {
   if (run.ended) return;
   run.ended = true;
+  clearTimeout(run.instantTimer);
   // Under `task` the task's realm stays (with its timers: a pool's keep-alive); one that failed to load goes.
   if (data.mode === "context" || run.realm !== kept?.realm) run.realm.dispose();
   if (current === run) {

@@ -37,10 +37,11 @@ export interface RunLoad {
 export type ToIsolate =
   | ({ type: "load" } & RunLoad)
   /**
-   * May follow `load` at once (it is handled once the run is loaded). `late`: the method begins
-   * only within `afterMs` of `askedAt` or of its load's end, whichever is later (the machine froze).
+   * May follow `load` at once (it is handled once the run is loaded). `notBefore`: the method
+   * begins at that instant, not earlier. `late`: it begins only within `afterMs` of `askedAt`, of its
+   * load's end or of `notBefore`, whichever is latest (the machine froze).
    */
-  | { type: "go"; runId: number; state: Record<string, unknown>; late?: { askedAt: number; afterMs: number } }
+  | { type: "go"; runId: number; state: Record<string, unknown>; late?: { askedAt: number; afterMs: number }; notBefore?: number }
   | { type: "abort"; runId: number; reason: string }
   /** A loaded run that will never start: drop it. */
   | { type: "cancel"; runId: number }

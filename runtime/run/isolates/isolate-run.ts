@@ -51,8 +51,10 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   let startedAt: number | null = null;
   let ended = false;
   let goState: Record<string, unknown> | null = null;
-  /** The latest instant its code may begin at (StartOptions.lateAfterMs), once known. */
+  /** How late its code may begin (StartOptions.lateAfterMs), once known. */
   let lateAfterMs: number | undefined;
+  /** Its code begins at this instant, not earlier (StartOptions.notBefore). */
+  let notBefore: number | undefined;
   let askedAt = 0;
   let tooLate = false;
   let forced: ForcedEnd | null = null;
@@ -184,7 +186,13 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     if (goSent || !loadSent || !goState || ended) return;
     goSent = true;
     pool.started(worker!);
-    worker!.send({ type: "go", runId, state: goState, ...(lateAfterMs === undefined ? {} : { late: { askedAt, afterMs: lateAfterMs } }) });
+    worker!.send({
+      type: "go",
+      runId,
+      state: goState,
+      ...(lateAfterMs === undefined ? {} : { late: { askedAt, afterMs: lateAfterMs } }),
+      ...(notBefore === undefined ? {} : { notBefore }),
+    });
   };
 
   const readAndGo = (readState: () => Promise<Record<string, unknown>>) => {
@@ -232,6 +240,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       if (ended) return;
       askedAt = Date.now();
       lateAfterMs = startOptions?.lateAfterMs;
+      notBefore = startOptions?.notBefore;
       readAndGo(readState);
       if (options.deferLoad) void acquireAndLoad();
     },
