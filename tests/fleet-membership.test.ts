@@ -7,13 +7,23 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { isCode } from "../runtime/errors.ts";
-import { FleetMembership } from "../runtime/host/fleet-membership.ts";
+import { beatDelay, FleetMembership } from "../runtime/host/fleet-membership.ts";
 import type { FleetRecovery, ScheduleState } from "../runtime/store/fleet-ledger.ts";
 import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
 import { skipPostgres, usePostgres } from "./support/postgres.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
+
+describe("beatDelay", () => {
+  it("moves a beat of a second or more to the middle of a second, away from the boundaries schedules fall on", () => {
+    const t = Date.UTC(2026, 0, 1, 10, 0, 0, 230);
+    expect(t + beatDelay(t, 1500)).toBe(Date.UTC(2026, 0, 1, 10, 0, 2, 500));
+    expect(t + beatDelay(t, 1270)).toBe(Date.UTC(2026, 0, 1, 10, 0, 1, 500));
+    // Shorter beats (short test leases) keep their interval.
+    expect(beatDelay(t, 250)).toBe(250);
+  });
+});
 
 describe.skipIf(skipPostgres)("fleet membership", () => {
   const pgServer = usePostgres();

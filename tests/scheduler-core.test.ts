@@ -13,7 +13,7 @@ const make = harnessPerTest();
 const brief = (runs: RunRow[]) => runs.map((r) => `${new Date(r.scheduledFor!).toISOString().slice(11, 19)} ${r.trigger} ${r.status}${r.attempt > 1 ? ` #${r.attempt}` : ""}`);
 
 describe("the clock loop", () => {
-  it("runs each occurrence on its aligned instant, launched the launcher's lead time ahead", async () => {
+  it("runs each occurrence on its aligned instant, launched the launcher's lead time ahead of the time it may go ahead", async () => {
     const h = await make({ start: at("10:02:13") });
     h.launcher.lead = 1500;
     await h.scheduler.setTask(task("five", { spec: every(5, "minute") }));
@@ -21,8 +21,8 @@ describe("the clock loop", () => {
     await h.time.advanceTo(at("10:10:30"));
     const runs = h.launcher.of("five#run");
     expect(runs.map((r) => [r.request.scheduledFor, r.launchedAt, r.startedAt])).toEqual([
-      [at("10:05:00"), at("10:05:00") - 1500, at("10:05:00")],
-      [at("10:10:00"), at("10:10:00") - 1500, at("10:10:00")],
+      [at("10:05:00"), at("10:05:00") - 1500 - GO_AHEAD_MS, at("10:05:00")],
+      [at("10:10:00"), at("10:10:00") - 1500 - GO_AHEAD_MS, at("10:10:00")],
     ]);
     const rows = await h.runs("five");
     expect(brief(rows)).toEqual(["10:05:00 schedule success", "10:10:00 schedule success"]);
@@ -58,14 +58,14 @@ describe("the clock loop", () => {
     const first = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:05:00"));
     expect(first).toHaveLength(50);
     // Before any measurement a run is taken to cost 1 ms to arm: 49 others may come first.
-    expect(new Set(first.map((r) => r.launchedAt))).toEqual(new Set([at("10:05:00") - 1500 - 49]));
+    expect(new Set(first.map((r) => r.launchedAt))).toEqual(new Set([at("10:05:00") - 1500 - GO_AHEAD_MS - 49]));
     expect(first.every((r) => r.startedAt === at("10:05:00"))).toBe(true);
     // On the fake clock arming took no time: the next crowd is armed less early.
     const second = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:10:00"));
     expect(second).toHaveLength(50);
-    expect(Math.min(...second.map((r) => r.launchedAt))).toBeGreaterThan(at("10:10:00") - 1500 - 49);
+    expect(Math.min(...second.map((r) => r.launchedAt))).toBeGreaterThan(at("10:10:00") - 1500 - GO_AHEAD_MS - 49);
     // A run alone on its instant keeps the launcher's lead.
-    expect(h.launcher.of("alone#run").map((r) => r.launchedAt)).toEqual([at("10:09:00") - 1500]);
+    expect(h.launcher.of("alone#run").map((r) => r.launchedAt)).toEqual([at("10:09:00") - 1500 - GO_AHEAD_MS]);
   });
 
   it("a failure around one schedule is logged and the others keep running", async () => {

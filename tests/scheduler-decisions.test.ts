@@ -39,9 +39,11 @@ describe("decideTick", () => {
   it("an armed occurrence whose run is loaded (and nothing of its task in flight) fires goAheadMs before its instant; otherwise on it", () => {
     const armed = timing({ armed: T0 + MIN, nextRun: T0 + 2 * MIN, goAheadMs: 50 });
     expect(decideTick(armed, T0 + MIN - 400, perMinute)).toEqual({ steps: [], wakeAt: T0 + MIN - 50 });
-    expect(decideTick({ ...armed, canGoAhead: true }, T0 + MIN - 50, perMinute)).toEqual({ steps: [{ kind: "fire", late: false }], wakeAt: T0 + 2 * MIN - 400 });
+    expect(decideTick({ ...armed, canGoAhead: true }, T0 + MIN - 50, perMinute)).toEqual({ steps: [{ kind: "fire", late: false }], wakeAt: T0 + 2 * MIN - 450 });
     expect(decideTick(armed, T0 + MIN - 50, perMinute)).toEqual({ steps: [], wakeAt: T0 + MIN });
     expect(decideTick(armed, T0 + MIN, perMinute).steps).toEqual([{ kind: "fire", late: false }]);
+    // Armed its lead time before it may go ahead.
+    expect(decideTick(timing({ goAheadMs: 50 }), T0, perMinute).wakeAt).toBe(T0 + MIN - 450);
   });
 
   it("an armed occurrence slept through: skip records it; once skips it only when a later one was missed too; otherwise it runs as a catch-up", () => {

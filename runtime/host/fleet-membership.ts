@@ -161,7 +161,7 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
       this.beat()
         .catch((error: unknown) => this.emit("error", error))
         .finally(() => this.#schedule());
-    }, this.#intervalMs);
+    }, beatDelay(Date.now(), this.#intervalMs));
     this.#timer.unref();
   }
 
@@ -174,4 +174,17 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
     })();
     return this.#closed;
   }
+}
+
+/**
+ * How long until the next beat: its interval, moved on to the middle of a
+ * second when it is a second or longer. Schedules fall on whole seconds, so a
+ * beat (three statements, and the re-read of schedules other hosts moved) never
+ * competes with a boundary's runs for the cores. At most a second later, which
+ * a lease of four beats or more absorbs.
+ */
+export function beatDelay(now: number, intervalMs: number): number {
+  if (intervalMs < 1000) return intervalMs;
+  const due = now + intervalMs;
+  return Math.ceil((due - 500) / 1000) * 1000 + 500 - now;
 }

@@ -10,7 +10,7 @@ export interface ScheduleTiming {
   /** The occurrence claimed ahead of its instant (its run loading); null when none is. */
   armed: number | null;
   catchUp: CatchUpPolicy;
-  /** How long before its instant an occurrence is claimed and its run launched. */
+  /** How long before it may go (its instant, or goAheadMs before) an occurrence is claimed and its run launched. */
   leadMs: number;
   /** The ledger refused this host a claim of it (a shared ledger): nothing is claimed before then (Infinity: until re-read). */
   heldUntil?: number | null;
@@ -57,6 +57,8 @@ export interface TickDecision {
 export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occurrences): TickDecision {
   const steps: TickStep[] = [];
   const { armed, catchUp, leadMs, heldUntil = null, goAheadMs = 0, canGoAhead = false } = timing;
+  // Loaded by the time it may go ahead of its instant.
+  const armLead = leadMs + goAheadMs;
   if (heldUntil !== null && heldUntil > now && armed === null) return { steps, wakeAt: Number.isFinite(heldUntil) ? heldUntil : null };
   let next = timing.nextRun;
   if (armed !== null) {
@@ -71,9 +73,9 @@ export function decideTick(timing: ScheduleTiming, now: number, occurrences: Occ
     const plan = planCatchUp(next, now, catchUp, occurrences);
     steps.push({ kind: "catch-up", plan });
     next = plan.next;
-  } else if (next - now <= leadMs) {
+  } else if (next - now <= armLead) {
     steps.push({ kind: "arm", at: next, next: occurrences.after(next) });
     return { steps, wakeAt: next - goAheadMs };
   }
-  return { steps, wakeAt: next === null ? null : next - leadMs };
+  return { steps, wakeAt: next === null ? null : next - armLead };
 }
