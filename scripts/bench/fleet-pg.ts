@@ -16,6 +16,7 @@ import { percentile, sleep } from "./measure.ts";
 import type { Results } from "./results.ts";
 import { DRAIN_SECONDS, firstFullBoundary } from "./taskhost-lag.ts";
 import { ledgerLags } from "./taskhost-ledger.ts";
+import { steadyLags, type LagSample } from "./lag-stats.ts";
 
 const SEC = 1000;
 const LEASE_SEC = DEFAULT_LEASE_MS / SEC;
@@ -42,11 +43,12 @@ async function stopFleet(ledger: PgLedger, members: FleetMember[]): Promise<void
   await ledger.close();
 }
 
-function recordLags(results: Results, scenario: string, lags: number[], notRun: number): void {
-  lags.sort((a, b) => a - b);
+function recordLags(results: Results, scenario: string, samples: LagSample[], notRun: number): void {
+  const lags = samples.map((s) => s.startedAt - s.scheduledFor).sort((a, b) => a - b);
   results.record("taskhost", scenario, "start lag p50", percentile(lags, 50), "ms");
   results.record("taskhost", scenario, "start lag p99", percentile(lags, 99), "ms");
   results.record("taskhost", scenario, "start lag max", lags.at(-1) ?? NaN, "ms");
+  results.record("taskhost", scenario, "start lag p99, steady (from the 3rd boundary)", percentile(steadyLags(samples), 99), "ms");
   results.record("taskhost", scenario, "occurrences not run", notRun, "");
 }
 
@@ -59,7 +61,7 @@ async function fleetLag(pgc: TestPostgres, results: Results, hosts: number, jobs
     for (const m of members) await m.host?.stop();
     const runs = (await ledger.listRunsBetween(from, from + seconds * SEC)).filter((r) => r.trigger === "schedule" && r.startedAt !== null);
     const scenario = `fleet lag, ${jobs} jobs every second, ${hosts} host${hosts === 1 ? "" : "s"} on PostgreSQL`;
-    recordLags(results, scenario, runs.map((r) => r.startedAt! - r.scheduledFor!), jobs * seconds - runs.length);
+    recordLags(results, scenario, runs.map((r) => ({ scheduledFor: r.scheduledFor!, startedAt: r.startedAt! })), jobs * seconds - runs.length);
     const perHost = new Map<string, number>();
     for (const r of runs) perHost.set(r.host!, (perHost.get(r.host!) ?? 0) + 1);
     results.note(`${scenario}: runs per host ${members.map((m) => perHost.get(m.id) ?? 0).join(" / ")}`);
@@ -78,7 +80,7 @@ async function sqljsLag(results: Results, jobs: number, seconds: number): Promis
     await sleep(from + (seconds + DRAIN_SECONDS) * SEC - Date.now());
     await host.stop();
     const run = await ledgerLags(project, from, from + seconds * SEC, jobs);
-    recordLags(results, `fleet lag, ${jobs} jobs every second, 1 host on sql.js`, run.samples.map((s) => s.startedAt - s.scheduledFor), run.notRun);
+    recordLags(results, `fleet lag, ${jobs} jobs every second, 1 host on sql.js`, run.samples, run.notRun);
   } finally {
     await project.cleanup();
   }

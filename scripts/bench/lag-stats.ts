@@ -33,6 +33,20 @@ export function recordLag(results: Results, system: System, jobs: number, run: L
   const firstWave = run.samples.filter((s) => s.scheduledFor === first);
   results.record(system, scenario, "first boundary: runs started", firstWave.length, "");
   results.record(system, scenario, "first boundary: last start", Math.max(...firstWave.map((s) => s.startedAt - s.scheduledFor)), "ms");
+  results.record(system, scenario, `p99 lag, steady (from the ${ordinal(STEADY_FROM + 1)} boundary)`, percentile(steadyLags(run.samples), 99), "ms");
+}
+
+/** The first boundaries of the window fall within ~2.5 s of a cold start (workers booting): the steady rows leave them out. */
+const STEADY_FROM = 2;
+const ordinal = (n: number) => `${n}${n === 1 ? "st" : n === 2 ? "nd" : n === 3 ? "rd" : "th"}`;
+
+/** The lags of the samples from the window's STEADY_FROM-th boundary on (counted from 0), sorted. */
+export function steadyLags(samples: LagSample[]): number[] {
+  const first = Math.min(...samples.map((s) => s.scheduledFor));
+  return samples
+    .filter((s) => s.scheduledFor >= first + STEADY_FROM * 1000)
+    .map((s) => s.startedAt - s.scheduledFor)
+    .sort((a, b) => a - b);
 }
 
 function recordPercentiles(results: Results, system: System, scenario: string, lags: number[]): void {
