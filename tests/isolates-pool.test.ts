@@ -201,3 +201,24 @@ it("context: a run cancelled while it waits for its instant never begins, and it
     await launcher.close();
   }
 }, 60_000);
+
+it("context: workers waiting for their runs' instant are not runs that last: the pool boots no worker for a run due with them", async () => {
+  const stamp = await kit.bundle("stamp-hold", STAMP);
+  const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idleUp === 2, { what: "two booted workers" });
+    const instant = Date.now() + 400;
+    const ahead = [0, 1].map(() => kit.run(launcher, stamp, { isolation: "context", start: false }));
+    for (const run of ahead) await run.run.ready;
+    for (const run of ahead) run.run.start(async () => ({}), { notBefore: instant });
+    // Due on the same instant, with no worker idle: it waits for one of theirs instead of a boot (~50-100 ms of CPU).
+    const third = kit.run(launcher, stamp, { isolation: "context" });
+    const outcomes = await Promise.all([...ahead, third].map((r) => r.outcome));
+    expect(outcomes.map((o) => o.status)).toEqual(["success", "success", "success"]);
+    expect(Math.min(...outcomes.map((o) => o.startedAt!))).toBeGreaterThanOrEqual(instant);
+    expect(launcher.workers().context).toBe(2);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);

@@ -142,10 +142,13 @@ export class IsolatePool {
     }
   }
 
-  /** A run loaded ahead (acquire with `ahead`) begins now: from now its worker is busy with it. */
-  started(worker: IsolateWorker): void {
+  /**
+   * A run loaded ahead (acquire with `ahead`) is told to go: its worker is busy with it from now,
+   * or from `notBefore` (epoch ms) when it waits for its instant (waiting is not a run that lasts).
+   */
+  started(worker: IsolateWorker, notBefore = 0): void {
     const group = this.groupOf.get(worker);
-    if (group && !this.busySince.has(worker)) this.handOut(group, worker);
+    if (group && !this.busySince.has(worker)) this.handOut(group, worker, Math.max(0, notBefore - Date.now()));
   }
 
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
@@ -235,16 +238,16 @@ export class IsolatePool {
     return freeingSoon > 0 ? undefined : group.idle.pop();
   }
 
-  /** Busy from now; if still busy after GROW_AFTER_MS its run lasts, and the group may need another worker. */
-  private handOut(group: Group, worker: IsolateWorker): void {
-    this.busySince.set(worker, performance.now());
+  /** Busy from now (+ `fromMs`); if still busy GROW_AFTER_MS later its run lasts, and the group may need another worker. */
+  private handOut(group: Group, worker: IsolateWorker, fromMs = 0): void {
+    this.busySince.set(worker, performance.now() + fromMs);
     if (group.spec.mode !== "context") return;
     this.busyTimers.set(
       worker,
       setTimeout(() => {
         this.busyTimers.delete(worker);
         if (this.groupOf.get(worker) === group) this.serveWaiters(group);
-      }, GROW_AFTER_MS + 1),
+      }, fromMs + GROW_AFTER_MS + 1),
     );
   }
 

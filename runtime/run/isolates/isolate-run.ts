@@ -185,7 +185,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   const sendGo = () => {
     if (goSent || !loadSent || !goState || ended) return;
     goSent = true;
-    pool.started(worker!);
+    pool.started(worker!, notBefore);
     worker!.send({
       type: "go",
       runId,
