@@ -9,6 +9,7 @@
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SharedLedger } from "../runtime/scheduler/scheduler-types.ts";
+import { SHARED_GO_AHEAD_MS } from "../runtime/scheduler/scheduling-policy.ts";
 import type { ScheduleHint } from "../runtime/scheduler/scheduler.ts";
 import type { Ledger, RunRow } from "../runtime/store/ledger.ts";
 import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
@@ -248,6 +249,27 @@ describe.skipIf(skipPostgres)("hosts on one PostgreSQL ledger", () => {
       }
       for (const h of open.splice(0).reverse()) await h.close();
     }
+  });
+
+  it("a run told to go ahead of its instant: its fenced start says its instant; another host's run that ends before the instant does not skip it", async () => {
+    const { time, hosts } = await fleet(["a", "b"]);
+    const [a, b] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+    // a's run ends at 10:01:59.950: in flight when b's next run may go ahead, over on its instant.
+    a.h.launcher.plan = () => ({ durationMs: 60 * S - 50 });
+    b.h.launcher.plan = () => ({ durationMs: 1 * S });
+    await a.h.scheduler.setTask(task("g"));
+    a.h.scheduler.start();
+    await time.advanceTo(at("10:01:10"));
+    a.h.scheduler.removeTask("g");
+    await b.h.scheduler.setTask(task("g"));
+    b.h.scheduler.start();
+    await time.advanceTo(at("10:03:10"));
+    expect(brief(await b.h.runs("g"))).toEqual(["10:01:00 schedule success a", "10:02:00 schedule success b", "10:03:00 schedule success b"]);
+    const [second, third] = b.h.launcher.of("g#run");
+    // 10:02 waited for its instant to look again; 10:03, with nothing in flight anywhere, went ahead.
+    expect(second!.startAskedAt).toBeGreaterThanOrEqual(at("10:02:00"));
+    expect([third!.startAskedAt, third!.startedAt]).toEqual([at("10:03:00") - SHARED_GO_AHEAD_MS, at("10:03:00")]);
+    expect((await b.h.runs("g"))[2]!.startedAt).toBe(at("10:03:00"));
   });
 
   it("overlap: replace across hosts: the newer occurrence starts, and the older run's host stops it when it sees it", async () => {

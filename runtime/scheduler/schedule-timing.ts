@@ -1,6 +1,5 @@
 import type { ScheduleTiming } from "./decide-tick.ts";
 import type { ScheduleState } from "./schedule-book.ts";
-import { GO_AHEAD_MS } from "./scheduling-policy.ts";
 
 /**
  * A schedule's timing as decideTick takes it. Its armed run may go ahead of
@@ -8,14 +7,14 @@ import { GO_AHEAD_MS } from "./scheduling-policy.ts";
  * (`busyTasks`): a run in flight could still write the state it would read,
  * or end before the instant and change what overlap decides.
  */
-export function timingOf(state: ScheduleState, leadMs: number, busyTasks: ReadonlySet<string>): ScheduleTiming {
+export function timingOf(state: ScheduleState, leadMs: number, goAheadMs: number, busyTasks: ReadonlySet<string>): ScheduleTiming {
   return {
     nextRun: state.nextRun,
     armed: state.armed?.subject.scheduledFor ?? null,
     catchUp: state.task.meta.catchUp,
     leadMs,
     heldUntil: state.heldUntil,
-    goAheadMs: GO_AHEAD_MS,
+    goAheadMs,
     canGoAhead: Boolean(state.armed?.loaded) && state.runs.size === 0 && state.queue.length === 0 && !busyTasks.has(state.task.id),
   };
 }

@@ -14,12 +14,11 @@ import { RunLifecycle, subjectOf, type LifecycleHooks, type RunSubject, type Set
 import { RunRecorder, type Emit } from "./run-recorder.ts";
 import { RunStarter } from "./run-starter.ts";
 import { RunsInFlight } from "./runs-in-flight.ts";
-import { GO_AHEAD_MS, LATE_MS, MAX_WAIT_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
+import { GO_AHEAD_MS, LATE_MS, MAX_WAIT_MS, SHARED_GO_AHEAD_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type SchedulerEvents, type SchedulerOptions, type Timers } from "./scheduler-types.ts";
 import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
 
 export type { OverdueSchedule, ScheduleHint, ScheduleReset } from "./schedule-book.ts";
-
 export type { SchedulerOptions } from "./scheduler-types.ts";
 
 /**
@@ -45,12 +44,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     task: (taskId) => this.book.task(taskId),
     stopping: () => this.stopping !== null,
     now: () => this.clock.now(),
-    begin: (subject) => {
-      const run = this.requested(subject);
-      this.begin(run);
-      return run;
-    },
+    begin: (subject) => this.begin(this.requested(subject)),
   };
+  /** How long before its instant a loaded run may be told to go (decideTick's goAheadMs). */
+  private readonly goAheadMs: number;
   private timer: unknown;
   private running = false;
   private stopping: Promise<void> | null = null;
@@ -59,6 +56,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     super();
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
+    this.goAheadMs = options.shared ? SHARED_GO_AHEAD_MS : GO_AHEAD_MS;
     this.work = new PendingWork((what, error) => this.logError(what, error));
     const emit: Emit = (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args);
     this.recorder = new RunRecorder({ ledger: options.ledger, log: options.log, clock: this.clock, emit, historyPerTask: options.historyPerTask, work: this.work });
@@ -223,7 +221,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const state of schedulable) {
       try {
         const leadMs = this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0));
-        const timing = timingOf(state, leadMs, busyTasks);
+        const timing = timingOf(state, leadMs, this.goAheadMs, busyTasks);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           const armed = this.apply(state, step);
@@ -268,7 +266,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (id == null) return settleIfArmed({ kind: "lost" });
         // Not once it was admitted (it launches then) or queued (it let go of its slot). Once loaded, it
         // may be told to go ahead of its instant (decideTick's goAheadMs): a look now if that time has come.
-        if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - GO_AHEAD_MS && this.wake());
+        if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - this.goAheadMs && this.wake());
       },
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),
     );
@@ -347,7 +345,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Admitted: waits for a slot and its claim, takes the last look (decide-start), runs, and settles. */
-  private begin(run: RunLifecycle): void {
+  private begin(run: RunLifecycle): RunLifecycle {
     run.admit();
     this.book.state(run.subject.scheduleId)?.runs.add(run);
     this.inFlight.add(run);
@@ -356,6 +354,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.logError("run.crash", error);
       run.settle({ kind: "released", handBack: false });
     });
+    return run;
   }
 
   /** The lifecycle's settle(): bookkeeping now, the records in the background (or awaited by a manual caller). */
