@@ -113,6 +113,15 @@ describe("slow", () => {
     expect(rulesOf(ok(68 * MIN, 9000))).toEqual(["slow"]);
   });
 
+  it("does not fire for a short run that is slow only in proportion: it must also take a second more than its median", () => {
+    const rules = new AlertRules(() => settings({ rules: ["slow"], slowFactor: 3 }));
+    const ok = (at: number, ms: number) => rules.runEnded(ended(at, { status: "success", startedAt: at - ms }));
+    for (let i = 0; i < 5; i++) expect(ok(i * MIN, 3)).toEqual([]); // median 3 ms
+    expect(ok(5 * MIN, 12)).toEqual([]); // 4× the median, 9 ms more: a busy boundary, not news
+    expect(ok(6 * MIN, 999)).toEqual([]);
+    expect(rulesOf(ok(7 * MIN, 1003))).toEqual(["slow"]);
+  });
+
   it("fires over the absolute slow_after even without a median", () => {
     const rules = new AlertRules(() => settings({ rules: ["slow"], slowAfterSec: 30 }));
     expect(rules.runEnded(ended(0, { status: "success", startedAt: -30_000 }))).toEqual([]);

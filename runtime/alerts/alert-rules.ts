@@ -4,6 +4,13 @@ import { DurationMedian } from "./duration-median.ts";
 import { RateLimit } from "./rate-limit.ts";
 
 /**
+ * A run is slow by slow_factor only if it also took this much longer than its
+ * median: a 3 ms run that took 12 ms (a busy boundary) is not news (measured:
+ * 100 tasks every second raised a dozen such alerts a minute).
+ */
+export const SLOW_MARGIN_MS = 1000;
+
+/**
  * The alert rules of contract §11 as pure decisions: each method takes one
  * thing that happened (with its time from the caller's clock) and returns the
  * alerts it calls for, already rate-limited per task and rule. No I/O, no
@@ -200,7 +207,7 @@ export class AlertRules {
   private slow(run: EndedRun, durationMs: number, at: number): string | null {
     const { slowFactor, slowAfterSec } = this.settings();
     const median = this.durations.median(run.scheduleId);
-    const overFactor = median != null && median > 0 && durationMs > slowFactor * median;
+    const overFactor = median != null && median > 0 && durationMs > slowFactor * median && durationMs - median >= SLOW_MARGIN_MS;
     const overLimit = slowAfterSec != null && durationMs > slowAfterSec * 1000;
     if ((!overFactor && !overLimit) || !this.fires("slow", run.taskId, at)) return null;
     const took = formatSeconds(durationMs / 1000);
