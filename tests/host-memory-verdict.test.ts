@@ -31,6 +31,15 @@ describe("the host's memory check", () => {
     expect(verdict).toMatchObject({ kind: "ok", figures: { ownBytes: 130 * MB, runsBytes: 430 * MB } });
   });
 
+  it("counts what idle pooled workers' last runs left them occupying with the runs; they are never silent", () => {
+    // 17 pooled workers between boundaries, each last seen at 30 MB a minute ago: not the host's own 510 MB.
+    const idle = Array.from({ length: 17 }, (_, i) => ({ ...run(`taskhost:context:256 #${i}`, 30, 60_000), limitBytes: Infinity, idle: true }));
+    const verdict = hostMemoryVerdict(600 * MB, idle, 500 * MB, NOW);
+    expect(verdict).toMatchObject({ kind: "ok", figures: { runsBytes: 510 * MB, ownBytes: 90 * MB } });
+    // Over with only idle workers: a restart at once (no run could be silent), not a stop of a "silent" worker.
+    expect(hostMemoryVerdict(1200 * MB, idle, 500 * MB, NOW).kind).toBe("restart");
+  });
+
   it("restarts for the host's own growth once it stays over, saying the figures", () => {
     // With a run in flight, one check over is not enough: the run may have allocated and gone silent since its report.
     expect(hostMemoryVerdict(700 * MB, [run("a#start", 100)], 500 * MB, NOW).kind).toBe("wait");

@@ -222,3 +222,25 @@ it("context: workers waiting for their runs' instant are not runs that last: the
     await launcher.close();
   }
 }, 60_000);
+
+it("an idle worker's memory is in the host's memory book with what its last run left, and leaves it with the worker", async () => {
+  const { runMemoryBook } = await import("../runtime/run/run-memory-book.ts");
+  const stamp = await kit.bundle("stamp-book", STAMP);
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  const idle = () => runMemoryBook.runs().filter((entry) => entry.idle);
+  try {
+    const run = kit.run(launcher, stamp, { isolation: "context" });
+    expect((await run.outcome).status).toBe("success");
+    await waitFor(() => idle().length === 1, { what: "the worker's idle entry" });
+    expect(idle()[0]!.last!.heapTotal).toBeGreaterThan(0);
+    // Serving a run, it is the run's entry that counts it.
+    const next = kit.run(launcher, stamp, { isolation: "context", start: false });
+    await next.run.ready;
+    expect(idle()).toHaveLength(0);
+    next.run.start(async () => ({}));
+    await next.outcome;
+  } finally {
+    await launcher.close();
+  }
+  expect(idle()).toHaveLength(0);
+}, 60_000);

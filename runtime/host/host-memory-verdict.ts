@@ -2,7 +2,9 @@
  * The host's memory check, as a decision (issue 11.2). `max_memory_usage`
  * limits the host's own memory: the process's RSS less what its runs occupy
  * (their heaps and Buffers, as each reports), since each run is held to its own
- * `memory_limit` already. A run within its limit therefore never costs a
+ * `memory_limit` already, and less what its idle pooled workers' last runs left
+ * them occupying (a busy pool of 17 workers passed 500 MB between boundaries and
+ * restarted the host every ~20 s at 100 runs a second). A run within its limit therefore never costs a
  * restart. Only when the host's own share is over the limit does it act:
  *
  * - runs that have not reported for a while (a thread busy in a synchronous
@@ -43,9 +45,11 @@ export type HostMemoryVerdict =
   | { kind: "restart"; figures: HostMemoryFigures; reason: string };
 
 /** `overSince`: when the checks began to find the host's share over (this check's `now` when it is the first). */
-export function hostMemoryVerdict(rssBytes: number, runs: readonly RunMemoryEntry[], limitBytes: number, now: number, overSince = now): HostMemoryVerdict {
+export function hostMemoryVerdict(rssBytes: number, entries: readonly RunMemoryEntry[], limitBytes: number, now: number, overSince = now): HostMemoryVerdict {
   const silentFor = (run: RunMemoryEntry) => now - (run.last?.at ?? run.since);
-  const reporting = runs.filter((run) => run.last && silentFor(run) < SILENT_AFTER_MS);
+  const reporting = entries.filter((run) => run.last && (run.idle || silentFor(run) < SILENT_AFTER_MS));
+  // Idle pooled workers count with the runs, but only runs can be silent.
+  const runs = entries.filter((run) => !run.idle);
   const runsBytes = reporting.reduce((sum, run) => sum + occupiedBytes(run.last!), 0);
   const figures: HostMemoryFigures = { rssBytes, runsBytes, ownBytes: Math.max(0, rssBytes - runsBytes), limitBytes };
   if (figures.ownBytes <= limitBytes) return { kind: "ok", figures };

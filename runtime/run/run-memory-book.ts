@@ -19,6 +19,12 @@ export interface RunMemoryEntry {
   last: (RunMemoryReport & { at: number }) | null;
   /** Ends the run as a failure with this message. */
   stop(reason: string): void;
+  /**
+   * A pooled worker between runs: what its last run left it occupying counts
+   * with the runs' (the pool bounds it: workers are recycled past 64 MB of
+   * growth), and it is never silent (it reports only while it serves a run).
+   */
+  readonly idle?: boolean;
 }
 
 export class RunMemoryBook {

@@ -8,6 +8,8 @@ import { LineSplitter } from "../line-splitter.ts";
 import { taskEnv } from "../../util/task-env.ts";
 import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
+import type { RunMemoryReport } from "../report-run-memory.ts";
+import { runMemoryBook } from "../run-memory-book.ts";
 
 /** The run a worker serves now: it hears the worker's messages, output and death. */
 export interface IsolateTenant {
@@ -42,6 +44,9 @@ export class IsolateWorker {
   private readonly splitters: LineSplitter[];
   private lastError: (Error & { code?: string }) | null = null;
   private killing: Promise<void> | null = null;
+  /** Its latest memory report, and its place in the memory book while it is idle (run-memory-book.ts: `idle`). */
+  private lastMemory: RunMemoryReport | null = null;
+  private leaveBook: (() => void) | null = null;
 
   constructor(readonly options: IsolateWorkerOptions) {
     const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript };
@@ -62,6 +67,7 @@ export class IsolateWorker {
     this.thread.stderr.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     this.thread.on("message", (message: FromIsolate) => {
       this.online = true;
+      if (message.type === "memory") this.lastMemory = message;
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
         this.runs++;
@@ -75,6 +81,7 @@ export class IsolateWorker {
     });
     this.thread.on("exit", (code) => {
       this.dead = true;
+      this.idleInBook(false);
       // Output written just before the end is still in flight until the thread has exited.
       setImmediate(() => {
         out.end();
@@ -94,10 +101,22 @@ export class IsolateWorker {
   /** Serve `tenant` from now on (one run at a time). */
   attach(tenant: IsolateTenant): void {
     this.tenant = tenant;
+    this.idleInBook(false);
   }
 
   detach(tenant: IsolateTenant): void {
-    if (this.tenant === tenant) this.tenant = null;
+    if (this.tenant !== tenant) return;
+    this.tenant = null;
+    this.idleInBook(!this.dead);
+  }
+
+  /** Between runs, what its last run left it occupying is in the memory book; while it serves one, the run's entry is. */
+  private idleInBook(idle: boolean): void {
+    this.leaveBook?.();
+    this.leaveBook = null;
+    if (!idle || !this.lastMemory) return;
+    const at = Date.now();
+    this.leaveBook = runMemoryBook.add({ label: this.options.name, limitBytes: Infinity, since: at, last: { ...this.lastMemory, at }, stop: () => undefined, idle: true });
   }
 
   send(message: ToIsolate): void {
@@ -111,6 +130,7 @@ export class IsolateWorker {
 
   /** Terminates the thread (whatever it is doing); resolves once it is gone. */
   kill(): Promise<void> {
+    this.idleInBook(false);
     this.killing ??= this.thread.terminate().then(
       () => undefined,
       () => undefined,
