@@ -244,3 +244,25 @@ it("an idle worker's memory is in the host's memory book with what its last run 
   }
   expect(idle()).toHaveLength(0);
 }, 60_000);
+
+it.each(["context", "worker"] as const)("%s: a run stopped while it waits for its instant ends at once, unbegun, without waiting out the grace", async (isolation) => {
+  const stamp = await kit.bundle(`stamp-stop-${isolation}`, STAMP);
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idleUp > 0, { what: "a booted worker" });
+    const run = kit.run(launcher, stamp, { isolation, start: false });
+    await run.run.ready;
+    let stateRead: Promise<Record<string, unknown>> | undefined;
+    run.run.start(() => (stateRead = Promise.resolve({})), { notBefore: Date.now() + 2000 });
+    await stateRead; // a context run's go is posted once its state is read
+    const asked = Date.now();
+    run.run.stop("interrupted", "the host is shutting down", 30_000, true);
+    const outcome = await run.outcome;
+    expect([outcome.status, outcome.error, outcome.startedAt]).toEqual(["interrupted", "the host is shutting down", null]);
+    expect(Date.now() - asked).toBeLessThan(1500);
+    expect(run.text()).toBe("");
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);

@@ -50,6 +50,8 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
   let startedAt: number | null = null;
   let settled = false;
   let startAsked = false;
+  /** Its go was posted: from then on only the worker knows whether its code began. */
+  let goPosted = false;
   let loadedAt = 0;
   let forced: ForcedEnd | null = null;
   let timeoutTimer: NodeJS.Timeout | undefined;
@@ -72,6 +74,8 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false): void => {
     if (settled || forced) return;
     forced = { status, reason, completedCounts };
+    // Told to start, but waiting for its instant (or its state): its code never begins, so nothing needs the grace.
+    if (startAsked && !goPosted) return settle(status, reason, true);
     handle.post({ type: "abort", reason });
     killTimer = setTimeout(() => settle(status, reason), graceMs);
   };
@@ -167,7 +171,9 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
           const lateAfter = options?.lateAfterMs;
           const notAfter = lateAfter === undefined ? undefined : Math.max(askedAt, loadedAt, notBefore) + lateAfter;
           // Not once it is being stopped (it timed out while loading, or the host is stopping).
-          if (!settled && !forced) handle.post({ type: "go", state, ...(notAfter === undefined ? {} : { notAfter }) });
+          if (settled || forced) return;
+          goPosted = true;
+          handle.post({ type: "go", state, ...(notAfter === undefined ? {} : { notAfter }) });
         })
         .catch((error: unknown) => settle("failure", `taskhost: the task's state could not be read (${error instanceof Error ? error.message : String(error)})`));
     },

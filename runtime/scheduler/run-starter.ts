@@ -149,7 +149,8 @@ export class RunStarter {
       // meanwhile: it ends unbegun, recorded interrupted (a survivor may have recorded so already).
       if (outcome.late && run.startRecorded) return void run.settle({ kind: "ran", outcome });
       if (outcome.late && !run.settled) {
-        this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);
+        // Unbegun because the host is stopping: decideStart gives it back below.
+        if (!this.options.stopping()) this.options.log.info({ event: "run.not_begun", ...logFields(run) }, `${subject.scheduleId}: the machine froze as its code was to begin; catch_up: ${subject.task.meta.catchUp} decides`);
         run.launched = null;
         run.waited = null;
         continue;

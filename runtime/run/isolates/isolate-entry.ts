@@ -77,6 +77,11 @@ port.on("message", (message: ToIsolate) => {
       break;
     case "abort":
       run?.abort.abort(new Error(message.reason));
+      // Told to go but still waiting for its instant: its code never begins (the host decides what follows).
+      if (run?.told && !run.started && !run.ended) {
+        post({ type: "too-late", runId: run.load.runId });
+        void end(run, null);
+      }
       break;
     case "cancel":
       // Also while it waits for its instant: it never begins.

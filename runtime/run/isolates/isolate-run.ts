@@ -163,7 +163,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           sink.state(message.key, message.value, message.deleted);
           break;
         case "done": {
-          const { status, reason } = tooLate ? { status: "interrupted" as const, reason: NOT_BEGUN } : doneOutcome(forced, message);
+          // Unbegun: too late (the machine froze), or stopped while it waited for its instant.
+          const { status, reason } = tooLate ? { status: forced?.status ?? ("interrupted" as const), reason: forced?.reason ?? NOT_BEGUN } : doneOutcome(forced, message);
           finish(status, reason, false);
           break;
         }
