@@ -72,8 +72,7 @@ describe("bundle inspector", () => {
       expect(outcome[4]).toBe(3);
       expect(outcome[5]).toMatch(/did not finish within 2s/);
       expect(outcome[6]).toBe(4);
-      // Its schedules were read before the rejection surfaced: it is its run that fails, later.
-      // The rejection kills the worker while the next bundle is in flight; that one is read again alone.
+      // A stray rejection at import is its run's to fail, later: its schedules are read, and so are the next ones'.
       expect(outcome[7]).toBe(10);
       expect(outcome.slice(8)).toEqual([5, 6]);
       for (const s of settled) if (s.status === "rejected") expect(s.reason).toMatchObject({ code: "ERR_TASK_IMPORT" });
