@@ -3,9 +3,10 @@
  * limits the host's own memory: the process's RSS less what its runs occupy
  * (their heaps and Buffers, as each reports), since each run is held to its own
  * `memory_limit` already, and less what its idle pooled workers' last runs left
- * them occupying (a busy pool of 17 workers passed 500 MB between boundaries and
- * restarted the host every ~20 s at 100 runs a second). A run within its limit therefore never costs a
- * restart. Only when the host's own share is over the limit does it act:
+ * them occupying (a busy pool of 17 workers passed 500 MB between boundaries
+ * and restarted the host every ~20 s at 100 runs a second). A run within its
+ * limit therefore never costs a restart. Only when the host's own share is
+ * over the limit does it act:
  *
  * - runs that have not reported for a while (a thread busy in a synchronous
  *   loop) are what the host cannot see: whatever they hold counts as the

@@ -6,13 +6,22 @@ import type { RunLifecycle } from "./run-lifecycle.ts";
 /** This host's runs admitted and not settled (waiting for a slot, loading, running), and what is done to all of them at once. */
 export class RunsInFlight {
   private readonly runs = new Set<RunLifecycle>();
+  /** Runs in flight per task, so the clock loop asks in O(1) (hasTask). */
+  private readonly perTask = new Map<string, number>();
 
   add(run: RunLifecycle): void {
+    if (this.runs.has(run)) return;
     this.runs.add(run);
+    const id = run.subject.task.id;
+    this.perTask.set(id, (this.perTask.get(id) ?? 0) + 1);
   }
 
   delete(run: RunLifecycle): void {
-    this.runs.delete(run);
+    if (!this.runs.delete(run)) return;
+    const id = run.subject.task.id;
+    const left = (this.perTask.get(id) ?? 1) - 1;
+    if (left > 0) this.perTask.set(id, left);
+    else this.perTask.delete(id);
   }
 
   get size(): number {
@@ -32,9 +41,9 @@ export class RunsInFlight {
     return runs;
   }
 
-  /** The tasks with a run in flight. */
-  tasks(): Set<string> {
-    return new Set([...this.runs].map((run) => run.subject.task.id));
+  /** Whether a run of the task is in flight. */
+  hasTask(taskId: string): boolean {
+    return this.perTask.has(taskId);
   }
 
   /** Those whose code runs now, of tasks with this overlap policy. */

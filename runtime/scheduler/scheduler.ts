@@ -216,12 +216,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
     }
     // A task with a run in flight may write its state before an armed run of it would read it.
-    const busyTasks = this.inFlight.tasks();
+    const taskBusy = (taskId: string) => this.inFlight.hasTask(taskId);
     const arming: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
         const leadMs = this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0));
-        const timing = timingOf(state, leadMs, this.goAheadMs, busyTasks);
+        const timing = timingOf(state, leadMs, this.goAheadMs, taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           const armed = this.apply(state, step);
