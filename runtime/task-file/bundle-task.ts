@@ -4,6 +4,7 @@ import path from "node:path";
 import type { BuildFailure, Message, Plugin } from "esbuild";
 import { build } from "../util/esbuild-service.ts";
 import { HELPERS_ENTRY } from "../runtime-paths.ts";
+import { bundleCodeCache, codeCachePath } from "./script-code-cache.ts";
 
 export { ERR_TASK_BUNDLE } from "../errors.ts";
 import { ERR_TASK_BUNDLE } from "../errors.ts";
@@ -101,7 +102,12 @@ export async function bundleTask(options: BundleTaskOptions): Promise<TaskBundle
   const outPath = path.join(options.outDir, `${hash}.mjs`);
   // Same content, same name: an existing bundle is already correct.
   await writeOnce(outPath, () => output);
-  await writeOnce(scriptBundlePath(outPath), () => script);
+  const scriptPath = scriptBundlePath(outPath);
+  await writeOnce(scriptPath, () => script);
+  await writeOnce(codeCachePath(scriptPath), async () => {
+    const bytes = await script;
+    return bytes && bundleCodeCache(scriptPath, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  });
   const inputs = Object.keys(result.metafile.inputs)
     .filter((input) => !input.startsWith("<stdin>") && !input.includes("node_modules/"))
     .map((input) => path.resolve(options.projectRoot, input));

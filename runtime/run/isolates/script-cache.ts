@@ -1,27 +1,24 @@
 /**
  * CommonJS files compiled once per worker into `vm.Script`s (a script is not
  * bound to a context: every run's fresh context evaluates the same compiled
- * code). Task bundles also keep V8's code cache on disk beside them, so a new
- * worker (or a restarted host) skips parsing and compiling them.
+ * code). Task bundles are compiled from V8's code cache kept beside them
+ * (made when the bundle was written, script-code-cache.ts), so a worker new
+ * to a bundle skips parsing it.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SourceMap } from "node:module";
-import vm from "node:vm";
+import type vm from "node:vm";
+import { cacheable, codeCachePath, compileScript, SCRIPT_WRAP_HEAD, writeCodeCache } from "../../task-file/script-code-cache.ts";
 
-/** The CommonJS wrapper, on the script's first line so its line numbers stay those of the file. */
-const WRAP_HEAD = "(function (exports, require, module, __filename, __dirname, __thImportMetaUrl) {";
 /** Bundles seen by this worker at most; older ones are forgotten (a hot-reloaded task's old versions). */
 const MAX_SCRIPTS = 500;
-const CACHE_TAG = `${process.version}-${process.arch}`;
-/** Bundles smaller than this are compiled without a code cache (V8 parses a few KB in well under a millisecond). */
-const CODE_CACHE_MIN_CHARS = 32 * 1024;
 
 interface Entry {
   script: vm.Script;
   source: string;
   /** The code cache should be written once the script has run (it then covers the functions it compiled). */
-  writeCache: string | null;
+  writeCache: boolean;
   map?: SourceMap | null;
 }
 
@@ -46,44 +43,29 @@ export function compiledScript(file: string, codeCache: boolean): vm.Script {
     return known.script;
   }
   const source = readFileSync(file, "utf8");
-  // A script read from a code cache made by another process loses its import() loader
-  // (Node 20: "A dynamic import callback was not specified"): such scripts are compiled afresh.
-  // A small one compiles faster than its cache file is read (and written, once per bundle).
-  if (source.length < CODE_CACHE_MIN_CHARS || /\bimport\s*\(/.test(source)) codeCache = false;
-  const cacheFile = `${file}.${CACHE_TAG}.v8c`;
+  if (!cacheable(source)) codeCache = false;
   let cachedData: Buffer | undefined;
   if (codeCache) {
     try {
-      cachedData = readFileSync(cacheFile);
+      cachedData = readFileSync(codeCachePath(file));
     } catch {
       cachedData = undefined;
     }
   }
-  const script = new vm.Script(`${WRAP_HEAD}${source}\n})`, {
-    filename: file,
-    cachedData,
-    // import() in a task or a dependency loads through Node's own loader (into the worker's main realm).
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  const writeCache = codeCache && (!cachedData || script.cachedDataRejected) ? cacheFile : null;
+  const script = compileScript(file, source, cachedData);
+  // No cache (a bundle written by an older taskhost), or one V8 rejected: the first run's worker writes it.
+  const writeCache = codeCache && (!cachedData || script.cachedDataRejected === true);
   scripts.set(file, { script, source, writeCache });
   if (scripts.size > MAX_SCRIPTS) scripts.delete(scripts.keys().next().value!);
   return script;
 }
 
-/** Writes the code cache of a script that has run, if it has none yet. Best effort: a cache is only a cache. */
+/** Writes the code cache of a script that has run, if it had none. */
 export function saveCodeCache(file: string): void {
   const entry = scripts.get(file);
   if (!entry?.writeCache) return;
-  const target = entry.writeCache;
-  entry.writeCache = null;
-  try {
-    const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    writeFileSync(tmp, entry.script.createCachedData());
-    renameSync(tmp, target);
-  } catch {
-    // A read-only cache folder only costs the next worker a compile.
-  }
+  entry.writeCache = false;
+  writeCodeCache(file, entry.script);
 }
 
 /**
@@ -95,7 +77,7 @@ export function mapStack(stack: string): string {
     const map = sourceMapOf(file);
     if (!map) return whole;
     const l = Number(line) - 1;
-    const c = Number(column) - 1 - (l === 0 ? WRAP_HEAD.length : 0);
+    const c = Number(column) - 1 - (l === 0 ? SCRIPT_WRAP_HEAD.length : 0);
     const hit = map.findEntry(l, Math.max(0, c)) as { originalSource?: string; originalLine?: number; originalColumn?: number };
     if (hit.originalSource === undefined || hit.originalLine === undefined) return whole;
     const source = hit.originalSource.startsWith("file://") ? new URL(hit.originalSource).pathname : path.resolve(path.dirname(file), hit.originalSource);
