@@ -195,7 +195,10 @@ describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline
       expect(await page.locator('[data-row="hourly"] .block.run.success').count()).toBe(5 + onTheHour);
       expect(await page.locator('[data-row="hourly"] .block.missed').count()).toBeGreaterThan(0);
     }
-    expect(await page.locator('[data-row="hourly"] .block.upcoming').count()).toBeGreaterThan(0);
+    // The next hour is ahead on today's timeline, unless it is tomorrow's (a test run in the day's last hour).
+    if (new Date(Math.ceil(Date.now() / 3600_000) * 3600_000).toDateString() === new Date().toDateString()) {
+      expect(await page.locator('[data-row="hourly"] .block.upcoming').count()).toBeGreaterThan(0);
+    }
     // The page redraws as runs come in (every 2 s here): click through the DOM, not at a position.
     await page.locator('[data-row="failing"] .block.run.failure').first().evaluate((el) => (el as unknown as { click(): void }).click());
     await page.locator("#run-panel").waitFor();

@@ -51,8 +51,9 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     expect(overdue).toEqual([expect.objectContaining({ scheduleId: "t#tick", paused: true })]);
 
     // Resumed through A: B resumes too, and the fleet runs it from now on, each occurrence once.
-    expect((await a.project.cli(["resume", "t"])).code).toBe(0);
+    // From when the resume was asked: a host may run the next occurrence before the command has answered.
     const resumedAt = Date.now();
+    expect((await a.project.cli(["resume", "t"])).code).toBe(0);
     await waitFor(async () => (await stateOf(b, "t")) === "scheduled", { timeoutMs: 10_000, what: "host B to see the resume" });
     await waitFor(async () => (await runsOf("t")).some((r) => r.scheduledFor! > resumedAt && r.status === "success"), { timeoutMs: 15_000, what: "runs after the resume" });
     // Nothing paused was caught up.
