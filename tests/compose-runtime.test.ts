@@ -4,7 +4,6 @@
  * this process (startHost), on a real ledger, socket, workers and dashboard.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { openLedger } from "../runtime/store/open-ledger.ts";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 describe("DisposerStack", () => {
   it("closes in reverse order, each step once; a failing step is reported and the rest still close", async () => {
@@ -69,7 +69,7 @@ describe("startHost", () => {
     const rootBefore = process.env.TASKHOST_PROJECT_ROOT;
     await expect(start()).rejects.toThrow(new RegExp(String(port)));
     await expectReleased();
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const log = await readHostLog(project.root);
     expect(log).toContain('"event":"host.start.failed"');
     // The runtime never writes its paths into the process's environment.
     expect(process.env.TASKHOST_PROJECT_ROOT).toBe(rootBefore);
@@ -96,7 +96,7 @@ describe("startHost", () => {
     // The run in flight finished within its grace: none was cut off (occurrences that came while it ran are skipped).
     expect(runs.some((r) => r.status === "success")).toBe(true);
     expect(runs.filter((r) => r.status !== "success" && r.status !== "skipped")).toEqual([]);
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const log = await readHostLog(project.root);
     expect(log).toMatch(/"event":"host.stop".*"reason":"test"/);
   });
 });

@@ -1,8 +1,6 @@
 import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { Readable } from "node:stream";
 import { getMetricsFromStream, type PromData, type PromHistogramData } from "prom2javascript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +8,7 @@ import { TempProject, type HostProcess } from "./support/temp-project.ts";
 import { deadPort, startHttpReceiver, type HttpReceiver } from "./support/receivers.ts";
 import { finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 /**
  * A real host with alerting on: a webhook receiver, a heartbeat receiver and a
@@ -69,7 +68,7 @@ export default class { @repeat(every().second) async start() {} }
     host = await project.start([], { TASKHOST_HEARTBEAT_INTERVAL: "0.5" });
     const url = await waitFor(
       async () => {
-        const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+        const log = await readHostLog(project.root);
         const line = log.split("\n").find((l) => l.includes('"dashboard.start"'));
         return line ? (JSON.parse(line) as { url: string }).url : null;
       },
@@ -251,7 +250,7 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
   });
 
   it("the dashboard's GET /api/alerts has the newest alerts and the channels' health; the webhook links to the task's page", async () => {
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const log = await readHostLog(project.root);
     const base = (JSON.parse(log.split("\n").find((l) => l.includes('"dashboard.start"'))!) as { url: string }).url.replace(/\/$/, "");
     const res = await fetch(`${base}/api/alerts?limit=5&task=tick`, { headers: { authorization: "Bearer dash-token-0123456789" } });
     expect(res.status).toBe(200);
@@ -265,7 +264,7 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
 
   // As dashboard-browser.test.ts: without Chromium a developer machine skips it; CI installs it.
   it.skipIf(!existsSync("/usr/bin/chromium") && !process.env.CI)("the dashboard page shows the alert and the channel's health", async () => {
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const log = await readHostLog(project.root);
     const base = (JSON.parse(log.split("\n").find((l) => l.includes('"dashboard.start"'))!) as { url: string }).url;
     const browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqlJsStore } from "../runtime/store/sqljs-store.ts";
@@ -6,6 +5,7 @@ import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { duplicateOccurrences, finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 /** Occurrences that pass while the host is down are overdue: catch_up decides what happens. */
 describe("catch-up after the host was stopped across boundaries", () => {
@@ -125,7 +125,7 @@ describe("a long outage: more missed occurrences than the catch-up cap", () => {
     expect(times[0]!).toBeGreaterThan(outageStart + 400_000);
     const [once] = await catchUps("long-once");
     expect(Date.parse(once!.scheduledFor!)).toBeGreaterThan(startAt - 2000);
-    const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+    const log = await readHostLog(project.root);
     expect(log).toMatch(/long-all#start: 100\+ occurrence\(s\) missed since .*only the latest 100 count/);
     await again.stop();
   });

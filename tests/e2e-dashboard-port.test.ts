@@ -1,14 +1,13 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 // Issue 11.15: `dashboard.port: 0` keeps the port it picked across restarts (sessions
 // survive), and a token too short to be one is refused, naming the key.
 
 async function dashboardStarts(project: TempProject): Promise<number[]> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+  const text = await readHostLog(project.root);
   return text
     .split("\n")
     .filter((line) => line.includes('"event":"dashboard.start"'))

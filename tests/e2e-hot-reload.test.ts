@@ -1,13 +1,14 @@
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 async function hostEvents(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+  const text = await readHostLog(project.root);
   return text
     .split("\n")
     .filter((line) => line.includes(`"event":"${event}"`))

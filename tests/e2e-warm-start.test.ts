@@ -1,11 +1,12 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 async function loads(project: TempProject): Promise<Array<{ taskId: string; cached: boolean; bundleMs: number }>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+  const text = await readHostLog(project.root);
   return text
     .split("\n")
     .filter((line) => line.includes('"event":"task.loaded"'))

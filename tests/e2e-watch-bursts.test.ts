@@ -6,6 +6,7 @@ import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { SETTLE_MS } from "../runtime/watch/watch-paths.ts";
 
 // Issue 11.18 (one burst of saves, one reload) and 11.12 (no doubled reload events,
 // no temporary file taken for a changed helper).
@@ -24,16 +25,23 @@ describe("file watching: one burst, one reload, one event", () => {
     const file = await project.writeTask("burst.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("v0");' }));
     await project.start();
     const before = (await hostEvents(project, "task.loaded")).length;
+    const written: number[] = [];
     for (let i = 1; i <= 6; i++) {
       await writeFile(file, taskSource({ schedule: "every(1).seconds", body: `ctx.log.info("v${i}");` }));
+      written.push(performance.now());
       await new Promise((resolve) => setTimeout(resolve, 8));
     }
+    // A write that came SETTLE_MS or more after the one before (this process stalled on a busy
+    // machine) starts a burst of its own, rightly reloaded again: only such pauses may add a reload.
+    const pauses = written.slice(1).filter((at, i) => at - written[i]! >= SETTLE_MS).length;
     const t = Date.now();
     await waitFor(async () => finished(await history(project, "burst")).some((r) => r.output.includes("v6") && Date.parse(r.startedAt!) > t + 1000), {
       what: "runs of the last version",
     });
     const loads = (await hostEvents(project, "task.loaded")).slice(before);
-    expect(loads.map((e) => e.taskId)).toEqual(["burst"]);
+    expect(loads.length).toBeGreaterThanOrEqual(1);
+    expect(loads.length).toBeLessThanOrEqual(1 + pauses);
+    expect(new Set(loads.map((e) => e.taskId))).toEqual(new Set(["burst"]));
   });
 
   it("a temporary file renamed over a helper (as `sed -i` does) reloads its importers, and is no helper itself", async () => {

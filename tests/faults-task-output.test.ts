@@ -6,6 +6,7 @@ import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 /** Tasks that flood stdout or leave a rejection behind: bounded cost, a recorded run, nobody else disturbed. */
 describe("runs that flood their output or leave an unhandled rejection", () => {
@@ -53,7 +54,7 @@ describe("runs that flood their output or leave an unhandled rejection", () => {
       waitFor(async () => finished(await history(project, id)).filter((r) => r.status !== "skipped").at(-1), { timeoutMs: 30_000, what: `a finished run of ${id}` }).catch(
         async (error: Error) => {
           // What the host went through meanwhile (restarts, overload skips), for whoever reads the failure.
-          const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+          const log = await readHostLog(project.root);
           const notable = log.split("\n").filter((l) => /"event":"(host\.start|host\.stopping|memory\.restart|run\.skipped|run\.end)"/.test(l) && l.includes(id) || /memory\.restart|host\.start/.test(l));
           throw new Error(`${error.message}\n${notable.slice(-15).join("\n")}`);
         },

@@ -21,6 +21,7 @@ import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
 import { countAgainstLedger, makeMarkersDir, markerTask, readMarkers } from "./support/execution-markers.ts";
 import { descendants, TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 const projectRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 const openChild = join(projectRoot, "tests", "fixtures", "ledger-open-child.ts");
@@ -179,7 +180,7 @@ describe("kill -9 of the supervisor alone, then a new start", () => {
       await ledger.close();
     }
     expect(warnings.filter((w) => /up to entry|damaged|not replayed|backup/.test(w))).toEqual([]);
-    const log = await readFile(join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+    const log = await readHostLog(project.root);
     expect(log).not.toMatch(/journal up to entry/);
 
     const executed = await markers();

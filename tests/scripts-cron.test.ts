@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BIN, REPO, TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 
 // setup-cron.sh edits a temp file (TASKHOST_CRONTAB_FILE), never the real
 // crontab; monitor.sh runs against a temp project (TASKHOST_PROJECT_ROOT) with
@@ -184,7 +185,7 @@ describe("scripts/monitor.sh", () => {
     expect(log.match(/starting one/g)).toHaveLength(1);
     expect(log.match(/host running \(pid \d+\); nothing to do/g)).toHaveLength(2);
     expect(log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \[\d+\] started: .*pid/m);
-    const hostStarts = (await readFile(path.join(root, "logs", "scheduler.log"), "utf8")).match(/"event":"host\.start"/g);
+    const hostStarts = (await readHostLog(root)).match(/"event":"host\.start"/g);
     expect(hostStarts).toHaveLength(1);
 
     // Stop it the way an admin would: SIGTERM to the PID in the lock file.

@@ -1,7 +1,6 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
 import { TempProject, type HostProcess } from "./temp-project.ts";
 import { waitFor } from "./wait-for.ts";
+import { readHostLog } from "./host-log.ts";
 
 export const TOKEN = "test-token-0123456789";
 
@@ -75,7 +74,7 @@ export async function startDashboardHost(tasks: Record<string, string> = DASHBOA
   const host = await project.start();
   const url = await waitFor(
     async () => {
-      const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+      const log = await readHostLog(project.root);
       for (const line of log.split("\n")) {
         if (!line.includes('"dashboard.start"')) continue;
         return (JSON.parse(line) as { url: string }).url;

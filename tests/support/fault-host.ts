@@ -1,12 +1,13 @@
 /** Helpers for the fault-injection tests (tests/faults-*.test.ts). */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chown, readdir, readFile } from "node:fs/promises";
+import { chown, readdir } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { openSqlJsStore } from "../../runtime/store/sqljs-store.ts";
 import type { RunRow, ScheduleRow } from "../../runtime/store/ledger.ts";
 import { BIN, REPO, type TempProject } from "./temp-project.ts";
 import { waitFor } from "./wait-for.ts";
+import { readHostLog } from "./host-log.ts";
 
 const TSX = pathToFileURL(path.join(REPO, "node_modules", "tsx", "dist", "esm", "index.mjs")).href;
 const ENTRY = path.join(REPO, "tests", "support", "fault-host-entry.ts");
@@ -110,7 +111,7 @@ export function runTwice(runs: RunRow[]): string[] {
 
 /** The host's event lines (scheduler.log) with this `event`. */
 export async function hostEvents(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
+  const text = await readHostLog(project.root);
   return text
     .split("\n")
     .filter((line) => line.includes(`"event":"${event}"`))
