@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempProject, type HostProcess } from "./support/temp-project.ts";
 import { history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { readHostLog } from "./support/host-log.ts";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
 
 const TOKEN = "run-logs-token-0123456789";
@@ -64,7 +65,7 @@ export default class {
     expect(await readFile(logFile("jobs/chatty", run.id), "utf8")).toBe(shown.stdout);
 
     const url = await waitFor(async () => {
-      const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+      const log = await readHostLog(project.root);
       return /"url":"(http:[^"]+)"/.exec(log.split("\n").find((l) => l.includes('"dashboard.start"')) ?? "")?.[1];
     }, { what: "the dashboard's url" });
     const response = await fetch(`${url}api/runs/${run.id}/log`, { headers: { Authorization: `Bearer ${TOKEN}` } });
