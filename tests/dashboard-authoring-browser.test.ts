@@ -87,8 +87,10 @@ describe.skipIf(skipBrowser)("creating, editing, deleting tasks and the timeline
     await createThroughForm("py-report", "scripts/hello.py", ["--day", "today"]);
     const lastRun = page.locator("tr.run").first();
     await expect.poll(() => lastRun.getAttribute("data-status"), { timeout: 20_000 }).toBe("success");
-    await lastRun.click();
-    expect(await page.locator("pre.output").first().textContent()).toMatch(/python got \d{4}-\d\d-\d\dT\d\d:\d\d:\d[02468]\.000Z \['--day', 'today'\]/);
+    // The list redraws as runs come in (every 2 s here): open one run by its id, clicked through the DOM.
+    const runId = await page.locator('tr.run[data-status="success"]').first().getAttribute("data-run");
+    await page.locator(`tr.run[data-run="${runId}"]`).evaluate((el) => (el as unknown as { click(): void }).click());
+    expect(await page.locator(`tr[data-run-details="${runId}"] pre.output`).textContent()).toMatch(/python got \d{4}-\d\d-\d\dT\d\d:\d\d:\d[02468]\.000Z \['--day', 'today'\]/);
     expect(await readFile(taskFile("py-report"), "utf8")).toContain('args: [ctx.scheduledFor.toISOString(), "--day", "today"]');
 
     await createThroughForm("etl/load", "scripts/hello.sh");
