@@ -56,19 +56,10 @@ function hosting(runs: RunJson[]): Array<{ thread: number; run: number }> {
     .map((m) => ({ thread: Number(m[1]), run: Number(m[2]) }));
 }
 
-/** `seen` newest first, as history lists runs. */
 function levelOf(seen: Array<{ thread: number; run: number }>): Level | "unclear" {
   if (seen.length < 3) return "unclear";
-  if (seen.some((s) => s.run > 1)) {
-    // `task`: the module's state lives on in the task's worker, so each thread's count only goes up. A run that must
-    // start while the one before still holds that worker (loaded ahead on a busy machine) gets a second worker with
-    // a state of its own (README, "Isolation levels"); most runs stay on one.
-    const byThread = new Map<number, number[]>();
-    for (const s of [...seen].reverse()) byThread.set(s.thread, [...(byThread.get(s.thread) ?? []), s.run]);
-    const counts = [...byThread.values()];
-    const kept = counts.every((runs) => runs.every((run, i) => i === 0 || run > runs[i - 1]!));
-    return kept && Math.max(...counts.map((runs) => runs.length)) >= seen.length / 2 ? "task" : "unclear";
-  }
+  // `task`: the module's state lives on in the task's one worker (README, "Isolation levels").
+  if (seen.some((s) => s.run > 1)) return new Set(seen.map((s) => s.thread)).size === 1 ? "task" : "unclear";
   return new Set(seen.map((s) => s.thread)).size === seen.length ? "worker" : "context";
 }
 

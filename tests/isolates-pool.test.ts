@@ -138,6 +138,52 @@ it("keeps task workers warm for the most recent tasks only", async () => {
   }
 }, 60_000);
 
+const COUNTER = taskSource(
+  'counted++;\nawait new Promise((r) => setTimeout(r, 200));\nconst { threadId } = await import("node:worker_threads");\nctx.log.info(`${threadId} ${counted}`);',
+  "let counted = 0;",
+);
+
+it("task: runs that come while the task's worker is held take turns on it, so all of them see one module state", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 4 });
+  const counter = await kit.bundle("counter", COUNTER);
+  try {
+    const runs = [1, 2, 3].map(() => kit.run(launcher, counter, { isolation: "task", task: "counter" }));
+    await waitFor(() => runs.some((run) => run.startedAt !== null), { what: "the first run began" });
+    expect(launcher.workers().task).toBe(1);
+    const seen: string[] = [];
+    for (const run of runs) {
+      const outcome = await run.outcome;
+      expect(outcome.status, outcome.error ?? "").toBe("success");
+      seen.push(run.text());
+    }
+    const threads = new Set(seen.map((line) => line.split(" ")[0]));
+    expect(threads.size, seen.join(", ")).toBe(1);
+    expect(seen.map((line) => Number(line.split(" ")[1])).sort()).toEqual([1, 2, 3]);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("task: a run launched ahead without a run slot does not hold its task's worker from a run that is due", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  const counter = await kit.bundle("counter-standby", COUNTER);
+  try {
+    const waiting = kit.run(launcher, counter, { isolation: "task", task: "standby", standby: true, start: false, scheduledFor: Date.now() + 60_000 });
+    await waiting.run.ready;
+    // The due run holds the one slot: were the worker held by the standby run, it would wait for it forever.
+    const due = kit.run(launcher, counter, { isolation: "task", task: "standby" });
+    const outcome = await due.outcome;
+    expect(outcome.status, outcome.error ?? "").toBe("success");
+    waiting.run.start(async () => ({}));
+    expect((await waiting.outcome).status).toBe("success");
+    const [dueThread, dueCount] = due.text().split(" ");
+    expect(waiting.text()).toBe(`${dueThread} ${Number(dueCount) + 1}`);
+    expect(launcher.workers().task).toBe(1);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("drains short runs through its core workers and grows only for runs that hold theirs", async () => {
   const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2 });
   const long = await kit.bundle("long", taskSource('await new Promise((r) => setTimeout(r, 600));\nctx.log.info("long done");'));

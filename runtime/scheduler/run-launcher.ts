@@ -26,6 +26,12 @@ export interface RunRequest {
   isolation: Isolation;
   /** A scheduled run's next occurrence after this one (null: none, or not a scheduled run): a pooled launcher sizes its pool by how often runs recur. */
   nextOccurrence?: number | null;
+  /**
+   * Launched ahead of its boundary without a run slot (a standby launch): it
+   * starts only once another run frees one, so a launcher must not let it hold
+   * what a run with a slot may be waiting for (a `task` task's one worker).
+   */
+  standby?: boolean;
 }
 
 /** What a run reports while it runs. Called on the host's thread; must not throw. */

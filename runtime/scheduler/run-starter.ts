@@ -261,6 +261,7 @@ export class RunStarter {
       memoryLimitMb: task.meta.memoryLimitMb,
       isolation: this.options.isolationOf(task),
       nextOccurrence: trigger === "schedule" || trigger === "catch-up" ? this.options.following(scheduleId, scheduledFor) : null,
+      standby: run.slot === "standby",
     };
     run.launched = this.options.launcher.launch(request, this.sinkOf(run));
   }

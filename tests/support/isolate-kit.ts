@@ -83,6 +83,8 @@ export class IsolateKit {
       scheduledFor?: number;
       /** Its schedule's next occurrence (RunRequest.nextOccurrence). */
       nextOccurrence?: number;
+      /** Launched ahead without a run slot (RunRequest.standby). */
+      standby?: boolean;
     },
   ): CollectedRun {
     const lines: CollectedRun["lines"] = [];
@@ -110,6 +112,7 @@ export class IsolateKit {
         timeoutSec: options.timeoutSec ?? 30,
         memoryLimitMb: options.memoryLimitMb ?? 256,
         isolation: options.isolation,
+        ...(options.standby ? { standby: true } : {}),
       },
       {
         started: (at) => (collected.startedAt = at),

@@ -1,7 +1,9 @@
 /**
  * Warm isolate workers, grouped: one group per memory_limit for `context`
  * runs (any task may use any of its workers), one group per task bundle for
- * `task` runs. A worker serves one run at a time; a worker whose run had to be
+ * `task` runs, with one worker: its runs take turns on it, so they all see one
+ * module state (a run waiting for it holds a run slot, or loads on start, so
+ * the turns cannot wait on each other). A worker serves one run at a time; a worker whose run had to be
  * killed is replaced, and a spare is started ahead whenever a `context` group
  * hands out its last idle worker, so the next run does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
@@ -265,9 +267,13 @@ export class IsolatePool {
     return held;
   }
 
-  /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
+  /**
+   * A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up.
+   * A `task` group has one worker: a second would have a module state of its own.
+   */
   private mayGrow(group: Group): boolean {
-    return group.spec.mode === "task" || group.size - this.longHeld(group) < this.coreWorkers();
+    if (group.spec.mode === "task") return group.size === 0;
+    return group.size - this.longHeld(group) < this.coreWorkers();
   }
 
   /** One more idle worker for the group, when none is idle (or lasting runs hold too many) and it may grow. */
@@ -353,8 +359,9 @@ export class IsolatePool {
         this.groups.delete(group.spec.key);
         if (group.spec.taskId !== undefined && this.taskKeys.get(group.spec.taskId) === group.spec.key) this.taskKeys.delete(group.spec.taskId);
       }
-      // A slot freed: whoever waits for a context worker may boot one now.
+      // A slot freed: whoever waits for a context worker may boot one now; a task's next run, its new worker.
       if (group.spec.mode === "context") for (const g of this.groups.values()) if (g.waiters.length > 0) this.serveWaiters(g);
+      if (group.spec.mode === "task" && group.waiters.length > 0 && !this.closed) this.serveWaiters(group);
     }
     return worker.kill();
   }

@@ -33,6 +33,8 @@ export interface IsolateRunOptions {
    */
   deferLoad?: boolean;
   importMetaUrl: string;
+  /** The pool handed it a worker (it may have waited for one). */
+  onWorker?: () => void;
 }
 
 export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
@@ -211,6 +213,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
+      options.onWorker?.();
       // Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker.
       memory = trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
       w.attach(tenant);

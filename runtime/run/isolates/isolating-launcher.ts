@@ -81,7 +81,7 @@ export class IsolatingLauncher implements RunLauncher {
 
   launch(request: RunRequest, sink: RunSink): LaunchedRun {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
-    const launchedAt = performance.now();
+    let launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
     const frequent = isolation === "context" && this.warmFor(request);
     const run =
@@ -94,8 +94,12 @@ export class IsolatingLauncher implements RunLauncher {
             script: scriptBundlePath(request.bundlePath),
             // A worker idle now loads it ahead, so only its method's start is left for the boundary;
             // with none idle it loads on start, rather than hold a worker another run is due on.
-            deferLoad: isolation === "context" && !this.pool.hasIdle(contextGroup(request.memoryLimitMb)),
+            // A `task` run waits for its task's one worker; without a run slot yet it must not hold
+            // that worker (a run of the task holding the last slot could wait for it), so it loads on start.
+            deferLoad: isolation === "context" ? !this.pool.hasIdle(contextGroup(request.memoryLimitMb)) : request.standby === true,
             importMetaUrl: pathToFileURL(request.bundlePath).href,
+            // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
+            ...(isolation === "task" ? { onWorker: () => (launchedAt = performance.now()) } : {}),
             group:
               isolation === "context"
                 ? contextGroup(request.memoryLimitMb)
