@@ -11,6 +11,7 @@ import { messageOf } from "../errors.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { acquireHostLock, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
+import { startCacheSweeps } from "../host/sweep-build-cache.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
 import { DisposerStack } from "./disposer-stack.ts";
 import { reportStartConfig, watchHostConfig } from "./host-config.ts";
@@ -102,6 +103,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
     }
     await catalog.scan();
     fleet.watchCatalog(catalog);
+    const sweeps = startCacheSweeps(
+      () => ({ bundleDir: rt.toolchain.bundleDir, manifestDir: rt.toolchain.manifestDir, depsDir: rt.installer.options.depsDir }),
+      {
+        taskFiles: () => [...catalog.entries.values()].map((entry) => entry.file),
+        loadedBundles: () => [...catalog.entries.values()].flatMap((entry) => (entry.loaded ? [entry.loaded.bundle.path] : [])),
+      },
+      log,
+    );
+    stack.defer("build cache sweeps", () => sweeps.close());
     // Closed before the scheduler stops: no backfill run starts once stopping; one in flight
     // ends with the scheduler, and the next host resumes the backfill.
     const backfills = stack.use(

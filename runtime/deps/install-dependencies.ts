@@ -23,7 +23,7 @@
  * project's own package.json or node_modules. It reads the user's ~/.npmrc and
  * the global npmrc (auth tokens, proxies, cache), not a project-level .npmrc.
  */
-import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { dependencyKey, type DependencyKey, type NormalisedDependency } from "./dependency-key.ts";
 import { DependencyInstallError, type DependencyInstallFailure } from "./dependency-install-error.ts";
@@ -352,9 +352,19 @@ function cached(k: DependencyKey, dir: string, started: number): InstalledDepend
   return { key: k.key, dir, installMs: performance.now() - started, fromCache: true, dependencies: k.dependencies };
 }
 
+/** Whether the install is finished; a finished one is marked used now (the build cache sweep keeps what was used lately). */
 async function isComplete(dir: string): Promise<boolean> {
+  const marker = path.join(dir, COMPLETE_MARKER);
   try {
-    await access(path.join(dir, COMPLETE_MARKER));
+    const now = new Date();
+    await utimes(marker, now, now);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+  }
+  // Not ours to touch (a read-only data folder): only whether it is there.
+  try {
+    await access(marker);
     return true;
   } catch {
     return false;

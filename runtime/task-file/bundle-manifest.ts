@@ -39,7 +39,8 @@ export function manifestKey(parts: Record<string, unknown>): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
-function manifestPath(dir: string, taskFile: string): string {
+/** `<dir>/<sha1 of the task file path>.json`. */
+export function manifestPath(dir: string, taskFile: string): string {
   return path.join(dir, `${createHash("sha1").update(taskFile).digest("hex")}.json`);
 }
 
