@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 
 /**
@@ -52,6 +53,16 @@ export async function watchPaths(options: WatchPathsOptions): Promise<Watching> 
       }, SETTLE_MS),
     );
   };
+  // The raw fs event of each write comes at once; chokidar's own event only after a stat, which a busy
+  // thread pool can hold back past the settle time. A path already waiting is held on by its raw events
+  // too, so a burst is one event even when its first stat answered late.
+  watcher.on("raw", (_event: string, rawPath: unknown, details: unknown) => {
+    const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+    if (typeof watched !== "string") return;
+    for (const file of [typeof rawPath === "string" ? resolve(watched, rawPath) : null, watched]) {
+      if (file !== null && pending.has(file)) emit("change", file);
+    }
+  });
   watcher.on("add", (file) => emit("add", file));
   watcher.on("change", (file) => emit("change", file));
   watcher.on("unlink", (file) => emit("unlink", file));

@@ -1,14 +1,17 @@
-/** Reads the host's `logs/scheduler.log` (one JSON object a line). */
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+/**
+ * Reads the host's `logs/scheduler.log` (one JSON object a line) across the
+ * files it rolled into: a bench that crosses midnight or a size limit sees
+ * every line, not only the current file's.
+ */
+import { open } from "node:fs/promises";
 import type { TempProject } from "../../tests/support/temp-project.ts";
+import { hostLogFiles, readHostLog } from "../../tests/support/host-log.ts";
 
 export type HostEvent = Record<string, unknown> & { event?: string };
 
 export async function hostEvents(project: TempProject, event: string): Promise<HostEvent[]> {
-  const text = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8").catch(() => "");
   const events: HostEvent[] = [];
-  for (const line of text.split("\n")) {
+  for (const line of (await readHostLog(project.root)).split("\n")) {
     if (!line.includes(`"event":"${event}"`)) continue;
     try {
       events.push(JSON.parse(line) as HostEvent);
@@ -19,16 +22,31 @@ export async function hostEvents(project: TempProject, event: string): Promise<H
   return events;
 }
 
-/** Counts `event` lines, reading only what was appended since the last call. */
+/** Counts `event` lines, reading only what each log file gained since the last call. */
 export function eventCounter(project: TempProject, event: string): () => Promise<number> {
-  let offset = 0;
+  const read = new Map<string, number>();
+  const needle = `"event":"${event}"`;
   let count = 0;
-  const file = path.join(project.root, "logs", "scheduler.log");
+  let partial = "";
   return async () => {
-    const text = await readFile(file, "utf8").catch(() => "");
-    const fresh = text.slice(offset);
-    offset = text.length;
-    count += fresh.split(`"event":"${event}"`).length - 1;
+    for (const file of await hostLogFiles(project.root)) {
+      const handle = await open(file, "r").catch(() => null);
+      if (!handle) continue;
+      try {
+        const from = read.get(file) ?? 0;
+        const { size } = await handle.stat();
+        if (size <= from) continue;
+        const buffer = Buffer.alloc(size - from);
+        await handle.read(buffer, 0, buffer.length, from);
+        read.set(file, size);
+        // A line cut at the end of this read is counted once it is whole.
+        const lines = (partial + buffer.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        count += lines.filter((line) => line.includes(needle)).length;
+      } finally {
+        await handle.close();
+      }
+    }
     return count;
   };
 }

@@ -8,13 +8,18 @@ import path from "node:path";
  * would otherwise lose what was written before. Oldest first; "" if none.
  */
 export async function readHostLog(root: string, name = "scheduler"): Promise<string> {
+  const files = await hostLogFiles(root, name);
+  const texts = await Promise.all(files.map((file) => readFile(file, "utf8").catch(() => "")));
+  return texts.join("");
+}
+
+/** The files of a project's host log (`name`), oldest first: the rolled ones, or `<name>.log` when there are none. */
+export async function hostLogFiles(root: string, name = "scheduler"): Promise<string[]> {
   const dir = path.join(root, "logs");
   const rolled = new RegExp(`^${name}\\.(?:(\\d{4}-\\d{2}-\\d{2}(?:-\\d{2})?)\\.)?(\\d+)\\.log$`);
   const files = (await readdir(dir).catch(() => [] as string[]))
     .map((file) => ({ file, match: rolled.exec(file) }))
     .filter((f): f is { file: string; match: RegExpExecArray } => f.match !== null)
     .sort((a, b) => (a.match[1] ?? "").localeCompare(b.match[1] ?? "") || Number(a.match[2]) - Number(b.match[2]));
-  if (files.length === 0) return readFile(path.join(dir, `${name}.log`), "utf8").catch(() => "");
-  const texts = await Promise.all(files.map(({ file }) => readFile(path.join(dir, file), "utf8").catch(() => "")));
-  return texts.join("");
+  return files.length === 0 ? [path.join(dir, `${name}.log`)] : files.map(({ file }) => path.join(dir, file));
 }
