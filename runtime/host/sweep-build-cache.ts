@@ -1,6 +1,6 @@
 /**
  * Keeps the build cache (bundles, manifests, dependency installs) to what the
- * task files use: a sweep a minute after the host starts and then daily, as
+ * task files use: a sweep a minute or so after the host starts and then daily, as
  * planCacheSweep decides. The host lock makes the data folder this process's
  * alone, so nothing else is building into it meanwhile.
  */
@@ -126,7 +126,7 @@ async function entriesOf(dir: string): Promise<CacheEntry[]> {
   return entries;
 }
 
-/** Sweeps FIRST_SWEEP_MS after now, then every SWEEP_EVERY_MS, until close(). */
+/** Sweeps at the first half-minute FIRST_SWEEP_MS or more from now, then every SWEEP_EVERY_MS, until close(). */
 export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheUsers, log: HostLog): { close(): void } {
   let unused: ReadonlySet<string> | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -147,7 +147,9 @@ export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheU
     timer = setTimeout(() => void sweep().catch((error: unknown) => log.warn({ event: "cache.sweep_failed", err: error }, `sweeping the build cache: ${messageOf(error)}`)).finally(() => next(SWEEP_EVERY_MS)), ms);
     timer.unref();
   };
-  next(FIRST_SWEEP_MS);
+  // Half-way between minute boundaries, where the runs of most schedules are not.
+  const first = Date.now() + FIRST_SWEEP_MS;
+  next(FIRST_SWEEP_MS + ((90_000 - (first % 60_000)) % 60_000));
   return {
     close() {
       closed = true;
