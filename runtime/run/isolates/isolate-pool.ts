@@ -3,8 +3,9 @@
  * runs (any task may use any of its workers), one group per task bundle for
  * `task` runs, with one worker: its runs take turns on it, so they all see one
  * module state (a run waiting for it holds a run slot, or loads on start, so
- * the turns cannot wait on each other). A worker serves one run at a time; a worker whose run had to be
- * killed is replaced, and a spare is started ahead whenever a `context` group
+ * the turns cannot wait on each other). A worker serves one run at a time; a
+ * worker whose run had to be killed is replaced (a `task` worker's module
+ * state with it), and a spare is started ahead whenever a `context` group
  * hands out its last idle worker, so the next run does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
  * in what they retain (heap and Buffers: a run's big Buffers left as garbage
