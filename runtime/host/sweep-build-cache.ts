@@ -126,10 +126,11 @@ async function entriesOf(dir: string): Promise<CacheEntry[]> {
   return entries;
 }
 
-/** Sweeps at the first half-minute FIRST_SWEEP_MS or more from now, then every SWEEP_EVERY_MS, until close(). */
-export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheUsers, log: HostLog): { close(): void } {
+/** Sweeps at the first half-minute FIRST_SWEEP_MS or more from now, then every SWEEP_EVERY_MS, until close() (which waits for a sweep under way). */
+export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheUsers, log: HostLog): { close(): Promise<void> } {
   let unused: ReadonlySet<string> | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
   let closed = false;
   const sweep = async () => {
     const started = performance.now();
@@ -144,16 +145,25 @@ export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheU
   };
   const next = (ms: number) => {
     if (closed) return;
-    timer = setTimeout(() => void sweep().catch((error: unknown) => log.warn({ event: "cache.sweep_failed", err: error }, `sweeping the build cache: ${messageOf(error)}`)).finally(() => next(SWEEP_EVERY_MS)), ms);
+    timer = setTimeout(() => {
+      running = sweep()
+        .catch((error: unknown) => log.warn({ event: "cache.sweep_failed", err: error }, `sweeping the build cache: ${messageOf(error)}`))
+        .finally(() => next(SWEEP_EVERY_MS));
+    }, ms);
     timer.unref();
   };
   // Half-way between minute boundaries, where the runs of most schedules are not.
   const first = Date.now() + FIRST_SWEEP_MS;
   next(FIRST_SWEEP_MS + ((90_000 - (first % 60_000)) % 60_000));
+  let closing: Promise<void> | null = null;
   return {
     close() {
-      closed = true;
-      clearTimeout(timer);
+      closing ??= (async () => {
+        closed = true;
+        clearTimeout(timer);
+        await running;
+      })();
+      return closing;
     },
   };
 }
