@@ -173,6 +173,8 @@ export class IsolatingLauncher implements RunLauncher {
     let has = this.scripts.get(request.bundlePath);
     if (has === undefined) {
       has = existsSync(scriptBundlePath(request.bundlePath));
+      // One entry per bundle a task ever had: the oldest go first (a host edited for months).
+      if (this.scripts.size >= 4096) this.scripts.delete(this.scripts.keys().next().value!);
       this.scripts.set(request.bundlePath, has);
     }
     if (has) return request.isolation;

@@ -37,8 +37,4 @@ export class LeadTimes {
     const p90 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9) - (sorted.length >= 10 ? 1 : 0))]!;
     return Math.round(Math.min(MAX_MS, Math.max(MIN_MS, p90 * 1.25 + 5)));
   }
-
-  forget(taskId: string): void {
-    for (const isolation of ["context", "task", "worker"] as const) this.recent.delete(`${isolation}\0${taskId}`);
-  }
 }
