@@ -143,22 +143,45 @@ const COUNTER = taskSource(
   "let counted = 0;",
 );
 
-it("task: runs that come while the task's worker is held take turns on it, so all of them see one module state", async () => {
+it("task: a run loaded ahead while the task's worker serves a run waits for it, and sees the module state the run before left", async () => {
   const launcher = kit.launcher({ maxConcurrentRuns: 4 });
   const counter = await kit.bundle("counter", COUNTER);
   try {
-    const runs = [1, 2, 3].map(() => kit.run(launcher, counter, { isolation: "task", task: "counter" }));
-    await waitFor(() => runs.some((run) => run.startedAt !== null), { what: "the first run began" });
+    const first = kit.run(launcher, counter, { isolation: "task", task: "counter" });
+    await waitFor(() => first.startedAt !== null, { what: "the first run began" });
+    // Loaded ahead of its start (as a scheduled run is): no second worker, its load waits for the first run's end.
+    const next = kit.run(launcher, counter, { isolation: "task", task: "counter", start: false, scheduledFor: Date.now() + 60_000 });
+    expect((await first.outcome).status).toBe("success");
+    await next.run.ready;
     expect(launcher.workers().task).toBe(1);
+    next.run.start(async () => ({}));
+    const outcome = await next.outcome;
+    expect(outcome.status, outcome.error ?? "").toBe("success");
+    const [thread, count] = first.text().split(" ");
+    expect(next.text()).toBe(`${thread} ${Number(count) + 1}`);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("task: runs told to go while another run of the task is running get a worker each, with a module state of its own (as AWS Lambda's concurrent invocations)", async () => {
+  const launcher = kit.launcher({ maxConcurrentRuns: 4 });
+  const counter = await kit.bundle("counter-concurrent", COUNTER);
+  try {
+    const runs = [1, 2].map(() => kit.run(launcher, counter, { isolation: "task", task: "concurrent" }));
+    await waitFor(() => runs.every((run) => run.startedAt !== null), { what: "both runs began", timeoutMs: 10_000 });
     const seen: string[] = [];
     for (const run of runs) {
       const outcome = await run.outcome;
       expect(outcome.status, outcome.error ?? "").toBe("success");
       seen.push(run.text());
     }
-    const threads = new Set(seen.map((line) => line.split(" ")[0]));
-    expect(threads.size, seen.join(", ")).toBe(1);
-    expect(seen.map((line) => Number(line.split(" ")[1])).sort()).toEqual([1, 2, 3]);
+    expect(new Set(seen.map((line) => line.split(" ")[0])).size, seen.join(", ")).toBe(2);
+    expect(seen.map((line) => line.split(" ")[1])).toEqual(["1", "1"]);
+    // A later run reuses one of them, with its state.
+    const later = kit.run(launcher, counter, { isolation: "task", task: "concurrent" });
+    expect((await later.outcome).status).toBe("success");
+    expect(later.text().split(" ")[1]).toBe("2");
   } finally {
     await launcher.close();
   }

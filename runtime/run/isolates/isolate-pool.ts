@@ -1,12 +1,15 @@
 /**
  * Warm isolate workers, grouped: one group per memory_limit for `context`
  * runs (any task may use any of its workers), one group per task bundle for
- * `task` runs, with one worker: its runs take turns on it, so they all see one
- * module state (a run waiting for it holds a run slot, or loads on start, so
- * the turns cannot wait on each other). A worker serves one run at a time; a
- * worker whose run had to be killed is replaced (a `task` worker's module
- * state with it), and a spare is started ahead whenever a `context` group
- * hands out its last idle worker, so the next run does not pay for a boot.
+ * `task` runs. A `task` group keeps one warm worker whose module state its runs
+ * share: a run loaded ahead waits for it while another run of the task holds
+ * it; a run told to go while every worker of its task serves a run that began
+ * gets one more, with a module state of its own (concurrent invocations of an
+ * AWS Lambda function get their own environments the same way). A worker
+ * serves one run at a time; a worker whose run had to be killed is replaced
+ * (a `task` worker's module state with it), and a spare is started ahead
+ * whenever a `context` group hands out its last idle worker, so the next run
+ * does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
  * in what they retain (heap and Buffers: a run's big Buffers left as garbage
  * stay in the process until a GC an idle worker may never run, and would count
@@ -24,57 +27,15 @@
 import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
-import type { IsolateMode } from "./isolate-protocol.ts";
-import type { TaskPaths } from "../task-paths.ts";
-
-/**
- * Measured (3,000 runs of one task in one worker, each leaving a 10,000-item
- * global): the heap after a run swings between 5 and 21 MB with the GC and
- * does not grow, so the budgets are a safety net for what a context leaks into
- * the worker's own realm (a native addon's state, a patched built-in module):
- * a boot (~40-100 ms of CPU) every 2,000 runs costs < 0.05 ms a run, and
- * 64 MB is three times the swing.
- */
-export const RECYCLE_RUNS = 2000;
-/** Growth of the heap and Buffers a worker retains, over its baseline, after which it is replaced. */
-export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
-
-/** Idle time after which a `context` worker beyond the core count retires. */
-export const SURPLUS_IDLE_MS = 10_000;
-/** How long every worker of a group must have been busy before one more is started beyond its core count. */
-export const GROW_AFTER_MS = 40;
-
-export interface GroupSpec {
-  /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */
-  key: string;
-  mode: IsolateMode;
-  memoryLimitMb: number;
-  /** For `task` groups: the task, whose older bundles' workers retire when its bundle changes. */
-  taskId?: string;
-}
-
-export interface IsolatePoolOptions {
-  entryFile: string;
-  apiScript: string;
-  paths: TaskPaths;
-  /** Most `context` workers at once (all memory limits together): max_concurrent_runs + a spare. */
-  maxContextWorkers: number;
-  /** `task` workers kept beyond this are retired, least recently used first (only idle ones). */
-  maxTaskWorkers: number;
-  /** Idle time after which a worker retires; `surplus`: a `context` worker beyond the core count. */
-  idleMs: { context: number; task: number; surplus?: number };
-  /** `context` workers per group started without waiting (default: cores + 1). */
-  coreWorkers?: number;
-  /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
-  recycle?: { runs: number; heapGrowthBytes: number };
-  onLate(message: string): void;
-}
+import { GROW_AFTER_MS, RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 
 interface Waiter {
   resolve(worker: IsolateWorker): void;
   reject(error: Error): void;
   /** For a run loaded ahead of its start: its worker counts as busy from started(), not from now. */
   ahead: boolean;
+  /** Its run was told to go (at once unless `ahead`, else on due()): it does not wait for another run to end. */
+  due: boolean;
 }
 
 interface Group {
@@ -97,6 +58,8 @@ export class IsolatePool {
   /** When each worker now serving a run was handed out. */
   private readonly busySince = new Map<IsolateWorker, number>();
   private readonly busyTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  /** Each acquire's waiter, by the caller's token (due()). */
+  private readonly waiting = new WeakMap<object, { group: Group; waiter: Waiter }>();
   private closed = false;
 
   constructor(private options: IsolatePoolOptions) {}
@@ -111,13 +74,23 @@ export class IsolatePool {
    * released. `ahead`: the run loads ahead of its start (started() says when it begins), and a
    * worker waiting for it is not a run that lasts.
    */
-  acquire(spec: GroupSpec, ahead = false): Promise<IsolateWorker> {
+  acquire(spec: GroupSpec, ahead = false, token: object = {}): Promise<IsolateWorker> {
     if (this.closed) return Promise.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
     const group = this.group(spec);
     return new Promise<IsolateWorker>((resolve, reject) => {
-      group.waiters.push({ resolve, reject, ahead });
+      const waiter = { resolve, reject, ahead, due: !ahead };
+      this.waiting.set(token, { group, waiter });
+      group.waiters.push(waiter);
       this.serveWaiters(group);
     });
+  }
+
+  /** The run that acquired with `token` (ahead) and still waits for a worker was told to go. */
+  due(token: object): void {
+    const waiting = this.waiting.get(token);
+    if (!waiting || !waiting.group.waiters.includes(waiting.waiter)) return;
+    waiting.waiter.due = true;
+    this.serveWaiters(waiting.group);
   }
 
   /** Boots a group's core workers ahead of its first runs (a host start: its first boundary should not wait for boots). */
@@ -151,7 +124,10 @@ export class IsolatePool {
    */
   started(worker: IsolateWorker, notBefore = 0): void {
     const group = this.groupOf.get(worker);
-    if (group && !this.busySince.has(worker)) this.handOut(group, worker, Math.max(0, notBefore - Date.now()));
+    if (!group || this.busySince.has(worker)) return;
+    this.handOut(group, worker, Math.max(0, notBefore - Date.now()));
+    // Its task's runs told to go meanwhile need not wait for this one to end.
+    if (group.spec.mode === "task") this.serveWaiters(group);
   }
 
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
@@ -217,6 +193,7 @@ export class IsolatePool {
   }
 
   private serveWaiters(group: Group): void {
+    if (group.spec.mode === "task") return this.serveTaskWaiters(group);
     while (group.waiters.length > 0) {
       const worker = this.takeIdle(group) ?? (this.mayGrow(group) ? this.boot(group) : null);
       // Otherwise the next release, or a run found to last (busyTimers), serves it.
@@ -227,6 +204,33 @@ export class IsolatePool {
       waiter.resolve(worker);
     }
     if (group.spec.mode === "context") this.startSpare(group);
+  }
+
+  /** In order, each waiter that may have a worker now: an idle one, or a new one (taskMayGrow). */
+  private serveTaskWaiters(group: Group): void {
+    for (let i = 0; i < group.waiters.length; ) {
+      const waiter = group.waiters[i]!;
+      const worker = this.takeIdle(group) ?? (this.taskMayGrow(group, waiter) ? this.boot(group) : null);
+      if (!worker) {
+        i++;
+        continue;
+      }
+      group.waiters.splice(i, 1);
+      this.clearIdle(worker);
+      if (!waiter.ahead) this.handOut(group, worker);
+      waiter.resolve(worker);
+    }
+  }
+
+  /**
+   * A `task` group's first worker; another only for a run told to go while each of its workers
+   * serves a run told to go too (one loaded ahead and not begun frees up, or begins, first).
+   */
+  private taskMayGrow(group: Group, waiter: Waiter): boolean {
+    if (group.size === 0) return true;
+    if (!waiter.due || group.idle.length > 0) return false;
+    for (const [worker, owner] of this.groupOf) if (owner === group && !this.busySince.has(worker)) return false;
+    return true;
   }
 
   /**
@@ -268,13 +272,9 @@ export class IsolatePool {
     return held;
   }
 
-  /**
-   * A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up.
-   * A `task` group has one worker: a second would have a module state of its own.
-   */
+  /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
   private mayGrow(group: Group): boolean {
-    if (group.spec.mode === "task") return group.size === 0;
-    return group.size - this.longHeld(group) < this.coreWorkers();
+    return group.spec.mode === "task" ? group.size === 0 : group.size - this.longHeld(group) < this.coreWorkers();
   }
 
   /** One more idle worker for the group, when none is idle (or lasting runs hold too many) and it may grow. */
@@ -318,7 +318,9 @@ export class IsolatePool {
   }
 
   private give(group: Group, worker: IsolateWorker, toWaiter = true): void {
-    const waiter = toWaiter ? group.waiters.shift() : undefined;
+    // A run told to go first: one loaded ahead has time.
+    const first = group.waiters.findIndex((w) => w.due);
+    const waiter = toWaiter ? group.waiters.splice(Math.max(0, first), 1)[0] : undefined;
     if (waiter) {
       if (!waiter.ahead) this.handOut(group, worker);
       return waiter.resolve(worker);

@@ -14,7 +14,8 @@ import { doneOutcome, NOT_BEGUN, type ForcedEnd } from "../run-end.ts";
 import type { LogLevel } from "../../logging/log-level.ts";
 import type { FromIsolate } from "./isolate-protocol.ts";
 import type { RunTriggerName } from "../../api/task-context.ts";
-import type { IsolatePool, GroupSpec } from "./isolate-pool.ts";
+import type { IsolatePool } from "./isolate-pool.ts";
+import type { GroupSpec } from "./isolate-pool-options.ts";
 import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
 import { trackRunMemory, type RunMemoryWatch } from "../watch-run-memory.ts";
 
@@ -209,7 +210,9 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     );
   };
 
-  const acquireAndLoad = () => options.pool.acquire(options.group, !options.deferLoad).then(
+  /** Its place in the pool's line (a run loaded ahead is told to go while it may still wait there). */
+  const place = {};
+  const acquireAndLoad = () => options.pool.acquire(options.group, !options.deferLoad, place).then(
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
@@ -247,6 +250,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       notBefore = startOptions?.notBefore;
       readAndGo(readState);
       if (options.deferLoad) void acquireAndLoad();
+      else if (!worker) pool.due(place);
     },
     stop,
     cancel() {
