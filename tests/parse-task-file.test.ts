@@ -146,6 +146,10 @@ describe("line numbers", () => {
       { file: FILE, line: 5, column: 9, field: "colour", message: 'tasks/hello.ts:5: unknown frontmatter field "colour" is ignored' },
     ]);
     expect(parseTaskFile(bare("retryCount: 2"), FILE).warnings[0].message).toContain('did you mean "retry_count"?');
+    // Other schedulers' names (and `taskhost new --retries`), too far from the field to be a misspelling.
+    expect(parseTaskFile(bare("retries: 2"), FILE).warnings[0].message).toContain('did you mean "retry_count"?');
+    expect(parseTaskFile(bare("max-retries: 2"), FILE).warnings[0].message).toContain('did you mean "retry_count"?');
+    expect(parseTaskFile(bare("tz: Europe/Paris"), FILE).warnings[0].message).toContain('did you mean "timezone"?');
   });
 
   it("frontmatter that is not a mapping", () => {

@@ -136,12 +136,11 @@ export function startCacheSweeps(folders: () => BuildCacheFolders, users: CacheU
     const started = performance.now();
     const result = await sweepBuildCache(folders(), users, unused);
     unused = result.unused;
-    if (result.removed > 0) {
-      log.info(
-        { event: "cache.swept", removed: result.removed, ms: Math.round(performance.now() - started) },
-        `removed ${result.removed} bundle(s), manifest(s) or dependency install(s) no task file uses any more`,
-      );
-    }
+    // Said when nothing went too (once a day): whoever looks can tell the sweep ran.
+    log.info(
+      { event: "cache.swept", removed: result.removed, ms: Math.round(performance.now() - started) },
+      `build cache swept: removed ${result.removed} bundle(s), manifest(s) or dependency install(s) no task file uses any more`,
+    );
   };
   const next = (ms: number) => {
     if (closed) return;

@@ -295,10 +295,25 @@ function parseDateTime(value: unknown, zone: string): number | undefined {
   }
 }
 
-/** " (did you mean x?)" for near misses: `retries`, `retryCount`, `timout`. */
+/** Names other schedulers (and `taskhost new --retries`) use for a field, too far from it to be a misspelling. */
+const OTHER_NAMES: Readonly<Record<string, string>> = {
+  retries: "retry_count",
+  retry: "retry_count",
+  maxretries: "retry_count",
+  retrybackoff: "retry_delay",
+  deps: "dependencies",
+  tz: "timezone",
+  memory: "memory_limit",
+  concurrency: "overlap",
+};
+
+/** " (did you mean x?)" for near misses (`retryCount`, `timout`) and other schedulers' names (`retries`). */
 function suggest(key: string, known: readonly string[]): string {
   const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
-  const hit = known.find((k) => norm(k) === norm(key)) ?? known.find((k) => editDistance(norm(k), norm(key)) <= 2);
+  const hit =
+    known.find((k) => norm(k) === norm(key)) ??
+    known.find((k) => k === OTHER_NAMES[norm(key)]) ??
+    known.find((k) => editDistance(norm(k), norm(key)) <= 2);
   return hit ? ` (did you mean "${hit}"?)` : "";
 }
 
