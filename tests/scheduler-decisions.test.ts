@@ -128,6 +128,14 @@ describe("decideAdmission", () => {
     expect(admit("replace", 1)).toEqual({ kind: "replace" });
   });
 
+  it("skip says when the previous run has not begun and only waits for a run slot", () => {
+    const skip = (inFlight: number, waitingForSlot: number) => decideAdmission({ overlap: "skip", trigger: "schedule", inFlight, waitingForSlot, queued: 0 });
+    expect(skip(1, 1)).toEqual({ kind: "skip", code: "overlap-slot" });
+    expect(skip(2, 1)).toEqual({ kind: "skip", code: "overlap" });
+    expect(skip(1, 0)).toEqual({ kind: "skip", code: "overlap" });
+    expect(skipMessage("overlap-slot", "once")).toMatch(/waiting for a free run slot.*max_concurrent_runs/);
+  });
+
   it("the queue holds 100 at most", () => {
     expect(admit("queue", 1, 99)).toEqual({ kind: "queue" });
     expect(admit("queue", 1, 100)).toEqual({ kind: "skip", code: "queue-full" });

@@ -10,6 +10,8 @@ export interface AdmissionInput {
    * (issue 10 item 3).
    */
   inFlight: number;
+  /** Of those, how many have not begun and wait for a run slot. */
+  waitingForSlot?: number;
   /** Occurrences queued behind them (overlap: queue, or catch-up runs). */
   queued: number;
 }
@@ -28,12 +30,14 @@ export type Admission =
  * behind the run in flight (a freeze must not turn `catch_up: all` into
  * skips, issue 10 item 8).
  */
-export function decideAdmission({ overlap, trigger, inFlight, queued }: AdmissionInput): Admission {
+export function decideAdmission({ overlap, trigger, inFlight, waitingForSlot = 0, queued }: AdmissionInput): Admission {
   if (inFlight === 0 && queued === 0) return { kind: "start" };
   const queue = (): Admission => (queued >= QUEUE_LIMIT ? { kind: "skip", code: "queue-full" } : { kind: "queue" });
   switch (overlap) {
     case "skip":
-      return trigger === "catch-up" ? queue() : { kind: "skip", code: "overlap" };
+      if (trigger === "catch-up") return queue();
+      // The message says which: a run that waits for a slot has not been running at all.
+      return { kind: "skip", code: inFlight > 0 && waitingForSlot === inFlight ? "overlap-slot" : "overlap" };
     case "queue":
       return queue();
     case "allow":

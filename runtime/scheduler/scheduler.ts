@@ -324,7 +324,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Applies the overlap policy to an occurrence that is due. */
   private admit(state: ScheduleState, run: RunLifecycle): void {
     const trigger = run.subject.trigger === "catch-up" ? "catch-up" : "schedule";
-    const admission = decideAdmission({ overlap: state.task.meta.overlap, trigger, inFlight: state.runs.size, queued: state.queue.length });
+    const waitingForSlot = [...state.runs].filter((other) => other.phase === "waiting" && other.slot !== "held").length;
+    const admission = decideAdmission({ overlap: state.task.meta.overlap, trigger, inFlight: state.runs.size, waitingForSlot, queued: state.queue.length });
     if (admission.kind === "skip") return this.skip(run, admission.code);
     if (admission.kind === "queue") {
       run.park();

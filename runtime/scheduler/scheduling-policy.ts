@@ -39,8 +39,10 @@ export const COUNT_LIMIT = 100_000;
 
 /** Why an occurrence was recorded `skipped` (the alerts and the run.skipped event carry it). */
 export type SkipCode =
-  /** overlap: skip, and the previous run still runs (or waits for a slot). */
+  /** overlap: skip, and the previous run still runs. */
   | "overlap"
+  /** overlap: skip, and the previous run has not begun: it still waits for a run slot. */
+  | "overlap-slot"
   /** overlap: queue, and the queue is full. */
   | "queue-full"
   /** It waited for a free run slot until its schedule's next occurrence was due. */
@@ -55,6 +57,8 @@ export function skipMessage(code: SkipCode, catchUp: CatchUpPolicy): string {
   switch (code) {
     case "overlap":
       return "skipped: the previous run was still running (overlap: skip)";
+    case "overlap-slot":
+      return "skipped: the previous run was still waiting for a free run slot (scheduler.max_concurrent_runs; overlap: skip)";
     case "queue-full":
       return `skipped: ${QUEUE_LIMIT} occurrences already queued (overlap: queue)`;
     case "slot-wait":
