@@ -424,6 +424,23 @@ describe("reload", () => {
     await h.time.advanceTo(at("10:03:00"));
     expect(brief(await h.runs("keep"))).toEqual(["10:01:00 schedule success"]);
   });
+
+  it("a removed task's run that had not begun (it waited for a run slot) is skipped, not started on the removed code", async () => {
+    const h = await make({ start: T0, maxConcurrentRuns: 1 });
+    h.launcher.plan = (r) => ({ durationMs: r.trigger === "manual" ? 100 * S : 1 * S });
+    await h.scheduler.setTask(task("hog", { spec: every(1, "hour") }));
+    await h.scheduler.setTask(task("gone"));
+    h.scheduler.start();
+    await h.scheduler.startNow("hog");
+    await h.time.advanceTo(at("10:01:10"));
+    expect(brief(await h.runs("gone"))).toEqual(["10:01:00 schedule running"]);
+    h.scheduler.removeTask("gone");
+    await h.time.advanceTo(at("10:03:00"));
+    const rows = await h.runs("gone");
+    expect(brief(rows)).toEqual(["10:01:00 schedule skipped"]);
+    expect(rows[0]!.error).toBe("skipped: its task file was removed before it began");
+    expect(h.launcher.of("gone#run").filter((r) => r.startedAt !== null)).toEqual([]);
+  });
 });
 
 describe("shutdown", () => {

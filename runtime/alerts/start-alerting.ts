@@ -253,6 +253,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
     for (const d of rules.occurrenceMissed(miss, clock.now())) raise(d, null);
   };
   const onSkipped = (run: RunSkippedInfo) => {
+    // Its task file was removed: nothing to alert about, and no series left to count it in.
+    if (run.code === "removed") return pending.settle(run.scheduleId, run.scheduledFor);
     metrics?.occurrenceSkipped(run.taskId);
     // Missed while down or asleep: occurrence.missed reports those, once for the lot.
     if (run.code === "missed") return pending.settle(run.scheduleId, run.scheduledFor);

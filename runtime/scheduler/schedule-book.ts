@@ -155,9 +155,16 @@ export class ScheduleBook {
     this.options.wake();
   }
 
-  removeTask(taskId: string): void {
+  /** Unschedules a task; returns its schedules' runs admitted and not yet begun (the caller settles them). */
+  removeTask(taskId: string): RunLifecycle[] {
     this.tasks.delete(taskId);
-    for (const [id, state] of this.states) if (state.task.id === taskId) this.drop(id, state);
+    const unbegun: RunLifecycle[] = [];
+    for (const [id, state] of this.states) {
+      if (state.task.id !== taskId) continue;
+      for (const run of state.runs) if (run.phase === "waiting") unbegun.push(run);
+      this.drop(id, state);
+    }
+    return unbegun;
   }
 
   isPaused(taskId: string): boolean {

@@ -97,9 +97,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.book.setTask(task, options.paused);
   }
 
-  /** Unschedules a task (its file is gone). Runs in flight finish; history stays. */
+  /** Unschedules a task (its file is gone). Runs that began finish; those still waiting for a slot are skipped; history stays. */
   removeTask(taskId: string): void {
-    this.book.removeTask(taskId);
+    for (const run of this.book.removeTask(taskId)) this.skip(run, "removed");
   }
 
   /** Pauses or resumes a task's schedules; resolves once a resumed task's next runs are recorded. */

@@ -50,7 +50,9 @@ export type SkipCode =
   /** overlap: replace, and a newer occurrence came before it started. */
   | "replaced"
   /** Missed while the host was down or asleep; catch_up says it is not run. */
-  | "missed";
+  | "missed"
+  /** Admitted, it had not begun (waiting for a run slot, or loading) when its task file was removed. */
+  | "removed";
 
 /** The text recorded as the skipped run's error. */
 export function skipMessage(code: SkipCode, catchUp: CatchUpPolicy): string {
@@ -63,6 +65,8 @@ export function skipMessage(code: SkipCode, catchUp: CatchUpPolicy): string {
       return `skipped: ${QUEUE_LIMIT} occurrences already queued (overlap: queue)`;
     case "slot-wait":
       return "skipped: it waited for a free run slot (scheduler.max_concurrent_runs) until its next occurrence was due";
+    case "removed":
+      return "skipped: its task file was removed before it began";
     case "replaced":
       return "skipped: a newer occurrence replaced it before it started (overlap: replace)";
     case "missed":
