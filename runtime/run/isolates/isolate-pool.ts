@@ -90,7 +90,8 @@ export class IsolatePool {
     const waiting = this.waiting.get(token);
     if (!waiting || !waiting.group.waiters.includes(waiting.waiter)) return;
     waiting.waiter.due = true;
-    this.serveWaiters(waiting.group);
+    // Only a `task` group serves a waiter differently once it is due.
+    if (waiting.group.spec.mode === "task") this.serveWaiters(waiting.group);
   }
 
   /** Boots a group's core workers ahead of its first runs (a host start: its first boundary should not wait for boots). */
@@ -318,8 +319,8 @@ export class IsolatePool {
   }
 
   private give(group: Group, worker: IsolateWorker, toWaiter = true): void {
-    // A run told to go first: one loaded ahead has time.
-    const first = group.waiters.findIndex((w) => w.due);
+    // A task's run told to go first: one loaded ahead has time.
+    const first = group.spec.mode === "task" ? group.waiters.findIndex((w) => w.due) : 0;
     const waiter = toWaiter ? group.waiters.splice(Math.max(0, first), 1)[0] : undefined;
     if (waiter) {
       if (!waiter.ahead) this.handOut(group, worker);
