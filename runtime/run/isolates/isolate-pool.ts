@@ -204,7 +204,7 @@ export class IsolatePool {
       if (!waiter.ahead) this.handOut(group, worker);
       waiter.resolve(worker);
     }
-    if (group.spec.mode === "context") this.startSpare(group);
+    this.startSpare(group);
   }
 
   /** In order, each waiter that may have a worker now: an idle one, or a new one (taskMayGrow). */
@@ -275,7 +275,7 @@ export class IsolatePool {
 
   /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
   private mayGrow(group: Group): boolean {
-    return group.spec.mode === "task" ? group.size === 0 : group.size - this.longHeld(group) < this.coreWorkers();
+    return group.size - this.longHeld(group) < this.coreWorkers();
   }
 
   /** One more idle worker for the group, when none is idle (or lasting runs hold too many) and it may grow. */
