@@ -14,8 +14,8 @@ import { manifestPath } from "../task-file/bundle-manifest.ts";
 import { planCacheSweep, type CacheEntry, type CacheView } from "./plan-cache-sweep.ts";
 
 /** The first sweep waits out the start (its first boundaries, a burst of loads). */
-export const FIRST_SWEEP_MS = 60_000;
-export const SWEEP_EVERY_MS = 24 * 60 * 60 * 1000;
+const FIRST_SWEEP_MS = 60_000;
+const SWEEP_EVERY_MS = 24 * 60 * 60 * 1000;
 /** A bundle or manifest this recent may belong to a load in flight. */
 const BUNDLE_GRACE_MS = 60 * 60 * 1000;
 /** An install no task uses is kept a day after its last use: a task whose dependencies are changed back soon does not install again. */
