@@ -72,20 +72,19 @@ export function planCacheSweep(view: CacheView, timing: CacheSweepTiming): Cache
     const script = scriptBundlePath(bundle);
     keptFiles.add(bundle).add(script).add(codeCachePath(script));
   }
-  const keptInstalls = new Set<string>();
+  // A bundle with dependencies lives in `<install>/bundles/`: its install is two folders up.
+  const installOf = (file: string) => path.dirname(path.dirname(file));
+  const used = new Set([...kept].map(installOf));
+  for (const file of view.bundleFiles) if (recent(file, timing.bundleGraceMs)) used.add(installOf(file.path));
+  const goneInstalls = new Set<string>();
   for (const install of view.installs) {
-    const inside = `${install.path}${path.sep}`;
-    const used =
-      [...kept].some((bundle) => bundle.startsWith(inside)) ||
-      view.bundleFiles.some((file) => file.path.startsWith(inside) && recent(file, timing.bundleGraceMs));
-    if (used || recent(install, timing.installGraceMs)) keptInstalls.add(inside);
-    else unused.push(install.path);
+    if (used.has(install.path) || recent(install, timing.installGraceMs)) continue;
+    goneInstalls.add(install.path);
+    unused.push(install.path);
   }
   for (const file of view.bundleFiles) {
-    if (keptFiles.has(file.path) || recent(file, timing.bundleGraceMs)) continue;
     // An install that goes takes its bundles with it.
-    const install = view.installs.find((i) => file.path.startsWith(`${i.path}${path.sep}`));
-    if (install && !keptInstalls.has(`${install.path}${path.sep}`)) continue;
+    if (keptFiles.has(file.path) || recent(file, timing.bundleGraceMs) || goneInstalls.has(installOf(file.path))) continue;
     unused.push(file.path);
   }
   const remove = timing.unusedBefore ? unused.filter((p) => timing.unusedBefore!.has(p)) : unused;
