@@ -5,22 +5,9 @@
  */
 import { open } from "node:fs/promises";
 import type { TempProject } from "../../tests/support/temp-project.ts";
-import { hostLogFiles, readHostLog } from "../../tests/support/host-log.ts";
+import { hostLogFiles } from "../../tests/support/host-log.ts";
 
-export type HostEvent = Record<string, unknown> & { event?: string };
-
-export async function hostEvents(project: TempProject, event: string): Promise<HostEvent[]> {
-  const events: HostEvent[] = [];
-  for (const line of (await readHostLog(project.root)).split("\n")) {
-    if (!line.includes(`"event":"${event}"`)) continue;
-    try {
-      events.push(JSON.parse(line) as HostEvent);
-    } catch {
-      // a line being written right now
-    }
-  }
-  return events;
-}
+export { hostEvents } from "../../tests/support/fault-host.ts";
 
 /** Counts `event` lines, reading only what each log file gained since the last call. */
 export function eventCounter(project: TempProject, event: string): () => Promise<number> {

@@ -109,11 +109,16 @@ export function runTwice(runs: RunRow[]): string[] {
   return [...seen].filter(([, n]) => n > 1).map(([k]) => k);
 }
 
-/** The host's event lines (scheduler.log) with this `event`. */
-export async function hostEvents(project: TempProject, event: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readHostLog(project.root);
-  return text
-    .split("\n")
-    .filter((line) => line.includes(`"event":"${event}"`))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+/** The host's event lines (scheduler.log, across its rolled files) with this `event`; a line being written is left out. */
+export async function hostEvents(project: TempProject, event: string): Promise<Array<Record<string, unknown> & { event?: string }>> {
+  const events: Array<Record<string, unknown>> = [];
+  for (const line of (await readHostLog(project.root)).split("\n")) {
+    if (!line.includes(`"event":"${event}"`)) continue;
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line being written right now
+    }
+  }
+  return events;
 }
