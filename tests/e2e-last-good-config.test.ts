@@ -37,6 +37,8 @@ describe("a bad config.yaml and restarts (last good configuration)", () => {
     expect(Date.parse(live.host.configError!.since)).toBeGreaterThan(0);
     const text = await project.cli(["status"]);
     expect(text.stdout).toContain("CONFIG INVALID: config/config.yaml is invalid since");
+    // Said once: the host's status carries it, so no warning repeats it on stderr.
+    expect(`${text.stdout}${text.stderr}`.match(/max_concurrent_runs/g)).toHaveLength(1);
 
     // Both name the problem up front.
     const dry = await project.cli(["restart", "--dry-run"]);
@@ -46,6 +48,7 @@ describe("a bad config.yaml and restarts (last good configuration)", () => {
     const restart = await project.cli(["restart"]);
     expect(restart.code, restart.stdout + restart.stderr).toBe(0);
     expect(restart.stdout + restart.stderr).toContain("last good configuration");
+    expect(`${restart.stdout}${restart.stderr}`.match(/is invalid since/g)).toHaveLength(1);
     const after = await host.hostPid();
     expect(after).not.toBe(before);
 

@@ -17,14 +17,17 @@ export const DEFAULT_CONFIG_PATH = "config/config.yaml";
  * configuration a host ran on, or else the default paths (where the host's socket
  * and ledger are unless the file moved them).
  */
-export function cliContext(configOption: string | undefined, { strict = false }: { strict?: boolean } = {}): CliContext {
+export function cliContext(
+  configOption: string | undefined,
+  { strict = false, warn = true }: { strict?: boolean; /** false: the command says it itself (status, restart) */ warn?: boolean } = {},
+): CliContext {
   const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
   let config: ResolvedConfig;
   let configProblem: ConfigProblem | null = null;
   try {
     ({ config, problem: configProblem } = loadConfigOrLastGood(configPath, projectRoot));
-    if (configProblem) process.stderr.write(`warning: ${describeConfigProblem(configProblem)}\n`);
+    if (configProblem && warn) warnConfigProblem(configProblem);
   } catch (error) {
     // Starting a host on a configuration it cannot read would only fail later.
     if (strict) throw error;
@@ -32,4 +35,8 @@ export function cliContext(configOption: string | undefined, { strict = false }:
     config = resolveConfig(undefined, { projectRoot, configPath }).config;
   }
   return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)), configProblem };
+}
+
+export function warnConfigProblem(problem: ConfigProblem): void {
+  process.stderr.write(`warning: ${describeConfigProblem(problem)}\n`);
 }

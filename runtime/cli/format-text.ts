@@ -64,10 +64,15 @@ export function formatHistory(taskId: string, runs: RunJson[]): string {
       run.durationMs == null ? "-" : duration(run.durationMs),
       run.status,
       run.trigger + (run.attempt > 1 ? ` #${run.attempt}` : ""),
-      (run.error ?? "").split("\n", 1)[0]!.slice(0, 80),
+      clip((run.error ?? "").split("\n", 1)[0]!, 80),
     ]);
   }
   return table(rows).join("\n");
+}
+
+/** The whole message is in `history --json` and `taskhost logs <task> --run N`; say when it is cut. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function schedulesLabel(count: number, id: string): string {

@@ -43,7 +43,7 @@ program
   .description("the host and every task: state, error, schedules with next and last run")
   .option("--json", "print one JSON object: the host and every task, with schedules, next and last runs")
   .action(async (opts: { json?: boolean }) => {
-    process.exitCode = await (await queryCommands()).statusCommand(cliContext(configOf()), opts.json ?? false);
+    process.exitCode = await (await queryCommands()).statusCommand(cliContext(configOf(), { warn: false }), opts.json ?? false);
   });
 
 program
@@ -136,7 +136,7 @@ program
   .option("--dry-run", "say what would happen, do nothing")
   .option("--daemon", "if no host is running, start one in the background")
   .action(async (opts: { timeout?: number; force?: boolean; dryRun?: boolean; daemon?: boolean }) => {
-    process.exitCode = await (await import("./restart-command.ts")).restartCommand(cliContext(configOf()), configOf(), {
+    process.exitCode = await (await import("./restart-command.ts")).restartCommand(cliContext(configOf(), { warn: false }), configOf(), {
       timeout: opts.timeout,
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,

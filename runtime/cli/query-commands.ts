@@ -2,7 +2,7 @@ import { ERR_NO_HOST } from "./control-client.ts";
 import { askHost } from "./ask-host.ts";
 import { withLedger } from "./offline-ledger.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
-import type { CliContext } from "./cli-context.ts";
+import { warnConfigProblem, type CliContext } from "./cli-context.ts";
 import { ledgerStatus } from "../host/build-status.ts";
 import { isolationInFile } from "../host/file-isolation.ts";
 import { runJson, type RunJson, type StatusJson } from "../host/report-shapes.ts";
@@ -33,6 +33,8 @@ export async function statusCommand(ctx: CliContext, json: boolean): Promise<num
       throw error;
     }
   });
+  // A running host shows its configuration error in the status itself; say it once.
+  if (ctx.configProblem && !status.host.configError) warnConfigProblem(ctx.configProblem);
   print(json ? JSON.stringify(status, null, 2) : formatStatus(status));
   return 0;
 }

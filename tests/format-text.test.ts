@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { formatHistory } from "../runtime/cli/format-text.ts";
+import type { RunJson } from "../runtime/host/report-shapes.ts";
+
+const run = (error: string | null): RunJson => ({
+  id: 7,
+  taskId: "report",
+  scheduleId: "report#run",
+  scheduledFor: "2026-03-01T09:00:00.000Z",
+  startedAt: "2026-03-01T09:00:00.002Z",
+  finishedAt: "2026-03-01T09:00:01.502Z",
+  durationMs: 1500,
+  status: error ? "failure" : "success",
+  attempt: 1,
+  trigger: "schedule",
+  error,
+  output: "",
+});
+
+describe("history as a table", () => {
+  it("shows an error's first line, and marks it when cut at 80 characters", () => {
+    const long = `TypeError: ${"x".repeat(100)}\n    at run (tasks/report.ts:3:9)`;
+    const lines = formatHistory("report", [run(long), run("Error: short\nstack")]).split("\n");
+    expect(lines[1]!.endsWith(`TypeError: ${"x".repeat(68)}…`)).toBe(true);
+    expect(lines[2]!.endsWith("Error: short")).toBe(true);
+    expect(lines.join("\n")).not.toContain("tasks/report.ts");
+  });
+});
