@@ -21,11 +21,18 @@ describe("config/config.yaml edits apply live", () => {
     await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.debug("debug line"); ctx.log.info("info line");' }));
     await project.writeTask("example_extra.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     await project.start();
-    expect((await status(project)).tasks.map((t) => t.id)).toEqual(["tick"]);
+    const first = await status(project);
+    expect(first.tasks.map((t) => t.id)).toEqual(["tick"]);
+    expect(first.host.configWarnings).toEqual([]);
 
-    await project.writeConfig({ logging: { level: "debug" }, tasks: { include_example_tasks: true }, scheduler: { timezone: "Asia/Kolkata" } });
+    // A misspelt key is ignored, and said so in status too, not only in the log.
+    await project.writeConfig({ logging: { level: "debug" }, tasks: { include_example_tasks: true }, scheduler: { timezone: "Asia/Kolkata", max_concurent_runs: 3 } });
     const reloaded = await waitFor(async () => (await hostEvents(project, "config.reloaded"))[0], { what: "config.reloaded" });
     expect(reloaded.changed).toEqual(expect.arrayContaining(["logging.level", "tasks.include_example_tasks", "scheduler.timezone"]));
+    const warned = (await status(project)).host.configWarnings ?? [];
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatch(/config\.yaml:\d+.*scheduler\.max_concurent_runs/);
+    expect((await project.cli(["status"])).stdout).toMatch(/config warnings:\n.*max_concurent_runs/);
     await waitFor(async () => (await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to load" });
     await waitFor(async () => (await readFile(path.join(project.root, "logs", "tasks.log"), "utf8")).includes("debug line"), { what: "debug lines" });
 
@@ -42,6 +49,7 @@ describe("config/config.yaml edits apply live", () => {
     // Examples off again: unloaded.
     await project.writeConfig({ logging: { level: "info" } });
     await waitFor(async () => !(await status(project)).tasks.some((t) => t.id === "example_extra"), { what: "the example task to unload" });
+    expect((await status(project)).host.configWarnings).toEqual([]);
   });
 
   it("switches the tasks directory live: the old tasks go, the new folder's load and are watched", async () => {

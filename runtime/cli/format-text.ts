@@ -19,6 +19,7 @@ export function formatStatus(status: StatusJson): string {
       "",
     );
   }
+  if (host.configWarnings?.length) lines.push("", "config warnings:", ...host.configWarnings.map((w) => indent(w)), "");
   if (status.tasks.length === 0) {
     lines.push("no tasks yet: add a .ts file to the tasks directory");
     return lines.join("\n");

@@ -7,6 +7,8 @@ import { reloadConfig, type ReloadParts } from "./reload-config.ts";
 export interface HostConfig {
   /** Set while config.yaml is invalid and an older configuration is in force (status, dashboard). */
   problem(): ConfigProblem | null;
+  /** What the configuration in force says is ignored (unknown keys), each naming the file and line. */
+  warnings(): string[];
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function watchHostConfig(initial: LoadedConfig, parts: ReloadParts)
   const { files, log } = runtime;
   let problem = initial.problem;
   let lastGoodSavedAt: string | null = problem?.lastGoodSavedAt ?? null;
+  let warnings = initial.warnings.map((w) => w.message);
   const keepAsLastGood = async (source: string | null) => {
     try {
       lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source);
@@ -50,12 +53,13 @@ export async function watchHostConfig(initial: LoadedConfig, parts: ReloadParts)
     rejected: (error) => {
       problem = configProblem(runtime.config.configPath, runtime.config.projectRoot, error, problem?.lastGoodSavedAt ?? lastGoodSavedAt);
     },
-    accepted: async (source) => {
+    accepted: async (source, accepted) => {
       // Kept first: once status stops saying "invalid", the next restart starts on this.
       await keepAsLastGood(source);
+      warnings = accepted.map((w) => w.message);
       if (problem) log.info({ event: "config.valid", file: problem.file }, `${problem.file} is valid again and in force`);
       problem = null;
     },
   });
-  return { problem: () => problem, close: () => watching.close() };
+  return { problem: () => problem, warnings: () => warnings, close: () => watching.close() };
 }

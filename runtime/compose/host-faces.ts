@@ -44,6 +44,7 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts,
         configError: options.hostConfig.problem(),
+        configWarnings: options.hostConfig.warnings(),
       },
       runtime.config.scheduler.isolation,
     ))),

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { loadConfigWithSource } from "../config/last-good-config.ts";
-import type { ResolvedConfig } from "../config/config-options.ts";
+import type { ConfigWarning, ResolvedConfig } from "../config/config-options.ts";
 import { CoalescingQueue } from "../watch/coalescing-queue.ts";
 import { watchPaths, type Watching } from "../watch/watch-paths.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
@@ -16,8 +16,8 @@ export interface WatchConfigOptions {
   log(): HostLog;
   /** The file was refused: the configuration in force stays (status and dashboard say so). */
   rejected(error: unknown): void;
-  /** The file is valid and in force (or unchanged from what is): its text is the last good one. */
-  accepted(source: string | null): Promise<void>;
+  /** The file is valid and in force (or unchanged from what is): its text is the last good one, with these warnings. */
+  accepted(source: string | null, warnings: readonly ConfigWarning[]): Promise<void>;
 }
 
 /**
@@ -60,7 +60,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<Watching
       for (const warning of warnings) options.log().warn({ event: "config.warning", key: warning.key }, warning.message);
       const changed = changedConfigKeys(options.current(), next);
       if (changed.length === 0) {
-        await options.accepted(source);
+        await options.accepted(source, warnings);
         return;
       }
       try {
@@ -74,7 +74,7 @@ export async function watchConfig(options: WatchConfigOptions): Promise<Watching
         );
         return;
       }
-      await options.accepted(source);
+      await options.accepted(source, warnings);
       options.log().info({ event: "config.reloaded", changed }, `config reloaded: ${changed.join(", ")}`);
     },
     (error) => options.log().error({ event: "config.reload.failed", err: error }, String(error)),
