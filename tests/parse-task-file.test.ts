@@ -122,10 +122,14 @@ describe("line numbers", () => {
   it("YAML syntax errors are reported at the file's line", () => {
     const e = errorOf(commented("title: ok", "dependencies: [dayjs", "timeout: 5"));
     // The parser notices the unclosed `[` on the next line; the report points at the bracket.
-    expect(e.message).toMatch(/^tasks\/hello\.ts:4: frontmatter is not valid YAML: Flow sequence/);
+    expect(e.message).toMatch(/^tasks\/hello\.ts:4: frontmatter is not valid YAML: the \[ here is not closed \(Flow sequence/);
     expect(e).toMatchObject({ line: 4, column: 15 });
     const quoted = errorOf(commented("title: 'a [ b'", "dependencies: {a: 1, b: [2]  # a { in a comment", "timeout: 5"));
     expect(quoted.line).toBe(4);
+    // An unclosed quote too, noticed only at the end of the block.
+    const quote = errorOf(commented("title: ok", 'description: "a report', "timeout: 5", "retry_count: 1"));
+    expect(quote.message).toMatch(/^tasks\/hello\.ts:4: frontmatter is not valid YAML: the " here is not closed/);
+    expect(quote).toMatchObject({ line: 4, column: 14 });
     const indent = errorOf(bare("title: ok", "timeout: 5: 6"));
     expect(indent.message).toMatch(/^tasks\/hello\.ts:3: frontmatter is not valid YAML: /);
     const dup = errorOf(bare("title: a", "title: b"));

@@ -335,6 +335,21 @@ describe("YAML syntax errors", () => {
     expect(err.column).toBeGreaterThan(0);
   });
 
+  it("an unclosed [, { or quote is placed where it opens, not where the parser gave up", () => {
+    const bracket = errorOf("scheduler:\n  timezone: UTC\nalerts:\n  rules: [failure, missed\n  channels:\n    ops:\n      type: webhook\n");
+    expect(bracket.message).toMatch(/^config\/config\.yaml:4:10: YAML syntax error: the \[ here is not closed \(the parser noticed at line 5: /);
+    expect(bracket.line).toBe(4);
+    // Nested: the [ inside a closed { is the open one; a # comment's brackets do not count.
+    const nested = errorOf("# [ not this\nalerts:\n  x: {a: 1}\n  rules: [{a: 1}, b\n  y: 2\n");
+    expect(nested.message).toMatch(/^config\/config\.yaml:4:10: /);
+    const map = errorOf("scheduler: {timezone: UTC\nlogging:\n  level: info\n");
+    expect(map.message).toMatch(/^config\/config\.yaml:1:12: YAML syntax error: the \{ here is not closed/);
+    const quote = errorOf('scheduler:\n  timezone: "UTC\nlogging:\n  level: info\n');
+    expect(quote.message).toMatch(/^config\/config\.yaml:2:13: YAML syntax error: the " here is not closed \(the parser noticed at line 5: Missing closing "quote\)/);
+    // Not about an opener: the parser's own place stays.
+    expect(errorOf("scheduler:\n  timezone UTC\n  max_concurrent_runs: 3\n").message).toMatch(/^config\/config\.yaml:2:3: YAML syntax error: Implicit keys/);
+  });
+
   it("point at a bad indent", () => {
     const err = errorOf("scheduler:\n  max_concurrent_runs: 3\n timezone: UTC\n");
     expect(err.message).toBe(

@@ -3,6 +3,7 @@ import path from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { ConfigResolution, ConfigWarning } from "./config-options.ts";
 import { ConfigError, displayConfigPath, resolveConfig } from "./resolve-config.ts";
+import { unclosedOpener, yamlMessage } from "../util/yaml-error-place.ts";
 
 /**
  * Reads `config/config.yaml` (or the file given with --config) and resolves it.
@@ -41,7 +42,7 @@ export function readSecretsBeside(configFile: string, projectRoot: string): unkn
   const doc = parseDocument(text, { prettyErrors: false });
   if (doc.errors[0]) {
     const shown = displayConfigPath(file, projectRoot);
-    throw new ConfigError(`${shown}: YAML syntax error: ${firstLine(doc.errors[0].message)}; fix the file`, shown, undefined, undefined);
+    throw new ConfigError(`${shown}: YAML syntax error: ${yamlMessage(doc.errors[0].message)}; fix the file`, shown, undefined, undefined);
   }
   return doc.toJS();
 }
@@ -57,14 +58,14 @@ export function resolveConfigSource(
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
-    const { line, col } = lineCounter.linePos(syntax.pos[0]);
-    throw new ConfigError(
-      `${file}:${line}:${col}: YAML syntax error: ${firstLine(syntax.message)}; fix the file (indentation, quotes, colons)`,
-      file,
-      undefined,
-      line,
-      col,
-    );
+    const noticed = lineCounter.linePos(syntax.pos[0]);
+    const opener = unclosedOpener(source, syntax.message, syntax.pos[0]);
+    const { line, col } = opener === undefined ? noticed : lineCounter.linePos(opener);
+    const what =
+      opener === undefined
+        ? yamlMessage(syntax.message)
+        : `the ${source[opener]} here is not closed (the parser noticed at line ${noticed.line}: ${yamlMessage(syntax.message)})`;
+    throw new ConfigError(`${file}:${line}:${col}: YAML syntax error: ${what}; fix the file (indentation, quotes, colons)`, file, undefined, line, col);
   }
   const lineOf = (keyPath: string[]) => keyLine(doc, lineCounter, keyPath);
   const resolution = resolveConfig(doc.toJS(), { ...context, lineOf });
@@ -72,7 +73,7 @@ export function resolveConfigSource(
   // YAML-level warnings (unknown tags, ...) are reported next to the unknown keys.
   const yamlWarnings: ConfigWarning[] = doc.warnings.map((w) => {
     const { line } = lineCounter.linePos(w.pos[0]);
-    return { key: "", line, message: `${file}:${line}: YAML warning: ${firstLine(w.message)}` };
+    return { key: "", line, message: `${file}:${line}: YAML warning: ${yamlMessage(w.message)}` };
   });
   return Object.freeze({ config: resolution.config, warnings: Object.freeze([...yamlWarnings, ...resolution.warnings]) });
 }
@@ -92,6 +93,3 @@ function keyLine(doc: Document, lineCounter: LineCounter, keyPath: string[]): nu
   return line;
 }
 
-function firstLine(message: string): string {
-  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-}

@@ -5,6 +5,7 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { TaskFileError, type TaskFileProblem } from "./task-file-error.ts";
+import { unclosedOpener, yamlMessage } from "../util/yaml-error-place.ts";
 
 export interface FrontmatterBlock {
   /** The YAML text between the `---` lines. */
@@ -81,22 +82,6 @@ export interface YamlFields {
   warnings: TaskFileProblem[];
 }
 
-/** Offset of the last `[` or `{` before `end` that is not closed before it (quotes and comments skipped). */
-function unclosedBracket(yaml: string, end: number): number | undefined {
-  const open: number[] = [];
-  let quote: string | null = null;
-  for (let i = 0; i < end; i++) {
-    const c = yaml[i]!;
-    if (quote) {
-      if (c === quote) quote = null;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === "#" && (i === 0 || /\s/.test(yaml[i - 1]!))) i = yaml.indexOf("\n", i) < 0 ? end : yaml.indexOf("\n", i);
-    else if (c === "[" || c === "{") open.push(i);
-    else if ((c === "]" || c === "}") && open.length > 0) open.pop();
-  }
-  return open.at(-1);
-}
-
 export function readYaml(block: FrontmatterBlock, file: string): YamlFields {
   // A fresh LineCounter per parse: it accumulates line starts across documents.
   const lineCounter = new LineCounter();
@@ -109,14 +94,15 @@ export function readYaml(block: FrontmatterBlock, file: string): YamlFields {
   const start = { line: block.firstLine, column: 1 };
   const error = doc.errors[0];
   if (error) {
-    // An unclosed `[` or `{` is noticed where the next key starts: point at the bracket instead.
-    const unclosed = /^Flow (sequence|map)/.test(error.message) ? unclosedBracket(block.yaml, error.pos[0]) : undefined;
-    const { line, column } = at(unclosed ?? error.pos[0], start);
-    throw new TaskFileError(`${file}:${line}: frontmatter is not valid YAML: ${firstLine(error.message)}`, file, line, column);
+    // An unclosed `[`, `{` or quote is noticed where the next key starts: point at it instead.
+    const opener = unclosedOpener(block.yaml, error.message, error.pos[0]);
+    const { line, column } = at(opener ?? error.pos[0], start);
+    const what = opener === undefined ? yamlMessage(error.message) : `the ${block.yaml[opener]} here is not closed (${yamlMessage(error.message)})`;
+    throw new TaskFileError(`${file}:${line}: frontmatter is not valid YAML: ${what}`, file, line, column);
   }
   const warnings: TaskFileProblem[] = doc.warnings.map((w) => {
     const { line, column } = at(w.pos[0], start);
-    return { file, line, column, message: `${file}:${line}: frontmatter YAML warning: ${firstLine(w.message)}` };
+    return { file, line, column, message: `${file}:${line}: frontmatter YAML warning: ${yamlMessage(w.message)}` };
   });
   const fields: Field[] = [];
   const contents = doc.contents;
@@ -145,6 +131,3 @@ export function readYaml(block: FrontmatterBlock, file: string): YamlFields {
   return { fields, doc, at, warnings };
 }
 
-export function firstLine(message: string): string {
-  return message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-}
