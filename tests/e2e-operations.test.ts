@@ -71,6 +71,32 @@ describe("operations commands against a running host and a stopped one", () => {
     expect(supervisorLog).toContain(`the host stopped; supervisor ${pid} exits`);
   });
 
+  it("stop: a detached host stops, giving its runs --timeout seconds, and returns once it is gone; with no host it has nothing to do", async () => {
+    const started = await project.cli(["start", "--daemon"]);
+    expect(started.code, started.stderr).toBe(0);
+    await waitFor(async () => (await history(project, "slow")).some((r) => r.status === "running" && r.startedAt), { what: "a slow run in flight" });
+    const pid = (await status(project)).host.pid!;
+
+    const conflict = await project.cli(["stop", "--force", "--timeout", "5"]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toContain("exclude each other");
+
+    const t0 = Date.now();
+    const stopped = await project.cli(["stop", "--timeout", "4"], 60_000);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toMatch(new RegExp(`stopping the host \\(pid ${pid}\\); [1-9]\\d* run\\(s\\) in flight get 4 s\nstopped in \\d+ ms`));
+    // The supervisor is gone when the command returns; the slow run got its 4 s (not shutdown_grace's 1, not its 30).
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3_500);
+    expect(Date.now() - t0).toBeLessThan(25_000);
+    expect((await status(project)).host.running).toBe(false);
+    const cut = finished(await history(project, "slow")).find((r) => r.status === "interrupted");
+    expect(cut?.error).toContain("shutting down");
+
+    const again = await project.cli(["stop"]);
+    expect(again).toMatchObject({ code: 0, stdout: "no host is running\n" });
+  });
+
   it("check-overdue and reset-schedules with every flag, offline and through the host", async () => {
     let host = await project.start();
     await waitFor(async () => finished(await history(project, "fast")).length > 0, { what: "a first run" });

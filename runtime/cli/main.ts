@@ -145,6 +145,15 @@ program
   });
 
 program
+  .command("stop")
+  .description("graceful stop of the running host and its supervisor (as kill <pid>); returns when it is gone")
+  .option("--timeout <s>", "seconds running tasks get (default scheduler.shutdown_grace)", nonNegative)
+  .option("--force", "give running tasks no time: interrupt them at once")
+  .action(async (opts: { timeout?: number; force?: boolean }) => {
+    process.exitCode = await (await import("./stop-command.ts")).stopCommand(cliContext(configOf()), { timeout: opts.timeout, force: opts.force ?? false });
+  });
+
+program
   .command("new")
   .description("write tasks/<id>.ts, a task that runs a script (the occurrence's ISO time as its first argument)")
   .argument("<id>", "task id, e.g. reports/nightly-export")

@@ -48,7 +48,8 @@ export function controlHandlers(context: ControlContext): Record<string, Control
     pause: async (params) => ops.setPaused(taskParam(params), true),
     resume: async (params) => ops.setPaused(taskParam(params), false),
     stop: async (params) => {
-      context.stop({ reason: typeof params.reason === "string" ? params.reason : "stop requested" });
+      const graceSec = typeof params.graceSec === "number" ? params.graceSec : undefined;
+      context.stop({ reason: typeof params.reason === "string" ? params.reason : "stop requested", graceSec });
       return { stopping: true, pid: context.pid };
     },
     restart: async (params) => {
