@@ -79,6 +79,22 @@ describe("CLI wording", () => {
     expect(overdue.stdout).toMatch(/hello#start: due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
   });
 
+  it("logs <task> picks its lines by the [title] where it stands, and says when tasks share a title", async () => {
+    const logs = (body: string, title?: string) => taskSource({ schedule: 'every().day.at("04:00")', body, frontmatter: title ? { title } : undefined });
+    await project.writeTask("a/x.ts", logs('ctx.log.info("from a");'));
+    await project.writeTask("b/x.ts", logs('ctx.log.info("from b");'));
+    await project.writeTask("c.ts", logs('ctx.log.info("[x] not a line of x");', "other"));
+    for (const task of ["a/x", "b/x", "c"]) expect((await project.cli(["run", task])).code).toBe(0);
+
+    const a = await project.cli(["logs", "a/x"]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/INFO \[x\] from a\n.*INFO \[x\] from b\n$/);
+    expect(a.stderr).toContain('note: a/x, b/x share the title "x"');
+    const c = await project.cli(["logs", "c"]);
+    expect(c.stdout).toMatch(/^\S+ INFO \[other\] \[x\] not a line of x\n$/);
+    expect(c.stderr).toBe("");
+  });
+
   it("a command during a host restart waits for the new host instead of failing", async () => {
     await project.writeTask("hello.ts", taskSource({ schedule: "every(1).hours", body: "" }));
     const host = await project.start();

@@ -7,12 +7,24 @@ import type { CliContext } from "./cli-context.ts";
 
 /**
  * `logs [task] [-f]`: the task log (tasks.log), or one task's lines of it
- * (its `[title]` prefix), optionally following it across rotations like `tail -F`.
+ * (its `[title]` prefix, which tasks that share a title share too: said so),
+ * optionally following it across rotations like `tail -F`.
  */
 export async function logsCommand(ctx: CliContext, task: string | undefined, lines: number, follow: boolean): Promise<number> {
   const file = path.join(ctx.config.logging.directory, "tasks.log");
-  const prefix = task ? `[${await titleOf(ctx, task)}] ` : null;
-  const keep = (line: string) => line !== "" && (prefix == null || line.includes(prefix));
+  let keep = (line: string) => line !== "";
+  if (task) {
+    const title = await titleOf(ctx, task);
+    // `<ISO time> <LEVEL> [<title>] <message>`: the title where it stands, not anywhere in a message.
+    keep = (line) => line.startsWith(`[${title}] `, line.indexOf(" ", line.indexOf(" ") + 1) + 1);
+    const sharing = (await tasksTitled(ctx, title)).filter((id) => id !== task);
+    if (sharing.length > 0) {
+      process.stderr.write(
+        `note: ${[task, ...sharing].join(", ")} share the title "${title}", so their lines in tasks.log are shown together; ` +
+          `give each a title: in its frontmatter (one run's own lines alone: taskhost logs ${task} --run N)\n`,
+      );
+    }
+  }
   let current = await realpath(file).catch(() => null);
   let offset = 0;
   if (current) {
@@ -75,4 +87,13 @@ async function titleOf(ctx: CliContext, task: string): Promise<string> {
   const row = await withLedger(ctx, false, (store) => store.getTask(task)).catch(() => undefined);
   if (!row) throw new Error(`taskhost: no task "${task}" (see \`taskhost status\` for the task ids)`);
   return row.title;
+}
+
+/** The ids of the tasks known (the host's, else the ledger's) under this title. */
+async function tasksTitled(ctx: CliContext, title: string): Promise<string[]> {
+  const tasks = await callHost<StatusJson>(ctx.files.socket, "status")
+    .then((status) => status.tasks)
+    .catch(() => withLedger(ctx, false, (store) => store.listTasks()))
+    .catch(() => []);
+  return tasks.filter((t) => t.title === title).map((t) => t.id);
 }
