@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   ERR_CONFIG_PARSE: "config/config.yaml (or --config) is not valid YAML",
   ERR_CONFIG_INVALID: "a config key has a value taskhost cannot honour",
   ERR_CONFIG_NAME: "a config key is unknown where unknown keys are refused",
+  ERR_CONFIG_MISSING: "--config names a file that does not exist",
   ERR_TIMEZONE_INVALID: "a time zone is not an IANA name this Node knows",
   // task files
   ERR_TASK_FRONTMATTER: "a task file's frontmatter is not valid YAML or has a field of the wrong type",
@@ -68,6 +69,7 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export const ERR_CONFIG_PARSE = "ERR_CONFIG_PARSE" satisfies ErrorCode;
 export const ERR_CONFIG_INVALID = "ERR_CONFIG_INVALID" satisfies ErrorCode;
 export const ERR_CONFIG_NAME = "ERR_CONFIG_NAME" satisfies ErrorCode;
+export const ERR_CONFIG_MISSING = "ERR_CONFIG_MISSING" satisfies ErrorCode;
 export const ERR_TIMEZONE_INVALID = "ERR_TIMEZONE_INVALID" satisfies ErrorCode;
 export const ERR_TASK_FRONTMATTER = "ERR_TASK_FRONTMATTER" satisfies ErrorCode;
 export const ERR_TASK_BUNDLE = "ERR_TASK_BUNDLE" satisfies ErrorCode;

@@ -27,6 +27,12 @@ describe("CLI wording", () => {
     expect(typo.code).not.toBe(0);
     expect(typo.stderr).toContain("Did you mean status?");
     expect(typo.stderr).not.toContain("Commands:");
+    // A --config path that does not exist is an error, not a silent host on every default.
+    for (const args of [["--config", "config/nope.yaml", "status"], ["start", "--config", "config/nope.yaml"]]) {
+      const missing = await project.cli(args);
+      expect(missing.code, args.join(" ")).toBe(1);
+      expect(missing.stderr).toContain("--config config/nope.yaml: no such file");
+    }
     const help = await project.cli(["status", "--help"]);
     expect(help.stdout).not.toContain("contract");
     expect(help.stdout).toContain("one JSON object");

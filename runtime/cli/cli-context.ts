@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
+import { ERR_CONFIG_MISSING, taskhostError } from "../errors.ts";
 import { describeConfigProblem, loadConfigOrLastGood, type ConfigProblem } from "../config/last-good-config.ts";
 import { resolveConfig } from "../config/resolve-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
@@ -9,6 +11,22 @@ import type { ProjectContext } from "../host/project-context.ts";
 export type CliContext = ProjectContext;
 
 export const DEFAULT_CONFIG_PATH = "config/config.yaml";
+
+/**
+ * A config file given with --config must exist: a typo in the path would
+ * otherwise run a host on every default (other tasks, another ledger) without
+ * a word. Without --config, config/config.yaml may be absent (every key is optional).
+ */
+export function givenConfigPath(option: string): string {
+  const absPath = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd(), option);
+  if (!existsSync(absPath)) {
+    throw taskhostError(
+      ERR_CONFIG_MISSING,
+      `taskhost: --config ${option}: no such file (${absPath}); give an existing file, or leave --config out to use ${DEFAULT_CONFIG_PATH}`,
+    );
+  }
+  return option;
+}
 
 /**
  * The project is the working directory (or TASKHOST_ROOT); the config file is

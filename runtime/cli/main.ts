@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
-import { cliContext } from "./cli-context.ts";
+import { cliContext, givenConfigPath } from "./cli-context.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 
 // Each command loads only what it needs: the supervisor, which lives as long as the
@@ -19,7 +19,10 @@ const program = new Command()
   .showHelpAfterError("(`taskhost --help` lists the commands)")
   .configureOutput({ outputError: (text, write) => write(text) });
 
-const configOf = () => program.opts<{ config: string }>().config;
+const configOf = () => {
+  const { config } = program.opts<{ config: string }>();
+  return program.getOptionValueSource("config") === "cli" ? givenConfigPath(config) : config;
+};
 
 program
   .command("start")
@@ -27,7 +30,7 @@ program
   .option("--daemon", "detach and log to files only")
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { daemon?: boolean; config?: string }) => {
-    process.exitCode = await (await startCommands()).startCommand(opts.config ?? configOf(), opts.daemon ?? false);
+    process.exitCode = await (await startCommands()).startCommand(opts.config !== undefined ? givenConfigPath(opts.config) : configOf(), opts.daemon ?? false);
   });
 
 program
@@ -35,7 +38,8 @@ program
   .description("one host process, as spawned by the supervisor of `start`")
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { config?: string }) => {
-    process.exitCode = await (await startCommands()).hostCommand(opts.config ?? configOf());
+    // The supervisor passes the path it was started with, checked then (the default one may be absent).
+    process.exitCode = await (await startCommands()).hostCommand(opts.config ?? program.opts<{ config: string }>().config);
   });
 
 program

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -109,7 +109,9 @@ async function startDaemon(configOption: string): Promise<number> {
   const out = openSync(logFile, "a", LOG_FILE_MODE);
   fchmodSync(out, LOG_FILE_MODE);
   const logStart = fstatSync(out).size;
-  const child = spawn(process.execPath, [BIN, "start", "--config", configOption], {
+  // An absent default config.yaml is fine (defaults); --config names one only when there is one.
+  const configArgs = existsSync(ctx.configPath) ? ["--config", configOption] : [];
+  const child = spawn(process.execPath, [BIN, "start", ...configArgs], {
     cwd: ctx.projectRoot,
     detached: true,
     stdio: ["ignore", out, out],
