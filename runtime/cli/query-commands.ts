@@ -4,7 +4,7 @@ import { withLedger } from "./offline-ledger.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
 import { warnConfigProblem, type CliContext } from "./cli-context.ts";
 import { ledgerStatus } from "../host/build-status.ts";
-import { isolationInFile } from "../host/file-isolation.ts";
+import { taskFileFacts } from "../host/task-file-facts.ts";
 import { runJson, type RunJson, type StatusJson } from "../host/report-shapes.ts";
 
 /**
@@ -23,9 +23,9 @@ async function viaHost<T>(ctx: CliContext, method: string, params: Record<string
 export async function statusCommand(ctx: CliContext, json: boolean): Promise<number> {
   const status = await viaHost<StatusJson>(ctx, "status", {}, async () => {
     try {
-      // Each task's isolation as its file and the configuration say now (what the next host runs it with).
-      const isolationOf = (task: { file: string }) => isolationInFile(ctx.config.projectRoot, task.file, ctx.config.scheduler.isolation);
-      return await withLedger(ctx, false, (ledger) => ledgerStatus(ledger, isolationOf));
+      // Each task's isolation and warnings as its file and the configuration say now (what the next host loads).
+      const factsOf = (task: { file: string; manual: boolean }) => taskFileFacts(ctx.config.projectRoot, task, ctx.config.scheduler.isolation);
+      return await withLedger(ctx, false, (ledger) => ledgerStatus(ledger, factsOf));
     } catch (error) {
       if ((error as { code?: string }).code === "ERR_NO_LEDGER") {
         return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks: [], hosts: [] };

@@ -62,7 +62,11 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
 }
 
 /** `status --json` with no host running: what the ledger last knew, from one snapshot. */
-export async function ledgerStatus(ledger: Ledger, isolationOf?: (task: { file: string }) => TaskJson["isolation"]): Promise<StatusJson> {
+export async function ledgerStatus(
+  ledger: Ledger,
+  /** What the task's file says now (task-file-facts.ts): its isolation and load warnings. */
+  factsOf?: (task: { file: string; manual: boolean }) => { isolation: TaskJson["isolation"]; warnings: string[] },
+): Promise<StatusJson> {
   const snapshot = await ledger.statusSnapshot();
   const tasks: TaskJson[] = [];
   for (const task of snapshot.tasks.filter((t) => t.removedAt == null).sort((a, b) => a.id.localeCompare(b.id))) {
@@ -75,8 +79,17 @@ export async function ledgerStatus(ledger: Ledger, isolationOf?: (task: { file: 
     // As the last host left it (the file may have changed since; the next start loads it anew).
     // A loaded task with no schedule runs only when asked, as a running host says.
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : !task.enabled ? "disabled" : schedules.length === 0 ? "manual" : "scheduled";
-    const isolation = isolationOf?.(task);
-    tasks.push({ id: task.id, title: task.title, file: task.file, state, error: task.error, warnings: [], schedules, ...(isolation ? { isolation } : {}) });
+    const facts = factsOf?.({ file: task.file, manual: state === "manual" });
+    tasks.push({
+      id: task.id,
+      title: task.title,
+      file: task.file,
+      state,
+      error: task.error,
+      warnings: facts?.warnings ?? [],
+      schedules,
+      ...(facts ? { isolation: facts.isolation } : {}),
+    });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks, hosts: await hostsOf(ledger, snapshot) };
 }

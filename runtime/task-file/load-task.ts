@@ -15,6 +15,7 @@ import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-ext
 
 export { ERR_TASK_LOAD } from "../errors.ts";
 import { ERR_TASK_LOAD } from "../errors.ts";
+import { noScheduleWarning } from "./no-schedule-warning.ts";
 
 export interface LoadTaskOptions {
   id: string;
@@ -97,7 +98,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     });
     const warnings = parsed.warnings.map((w) => (typeof w === "string" ? w : w.message));
     if (schedules.length === 0) {
-      warnings.push(`${relFile}: no method has a schedule decorator (@repeat or @once); the task only runs with \`taskhost run\``);
+      warnings.push(noScheduleWarning(relFile, source));
     }
     return {
       id: options.id,
