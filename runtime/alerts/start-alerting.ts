@@ -66,9 +66,9 @@ export interface AlertingOptions {
   scheduler: AlertingScheduler;
   catalog: AlertingCatalog;
   store: AlertStore;
-  /** The host's start and restart count, for the Prometheus metrics; null: no metrics. */
+  /** The host's start and restart count, for the Prometheus metrics (while config().metrics.enabled); null: never any. */
   metrics: { restarts: number; startedAt: number } | null;
-  config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean } };
+  config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean }; metrics?: { enabled: boolean } };
   host: { id: string; hostname: string };
   /** The dashboard's base URL (links in alerts), when one runs. */
   dashboardUrl(): string | null;
@@ -85,12 +85,12 @@ export interface AlertingOptions {
 }
 
 export interface Alerting {
-  /** The Prometheus metrics these events feed (null when not asked for). */
+  /** The Prometheus metrics these events feed (null while metrics.enabled is false). */
   readonly metrics: HostMetrics | null;
   /** Each channel's health, for `status` and the dashboard. */
   channels(): ChannelHealth[];
   listAlerts(options?: { limit?: number; taskId?: string }): Promise<AlertRow[]>;
-  /** A config reload: channels rebuilt where they changed. */
+  /** A config reload: channels rebuilt where they changed; metrics made (counters from zero, each task's last success from its history) or dropped. */
   configure(): void;
   /** Resolves once every queue is empty (tests). */
   idle(): Promise<void>;
@@ -107,16 +107,18 @@ export interface Alerting {
 export function startAlerting(options: AlertingOptions): Alerting {
   const { scheduler, catalog, log } = options;
   const entries = () => [...catalog.entries.values()];
-  const metrics = options.metrics
-    ? new HostMetrics(
-        {
-          schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
-          tasksInError: () => entries().filter((e) => e.error != null).length,
-          runningRuns: () => scheduler.runningCount,
-        },
-        options.metrics,
-      )
-    : null;
+  const makeMetrics = (figures: { restarts: number; startedAt: number }) =>
+    new HostMetrics(
+      {
+        schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
+        tasksInError: () => entries().filter((e) => e.error != null).length,
+        runningRuns: () => scheduler.runningCount,
+      },
+      figures,
+    );
+  const metricsWanted = () => options.metrics != null && options.config().metrics?.enabled === true;
+  let metrics = metricsWanted() ? makeMetrics(options.metrics!) : null;
+  const lastSuccessOf = (runs: RunRow[]) => runs.find((r) => r.status === "success" && r.finishedAt != null)?.finishedAt ?? null;
   const clock = options.clock ?? systemClock;
   const alertsConfig = () => options.config().alerts;
   const rules = new AlertRules(alertsConfig);
@@ -217,8 +219,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
           bySchedule.set(r.scheduleId, [...(bySchedule.get(r.scheduleId) ?? []), r.finishedAt - r.startedAt]);
         }
         for (const [id, durations] of bySchedule) rules.durations.seed(id, durations);
-        const lastOk = runs.find((r) => r.status === "success" && r.finishedAt != null);
-        if (lastOk) metrics?.lastSucceeded(taskId, lastOk.finishedAt!);
+        const lastOk = lastSuccessOf(runs);
+        if (lastOk != null) metrics?.lastSucceeded(taskId, lastOk);
       })
       .catch(failed(`reading the history of ${taskId}`));
   };
@@ -324,11 +326,31 @@ export function startAlerting(options: AlertingOptions): Alerting {
     });
   let closed = false;
   const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed, log });
+  const switchMetrics = () => {
+    if (!metricsWanted()) metrics = null;
+    else if (!metrics) {
+      const made = (metrics = makeMetrics(options.metrics!));
+      for (const { id } of entries()) {
+        options
+          .recentRuns(id)
+          .then((runs) => {
+            const at = lastSuccessOf(runs);
+            if (at != null) made.lastSucceeded(id, at);
+          })
+          .catch(failed(`reading the history of ${id}`));
+      }
+    }
+  };
   return {
-    metrics,
+    get metrics() {
+      return metrics;
+    },
     channels: () => channels.health(),
     listAlerts: (o) => options.store.listAlerts(o),
-    configure,
+    configure: () => {
+      configure();
+      switchMetrics();
+    },
     idle: () => channels.idle(),
     close: () => {
       if (closed) return;

@@ -1,12 +1,13 @@
 import type { Alerting } from "../alerts/start-alerting.ts";
 import { backfillHandlers } from "../backfill/backfill-control.ts";
 import type { Backfills } from "../backfill/backfills.ts";
-import { startDashboard, type Dashboard } from "../dashboard/start-dashboard.ts";
+import { startDashboard } from "../dashboard/start-dashboard.ts";
 import { hostStatus } from "../host/build-status.ts";
 import { controlHandlers } from "../host/control-handlers.ts";
 import { startControlServer } from "../host/control-server.ts";
 import type { Runtime } from "./compose-runtime.ts";
 import type { HostConfig } from "./host-config.ts";
+import { HttpFace } from "./http-face.ts";
 
 export interface HostFacesOptions {
   /** The PID users see (the supervisor's). */
@@ -28,7 +29,7 @@ export interface HostFacesOptions {
  * shows the runs ending); a run asked for meanwhile is refused by the stopping
  * scheduler with a clear message.
  */
-export async function openHostFaces(runtime: Runtime, options: HostFacesOptions): Promise<{ dashboard: Dashboard | null }> {
+export async function openHostFaces(runtime: Runtime, options: HostFacesOptions): Promise<{ http: HttpFace }> {
   const { catalog, scheduler, ledger, log, files, fleet } = runtime;
   const { alerting, backfills } = options;
   const status = async () => ({
@@ -58,7 +59,14 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
   };
   const onError = (error: unknown) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`);
   runtime.faces.use("control socket", await startControlServer(files.socket, handlers, onError));
-  if (!runtime.config.dashboard.enabled && !runtime.config.metrics.enabled) return { dashboard: null };
-  const dashboard = await startDashboard({ catalog, scheduler, ledger, status, log, config: () => runtime.config, dataDir: files.dataDir, metrics: alerting.metrics, alerting, backfills });
-  return { dashboard: runtime.faces.use("dashboard", dashboard) };
+  const http = new HttpFace((startOn) =>
+    startDashboard({
+      ...{ catalog, scheduler, ledger, status, log, alerting, backfills, startOn },
+      config: () => runtime.config,
+      dataDir: files.dataDir,
+      metrics: () => alerting.metrics,
+    }),
+  );
+  await http.start(runtime.config);
+  return { http: runtime.faces.use("dashboard", http) };
 }

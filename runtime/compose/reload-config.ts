@@ -13,18 +13,21 @@ import type { Logs } from "../logging/create-logs.ts";
 import type { Watching } from "../watch/watch-paths.ts";
 import { installerFor, logsFor, type Runtime } from "./compose-runtime.ts";
 import type { TaskWatching } from "./task-watching.ts";
+import { HTTP_KEYS } from "./http-face.ts";
 
 export interface ReloadParts {
   runtime: Runtime;
   taskWatching: TaskWatching;
-  /** Re-reads alerts.* and notifications.* from runtime.config. */
+  /** Re-reads alerts.*, notifications.* and metrics.enabled from runtime.config. */
   alerting: { configure(): void };
+  /** The dashboard and /metrics server, moved to the new settings (http-face.ts). */
+  http: { reconfigure(prev: ResolvedConfig, next: ResolvedConfig): Promise<void> };
   /** The logs also go to the console (a foreground host). */
   console: boolean;
 }
 
-/** Keys that only a restart applies. */
-const RESTART_KEYS = ["database.path", "database.url", "dashboard.enabled", "dashboard.host", "dashboard.port", "metrics.enabled"];
+/** Keys that only a restart applies: a host does not change ledgers under its runs. */
+const RESTART_KEYS = ["database.path", "database.url"];
 
 /** An error of applying `key`, for config.rejected. */
 function keyed(key: string, error: unknown): Error {
@@ -72,11 +75,8 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
   catalog.configure({ tasksDir: next.tasks.directory, includeExamples: next.tasks.includeExampleTasks, defaultZone: next.scheduler.timezone, dependencies: runtime.installer });
   const scanKey = changed.includes("scheduler.timezone") ? "scheduler.timezone" : dirChanged ? "tasks.directory" : "tasks.include_example_tasks";
   const rescan = (force: boolean) => (force ? catalog.scan({ force: true }) : catalog.scan());
-  try {
-    if (changed.includes("scheduler.timezone")) await rescan(true);
-    else if (dirChanged || changed.includes("tasks.include_example_tasks")) await rescan(false);
-  } catch (error) {
-    // Back to what ran: the old settings and parts, and the tasks they load.
+  // Back to what ran: the old settings and parts, and the tasks they load.
+  const restore = async () => {
     if (oldWatcher !== undefined) taskWatching.swap(oldWatcher);
     runtime.installer = catalogBefore.dependencies;
     catalog.configure(catalogBefore);
@@ -84,7 +84,23 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
       log.error({ event: "config.restore.failed", err: again }, `reloading the tasks under the configuration in force failed: ${messageOf(again)}`),
     );
     for (const part of built) await part.close().catch(() => {});
+  };
+  try {
+    if (changed.includes("scheduler.timezone")) await rescan(true);
+    else if (dirChanged || changed.includes("tasks.include_example_tasks")) await rescan(false);
+  } catch (error) {
+    await restore();
     throw keyed(scanKey, error);
+  }
+  // Last, as it cannot be taken back unseen: the HTTP server on its new address (it keeps the old one if the new cannot listen).
+  const httpKey = HTTP_KEYS.find((key) => changed.includes(key));
+  if (httpKey) {
+    try {
+      await parts.http.reconfigure(prev, next);
+    } catch (error) {
+      await restore();
+      throw keyed(httpKey, error);
+    }
   }
 
   // 3. Commit, then let go of what was replaced.
@@ -93,7 +109,7 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
   else if (has("logging.")) runtime.logs.setLevel(next.logging.level);
   scheduler.configure({ maxConcurrentRuns: next.scheduler.maxConcurrentRuns, historyPerTask: next.database.historyPerTask });
   runtime.config = next;
-  if (has("alerts.") || has("notifications.")) parts.alerting.configure();
+  if (has("alerts.") || has("notifications.") || changed.includes("metrics.enabled")) parts.alerting.configure();
   for (const key of RESTART_KEYS) {
     if (changed.includes(key)) log.warn({ event: "config.restart_needed", key }, `${key} changes take effect when the host restarts`);
   }

@@ -6,7 +6,6 @@ import { Backfills } from "../backfill/backfills.ts";
 import { hostBackfillTarget } from "../backfill/host-backfill-target.ts";
 import { loadConfigOrLastGood } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
-import type { Dashboard } from "../dashboard/start-dashboard.ts";
 import { messageOf } from "../errors.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { acquireHostLock, supervisedLock } from "../host/host-lock.ts";
@@ -16,6 +15,7 @@ import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtim
 import { DisposerStack } from "./disposer-stack.ts";
 import { reportStartConfig, watchHostConfig } from "./host-config.ts";
 import { openHostFaces } from "./host-faces.ts";
+import type { HttpFace } from "./http-face.ts";
 import { watchHostMemory } from "./host-memory.ts";
 import { TaskWatching } from "./task-watching.ts";
 
@@ -122,17 +122,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
         log,
       }),
     );
-    let dashboard: Dashboard | null = null;
+    // Opened with the other faces, after the config watcher that reconfigures it.
+    let http: HttpFace | null = null;
     const alerting = stack.use(
       "alerting",
       startAlerting({
         scheduler,
         catalog,
         store: ledger,
-        metrics: rt.config.metrics.enabled ? { restarts, startedAt } : null,
+        metrics: { restarts, startedAt },
         config: () => rt.config,
         host: { id: fleet.owner, hostname: os.hostname() },
-        dashboardUrl: () => (rt.config.dashboard.enabled ? (dashboard?.url ?? null) : null),
+        dashboardUrl: () => (rt.config.dashboard.enabled ? (http?.dashboard?.url ?? null) : null),
         runJson: (run) => ({ ...runJson(run) }),
         recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
         log,
@@ -140,7 +141,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
     );
     const taskWatching = stack.use("task watcher", new TaskWatching(rt));
     if (rt.config.tasks.reloadOnChange) taskWatching.swap(await taskWatching.start(rt.config.tasks.directory));
-    const hostConfig = stack.use("config watcher", await watchHostConfig(initial, { runtime: rt, taskWatching, alerting, console: consoleOn }));
+    const hostConfig = stack.use("config watcher", await watchHostConfig(initial, {
+        runtime: rt,
+        taskWatching,
+        alerting,
+        http: { reconfigure: (prev, next) => http?.reconfigure(prev, next) ?? Promise.resolve() },
+        console: consoleOn,
+      }));
 
     let stopping: Promise<void> | null = null;
     let resolveStopped: (result: { restart: boolean }) => void = () => {};
@@ -173,7 +180,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       // Answer first, then stop: the caller waits for the host to go away.
       stop: (stopOptions) => setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)))),
     });
-    dashboard = faces.dashboard;
+    http = faces.http;
     scheduler.start();
     void backfills.resume().catch((error: unknown) => log.error({ event: "backfill.resume_failed", err: error }, `resuming backfills: ${messageOf(error)}`));
     stack.defer(

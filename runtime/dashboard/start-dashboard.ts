@@ -32,12 +32,14 @@ import { TaskAuthoring } from "../authoring/task-authoring.ts";
 export interface DashboardOptions extends HostOperationsContext {
   /** The live configuration: host and port are read at start, the token on every request. */
   config(): ResolvedConfig;
+  /** The configuration to start on, when it is not yet the live one (a reload builds the new server first). */
+  startOn?: ResolvedConfig;
   /** The host's data directory (for the generated token file). */
   dataDir: string;
   status(): Promise<StatusJson>;
   log: HostLog;
-  /** GET /metrics (metrics.enabled); the server also starts for it alone, with the page off. */
-  metrics?: HostMetrics | null;
+  /** GET /metrics, while there are metrics (metrics.enabled); the server also starts for it alone, with the page off. */
+  metrics?: () => HostMetrics | null;
   /** Recent alerts and channel health for GET /api/alerts. */
   alerting?: { channels(): unknown[]; listAlerts(options: { limit?: number; taskId?: string }): Promise<AlertRow[]> };
   /** Backfills, when the host runs them. */
@@ -84,16 +86,17 @@ function page(title: string, script: string, bodyFile: string): { body: string; 
  * a POST riding on the cookie must come from the dashboard's own origin.
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const { host, port, enabled: pageOn } = options.config().dashboard;
+  const startOn = options.startOn ?? options.config();
+  const { host, port, enabled: pageOn } = startOn.dashboard;
   const configured = () => options.config().dashboard.token;
   const metricsToken = () => options.config().metrics.token;
-  if (configured() == null && (pageOn || metricsToken() == null) && !isLoopbackHost(host)) {
+  if (startOn.dashboard.token == null && (pageOn || startOn.metrics.token == null) && !isLoopbackHost(host)) {
     throw new Error(
       `dashboard: dashboard.host is ${JSON.stringify(host)} (not loopback) and no token is set; ` +
         `set dashboard.token or ${DASHBOARD_TOKEN_ENV}, or bind dashboard.host to 127.0.0.1`,
     );
   }
-  const fallback = configured() == null ? await generatedToken(options.dataDir) : null;
+  const fallback = startOn.dashboard.token == null ? await generatedToken(options.dataDir) : null;
   // Read on each request, so a config reload that changes the token applies at once. A token
   // removed from the config while the dashboard runs locks it until the host restarts.
   const lockedOut = randomBytes(32).toString("hex");

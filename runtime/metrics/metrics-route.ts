@@ -3,7 +3,8 @@ import type { Hono } from "hono";
 import type { HostMetrics } from "./host-metrics.ts";
 
 export interface MetricsRouteOptions {
-  metrics: HostMetrics;
+  /** Null while metrics.enabled is false (a reload may switch them on and off). */
+  metrics(): HostMetrics | null;
   /** `metrics.token`, else the dashboard's token; read per request so a reload applies at once. */
   token(): string;
 }
@@ -27,6 +28,8 @@ export function mountMetrics(app: Hono, options: MetricsRouteOptions): void {
       c.header("WWW-Authenticate", 'Bearer realm="taskhost metrics"');
       return c.json({ error: "send Authorization: Bearer <metrics.token, or the dashboard token>", code: "ERR_UNAUTHORIZED" }, 401);
     }
-    return c.body(await options.metrics.text(), 200, { "Content-Type": options.metrics.contentType, "Cache-Control": "no-store" });
+    const metrics = options.metrics();
+    if (!metrics) return c.json({ error: "metrics are off: set metrics.enabled: true in config/config.yaml", code: "ERR_NOT_FOUND" }, 404);
+    return c.body(await metrics.text(), 200, { "Content-Type": metrics.contentType, "Cache-Control": "no-store" });
   });
 }
