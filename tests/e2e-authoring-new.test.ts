@@ -28,6 +28,7 @@ describe("taskhost new, end to end", () => {
     expect(made.code).toBe(0);
     expect(made.stdout).toContain("wrote tasks/etl/py-report.ts: Py report, every 2 seconds");
     expect(made.stdout).toMatch(/next runs:\n {2}\w{3} \d{4}-\d\d-\d\d \d\d:\d\d:\d[02468]/);
+    expect(made.stdout).toContain("no host is running: it runs once one starts");
     const source = await readFile(path.join(project.root, "tasks", "etl", "py-report.ts"), "utf8");
     expect(source).toContain("@repeat(every(2).seconds)");
 
@@ -40,6 +41,7 @@ describe("taskhost new, end to end", () => {
   it("a task written while the host runs is picked up; a failing script fails the run with its exit code", async () => {
     const made = await project.cli(["new", "shell", "--script", "scripts/hello.sh", "--every", "2 seconds", "--", "--flag"]);
     expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/the running host \(pid \d+\) picks it up at once/);
     const run = await finishedRun("shell");
     expect(run.status).toBe("success");
     expect(run.output).toContain(`shell got ${run.scheduledFor} (2 args)`);

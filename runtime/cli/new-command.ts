@@ -1,6 +1,7 @@
 import { TaskAuthoring } from "../authoring/task-authoring.ts";
 import type { TaskFormInput } from "../authoring/task-draft.ts";
 import type { CliContext } from "./cli-context.ts";
+import { runningHostPid } from "../host/host-lock.ts";
 
 export interface NewOptions {
   script: string;
@@ -61,7 +62,10 @@ export async function newCommand(ctx: CliContext, id: string, options: NewOption
       const next = preview.occurrences.map((o) => `  ${o.local} (${preview.zone})`).join("\n");
       process.stdout.write(next ? `next runs:\n${next}\n` : "no occurrence left in its window\n");
     }
-    process.stdout.write("a running host picks it up at once; edit the file or use the dashboard to change it\n");
+    const host = await runningHostPid(ctx.files.pidFile);
+    process.stdout.write(
+      `${host != null ? `the running host (pid ${host}) picks it up at once` : "no host is running: it runs once one starts (npm start)"}; edit the file or use the dashboard to change it\n`,
+    );
     return 0;
   } catch (error) {
     const field = (error as { field?: string }).field;
