@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -69,7 +70,15 @@ export default class {
     const again = await project.cli(["start"]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain(`already running for this project (pid ${host.pid}`);
+    // Also with its ledger (and so the lock beside it) moved elsewhere: a second sql.js ledger
+    // would run every occurrence again.
+    await writeFile(join(project.root, "config", "other.yaml"), "database:\n  path: data-other/scheduler.db\n");
+    const other = await project.cli(["start", "--config", "config/other.yaml"]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(`already running for this project (pid ${host.pid}, lock ${join(project.root, "data", "project.lock")})`);
+    expect(other.stderr).toContain("a sql.js ledger of its own");
     expect(await host.stop()).toBe(0);
+    expect(existsSync(join(project.root, "data", "project.lock"))).toBe(false);
   });
 
   it("a bad config at start is a clear error naming the key and line, and a non-zero exit", async () => {

@@ -8,7 +8,7 @@ import { loadConfigOrLastGood } from "../config/last-good-config.ts";
 import type { ResolvedConfig } from "../config/config-options.ts";
 import { messageOf } from "../errors.ts";
 import { hostFiles } from "../host/host-files.ts";
-import { acquireHostLock, supervisedLock } from "../host/host-lock.ts";
+import { acquireLocks, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
 import { startCacheSweeps } from "../host/sweep-build-cache.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
@@ -66,7 +66,9 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const initial = loadConfigOrLastGood(options.configPath, options.projectRoot);
   const files = hostFiles(path.dirname(initial.config.database.path));
   // The lock comes before the logs: a second host must not write into the first one's files.
-  const lock = options.supervisorPid ? await supervisedLock(files.pidFile, options.supervisorPid) : await acquireHostLock(files.pidFile);
+  const lock = options.supervisorPid
+    ? await supervisedLock(files.pidFile, options.supervisorPid)
+    : await acquireLocks({ projectRoot: options.projectRoot, pidFile: files.pidFile, sharedLedger: initial.config.database.url != null });
   const pid = options.supervisorPid ?? process.pid;
   let runtime: Runtime | null = null;
   const stack = new DisposerStack((name, error) =>

@@ -16,7 +16,7 @@ export interface HostLock {
  * starts racing cannot both win. A PID file whose process is gone (crash,
  * kill -9, reboot) is stale and taken over.
  */
-export async function acquireHostLock(pidFile: string, pid = process.pid): Promise<HostLock> {
+export async function acquireHostLock(pidFile: string, pid = process.pid, why = ""): Promise<HostLock> {
   // The data folder is the host's alone: 0700 when taskhost makes it (issue 10.10).
   await mkdir(path.dirname(pidFile), { recursive: true, mode: 0o700 });
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -40,7 +40,7 @@ export async function acquireHostLock(pidFile: string, pid = process.pid): Promi
       if (holder != null) {
         throw Object.assign(
           new Error(
-            `taskhost: a host is already running for this project (pid ${holder}, lock ${pidFile}). ` +
+            `taskhost: a host is already running for this project (pid ${holder}, lock ${pidFile}).${why} ` +
               `Use \`npx taskhost status\` to see it, or stop it with \`kill ${holder}\`.`,
           ),
           { code: ERR_HOST_RUNNING, pid: holder },
@@ -83,4 +83,34 @@ export async function supervisedLock(pidFile: string, supervisorPid: number): Pr
     );
   }
   return { pid: supervisorPid, release: async () => {} };
+}
+
+/**
+ * The lock a host holds: the one beside its ledger, and with a sql.js ledger
+ * the project's too (data/project.lock), so that a second host whose
+ * database.path moved its ledger (and so its lock) elsewhere cannot run the
+ * same tasks on a ledger of its own: every occurrence would run twice. Hosts
+ * on one database.url share the work and take none.
+ */
+export async function acquireLocks(
+  ctx: { projectRoot: string; pidFile: string; sharedLedger: boolean },
+  pid = process.pid,
+): Promise<HostLock> {
+  const own = await acquireHostLock(ctx.pidFile, pid);
+  const projectFile = path.join(ctx.projectRoot, "data", "project.lock");
+  if (ctx.sharedLedger) return own;
+  let project: HostLock;
+  try {
+    project = await acquireHostLock(projectFile, pid, " It runs this project's tasks on a sql.js ledger of its own (database.path); a second one would run every occurrence again.");
+  } catch (error) {
+    await own.release();
+    throw error;
+  }
+  return {
+    pid,
+    release: async () => {
+      await project.release();
+      await own.release();
+    },
+  };
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { acquireHostLock } from "../host/host-lock.ts";
+import { acquireLocks } from "../host/host-lock.ts";
 import type { ProjectContext } from "../host/project-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
@@ -43,7 +43,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   process.title = "taskhost";
   let lock;
   try {
-    lock = await acquireHostLock(ctx.files.pidFile);
+    lock = await acquireLocks({ projectRoot: ctx.projectRoot, pidFile: ctx.files.pidFile, sharedLedger: ctx.config.database.url != null });
   } catch (error) {
     say(error instanceof Error ? error.message : String(error));
     return 1;
