@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { currentRun } from "../runtime/api/current-run.ts";
+import { isGracefulStop } from "../runtime/api/abort-reason.ts";
 import { getProjectRoot } from "./project-root.ts";
 import { hostPackageDir } from "./host-modules.ts";
 import { errorMessage, sleep } from "./errors.ts";
@@ -204,7 +205,9 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
       });
     };
     let child: ReturnType<typeof spawn> | undefined;
-    if (signal?.aborted) {
+    // A graceful stop of the host lets the command run (and start): the run has shutdown_grace
+    // seconds to finish, and the host ends the command's process group when they run out.
+    if (signal?.aborted && !isGracefulStop(signal)) {
       aborted = true;
       return finish(null, null);
     }
@@ -229,6 +232,7 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
       stopping = stopGroup(proc.pid, graceMs);
     };
     onAbort = () => {
+      if (isGracefulStop(signal)) return;
       aborted = true;
       stop(Math.min(options.killGraceMs ?? 2000, ABORT_GRACE_MS));
     };
@@ -267,9 +271,10 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
 /**
  * Runs an external command without a shell (unless `shell: true`), capturing
  * stdout and stderr (each capped at `maxOutputBytes`). The command runs in its
- * own process group: on `timeout`, or when the run's `ctx.signal` aborts, the
- * whole group gets SIGTERM, then SIGKILL after a grace, so nothing it started
- * outlives it. Failed attempts (unexpected exit code, timeout, not found) are
+ * own process group: on `timeout`, or when the run's `ctx.signal` aborts (its
+ * timeout, overlap: replace), the whole group gets SIGTERM, then SIGKILL after a
+ * grace, so nothing it started outlives it. A graceful stop of the host (which
+ * aborts ctx.signal too) lets it finish within scheduler.shutdown_grace instead. Failed attempts (unexpected exit code, timeout, not found) are
  * retried `retries` times, `retryDelay` seconds apart. Never throws; check `success`.
  *
  * @example

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
+import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
 
 describe("commands against a running host and with none", () => {
   let project: TempProject;
@@ -158,4 +159,46 @@ export default class {
     expect(ended?.status).toBe("success");
     expect(runs.filter((r) => r.status === "running")).toEqual([]);
   });
+
+  it("a graceful stop lets a command run by the helpers finish within shutdown_grace, and ends one that outlasts it", async () => {
+    // As `taskhost new` writes them: the task's work is one executeCommand.
+    const release = join(project.root, "release");
+    const pids = join(project.root, "pids");
+    await project.writeConfig({ scheduler: { shutdown_grace: 20 } });
+    const command = (name: string, script: string) =>
+      taskSource({
+        schedule: "every(1).hours",
+        method: "run",
+        body: `const { executeCommand } = await import("taskhost/helpers");
+    ctx.log.info("begin");
+    const result = await executeCommand("bash", { args: ["-c", ${JSON.stringify(script)}], timeout: 120 });
+    if (!result.success) throw new Error(result.error ?? "failed");
+    ctx.log.info("${name} finished: " + result.stdout.trim());`,
+      });
+    await project.writeTask("waits.ts", command("waits", `echo $$ >> ${pids}; while [ ! -e ${release} ]; do sleep 0.05; done; echo released`));
+    const host = await project.start();
+    const run = project.cli(["run", "waits"], 90_000);
+    await waitFor(() => host.output().includes("[waits] begin"), { what: "the command to begin" });
+    const stopped = host.stop();
+    await waitFor(() => host.output().includes('"host.stopping"') || host.output().includes("stopping ("), { what: "the stop to begin" });
+    await writeFile(release, "");
+    expect(await stopped).toBe(0);
+    expect((await run).stdout).toContain("waits finished: released");
+    const [done] = finished(await history(project, "waits"));
+    expect(done).toMatchObject({ status: "success" });
+
+    // One that outlasts the grace is ended with its run, its process group too.
+    await rm(release);
+    await project.writeConfig({ scheduler: { shutdown_grace: 1 } });
+    const again = await project.start();
+    const slow = project.cli(["run", "waits"], 90_000);
+    await waitFor(async () => (await readFile(pids, "utf8").catch(() => "")).trim().split("\n").length >= 2, { what: "the second command to begin" });
+    const pid = Number((await readFile(pids, "utf8")).trim().split("\n")[1]);
+    expect(await again.stop()).toBe(0);
+    await slow;
+    const last = finished(await history(project, "waits"))[0]!;
+    expect(last.status).toBe("interrupted");
+    await waitFor(() => !isProcessAlive(pid), { what: `the command (pid ${pid}) to be ended` });
+  });
 });
+

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BIN, REPO, TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { readHostLog } from "./support/host-log.ts";
+import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
 
 // setup-cron.sh edits a temp file (TASKHOST_CRONTAB_FILE), never the real
 // crontab; monitor.sh runs against a temp project (TASKHOST_PROJECT_ROOT) with
@@ -31,14 +32,6 @@ async function script(file: string, args: string[], env: NodeJS.ProcessEnv): Pro
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** PIDs of processes whose working directory is `root` (the hosts of that project). */
 async function processesIn(root: string): Promise<{ pid: number; ppid: number }[]> {
@@ -149,7 +142,7 @@ describe("scripts/monitor.sh", () => {
   afterEach(async () => {
     // Whatever a monitor started in this project and is still alive.
     for (const { pid } of await processesIn(root)) started.push(pid);
-    for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, "SIGKILL");
+    for (const pid of started.splice(0)) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
     await project.cleanup();
   });
 
@@ -168,7 +161,7 @@ describe("scripts/monitor.sh", () => {
     const pid = Number((await readFile(path.join(root, "data", "taskhost.pid"), "utf8")).trim());
     started.push(pid);
     expect(pid).not.toBe(dead);
-    expect(alive(pid)).toBe(true);
+    expect(isProcessAlive(pid)).toBe(true);
 
     const status = await project.json<{ host: { running: boolean; pid: number } }>(["status"]);
     expect(status.host.running).toBe(true);
@@ -190,7 +183,7 @@ describe("scripts/monitor.sh", () => {
 
     // Stop it the way an admin would: SIGTERM to the PID in the lock file.
     process.kill(pid, "SIGTERM");
-    await waitFor(() => !alive(pid), { timeoutMs: 20_000, what: `host ${pid} to exit after SIGTERM` });
+    await waitFor(() => !isProcessAlive(pid), { timeoutMs: 20_000, what: `host ${pid} to exit after SIGTERM` });
     await waitFor(async () => (await processesIn(root)).length === 0, { timeoutMs: 10_000, what: "no process left in the project" });
   });
 

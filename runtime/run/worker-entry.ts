@@ -7,6 +7,7 @@ import { format } from "node:util";
 import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
 import { serializeThrown } from "./serialize-thrown.ts";
 import { readSchedules } from "../api/read-schedules.ts";
+import { abortReason } from "../api/abort-reason.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
 import { makeTaskContext } from "./task-context-factory.ts";
 import { setCurrentRun } from "../api/current-run.ts";
@@ -35,7 +36,7 @@ const goSignal = new Promise<Go>((resolve) => (go = resolve));
 
 port.on("message", (message: HostMessage) => {
   if (message.type === "go") go(message);
-  else if (message.type === "abort") abort.abort(new Error(message.reason));
+  else if (message.type === "abort") abort.abort(abortReason(message.reason, message.graceful === true));
   else if (message.type === "inspect") inspect(message.bundleUrl);
 });
 

@@ -45,5 +45,6 @@ export type WorkerMessage =
  */
 export type HostMessage =
   | { type: "go"; state: Record<string, unknown>; notAfter?: number }
-  | { type: "abort"; reason: string }
+  /** `graceful`: a stop of the host, within whose grace the run may still finish (api/abort-reason.ts). */
+  | { type: "abort"; reason: string; graceful?: boolean }
   | { type: "inspect"; bundleUrl: string };

@@ -76,7 +76,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
     forced = { status, reason, completedCounts };
     // Told to start, but waiting for its instant (or its state): its code never begins, so nothing needs the grace.
     if (startAsked && !goPosted) return settle(status, reason, true);
-    handle.post({ type: "abort", reason });
+    handle.post({ type: "abort", reason, graceful: completedCounts });
     killTimer = setTimeout(() => settle(status, reason), graceMs);
   };
 

@@ -19,6 +19,7 @@ import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
 import { trackRunChildren } from "../run-children.ts";
 import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
+import { abortReason } from "../../api/abort-reason.ts";
 import { publishTaskPaths } from "../task-paths.ts";
 
 process.setSourceMapsEnabled(true);
@@ -76,7 +77,7 @@ port.on("message", (message: ToIsolate) => {
       if (run && !run.told) void begin(run, message.state, message.late, message.notBefore);
       break;
     case "abort":
-      run?.abort.abort(new Error(message.reason));
+      run?.abort.abort(abortReason(message.reason, message.graceful === true));
       // Told to go but still waiting for its instant: its code never begins (the host decides what follows).
       if (run?.told && !run.started && !run.ended) {
         post({ type: "too-late", runId: run.load.runId });

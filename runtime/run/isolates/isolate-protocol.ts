@@ -42,7 +42,8 @@ export type ToIsolate =
    * load's end or of `notBefore`, whichever is latest (the machine froze).
    */
   | { type: "go"; runId: number; state: Record<string, unknown>; late?: { askedAt: number; afterMs: number }; notBefore?: number }
-  | { type: "abort"; runId: number; reason: string }
+  /** `graceful`: a stop of the host, within whose grace the run may still finish (api/abort-reason.ts). */
+  | { type: "abort"; runId: number; reason: string; graceful?: boolean }
   /** A loaded run that will never start: drop it. */
   | { type: "cancel"; runId: number }
   /** The run's child processes (run-children.ts: ended with the run, as under `worker`). */

@@ -120,7 +120,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     if (ended || forced) return;
     forced = { status, reason, completedCounts };
     if (!worker || !loaded) return finish(status, reason, worker !== null);
-    worker.send({ type: "abort", runId, reason });
+    worker.send({ type: "abort", runId, reason, graceful: completedCounts });
     killTimer = setTimeout(() => finish(status, reason, true), graceMs);
   };
 
