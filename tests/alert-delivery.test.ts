@@ -246,6 +246,8 @@ describe("the wiring, with a stand-in scheduler and catalog", () => {
       scheduler.emit("run.skipped", { ...info, code: "overlap", reason: "skipped: the previous run was still running (overlap: skip)" });
       scheduler.emit("run.skipped", { ...info, code: "overlap", reason: "skipped: the previous run was still running (overlap: skip)" });
       scheduler.emit("run.skipped", { ...info, scheduledFor: Date.parse("2026-11-01T10:01:00Z"), code: "missed", reason: "skipped: missed while the host was down" });
+      // A restart shorter than missed_grace, with a catch-up standing for what passed: no miss.
+      scheduler.emit("occurrence.missed", { taskId: "backup", scheduleId: "backup#start", first: Date.now() - 20_000, count: 4, countIsFloor: false, policy: "once", cause: "host-down" });
       scheduler.emit("occurrence.missed", { taskId: "backup", scheduleId: "backup#start", first: Date.parse("2026-11-01T10:01:00Z"), count: 12, countIsFloor: false, policy: "skip", cause: "host-down" });
       const alerts = await waitFor(async () => { const list = await store.listAlerts(); return list.length >= 2 ? list : null; }, { what: "two missed alerts" });
       expect(alerts.map((a) => a.text)).toEqual([

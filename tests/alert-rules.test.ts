@@ -173,6 +173,16 @@ describe("missed", () => {
     pending.expect(occ("a#run", "a", MIN)); // already reported: not pending again
     expect(pending.due(10 * MIN, 60_000, () => true)).toEqual([]);
   });
+
+  it("a task that reloads forgets what it expected (an edit may have moved its grid); the next sample expects anew", () => {
+    const pending = new PendingOccurrences();
+    const occ = (scheduleId: string, taskId: string, scheduledFor: number) => ({ scheduleId, taskId, title: taskId, scheduledFor });
+    pending.expect(occ("rep#run", "rep", 30_000)); // every 30 s, then edited to every 20 s
+    pending.expect(occ("other#run", "other", 30_000));
+    pending.dropTask("rep");
+    pending.expect(occ("rep#run", "rep", 40_000));
+    expect(pending.due(2 * MIN, 60_000, () => true).map((p) => [p.scheduleId, p.scheduledFor])).toEqual([["other#run", 30_000], ["rep#run", 40_000]]);
+  });
 });
 
 describe("error", () => {

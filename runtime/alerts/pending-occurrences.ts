@@ -33,9 +33,9 @@ export class PendingOccurrences {
     if (this.settled.size > 10_000) this.settled.delete(this.settled.values().next().value!);
   }
 
-  /** Forgets a schedule's occurrences (removed, paused, reset, reloaded with another spec). */
-  dropSchedule(scheduleId: string): void {
-    for (const [key, p] of this.pending) if (p.scheduleId === scheduleId) this.pending.delete(key);
+  /** Forgets a task's expected occurrences (it reloaded: another spec may have moved them); the next sample expects anew. */
+  dropTask(taskId: string): void {
+    for (const [key, p] of this.pending) if (p.taskId === taskId) this.pending.delete(key);
   }
 
   /**

@@ -53,6 +53,8 @@ export interface OccurrenceMissedInfo {
   first: number;
   count: number;
   countIsFloor?: boolean;
+  /** `skip`: none of them runs; else a catch-up run stands for them. */
+  policy?: "once" | "skip" | "all";
   cause?: "host-down" | "asleep";
 }
 
@@ -263,6 +265,9 @@ export function startAlerting(options: AlertingOptions): Alerting {
     onMissed({ ...run, title: titleOf(run.taskId), reason: "skipped", detail: run.reason.replace(/^skipped: /, "") });
   };
   const onOccurrenceMissed = (miss: OccurrenceMissedInfo) => {
+    // A short outage is not a miss: the catch-up starts within missed_grace of every occurrence it
+    // stands for, as a run held up that long would (a deploy's restart must not page for each task).
+    if (miss.policy !== "skip" && clock.now() - miss.first <= alertsConfig().missedGraceSec * 1000) return;
     const n = `${miss.count}${miss.countIsFloor ? "+" : ""}`;
     const detail = `${n} occurrence(s) passed while the host was ${miss.cause === "asleep" ? "asleep or stalled" : "down"}`;
     onMissed({ taskId: miss.taskId, scheduleId: miss.scheduleId, scheduledFor: miss.first, title: titleOf(miss.taskId), reason: "missed", detail }, miss.count);
@@ -270,6 +275,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
 
   const onChanged = (entry: AlertingTask) => {
     if (entry.loaded) seed(entry.id);
+    // Reloaded (an edit may move its schedule's grid): what it expected next may be no occurrence now.
+    pending.dropTask(entry.id);
     // A task asking for desktop notifications of failures needs that channel.
     if (entry.loaded?.meta.notifyOnFailure && !channels.has(IMPLICIT_DESKTOP)) configure();
     for (const d of rules.taskLoaded(entry.id, entry.title, entry.error, clock.now())) raise(d, null);
