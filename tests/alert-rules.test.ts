@@ -200,6 +200,30 @@ describe("error", () => {
   });
 });
 
+describe("streak across a restart", () => {
+  it("counts the occurrences that failed since the last success in the history, once each (retries included)", () => {
+    const rules = new AlertRules(() => settings({ rules: ["streak"] }));
+    // Newest first, as the ledger lists them: two failed occurrences (one retried), a manual failure, then a success.
+    const history = [
+      { status: "failure", trigger: "retry", scheduledFor: 3 * MIN },
+      { status: "failure", trigger: "schedule", scheduledFor: 3 * MIN },
+      { status: "failure", trigger: "manual", scheduledFor: null },
+      { status: "timeout", trigger: "schedule", scheduledFor: 2 * MIN },
+      { status: "success", trigger: "schedule", scheduledFor: MIN },
+      { status: "failure", trigger: "schedule", scheduledFor: 0 },
+    ];
+    rules.seedStreak("backup", history);
+    expect(rulesOf(rules.runEnded(ended(4 * MIN)))).toEqual(["streak"]);
+    expect(rules.runEnded(ended(4 * MIN, { taskId: "other", scheduleId: "other#go" }))).toEqual([]);
+    // What this host counted already is not counted twice: the larger count stands.
+    const fresh = new AlertRules(() => settings({ rules: ["streak"] }));
+    fresh.runEnded(ended(MIN));
+    fresh.runEnded(ended(2 * MIN));
+    fresh.seedStreak("backup", [{ status: "failure", trigger: "schedule", scheduledFor: 2 * MIN }]);
+    expect(rulesOf(fresh.runEnded(ended(3 * MIN)))).toEqual(["streak"]);
+  });
+});
+
 describe("rate limits are per task and rule", () => {
   it("one task's alert does not hold back another's, nor another rule's", () => {
     const rules = new AlertRules(() => settings({ rules: ["failure", "streak"], failureStreak: 2 }));

@@ -106,6 +106,22 @@ export class AlertRules {
     }
   }
 
+  /**
+   * The task's recent runs, newest first: the occurrences that failed since its
+   * last success carry over a restart, so the streak alert fires at the
+   * failure_streak-th in a row, not that many after the restart. Runs this host
+   * already counted are among them: the larger count stands.
+   */
+  seedStreak(taskId: string, runs: ReadonlyArray<{ status: string; trigger: string; scheduledFor: number | null }>): void {
+    const failed = new Set<number>();
+    for (const run of runs) {
+      if (run.trigger === "manual" || run.trigger === "backfill" || !["success", "failure", "timeout"].includes(run.status)) continue;
+      if (run.status === "success") break;
+      failed.add(run.scheduledFor ?? -1);
+    }
+    if (failed.size > (this.streaks.get(taskId) ?? 0)) this.streaks.set(taskId, failed.size);
+  }
+
   runEnded(run: EndedRun): AlertDecision[] {
     // Manual and backfill runs are watched by whoever started them; retries are judged by their last attempt.
     if (run.trigger === "manual" || run.trigger === "backfill" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return [];

@@ -221,6 +221,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
           bySchedule.set(r.scheduleId, [...(bySchedule.get(r.scheduleId) ?? []), r.finishedAt - r.startedAt]);
         }
         for (const [id, durations] of bySchedule) rules.durations.seed(id, durations);
+        rules.seedStreak(taskId, runs);
         const lastOk = lastSuccessOf(runs);
         if (lastOk != null) metrics?.lastSucceeded(taskId, lastOk);
       })
