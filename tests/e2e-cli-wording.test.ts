@@ -1,7 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { REPO, TempProject } from "./support/temp-project.ts";
+import { BIN, REPO, TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -33,6 +34,12 @@ describe("CLI wording", () => {
       expect(missing.code, args.join(" ")).toBe(1);
       expect(missing.stderr).toContain("--config config/nope.yaml: no such file");
     }
+    // Piped into `head`, which goes away: no EPIPE stack, a quiet exit 0.
+    await mkdir(path.join(project.root, "logs"), { recursive: true });
+    await writeFile(path.join(project.root, "logs", "tasks.log"), "2026-12-02T00:00:00.000Z INFO [x] a line\n".repeat(100_000));
+    const piped = spawnSync("bash", ["-o", "pipefail", "-c", `"${process.execPath}" "${BIN}" logs -n 100000 | head -1`], { cwd: project.root, encoding: "utf8" });
+    expect(piped.stderr).toBe("");
+    expect(piped.status).toBe(0);
     const help = await project.cli(["status", "--help"]);
     expect(help.stdout).not.toContain("contract");
     expect(help.stdout).toContain("one JSON object");

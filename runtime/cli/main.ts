@@ -19,6 +19,18 @@ const program = new Command()
   .showHelpAfterError("(`taskhost --help` lists the commands)")
   .configureOutput({ outputError: (text, write) => write(text) });
 
+// `taskhost logs | head`: once the reader has gone, a command has nothing left to say.
+// Not the host's commands: a console that goes away must not stop a host (a hang-up does, gracefully).
+program.hook("preAction", (_program, command) => {
+  if (command.name() === "start" || command.name() === "__host") return;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE") throw error;
+      process.exit(0);
+    });
+  }
+});
+
 const configOf = () => {
   const { config } = program.opts<{ config: string }>();
   return program.getOptionValueSource("config") === "cli" ? givenConfigPath(config) : config;
