@@ -162,7 +162,7 @@ export default class { @repeat(every().second) async start() {} }
     await project.writeTask("fine.ts", `/*\n---\ntimeout: soon\n---\n*/\nexport default class {}\n`);
     const req = await waitFor(() => hooks.requests.find((r) => r.path === "/hook" && JSON.parse(r.body).event === "error"), { what: "an error webhook" });
     expect(JSON.parse(req.body).text).toMatch(/^fine is an error task: tasks\/fine\.ts:3: frontmatter field "timeout"/);
-    type Channels = { alerts: { channels: Array<{ name: string; state: string; sent: number }> } };
+    type Channels = { alerts: { channels: Array<{ name: string; state: string; sent: number; lastErrorAt: string | null; lastSuccessAt: string | null }> } };
     // "dead" is failing once three attempts in a row failed (after 2 s and 4 s of backoff).
     const status = await waitFor(async () => {
       const s = await project.json<Channels>(["status"]);
@@ -172,6 +172,10 @@ export default class { @repeat(every().second) async start() {} }
     const text = await project.cli(["status"]);
     expect(text.stdout).toMatch(/alert channel dead \(webhook\) is failing: \d+ attempt\(s\) in a row, last: POST http:\/\/127\.0\.0\.1:\d+\/…: ECONNREFUSED/);
     expect(status.alerts.channels[0]!.sent).toBeGreaterThanOrEqual(3);
+    // Times as every time in the JSON shapes: ISO-8601 UTC.
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    expect(status.alerts.channels[0]!.lastSuccessAt).toMatch(iso);
+    expect(status.alerts.channels[2]!.lastErrorAt).toMatch(iso);
   });
 
   it("an unreachable channel loses no run: the every-second task ran every second all along", async () => {

@@ -27,8 +27,9 @@ export interface ChannelHealth {
   dropped: number;
   consecutiveFailures: number;
   lastError: string | null;
-  lastErrorAt: number | null;
-  lastSuccessAt: number | null;
+  /** ISO-8601 UTC, as every time in the JSON shapes. */
+  lastErrorAt: string | null;
+  lastSuccessAt: string | null;
 }
 
 /** Failing after this many attempts in a row went wrong. */
@@ -136,7 +137,7 @@ export class DeliveryQueue {
       this.health.failedAttempts++;
       this.health.consecutiveFailures++;
       this.health.lastError = reason;
-      this.health.lastErrorAt = Date.now();
+      this.health.lastErrorAt = new Date().toISOString();
       if (this.health.consecutiveFailures >= FAILING_AFTER) this.health.state = "failing";
       const last = item.attempt >= this.maxAttempts;
       this.options.log.warn(
@@ -158,7 +159,7 @@ export class DeliveryQueue {
       this.health.sent++;
       this.health.consecutiveFailures = 0;
       this.health.state = "ok";
-      this.health.lastSuccessAt = Date.now();
+      this.health.lastSuccessAt = new Date().toISOString();
       this.options.log.info({ event: "alert.sent", ...fields }, `alert ${message.event} of ${message.task.id} sent to ${this.channel.name}`);
       this.next(0);
     } else {
