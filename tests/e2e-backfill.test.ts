@@ -54,6 +54,7 @@ describe("taskhost backfill, end to end", () => {
     const rest = await project.cli(["backfill", "report#run", "--from", from, "--to", to]);
     expect(rest.stdout).toContain("1 occurrence(s) of report#run");
     expect(rest.stdout).toContain("; 4 already had a run");
+    expect(rest.stdout).toMatch(/done: 1 run\(s\), 0 failed, 4 already had a run/);
     const none = await project.cli(["backfill", "report", "--from", from, "--to", to]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain("0 occurrence(s)");

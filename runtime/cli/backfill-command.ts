@@ -77,7 +77,9 @@ export async function backfillCommand(ctx: CliContext, target: string, options: 
     }
     const failed = job.done.filter((s) => s.status === "failure" || s.status === "timeout" || s.status === "interrupted").length;
     const ran = job.done.filter((s) => s.runId != null).length;
-    line(`backfill ${job.id} ${job.state}: ${ran} run(s), ${failed} failed, ${job.done.length - ran} already had a run${job.note && job.state === "failed" ? ` (${job.note})` : ""}`);
+    // Those found run when it was planned, and those found run as it went (another host, a resumed backfill).
+    const already = (job.alreadyRun ?? 0) + job.done.length - ran;
+    line(`backfill ${job.id} ${job.state}: ${ran} run(s), ${failed} failed, ${already} already had a run${job.note && job.state === "failed" ? ` (${job.note})` : ""}`);
     return job.state === "done" && failed === 0 ? 0 : 1;
   } finally {
     process.off("SIGINT", onSignal);
