@@ -112,6 +112,7 @@ export default class { @repeat(every().second) async start() {} }
     ]);
     expect(Date.parse(alerts[0]!.at)).toBeGreaterThanOrEqual(Date.parse(alerts[1]!.at));
     const text = await project.cli(["alerts"]);
+    expect(text.stdout).toMatch(/^times in \S+\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  /);
     expect(text.stdout).toMatch(/failure\s+flaky\s+→ ops, dead\n\s+Flaky \(flaky#start\) failed: Error: disk full/);
   });
 

@@ -24,5 +24,6 @@ describe("history as a table", () => {
     expect(lines[1]!.endsWith(`TypeError: ${"x".repeat(68)}…`)).toBe(true);
     expect(lines[2]!.endsWith("Error: short")).toBe(true);
     expect(lines.join("\n")).not.toContain("tasks/report.ts");
+    expect(lines[0]).toContain(`SCHEDULED FOR (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
   });
 });

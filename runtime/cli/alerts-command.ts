@@ -4,6 +4,7 @@ import type { AlertRow } from "../store/ledger.ts";
 import { withLedger } from "./offline-ledger.ts";
 import { isCode } from "../errors.ts";
 import { alertJson } from "../alerts/alert-json.ts";
+import { localTime, machineZone } from "./format-text.ts";
 
 /**
  * `taskhost alerts [--json] [-n N] [--task ID]`: the alerts raised, newest
@@ -30,9 +31,10 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
     process.stdout.write(`no alerts${options.task ? ` for ${options.task}` : ""} yet\n`);
     return 0;
   }
+  process.stdout.write(`times in ${machineZone()}\n`);
   for (const a of rows) {
     const to = a.channels.length ? a.channels.join(", ") : "no channel";
-    process.stdout.write(`${new Date(a.at).toLocaleString()}  ${a.event.padEnd(9)}  ${a.taskId}  → ${to}\n    ${a.text}\n`);
+    process.stdout.write(`${localTime(new Date(a.at).toISOString())}  ${a.event.padEnd(9)}  ${a.taskId}  → ${to}\n    ${a.text}\n`);
   }
   return 0;
 }

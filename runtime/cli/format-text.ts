@@ -55,7 +55,8 @@ export function formatStatus(status: StatusJson): string {
 
 export function formatHistory(taskId: string, runs: RunJson[]): string {
   if (runs.length === 0) return `no runs recorded for ${taskId}`;
-  const rows: string[][] = [["RUN", "METHOD", "SCHEDULED FOR", "STARTED", "DURATION", "STATUS", "TRIGGER", "ERROR"]];
+  // The zone named, as status names each schedule's: this machine's (`--json` has ISO-8601 UTC).
+  const rows: string[][] = [["RUN", "METHOD", `SCHEDULED FOR (${machineZone()})`, "STARTED", "DURATION", "STATUS", "TRIGGER", "ERROR"]];
   for (const run of runs) {
     rows.push([
       String(run.id),
@@ -90,6 +91,11 @@ function indent(text: string): string {
     .split("\n")
     .map((l) => `  ${l}`)
     .join("\n");
+}
+
+/** The zone localTime shows times in. */
+export function machineZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
 export function localTime(isoText: string | null): string {
