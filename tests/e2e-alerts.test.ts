@@ -50,6 +50,7 @@ alerts: [ops, dead]
 ---
 */
 import { repeat, every, type TaskContext } from "taskhost";
+import type { StatusJson } from "../runtime/host/report-shapes.ts";
 export default class {
   @repeat(every().second)
   async start(ctx: TaskContext) {
@@ -170,6 +171,10 @@ export default class { @repeat(every().second) async start() {} }
       return s.alerts.channels.find((c) => c.name === "dead")?.state === "failing" ? s : null;
     }, { what: "the dead channel failing" });
     expect(status.alerts.channels.map((c) => [c.name, c.state])).toEqual([["ops", "ok"], ["team", "ok"], ["dead", "failing"]]);
+    // A channel a task lists but the config does not define is a warning at once, with its line.
+    await project.writeTask("listed.ts", `/*\n---\ntitle: Listed\nalerts: [ops, opz]\n---\n*/\nexport default class {}\n`);
+    const listed = await waitFor(async () => (await project.json<StatusJson>(["status"])).tasks.find((t) => t.id === "listed"), { what: "the listed task" });
+    expect(listed.warnings).toContainEqual('tasks/listed.ts:4: alerts: "opz" is not an alert channel (alerts.channels has: ops, team, dead), so none of its alerts go there');
     const text = await project.cli(["status"]);
     expect(text.stdout).toMatch(/alert channel dead \(webhook\) is failing: \d+ attempt\(s\) in a row, last: POST http:\/\/127\.0\.0\.1:\d+\/…: ECONNREFUSED/);
     expect(status.alerts.channels[0]!.sent).toBeGreaterThanOrEqual(3);

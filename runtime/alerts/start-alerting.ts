@@ -91,6 +91,8 @@ export interface Alerting {
   readonly metrics: HostMetrics | null;
   /** Each channel's health, for `status` and the dashboard. */
   channels(): ChannelHealth[];
+  /** Per task, the channels its frontmatter's `alerts:` lists that alerts.channels does not define. */
+  unknownChannels(): Map<string, string[]>;
   listAlerts(options?: { limit?: number; taskId?: string }): Promise<AlertRow[]>;
   /** A config reload: channels rebuilt where they changed; metrics made (counters from zero, each task's last success from its history) or dropped. */
   configure(): void;
@@ -354,6 +356,14 @@ export function startAlerting(options: AlertingOptions): Alerting {
       return metrics;
     },
     channels: () => channels.health(),
+    unknownChannels: () => {
+      const out = new Map<string, string[]>();
+      for (const entry of entries()) {
+        const unknown = (entry.loaded?.meta.alerts ?? []).filter((name) => !channels.has(name));
+        if (unknown.length) out.set(entry.id, unknown);
+      }
+      return out;
+    },
     listAlerts: (o) => options.store.listAlerts(o),
     configure: () => {
       configure();

@@ -3,6 +3,7 @@ import { backfillHandlers } from "../backfill/backfill-control.ts";
 import type { Backfills } from "../backfill/backfills.ts";
 import { startDashboard } from "../dashboard/start-dashboard.ts";
 import { hostStatus } from "../host/build-status.ts";
+import { withChannelWarnings } from "../host/channel-warnings.ts";
 import { controlHandlers } from "../host/control-handlers.ts";
 import { startControlServer } from "../host/control-server.ts";
 import type { Runtime } from "./compose-runtime.ts";
@@ -33,8 +34,8 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
   const { catalog, scheduler, ledger, log, files, fleet } = runtime;
   const { alerting, backfills } = options;
   const status = async () => ({
-    // Per task, a warning when a fleet's live hosts disagree on its version.
-    ...(await fleet.withVersionWarnings(await hostStatus(
+    // Per task, a warning when a fleet's live hosts disagree on its version, or it lists an alert channel there is not.
+    ...withChannelWarnings(await fleet.withVersionWarnings(await hostStatus(
       catalog,
       scheduler,
       ledger,
@@ -48,7 +49,7 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
         configWarnings: options.hostConfig.warnings(),
       },
       runtime.config.scheduler.isolation,
-    ))),
+    )), { projectRoot: runtime.config.projectRoot, unknownChannels: alerting.unknownChannels(), channels: alerting.channels().map((c) => c.name) }),
     alerts: { channels: alerting.channels() },
   });
   const handlers = {
