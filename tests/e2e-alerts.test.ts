@@ -9,6 +9,7 @@ import { deadPort, startHttpReceiver, type HttpReceiver } from "./support/receiv
 import { finished, history } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { readHostLog } from "./support/host-log.ts";
+import type { StatusJson } from "../runtime/host/report-shapes.ts";
 
 /**
  * A real host with alerting on: a webhook receiver, a heartbeat receiver and a

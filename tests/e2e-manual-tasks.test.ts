@@ -30,6 +30,8 @@ describe("files with no schedule, and load warnings", () => {
     await project.writeTask("zero.ts", taskSource({ schedule: "every(0).minutes", body: "" }));
     await project.writeTask("cron61.ts", taskSource({ schedule: 'cron("61 * * * *")', body: "" }));
     await project.writeTask("throws.ts", 'const n = 1;\nthrow new Error("boom at import " + n);\nexport default class {}\n');
+    await project.writeTask("fails.ts", 'export default class {\n  async go() {\n    throw new Error("nope");\n  }\n}\n');
+    await project.writeTask("fails-worker.ts", '/* ---\nisolation: worker\n--- */\nexport default class {\n  async go() {\n    throw new Error("nope");\n  }\n}\n');
     const host = await project.start();
 
     const tasks = new Map((await status(project)).tasks.map((t) => [t.id, t]));
@@ -52,6 +54,14 @@ describe("files with no schedule, and load warnings", () => {
     const undecorated = await project.cli(["run", "undecorated"]);
     expect(undecorated.code, undecorated.stderr).toBe(0);
     expect(undecorated.stdout).toContain("undecorated ran");
+
+    // A run started by a message (manual, retry) shows the author's frames only, as a scheduled one does.
+    for (const [id, line] of [["fails", 3], ["fails-worker", 6]] as const) {
+      const failed = await project.cli(["run", id, "--json"]);
+      expect(failed.code).toBe(1);
+      const error = (JSON.parse(failed.stdout) as { error: string }).error;
+      expect(error, id).toMatch(new RegExp(`^Error: nope\\n\\s+at .*\\(tasks/${id}\\.ts:${line}:\\d+\\)$`));
+    }
 
     const text = await project.cli(["status"]);
     expect(text.stdout).toMatch(/^plain +manual +none \(taskhost run\)/m);

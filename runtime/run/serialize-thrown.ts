@@ -22,6 +22,23 @@ export function serializeThrown(error: unknown, cleanStack: (stack: string | und
   }
 }
 
+/**
+ * A stack frame an author reads: not the entry file that ran the method (`entryFile`: its
+ * name pattern), nor the event loop's dispatch under it (a message or timer handler: a run
+ * started by a message shows MessagePort frames a scheduled one does not), and its paths
+ * from the project root.
+ */
+export function authorFrames(stack: string, entryFile: RegExp, projectRoot: string): string {
+  const root = `${projectRoot}/`;
+  return stack
+    .split("\n")
+    .filter((line) => !entryFile.test(line) && !LOOP_FRAME.test(line))
+    .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
+    .join("\n");
+}
+
+const LOOP_FRAME = /^\s+at (?:.*\()?(?:node:internal\/(?:event_target|per_context\/messageport|process\/task_queues|timers):\d+:\d+\)?|\[nodejs\.internal\.kHybridDispatch\])/;
+
 export function isErrorLike(value: unknown): value is Error {
   return typeof value === "object" && value !== null && typeof (value as Error).message === "string" && "stack" in value;
 }

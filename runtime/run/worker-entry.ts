@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
 import type { HostMessage, SerializedError, WorkerData, WorkerMessage } from "./worker-protocol.ts";
-import { serializeThrown } from "./serialize-thrown.ts";
+import { authorFrames, serializeThrown } from "./serialize-thrown.ts";
 import { readSchedules } from "../api/read-schedules.ts";
 import { abortReason } from "../api/abort-reason.ts";
 import { methodNames, taskExport, taskMethod, type TaskExport } from "./task-export.ts";
@@ -46,12 +46,7 @@ function serialize(error: unknown): SerializedError {
 
 /** Frames of this entry file say nothing to the task's author; paths read best from the project root. */
 function stripRuntimeFrames(stack: string | undefined): string | undefined {
-  const root = `${projectRoot}/`;
-  return stack
-    ?.split("\n")
-    .filter((line) => !/worker-entry-[0-9a-f]+\.mjs/.test(line))
-    .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
-    .join("\n");
+  return stack && authorFrames(stack, /worker-entry-[0-9a-f]+\.mjs/, projectRoot);
 }
 
 async function loadClass(url: string): Promise<TaskExport> {

@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { format } from "node:util";
 import v8 from "node:v8";
 import type { SerializedError } from "../worker-protocol.ts";
-import { isErrorLike, serializeThrown } from "../serialize-thrown.ts";
+import { authorFrames, isErrorLike, serializeThrown } from "../serialize-thrown.ts";
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { RealmStock } from "./realm-stock.ts";
@@ -222,13 +222,7 @@ function serialize(error: unknown): SerializedError {
 
 /** Task frames name tasks/x.ts:line from the project root; this entry's frames say nothing to the author. */
 function cleanStack(stack: string | undefined): string | undefined {
-  if (!stack) return stack;
-  const root = `${data.paths.projectRoot}/`;
-  return mapStack(stack)
-    .split("\n")
-    .filter((line) => !/isolate-entry-[0-9a-f]+\.mjs/.test(line))
-    .map((line) => line.replaceAll(`file://${root}`, "").replaceAll(root, ""))
-    .join("\n");
+  return stack && authorFrames(mapStack(stack), /isolate-entry-[0-9a-f]+\.mjs/, data.paths.projectRoot);
 }
 
 /** Who a fault belongs to: the current run if it is that run's (or, under `task`, the task's), else nobody now. */
