@@ -103,6 +103,10 @@ describe("CLI wording", () => {
     expect(a.code).toBe(0);
     expect(a.stdout).toMatch(/INFO \[x\] from a\n.*INFO \[x\] from b\n$/);
     expect(a.stderr).toContain('note: a/x, b/x share the title "x"');
+    // From a folder inside the project, as npm and git find theirs: the project's root.
+    const env = { ...process.env, TASKHOST_ROOT: "" };
+    const inside = spawnSync(process.execPath, [BIN, "status", "--json"], { cwd: path.join(project.root, "tasks", "a"), encoding: "utf8", env });
+    expect((JSON.parse(inside.stdout) as { tasks: Array<{ id: string }> }).tasks.map((t) => t.id)).toEqual(["a/x", "b/x", "c"]);
     const c = await project.cli(["logs", "c"]);
     expect(c.stdout).toMatch(/^\S+ INFO \[other\] \[x\] not a line of x\n$/);
     expect(c.stderr).toBe("");

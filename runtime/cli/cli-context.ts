@@ -13,12 +13,31 @@ export type CliContext = ProjectContext;
 export const DEFAULT_CONFIG_PATH = "config/config.yaml";
 
 /**
+ * The project: TASKHOST_ROOT, else the working directory, or, from a folder
+ * inside a project (`tasks/reports/`), the nearest one above it that is one (it
+ * has config/config.yaml and tasks/, or a ledger or a host in data/), as
+ * npm and git find their root. Only taskhost's own files mark one: a `tasks/`
+ * alone in a home folder does not.
+ */
+export function findProjectRoot(cwd = process.cwd()): string {
+  if (process.env.TASKHOST_ROOT) return path.resolve(process.env.TASKHOST_ROOT);
+  const marked = (dir: string) =>
+    (existsSync(path.join(dir, DEFAULT_CONFIG_PATH)) && existsSync(path.join(dir, "tasks"))) ||
+    ["scheduler.db", "taskhost.pid"].some((file) => existsSync(path.join(dir, "data", file)));
+  if (existsSync(path.join(cwd, "tasks")) || existsSync(path.join(cwd, "config"))) return cwd;
+  for (let dir = path.dirname(cwd); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (marked(dir)) return dir;
+  }
+  return cwd;
+}
+
+/**
  * A config file given with --config must exist: a typo in the path would
  * otherwise run a host on every default (other tasks, another ledger) without
  * a word. Without --config, config/config.yaml may be absent (every key is optional).
  */
 export function givenConfigPath(option: string): string {
-  const absPath = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd(), option);
+  const absPath = path.resolve(findProjectRoot(), option);
   if (!existsSync(absPath)) {
     throw taskhostError(
       ERR_CONFIG_MISSING,
@@ -29,7 +48,7 @@ export function givenConfigPath(option: string): string {
 }
 
 /**
- * The project is the working directory (or TASKHOST_ROOT); the config file is
+ * The project is found by findProjectRoot; the config file is
  * found from it. A config file being edited into shape must not lock people
  * out of a running host: with a broken file, commands warn and use the last good
  * configuration a host ran on, or else the default paths (where the host's socket
@@ -39,7 +58,7 @@ export function cliContext(
   configOption: string | undefined,
   { strict = false, warn = true }: { strict?: boolean; /** false: the command says it itself (status, restart) */ warn?: boolean } = {},
 ): CliContext {
-  const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
+  const projectRoot = findProjectRoot();
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
   let config: ResolvedConfig;
   let configProblem: ConfigProblem | null = null;

@@ -9,7 +9,7 @@ import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exi
 import type { StartFailedMessage } from "../supervisor/start-failure.ts";
 import { survivesClosedTerminal } from "./closed-terminal.ts";
 import { callHost } from "./control-client.ts";
-import { cliContext } from "./cli-context.ts";
+import { cliContext, findProjectRoot } from "./cli-context.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
 import { LOG_FILE_MODE } from "../logging/rolling-file.ts";
 
@@ -44,7 +44,7 @@ export async function hostCommand(configOption: string): Promise<number> {
   guardBrokenPipe(process.stdout);
   guardBrokenPipe(process.stderr);
   survivesClosedTerminal();
-  const projectRoot = path.resolve(process.env.TASKHOST_ROOT ?? process.cwd());
+  const projectRoot = findProjectRoot();
   const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   let host: Host;
   try {
@@ -115,7 +115,7 @@ async function startDaemon(configOption: string): Promise<number> {
     cwd: ctx.projectRoot,
     detached: true,
     stdio: ["ignore", out, out],
-    env: { ...process.env, TASKHOST_DAEMON: "1" },
+    env: { ...process.env, TASKHOST_DAEMON: "1", TASKHOST_ROOT: ctx.projectRoot },
   });
   child.unref();
   // A previous host that is still stopping holds the ledger for up to shutdown_grace; ours waits for it.

@@ -104,6 +104,8 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         env: {
           ...process.env,
           TASKHOST_SUPERVISOR_PID: String(process.pid),
+          // The project the supervisor found (maybe from a subfolder): the host is not to look again.
+          TASKHOST_ROOT: ctx.projectRoot,
           TASKHOST_RESTARTS: String(restarts),
           ...(process.stdout.isTTY ? { TASKHOST_COLOR: "1" } : {}),
         },
