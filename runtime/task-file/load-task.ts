@@ -9,6 +9,7 @@ import { importErrorMessage } from "./import-error.ts";
 import type { TaskBundle } from "./bundle-task.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { describeSchedule } from "../schedule/describe-schedule.ts";
+import { nextRun } from "../schedule/next-run.ts";
 import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
@@ -99,6 +100,13 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     const warnings = parsed.warnings.map((w) => (typeof w === "string" ? w : w.message));
     if (schedules.length === 0) {
       warnings.push(noScheduleWarning(relFile, source));
+    }
+    // A one-off whose time has passed (or lies outside start_date/end_date) shows no next run: say why.
+    for (const s of schedules) {
+      if (s.spec.kind !== "once" || nextRun(s.spec, Date.now(), s.zone, s.window) !== null) continue;
+      const at = s.spec.at;
+      const line = source.split("\n").findIndex((l) => l.includes("@once(") && l.includes(at)) + 1 || 1;
+      warnings.push(`${relFile}:${line}: ${s.text} has passed (or is outside start_date/end_date), so it does not run on its own; \`taskhost run ${options.id}\` runs it now`);
     }
     return {
       id: options.id,
