@@ -59,7 +59,8 @@ describe("taskhost new, end to end", () => {
       [["new", "x", "--script", "scripts/hello.py", "--cron", "0 9 * *"], /--cron\/--every: .*cron\("0 9 \* \*"\) is invalid/],
       [["new", "x", "--script", "scripts/hello.py", "--every", "5 minutes", "--cron", "* * * * *"], /give one schedule, not cron and every/],
       [["new", "x", "--script", "config/config.yaml"], /--script: script "config\/config.yaml" is not inside an allowed script folder \(scripts; see authoring.script_dirs\)/],
-      [["new", "x", "--script", "scripts/hello.py", "--timeout", "soon"], /--timeout: tasks\/x.ts:\d+: frontmatter field "timeout" must be a number of seconds > 0, got "soon"/],
+      [["new", "x", "--script", "scripts/hello.py", "--timeout", "soon"], /taskhost new: --timeout: must be a number of seconds > 0, got "soon"\n$/],
+      [["new", "x", "--script", "scripts/hello.py", "--overlap", "sometimes"], /taskhost new: --overlap: must be one of skip, queue, allow, replace, got "sometimes"\n$/],
       [["new", "../x", "--script", "scripts/hello.py"], /<id>: task id "..\/x" is not allowed/],
       [["new", "shell", "--script", "scripts/hello.py"], /tasks\/shell.ts exists already/],
     ];

@@ -69,7 +69,9 @@ export async function newCommand(ctx: CliContext, id: string, options: NewOption
     return 0;
   } catch (error) {
     const field = (error as { field?: string }).field;
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // Said of the flag, not of a line in a file that was not written.
+    if (field) message = message.replace(/^\S+:\d+: frontmatter field "[^"]+" /, "");
     process.stderr.write(`taskhost new: ${field ? `${FLAG[field] ?? `--${field}`}: ` : ""}${message}\n`);
     return 1;
   }
