@@ -68,7 +68,8 @@ describe("dashboard HTTP API against a running host", () => {
     expect((await post("/api/tasks/ticker/run", {})).status).toBe(401);
     // Every error body names a code scripts can test, not only a message.
     expect(await body(get("/api/status", {}))).toEqual({ error: expect.stringContaining("log in"), code: "ERR_UNAUTHORIZED" });
-    expect(await body(get("/api/tasks/nope"))).toMatchObject({ code: "ERR_UNKNOWN_TASK" });
+    // In the API's words: no "taskhost:" prefix, and the API route to look ids up, not a command.
+    expect(await body(get("/api/tasks/nope"))).toEqual({ code: "ERR_UNKNOWN_TASK", error: 'no task "nope" (see GET /api/status for the task ids)' });
     // Without a session, / is the login page (no data in it).
     expect(await (await get("/", {})).text()).toContain('id="login"');
 

@@ -68,9 +68,17 @@ export function errorJson(c: Context, status: ErrorStatus, message: string, code
 /** The error body of a thrown error: its code's status, and the form `field` it names, if any. */
 export function failed(c: Context, error: unknown) {
   const { code, field } = (error ?? {}) as { code?: unknown; field?: unknown };
-  const message = error instanceof Error ? error.message : String(error);
+  const message = inApiWords(error instanceof Error ? error.message : String(error));
   const status = typeof code === "string" ? STATUS_OF_CODE[code] : undefined;
   return errorJson(c, status ?? 500, message, typeof code === "string" ? code : undefined, typeof field === "string" ? field : undefined);
+}
+
+/** The operations' messages speak to the command line; the same advice, as the API takes it. */
+function inApiWords(message: string): string {
+  return message
+    .replace(/^taskhost: /, "")
+    .replace(/see `taskhost status` for the task ids/g, "see GET /api/status for the task ids")
+    .replace(/name one as \S+#<method>/g, "name one with ?method=<name>");
 }
 
 /** A route whose thrown errors become error bodies; one without a code (a bug) is also logged. */
