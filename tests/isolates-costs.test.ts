@@ -141,7 +141,9 @@ describe("known costs of contexts", () => {
       const context = launcher.leadTimeMs("quick", "context");
       const worker = launcher.leadTimeMs("quick", "worker");
       expect(context).toBeLessThan(worker);
-      expect(context).toBeLessThan(50);
+      // Measured, not the 1 s it starts from: a few ms idle; the bound is generous for a loaded
+      // 2-core CI (54 ms seen there with other test files running).
+      expect(context).toBeLessThan(250);
     } finally {
       await launcher.close();
     }
