@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskAuthoring } from "../runtime/authoring/task-authoring.ts";
+import { OWN_SCRIPTS, ScriptCatalog } from "../runtime/authoring/script-catalog.ts";
 import { parseTaskFile } from "../runtime/task-file/parse-task-file.ts";
 import { REPO } from "./support/temp-project.ts";
 
@@ -55,6 +56,17 @@ describe("task files written from a form", () => {
     const { folders, scripts } = await authoring.scripts();
     expect(folders).toEqual(["scripts", "tools"]);
     expect(scripts.map((s) => `${s.path}:${s.runner}`)).toEqual(["scripts/etl/load.sh:bash", "scripts/report.py:python3", "tools/sync:executable"]);
+  });
+
+  it("does not offer taskhost's own scripts, which share scripts/ with the project's when the project is taskhost's folder", async () => {
+    const own = new ScriptCatalog(REPO, [path.join(REPO, "scripts")]);
+    const listed = (await own.list()).map((s) => s.path.split("/")[1]);
+    // Each is there to leave out (no stale name), and none is offered (a project's own scripts beside them are).
+    const present = await readdir(path.join(REPO, "scripts"));
+    expect([...OWN_SCRIPTS].filter((name) => !present.includes(name))).toEqual([]);
+    expect(listed.filter((name) => OWN_SCRIPTS.has(name!))).toEqual([]);
+    // Still a script a task may name.
+    expect((await own.resolve("scripts/check-overdue.sh")).runner).toBe("bash");
   });
 
   it("writes a task the loader reads as the form said, and never over an existing one", async () => {

@@ -8,6 +8,7 @@ import { constants } from "node:fs";
 import { access, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { taskhostError } from "../errors.ts";
+import { PACKAGE_DIR } from "../runtime-paths.ts";
 import { isInside } from "./task-paths.ts";
 
 export const SCRIPT_EXTENSIONS = [".py", ".sh", ".js", ".mjs", ".cjs", ".ts"];
@@ -15,6 +16,27 @@ export const SCRIPT_EXTENSIONS = [".py", ".sh", ".js", ".mjs", ".cjs", ".ts"];
 /** At most this many scripts are listed (a huge folder must not stall the page). */
 const LIST_LIMIT = 2000;
 const SKIPPED_DIRS = new Set(["node_modules", "__pycache__", ".git", ".venv", "venv"]);
+
+/**
+ * taskhost's own scripts (its operations and its bench), which share `scripts/` with the
+ * project's when the project is taskhost's folder: not offered as a task's script (they can
+ * still be named). tests/authoring-files.test.ts keeps this list true to the folder.
+ */
+export const OWN_SCRIPTS = new Set([
+  "bench",
+  "bench.ts",
+  "check-overdue.sh",
+  "install.sh",
+  "monitor.sh",
+  "pg-fleet.sh",
+  "pg-start.sh",
+  "pg-stop.sh",
+  "reset-schedules.sh",
+  "restart.sh",
+  "setup-cron.sh",
+  "typecheck.ts",
+]);
+const OWN_SCRIPTS_DIR = path.join(PACKAGE_DIR, "scripts");
 
 export interface ScriptEntry {
   /** Relative to the project root, `/` separators: what the task file names. */
@@ -75,6 +97,7 @@ export class ScriptCatalog {
         const file = path.join(parent, entry.name);
         const rel = path.relative(dir, file).split(path.sep);
         if (!entry.isFile() || rel.some((part) => part.startsWith(".") || SKIPPED_DIRS.has(part))) continue;
+        if (path.resolve(dir) === OWN_SCRIPTS_DIR && OWN_SCRIPTS.has(rel[0]!)) continue;
         const runner = runnerOf(file) ?? ((await isExecutable(file)) ? "executable" : null);
         if (runner) out.push({ path: toRel(this.projectRoot, file), runner });
       }
