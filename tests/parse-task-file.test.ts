@@ -119,6 +119,16 @@ describe("line numbers", () => {
     expect(e2.message.startsWith("tasks/hello.ts:3: ")).toBe(true);
   });
 
+  it("every wrong field is reported at once, a line each, placed at the first", () => {
+    const e = errorOf(commented("title: ok", 'timeout: "ten"', "retry_count: 1", "overlap: sometimes", "timezone: Mars/Olympus"));
+    expect(e.message.split("\n")).toEqual([
+      'tasks/hello.ts:4: frontmatter field "timeout" must be a number of seconds > 0, got "ten"',
+      'tasks/hello.ts:6: frontmatter field "overlap" must be one of skip, queue, allow, replace, got "sometimes"',
+      'tasks/hello.ts:7: frontmatter field "timezone" must be an IANA time zone name like "Europe/Paris" or "UTC" (leave it out to use scheduler.timezone), got "Mars/Olympus"',
+    ]);
+    expect(e).toMatchObject({ line: 4, field: "timeout" });
+  });
+
   it("YAML syntax errors are reported at the file's line", () => {
     const e = errorOf(commented("title: ok", "dependencies: [dayjs", "timeout: 5"));
     // The parser notices the unclosed `[` on the next line; the report points at the bracket.

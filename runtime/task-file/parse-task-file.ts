@@ -163,15 +163,27 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
     return v as T;
   };
 
-  const timezoneField = get("timezone");
-  let timezone: string | null = null;
-  if (timezoneField) {
-    const zone = typeof timezoneField.value === "string" ? canonicalZone(timezoneField.value.trim()) : undefined;
-    if (zone === undefined) {
-      fail(timezoneField, 'an IANA time zone name like "Europe/Paris" or "UTC" (leave it out to use scheduler.timezone)');
+  // Every wrong field is reported at once, not the first alone: a field that fails is kept
+  // as an error, and the others are still read.
+  const errors: TaskFileError[] = [];
+  const each = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof TaskFileError)) throw error;
+      errors.push(error);
+      return undefined;
     }
-    timezone = zone!;
-  }
+  };
+
+  const timezoneField = get("timezone");
+  const timezone: string | null =
+    (timezoneField &&
+      each(() => {
+        const zone = typeof timezoneField.value === "string" ? canonicalZone(timezoneField.value.trim()) : undefined;
+        return zone ?? fail(timezoneField, 'an IANA time zone name like "Europe/Paris" or "UTC" (leave it out to use scheduler.timezone)');
+      })) ??
+    null;
   const dateZone = timezone ?? ctx.zone ?? resolveZone("local");
   const date = (name: "start_date" | "end_date"): number | null => {
     const f = get(name);
@@ -180,44 +192,51 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
     if (ms === undefined) fail(f, `an ISO date-time like "2026-12-01T09:00" (read in ${dateZone}) or "2026-12-01T09:00Z"`);
     return ms!;
   };
-  const startDate = date("start_date");
-  const endDate = date("end_date");
+  const startDate = each(() => date("start_date")) ?? null;
+  const endDate = each(() => date("end_date")) ?? null;
   if (startDate !== null && endDate !== null && startDate > endDate) {
-    const f = byName.get("end_date")!;
-    fail(f, `on or after start_date (${new Date(startDate).toISOString()})`);
+    each(() => fail(byName.get("end_date")!, `on or after start_date (${new Date(startDate).toISOString()})`));
   }
 
-  let nodeVersion: string | null = null;
   const nodeField = get("node_version");
-  if (nodeField) {
-    // `node_version: 20` arrives as a number; `20.10` would arrive as 20.1, so only integers are taken as-is.
-    const raw = Number.isInteger(nodeField.value) ? String(nodeField.value) : nodeField.value;
-    if (typeof raw !== "string" || raw.trim() === "" || semver.validRange(raw.trim()) === null) {
-      fail(nodeField, 'a semver range in quotes, like ">=20.19" or "^22"');
-    }
-    nodeVersion = (raw as string).trim();
-  }
+  const nodeVersion: string | null =
+    (nodeField &&
+      each(() => {
+        // `node_version: 20` arrives as a number; `20.10` would arrive as 20.1, so only integers are taken as-is.
+        const raw = Number.isInteger(nodeField.value) ? String(nodeField.value) : nodeField.value;
+        if (typeof raw !== "string" || raw.trim() === "" || semver.validRange(raw.trim()) === null) {
+          return fail(nodeField, 'a semver range in quotes, like ">=20.19" or "^22"');
+        }
+        return raw.trim();
+      })) ??
+    null;
 
   const meta: ResolvedTaskMeta = {
-    title: str("title", "a non-empty string", false) ?? ctx.title,
-    description: str("description", "a string", true) ?? TASK_META_DEFAULTS.description,
-    dependencies: dependencies(get("dependencies"), yaml, file, fail),
-    enabled: bool("enabled") ?? TASK_META_DEFAULTS.enabled,
-    timeoutSec: num("timeout", "a number of seconds > 0", (n) => n > 0) ?? TASK_META_DEFAULTS.timeoutSec,
-    retryCount: num("retry_count", "a whole number >= 0", (n) => Number.isInteger(n) && n >= 0) ?? TASK_META_DEFAULTS.retryCount,
-    retryDelaySec: num("retry_delay", "a number of seconds >= 0", (n) => n >= 0) ?? TASK_META_DEFAULTS.retryDelaySec,
-    catchUp: oneOf<CatchUpPolicy>("catch_up", CATCH_UP_POLICIES) ?? TASK_META_DEFAULTS.catchUp,
-    overlap: oneOf<OverlapPolicy>("overlap", OVERLAP_POLICIES) ?? TASK_META_DEFAULTS.overlap,
+    title: each(() => str("title", "a non-empty string", false)) ?? ctx.title,
+    description: each(() => str("description", "a string", true)) ?? TASK_META_DEFAULTS.description,
+    dependencies: each(() => dependencies(get("dependencies"), yaml, file, fail)) ?? [],
+    enabled: each(() => bool("enabled")) ?? TASK_META_DEFAULTS.enabled,
+    timeoutSec: each(() => num("timeout", "a number of seconds > 0", (n) => n > 0)) ?? TASK_META_DEFAULTS.timeoutSec,
+    retryCount: each(() => num("retry_count", "a whole number >= 0", (n) => Number.isInteger(n) && n >= 0)) ?? TASK_META_DEFAULTS.retryCount,
+    retryDelaySec: each(() => num("retry_delay", "a number of seconds >= 0", (n) => n >= 0)) ?? TASK_META_DEFAULTS.retryDelaySec,
+    catchUp: each(() => oneOf<CatchUpPolicy>("catch_up", CATCH_UP_POLICIES)) ?? TASK_META_DEFAULTS.catchUp,
+    overlap: each(() => oneOf<OverlapPolicy>("overlap", OVERLAP_POLICIES)) ?? TASK_META_DEFAULTS.overlap,
     timezone,
     startDate,
     endDate,
     nodeVersion,
-    memoryLimitMb: num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0) ?? TASK_META_DEFAULTS.memoryLimitMb,
-    allowScripts: bool("allow_scripts") ?? TASK_META_DEFAULTS.allowScripts,
-    notifyOnFailure: bool("notify_on_failure") ?? TASK_META_DEFAULTS.notifyOnFailure,
-    isolation: oneOf<IsolationLevel>("isolation", ISOLATION_LEVELS) ?? TASK_META_DEFAULTS.isolation,
-    ...alertFields(get("alerts"), get("ping_url"), fail),
+    memoryLimitMb: each(() => num("memory_limit", "a whole number of MB > 0", (n) => Number.isInteger(n) && n > 0)) ?? TASK_META_DEFAULTS.memoryLimitMb,
+    allowScripts: each(() => bool("allow_scripts")) ?? TASK_META_DEFAULTS.allowScripts,
+    notifyOnFailure: each(() => bool("notify_on_failure")) ?? TASK_META_DEFAULTS.notifyOnFailure,
+    isolation: each(() => oneOf<IsolationLevel>("isolation", ISOLATION_LEVELS)) ?? TASK_META_DEFAULTS.isolation,
+    ...(each(() => alertFields(get("alerts"), get("ping_url"), fail)) ?? { alerts: null, pingUrl: null }),
   };
+  const [first, ...more] = errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  if (first) {
+    // The first one's place; every one's message, a line each, in the file's order.
+    if (more.length === 0) throw first;
+    throw new TaskFileError(errors.map((e) => e.message).join("\n"), file, first.line, first.column, first.field);
+  }
   return { meta, warnings };
 }
 
