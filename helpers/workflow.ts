@@ -4,6 +4,7 @@ import { currentRun } from "../runtime/api/current-run.ts";
 import { getProjectRoot } from "./project-root.ts";
 import { errorMessage, errorWithStack, sleep } from "./errors.ts";
 import { log } from "./logging.ts";
+import { isGracefulStop } from "../runtime/api/abort-reason.ts";
 
 /** How {@link waitForFile} waits. Times in seconds. */
 export interface WaitForFileOptions {
@@ -154,8 +155,10 @@ export async function runSteps(steps: readonly Step[], options: RunStepsOptions 
   let failedBefore = false;
   for (const [index, step] of steps.entries()) {
     const label = `step ${index + 1}/${steps.length} "${step.name}"`;
-    if ((failedBefore && !options.continueOnFailure) || signal.aborted) {
-      log.info(`${label}: skipped${signal.aborted ? " (the run was aborted)" : " (an earlier step failed)"}`);
+    // A graceful stop of the host aborts the signal too, but the run may finish within shutdown_grace.
+    const aborted = signal.aborted && !isGracefulStop(signal);
+    if ((failedBefore && !options.continueOnFailure) || aborted) {
+      log.info(`${label}: skipped${aborted ? " (the run was aborted)" : " (an earlier step failed)"}`);
       outcomes.push({ name: step.name, status: "skipped", attempts: 0, durationMs: 0 });
       continue;
     }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { executeCommand, runSteps, waitForFile, WorkflowError, type StepContext } from "../helpers/index.ts";
 import { useTempRoot } from "./fixtures/helpers/project-env.ts";
+import { abortReason } from "../runtime/api/abort-reason.ts";
 
 describe("waitForFile", () => {
   let env: Awaited<ReturnType<typeof useTempRoot>>;
@@ -78,6 +79,15 @@ describe("runSteps", () => {
     expect(result.steps.map((s) => s.status)).toEqual(["failure", "success", "failure", "success"]);
     expect(result.steps[2]!.error).toBe("c broke");
     expect(calls).toEqual(["a#1", "b#1", "c#1", "d#1"]);
+  });
+
+  it("skips what is left when the run is aborted, but goes on through a graceful stop of the host (the run has its grace)", async () => {
+    for (const [graceful, statuses] of [[false, ["success", "skipped"]], [true, ["success", "success"]]] as const) {
+      const controller = new AbortController();
+      const stop = { name: "stop", run: () => controller.abort(abortReason("the host is shutting down", graceful)) };
+      const result = await runSteps([stop, step("after")], { signal: controller.signal, throwOnFailure: false });
+      expect(result.steps.map((s) => s.status), `graceful: ${graceful}`).toEqual(statuses);
+    }
   });
 
   it("retries a step, passes results on, and lets one step fail alone", async () => {
