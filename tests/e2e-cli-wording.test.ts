@@ -8,6 +8,7 @@ import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { callHost } from "../runtime/cli/control-client.ts";
 import { hostFiles } from "../runtime/host/host-files.ts";
+import type { StatusJson } from "../runtime/host/report-shapes.ts";
 
 // Issue 11.14 (CLI wording), 11.5 (a second start --daemon), 11.6 (times in the schedule's zone).
 
@@ -34,6 +35,12 @@ describe("CLI wording", () => {
       expect(missing.code, args.join(" ")).toBe(1);
       expect(missing.stderr).toContain("--config config/nope.yaml: no such file");
     }
+    // With no host, status still says what the file has that the next host will ignore.
+    await project.writeConfig({ scheduler: { timezone: "UTC", shutdown_grce: 5 } });
+    const offline = await project.json<StatusJson>(["status"]);
+    expect(offline.host.configWarnings).toEqual([expect.stringMatching(/^config\/config\.yaml:\d+: unknown config key scheduler\.shutdown_grce is ignored \(did you mean shutdown_grace\?\)/)]);
+    expect((await project.cli(["status"])).stdout).toContain("config warnings:");
+
     // Piped into `head`, which goes away: no EPIPE stack, a quiet exit 0.
     await mkdir(path.join(project.root, "logs"), { recursive: true });
     await writeFile(path.join(project.root, "logs", "tasks.log"), "2026-12-02T00:00:00.000Z INFO [x] a line\n".repeat(100_000));

@@ -11,6 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
 import type { Isolation } from "../runtime/scheduler/run-launcher.ts";
+import { isProcessAlive } from "../runtime/util/is-process-alive.ts";
 
 const LEVELS: Isolation[] = ["context", "task", "worker"];
 let kit: IsolateKit;
@@ -156,21 +157,13 @@ describe("child processes", () => {
     const leaves = await kit.bundle(`leaves-${isolation}`, taskSource('const c = spawn("sleep", ["30"], { stdio: "ignore" });\nctx.log.info(String(c.pid));', 'import { spawn } from "node:child_process";'));
     const exits = await kit.bundle(`exits-${isolation}`, taskSource('const c = spawn("sleep", ["30"], { stdio: "ignore" });\nctx.log.info(String(c.pid));\nawait new Promise((r) => setTimeout(r, 100));\nprocess.exit(2);', 'import { spawn } from "node:child_process";'));
     const launcher = kit.launcher({ maxConcurrentRuns: 1 });
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     try {
       for (const bundle of [leaves, exits]) {
         const run = kit.run(launcher, bundle, { isolation, task: `children-${isolation}` });
         await run.outcome;
         const pid = Number(run.lines[0]!.line);
         expect(pid).toBeGreaterThan(0);
-        await waitFor(() => !alive(pid) || readZombie(pid), { timeoutMs: 10_000, what: `sleep ${pid} to end` });
+        await waitFor(() => !isProcessAlive(pid) || readZombie(pid), { timeoutMs: 10_000, what: `sleep ${pid} to end` });
       }
     } finally {
       await launcher.close();

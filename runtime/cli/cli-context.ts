@@ -15,15 +15,14 @@ export const DEFAULT_CONFIG_PATH = "config/config.yaml";
 /**
  * The project: TASKHOST_ROOT, else the working directory, or, from a folder
  * inside a project (`tasks/reports/`), the nearest one above it that is one (it
- * has config/config.yaml and tasks/, or a ledger or a host in data/), as
- * npm and git find their root. Only taskhost's own files mark one: a `tasks/`
- * alone in a home folder does not.
+ * has config/config.yaml and tasks/, or a running host's data/taskhost.pid),
+ * as npm and git find their root. Only taskhost's own files mark one: a
+ * `tasks/` alone in a home folder does not, nor a stray data/scheduler.db.
  */
 export function findProjectRoot(cwd = process.cwd()): string {
   if (process.env.TASKHOST_ROOT) return path.resolve(process.env.TASKHOST_ROOT);
   const marked = (dir: string) =>
-    (existsSync(path.join(dir, DEFAULT_CONFIG_PATH)) && existsSync(path.join(dir, "tasks"))) ||
-    ["scheduler.db", "taskhost.pid"].some((file) => existsSync(path.join(dir, "data", file)));
+    (existsSync(path.join(dir, DEFAULT_CONFIG_PATH)) && existsSync(path.join(dir, "tasks"))) || existsSync(path.join(dir, "data", "taskhost.pid"));
   if (existsSync(path.join(cwd, "tasks")) || existsSync(path.join(cwd, "config"))) return cwd;
   for (let dir = path.dirname(cwd); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if (marked(dir)) return dir;
@@ -62,8 +61,11 @@ export function cliContext(
   const configPath = path.resolve(projectRoot, configOption ?? DEFAULT_CONFIG_PATH);
   let config: ResolvedConfig;
   let configProblem: ConfigProblem | null = null;
+  let configWarnings: string[] = [];
   try {
-    ({ config, problem: configProblem } = loadConfigOrLastGood(configPath, projectRoot));
+    const loaded = loadConfigOrLastGood(configPath, projectRoot);
+    ({ config, problem: configProblem } = loaded);
+    configWarnings = loaded.warnings.map((w) => w.message);
     if (configProblem && warn) warnConfigProblem(configProblem);
   } catch (error) {
     // Starting a host on a configuration it cannot read would only fail later.
@@ -71,7 +73,7 @@ export function cliContext(
     process.stderr.write(`warning: ${error instanceof Error ? error.message : String(error)}\nwarning: using the default paths for this command\n`);
     config = resolveConfig(undefined, { projectRoot, configPath }).config;
   }
-  return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)), configProblem };
+  return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)), configProblem, configWarnings };
 }
 
 export function warnConfigProblem(problem: ConfigProblem): void {

@@ -114,7 +114,7 @@ export async function saveLastGoodConfig(dataDir: string, source: string | null)
 /** The one-line summary commands print before doing anything. */
 export function describeConfigProblem(problem: ConfigProblem): string {
   const onWhat = problem.lastGoodSavedAt
-    ? `the host runs on the last good configuration (saved ${problem.lastGoodSavedAt}) until the file is fixed`
+    ? `a host runs on the last good configuration (saved ${problem.lastGoodSavedAt}) until the file is fixed`
     : "no last good configuration is kept, so a host cannot start until the file is fixed";
   return `${problem.file} is invalid since ${problem.since}: ${problem.error}\n${onWhat}`;
 }

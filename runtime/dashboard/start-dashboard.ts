@@ -218,7 +218,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const url = `http://${shownHost}:${address.port}/`;
   options.log.info(
     { event: "dashboard.start", url, host, port: address.port, tokenFile: fallback?.file ?? null },
-    `dashboard at ${url}${fallback ? ` (token in ${fallback.file})` : ""}`,
+    // With the page off the server answers /metrics (and /healthz) alone: say that, not "dashboard".
+    `${pageOn ? `dashboard at ${url}` : `metrics at ${url}metrics (dashboard.enabled is false)`}${fallback ? ` (token in ${fallback.file})` : ""}`,
   );
   return {
     url,

@@ -14,4 +14,6 @@ export interface ProjectContext {
   files: HostFiles;
   /** Set when config.yaml is invalid and the last good copy (under data/) stands in for it. */
   configProblem: ConfigProblem | null;
+  /** What the configuration read ignores (unknown keys), each naming the file and line; commands only. */
+  configWarnings?: readonly string[];
 }

@@ -64,7 +64,7 @@ export interface HostJson {
   restarts: number;
   /** Set while config/config.yaml is invalid and the last good configuration is in force. */
   configError?: ConfigProblem | null;
-  /** What the configuration in force ignores (unknown keys), each naming the file and line (a running host only). */
+  /** What the configuration ignores (unknown keys), each naming the file and line: a running host's in force, else the file's now. */
   configWarnings?: string[];
 }
 
