@@ -1,14 +1,13 @@
 import { callHost } from "./control-client.ts";
 import { startCommand } from "./start-command.ts";
+import { graceOf, type StopFlags } from "./stop-command.ts";
 import type { CliContext } from "./cli-context.ts";
-import { ERR_BAD_FLAGS, ERR_NO_HOST, taskhostError } from "../errors.ts";
+import { ERR_NO_HOST } from "../errors.ts";
 import { describeConfigProblem, loadConfigOrLastGood } from "../config/last-good-config.ts";
 import { readStartFailure } from "../supervisor/start-failure.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
 
-export interface RestartFlags {
-  timeout?: number;
-  force: boolean;
+export interface RestartFlags extends StopFlags {
   dryRun: boolean;
   daemon: boolean;
 }
@@ -25,9 +24,7 @@ interface Ping {
  * the supervisor's PID, which users and systemd see, stays the same.
  */
 export async function restartCommand(ctx: CliContext, configOption: string, flags: RestartFlags): Promise<number> {
-  if (flags.force && flags.timeout != null) {
-    throw taskhostError(ERR_BAD_FLAGS, "taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)");
-  }
+  const grace = graceOf(ctx, flags);
   // Say first what the new host will start on: a bad config.yaml is named before anything happens.
   const cannotStart = configBlocksStart(ctx);
   if (cannotStart) {
@@ -56,7 +53,6 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
     process.stdout.write("no host was running; starting one in the background\n");
     return startCommand(configOption, true);
   }
-  const grace = flags.force ? 0 : (flags.timeout ?? ctx.config.scheduler.shutdownGraceSec);
   if (flags.dryRun) {
     process.stdout.write(
       `dry run: would restart the host (pid ${before.pid}, host process ${before.hostPid}); ` +

@@ -8,6 +8,14 @@ export interface StopFlags {
   force: boolean;
 }
 
+/** The seconds running tasks get on a stop or restart: --timeout, none with --force, else shutdown_grace. */
+export function graceOf(ctx: CliContext, flags: StopFlags): number {
+  if (flags.force && flags.timeout != null) {
+    throw taskhostError(ERR_BAD_FLAGS, "taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)");
+  }
+  return flags.force ? 0 : (flags.timeout ?? ctx.config.scheduler.shutdownGraceSec);
+}
+
 /**
  * `stop`: the running host stops as on `kill <pid>` (runs get --timeout or
  * shutdown_grace seconds; --force: none) and its supervisor exits with it.
@@ -15,9 +23,7 @@ export interface StopFlags {
  * running there is nothing to do, which is not an error.
  */
 export async function stopCommand(ctx: CliContext, flags: StopFlags): Promise<number> {
-  if (flags.force && flags.timeout != null) {
-    throw taskhostError(ERR_BAD_FLAGS, "taskhost: --force and --timeout exclude each other (--force gives running tasks no time at all)");
-  }
+  const grace = graceOf(ctx, flags);
   let before: { pid: number; running: number };
   try {
     before = await callHost(ctx.files.socket, "ping", {}, 5000);
@@ -26,7 +32,6 @@ export async function stopCommand(ctx: CliContext, flags: StopFlags): Promise<nu
     process.stdout.write("no host is running\n");
     return 0;
   }
-  const grace = flags.force ? 0 : (flags.timeout ?? ctx.config.scheduler.shutdownGraceSec);
   const t0 = Date.now();
   await callHost(ctx.files.socket, "stop", { reason: "taskhost stop", graceSec: grace }, 10_000);
   process.stdout.write(`stopping the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
