@@ -9,6 +9,7 @@ import { hostPackageDir } from "./host-modules.ts";
 import { errorMessage, sleep } from "./errors.ts";
 import { log } from "./logging.ts";
 import { setLongTimeout, type LongTimeout } from "./long-timeout.ts";
+import { CappedOutput, OutputLines } from "./command-output.ts";
 
 /** How {@link executeCommand} runs a command. Times are in seconds, like the task frontmatter. */
 export interface ExecuteOptions {
@@ -30,6 +31,13 @@ export interface ExecuteOptions {
   shell?: boolean;
   /** Bytes of stdout and of stderr kept (each); beyond, the middle is dropped. Default 1 MiB. */
   maxOutputBytes?: number;
+  /**
+   * Also log each line of output as it comes: stdout at info, stderr at warn (inside a run, to
+   * its log). A run stopped while the command runs (its timeout, the end of a host's
+   * shutdown_grace) then keeps what the command printed. `stdout` and `stderr` are still returned.
+   * Default false.
+   */
+  logOutput?: boolean;
   /** Written to the command's stdin, which is then closed. Default: empty stdin. */
   input?: string;
   /** Stops the command when it aborts; default the current run's `ctx.signal`. */
@@ -64,53 +72,6 @@ export interface ExecutionResult {
 const DEFAULT_TIMEOUT_SEC = 300;
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
 const ABORT_GRACE_MS = 250;
-
-/** Keeps the head and the tail of a stream when it grows past its cap. */
-class CappedOutput {
-  private head: Buffer[] = [];
-  private headBytes = 0;
-  private tail: Buffer[] = [];
-  private tailBytes = 0;
-  private dropped = 0;
-
-  constructor(private readonly cap: number) {}
-
-  push(chunk: Buffer): void {
-    const half = Math.floor(this.cap / 2);
-    if (this.headBytes < this.cap - half) {
-      const take = chunk.subarray(0, this.cap - half - this.headBytes);
-      this.head.push(take);
-      this.headBytes += take.length;
-      chunk = chunk.subarray(take.length);
-    }
-    if (chunk.length === 0) return;
-    this.tail.push(chunk);
-    this.tailBytes += chunk.length;
-    while (this.tailBytes > half && this.tail.length > 0) {
-      const first = this.tail[0]!;
-      const excess = this.tailBytes - half;
-      if (first.length <= excess) {
-        this.tail.shift();
-        this.tailBytes -= first.length;
-        this.dropped += first.length;
-      } else {
-        this.tail[0] = first.subarray(excess);
-        this.tailBytes -= excess;
-        this.dropped += excess;
-      }
-    }
-  }
-
-  get truncated(): boolean {
-    return this.dropped > 0;
-  }
-
-  toString(): string {
-    const head = Buffer.concat(this.head).toString("utf8");
-    const tail = Buffer.concat(this.tail).toString("utf8");
-    return this.dropped > 0 ? `${head}\n…[${this.dropped} bytes omitted]…\n${tail}` : head + tail;
-  }
-}
 
 function quote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -167,6 +128,7 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
   return new Promise((resolve) => {
     const stdout = new CappedOutput(cap);
     const stderr = new CappedOutput(cap);
+    const lines = options.logOutput ? new OutputLines() : null;
     let timedOut = false;
     let aborted = false;
     let stopping: Promise<void> | null = null;
@@ -179,6 +141,7 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
       finished = true;
       timer?.clear();
       if (onAbort) signal?.removeEventListener("abort", onAbort);
+      lines?.end();
       const ok = !spawnError && !timedOut && !aborted && exitCode != null && expected.includes(exitCode);
       const why = spawnError
         ? spawnError
@@ -241,8 +204,14 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
       stop(options.killGraceMs ?? 2000);
     }, timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
-    proc.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    proc.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    proc.stdout.on("data", (chunk: Buffer) => {
+      stdout.push(chunk);
+      lines?.push("stdout", chunk);
+    });
+    proc.stderr.on("data", (chunk: Buffer) => {
+      stderr.push(chunk);
+      lines?.push("stderr", chunk);
+    });
     proc.stdin.on("error", () => {});
     proc.stdin.end(options.input ?? "");
     let spawnError: string | undefined;

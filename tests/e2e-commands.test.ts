@@ -171,11 +171,11 @@ export default class {
         method: "run",
         body: `const { executeCommand } = await import("taskhost/helpers");
     ctx.log.info("begin");
-    const result = await executeCommand("bash", { args: ["-c", ${JSON.stringify(script)}], timeout: 120 });
+    const result = await executeCommand("bash", { args: ["-c", ${JSON.stringify(script)}], timeout: 120, logOutput: true });
     if (!result.success) throw new Error(result.error ?? "failed");
     ctx.log.info("${name} finished: " + result.stdout.trim());`,
       });
-    await project.writeTask("waits.ts", command("waits", `echo $$ >> ${pids}; while [ ! -e ${release} ]; do sleep 0.05; done; echo released`));
+    await project.writeTask("waits.ts", command("waits", `echo $$ >> ${pids}; echo "waiting as $$"; while [ ! -e ${release} ]; do sleep 0.05; done; echo released`));
     const host = await project.start();
     const run = project.cli(["run", "waits"], 90_000);
     await waitFor(() => host.output().includes("[waits] begin"), { what: "the command to begin" });
@@ -183,7 +183,7 @@ export default class {
     await waitFor(() => host.output().includes('"host.stopping"') || host.output().includes("stopping ("), { what: "the stop to begin" });
     await writeFile(release, "");
     expect(await stopped).toBe(0);
-    expect((await run).stdout).toContain("waits finished: released");
+    expect((await run).stdout).toMatch(/waits finished: waiting as \d+\nreleased/);
     const [done] = finished(await history(project, "waits"));
     expect(done).toMatchObject({ status: "success" });
 
@@ -198,6 +198,8 @@ export default class {
     await slow;
     const last = finished(await history(project, "waits"))[0]!;
     expect(last.status).toBe("interrupted");
+    // What the command printed before its run was ended is in the run's output (logOutput).
+    expect(last.output).toContain(`waiting as ${pid}`);
     await waitFor(() => !isProcessAlive(pid), { what: `the command (pid ${pid}) to be ended` });
   });
 });

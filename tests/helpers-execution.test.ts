@@ -4,6 +4,9 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { executeCommand, executeScript, processExecutionResults } from "../helpers/index.ts";
 import { useTempRoot } from "./fixtures/helpers/project-env.ts";
+import { setCurrentRun } from "../runtime/api/current-run.ts";
+import type { TaskLogger } from "../runtime/api/task-context.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 /** Live processes whose process group is `pgid` (from /proc), or whose command line contains `marker`. */
 function survivors(pgid: number, marker: string): string[] {
@@ -84,6 +87,33 @@ describe("executeCommand / executeScript", () => {
     const result = await executeCommand("bash", { args: ["-c", `sleep ${marker} & wait`], signal: controller.signal, retries: 3 });
     expect(result).toMatchObject({ aborted: true, success: false, attempts: 1, error: "stopped because the run was aborted" });
     expect(survivors(result.pid!, `sleep ${marker}`)).toEqual([]);
+  });
+
+  it("with logOutput, logs each line to the run's log as it comes, before the command ends", async () => {
+    // The run's logger is what a real run hands the helpers; here it records the lines.
+    const logged: string[] = [];
+    const record = (level: string) => (message: string) => void logged.push(`${level} ${message}`);
+    const log = { debug: record("debug"), info: record("info"), warn: record("warn"), error: record("error") } as unknown as TaskLogger;
+    setCurrentRun({ task: { id: "t", title: "t" }, scheduleId: "t#run", log, signal: new AbortController().signal, projectRoot: env.root });
+    try {
+      const release = path.join(env.root, "release");
+      const running = executeCommand(`printf 'one\\nhalf'; echo warned >&2; while [ ! -e ${release} ]; do sleep 0.05; done; echo ' line'`, {
+        shell: true,
+        logOutput: true,
+      });
+      await waitFor(() => logged.length >= 2, { what: "the first lines to be logged while the command runs" });
+      expect(logged.sort()).toEqual(["info one", "warn warned"]);
+      await writeFile(release, "");
+      const result = await running;
+      expect(logged).toContain("info half line");
+      expect(logged).toHaveLength(3);
+      expect(result).toMatchObject({ success: true, stdout: "one\nhalf line\n", stderr: "warned\n" });
+      // Without the option, nothing is logged.
+      await executeCommand("echo", { args: ["quiet"] });
+      expect(logged).toHaveLength(3);
+    } finally {
+      setCurrentRun(undefined as never);
+    }
   });
 
   it("caps captured output, keeping its head and tail", async () => {

@@ -50,9 +50,9 @@ ${when}${decorator}  async run(ctx: TaskContext) {
       args: [${args}],
       // The frontmatter's timeout ends the run first: ctx.signal aborts and the script is stopped.
       timeout: 20 * 24 * 3600,
+      // Each line it prints goes to the run's log as it comes (stderr as warnings), kept even if the run is stopped.
+      logOutput: true,
     });
-    if (result.stdout.trim()) ctx.log.info(result.stdout.trimEnd());
-    if (result.stderr.trim()) ctx.log.warn(result.stderr.trimEnd());
     if (!result.success) throw new Error(\`\${result.command} failed: \${result.error}\`);
     ctx.log.info(\`\${result.command}: done in \${result.durationMs} ms\`);
   }

@@ -10,7 +10,7 @@
 import { Worker } from "node:worker_threads";
 import type { HostMessage, WorkerData, WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import type { TaskPaths } from "./task-paths.ts";
-import { LineSplitter } from "./line-splitter.ts";
+import { LineSplitter } from "../util/line-splitter.ts";
 import { taskEnv } from "../util/task-env.ts";
 
 export type WorkerEnd = { kind: "error"; error: Error & { code?: string } } | { kind: "exit"; code: number };

@@ -6,7 +6,7 @@ import { graceFor } from "../scheduler/grace-period.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.ts";
 import { OutputExcerpt } from "./output-excerpt.ts";
-import { MAX_LINE_CHARS } from "./line-splitter.ts";
+import { MAX_LINE_CHARS } from "../util/line-splitter.ts";
 import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.ts";
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";

@@ -8,7 +8,7 @@
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../../scheduler/grace-period.ts";
 import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
-import { MAX_LINE_CHARS } from "../line-splitter.ts";
+import { MAX_LINE_CHARS } from "../../util/line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
 import { doneOutcome, NOT_BEGUN, type ForcedEnd } from "../run-end.ts";
 import type { LogLevel } from "../../logging/log-level.ts";

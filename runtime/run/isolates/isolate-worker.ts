@@ -4,7 +4,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { LogLevel } from "../../logging/log-level.ts";
-import { LineSplitter } from "../line-splitter.ts";
+import { LineSplitter } from "../../util/line-splitter.ts";
 import { taskEnv } from "../../util/task-env.ts";
 import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
