@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { planCacheSweep, type CacheView } from "../runtime/host/plan-cache-sweep.ts";
-import { codeCachePath } from "../runtime/task-file/script-code-cache.ts";
+import { codeCachePath, warmCodeCachePath } from "../runtime/task-file/script-code-cache.ts";
 
 const NOW = Date.parse("2026-12-02T12:00:00Z");
 const HOUR = 3_600_000;
@@ -14,8 +14,13 @@ const timing = { now: NOW, bundleGraceMs: HOUR, installGraceMs: DAY, unusedBefor
 
 const old = (p: string) => ({ path: p, mtimeMs: NOW - 30 * DAY });
 const fresh = (p: string) => ({ path: p, mtimeMs: NOW - 60_000 });
-/** A bundle as written: the ES module, its CommonJS twin and this Node's code cache of the twin. */
-const bundleFiles = (dir: string, hash: string) => [`${dir}/${hash}.mjs`, `${dir}/${hash}.cjs`, codeCachePath(`${dir}/${hash}.cjs`)];
+/** A bundle as written and run: the ES module, its CommonJS twin and this Node's code caches of the twin (made with it, and after a run). */
+const bundleFiles = (dir: string, hash: string) => [
+  `${dir}/${hash}.mjs`,
+  `${dir}/${hash}.cjs`,
+  codeCachePath(`${dir}/${hash}.cjs`),
+  warmCodeCachePath(`${dir}/${hash}.cjs`),
+];
 
 function view(parts: Partial<CacheView>): CacheView {
   return { bundleFiles: [], manifests: [], installs: [], liveManifests: new Set(), loadedBundles: [], ...parts };
@@ -35,10 +40,10 @@ describe("planCacheSweep", () => {
     expect(plan.remove.sort()).toEqual(bundleFiles("/b", "cc").sort());
   });
 
-  it("removes another Node version's code cache of a bundle it keeps", () => {
-    const stale = "/b/aa.cjs.v18.20.0-x64.v8c";
-    const plan = planCacheSweep(view({ bundleFiles: [...bundleFiles("/b", "aa"), stale].map(old), loadedBundles: ["/b/aa.mjs"] }), timing);
-    expect(plan.remove).toEqual([stale]);
+  it("removes another Node version's code caches of a bundle it keeps", () => {
+    const stale = ["/b/aa.cjs.v18.20.0-x64.v8c", "/b/aa.cjs.v18.20.0-x64.warm.v8c"];
+    const plan = planCacheSweep(view({ bundleFiles: [...bundleFiles("/b", "aa"), ...stale].map(old), loadedBundles: ["/b/aa.mjs"] }), timing);
+    expect(plan.remove).toEqual(stale);
   });
 
   it("removes the manifest of a task file that is gone, and the bundle only it named", () => {

@@ -9,7 +9,7 @@
  * - the manifest of every task file the catalog knows (a broken file's too: a
  *   save that reverts it reuses its bundle);
  * - the bundles that loaded tasks run, and those kept manifests name, with
- *   their `.cjs` twin and this Node's `.v8c` cache (another Node's is stale);
+ *   their `.cjs` twin and this Node's `.v8c` caches (another Node's are stale);
  * - the dependency installs a kept bundle lives in, and those a load used
  *   within the install grace (a lookup marks its install used);
  * - anything written within the grace: a load in flight writes its bundle
@@ -21,7 +21,7 @@
  */
 import path from "node:path";
 import { scriptBundlePath } from "../task-file/bundle-task.ts";
-import { codeCachePath } from "../task-file/script-code-cache.ts";
+import { codeCachePath, warmCodeCachePath } from "../task-file/script-code-cache.ts";
 
 export interface CacheEntry {
   path: string;
@@ -70,7 +70,7 @@ export function planCacheSweep(view: CacheView, timing: CacheSweepTiming): Cache
   const keptFiles = new Set<string>();
   for (const bundle of kept) {
     const script = scriptBundlePath(bundle);
-    keptFiles.add(bundle).add(script).add(codeCachePath(script));
+    keptFiles.add(bundle).add(script).add(codeCachePath(script)).add(warmCodeCachePath(script));
   }
   // A bundle with dependencies lives in `<install>/bundles/`: its install is two folders up.
   const installOf = (file: string) => path.dirname(path.dirname(file));

@@ -2,14 +2,14 @@
  * CommonJS files compiled once per worker into `vm.Script`s (a script is not
  * bound to a context: every run's fresh context evaluates the same compiled
  * code). Task bundles are compiled from V8's code cache kept beside them
- * (made when the bundle was written, script-code-cache.ts), so a worker new
- * to a bundle skips parsing it.
+ * (script-code-cache.ts), so a worker new to a bundle skips parsing it: the
+ * warm one a worker made after a run, else the one made with the bundle.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SourceMap } from "node:module";
 import type vm from "node:vm";
-import { cacheable, codeCachePath, compileScript, SCRIPT_WRAP_HEAD, writeCodeCache } from "../../task-file/script-code-cache.ts";
+import { cacheable, codeCachePath, compileScript, SCRIPT_WRAP_HEAD, warmCodeCachePath, writeCodeCache } from "../../task-file/script-code-cache.ts";
 
 /** Bundles seen by this worker at most; older ones are forgotten (a hot-reloaded task's old versions). */
 const MAX_SCRIPTS = 500;
@@ -17,7 +17,7 @@ const MAX_SCRIPTS = 500;
 interface Entry {
   script: vm.Script;
   source: string;
-  /** The code cache should be written once the script has run (it then covers the functions it compiled). */
+  /** A warm code cache should be written once the script has run (it then covers the functions it compiled). */
   writeCache: boolean;
   map?: SourceMap | null;
 }
@@ -33,7 +33,7 @@ export type ModuleWrapper = (
   importMetaUrl: string,
 ) => void;
 
-/** The compiled script of `file`; `codeCache` reads and later writes `<file>.<node>.v8c`. */
+/** The compiled script of `file`; `codeCache` reads its code cache and later writes the warm one. */
 export function compiledScript(file: string, codeCache: boolean): vm.Script {
   const known = scripts.get(file);
   if (known) {
@@ -45,27 +45,64 @@ export function compiledScript(file: string, codeCache: boolean): vm.Script {
   const source = readFileSync(file, "utf8");
   if (!cacheable(source)) codeCache = false;
   let cachedData: Buffer | undefined;
+  let warm = false;
   if (codeCache) {
-    try {
-      cachedData = readFileSync(codeCachePath(file));
-    } catch {
-      cachedData = undefined;
-    }
+    cachedData = readIfThere(warmCodeCachePath(file));
+    warm = cachedData !== undefined;
+    cachedData ??= readIfThere(codeCachePath(file));
   }
   const script = compileScript(file, source, cachedData);
-  // No cache (a bundle written by an older taskhost), or one V8 rejected: the first run's worker writes it.
-  const writeCache = codeCache && (!cachedData || script.cachedDataRejected === true);
+  // The cache made with the bundle, none (a bundle written by an older taskhost), or one V8 rejected.
+  const writeCache = codeCache && (!warm || script.cachedDataRejected === true);
   scripts.set(file, { script, source, writeCache });
-  if (scripts.size > MAX_SCRIPTS) scripts.delete(scripts.keys().next().value!);
+  if (scripts.size > MAX_SCRIPTS) {
+    const oldest = scripts.keys().next().value!;
+    scripts.delete(oldest);
+    unsaved.delete(oldest);
+  }
   return script;
 }
 
-/** Writes the code cache of a script that has run, if it had none. */
-export function saveCodeCache(file: string): void {
+function readIfThere(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Scripts that have run and want a warm code cache written. */
+const unsaved = new Set<string>();
+let saving = false;
+/** How long after a run ends the caches are written: the next runs of a burst come first. */
+const SAVE_AFTER_MS = 50;
+
+/**
+ * A script has run: if it wants a warm code cache, the cache is made and written once the
+ * worker is idle, one script a turn while `idle()` holds (making one takes ~0.2 ms, which a
+ * burst of runs should not wait for).
+ */
+export function ranScript(file: string, idle: () => boolean): void {
   const entry = scripts.get(file);
-  if (!entry?.writeCache) return;
-  entry.writeCache = false;
-  writeCodeCache(file, entry.script);
+  if (entry?.writeCache) unsaved.add(file);
+  if (saving || unsaved.size === 0) return;
+  saving = true;
+  const step = () => {
+    const next = unsaved.values().next();
+    if (next.done || !idle()) {
+      saving = false;
+      // A run came: its end schedules the rest.
+      return;
+    }
+    unsaved.delete(next.value);
+    const ran = scripts.get(next.value);
+    if (ran?.writeCache) {
+      ran.writeCache = false;
+      writeCodeCache(next.value, ran.script);
+    }
+    setImmediate(step);
+  };
+  setTimeout(step, SAVE_AFTER_MS).unref();
 }
 
 /**
