@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { SATURATED_GROW_AFTER_MS } from "../runtime/run/isolates/isolate-pool-options.ts";
 
 const THREAD = taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(String(threadId));');
 
@@ -222,6 +223,24 @@ it("drains short runs through its core workers and grows only for runs that hold
     const starts = outcomes.map((o) => o.startedAt!);
     expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(500);
     expect(launcher.workers().context).toBeGreaterThanOrEqual(3);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("while the host's own threads saturate the cores, grows only for a run that has held its worker for SATURATED_GROW_AFTER_MS", async () => {
+  // The reading is an input of the pool's decision (core-load.test.ts tests the reading itself).
+  const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2, coreLoad: { sample: () => {}, saturated: () => true } });
+  const long = await kit.bundle("long-saturated", taskSource('await new Promise((r) => setTimeout(r, 1500));\nctx.log.info("long done");'));
+  try {
+    const held = [0, 1, 2].map(() => kit.run(launcher, long, { isolation: "context" }));
+    const outcomes = await Promise.all(held.map((r) => r.outcome));
+    expect(outcomes.map((o) => o.status)).toEqual(["success", "success", "success"]);
+    const starts = outcomes.map((o) => o.startedAt!).sort((a, b) => a - b);
+    // Not at 40 ms (the unsaturated test above starts all three within 500 ms)...
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(SATURATED_GROW_AFTER_MS - 50);
+    // ...but at 500 ms, not when a run of 1.5 s ends.
+    expect(starts[2]! - starts[0]!).toBeLessThan(1400);
   } finally {
     await launcher.close();
   }

@@ -18,6 +18,8 @@ export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 export const SURPLUS_IDLE_MS = 10_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */
 export const GROW_AFTER_MS = 40;
+/** The same while the host's own threads saturate the cores (core-load.ts): a run held that long is not just waiting for a core. */
+export const SATURATED_GROW_AFTER_MS = 500;
 
 export interface GroupSpec {
   /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */
@@ -43,4 +45,6 @@ export interface IsolatePoolOptions {
   /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
   recycle?: { runs: number; heapGrowthBytes: number };
   onLate(message: string): void;
+  /** Whether the host's threads saturate the cores (tests give their own); default this process's CPU. */
+  coreLoad?: { sample(): void; saturated(): boolean };
 }

@@ -19,7 +19,9 @@
  * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
  * runs drains fastest through them. It grows beyond them, up to the limit,
  * only when every worker has been busy with one run for GROW_AFTER_MS (long
- * runs, or a fault being timed out, must not hold up other tasks), or when the
+ * runs, or a fault being timed out, must not hold up other tasks; while the
+ * host's own threads saturate the cores, for SATURATED_GROW_AFTER_MS: a run
+ * then waits for a core, and a boot would take one), or when the
  * launcher asks ahead of a boundary (warmAhead: the runs of tasks due every few
  * seconds start together), and those extra workers retire soon after they fall
  * idle.
@@ -27,7 +29,16 @@
 import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
-import { GROW_AFTER_MS, RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+import { CoreLoad } from "./core-load.ts";
+import {
+  GROW_AFTER_MS,
+  RECYCLE_HEAP_GROWTH,
+  RECYCLE_RUNS,
+  SATURATED_GROW_AFTER_MS,
+  SURPLUS_IDLE_MS,
+  type GroupSpec,
+  type IsolatePoolOptions,
+} from "./isolate-pool-options.ts";
 
 interface Waiter {
   resolve(worker: IsolateWorker): void;
@@ -61,8 +72,11 @@ export class IsolatePool {
   /** Each acquire's waiter, by the caller's token (due()). */
   private readonly waiting = new WeakMap<object, { group: Group; waiter: Waiter }>();
   private closed = false;
+  private readonly coreLoad: NonNullable<IsolatePoolOptions["coreLoad"]>;
 
-  constructor(private options: IsolatePoolOptions) {}
+  constructor(private options: IsolatePoolOptions) {
+    this.coreLoad = options.coreLoad ?? new CoreLoad();
+  }
 
   setLimits(limits: { maxContextWorkers: number; maxTaskWorkers: number }): void {
     this.options = { ...this.options, ...limits };
@@ -248,27 +262,37 @@ export class IsolatePool {
 
   /** Busy from now (+ `fromMs`); if still busy GROW_AFTER_MS later its run lasts, and the group may need another worker. */
   private handOut(group: Group, worker: IsolateWorker, fromMs = 0): void {
-    this.busySince.set(worker, performance.now() + fromMs);
+    const since = performance.now() + fromMs;
+    this.busySince.set(worker, since);
+    this.coreLoad.sample();
     if (group.spec.mode !== "context") return;
-    this.busyTimers.set(
-      worker,
-      setTimeout(() => {
-        this.busyTimers.delete(worker);
-        if (this.groupOf.get(worker) === group) this.serveWaiters(group);
-      }, fromMs + GROW_AFTER_MS + 1),
-    );
+    const check = (afterMs: number, last: boolean) =>
+      this.busyTimers.set(
+        worker,
+        setTimeout(() => {
+          this.busyTimers.delete(worker);
+          if (this.groupOf.get(worker) !== group) return;
+          this.serveWaiters(group);
+          // Not counted as lasting while the cores were saturated: again once it would be.
+          if (!last && this.busySince.get(worker) === since) {
+            check(Math.max(0, since + SATURATED_GROW_AFTER_MS - performance.now()) + 1, true);
+          }
+        }, afterMs),
+      );
+    check(fromMs + GROW_AFTER_MS + 1, false);
   }
 
   private coreWorkers(): number {
     return this.options.coreWorkers ?? availableParallelism() + 1;
   }
 
-  /** Workers of the group held by one run for GROW_AFTER_MS or more (booting ones excepted). */
+  /** Workers of the group held by one run for GROW_AFTER_MS or more (SATURATED_GROW_AFTER_MS while the cores are saturated; booting ones excepted). */
   private longHeld(group: Group): number {
     const now = performance.now();
+    const lasting = this.coreLoad.saturated() ? SATURATED_GROW_AFTER_MS : GROW_AFTER_MS;
     let held = 0;
     for (const [worker, since] of this.busySince) {
-      if (this.groupOf.get(worker) === group && worker.online && now - since >= GROW_AFTER_MS) held++;
+      if (this.groupOf.get(worker) === group && worker.online && now - since >= lasting) held++;
     }
     return held;
   }

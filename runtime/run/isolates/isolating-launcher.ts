@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
 import { IsolatePool } from "./isolate-pool.ts";
-import { SURPLUS_IDLE_MS, type GroupSpec } from "./isolate-pool-options.ts";
+import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "../worker-run.ts";
@@ -36,6 +36,8 @@ export interface IsolatingLauncherOptions {
   coreWorkers?: number;
   /** When a pool worker is replaced (tests); default after 2,000 runs or 64 MB of heap growth. */
   recycle?: { runs: number; heapGrowthBytes: number };
+  /** Whether the host's threads saturate the cores (tests); default this process's CPU (core-load.ts). */
+  coreLoad?: IsolatePoolOptions["coreLoad"];
   /** Host log for what the launcher decides on its own (a fallback, a late rejection). */
   log?: (message: string) => void;
 }
@@ -71,6 +73,7 @@ export class IsolatingLauncher implements RunLauncher {
       idleMs: options.idleMs ?? { context: 90_000, task: 300_000 },
       ...(options.recycle ? { recycle: options.recycle } : {}),
       ...(options.coreWorkers ? { coreWorkers: options.coreWorkers } : {}),
+      ...(options.coreLoad ? { coreLoad: options.coreLoad } : {}),
       onLate: (message) => options.log?.(message),
     });
   }
