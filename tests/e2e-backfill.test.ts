@@ -105,4 +105,19 @@ describe("taskhost backfill, end to end", () => {
     expect(job.state).toBe("done");
     expect(job.done.map((s) => s.status).sort()).toEqual(["already-run", "success", "success", "success", "success", "success"].sort());
   }, 240_000);
+
+  it("with no host, --dry-run plans from the task file and the ledger; a backfill itself asks for a host", async () => {
+    expect(await host.stop()).toBe(0);
+    const dry = await project.cli(["backfill", "report#run", "--from", minutesAgo(31), "--to", minutesAgo(29), "--dry-run"], 60_000);
+    expect(dry.stderr).toBe("");
+    expect(dry.code).toBe(0);
+    // minutesAgo(30) and (29) ran in the first test; (31) did not.
+    expect(dry.stdout).toContain(`would run 1 occurrence(s) of report#run between ${minutesAgo(31)} and ${minutesAgo(29)}; 2 already had a run`);
+    expect(dry.stdout.trim().split("\n").slice(1)).toEqual([`  ${minutesAgo(31)}`]);
+    const real = await project.cli(["backfill", "report", "--from", minutesAgo(31), "--to", minutesAgo(29)]);
+    expect(real.code).toBe(1);
+    expect(real.stderr).toContain("no host is running");
+    expect(real.stderr).toContain("`--dry-run` works without one");
+    expect((await history(project, "report")).filter((r) => r.scheduledFor === minutesAgo(31))).toEqual([]);
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
+import path from "node:path";
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import type { CliContext } from "./cli-context.ts";
-import type { BackfillJob, BackfillStep } from "../backfill/backfill-job.ts";
+import type { BackfillJob, BackfillRequest, BackfillStep } from "../backfill/backfill-job.ts";
 
 export interface BackfillOptions {
   from: string;
@@ -36,14 +37,17 @@ function planLine(job: BackfillJob, dryRun: boolean): string {
 export async function backfillCommand(ctx: CliContext, target: string, options: BackfillOptions): Promise<number> {
   const socket = ctx.files.socket;
   let job: BackfillJob;
+  const request: BackfillRequest = { target, from: options.from, to: options.to, max: options.max, dryRun: options.dryRun === true };
   try {
-    job = await callHost<BackfillJob>(socket, "backfill-start", { target, from: options.from, to: options.to, max: options.max, dryRun: options.dryRun === true });
+    job = await callHost<BackfillJob>(socket, "backfill-start", { ...request });
   } catch (error) {
-    if ((error as { code?: string }).code === ERR_NO_HOST) {
-      process.stderr.write("taskhost backfill: no host is running; a backfill runs in the host: start it (`npm start`) and try again\n");
+    if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
+    // A plan needs no host: the task's schedule and the ledger's runs, read here.
+    if (request.dryRun) job = await planOffline(ctx, request);
+    else {
+      process.stderr.write("taskhost backfill: no host is running; a backfill runs in the host: start it (`npm start`) and try again (`--dry-run` works without one)\n");
       return 1;
     }
-    throw error;
   }
   line(planLine(job, options.dryRun === true));
   if (options.dryRun) {
@@ -84,4 +88,28 @@ export async function backfillCommand(ctx: CliContext, target: string, options: 
   } finally {
     process.off("SIGINT", onSignal);
   }
+}
+
+/** The plan of a dry run with no host: the task loaded and the ledger read as a host would (offline-runtime.ts). */
+async function planOffline(ctx: CliContext, request: BackfillRequest): Promise<BackfillJob> {
+  const [{ withOfflineRuntime }, { Backfills }, { BackfillJobFiles }, { hostBackfillTarget }] = await Promise.all([
+    import("../compose/offline-runtime.ts"),
+    import("../backfill/backfills.ts"),
+    import("../backfill/backfill-job-files.ts"),
+    import("../backfill/host-backfill-target.ts"),
+  ]);
+  // The task id is the target, or what precedes its last "#" (hostBackfillTarget decides which).
+  const ids = [request.target, ...(request.target.includes("#") ? [request.target.slice(0, request.target.lastIndexOf("#"))] : [])];
+  return withOfflineRuntime(ctx, { quiet: true, tasks: ids }, async ({ catalog, ledger, scheduler, log }) => {
+    const backfills = new Backfills({
+      target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
+      files: new BackfillJobFiles(path.join(ctx.files.dataDir, "backfills")),
+      log,
+    });
+    try {
+      return await backfills.start(request);
+    } finally {
+      await backfills.close();
+    }
+  });
 }

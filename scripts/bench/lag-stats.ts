@@ -58,8 +58,8 @@ function recordPercentiles(results: Results, system: System, scenario: string, l
 export const burstScenario = (jobs: number, periodMs: number) => `burst, ${jobs} jobs due on one ${periodMs === 60_000 ? "minute" : `${periodMs / 1000} s`} boundary`;
 
 /** One boundary where every job is due at once: how many started, and the lag of the last. */
-export function recordBurst(results: Results, system: System, jobs: number, periodMs: number, lags: number[]): void {
-  const scenario = burstScenario(jobs, periodMs);
+export function recordBurst(results: Results, system: System, jobs: number, periodMs: number, lags: number[], which?: string): void {
+  const scenario = `${burstScenario(jobs, periodMs)}${which ? `: ${which}` : ""}`;
   results.record(system, scenario, "runs started", lags.length, "");
   recordPercentiles(results, system, scenario, lags.sort((a, b) => a - b));
 }
