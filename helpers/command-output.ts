@@ -55,23 +55,54 @@ export class CappedOutput {
   }
 }
 
-/** Each line of a command's stdout logged at info and of its stderr at warn, as it arrives (the run's log, inside a run). */
-export class OutputLines {
-  private readonly streams = {
-    stdout: { decoder: new StringDecoder("utf8"), lines: new LineSplitter((line) => log.info(line)) },
-    stderr: { decoder: new StringDecoder("utf8"), lines: new LineSplitter((line) => log.warn(line)) },
-  };
+/** A partial line (a prompt, a progress bar) is logged once the command has been quiet this long. */
+const QUIET_FLUSH_MS = 1000;
 
-  push(stream: "stdout" | "stderr", chunk: Buffer): void {
-    const { decoder, lines } = this.streams[stream];
-    lines.push(decoder.write(chunk));
+interface StreamLines {
+  decoder: StringDecoder;
+  lines: LineSplitter;
+  /** Bytes logged so far; past the budget, nothing more is. */
+  bytes: number;
+  quiet?: NodeJS.Timeout;
+}
+
+/**
+ * Each line of a command's stdout logged at info and of its stderr at warn, as it arrives (the
+ * run's log, inside a run), at most `maxBytes` of each: a command that prints megabytes fills
+ * neither the task log nor the host's messages (the result keeps their head and tail).
+ */
+export class OutputLines {
+  private readonly streams: Record<"stdout" | "stderr", StreamLines>;
+
+  constructor(private readonly maxBytes: number) {
+    const stream = (write: (line: string) => void): StreamLines => {
+      const entry: StreamLines = { decoder: new StringDecoder("utf8"), bytes: 0, lines: new LineSplitter((line) => this.log(entry, line, write)) };
+      return entry;
+    };
+    this.streams = { stdout: stream((line) => log.info(line)), stderr: stream((line) => log.warn(line)) };
+  }
+
+  push(name: "stdout" | "stderr", chunk: Buffer): void {
+    const stream = this.streams[name];
+    stream.lines.push(stream.decoder.write(chunk));
+    clearTimeout(stream.quiet);
+    // A line without its newline yet is not lost if the run is ended while the command waits.
+    if (stream.lines.pending) stream.quiet = setTimeout(() => stream.lines.end(), QUIET_FLUSH_MS).unref();
   }
 
   /** The command ended: a last line without a newline is logged too. */
   end(): void {
-    for (const { decoder, lines } of Object.values(this.streams)) {
-      lines.push(decoder.end());
-      lines.end();
+    for (const stream of Object.values(this.streams)) {
+      clearTimeout(stream.quiet);
+      stream.lines.push(stream.decoder.end());
+      stream.lines.end();
     }
+  }
+
+  private log(stream: StreamLines, line: string, write: (line: string) => void): void {
+    if (stream.bytes > this.maxBytes) return;
+    stream.bytes += Buffer.byteLength(line) + 1;
+    if (stream.bytes > this.maxBytes) write(`… more output not logged (over maxOutputBytes, ${this.maxBytes} bytes; the result keeps its head and tail)`);
+    else write(line);
   }
 }

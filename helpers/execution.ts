@@ -33,9 +33,9 @@ export interface ExecuteOptions {
   maxOutputBytes?: number;
   /**
    * Also log each line of output as it comes: stdout at info, stderr at warn (inside a run, to
-   * its log). A run stopped while the command runs (its timeout, the end of a host's
-   * shutdown_grace) then keeps what the command printed. `stdout` and `stderr` are still returned.
-   * Default false.
+   * its log), up to maxOutputBytes of each; a partial line after a second of quiet. A run
+   * stopped while the command runs (its timeout, the end of a host's shutdown_grace) then keeps
+   * what the command printed. `stdout` and `stderr` are still returned. Default false.
    */
   logOutput?: boolean;
   /** Written to the command's stdin, which is then closed. Default: empty stdin. */
@@ -128,7 +128,7 @@ function attempt(command: string, options: ExecuteOptions, display: string): Pro
   return new Promise((resolve) => {
     const stdout = new CappedOutput(cap);
     const stderr = new CappedOutput(cap);
-    const lines = options.logOutput ? new OutputLines() : null;
+    const lines = options.logOutput ? new OutputLines(cap) : null;
     let timedOut = false;
     let aborted = false;
     let stopping: Promise<void> | null = null;

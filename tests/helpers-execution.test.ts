@@ -101,16 +101,23 @@ describe("executeCommand / executeScript", () => {
         shell: true,
         logOutput: true,
       });
-      await waitFor(() => logged.length >= 2, { what: "the first lines to be logged while the command runs" });
-      expect(logged.sort()).toEqual(["info one", "warn warned"]);
+      // Whole lines at once; the partial "half" once the command has been quiet for a second.
+      await waitFor(() => logged.length >= 3, { what: "the lines to be logged while the command runs" });
+      expect([...logged].sort()).toEqual(["info half", "info one", "warn warned"]);
       await writeFile(release, "");
       const result = await running;
-      expect(logged).toContain("info half line");
-      expect(logged).toHaveLength(3);
+      expect(logged.at(-1)).toBe("info  line");
+      expect(logged).toHaveLength(4);
       expect(result).toMatchObject({ success: true, stdout: "one\nhalf line\n", stderr: "warned\n" });
       // Without the option, nothing is logged.
       await executeCommand("echo", { args: ["quiet"] });
+      expect(logged).toHaveLength(4);
+      // At most maxOutputBytes of each stream is logged: two lines of 100 bytes, then a note.
+      logged.length = 0;
+      const big = await executeCommand("for i in 1 2 3 4 5 6 7 8 9 10; do printf '%099d\\n' $i; done", { shell: true, logOutput: true, maxOutputBytes: 250 });
+      expect(big).toMatchObject({ success: true, truncated: true });
       expect(logged).toHaveLength(3);
+      expect(logged[2]).toMatch(/^info … more output not logged \(over maxOutputBytes, 250 bytes/);
     } finally {
       setCurrentRun(undefined as never);
     }

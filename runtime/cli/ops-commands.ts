@@ -103,7 +103,7 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
 }
 
 /** The runtime a host would build, loaded only when no host answers (commands through a host stay light). */
-async function offlineRuntime<T>(ctx: CliContext, tasks: "all" | string[], fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function offlineRuntime<T>(ctx: CliContext, tasks: "all" | string[], fn: (runtime: Runtime) => Promise<T>): Promise<T> {
   const { withOfflineRuntime } = await import("../compose/offline-runtime.ts");
   return withOfflineRuntime(ctx, { quiet: true, tasks }, fn);
 }

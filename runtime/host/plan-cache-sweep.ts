@@ -1,7 +1,7 @@
 /**
  * What a sweep of the build cache removes (a pure decision; sweep-build-cache.ts
  * reads the folders and removes). Every edit of a task writes a new bundle
- * (`<hash>.mjs`, its `.cjs` twin and that twin's `.v8c` code cache) and a
+ * (`<hash>.mjs`, its `.cjs` twin and that twin's `.v8c` code caches) and a
  * change of its `dependencies` a new install, so a host edited for months
  * would keep every version it ever built.
  *

@@ -27,7 +27,12 @@ export class LineSplitter {
   }
 
   end(): void {
-    if (this.carry || this.cut) this.emit();
+    if (this.pending) this.emit();
+  }
+
+  /** A partial line waits for its newline. */
+  get pending(): boolean {
+    return this.carry !== "" || this.cut > 0;
   }
 
   private take(text: string): void {

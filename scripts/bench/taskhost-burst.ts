@@ -24,7 +24,6 @@ export async function taskhostBurst(results: Results, jobs: number, period: Peri
     const { host } = await taskhostStart(results, project, jobs);
     const started = eventCounter(project, "run.start");
     const boundary = nextBoundary(period);
-    await sleep(boundary - Date.now());
     const before = await started();
     for (const [n, at] of [boundary, boundary + period.ms].entries()) {
       await sleep(at - Date.now());

@@ -4,7 +4,8 @@
  * seems to last: while the cores are saturated by the host's own work (a burst
  * of short runs), a run that has held its worker for 40 ms is most likely
  * waiting for a core, not for I/O, and another worker (a boot costs 40-100 ms
- * of CPU) only takes cores from the runs. Measured on 2 cores, 1,000 one-run
+ * of CPU) only takes cores from the runs. It then waits SATURATED_GROW_AFTER_MS
+ * (isolate-pool-options.ts) instead. Measured on 2 cores, 1,000 one-run
  * tasks: bursts where the pool grew to 8 workers cost 4.2 ms of CPU a run and
  * the last run started at 2.8 s; those that kept 3-4 workers, 2.3-3.9 ms and
  * 1.2-2.0 s.

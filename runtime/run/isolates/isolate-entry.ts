@@ -13,7 +13,7 @@ import { authorFrames, isErrorLike, serializeThrown } from "../serialize-thrown.
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { RealmStock } from "./realm-stock.ts";
-import { mapStack, ranScript } from "./script-cache.ts";
+import { mapStack, runEnded } from "./script-cache.ts";
 import { makeTaskContext } from "../task-context-factory.ts";
 import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
 import { trackRunChildren } from "../run-children.ts";
@@ -189,7 +189,7 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
     stopMemoryReports();
   }
   await outputDelivered();
-  if (run.started) ranScript(run.load.script, () => current === null);
+  runEnded(run.started ? run.load.script : null, () => current === null);
   // Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a GC an idle worker may never run.
   const heap = v8.getHeapStatistics();
   const retainedBytes = heap.used_heap_size + heap.external_memory;

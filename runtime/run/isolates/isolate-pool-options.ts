@@ -19,7 +19,7 @@ export const SURPLUS_IDLE_MS = 10_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */
 export const GROW_AFTER_MS = 40;
 /** The same while the host's own threads saturate the cores (core-load.ts): a run held that long is not just waiting for a core. */
-export const SATURATED_GROW_AFTER_MS = 500;
+export const SATURATED_GROW_AFTER_MS = 250;
 
 export interface GroupSpec {
   /** "context:<mb>" or "task:<task id>:<bundle>:<mb>". */

@@ -73,36 +73,48 @@ function readIfThere(file: string): Buffer | undefined {
 
 /** Scripts that have run and want a warm code cache written. */
 const unsaved = new Set<string>();
+/** A save is scheduled (a timer or the next turn). */
 let saving = false;
-/** How long after a run ends the caches are written: the next runs of a burst come first. */
+let lastEnd = 0;
+/** How long after the last run ends the caches are written: the next runs of a burst come first. */
 const SAVE_AFTER_MS = 50;
 
 /**
- * A script has run: if it wants a warm code cache, the cache is made and written once the
- * worker is idle, one script a turn while `idle()` holds (making one takes ~0.2 ms, which a
- * burst of runs should not wait for).
+ * A run ended (`file`: its script, if its code began): a script that wants a warm code cache
+ * gets it once the worker has been idle for SAVE_AFTER_MS, one script a turn while `idle()`
+ * holds (making one takes ~0.2 ms, which a burst of runs should not wait for).
  */
-export function ranScript(file: string, idle: () => boolean): void {
-  const entry = scripts.get(file);
-  if (entry?.writeCache) unsaved.add(file);
+export function runEnded(file: string | null, idle: () => boolean): void {
+  lastEnd = performance.now();
+  if (file !== null && scripts.get(file)?.writeCache) unsaved.add(file);
   if (saving || unsaved.size === 0) return;
   saving = true;
-  const step = () => {
-    const next = unsaved.values().next();
-    if (next.done || !idle()) {
-      saving = false;
-      // A run came: its end schedules the rest.
-      return;
-    }
+  setTimeout(() => saveWhileIdle(idle), SAVE_AFTER_MS).unref();
+}
+
+function saveWhileIdle(idle: () => boolean): void {
+  if (!idle()) {
+    // A run is loaded: its end (every run's, begun or not) schedules the rest.
+    saving = false;
+    return;
+  }
+  const quietFor = performance.now() - lastEnd;
+  if (quietFor < SAVE_AFTER_MS) {
+    // A run ended since: after a quiet spell.
+    setTimeout(() => saveWhileIdle(idle), SAVE_AFTER_MS - quietFor).unref();
+    return;
+  }
+  const next = unsaved.values().next();
+  if (!next.done) {
     unsaved.delete(next.value);
     const ran = scripts.get(next.value);
     if (ran?.writeCache) {
       ran.writeCache = false;
       writeCodeCache(next.value, ran.script);
     }
-    setImmediate(step);
-  };
-  setTimeout(step, SAVE_AFTER_MS).unref();
+  }
+  if (unsaved.size > 0) setImmediate(() => saveWhileIdle(idle));
+  else saving = false;
 }
 
 /**
