@@ -266,20 +266,21 @@ export class IsolatePool {
     this.busySince.set(worker, since);
     this.coreLoad.sample();
     if (group.spec.mode !== "context") return;
-    const check = (afterMs: number, last: boolean) =>
+    const check = (afterMs: number) =>
       this.busyTimers.set(
         worker,
         setTimeout(() => {
           this.busyTimers.delete(worker);
-          if (this.groupOf.get(worker) !== group) return;
+          if (this.groupOf.get(worker) !== group || this.busySince.get(worker) !== since) return;
           this.serveWaiters(group);
-          // Not counted as lasting while the cores were saturated: again once it would be.
-          if (!last && this.busySince.get(worker) === since) {
-            check(Math.max(0, since + SATURATED_GROW_AFTER_MS - performance.now()) + 1, true);
-          }
+          // Until it counts as lasting however busy the cores are (booted, and held
+          // SATURATED_GROW_AFTER_MS), look again: a waiter may need the pool to grow then.
+          const untilLasting = since + SATURATED_GROW_AFTER_MS - performance.now();
+          if (!worker.online) check(GROW_AFTER_MS);
+          else if (untilLasting >= 0) check(untilLasting + 1);
         }, afterMs),
       );
-    check(fromMs + GROW_AFTER_MS + 1, false);
+    check(fromMs + GROW_AFTER_MS + 1);
   }
 
   private coreWorkers(): number {
