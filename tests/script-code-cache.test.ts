@@ -43,6 +43,16 @@ async function acceptedInWorker(script: string, cache = codeCachePath(script)): 
   return rejected === false;
 }
 
+/**
+ * Runs a fresh task in `launcher` (one worker) and waits for its warm cache: the worker's idle
+ * pass writes what it has queued in order, so anything queued before this probe is written by then.
+ */
+async function afterIdleSaves(launcher: ReturnType<IsolateKit["launcher"]>, name: string): Promise<void> {
+  const probe = await kit.bundle(name, taskSource(`ctx.log.info("${name}");`));
+  expect((await kit.run(launcher, probe, { isolation: "context" }).outcome).status).toBe("success");
+  await waitFor(() => existsSync(warmCodeCachePath(scriptBundlePath(probe))), { timeoutMs: 5_000, what: "the probe's warm cache" });
+}
+
 describe("code cache of task bundles", () => {
   it("is written with the bundle, and a worker thread accepts it", async () => {
     const script = scriptBundlePath(await kit.bundle("cached", taskSource('ctx.log.info("ran");')));
@@ -54,13 +64,13 @@ describe("code cache of task bundles", () => {
     const bundle = await kit.bundle("dynamic", taskSource('const { sep } = await import("node:path");\nctx.log.info(`sep ${sep}`);'));
     const script = scriptBundlePath(bundle);
     expect(existsSync(codeCachePath(script))).toBe(false);
-    const launcher = kit.launcher();
+    const launcher = kit.launcher({ maxConcurrentRuns: 1, coreWorkers: 1 });
     try {
       const run = kit.run(launcher, bundle, { isolation: "context" });
       expect((await run.outcome).status).toBe("success");
       expect(run.text()).toBe("sep /");
       // Nor after its run.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await afterIdleSaves(launcher, "probe-dynamic");
       expect(existsSync(codeCachePath(script))).toBe(false);
       expect(existsSync(warmCodeCachePath(script))).toBe(false);
     } finally {
@@ -84,12 +94,12 @@ describe("code cache of task bundles", () => {
     }
     // A new worker reads the warm cache (accepted), so it does not write it again.
     const written = statSync(warm).mtimeMs;
-    launcher = kit.launcher();
+    launcher = kit.launcher({ maxConcurrentRuns: 1, coreWorkers: 1 });
     try {
       const run = kit.run(launcher, script.replace(/\.cjs$/, ".mjs"), { isolation: "context" });
       expect((await run.outcome).status).toBe("success");
       expect(run.text()).toBe("days 2,4,6");
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await afterIdleSaves(launcher, "probe-warm");
       expect(statSync(warm).mtimeMs).toBe(written);
     } finally {
       await launcher.close();
