@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { currentRun } from "../runtime/api/current-run.ts";
 import { isGracefulStop } from "../runtime/api/abort-reason.ts";
+import { procStat } from "../runtime/util/proc-stat.ts";
 import { getProjectRoot } from "./project-root.ts";
 import { hostPackageDir } from "./host-modules.ts";
 import { errorMessage, sleep } from "./errors.ts";
@@ -87,13 +88,9 @@ function groupAlive(pgid: number): boolean {
   if (process.platform !== "linux") return true;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid && fields[0] !== "Z") return true;
-    } catch {
-      // Gone while we looked.
-    }
+    // null: gone while we looked.
+    const fields = procStat(entry);
+    if (fields && Number(fields[2]) === pgid && fields[0] !== "Z") return true;
   }
   return false;
 }

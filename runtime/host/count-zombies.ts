@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { procStat } from "../util/proc-stat.ts";
 
 /**
  * How many children of this process have died and wait to be reaped. Each
@@ -17,13 +18,9 @@ export function countZombies(pid = process.pid): number {
   let count = 0;
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (state === "Z" && Number(ppid) === pid) count++;
-    } catch {
-      // Gone while we looked.
-    }
+    // null: gone while we looked.
+    const [state, ppid] = procStat(entry) ?? [];
+    if (state === "Z" && Number(ppid) === pid) count++;
   }
   return count;
 }

@@ -5,7 +5,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import type { RunChildrenMessage } from "./run-children.ts";
-import { processRunning } from "../util/process-running.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 /** SIGTERM to SIGKILL for what a finished run left running. */
 export const CHILD_GRACE_MS = 1000;
@@ -81,7 +81,7 @@ export async function killGroupsAndWait(groups: Iterable<number>): Promise<void>
 /** Resolves once none of `pids` runs (each gone, or a zombie waiting to be reaped), or after `ms`. */
 async function untilDead(pids: number[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (pids.some(processRunning) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (pids.some(isProcessAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 function killGroup(pgid: number): void {

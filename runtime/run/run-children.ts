@@ -14,7 +14,7 @@
  */
 import { ChildProcess } from "node:child_process";
 import type { MessagePort } from "node:worker_threads";
-import { processRunning } from "../util/process-running.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 /** Between the host and a run's worker, besides worker-protocol.ts's messages. */
 export type RunChildrenMessage =
@@ -86,9 +86,9 @@ async function endChildren(live: Set<ChildProcess>, groups: Set<number>, graceMs
 function endChildrenNow(groups: Set<number>, pids: number[]): void {
   if (groups.size === 0) return;
   for (const pgid of groups) signalGroup(pgid, "SIGTERM");
-  sleepUntil(() => pids.every((pid) => !processRunning(pid)), 250);
+  sleepUntil(() => pids.every((pid) => !isProcessAlive(pid)), 250);
   for (const pgid of groups) signalGroup(pgid, "SIGKILL");
-  sleepUntil(() => pids.every((pid) => !processRunning(pid)), KILL_WAIT_MS);
+  sleepUntil(() => pids.every((pid) => !isProcessAlive(pid)), KILL_WAIT_MS);
 }
 
 /** Blocks this thread (Atomics.wait: workers may) until `done()` or `ms` passed. */

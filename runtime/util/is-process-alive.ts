@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { procStat } from "./proc-stat.ts";
 
 /**
  * Whether a process with this PID exists and has not ended (EPERM: it does, it
@@ -11,15 +11,6 @@ export function isProcessAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
-  return !isZombie(pid);
-}
-
-/** Linux: the state field of /proc/<pid>/stat (after the parenthesised name) is Z; elsewhere: unknown, so no. */
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
-  }
+  // Linux tells a zombie apart; elsewhere signal 0 is all there is to ask.
+  return procStat(pid)?.[0] !== "Z";
 }
