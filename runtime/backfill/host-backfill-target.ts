@@ -19,12 +19,21 @@ export interface HostBackfillTargetOptions {
   scheduler: OccurrenceRunner;
 }
 
+/**
+ * How `<task>[#method]` reads: a task id may hold "#" (a file name), so the whole text is a
+ * task id when one is known by it, else what precedes the last "#" is, and the rest names the
+ * schedule. `taskIds`: the ids it may name, for a caller that loads tasks first.
+ */
+export function splitTarget(target: string, known: (taskId: string) => boolean): { taskId: string; key: string | null; taskIds: string[] } {
+  const hash = target.lastIndexOf("#");
+  if (hash < 0 || known(target)) return { taskId: target, key: null, taskIds: hash < 0 ? [target] : [target, target.slice(0, hash)] };
+  return { taskId: target.slice(0, hash), key: target.slice(hash + 1), taskIds: [target, target.slice(0, hash)] };
+}
+
 export function hostBackfillTarget(options: HostBackfillTargetOptions): BackfillTarget {
   return {
     schedule(target) {
-      // A task id may hold "#" (a file name): the whole text is tried as an id first.
-      const hash = target.lastIndexOf("#");
-      const [taskId, key] = options.catalog.get(target) || hash < 0 ? [target, null] : [target.slice(0, hash), target.slice(hash + 1)];
+      const { taskId, key } = splitTarget(target, (id) => options.catalog.get(id) !== undefined);
       const entry = options.catalog.get(taskId);
       if (!entry) throw taskhostError("ERR_UNKNOWN_TASK", `backfill: no task "${taskId}" (see \`taskhost status\` for the task ids)`);
       const task = entry.loaded;

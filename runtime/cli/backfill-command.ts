@@ -92,15 +92,14 @@ export async function backfillCommand(ctx: CliContext, target: string, options: 
 
 /** The plan of a dry run with no host: the task loaded and the ledger read as a host would (offline-runtime.ts). */
 async function planOffline(ctx: CliContext, request: BackfillRequest): Promise<BackfillJob> {
-  const [{ offlineRuntime }, { Backfills }, { BackfillJobFiles }, { hostBackfillTarget }] = await Promise.all([
+  const [{ offlineRuntime }, { Backfills }, { BackfillJobFiles }, { hostBackfillTarget, splitTarget }] = await Promise.all([
     import("./ops-commands.ts"),
     import("../backfill/backfills.ts"),
     import("../backfill/backfill-job-files.ts"),
     import("../backfill/host-backfill-target.ts"),
   ]);
-  // The task id is the target, or what precedes its last "#" (hostBackfillTarget decides which).
-  const ids = [request.target, ...(request.target.includes("#") ? [request.target.slice(0, request.target.lastIndexOf("#"))] : [])];
-  return offlineRuntime(ctx, ids, async ({ catalog, ledger, scheduler, log }) => {
+  // Loaded before the target is read: either task id it may name.
+  return offlineRuntime(ctx, splitTarget(request.target, () => false).taskIds, async ({ catalog, ledger, scheduler, log }) => {
     const backfills = new Backfills({
       target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
       files: new BackfillJobFiles(path.join(ctx.files.dataDir, "backfills")),
