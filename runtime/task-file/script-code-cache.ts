@@ -47,7 +47,7 @@ export function compileScript(file: string, source: string, cachedData?: Buffer)
 }
 
 /** Writes the warm code cache of `script` (compiled from `file`, and run). Best effort: a cache is only a cache. */
-export function writeCodeCache(file: string, script: vm.Script): void {
+export function writeWarmCodeCache(file: string, script: vm.Script): void {
   const target = warmCodeCachePath(file);
   try {
     const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

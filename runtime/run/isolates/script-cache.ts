@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { SourceMap } from "node:module";
 import type vm from "node:vm";
-import { cacheable, codeCachePath, compileScript, SCRIPT_WRAP_HEAD, warmCodeCachePath, writeCodeCache } from "../../task-file/script-code-cache.ts";
+import { cacheable, codeCachePath, compileScript, SCRIPT_WRAP_HEAD, warmCodeCachePath, writeWarmCodeCache } from "../../task-file/script-code-cache.ts";
 
 /** Bundles seen by this worker at most; older ones are forgotten (a hot-reloaded task's old versions). */
 const MAX_SCRIPTS = 500;
@@ -110,7 +110,7 @@ function saveWhileIdle(idle: () => boolean): void {
     const ran = scripts.get(next.value);
     if (ran?.writeCache) {
       ran.writeCache = false;
-      writeCodeCache(next.value, ran.script);
+      writeWarmCodeCache(next.value, ran.script);
     }
   }
   if (unsaved.size > 0) setImmediate(() => saveWhileIdle(idle));
