@@ -266,21 +266,20 @@ export class IsolatePool {
     this.busySince.set(worker, since);
     this.coreLoad.sample();
     if (group.spec.mode !== "context") return;
-    const check = (afterMs: number) =>
+    const check = (afterMs: number, last: boolean) =>
       this.busyTimers.set(
         worker,
         setTimeout(() => {
           this.busyTimers.delete(worker);
-          if (this.groupOf.get(worker) !== group || this.busySince.get(worker) !== since) return;
+          if (this.groupOf.get(worker) !== group) return;
           this.serveWaiters(group);
-          // Until it counts as lasting however busy the cores are (booted, and held
-          // SATURATED_GROW_AFTER_MS), look again: a waiter may need the pool to grow then.
-          const untilLasting = since + SATURATED_GROW_AFTER_MS - performance.now();
-          if (!worker.online) check(GROW_AFTER_MS);
-          else if (untilLasting >= 0) check(untilLasting + 1);
+          // Not counted as lasting while the cores were saturated: again once it would be.
+          if (!last && this.busySince.get(worker) === since) {
+            check(Math.max(0, since + SATURATED_GROW_AFTER_MS - performance.now()) + 1, true);
+          }
         }, afterMs),
       );
-    check(fromMs + GROW_AFTER_MS + 1);
+    check(fromMs + GROW_AFTER_MS + 1, false);
   }
 
   private coreWorkers(): number {
