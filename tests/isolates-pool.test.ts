@@ -234,6 +234,8 @@ it("while the host's own threads saturate the cores, grows only for a run that h
   const launcher = kit.launcher({ maxConcurrentRuns: 8, coreWorkers: 2, coreLoad: { sample: () => {}, saturated: () => true } });
   const long = await kit.bundle("long-saturated", taskSource('await new Promise((r) => setTimeout(r, 3000));\nctx.log.info("long done");'));
   try {
+    // Both core workers booted first: a boot is not a run that lasts.
+    await Promise.all([0, 1].map(() => kit.run(launcher, thread, { isolation: "context" }).outcome));
     const launchedAt = Date.now();
     const held = [0, 1, 2].map(() => kit.run(launcher, long, { isolation: "context" }));
     // It boots a third worker while the first two still run (each for 3 s), but not at 40 ms (the
