@@ -21,7 +21,7 @@
  * only when every worker has been busy with one run for GROW_AFTER_MS (long
  * runs, or a fault being timed out, must not hold up other tasks; while the
  * host's own threads saturate the cores, for SATURATED_GROW_AFTER_MS: a run
- * then waits for a core, and a boot would take one), or when the
+ * then waits for a core, and a boot would take one; run-holds.ts), or when the
  * launcher asks ahead of a boundary (warmAhead: the runs of tasks due every few
  * seconds start together), and those extra workers retire soon after they fall
  * idle.
@@ -29,16 +29,8 @@
 import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
-import { CoreLoad } from "./core-load.ts";
-import {
-  GROW_AFTER_MS,
-  RECYCLE_HEAP_GROWTH,
-  RECYCLE_RUNS,
-  SATURATED_GROW_AFTER_MS,
-  SURPLUS_IDLE_MS,
-  type GroupSpec,
-  type IsolatePoolOptions,
-} from "./isolate-pool-options.ts";
+import { RunHolds } from "./run-holds.ts";
+import { RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 
 interface Waiter {
   resolve(worker: IsolateWorker): void;
@@ -67,15 +59,15 @@ export class IsolatePool {
   /** When each idle worker went idle (the least recently used task worker goes first). */
   private readonly idleSince = new Map<IsolateWorker, number>();
   /** When each worker now serving a run was handed out. */
-  private readonly busySince = new Map<IsolateWorker, number>();
-  private readonly busyTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private readonly holds: RunHolds;
   /** Each acquire's waiter, by the caller's token (due()). */
   private readonly waiting = new WeakMap<object, { group: Group; waiter: Waiter }>();
   private closed = false;
-  private readonly coreLoad: NonNullable<IsolatePoolOptions["coreLoad"]>;
-
   constructor(private options: IsolatePoolOptions) {
-    this.coreLoad = options.coreLoad ?? new CoreLoad();
+    this.holds = new RunHolds((worker) => {
+      const group = this.groupOf.get(worker);
+      if (group) this.serveWaiters(group);
+    }, options.coreLoad);
   }
 
   setLimits(limits: { maxContextWorkers: number; maxTaskWorkers: number }): void {
@@ -139,7 +131,7 @@ export class IsolatePool {
    */
   started(worker: IsolateWorker, notBefore = 0): void {
     const group = this.groupOf.get(worker);
-    if (!group || this.busySince.has(worker)) return;
+    if (!group || this.holds.has(worker)) return;
     this.handOut(group, worker, Math.max(0, notBefore - Date.now()));
     // Its task's runs told to go meanwhile need not wait for this one to end.
     if (group.spec.mode === "task") this.serveWaiters(group);
@@ -152,7 +144,7 @@ export class IsolatePool {
 
   /** Gives a worker back after its run; `reusable` false (or a dead or worn worker) means it is killed and replaced. */
   release(worker: IsolateWorker, reusable: boolean): void {
-    this.notBusy(worker);
+    this.holds.end(worker);
     const group = this.groupOf.get(worker);
     if (!group) return;
     const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
@@ -179,8 +171,7 @@ export class IsolatePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const timer of this.busyTimers.values()) clearTimeout(timer);
-    this.busyTimers.clear();
+    this.holds.close();
     const all = [...this.groupOf.keys()];
     for (const group of this.groups.values()) {
       for (const waiter of group.waiters.splice(0)) waiter.reject(taskhostError("ERR_SCHEDULER_STOPPED", "taskhost isolates: the host is stopping; no run starts"));
@@ -211,7 +202,7 @@ export class IsolatePool {
     if (group.spec.mode === "task") return this.serveTaskWaiters(group);
     while (group.waiters.length > 0) {
       const worker = this.takeIdle(group) ?? (this.mayGrow(group) ? this.boot(group) : null);
-      // Otherwise the next release, or a run found to last (busyTimers), serves it.
+      // Otherwise the next release, or a run found to last (run-holds.ts), serves it.
       if (!worker) return;
       this.clearIdle(worker);
       const waiter = group.waiters.shift()!;
@@ -244,7 +235,7 @@ export class IsolatePool {
   private taskMayGrow(group: Group, waiter: Waiter): boolean {
     if (group.size === 0) return true;
     if (!waiter.due || group.idle.length > 0) return false;
-    for (const [worker, owner] of this.groupOf) if (owner === group && !this.busySince.has(worker)) return false;
+    for (const [worker, owner] of this.groupOf) if (owner === group && !this.holds.has(worker)) return false;
     return true;
   }
 
@@ -260,41 +251,18 @@ export class IsolatePool {
     return freeingSoon > 0 ? undefined : group.idle.pop();
   }
 
-  /** Busy from now (+ `fromMs`); if still busy GROW_AFTER_MS later its run lasts, and the group may need another worker. */
+  /** Busy from now (+ `fromMs`): if its run lasts, the group may need another worker (run-holds.ts). */
   private handOut(group: Group, worker: IsolateWorker, fromMs = 0): void {
-    const since = performance.now() + fromMs;
-    this.busySince.set(worker, since);
-    this.coreLoad.sample();
-    if (group.spec.mode !== "context") return;
-    const check = (afterMs: number, last: boolean) =>
-      this.busyTimers.set(
-        worker,
-        setTimeout(() => {
-          this.busyTimers.delete(worker);
-          if (this.groupOf.get(worker) !== group) return;
-          this.serveWaiters(group);
-          // Not counted as lasting while the cores were saturated: again once it would be.
-          if (!last && this.busySince.get(worker) === since) {
-            check(Math.max(0, since + SATURATED_GROW_AFTER_MS - performance.now()) + 1, true);
-          }
-        }, afterMs),
-      );
-    check(fromMs + GROW_AFTER_MS + 1, false);
+    this.holds.begin(worker, fromMs, group.spec.mode === "context");
   }
 
   private coreWorkers(): number {
     return this.options.coreWorkers ?? availableParallelism() + 1;
   }
 
-  /** Workers of the group held by one run for GROW_AFTER_MS or more (SATURATED_GROW_AFTER_MS while the cores are saturated; booting ones excepted). */
+  /** Workers of the group held by a run that lasts (run-holds.ts). */
   private longHeld(group: Group): number {
-    const now = performance.now();
-    const lasting = this.coreLoad.saturated() ? SATURATED_GROW_AFTER_MS : GROW_AFTER_MS;
-    let held = 0;
-    for (const [worker, since] of this.busySince) {
-      if (this.groupOf.get(worker) === group && worker.online && now - since >= lasting) held++;
-    }
-    return held;
+    return this.holds.lasting((worker) => this.groupOf.get(worker) === group);
   }
 
   /** A `context` group keeps `coreWorkers` workers that no lasting run holds; beyond that it waits for one to free up. */
@@ -366,14 +334,8 @@ export class IsolatePool {
     this.idleTimers.delete(worker);
   }
 
-  private notBusy(worker: IsolateWorker): void {
-    this.busySince.delete(worker);
-    clearTimeout(this.busyTimers.get(worker));
-    this.busyTimers.delete(worker);
-  }
-
   private retire(worker: IsolateWorker): Promise<void> {
-    this.notBusy(worker);
+    this.holds.end(worker);
     const group = this.groupOf.get(worker);
     if (group) {
       this.groupOf.delete(worker);

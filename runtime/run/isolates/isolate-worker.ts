@@ -39,6 +39,7 @@ export class IsolateWorker {
   dead = false;
   /** The thread has booted and spoken (until then a run handed to it waits for its boot, not for another run). */
   online = false;
+  private onlineWaiters: Array<() => void> = [];
   private tenant: IsolateTenant | null = null;
   private readonly thread: Worker;
   private readonly splitters: LineSplitter[];
@@ -66,7 +67,10 @@ export class IsolateWorker {
     this.thread.stdout.setEncoding("utf8").on("data", (chunk: string) => out.push(chunk));
     this.thread.stderr.setEncoding("utf8").on("data", (chunk: string) => err.push(chunk));
     this.thread.on("message", (message: FromIsolate) => {
-      this.online = true;
+      if (!this.online) {
+        this.online = true;
+        for (const waiter of this.onlineWaiters.splice(0)) waiter();
+      }
       if (message.type === "memory") this.lastMemory = message;
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
@@ -81,6 +85,7 @@ export class IsolateWorker {
     });
     this.thread.on("exit", (code) => {
       this.dead = true;
+      this.onlineWaiters = [];
       this.idleInBook(false);
       // Output written just before the end is still in flight until the thread has exited.
       setImmediate(() => {
@@ -91,6 +96,12 @@ export class IsolateWorker {
         tenant?.died(code, this.lastError);
       });
     });
+  }
+
+  /** Calls `fn` once the thread has booted (at once if it has); never if it dies first. */
+  whenOnline(fn: () => void): void {
+    if (this.online) fn();
+    else if (!this.dead) this.onlineWaiters.push(fn);
   }
 
   /** The run being served is over: a last line it printed without a newline is its own, not the next run's. */
