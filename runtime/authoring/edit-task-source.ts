@@ -80,7 +80,8 @@ export function checkTaskSource(source: string, file: string, zone: string): voi
     parseTaskFile(source, file, { zone, nodeVersion: process.version });
   } catch (error) {
     if (!(error instanceof TaskFileError)) throw error;
-    throw taskhostError(error.code, error.message, { field: error.field ? (FORM_FIELD[error.field] ?? error.field) : "source" });
+    const field = error.field ? (FORM_FIELD[error.field] ?? error.field) : "source";
+    throw taskhostError(error.code, error.message, { field, ...(error.problem ? { problem: error.problem } : {}) });
   }
   for (const site of scheduleSites(source, file)) {
     try {

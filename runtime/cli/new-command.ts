@@ -68,10 +68,9 @@ export async function newCommand(ctx: CliContext, id: string, options: NewOption
     );
     return 0;
   } catch (error) {
-    const field = (error as { field?: string }).field;
-    let message = error instanceof Error ? error.message : String(error);
+    const { field, problem } = error as { field?: string; problem?: string };
     // Said of the flag, not of a line in a file that was not written.
-    if (field) message = message.replace(/^\S+:\d+: frontmatter field "[^"]+" /, "");
+    const message = field && problem ? problem : error instanceof Error ? error.message : String(error);
     process.stderr.write(`taskhost new: ${field ? `${FLAG[field] ?? `--${field}`}: ` : ""}${message}\n`);
     return 1;
   }

@@ -82,13 +82,11 @@ export function parseTaskFile(source: string, file: string, options: ParseTaskFi
 export function checkNodeVersion(meta: ResolvedTaskMeta, nodeVersion: string = process.version, file = "task", line?: number): void {
   if (meta.nodeVersion === null) return;
   if (semver.satisfies(nodeVersion, meta.nodeVersion, { includePrerelease: true })) return;
-  throw new TaskFileError(
-    `${file}${line ? `:${line}` : ""}: frontmatter field "node_version" asks for Node ${meta.nodeVersion}, ` +
-      `but the host runs ${nodeVersion}; run the host on a matching Node or change node_version`,
+  throw TaskFileError.ofField(
     file,
-    line ?? 1,
-    1,
+    { line },
     "node_version",
+    `asks for Node ${meta.nodeVersion}, but the host runs ${nodeVersion}; run the host on a matching Node or change node_version`,
     ERR_TASK_NODE_VERSION,
   );
 }
@@ -124,13 +122,7 @@ function resolveFields(yaml: YamlFields, ctx: ResolveContext): { meta: ResolvedT
   }
 
   const fail = (f: Field, expected: string, line = f.line, column = f.column, got: unknown = f.value): never => {
-    throw new TaskFileError(
-      `${file}:${line}: frontmatter field "${f.name}" must be ${expected}, got ${describeValue(got)}`,
-      file,
-      line,
-      column,
-      f.name,
-    );
+    throw TaskFileError.ofField(file, { line, column }, f.name, `must be ${expected}, got ${describeValue(got)}`);
   };
   /** The value, or undefined when absent or written empty (`timeout:`), which means "default". */
   const get = (name: keyof TaskMetaInput): Field | undefined => {

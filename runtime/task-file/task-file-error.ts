@@ -14,6 +14,9 @@ export interface TaskFileProblem {
 
 /** A problem that makes the task an error task. The message starts with `file:line:`. */
 export class TaskFileError extends Error {
+  /** What is wrong with `field`'s value, said of the field alone (for a form or a flag that set it): "must be ..., got ...". */
+  problem?: string;
+
   constructor(
     message: string,
     readonly file: string,
@@ -24,5 +27,19 @@ export class TaskFileError extends Error {
   ) {
     super(message);
     this.name = "TaskFileError";
+  }
+
+  /** `file:line: frontmatter field "name" <problem>` (`file:` alone when the line is not known). */
+  static ofField(
+    file: string,
+    at: { line?: number; column?: number },
+    name: string,
+    problem: string,
+    code?: typeof ERR_TASK_FRONTMATTER | typeof ERR_TASK_NODE_VERSION,
+  ): TaskFileError {
+    const where = at.line ? `${file}:${at.line}` : file;
+    const error = new TaskFileError(`${where}: frontmatter field "${name}" ${problem}`, file, at.line ?? 1, at.column ?? 1, name, code);
+    error.problem = problem;
+    return error;
   }
 }
