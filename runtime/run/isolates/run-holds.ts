@@ -53,10 +53,13 @@ export class RunHolds {
   /** How many of `workers` are booted and held by one run long enough to count as lasting. */
   lasting(workers: (worker: IsolateWorker) => boolean): number {
     const now = performance.now();
-    const saturated = this.coreLoad.saturated();
+    // Read only for a hold it decides: the pool asks on every hand-out, and a burst queues a thousand runs.
+    let saturated: boolean | undefined;
     let held = 0;
     for (const [worker, { since, after }] of this.holds) {
-      if (workers(worker) && worker.online && now - since >= (saturated ? SATURATED_GROW_AFTER_MS : after)) held++;
+      if (!workers(worker) || !worker.online) continue;
+      const age = now - since;
+      if (age >= SATURATED_GROW_AFTER_MS || (age >= after && !(saturated ??= this.coreLoad.saturated()))) held++;
     }
     return held;
   }
