@@ -82,7 +82,7 @@ export default class {
   it("history retention removes a run's file with its row", async () => {
     const first = await waitFor(async () => (await history(project, "tick")).at(-1), { what: "a first tick" });
     await waitFor(() => existsSync(logFile("tick", first.id)), { what: "its log file" });
-    // history_per_task: 10 prunes every 10 runs: the first tick goes within about 20 seconds.
+    // history_per_task: 10 prunes after every run: the first tick goes once 10 newer ones ended.
     await waitFor(async () => !(await history(project, "tick")).some((r) => r.id === first.id), { timeoutMs: 60_000, what: "the first tick pruned" });
     await waitFor(() => !existsSync(logFile("tick", first.id)), { what: "its log file removed" });
     const kept = (await history(project, "tick")).filter((r) => r.status === "success");

@@ -258,6 +258,19 @@ describe("retries", () => {
   });
 });
 
+describe("history_per_task", () => {
+  it("a task keeps no more runs than history_per_task (below 20: pruned after each run), skipped ones included", async () => {
+    const h = await make({ start: T0, historyPerTask: 3 });
+    h.launcher.plan = () => ({ durationMs: 90 * S });
+    await h.scheduler.setTask(task("slow"));
+    h.scheduler.start();
+    // A run every other minute, the minutes between skipped (overlap: skip): 10 rows recorded in all.
+    await h.time.advanceTo(at("10:10:00"));
+    await h.scheduler.idle();
+    expect(brief(await h.runs("slow"))).toEqual(["10:08:00 schedule skipped", "10:09:00 schedule running", "10:10:00 schedule skipped"]);
+  });
+});
+
 /** A host ran `spec` until 10:02:30, stopped, and the next one starts `downFor` later. */
 async function afterOutage(catchUp: "once" | "skip" | "all", downFor: number, spec = every(1, "minute")) {
   const a = await make({ start: T0 });

@@ -81,8 +81,9 @@ export class RunRecorder {
         if (id == null) return undefined;
         log.info({ event: "run.skipped", ...logFields(run), code: settlement.code, reason: settlement.reason }, `${subject.scheduleId} ${settlement.reason}`);
         this.options.emit("run.skipped", { ...eventInfo(run), code: settlement.code, reason: settlement.reason });
-        if (settlement.recorded) return ledger.getRun(id);
-        return ledger.recordEnd(id, { status: "skipped", finishedAt: this.options.clock.now(), error: settlement.reason });
+        const row = settlement.recorded ? await ledger.getRun(id) : await ledger.recordEnd(id, { status: "skipped", finishedAt: this.options.clock.now(), error: settlement.reason });
+        this.countForPrune(subject.task.id);
+        return row;
       }
       case "released": {
         const id = await run.claim.catch(() => null);
@@ -107,8 +108,9 @@ export class RunRecorder {
 
   private countForPrune(taskId: string): void {
     const n = (this.endsSincePrune.get(taskId) ?? 0) + 1;
-    // Pruning costs a DELETE over the task's runs: do it every tenth of the allowance.
-    if (n < Math.max(10, Math.floor(this.historyPerTask / 10))) {
+    // Pruning costs a DELETE over the task's runs: once a tenth of the allowance has ended (so
+    // history shows at most 10 % more than history_per_task), after every run below 20.
+    if (n < Math.max(1, Math.floor(this.historyPerTask / 10))) {
       this.endsSincePrune.set(taskId, n);
       return;
     }
