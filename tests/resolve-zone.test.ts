@@ -16,6 +16,15 @@ describe("resolveZone", () => {
     expect(resolveZone("Australia/Lord_Howe")).toBe("Australia/Lord_Howe");
   });
 
+  it("names a zone the IANA database renamed by its current name, however it was written (Intl on Node 20 answers the old one)", () => {
+    expect(resolveZone("Asia/Kolkata")).toBe("Asia/Kolkata");
+    expect(resolveZone("Asia/Calcutta")).toBe("Asia/Kolkata");
+    expect(resolveZone("europe/kyiv")).toBe("Europe/Kyiv");
+    expect(resolveZone("Europe/Kiev")).toBe("Europe/Kyiv");
+    expect(resolveZone("America/Argentina/Buenos_Aires")).toBe("America/Argentina/Buenos_Aires");
+    expect(resolveZone("Asia/Ho_Chi_Minh")).toBe("Asia/Ho_Chi_Minh");
+  });
+
   it.each(["Mars/Olympus", "", "+01:00", "Europe/"])("rejects %j with ERR_TIMEZONE_INVALID", (name) => {
     let caught: (Error & { code?: string }) | undefined;
     try {

@@ -1,4 +1,5 @@
 import type { RunJson, StatusJson } from "../host/report-shapes.ts";
+import { resolveZone } from "../schedule/resolve-zone.ts";
 
 /** Plain-text renderings of the JSON shapes, for people at a terminal. */
 export function formatStatus(status: StatusJson): string {
@@ -95,7 +96,7 @@ function indent(text: string): string {
 
 /** The zone localTime shows times in. */
 export function machineZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return resolveZone("local");
 }
 
 export function localTime(isoText: string | null): string {

@@ -4,8 +4,11 @@ import { ERR_TIMEZONE_INVALID, scheduleError } from "./schedule-errors.ts";
  * Turns a configured time zone into a canonical IANA name.
  * "local" (any case) is the machine's zone as Intl sees it (honours $TZ).
  * Intl is the validator: it knows exactly the zones the offset maths can use.
- * The result is Intl's canonical spelling ("utc" -> "UTC", "US/Eastern" ->
- * "America/New_York"), so one zone has one name in the database.
+ * The result is one canonical spelling ("utc" -> "UTC", "US/Eastern" ->
+ * "America/New_York"), so one zone has one name in the database: Intl's,
+ * except where Intl (ICU's CLDR ids, Node < 22) still answers with a name the
+ * IANA database has since replaced ("Asia/Kolkata" -> "Asia/Calcutta"): then
+ * the IANA one, the name people write and expect to read back.
  */
 export function resolveZone(name: string): string {
   if (typeof name !== "string" || name.trim() === "") {
@@ -14,16 +17,41 @@ export function resolveZone(name: string): string {
   const trimmed = name.trim();
   if (trimmed.toLowerCase() === "local") {
     // Some minimal ICU builds report undefined; UTC is the honest fallback.
-    return new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    const local = new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    return IANA_NAME_OF_CLDR_ID[local] ?? local;
   }
   // Offsets such as "+01:00" are not IANA names; newer Intl versions accept them.
   if (!/^[A-Za-z]/.test(trimmed)) throw invalid(trimmed);
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: trimmed }).resolvedOptions().timeZone;
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: trimmed }).resolvedOptions().timeZone;
+    return IANA_NAME_OF_CLDR_ID[canonical] ?? canonical;
   } catch {
     throw invalid(trimmed);
   }
 }
+
+/** CLDR's canonical ids that differ from the IANA database's current names (the list V8 later adopted for Intl). */
+const IANA_NAME_OF_CLDR_ID: Readonly<Record<string, string>> = {
+  "Africa/Asmera": "Africa/Asmara",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Catamarca": "America/Argentina/Catamarca",
+  "America/Coral_Harbour": "America/Atikokan",
+  "America/Cordoba": "America/Argentina/Cordoba",
+  "America/Godthab": "America/Nuuk",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Jujuy": "America/Argentina/Jujuy",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "America/Mendoza": "America/Argentina/Mendoza",
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Atlantic/Faeroe": "Atlantic/Faroe",
+  "Europe/Kiev": "Europe/Kyiv",
+  "Pacific/Enderbury": "Pacific/Kanton",
+  "Pacific/Ponape": "Pacific/Pohnpei",
+  "Pacific/Truk": "Pacific/Chuuk",
+};
 
 function invalid(name: string): Error {
   return scheduleError(
