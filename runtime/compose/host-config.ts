@@ -1,3 +1,4 @@
+import { displayConfigPath } from "../config/resolve-config.ts";
 import { configProblem, saveLastGoodConfig, type ConfigProblem, type LoadedConfig } from "../config/last-good-config.ts";
 import { watchConfig } from "../host/watch-config.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
@@ -38,7 +39,7 @@ export async function watchHostConfig(initial: LoadedConfig, parts: ReloadParts)
   let warnings = initial.warnings.map((w) => w.message);
   const keepAsLastGood = async (source: string | null) => {
     try {
-      lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source);
+      lastGoodSavedAt = await saveLastGoodConfig(files.dataDir, source, displayConfigPath(runtime.config.configPath, runtime.config.projectRoot));
     } catch (error) {
       log.warn({ event: "config.save_failed", err: error }, `could not keep a copy of the configuration in ${files.dataDir}: ${String(error)}`);
     }

@@ -15,6 +15,11 @@ import { loadConfigFile, readSecretsBeside, resolveConfigSource } from "./load-c
  * failing to start. Only a first start with no copy refuses.
  */
 export const LAST_GOOD_CONFIG_FILE = "config.last-good.yaml";
+/**
+ * The copy's first line names the file it was copied from: a start with
+ * `--config config/other.yaml` must not fall back on another file's settings.
+ */
+const COPY_OF = "# taskhost: the last good configuration of ";
 
 /** Why config/config.yaml is not in force (status `host.config`, the dashboard, the log). */
 export interface ConfigProblem {
@@ -91,10 +96,13 @@ export function configProblem(absPath: string, projectRoot: string, error: unkno
   };
 }
 
-/** Keeps `source` as the last good configuration in `dataDir` (rewritten only when it changed); returns when it was saved. */
-export async function saveLastGoodConfig(dataDir: string, source: string | null): Promise<string> {
+/**
+ * Keeps `source` as the last good configuration of `configFile` (as users name it: config/config.yaml)
+ * in `dataDir`, rewritten only when it changed; returns when it was saved.
+ */
+export async function saveLastGoodConfig(dataDir: string, source: string | null, configFile: string): Promise<string> {
   const file = path.join(dataDir, LAST_GOOD_CONFIG_FILE);
-  const text = source ?? "";
+  const text = `${COPY_OF}${configFile}\n${source ?? ""}`;
   let same = false;
   try {
     same = readFileSync(file, "utf8") === text;
@@ -129,7 +137,11 @@ function readLastGood(absConfigPath: string, projectRoot: string): { source: str
     const file = path.join(dataDir, LAST_GOOD_CONFIG_FILE);
     if (!existsSync(file)) continue;
     try {
-      return { source: readFileSync(file, "utf8"), savedAt: statSync(file).mtime.toISOString() };
+      const text = readFileSync(file, "utf8");
+      // A copy of another config file is no fallback for this one (a copy without the line predates it).
+      const copyOf = text.startsWith(COPY_OF) ? text.slice(COPY_OF.length, text.indexOf("\n")) : null;
+      if (copyOf !== null && copyOf !== displayConfigPath(absConfigPath, projectRoot)) continue;
+      return { source: text, savedAt: statSync(file).mtime.toISOString() };
     } catch {
       // unreadable: try the next place
     }
