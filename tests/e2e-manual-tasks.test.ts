@@ -31,6 +31,7 @@ describe("files with no schedule, and load warnings", () => {
     await project.writeTask("cron61.ts", taskSource({ schedule: 'cron("61 * * * *")', body: "" }));
     await project.writeTask("throws.ts", 'const n = 1;\nthrow new Error("boom at import " + n);\nexport default class {}\n');
     await project.writeTask("past.ts", 'import { once } from "taskhost";\nexport default class {\n  @once("2020-01-01T09:00")\n  async start() {}\n}\n');
+    await project.writeTask("past2.ts", 'import { once } from "taskhost";\nexport default class {\n  @once("2020-01-01T09:00")\n  async a() {}\n  @once("2020-01-02T09:00")\n  async b() {}\n}\n');
     await project.writeTask("fails.ts", 'export default class {\n  async go() {\n    throw new Error("nope");\n  }\n}\n');
     await project.writeTask("fails-worker.ts", '/* ---\nisolation: worker\n--- */\nexport default class {\n  async go() {\n    throw new Error("nope");\n  }\n}\n');
     const host = await project.start();
@@ -45,6 +46,8 @@ describe("files with no schedule, and load warnings", () => {
     expect(tasks.get("undecorated")!.warnings).toEqual([expect.stringMatching(/^tasks\/undecorated\.ts:2: no method/)]);
     // A one-off whose time has passed shows no next run; the warning says why.
     expect(tasks.get("past")!.warnings).toEqual(["tasks/past.ts:3: once at 2020-01-01T09:00 has passed (or is outside start_date/end_date), so it does not run on its own; `taskhost run past` runs it now"]);
+    // With several methods, the command it names must say which (`taskhost run past2` alone is refused).
+    expect(tasks.get("past2")!.warnings).toEqual([expect.stringMatching(/`taskhost run past2#a` runs it now$/), expect.stringMatching(/`taskhost run past2#b` runs it now$/)]);
 
     expect(tasks.get("zero")!.error).toMatch(/^tasks\/zero\.ts:4:\d+: taskhost schedule: every\(0\)\.minutes is invalid/);
     expect(tasks.get("cron61")!.error).toMatch(/^tasks\/cron61\.ts:4:\d+: taskhost schedule: cron\("61 \* \* \* \*"\) is invalid/);

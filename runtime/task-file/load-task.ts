@@ -101,12 +101,14 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     if (schedules.length === 0) {
       warnings.push(noScheduleWarning(relFile, source));
     }
-    // A one-off whose time has passed (or lies outside start_date/end_date) shows no next run: say why.
+    // A one-off whose time has passed (or lies outside start_date/end_date) shows no next run: say why,
+    // and how to run it (with its method when the task has several: pick-method.ts).
+    const severalMethods = new Set(schedules.map((s) => s.method)).size > 1;
     for (const s of schedules) {
       if (s.spec.kind !== "once" || nextRun(s.spec, Date.now(), s.zone, s.window) !== null) continue;
       const at = s.spec.at;
       const line = source.split("\n").findIndex((l) => l.includes("@once(") && l.includes(at)) + 1 || 1;
-      warnings.push(`${relFile}:${line}: ${s.text} has passed (or is outside start_date/end_date), so it does not run on its own; \`taskhost run ${options.id}\` runs it now`);
+      warnings.push(`${relFile}:${line}: ${s.text} has passed (or is outside start_date/end_date), so it does not run on its own; \`taskhost run ${options.id}${severalMethods ? `#${s.method}` : ""}\` runs it now`);
     }
     return {
       id: options.id,
