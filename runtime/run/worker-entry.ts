@@ -14,6 +14,7 @@ import { setCurrentRun } from "../api/current-run.ts";
 import { trackRunChildren } from "./run-children.ts";
 import { reportRunMemory } from "./report-run-memory.ts";
 import { publishTaskPaths } from "./task-paths.ts";
+import { stdioThrough } from "./stdio-through.ts";
 
 // Stack traces of task errors should name tasks/x.ts:line, not the bundle.
 process.setSourceMapsEnabled(true);
@@ -28,7 +29,12 @@ if (input.mode === "run") {
   trackRunChildren(port);
   reportRunMemory(port);
 }
-const post = (message: WorkerMessage): void => port.postMessage(message);
+// Before any task code: console lines arrive in order with ctx.log's (sent before any other message).
+const flushOutput = input.mode === "run" ? stdioThrough((chunks) => port.postMessage({ type: "output", chunks } satisfies WorkerMessage)) : () => {};
+const post = (message: WorkerMessage): void => {
+  flushOutput();
+  port.postMessage(message);
+};
 const abort = new AbortController();
 type Go = Extract<HostMessage, { type: "go" }>;
 let go: (message: Go) => void = () => {};

@@ -66,6 +66,7 @@ export class WorkerHandle {
     });
     options.attach?.(this.worker);
     const { onLine } = options;
+    const splitterOf = new Map<"stdout" | "stderr", LineSplitter>();
     for (const stream of ["stdout", "stderr"] as const) {
       const readable = this.worker[stream];
       if (!onLine) {
@@ -74,11 +75,16 @@ export class WorkerHandle {
       }
       const splitter = new LineSplitter((line) => onLine(stream, line));
       this.splitters.push(splitter);
+      splitterOf.set(stream, splitter);
       readable.setEncoding("utf8").on("data", (chunk: string) => splitter.push(chunk));
     }
     // Output written just before the thread ended is still in flight until it has exited.
     this.exited = new Promise((resolve) => this.worker.once("exit", () => setImmediate(resolve)));
-    this.worker.on("message", (message: WorkerMessage) => options.onMessage?.(message));
+    this.worker.on("message", (message: WorkerMessage) => {
+      // The task's stdout and stderr, sent in order with its log lines (stdio-through.ts).
+      if (message.type === "output") for (const [stream, text] of message.chunks) splitterOf.get(stream)?.push(text);
+      else options.onMessage?.(message);
+    });
     this.worker.on("error", (error: Error & { code?: string }) => this.reportEnd({ kind: "error", error }));
     this.worker.on("exit", (code) => this.reportEnd({ kind: "exit", code }));
     if (options.onOnline) this.worker.once("online", options.onOnline);

@@ -3,6 +3,7 @@ import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { LogLevel } from "../logging/log-level.ts";
 import type { TaskPaths } from "./task-paths.ts";
+import type { StdioChunks } from "./stdio-through.ts";
 
 export interface SerializedError {
   message: string;
@@ -35,6 +36,8 @@ export type WorkerMessage =
   /** `go` came after its `notAfter` (the machine froze meanwhile): the method did not begin. */
   | { type: "too-late" }
   | { type: "log"; level: LogLevel; message: string }
+  /** What the task wrote to stdout or stderr (console.log), on the channel of its log lines (stdio-through.ts). */
+  | { type: "output"; chunks: StdioChunks }
   | { type: "state"; key: string; value: unknown; deleted: boolean }
   | { type: "done"; ok: true }
   | { type: "done"; ok: false; error: SerializedError };

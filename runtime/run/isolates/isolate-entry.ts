@@ -21,6 +21,7 @@ import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 import { abortReason } from "../../api/abort-reason.ts";
 import { publishTaskPaths } from "../task-paths.ts";
+import { stdioThrough } from "../stdio-through.ts";
 
 process.setSourceMapsEnabled(true);
 
@@ -37,7 +38,12 @@ const data = workerData as IsolateWorkerData;
 const port = parentPort!;
 // Before any task code: helpers (and processes a run starts) find the project through these.
 publishTaskPaths(data.paths);
-const post = (message: FromIsolate): void => port.postMessage(message);
+// Before any task code: console lines arrive in order with ctx.log's (sent before any other message).
+const flushOutput = stdioThrough((chunks) => port.postMessage({ type: "output", chunks } satisfies FromIsolate));
+const post = (message: FromIsolate): void => {
+  flushOutput();
+  port.postMessage(message);
+};
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
 trackRunChildren(port);
 

@@ -4,6 +4,7 @@ import type { LogLevel } from "../../logging/log-level.ts";
 import type { SerializedError } from "../worker-protocol.ts";
 import type { RunChildrenMessage } from "../run-children.ts";
 import type { TaskPaths } from "../task-paths.ts";
+import type { StdioChunks } from "../stdio-through.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
 
 /**
@@ -59,6 +60,8 @@ export type FromIsolate =
   /** `go` came after its `notAfter`: the method did not begin (`done` follows). */
   | { type: "too-late"; runId: number }
   | { type: "log"; runId: number; level: LogLevel; message: string }
+  /** What the worker's code wrote to stdout or stderr (console.log), on the channel of its log lines (stdio-through.ts). */
+  | { type: "output"; chunks: StdioChunks }
   | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
   /** The run is over and the worker is free again; `retainedBytes`: its heap and Buffers after the run's context was dropped. */
   | { type: "done"; runId: number; ok: true; retainedBytes: number }

@@ -71,6 +71,10 @@ export class IsolateWorker {
         this.online = true;
         for (const waiter of this.onlineWaiters.splice(0)) waiter();
       }
+      if (message.type === "output") {
+        for (const [stream, text] of message.chunks) (stream === "stdout" ? out : err).push(text);
+        return;
+      }
       if (message.type === "memory") this.lastMemory = message;
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
