@@ -2,6 +2,7 @@ import type { RunStatus, RunTrigger } from "../store/ledger.ts";
 import type { AlertRule, ResolvedAlertsOptions } from "../config/alerts-options.ts";
 import { DurationMedian } from "./duration-median.ts";
 import { RateLimit } from "./rate-limit.ts";
+import { failedInARow, type AlertHistory } from "./fleet-view.ts";
 
 /**
  * A run is slow by slow_factor only if it also took this much longer than its
@@ -113,13 +114,40 @@ export class AlertRules {
    * already counted are among them: the larger count stands.
    */
   seedStreak(taskId: string, runs: ReadonlyArray<{ status: string; trigger: string; scheduledFor: number | null }>): void {
-    const failed = new Set<number>();
-    for (const run of runs) {
-      if (run.trigger === "manual" || run.trigger === "backfill" || !["success", "failure", "timeout"].includes(run.status)) continue;
-      if (run.status === "success") break;
-      failed.add(run.scheduledFor ?? -1);
+    const failed = failedInARow(runs);
+    if (failed > (this.streaks.get(taskId) ?? 0)) this.streaks.set(taskId, failed);
+  }
+
+  /**
+   * What the shared ledger says of the task, just before a decision about it
+   * (the wiring reads it): with several hosts on one ledger, this host's memory
+   * holds only its own runs and alerts, so a streak counted here skipped the
+   * other hosts' failures and repeat_after let each host alert once.
+   *
+   * `streak`: the task's failures in a row across the fleet, the run being
+   * decided on left out (runEnded adds it); null when the ledger does not hold
+   * that run (pruned, not recorded): then this host's own count stands.
+   * `history`: the task's alerts from every host. A rule's last alert is the
+   * later of the ledger's and this host's; a recovery another host alerted
+   * ends this host's incident too.
+   */
+  adopt(taskId: string, fleet: { streak: number | null; history: AlertHistory | null }): void {
+    if (fleet.streak != null) {
+      if (fleet.streak > 0) this.streaks.set(taskId, fleet.streak);
+      else this.streaks.delete(taskId);
     }
-    if (failed.size > (this.streaks.get(taskId) ?? 0)) this.streaks.set(taskId, failed.size);
+    const h = fleet.history;
+    if (!h) return;
+    for (const [rule, at] of h.lastAt) this.limit.observe(`${taskId}\0${rule}`, at);
+    if (h.recoveredAt != null) {
+      for (const rule of ["failure", "streak"]) {
+        const last = this.limit.lastOf(`${taskId}\0${rule}`);
+        if (last !== undefined && last <= h.recoveredAt) this.limit.reset(`${taskId}\0${rule}`);
+      }
+    }
+    if (h.incidentOpen === true) this.alerted.add(taskId);
+    else if (h.incidentOpen === false) this.alerted.delete(taskId);
+    for (const o of h.missedOccurrences) this.rememberMissed(occurrenceKey(o.scheduleId, o.scheduledFor));
   }
 
   runEnded(run: EndedRun): AlertDecision[] {
@@ -168,7 +196,7 @@ export class AlertRules {
     if (run.trigger !== "schedule" && run.trigger !== "catch-up") return [];
     const lagMs = run.startedAt - run.scheduledFor;
     if (lagMs <= this.settings().missedGraceSec * 1000) {
-      this.missed.add(occurrenceKey(run.scheduleId, run.scheduledFor));
+      this.rememberMissed(occurrenceKey(run.scheduleId, run.scheduledFor));
       return [];
     }
     const late = `started ${formatSeconds(lagMs / 1000)} after its time (missed_grace: ${this.settings().missedGraceSec}s)`;
@@ -206,8 +234,7 @@ export class AlertRules {
   private occurrence(miss: MissedOccurrence, now: number, runId: number | null): AlertDecision[] {
     const key = occurrenceKey(miss.scheduleId, miss.scheduledFor);
     if (this.missed.has(key)) return [];
-    this.missed.add(key);
-    if (this.missed.size > SEEN_OCCURRENCES) this.missed.delete(this.missed.values().next().value!);
+    this.rememberMissed(key);
     if (!this.fires("missed", miss.taskId, now)) return [];
     const when = new Date(miss.scheduledFor).toISOString();
     const why: Record<MissReason, string> = {
@@ -218,6 +245,11 @@ export class AlertRules {
     };
     const text = `${miss.title}: the occurrence of ${miss.scheduleId} at ${when} ${why[miss.reason]}`;
     return [{ rule: "missed", taskId: miss.taskId, scheduleId: miss.scheduleId, runId, scheduledFor: miss.scheduledFor, at: now, text }];
+  }
+
+  private rememberMissed(key: string): void {
+    this.missed.add(key);
+    if (this.missed.size > SEEN_OCCURRENCES) this.missed.delete(this.missed.values().next().value!);
   }
 
   private slow(run: EndedRun, durationMs: number, at: number): string | null {

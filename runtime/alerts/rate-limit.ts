@@ -18,6 +18,17 @@ export class RateLimit {
     if (!this.last.has(key)) this.last.set(key, at);
   }
 
+  /** What the fleet sent (the shared ledger): the later of it and what this host took stands. */
+  observe(key: string, at: number): void {
+    const previous = this.last.get(key);
+    if (previous === undefined || previous < at) this.last.set(key, at);
+  }
+
+  /** When `key` last fired, as known here. */
+  lastOf(key: string): number | undefined {
+    return this.last.get(key);
+  }
+
   /** A new incident starts afresh (e.g. failure after a recovery). */
   reset(key: string): void {
     this.last.delete(key);

@@ -1,6 +1,5 @@
 import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
-import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 import { HostMetrics } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
@@ -10,59 +9,14 @@ import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
 import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";
 import { startHostHeartbeat } from "./host-heartbeat.ts";
-
-/** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
-/* eslint-disable @typescript-eslint/no-explicit-any -- listener shapes of EventEmitter<EventMap>, whose maps differ per emitter */
-export interface AlertingScheduler {
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
-  nextRunOf(scheduleId: string): number | null;
-  isPaused(taskId: string): boolean;
-  readonly runningCount: number;
-}
-
-/** A task as the catalog holds it. */
-export interface AlertingTask {
-  readonly id: string;
-  title: string;
-  error: string | null;
-  loaded: { readonly meta: ResolvedTaskMeta; readonly schedules: ReadonlyArray<{ readonly id: string }> } | null;
-}
-
-export interface AlertingCatalog {
-  on(event: "entry.changed", listener: (entry: AlertingTask) => void): unknown;
-  on(event: "entry.removed", listener: (id: string) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
-  get(id: string): AlertingTask | undefined;
-  readonly entries: ReadonlyMap<string, AlertingTask>;
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */
-
-/** An occurrence recorded skipped (overlap, a full queue, a slot wait, catch_up); the scheduler's `run.skipped`. */
-export interface RunSkippedInfo extends RunEventInfo {
-  /** As recorded in the run's error ("skipped: …"). */
-  reason: string;
-  code?: string;
-}
-
-/** Occurrences that passed unrun (the host was down or asleep); the scheduler's `occurrence.missed`. */
-export interface OccurrenceMissedInfo {
-  taskId: string;
-  scheduleId: string;
-  /** The first occurrence missed. */
-  first: number;
-  count: number;
-  countIsFloor?: boolean;
-  /** `skip`: none of them runs; else a catch-up run stands for them. */
-  policy?: "once" | "skip" | "all";
-  cause?: "host-down" | "asleep";
-}
+import { FleetDecisions } from "./fleet-decisions.ts";
+import type { AlertingCatalog, AlertingScheduler, AlertingTask, OccurrenceMissedInfo, RunSkippedInfo } from "./alerting-ports.ts";
 
 /** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
 type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
 
-/** Where alerts are kept: the ledger's recordAlert/listAlerts. */
-export type AlertStore = Pick<Ledger, "recordAlert" | "listAlerts">;
+/** Where alerts are kept (the ledger's recordAlert/listAlerts), and the runs of an occurrence (was it run, on any host?). */
+export type AlertStore = Pick<Ledger, "recordAlert" | "listAlerts" | "listRunsBetween">;
 
 export interface AlertingOptions {
   scheduler: AlertingScheduler;
@@ -128,6 +82,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const rules = new AlertRules(alertsConfig);
   const pending = new PendingOccurrences();
   const seeded = new Set<string>();
+  const fleet = new FleetDecisions({ rules, store: options.store, recentRuns: (taskId) => options.recentRuns(taskId), failed: (what) => failed(what) });
   const channels = new AlertChannels(() => alertsConfig().smtp, {
     log,
     onAttempt: (channel, ok) => metrics?.delivery(channel.name, ok),
@@ -157,7 +112,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
     return names;
   };
 
-  const raise = (decision: AlertDecision, run: RunRow | null) => {
+  /** Hands the alert to its channels and records it; resolves once recorded (the next decision about the task reads it). */
+  const raise = (decision: AlertDecision, run: RunRow | null): Promise<unknown> => {
     const title = titleOf(decision.taskId);
     const base = options.dashboardUrl();
     const message: AlertMessage = {
@@ -172,7 +128,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     const sent = channels.send(channelsFor(decision), message);
     metrics?.alertRaised(decision.rule);
     log.info({ event: "alert.raised", rule: decision.rule, taskId: decision.taskId, channels: sent }, `alert ${decision.rule}: ${decision.text}`);
-    options.store
+    return options.store
       .recordAlert({
         at: decision.at,
         event: decision.rule,
@@ -234,10 +190,15 @@ export function startAlerting(options: AlertingOptions): Alerting {
     pending.settle(run.scheduleId, run.scheduledFor);
     metrics?.runStarted(run.taskId, run.trigger === "manual" || run.trigger === "backfill" ? null : run.startedAt - run.scheduledFor);
     ping(run.taskId, "start", run.runId);
-    for (const d of rules.runStarted({ ...run, title: titleOf(run.taskId) })) {
-      metrics?.occurrenceMissed(run.taskId);
-      raise(d, rowOf(run, { startedAt: run.startedAt }));
-    }
+    // Only a late start is news: an on-time one just settles its occurrence, without a ledger read.
+    if (run.trigger !== "schedule" && run.trigger !== "catch-up") return;
+    if (run.startedAt - run.scheduledFor <= alertsConfig().missedGraceSec * 1000) return void rules.runStarted({ ...run, title: titleOf(run.taskId) });
+    fleet.decide(run.taskId, {}, () =>
+      rules.runStarted({ ...run, title: titleOf(run.taskId) }).map((d) => {
+        metrics?.occurrenceMissed(run.taskId);
+        return raise(d, rowOf(run, { startedAt: run.startedAt }));
+      }),
+    );
   };
 
   const onEnd = (run: EndedRunInfo) => {
@@ -250,14 +211,19 @@ export function startAlerting(options: AlertingOptions): Alerting {
     else if ((run.status === "failure" || run.status === "timeout") && final) {
       ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
     }
-    const decisions = rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows });
-    for (const d of decisions) raise(d, rowOf(run, run));
+    // Manual and backfill runs, and attempts a retry follows, never alert: no ledger read for them.
+    if (run.trigger === "manual" || run.trigger === "backfill" || (run.status !== "success" && !final)) return void rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows });
+    // The streak and repeat_after are the fleet's: read from the ledger before deciding.
+    fleet.decide(run.taskId, { runId: run.runId, streak: true }, () =>
+      rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }).map((d) => raise(d, rowOf(run, run))),
+    );
   };
 
   const onMissed = (miss: MissedOccurrence, count = 1) => {
     pending.settle(miss.scheduleId, miss.scheduledFor);
     metrics?.occurrenceMissed(miss.taskId, count);
-    for (const d of rules.occurrenceMissed(miss, clock.now())) raise(d, null);
+    const now = clock.now();
+    fleet.decide(miss.taskId, {}, () => rules.occurrenceMissed(miss, now).map((d) => raise(d, null)));
   };
   const onSkipped = (run: RunSkippedInfo) => {
     // Its task file was removed: nothing to alert about, and no series left to count it in.
@@ -282,7 +248,10 @@ export function startAlerting(options: AlertingOptions): Alerting {
     pending.dropTask(entry.id);
     // A task asking for desktop notifications of failures needs that channel.
     if (entry.loaded?.meta.notifyOnFailure && !channels.has(IMPLICIT_DESKTOP)) configure();
-    for (const d of rules.taskLoaded(entry.id, entry.title, entry.error, clock.now())) raise(d, null);
+    const now = clock.now();
+    // A load error is seen by every host that loads the task: one of them alerts within repeat_after.
+    if (entry.error == null) rules.taskLoaded(entry.id, entry.title, null, now);
+    else fleet.decide(entry.id, {}, () => rules.taskLoaded(entry.id, entry.title, entry.error, now).map((d) => raise(d, null)));
   };
   const onRemoved = (id: string) => {
     rules.taskRemoved(id);
@@ -307,9 +276,14 @@ export function startAlerting(options: AlertingOptions): Alerting {
         }
       }
     }
+    // This host expected these; another host may have claimed and run them (the ledger says), and
+    // another may have alerted one already (the rules adopt the ledger's missed alerts).
     for (const miss of pending.due(now, alertsConfig().missedGraceSec * 1000, schedulable)) {
-      metrics?.occurrenceMissed(miss.taskId);
-      for (const d of rules.occurrenceMissed(miss, now)) raise(d, null);
+      fleet.decide(miss.taskId, { occurrence: miss }, ({ occurrenceTaken }) => {
+        if (occurrenceTaken) return [];
+        metrics?.occurrenceMissed(miss.taskId);
+        return rules.occurrenceMissed(miss, now).map((d) => raise(d, null));
+      });
     }
   };
   const watchTimer = setInterval(() => {
@@ -369,7 +343,10 @@ export function startAlerting(options: AlertingOptions): Alerting {
       configure();
       switchMetrics();
     },
-    idle: () => channels.idle(),
+    idle: async () => {
+      await fleet.idle();
+      await channels.idle();
+    },
     close: () => {
       if (closed) return;
       closed = true;
