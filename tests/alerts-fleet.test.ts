@@ -52,6 +52,7 @@ describe.skipIf(skipPostgres)("alerts of a fleet on one PostgreSQL ledger", () =
       const alerting = startAlerting({
         scheduler, catalog, store: ledger, metrics: null,
         config: () => ({ alerts, notifications: { notifyOnFailure: false } }),
+        sharedLedger: true,
         host: { id, hostname: id }, dashboardUrl: () => null, runJson: (run) => ({ ...run }),
         recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
         log, watchIntervalMs: 50,

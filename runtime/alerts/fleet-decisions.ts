@@ -6,8 +6,9 @@
  * streak) and alerts (repeat_after, an open incident, missed occurrences
  * already alerted) are read and adopted, and an overdue occurrence is checked
  * against its runs: another host may have claimed and run it (the host that
- * lost the claim still expected it). With sql.js the ledger says what memory
- * does; the reads cost a query per alerting event, never per run start.
+ * lost the claim still expected it). The reads cost a query per alerting
+ * event, never per run start. With a ledger no other host writes (sql.js) the
+ * ledger says what memory does: decisions are taken at once, without reads.
  */
 import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import type { AlertRules } from "./alert-rules.ts";
@@ -17,6 +18,8 @@ import { alertHistory, failedInARow, occurrenceTakenOn } from "./fleet-view.ts";
 const ALERTS_READ = 200;
 
 export interface FleetDecisionsOptions {
+  /** Whether other hosts write the ledger too (database.url): else no read is needed. */
+  shared: boolean;
   rules: AlertRules;
   store: Pick<Ledger, "listAlerts" | "listRunsBetween">;
   /** The task's recent runs, newest first (every host's). */
@@ -46,6 +49,10 @@ export class FleetDecisions {
     what: { runId?: number; streak?: boolean; occurrence?: { scheduleId: string; scheduledFor: number } },
     decide: (facts: DecisionFacts) => ReadonlyArray<Promise<unknown>>,
   ): void {
+    if (!this.options.shared) {
+      Promise.all(decide({ occurrenceTaken: false })).catch(this.options.failed(`deciding on alerts of ${taskId}`));
+      return;
+    }
     const before = this.chains.get(taskId) ?? Promise.resolve();
     const next = before
       .then(async () => {

@@ -24,6 +24,8 @@ export interface AlertingOptions {
   store: AlertStore;
   /** The host's start and restart count, for the Prometheus metrics (while config().metrics.enabled); null: never any. */
   metrics: { restarts: number; startedAt: number } | null;
+  /** Other hosts write the ledger too (database.url): decisions read their runs and alerts first. */
+  sharedLedger?: boolean;
   config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean }; metrics?: { enabled: boolean } };
   host: { id: string; hostname: string };
   /** The dashboard's base URL (links in alerts), when one runs. */
@@ -82,7 +84,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const rules = new AlertRules(alertsConfig);
   const pending = new PendingOccurrences();
   const seeded = new Set<string>();
-  const fleet = new FleetDecisions({ rules, store: options.store, recentRuns: (taskId) => options.recentRuns(taskId), failed: (what) => failed(what) });
+  const fleet = new FleetDecisions({ shared: options.sharedLedger === true, rules, store: options.store, recentRuns: (taskId) => options.recentRuns(taskId), failed: (what) => failed(what) });
   const channels = new AlertChannels(() => alertsConfig().smtp, {
     log,
     onAttempt: (channel, ok) => metrics?.delivery(channel.name, ok),

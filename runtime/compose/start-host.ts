@@ -138,6 +138,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         dashboardUrl: () => (rt.config.dashboard.enabled ? (http?.dashboard?.url ?? null) : null),
         runJson: (run) => ({ ...runJson(run) }),
         recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
+        // database.url needs a restart to change.
+        sharedLedger: rt.config.database.url != null,
         log,
       }),
     );
