@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   logLevel?: ResolvedConfig["logging"]["level"];
   /** How opening the ledger waits for a process still writing it. */
   ledger?: Omit<OpenLedgerOptions, "onWarning" | "onLockWait">;
+  /** Told each ledger warning too, after it is logged (a host waiting for its database says so in `status`). */
+  onStoreWarning?: (message: string, code?: string) => void;
   /** Load example tasks whatever the configuration says (`taskhost run example_x`). */
   includeExamples?: boolean;
   /** Said last, before the logs close (the host's `host.stop` line). */
@@ -138,7 +140,12 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
     "ledger",
     await openLedger(config.database, {
       ...options.ledger,
-      onWarning: (message) => log.warn({ event: "store.warning" }, message),
+      // The code (ERR_DB_UNREACHABLE while a fleet's database is away) lets a reader of the log
+      // match on it, and the caller (the host's status while it waits) learn of it.
+      onWarning: (message, code) => {
+        log.warn({ event: "store.warning", ...(code ? { code } : {}) }, message);
+        options.onStoreWarning?.(message, code);
+      },
       onLockWait: (holder) =>
         log.warn(
           { event: "ledger.lock_wait", holderPid: holder?.pid ?? null },

@@ -19,8 +19,8 @@ export interface LedgerLocation {
 }
 
 export interface OpenLedgerOptions {
-  /** Things the operator should know that are not errors (started from the backup, a torn journal end). */
-  onWarning?: (message: string) => void;
+  /** Things the operator should know that are not errors (started from the backup, a torn journal end, a database still unreachable: ERR_DB_UNREACHABLE). */
+  onWarning?: (message: string, code?: string) => void;
   /** How long to wait for another process that is still writing the ledger (a host finishing its stop). Default 0. */
   lockWaitMs?: number;
   /** Called once when opening starts to wait for that process. */

@@ -18,8 +18,8 @@ export interface PgLedgerOptions {
   waitForDatabase?: boolean;
   /** Stops that waiting (the host is told to stop while the database is still away). */
   signal?: AbortSignal;
-  /** Things the operator should know that are not errors (a lost connection, a retry). */
-  onWarning?: (message: string) => void;
+  /** Things the operator should know that are not errors (a lost connection, a retry), with the ERR_* code when there is one. */
+  onWarning?: (message: string, code?: string) => void;
   /** This host's clock (ms), against which heartbeats measure skew. Default Date.now. */
   clock?: () => number;
 }
@@ -33,7 +33,7 @@ export interface ResolvedPgLedgerOptions {
   readonly connectTimeoutMs: number;
   readonly waitForDatabase: boolean;
   readonly signal: AbortSignal | undefined;
-  readonly onWarning: (message: string) => void;
+  readonly onWarning: (message: string, code?: string) => void;
   readonly clock: () => number;
 }
 

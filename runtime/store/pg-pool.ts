@@ -6,7 +6,7 @@
  * back-off, each try reported without the password.
  */
 import pg from "pg";
-import { isCode, messageOf } from "../errors.ts";
+import { ERR_DB_UNREACHABLE, isCode, messageOf } from "../errors.ts";
 import { explainPgError, resolvePgLedgerOptions, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
 import { migratePg, PG_SCHEMA } from "./pg-schema.ts";
 
@@ -40,7 +40,10 @@ export async function connectPgPool(options: PgLedgerOptions): Promise<{ pool: p
     types: TYPES,
   });
   // A connection that breaks while idle (server restart) must not crash the host: the pool drops it.
-  pool.on("error", (error) => resolved.onWarning(messageOf(explainPgError(error, resolved.where, "idle"))));
+  pool.on("error", (error) => {
+    const explained = explainPgError(error, resolved.where, "idle");
+    resolved.onWarning(messageOf(explained), codeOf(explained));
+  });
   for (let attempt = 1; ; attempt++) {
     try {
       await withClient(pool, (client) => migratePg(client, resolved.where));
@@ -52,11 +55,23 @@ export async function connectPgPool(options: PgLedgerOptions): Promise<{ pool: p
         throw error;
       }
       const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt - 1, 5));
-      resolved.onWarning(`${messageOf(error)} Next try in ${delay / 1000} s.`);
+      // The code goes with the message: the host logs it and reports the wait in `status`.
+      resolved.onWarning(`${messageOf(error)} Next try in ${delay / 1000} s.`, ERR_DB_UNREACHABLE);
       await sleep(delay, resolved.signal);
+      // Stopped while waiting (`taskhost stop`): give up now rather than after one more try,
+      // which against a silent server could take connectTimeoutMs.
+      if (resolved.signal?.aborted) {
+        await pool.end().catch(() => undefined);
+        throw error;
+      }
     }
   }
   return { pool, options: resolved };
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_") ? code : undefined;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (the next check then gives up). */
