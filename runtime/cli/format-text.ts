@@ -21,6 +21,17 @@ export function formatStatus(status: StatusJson): string {
     );
   }
   if (host.configWarnings?.length) lines.push("", "config warnings:", ...host.configWarnings.map((w) => indent(w)), "");
+  if (host.starting) {
+    // Its tasks are not loaded yet: "no tasks yet" below would be wrong.
+    const db = host.database;
+    lines.push(
+      db?.state === "unreachable"
+        ? `WAITING FOR ITS DATABASE (${db.code}): ${db.url} cannot be reached since ${localTime(db.since)} (${db.tries} tr${db.tries === 1 ? "y" : "ies"}); ` +
+            "no task runs until it answers. The last try said:\n" + indent(db.error ?? "")
+        : "starting: loading its tasks",
+    );
+    return lines.join("\n");
+  }
   if (status.tasks.length === 0) {
     lines.push("no tasks yet: add a .ts file to the tasks directory");
     return lines.join("\n");

@@ -5,7 +5,7 @@ import { startDashboard } from "../dashboard/start-dashboard.ts";
 import { hostStatus } from "../host/build-status.ts";
 import { withChannelWarnings } from "../host/channel-warnings.ts";
 import { controlHandlers } from "../host/control-handlers.ts";
-import { startControlServer } from "../host/control-server.ts";
+import { startControlServer, type ControlServer } from "../host/control-server.ts";
 import type { Runtime } from "./compose-runtime.ts";
 import type { HostConfig } from "./host-config.ts";
 import { HttpFace } from "./http-face.ts";
@@ -18,6 +18,8 @@ export interface HostFacesOptions {
   alerting: Alerting;
   backfills: Backfills;
   hostConfig: HostConfig;
+  /** The socket opened while the host waited for its database (starting-control.ts), to serve on; else one is opened. */
+  control?: ControlServer | null;
   /** Stops the host once the request that asked for it is answered. */
   stop(options: { reason: string; graceSec?: number; restart?: boolean }): void;
 }
@@ -59,7 +61,10 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
       alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
   };
   const onError = (error: unknown) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`);
-  runtime.faces.use("control socket", await startControlServer(files.socket, handlers, onError));
+  const control = options.control ?? (await startControlServer(files.socket, handlers, onError));
+  // Serving on the socket that answered while the host started leaves no moment without one.
+  control.serve(handlers);
+  runtime.faces.use("control socket", control);
   const http = new HttpFace((startOn) =>
     startDashboard({
       ...{ catalog, scheduler, ledger, status, log, alerting, backfills, startOn },

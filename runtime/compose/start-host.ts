@@ -10,7 +10,9 @@ import { messageOf } from "../errors.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { acquireLocks, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
+import { StartingControl, type StopRequest } from "../host/starting-control.ts";
 import { startCacheSweeps } from "../host/sweep-build-cache.ts";
+import { redactUrl } from "../store/pg-options.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
 import { DisposerStack } from "./disposer-stack.ts";
 import { reportStartConfig, watchHostConfig } from "./host-config.ts";
@@ -77,9 +79,33 @@ export async function startHost(options: HostOptions): Promise<Host> {
   stack.defer("host lock", () => lock.release());
   let stopped: { reason: string; restart: boolean } | null = null;
   let failureLogged = false;
+  // The host's log from the moment it opens (before `runtime` is set, while the ledger is waited for).
+  let startLog: Runtime["log"] | null = null;
+  // A stop (or restart) asked for before the host is up, over the socket of starting-control.ts.
+  let stopWhileStarting: StopRequest | null = null;
+  const abortWait = new AbortController();
+  const starting = new StartingControl({
+    socketPath: files.socket,
+    pid,
+    startedAt,
+    restarts,
+    where: initial.config.database.url ? redactUrl(initial.config.database.url) : "",
+    configError: initial.problem,
+    configWarnings: initial.warnings.map((w) => w.message),
+    onStop: (request) => {
+      stopWhileStarting ??= request;
+      stopped ??= { reason: request.reason, restart: request.restart };
+      // Ends the wait for the database at once; a host past it stops as soon as it is up.
+      abortWait.abort();
+    },
+    onError: (error) => startLog?.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
+  });
+  // Also closed with the faces once the host is up (closing twice is harmless).
+  stack.defer("control socket", async () => (await starting.server())?.close());
   const failed = (log: Runtime["log"], error: unknown) => {
-    log.error({ event: "host.start.failed", err: error }, messageOf(error));
     failureLogged = true;
+    // Stopped while waiting for the database: the stop's own lines say so, not a failure.
+    if (!stopWhileStarting) log.error({ event: "host.start.failed", err: error }, messageOf(error));
   };
   try {
     const rt = (runtime = await composeRuntime({
@@ -90,13 +116,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
       console: consoleOn,
       // A host that lost its supervisor may still be finishing its runs and writing the ledger;
       // a fleet's database may be starting too (a reboot): wait for it rather than fail the host.
-      ledger: { lockWaitMs: hostLedgerWaitMs(initial.config), waitForDatabase: true },
-      greeting: (log) => reportStartConfig(initial, log),
+      ledger: { lockWaitMs: hostLedgerWaitMs(initial.config), waitForDatabase: true, signal: abortWait.signal },
+      onStoreWarning: (message, code) => starting.storeWarning(message, code),
+      greeting: (log) => {
+        startLog = log;
+        reportStartConfig(initial, log);
+      },
       onFailure: failed,
       farewell: () =>
         stopped &&
-        rt.log.info({ event: "host.stop", ...stopped, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped"),
+        startLog?.info({ event: "host.stop", ...stopped, uptimeSec: Math.round((Date.now() - startedAt) / 1000) }, "host stopped"),
     }));
+    starting.databaseConnected();
     const { catalog, scheduler, ledger, log, fleet } = rt;
     // Joins the fleet (or, alone on its ledger, records the runs a previous life left as interrupted).
     const interrupted = await fleet.join(scheduler);
@@ -181,6 +212,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       alerting,
       backfills,
       hostConfig,
+      control: await starting.server(),
       // Answer first, then stop: the caller waits for the host to go away.
       stop: (stopOptions) => setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)))),
     });
@@ -196,10 +228,18 @@ export async function startHost(options: HostOptions): Promise<Host> {
       ),
     );
     logStarted(rt, { pid, restarts, startMs: Date.now() - startedAt });
+    // Asked to stop after the database answered but before the host was up: do so now.
+    const early: StopRequest | null = stopWhileStarting;
+    if (early) void stop(early).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)));
     return { pid, config: () => rt.config, stop, stopped: whenStopped };
   } catch (error) {
     if (runtime && !failureLogged) failed(runtime.log, error);
     await stack.dispose();
+    if (stopWhileStarting) {
+      // Stopped while it waited for its database (the wait ended in an error): a stop as asked.
+      const restart = (stopWhileStarting as StopRequest).restart;
+      return { pid, config: () => initial.config, stop: async () => {}, stopped: Promise.resolve({ restart }) };
+    }
     // Already on the console: the command need not print it again.
     if (consoleOn && failureLogged && error instanceof Error) Object.assign(error, { reported: true });
     throw error;

@@ -7,6 +7,11 @@ import { preparePrivateDir, socketAddress } from "./socket-address.ts";
 export type ControlHandler = (params: Record<string, unknown>) => Promise<unknown>;
 
 export interface ControlServer {
+  /**
+   * Answers with these handlers from now on (`otherwise` for a method they lack): a host
+   * opens its socket while it still waits for its database, and serves every request once up.
+   */
+  serve(handlers: Record<string, ControlHandler>, otherwise?: ControlHandler): void;
   close(): Promise<void>;
 }
 
@@ -19,7 +24,9 @@ export async function startControlServer(
   socketPath: string,
   handlers: Record<string, ControlHandler>,
   onError: (error: unknown) => void,
+  otherwise?: ControlHandler,
 ): Promise<ControlServer> {
+  let table = { handlers, otherwise };
   preparePrivateDir(path.dirname(socketPath));
   // We hold the host lock, so a socket file left here is a dead host's.
   await unlink(socketPath).catch(() => {});
@@ -51,7 +58,7 @@ export async function startControlServer(
       return;
     }
     let response: ControlResponse;
-    const handler = handlers[request.method];
+    const handler = Object.hasOwn(table.handlers, request.method) ? table.handlers[request.method] : table.otherwise;
     if (!handler) {
       response = { id: request.id, error: { code: "ERR_UNKNOWN_REQUEST", message: `taskhost control: unknown request "${request.method}"` } };
     } else {
@@ -78,6 +85,9 @@ export async function startControlServer(
   server.on("error", onError);
   let closed = false;
   return {
+    serve: (next, nextOtherwise) => {
+      table = { handlers: next, otherwise: nextOtherwise };
+    },
     close: async () => {
       if (closed) return;
       closed = true;

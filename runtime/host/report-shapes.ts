@@ -66,6 +66,26 @@ export interface HostJson {
   configError?: ConfigProblem | null;
   /** What the configuration ignores (unknown keys), each naming the file and line: a running host's in force, else the file's now. */
   configWarnings?: string[];
+  /** True while the host has not finished starting (it waits for its database, or loads its tasks); absent once up. */
+  starting?: boolean;
+  /** Set while a host waits for its PostgreSQL ledger (database.url); absent once up and with sql.js. */
+  database?: DatabaseWaitJson | null;
+}
+
+/** A starting host's PostgreSQL ledger, as `status` reports it until the host is up. */
+export interface DatabaseWaitJson {
+  /** `unreachable`: the host retries (no task runs); `connected`: the ledger opened, the host loads its tasks. */
+  state: "unreachable" | "connected";
+  /** database.url without its password. */
+  url: string;
+  /** ERR_DB_UNREACHABLE while unreachable, else null. */
+  code: string | null;
+  /** The last try's message (the server named without the password), else null. */
+  error: string | null;
+  /** When the host began to wait. */
+  since: string;
+  /** Tries that failed so far. */
+  tries: number;
 }
 
 export interface StatusJson {
