@@ -2,6 +2,7 @@ import { callHost } from "./control-client.ts";
 import type { CliContext } from "./cli-context.ts";
 import { ERR_BAD_FLAGS, ERR_NO_HOST, taskhostError } from "../errors.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
+import { runningHostPid } from "../host/host-lock.ts";
 
 export interface StopFlags {
   timeout?: number;
@@ -25,24 +26,36 @@ export function graceOf(ctx: CliContext, flags: StopFlags): number {
 export async function stopCommand(ctx: CliContext, flags: StopFlags): Promise<number> {
   const grace = graceOf(ctx, flags);
   let before: { pid: number; running: number };
+  const t0 = Date.now();
   try {
     before = await callHost(ctx.files.socket, "ping", {}, 5000);
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
-    process.stdout.write("no host is running\n");
-    return 0;
+    // No socket, but the lock names a live taskhost: one starting (before its socket opens) or
+    // between a restart's two hosts. It has no runs in flight: stop it as `kill <pid>` would.
+    const holder = await runningHostPid(ctx.files.pidFile);
+    if (holder == null) {
+      process.stdout.write("no host is running\n");
+      return 0;
+    }
+    process.kill(holder, "SIGTERM");
+    process.stdout.write(`stopping the host (pid ${holder}), which is starting or restarting and not answering yet: sent it SIGTERM\n`);
+    return waitUntilGone(holder, t0, t0 + 30_000);
   }
-  const t0 = Date.now();
   await callHost(ctx.files.socket, "stop", { reason: "taskhost stop", graceSec: grace }, 10_000);
   process.stdout.write(`stopping the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
-  const deadline = t0 + (grace + 30) * 1000;
+  return waitUntilGone(before.pid, t0, t0 + (grace + 30) * 1000);
+}
+
+/** Returns once `pid` is gone (0), or says what to do when it outlives `deadline` (1). */
+async function waitUntilGone(pid: number, t0: number, deadline: number): Promise<number> {
   while (Date.now() < deadline) {
-    if (!isProcessAlive(before.pid)) {
+    if (!isProcessAlive(pid)) {
       process.stdout.write(`stopped in ${Date.now() - t0} ms\n`);
       return 0;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  process.stderr.write(`taskhost: the host (pid ${before.pid}) is still running ${Math.round((deadline - t0) / 1000)} s later; see logs/scheduler.log, or kill -9 ${before.pid}\n`);
+  process.stderr.write(`taskhost: the host (pid ${pid}) is still running ${Math.round((deadline - t0) / 1000)} s later; see logs/scheduler.log, or kill -9 ${pid}\n`);
   return 1;
 }
