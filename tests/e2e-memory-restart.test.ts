@@ -61,7 +61,7 @@ describe("memory", () => {
     );
     const host = await project.start();
     const run = await project.cli(["run", "big"]);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     expect((await firstEnded(project, "big")).status).toBe("success");
     expect((await status(project)).host.restarts).toBe(0);
     expect(await hostEvents(project, "memory.restart")).toEqual([]);
