@@ -1,4 +1,4 @@
-import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { hostEvents } from "./support/fault-host.ts";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -73,6 +73,25 @@ describe("config/config.yaml edits apply live", () => {
     await project.writeTask("ignored.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
     await waitFor(async () => finished(await history(project, "fresh")).length >= 3, { what: "more runs" });
     expect((await status(project)).tasks.map((t) => t.id)).toEqual(["fresh"]);
+  });
+
+  it("rescans the tasks folder when reload_on_change is turned back on: what changed while unwatched is applied", async () => {
+    const hourly = (title: string) => taskSource({ schedule: "every(1).hours", body: "", frontmatter: { title } });
+    await project.writeConfig({ tasks: { reload_on_change: false } });
+    await project.writeTask("kept.ts", hourly("Kept one"));
+    await project.writeTask("gone.ts", hourly("Gone"));
+    await project.start();
+    const titles = async () => (await status(project)).tasks.map((t) => `${t.id}:${t.title}`).sort().join();
+    expect(await titles()).toBe("gone:Gone,kept:Kept one");
+    // Unwatched: an added, an edited and a deleted file.
+    await project.writeTask("added.ts", hourly("Added"));
+    await project.writeTask("kept.ts", hourly("Kept two"));
+    await rm(path.join(project.root, "tasks", "gone.ts"));
+    await project.writeConfig({ tasks: { reload_on_change: true } });
+    const reloaded = await waitFor(async () => (await hostEvents(project, "config.reloaded"))[0], { what: "config.reloaded" });
+    expect(reloaded.changed).toEqual(["tasks.reload_on_change"]);
+    // Applied by the reload itself (before config.reloaded), not on the files' next edit.
+    expect(await titles()).toBe("added:Added,kept:Kept two");
   });
 
   it("refuses a tasks directory it cannot read, naming the key: the old configuration, tasks and watcher stay in force", async () => {

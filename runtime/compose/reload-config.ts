@@ -73,8 +73,17 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
   const oldWatcher = watcher === undefined ? undefined : taskWatching.swap(watcher);
   if (installer) runtime.installer = installer;
   catalog.configure({ tasksDir: next.tasks.directory, includeExamples: next.tasks.includeExampleTasks, defaultZone: next.scheduler.timezone, dependencies: runtime.installer });
-  const scanKey = changed.includes("scheduler.timezone") ? "scheduler.timezone" : dirChanged ? "tasks.directory" : "tasks.include_example_tasks";
+  const scanKey = changed.includes("scheduler.timezone")
+    ? "scheduler.timezone"
+    : dirChanged
+      ? "tasks.directory"
+      : changed.includes("tasks.include_example_tasks")
+        ? "tasks.include_example_tasks"
+        : "tasks.reload_on_change";
   const rescan = (force: boolean) => (force ? catalog.scan({ force: true }) : catalog.scan());
+  // The folder went unwatched while reload_on_change was false: read it again, as a watcher started
+  // fresh would (files added, edited or deleted since are applied; unchanged ones are not rebuilt).
+  const watchResumed = changed.includes("tasks.reload_on_change") && next.tasks.reloadOnChange;
   // Back to what ran: the old settings and parts, and the tasks they load.
   const restore = async () => {
     if (oldWatcher !== undefined) taskWatching.swap(oldWatcher);
@@ -87,6 +96,7 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
   };
   try {
     if (changed.includes("scheduler.timezone")) await rescan(true);
+    else if (watchResumed) await catalog.scan({ reread: true });
     else if (dirChanged || changed.includes("tasks.include_example_tasks")) await rescan(false);
   } catch (error) {
     await restore();

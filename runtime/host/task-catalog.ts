@@ -96,9 +96,11 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   /**
    * Brings the catalog in line with the tasks directory: loads files not loaded
    * yet (all of them on a cold start, `force` reloads the rest too) and removes
-   * tasks whose file is gone or no longer counts as a task.
+   * tasks whose file is gone or no longer counts as a task. `reread` also reads
+   * the loaded files again and reloads those whose text changed: for a folder
+   * that went unwatched for a while (tasks.reload_on_change turned back on).
    */
-  async scan(options: { force?: boolean } = {}): Promise<void> {
+  async scan(options: { force?: boolean; reread?: boolean } = {}): Promise<void> {
     const { files, notes } = await findTaskFiles(this.options.tasksDir, this.options.includeExamples);
     for (const note of notes.filter((n) => !this.noted.has(n))) {
       this.noted.add(note);
@@ -108,10 +110,15 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     for (const [id, entry] of this.entries) {
       if (!present.has(id) || entry.file !== path.join(this.options.tasksDir, `${id}.ts`)) await this.remove(id);
     }
-    const todo = files.filter((file) => options.force || !this.entries.has(taskIdFromPath(this.options.tasksDir, file)));
+    const loaded = (file: string) => this.entries.has(taskIdFromPath(this.options.tasksDir, file));
+    const todo = files.filter((file) => options.force || options.reread || !loaded(file));
     let next = 0;
     const worker = async () => {
-      while (next < todo.length) await this.load(todo[next++]!, { force: true });
+      while (next < todo.length) {
+        const file = todo[next++]!;
+        // A loaded file read again is reloaded only if its text changed (load compares the source hash).
+        await this.load(file, { force: options.force || !loaded(file) });
+      }
     };
     await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, todo.length) }, worker));
     // Tasks the ledger knows whose file is gone: unscheduled, their history kept.
