@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { writeScripts } from "./support/scripts.ts";
+import { hostEvents } from "./support/fault-host.ts";
 import { callHost } from "../runtime/cli/control-client.ts";
 import { hostFiles } from "../runtime/host/host-files.ts";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
@@ -52,6 +53,19 @@ describe("taskhost new, end to end", () => {
     expect(failed.status).toBe("failure");
     expect(failed.error).toContain("exit code 3");
     expect(failed.output).toContain("about to fail");
+  });
+
+  it("says a host that does not watch the tasks folder will not load the new task until told", async () => {
+    await project.writeConfig({ tasks: { reload_on_change: false } });
+    await waitFor(async () => (await hostEvents(project, "config.reloaded")).some((e) => String(e.changed) === "tasks.reload_on_change"), { what: "config.reloaded" });
+    const made = await project.cli(["new", "unwatched", "--script", "scripts/hello.sh", "--every", "2 seconds"]);
+    expect(made.code).toBe(0);
+    expect(made.stdout).not.toContain("picks it up");
+    expect(made.stdout).toMatch(/the running host \(pid \d+\) does not watch the tasks folder \(tasks\.reload_on_change: false\).*restart the host.*set tasks\.reload_on_change: true/);
+    // As said: re-enabling it loads the task.
+    await project.writeConfig({});
+    const run = await finishedRun("unwatched");
+    expect(run.status).toBe("success");
   });
 
   it("refuses bad input with the reason and the flag, writing nothing", async () => {

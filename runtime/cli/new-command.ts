@@ -62,10 +62,7 @@ export async function newCommand(ctx: CliContext, id: string, options: NewOption
       const next = preview.occurrences.map((o) => `  ${o.local} (${preview.zone})`).join("\n");
       process.stdout.write(next ? `next runs:\n${next}\n` : "no occurrence left in its window\n");
     }
-    const host = await runningHostPid(ctx.files.pidFile);
-    process.stdout.write(
-      `${host != null ? `the running host (pid ${host}) picks it up at once` : "no host is running: it runs once one starts (npm start)"}; edit the file or use the dashboard to change it\n`,
-    );
+    process.stdout.write(`${await whoLoadsIt(ctx)}; edit the file or use the dashboard to change it\n`);
     return 0;
   } catch (error) {
     const { field, problem } = error as { field?: string; problem?: string };
@@ -74,4 +71,20 @@ export async function newCommand(ctx: CliContext, id: string, options: NewOption
     process.stderr.write(`taskhost new: ${field ? `${FLAG[field] ?? `--${field}`}: ` : ""}${message}\n`);
     return 1;
   }
+}
+
+/**
+ * What becomes of the file written. A running host sees it only through its task
+ * watcher: with tasks.reload_on_change false it does not, until it restarts or the
+ * key is set to true again (which rescans the folder). The configuration read here
+ * is the file the host applies live (or the last good one it runs on, if the file is broken).
+ */
+async function whoLoadsIt(ctx: CliContext): Promise<string> {
+  const host = await runningHostPid(ctx.files.pidFile);
+  if (host == null) return "no host is running: it runs once one starts (npm start)";
+  if (ctx.config.tasks.reloadOnChange) return `the running host (pid ${host}) picks it up at once`;
+  return (
+    `the running host (pid ${host}) does not watch the tasks folder (tasks.reload_on_change: false), so it does not load it yet: ` +
+    "restart the host (npx taskhost restart), or set tasks.reload_on_change: true, which loads what changed in the folder"
+  );
 }
