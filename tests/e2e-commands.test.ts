@@ -123,6 +123,23 @@ export default class {
     await last.stop();
   });
 
+  it("a paused schedule is not overdue: no next run in status, not listed by check-overdue, through the host and offline", async () => {
+    await project.writeTask("ticker.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    const host = await project.start();
+    expect((await project.cli(["pause", "ticker"])).code).toBe(0);
+    const pausedAt = Date.now();
+    // Its stored next run is in the past by now; resume catches nothing up, so nothing is owed.
+    await waitFor(() => Date.now() > pausedAt + 1500, { what: "a boundary while paused" });
+    expect((await status(project)).tasks.find((t) => t.id === "ticker")!.schedules[0]!.nextRun).toBeNull();
+    expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
+    const text = await project.cli(["check-overdue"]);
+    expect(text).toMatchObject({ code: 0, stdout: expect.stringMatching(/^no overdue schedules .*\npaused, not overdue .*: ticker#start\n$/) });
+    expect(await host.stop()).toBe(0);
+    // Offline, from the ledger, the same.
+    expect((await status(project)).tasks.find((t) => t.id === "ticker")!.schedules[0]!.nextRun).toBeNull();
+    expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
+  });
+
   it("SIGTERM lets a running task finish within shutdown_grace; its signal is aborted", async () => {
     // The run wraps up only once the test has had its answer to `status`: a cold CLI takes
     // seconds on a loaded machine, longer than any fixed wrap-up time the run could take.

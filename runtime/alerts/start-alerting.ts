@@ -70,7 +70,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const makeMetrics = (figures: { restarts: number; startedAt: number }) =>
     new HostMetrics(
       {
-        schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.nextRunOf(s.id) }))),
+        // A paused task's stored next run is not going to happen (resume counts from then): absent, as status shows it.
+        schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.isPaused(e.id) ? null : scheduler.nextRunOf(s.id) }))),
         tasksInError: () => entries().filter((e) => e.error != null).length,
         runningRuns: () => scheduler.runningCount,
       },

@@ -66,10 +66,17 @@ interface OverdueJson {
   nextRun: string;
   overdueSec: number;
   catchUp: string | null;
+  /** Always false: paused schedules are not listed. Kept so a script that filtered on it (`.paused == false`) still sees every entry. */
   paused: boolean;
 }
 
-/** `check-overdue`: schedules whose next run has passed unrun (what the next start will catch up). */
+/**
+ * `check-overdue`: schedules whose next run has passed unrun (what the next start will catch up).
+ * A paused task's schedules are not among them: their stored next run stays behind while paused,
+ * but resume counts from then and catches nothing up, so nothing is owed and a monitor that
+ * counts the entries (or the "N overdue" line) must not alert for them. The text names them apart.
+ * Exits 0 either way, as it always has: the list is the answer.
+ */
 export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promise<number> {
   const now = Date.now();
   const { via, result } = await hostOr<OverdueSchedule[]>(ctx, "check-overdue", {}, async () => {
@@ -77,28 +84,30 @@ export async function checkOverdueCommand(ctx: CliContext, json: boolean): Promi
     // What the next start would catch up, found as the host finds it: with the tasks loaded.
     return offlineRuntime(ctx, "all", async ({ scheduler }) => scheduler.overdueSchedules());
   });
-  const overdue: OverdueJson[] = result.map((r) => ({
+  // An older host (mid-upgrade) still lists paused ones: they are told apart here, not only in the scheduler.
+  const paused = result.filter((r) => r.paused).map((r) => r.scheduleId);
+  const overdue: OverdueJson[] = result.filter((r) => !r.paused).map((r) => ({
     scheduleId: r.scheduleId,
     taskId: r.taskId,
     nextRun: new Date(r.nextRun).toISOString(),
     overdueSec: Math.round((now - r.nextRun) / 1000),
     catchUp: r.catchUp,
-    paused: r.paused,
+    paused: false,
   }));
   if (json) {
     process.stdout.write(`${JSON.stringify(overdue, null, 2)}\n`);
     return 0;
   }
+  const pausedNote = paused.length ? `paused, not overdue (resume starts from then, nothing is caught up): ${paused.join(", ")}\n` : "";
   if (overdue.length === 0) {
-    process.stdout.write(`no overdue schedules (${via === "host" ? "the running host is on time" : "checked the ledger; no host is running"})\n`);
+    process.stdout.write(`no overdue schedules (${via === "host" ? "the running host is on time" : "checked the ledger; no host is running"})\n${pausedNote}`);
     return 0;
   }
   const zones = new Map(result.map((r) => [r.scheduleId, r.zone]));
   for (const o of overdue) {
-    const what = o.paused ? "paused" : o.catchUp ? `catch_up: ${o.catchUp}` : "catch_up unknown";
-    process.stdout.write(`${o.scheduleId}: due ${zonedTime(o.nextRun, zones.get(o.scheduleId))}, ${o.overdueSec} s overdue (${what})\n`);
+    process.stdout.write(`${o.scheduleId}: due ${zonedTime(o.nextRun, zones.get(o.scheduleId))}, ${o.overdueSec} s overdue (${o.catchUp ? `catch_up: ${o.catchUp}` : "catch_up unknown"})\n`);
   }
-  process.stdout.write(`${overdue.length} overdue; \`taskhost reset-schedules --future-only\` moves them to their next aligned time\n`);
+  process.stdout.write(`${overdue.length} overdue; \`taskhost reset-schedules --future-only\` moves them to their next aligned time\n${pausedNote}`);
   return 0;
 }
 

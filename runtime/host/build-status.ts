@@ -19,11 +19,14 @@ export async function hostStatus(
   const { lastRuns } = snapshot;
   const tasks: TaskJson[] = [];
   for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    const paused = scheduler.isPaused(entry.id);
     const schedules: ScheduleJson[] = (entry.loaded?.schedules ?? []).map((schedule) => ({
       id: schedule.id,
       spec: schedule.text,
       zone: schedule.zone,
-      nextRun: iso(scheduler.nextRunOf(schedule.id)),
+      // None while paused: the stored one stays behind, frozen, but resume counts from then and
+      // catches nothing up, so a time in the past here would read as overdue when nothing is owed.
+      nextRun: paused ? null : iso(scheduler.nextRunOf(schedule.id)),
       lastRun: lastRunJson(lastRuns.get(schedule.id)),
     }));
     tasks.push({
@@ -75,7 +78,8 @@ export async function ledgerStatus(
       ? []
       : snapshot.schedules
           .filter((row) => row.taskId === task.id)
-          .map((row) => ({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
+          // None while paused, as a running host says (hostStatus).
+          .map((row) => ({ id: row.id, spec: row.spec, zone: zoneOf(row.fingerprint), nextRun: task.paused ? null : iso(row.nextRun), lastRun: lastRunJson(snapshot.lastRuns.get(row.id)) }));
     // As the last host left it (the file may have changed since; the next start loads it anew).
     // A loaded task with no schedule runs only when asked, as a running host says.
     const state: TaskState = task.error ? "error" : task.paused ? "paused" : !task.enabled ? "disabled" : schedules.length === 0 ? "manual" : "scheduled";
