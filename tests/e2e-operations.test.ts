@@ -72,6 +72,14 @@ describe("operations commands against a running host and a stopped one", () => {
     expect(supervisorLog).toContain(`the host stopped; supervisor ${pid} exits`);
   });
 
+  it("Ctrl-C (SIGINT) to the supervisor: the host stops with grace and says it received SIGINT", async () => {
+    await project.writeTask("slow.ts", taskSource({ schedule: "every(1).hours", body: "" }));
+    const host = await project.start();
+    expect(await host.stop("SIGINT")).toBe(0);
+    const stopping = (await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8")).split("\n").find((line) => line.includes('"event":"host.stopping"'));
+    expect(JSON.parse(stopping!)).toMatchObject({ reason: "received SIGINT", restart: false });
+  });
+
   it("stop: a detached host stops, giving its runs --timeout seconds, and returns once it is gone; with no host it has nothing to do", async () => {
     const started = await project.cli(["start", "--daemon"]);
     expect(started.code, started.stderr).toBe(0);

@@ -77,8 +77,10 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
     if (echo && stopSignals > 0) return;
     stopSignals++;
     if (stopSignals === 1) {
-      // After a hang-up (restart or closed terminal) too: the runs keep their grace.
-      if (!stopping) child?.kill("SIGTERM");
+      // After a hang-up (restart or closed terminal) too: the runs keep their grace. The signal
+      // itself is passed on (SIGINT or SIGTERM, a stop with grace to the host alike), so the
+      // host's host.stopping says what was done (Ctrl-C is SIGINT), not always SIGTERM.
+      if (!stopping) child?.kill(signal);
       stopping = true;
       return;
     }
