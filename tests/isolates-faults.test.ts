@@ -36,6 +36,16 @@ const FAULTS: Fault[] = [
     },
   },
   {
+    // Left unhandled while the method still runs: the run fails with the message a throw would give,
+    // the stack cleaned alike under every level (under worker it was the thread's raw error).
+    name: "rejects-unhandled",
+    body: 'Promise.reject(new Error("nobody catches me"));\n    await new Promise((r) => setTimeout(r, 2000));',
+    expect: (o) => {
+      expect(o.status).toBe("failure");
+      expect(o.error).toMatch(/^Error: nobody catches me\n\s+at T\.main \(tasks\/rejects-unhandled\.ts:\d+:\d+\)$/);
+    },
+  },
+  {
     // Reading what was thrown throws (issue 10's fault suite): still a failure at once, not a timeout.
     name: "throws-a-trap",
     body: 'throw { get message(): string { throw new Error("trap"); }, toString() { throw new Error("trap"); } };',

@@ -95,19 +95,26 @@ async function main(): Promise<void> {
   post({ type: "started", at: Date.now() });
   await fn.call(instance, ctx);
   returned = true;
-  await outputDelivered();
-  post({ type: "done", ok: true });
+  await turnEnded();
+  finish({ type: "done", ok: true });
+}
+
+/** The run's one end: the first of its method's result and an unhandled rejection before it returned. */
+let finished = false;
+function finish(message: Extract<WorkerMessage, { type: "done" }>): void {
+  if (finished) return;
+  finished = true;
+  post(message);
 }
 
 /**
- * Resolves once the host has taken everything the task wrote to stdout and
- * stderr. Worker stdio travels on its own channel and the host terminates the
- * thread on "done": without this, a run that printed a lot just before it
- * returned would lose the end of its output.
+ * Resolves in the next turn of the event loop, before "done" is posted (the host ends the thread
+ * on it): a rejection the method left unhandled is reported by then (Node does so once the
+ * microtasks ran), and judged as before or after the method returned. The task's output goes
+ * with its messages (stdio-through.ts), so nothing else is in flight.
  */
-function outputDelivered(): Promise<void> {
-  const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
-  return Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => undefined);
+function turnEnded(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The method has returned: the run succeeded, whatever it left behind. */
@@ -118,12 +125,14 @@ process.on("unhandledRejection", (reason) => {
   // depending on the loader's timing, so a good bundle could be blamed or read again (a CI flake).
   if (input.mode === "inspect-many") return;
   // Before the method returns, a rejection nobody handles fails the run (Node's own rule).
-  if (!returned) throw reason;
+  // Reported as the method's own failure would be (its stack cleaned), not thrown to kill the
+  // thread, whose error the host would report raw (this entry's frames, absolute paths).
+  if (!returned) return finish({ type: "done", ok: false, error: serialize(reason) });
   const text = reason instanceof Error ? (stripRuntimeFrames(reason.stack) ?? reason.message) : format("%o", reason);
   post({ type: "log", level: "warn", message: `unhandled rejection after the run returned (ignored): ${text}` });
 });
 
 main().catch(async (error: unknown) => {
-  await outputDelivered();
-  post({ type: "done", ok: false, error: serialize(error) });
+  await turnEnded();
+  finish({ type: "done", ok: false, error: serialize(error) });
 });
