@@ -61,8 +61,9 @@ describe("memory", () => {
     );
     const host = await project.start();
     const run = await project.cli(["run", "big"]);
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect((await firstEnded(project, "big")).status).toBe("success");
+    const ended = await firstEnded(project, "big");
+    expect(run.code, `${run.stdout}${run.stderr}${ended.error ?? ""}`).toBe(0);
+    expect(ended.status).toBe("success");
     expect((await status(project)).host.restarts).toBe(0);
     expect(await hostEvents(project, "memory.restart")).toEqual([]);
     expect(await host.stop()).toBe(0);
