@@ -28,7 +28,7 @@ export interface AlertDecision {
   readonly scheduleId: string | null;
   /** The run it is about (failure, streak, recovered, slow, a late start), else null. */
   readonly runId: number | null;
-  /** The occurrence it is about (missed), else null. */
+  /** The occurrence it is about (missed, or the run's), else null. */
   readonly scheduledFor: number | null;
   readonly text: string;
   readonly at: number;
@@ -49,6 +49,8 @@ export interface EndedRun {
   startedAt: number | null;
   finishedAt: number;
   error: string | null;
+  /** The occurrence it ran for (null: a manual run). */
+  scheduledFor?: number | null;
 }
 
 export interface StartedRun {
@@ -155,7 +157,7 @@ export class AlertRules {
     if (run.trigger === "manual" || run.trigger === "backfill" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return [];
     const out: AlertDecision[] = [];
     const at = run.finishedAt;
-    const base = { taskId: run.taskId, scheduleId: run.scheduleId, runId: run.runId, scheduledFor: null, at };
+    const base = { taskId: run.taskId, scheduleId: run.scheduleId, runId: run.runId, scheduledFor: run.scheduledFor ?? null, at };
     if (run.status === "success") {
       this.streaks.delete(run.taskId);
       const durationMs = run.startedAt == null ? null : run.finishedAt - run.startedAt;
