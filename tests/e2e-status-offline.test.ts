@@ -2,6 +2,8 @@
  * `status` with no host running reads the ledger: it shows each task as the
  * last host left it, error and disabled ones included, not all as scheduled.
  */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
@@ -50,5 +52,11 @@ describe("status with no host running", () => {
     const text = await project.cli(["status"]);
     expect(text.stdout).toMatch(/^broken +error/m);
     expect(text.stdout).toContain("error in broken:");
+    expect(offline.host.configError).toBeNull();
+
+    // The file broken with no host: the same host fields a running one gives, configError saying why.
+    await writeFile(path.join(project.root, "config", "config.yaml"), "scheduler:\n  max_concurrent_runs: -3\n");
+    const broken = await status(project);
+    expect(broken.host.configError).toMatchObject({ file: "config/config.yaml", error: expect.stringMatching(/config\/config\.yaml:2.*max_concurrent_runs/) });
   });
 });

@@ -34,7 +34,10 @@ export async function statusCommand(ctx: CliContext, json: boolean): Promise<num
     }
   });
   // With no host, what the next one will ignore in the file, as a running one says it.
-  if (!status.host.running) status.host.configWarnings = [...(ctx.configWarnings ?? [])];
+  if (!status.host.running) {
+    status.host.configError = ctx.configProblem ?? null;
+    status.host.configWarnings = [...(ctx.configWarnings ?? [])];
+  }
   // A running host shows its configuration error in the status itself; say it once.
   if (ctx.configProblem && !status.host.configError) warnConfigProblem(ctx.configProblem);
   print(json ? JSON.stringify(status, null, 2) : formatStatus(status));
