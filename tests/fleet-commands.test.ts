@@ -71,6 +71,10 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     expect(history.find((r) => r.id === manual.id)).toMatchObject({ host: a.id });
     expect(history.every((r) => r.host === a.id || r.host === b.id)).toBe(true);
     expect(duplicateOccurrences(history)).toEqual([]);
+    // Its log file is in A's logs/runs/: B's `logs --run` says where, and shows the ledger's excerpt.
+    const onB = await b.project.cli(["logs", "t", "--run", String(manual.id)]);
+    expect(onB.stderr).toContain(`it ran on host ${a.id}, whose logs/runs/ holds its file`);
+    expect(onB.stdout).toContain("tick");
 
     // Half a deploy: B gets a new version of t. Status (on either host) names who has which; A does not run B's version.
     await b.project.writeTask("t.ts", tick("every(2).seconds"));

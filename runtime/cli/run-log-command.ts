@@ -1,3 +1,4 @@
+import { stableHostId } from "../host/fleet-membership.ts";
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import { withLedger } from "./offline-ledger.ts";
 import type { CliContext } from "./cli-context.ts";
@@ -42,7 +43,10 @@ export async function runLogCommand(ctx: CliContext, task: string, runId: number
     process.stderr.write(`run ${runId} was skipped (${run.error ?? "no reason recorded"}): it has no output\n`);
     return 0;
   }
-  process.stderr.write(`run ${runId} has no log file (it printed nothing, or ran before run logs were kept); the ledger's excerpt:\n`);
+  // A fleet's hosts each keep the files of the runs they ran (logs/runs/ is not shared).
+  const elsewhere = ctx.config.database.url != null && run.host != null && run.host !== stableHostId(ctx.config.projectRoot, ctx.config.configPath);
+  const why = elsewhere ? `it ran on host ${run.host}, whose logs/runs/ holds its file` : "it printed nothing, or ran before run logs were kept";
+  process.stderr.write(`run ${runId} has no log file here (${why}); the ledger's excerpt:\n`);
   process.stdout.write(run.output.endsWith("\n") || run.output === "" ? run.output : `${run.output}\n`);
   return 0;
 }
