@@ -38,12 +38,15 @@ export interface StartingControlOptions {
 export class StartingControl {
   private wait: DatabaseWaitJson | null = null;
   private opening: Promise<ControlServer | null> | null = null;
+  /** The ledger opened: later warnings (a database that restarts under a running host) are not a start's wait. */
+  private connected = false;
 
   constructor(private readonly options: StartingControlOptions) {}
 
   /** A ledger warning: ERR_DB_UNREACHABLE means the host is waiting; the first one opens the socket. */
   storeWarning(message: string, code: string | undefined): void {
-    if (code !== ERR_DB_UNREACHABLE) return;
+    // Once connected, the host's own server answers on the socket: this one must never replace it.
+    if (code !== ERR_DB_UNREACHABLE || this.connected) return;
     const since = this.wait?.since ?? new Date().toISOString();
     this.wait = { state: "unreachable", url: this.options.where, code, error: message, since, tries: (this.wait?.tries ?? 0) + 1 };
     this.opening ??= startControlServer(this.options.socketPath, this.handlers(), this.options.onError, this.busy).catch((error: unknown) => {
@@ -55,6 +58,7 @@ export class StartingControl {
 
   /** The ledger opened: until the host serves everything, `status` says it loads its tasks. */
   databaseConnected(): void {
+    this.connected = true;
     if (this.wait) this.wait = { ...this.wait, state: "connected", code: null, error: null };
   }
 
