@@ -217,8 +217,12 @@ export async function startHost(options: HostOptions): Promise<Host> {
       stop: (stopOptions) => setImmediate(() => void stop(stopOptions).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)))),
     });
     http = faces.http;
-    scheduler.start();
-    void backfills.resume().catch((error: unknown) => log.error({ event: "backfill.resume_failed", err: error }, `resuming backfills: ${messageOf(error)}`));
+    // Asked to stop after the database answered but before the host was up: no run starts (it stops below).
+    const early: StopRequest | null = stopWhileStarting;
+    if (!early) {
+      scheduler.start();
+      void backfills.resume().catch((error: unknown) => log.error({ event: "backfill.resume_failed", err: error }, `resuming backfills: ${messageOf(error)}`));
+    }
     stack.defer(
       "memory watch",
       watchHostMemory(rt, (reason) =>
@@ -228,8 +232,6 @@ export async function startHost(options: HostOptions): Promise<Host> {
       ),
     );
     logStarted(rt, { pid, restarts, startMs: Date.now() - startedAt });
-    // Asked to stop after the database answered but before the host was up: do so now.
-    const early: StopRequest | null = stopWhileStarting;
     if (early) void stop(early).catch((error: unknown) => log.error({ event: "host.stop.failed", err: error }, String(error)));
     return { pid, config: () => rt.config, stop, stopped: whenStopped };
   } catch (error) {
