@@ -82,7 +82,7 @@ describe("a host waiting for an unreachable PostgreSQL ledger", () => {
       await mkdir(path.join(project.root, "data"), { recursive: true, mode: 0o700 });
       await writeFile(path.join(project.root, "data", "taskhost.pid"), `${child.pid}\n`);
       const stop = await project.cli(["stop"]);
-      expect(stop.stdout).toContain(`stopping the host (pid ${child.pid}), which is starting or restarting`);
+      expect(stop.stdout).toContain(`stopping the host (pid ${child.pid}), which is not answering on its socket: sent it SIGTERM`);
       expect(stop.code).toBe(0);
       expect(await exited).toBe(0);
     } finally {

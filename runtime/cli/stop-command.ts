@@ -31,16 +31,23 @@ export async function stopCommand(ctx: CliContext, flags: StopFlags): Promise<nu
     before = await callHost(ctx.files.socket, "ping", {}, 5000);
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
-    // No socket, but the lock names a live taskhost: one starting (before its socket opens) or
-    // between a restart's two hosts. It has no runs in flight: stop it as `kill <pid>` would.
+    // No socket, but the lock names a live taskhost: one starting (before its socket opens),
+    // between a restart's two hosts, or one whose socket file was removed. SIGTERM is a stop with
+    // shutdown_grace (not --timeout, which only the socket carries): as `kill <pid>` would.
     const holder = await runningHostPid(ctx.files.pidFile);
     if (holder == null) {
       process.stdout.write("no host is running\n");
       return 0;
     }
-    process.kill(holder, "SIGTERM");
-    process.stdout.write(`stopping the host (pid ${holder}), which is starting or restarting and not answering yet: sent it SIGTERM\n`);
-    return waitUntilGone(holder, t0, t0 + 30_000);
+    try {
+      process.kill(holder, "SIGTERM");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+      process.stdout.write(`the host (pid ${holder}) has just stopped\n`);
+      return 0;
+    }
+    process.stdout.write(`stopping the host (pid ${holder}), which is not answering on its socket: sent it SIGTERM\n`);
+    return waitUntilGone(holder, t0, t0 + (ctx.config.scheduler.shutdownGraceSec + 30) * 1000);
   }
   await callHost(ctx.files.socket, "stop", { reason: "taskhost stop", graceSec: grace }, 10_000);
   process.stdout.write(`stopping the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
