@@ -83,18 +83,18 @@ export async function startControlServer(
   });
   await chmod(socketPath, 0o600);
   server.on("error", onError);
-  let closed = false;
+  // Memoized: the host's faces and its start-up stack may both close it, and each waits for the end.
+  let closing: Promise<void> | null = null;
   return {
     serve: (next, nextOtherwise) => {
       table = { handlers: next, otherwise: nextOtherwise };
     },
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      address.release();
-      await unlink(socketPath).catch(() => {});
-    },
+    close: () =>
+      (closing ??= (async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        address.release();
+        await unlink(socketPath).catch(() => {});
+      })()),
   };
 }
