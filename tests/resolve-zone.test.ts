@@ -1,6 +1,7 @@
 // resolveZone: "local", IANA names (canonicalised), and clear errors otherwise.
 import { describe, expect, it } from "vitest";
-import { resolveZone } from "../runtime/schedule/resolve-zone.ts";
+import { fingerprintZone, resolveZone } from "../runtime/schedule/resolve-zone.ts";
+import { zoneOf } from "../runtime/host/build-status.ts";
 import { ERR_TIMEZONE_INVALID } from "../runtime/schedule/schedule-errors.ts";
 
 describe("resolveZone", () => {
@@ -23,6 +24,14 @@ describe("resolveZone", () => {
     expect(resolveZone("Europe/Kiev")).toBe("Europe/Kyiv");
     expect(resolveZone("America/Argentina/Buenos_Aires")).toBe("America/Argentina/Buenos_Aires");
     expect(resolveZone("Asia/Ho_Chi_Minh")).toBe("Asia/Ho_Chi_Minh");
+  });
+
+  it("keeps schedules' fingerprints on Intl's id (a stored next run survives the renaming), and shows them by the IANA name", () => {
+    const before = new Intl.DateTimeFormat("en-US", { timeZone: "Asia/Kolkata" }).resolvedOptions().timeZone;
+    expect(fingerprintZone(resolveZone("Asia/Kolkata"))).toBe(before);
+    expect(fingerprintZone(resolveZone("Asia/Calcutta"))).toBe(before);
+    expect(zoneOf(JSON.stringify({ zone: fingerprintZone("Asia/Kolkata") }))).toBe("Asia/Kolkata");
+    expect(zoneOf(JSON.stringify({ zone: "Europe/Berlin" }))).toBe("Europe/Berlin");
   });
 
   it.each(["Mars/Olympus", "", "+01:00", "Europe/"])("rejects %j with ERR_TIMEZONE_INVALID", (name) => {

@@ -6,6 +6,7 @@ import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
 import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
+import { ianaZoneName } from "../schedule/resolve-zone.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
 export async function hostStatus(
@@ -102,7 +103,8 @@ export async function ledgerStatus(
 export function zoneOf(fingerprint: string): string | undefined {
   try {
     const zone = (JSON.parse(fingerprint) as { zone?: unknown }).zone;
-    return typeof zone === "string" ? zone : undefined;
+    // Fingerprints hold Intl's id (resolve-zone.ts fingerprintZone); people read the IANA name.
+    return typeof zone === "string" ? ianaZoneName(zone) : undefined;
   } catch {
     return undefined;
   }

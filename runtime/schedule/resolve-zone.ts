@@ -17,16 +17,33 @@ export function resolveZone(name: string): string {
   const trimmed = name.trim();
   if (trimmed.toLowerCase() === "local") {
     // Some minimal ICU builds report undefined; UTC is the honest fallback.
-    const local = new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-    return IANA_NAME_OF_CLDR_ID[local] ?? local;
+    return ianaZoneName(new Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
   }
   // Offsets such as "+01:00" are not IANA names; newer Intl versions accept them.
   if (!/^[A-Za-z]/.test(trimmed)) throw invalid(trimmed);
   try {
-    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: trimmed }).resolvedOptions().timeZone;
-    return IANA_NAME_OF_CLDR_ID[canonical] ?? canonical;
+    return ianaZoneName(new Intl.DateTimeFormat("en-US", { timeZone: trimmed }).resolvedOptions().timeZone);
   } catch {
     throw invalid(trimmed);
+  }
+}
+
+/** A zone's IANA name for a CLDR id (what Intl answers on Node 20), else the id itself. */
+export function ianaZoneName(id: string): string {
+  return IANA_NAME_OF_CLDR_ID[id] ?? id;
+}
+
+/**
+ * The zone as schedules' fingerprints hold it (ledger.ts: a changed fingerprint drops the stored
+ * next run, and hosts claim only the fingerprint they loaded): Intl's own id, as before zones
+ * were shown by their IANA names, so that change moves no schedule, and hosts of a fleet
+ * mid-upgrade agree.
+ */
+export function fingerprintZone(zone: string): string {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return zone;
   }
 }
 

@@ -10,6 +10,7 @@ import type { TaskBundle } from "./bundle-task.ts";
 import { validateSpec } from "../schedule/validate-spec.ts";
 import { describeSchedule } from "../schedule/describe-schedule.ts";
 import { nextRun } from "../schedule/next-run.ts";
+import { fingerprintZone } from "../schedule/resolve-zone.ts";
 import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
@@ -94,7 +95,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
         text: describeSchedule(valid),
         zone,
         window,
-        fingerprint: JSON.stringify({ spec: valid, zone, window }),
+        fingerprint: JSON.stringify({ spec: valid, zone: fingerprintZone(zone), window }),
       };
     });
     const warnings = parsed.warnings.map((w) => (typeof w === "string" ? w : w.message));
