@@ -35,8 +35,14 @@ export interface DecisionFacts {
 
 export class FleetDecisions {
   private readonly chains = new Map<string, Promise<void>>();
+  private closed = false;
 
   constructor(private readonly options: FleetDecisionsOptions) {}
+
+  /** Alerting closed (the host stops, its channels and ledger go): decisions still queued are dropped. */
+  close(): void {
+    this.closed = true;
+  }
 
   /**
    * Queues a decision about `taskId` behind the earlier ones (each waits for the
@@ -56,10 +62,29 @@ export class FleetDecisions {
     const before = this.chains.get(taskId) ?? Promise.resolve();
     const next = before
       .then(async () => {
+        if (this.closed) return;
         const facts = await this.read(taskId, what);
+        if (this.closed) return;
         await Promise.all(decide(facts));
       })
       .catch(this.options.failed(`deciding on alerts of ${taskId}`));
+    this.chains.set(taskId, next);
+    void next.then(() => {
+      if (this.chains.get(taskId) === next) this.chains.delete(taskId);
+    });
+  }
+
+  /**
+   * Updates the rules' state for `taskId` without a decision to read for (an on-time start, a
+   * fixed file, a removed task): at once, or after the decisions queued for the task, so an
+   * older event's decision never lands on a newer state.
+   */
+  inOrder(taskId: string, update: () => void): void {
+    const before = this.chains.get(taskId);
+    if (!before) return update();
+    const next = before.then(() => {
+      if (!this.closed) update();
+    });
     this.chains.set(taskId, next);
     void next.then(() => {
       if (this.chains.get(taskId) === next) this.chains.delete(taskId);

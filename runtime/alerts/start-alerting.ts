@@ -195,7 +195,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     ping(run.taskId, "start", run.runId);
     // Only a late start is news: an on-time one just settles its occurrence, without a ledger read.
     if (run.trigger !== "schedule" && run.trigger !== "catch-up") return;
-    if (run.startedAt - run.scheduledFor <= alertsConfig().missedGraceSec * 1000) return void rules.runStarted({ ...run, title: titleOf(run.taskId) });
+    if (run.startedAt - run.scheduledFor <= alertsConfig().missedGraceSec * 1000) return fleet.inOrder(run.taskId, () => void rules.runStarted({ ...run, title: titleOf(run.taskId) }));
     fleet.decide(run.taskId, {}, () =>
       rules.runStarted({ ...run, title: titleOf(run.taskId) }).map((d) => {
         metrics?.occurrenceMissed(run.taskId);
@@ -215,7 +215,9 @@ export function startAlerting(options: AlertingOptions): Alerting {
       ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
     }
     // Manual and backfill runs, and attempts a retry follows, never alert: no ledger read for them.
-    if (run.trigger === "manual" || run.trigger === "backfill" || (run.status !== "success" && !final)) return void rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows });
+    if (run.trigger === "manual" || run.trigger === "backfill" || (run.status !== "success" && !final)) {
+      return fleet.inOrder(run.taskId, () => void rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }));
+    }
     // The streak and repeat_after are the fleet's: read from the ledger before deciding.
     fleet.decide(run.taskId, { runId: run.runId, streak: true }, () =>
       rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }).map((d) => raise(d, rowOf(run, run))),
@@ -253,11 +255,11 @@ export function startAlerting(options: AlertingOptions): Alerting {
     if (entry.loaded?.meta.notifyOnFailure && !channels.has(IMPLICIT_DESKTOP)) configure();
     const now = clock.now();
     // A load error is seen by every host that loads the task: one of them alerts within repeat_after.
-    if (entry.error == null) rules.taskLoaded(entry.id, entry.title, null, now);
+    if (entry.error == null) fleet.inOrder(entry.id, () => void rules.taskLoaded(entry.id, entry.title, null, now));
     else fleet.decide(entry.id, {}, () => rules.taskLoaded(entry.id, entry.title, entry.error, now).map((d) => raise(d, null)));
   };
   const onRemoved = (id: string) => {
-    rules.taskRemoved(id);
+    fleet.inOrder(id, () => rules.taskRemoved(id));
     metrics?.forgetTask(id);
     seeded.delete(id);
   };
@@ -353,6 +355,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     close: () => {
       if (closed) return;
       closed = true;
+      fleet.close();
       stopHeartbeat();
       clearInterval(watchTimer);
       scheduler.off("run.start", onStart);
