@@ -18,6 +18,7 @@ import type { IsolateWorker } from "./isolate-worker.ts";
 export class RunHolds {
   private readonly holds = new Map<IsolateWorker, { since: number; after: number }>();
   private readonly timers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private closed = false;
   private readonly coreLoad: NonNullable<IsolatePoolOptions["coreLoad"]>;
 
   constructor(
@@ -34,7 +35,7 @@ export class RunHolds {
     this.coreLoad.sample();
     if (!watch) return;
     worker.whenOnline(() => {
-      if (this.holds.get(worker) !== hold) return;
+      if (this.closed || this.holds.get(worker) !== hold) return;
       hold.since = Math.max(hold.since, performance.now());
       this.look(worker, hold, hold.after === SATURATED_GROW_AFTER_MS);
     });
@@ -65,6 +66,7 @@ export class RunHolds {
   }
 
   close(): void {
+    this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
