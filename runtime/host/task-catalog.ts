@@ -117,7 +117,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       while (next < todo.length) {
         const file = todo[next++]!;
         // A loaded file read again is reloaded only if its text changed (load compares the source hash).
-        await this.load(file, { force: options.force || !loaded(file) });
+        await this.load(file, { force: options.force || !loaded(file), settled: options.reread === true });
       }
     };
     await Promise.all(Array.from({ length: Math.min(LOAD_CONCURRENCY, todo.length) }, worker));
@@ -138,9 +138,10 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
    * Loads (or reloads) one task file. The new version replaces the running one
    * only if it bundled and validated; a broken save leaves the old version
    * running and marks the task with the error. A save that left the text as it
-   * was is no reload, unless `force` (a helper it imports changed).
+   * was is no reload, unless `force` (a helper it imports changed). `settled`: no save is
+   * under way (a rescan), so an empty file is reported now, not after the watcher's next look.
    */
-  async load(file: string, { force = false }: { force?: boolean } = {}): Promise<TaskEntry> {
+  async load(file: string, { force = false, settled = false }: { force?: boolean; settled?: boolean } = {}): Promise<TaskEntry> {
     const { options } = this;
     const id = taskIdFromPath(options.tasksDir, file);
     const relFile = path.relative(options.projectRoot, file);
@@ -161,7 +162,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     if (source == null) return entry;
     // An empty file is almost always a save caught half-way (truncate, then write): the
     // watcher looks again a moment later. A file that stays empty is reported then.
-    if (source.trim() === "" && !force && entry.sourceHash !== EMPTY_PENDING) {
+    if (source.trim() === "" && !force && !settled && entry.sourceHash !== EMPTY_PENDING) {
       entry.sourceHash = EMPTY_PENDING;
       options.log.debug({ event: "task.empty", taskId: id }, `${relFile} is empty for now; waiting for the save to finish`);
       return entry;
