@@ -58,5 +58,7 @@ describe("status with no host running", () => {
     await writeFile(path.join(project.root, "config", "config.yaml"), "scheduler:\n  max_concurrent_runs: -3\n");
     const broken = await status(project);
     expect(broken.host.configError).toMatchObject({ file: "config/config.yaml", error: expect.stringMatching(/config\/config\.yaml:2.*max_concurrent_runs/) });
+    // Said of the host a start would make, not of one running.
+    expect((await project.cli(["status"])).stdout).toMatch(/CONFIG INVALID: config\/config\.yaml is invalid since .*; a host started now runs on the last good configuration/);
   });
 });

@@ -14,8 +14,12 @@ export function formatStatus(status: StatusJson): string {
     const c = host.configError;
     lines.push(
       "",
-      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; the host runs on the last good configuration` +
-        `${c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : ""} until it is fixed:`,
+      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; ` +
+        (!host.running
+          ? c.lastGoodSavedAt
+            ? `a host started now runs on the last good configuration (saved ${localTime(c.lastGoodSavedAt)}) until it is fixed:`
+            : "a host cannot start until it is fixed:"
+          : `the host runs on the last good configuration${c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : ""} until it is fixed:`),
       indent(c.error),
       "",
     );
