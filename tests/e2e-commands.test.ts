@@ -129,7 +129,8 @@ export default class {
     expect((await project.cli(["pause", "ticker"])).code).toBe(0);
     const pausedAt = Date.now();
     // Its stored next run is in the past by now; resume catches nothing up, so nothing is owed.
-    await waitFor(() => Date.now() > pausedAt + 1500, { what: "a boundary while paused" });
+    // Overdue means over a second past its next run (LATE_MS), which may be 2 s after the pause.
+    await waitFor(() => Date.now() > pausedAt + 3500, { timeoutMs: 10_000, what: "boundaries while paused" });
     expect((await status(project)).tasks.find((t) => t.id === "ticker")!.schedules[0]!.nextRun).toBeNull();
     expect(await project.json<unknown[]>(["check-overdue"])).toEqual([]);
     const text = await project.cli(["check-overdue"]);
