@@ -59,18 +59,9 @@ export class FleetDecisions {
       Promise.all(decide({ occurrenceTaken: false })).catch(this.options.failed(`deciding on alerts of ${taskId}`));
       return;
     }
-    const before = this.chains.get(taskId) ?? Promise.resolve();
-    const next = before
-      .then(async () => {
-        if (this.closed) return;
-        const facts = await this.read(taskId, what);
-        if (this.closed) return;
-        await Promise.all(decide(facts));
-      })
-      .catch(this.options.failed(`deciding on alerts of ${taskId}`));
-    this.chains.set(taskId, next);
-    void next.then(() => {
-      if (this.chains.get(taskId) === next) this.chains.delete(taskId);
+    this.enqueue(taskId, async () => {
+      const facts = await this.read(taskId, what);
+      if (!this.closed) await Promise.all(decide(facts));
     });
   }
 
@@ -80,11 +71,15 @@ export class FleetDecisions {
    * older event's decision never lands on a newer state.
    */
   inOrder(taskId: string, update: () => void): void {
-    const before = this.chains.get(taskId);
-    if (!before) return update();
-    const next = before.then(() => {
-      if (!this.closed) update();
-    });
+    if (!this.chains.has(taskId)) return update();
+    this.enqueue(taskId, update);
+  }
+
+  /** Runs `step` after the task's queued ones (not once closed); its failure is logged, never thrown. */
+  private enqueue(taskId: string, step: () => Promise<void> | void): void {
+    const next = (this.chains.get(taskId) ?? Promise.resolve())
+      .then(() => (this.closed ? undefined : step()))
+      .catch(this.options.failed(`deciding on alerts of ${taskId}`));
     this.chains.set(taskId, next);
     void next.then(() => {
       if (this.chains.get(taskId) === next) this.chains.delete(taskId);
