@@ -100,7 +100,7 @@ export class AlertRules {
   restore(alerts: ReadonlyArray<{ taskId: string; event: string; at: number; text: string }>): void {
     const incident = new Set<string>();
     for (const a of alerts) {
-      this.limit.seed(`${a.taskId}\0${a.event}`, a.at);
+      this.limit.seed(ruleKey(a.taskId, a.event), a.at);
       if ((a.event === "failure" || a.event === "streak" || a.event === "recovered") && !incident.has(a.taskId)) {
         incident.add(a.taskId);
         if (a.event !== "recovered") this.alerted.add(a.taskId);
@@ -140,11 +140,11 @@ export class AlertRules {
     }
     const h = fleet.history;
     if (!h) return;
-    for (const [rule, at] of h.lastAt) this.limit.observe(`${taskId}\0${rule}`, at);
+    for (const [rule, at] of h.lastAt) this.limit.observe(ruleKey(taskId, rule), at);
     if (h.recoveredAt != null) {
       for (const rule of ["failure", "streak"]) {
-        const last = this.limit.lastOf(`${taskId}\0${rule}`);
-        if (last !== undefined && last <= h.recoveredAt) this.limit.reset(`${taskId}\0${rule}`);
+        const last = this.limit.lastOf(ruleKey(taskId, rule));
+        if (last !== undefined && last <= h.recoveredAt) this.limit.reset(ruleKey(taskId, rule));
       }
     }
     if (h.incidentOpen === true) this.alerted.add(taskId);
@@ -168,8 +168,8 @@ export class AlertRules {
       }
       if (this.alerted.delete(run.taskId)) {
         // A new failure after this is a new incident: alert it at once.
-        this.limit.reset(`${run.taskId}\0failure`);
-        this.limit.reset(`${run.taskId}\0streak`);
+        this.limit.reset(ruleKey(run.taskId, "failure"));
+        this.limit.reset(ruleKey(run.taskId, "streak"));
         // Not rate-limited itself: it answers a failure alert, and those are.
         if (this.settings().rules.includes("recovered")) out.push({ ...base, rule: "recovered", text: `${run.title} (${run.scheduleId}) recovered: it succeeded after failing` });
       }
@@ -269,7 +269,7 @@ export class AlertRules {
   /** Whether `rule` is on and not rate-limited for the task (and takes the slot when it is not). */
   private fires(rule: AlertRule, taskId: string, now: number): boolean {
     const s = this.settings();
-    return s.rules.includes(rule) && this.limit.take(`${taskId}\0${rule}`, now, s.repeatAfterSec * 1000);
+    return s.rules.includes(rule) && this.limit.take(ruleKey(taskId, rule), now, s.repeatAfterSec * 1000);
   }
 }
 
@@ -287,4 +287,9 @@ export function formatSeconds(sec: number): string {
   if (sec < 120) return `${Math.round(sec)}s`;
   if (sec < 7200) return `${Math.round(sec / 60)} min`;
   return `${(sec / 3600).toFixed(1)} h`;
+}
+
+/** repeat_after counts per task and rule: one key for seeding, the fleet's view and taking. */
+function ruleKey(taskId: string, rule: string): string {
+  return `${taskId}\0${rule}`;
 }
