@@ -56,7 +56,10 @@ describe("memory", () => {
       "big.ts",
       taskSource({
         schedule: "every(10).minutes",
-        body: "const hold = Buffer.alloc(420 * 1024 * 1024, 1); await new Promise((r) => setTimeout(r, 4000)); ctx.log.info('held', hold.length);",
+        // 420 MB in 10-MB steps, the thread free between them to report its memory: filling 420 MB
+        // at once took 1.4 s on an idle machine here (slow page faults), over 2 s with the suite
+        // running, and a run silent that long is one the host's memory check stops, by design.
+        body: "const hold = []; for (let i = 0; i < 42; i++) { hold.push(Buffer.alloc(10 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 0)); } await new Promise((r) => setTimeout(r, 4000)); ctx.log.info('held', hold.length * 10 * 1024 * 1024);",
       }),
     );
     const host = await project.start();
