@@ -71,7 +71,7 @@ describe("processes a run leaves behind", () => {
     const hostPid = await host.hostPid();
     const run = await runAndWait("many");
     expect(run.status).toBe("timeout");
-    await waitFor(() => running("904.5").length === 0, { timeoutMs: 15_000, what: "all 200 ended" });
+    await waitFor(() => running("904.5").length === 0, { timeoutMs: 45_000, what: "all 200 ended" });
     expect(zombiesOf(hostPid)).toEqual([]);
     expect(await host.stop()).toBe(0);
   });
