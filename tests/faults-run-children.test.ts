@@ -17,10 +17,10 @@ function task(body: string, frontmatter = "timeout: 30"): string {
 ${frontmatter}
 ---
 */
-import { repeat, every, type TaskContext } from "taskhost";
+import type { TaskContext } from "taskhost";
 import { spawn, exec } from "node:child_process";
+// No schedule (a manual task): runs come from \`taskhost run\` only, never a boundary the test crosses.
 export default class {
-  @repeat(every(10).minutes)
   async start(ctx: TaskContext) {
     ${body}
   }
@@ -71,8 +71,40 @@ describe("processes a run leaves behind", () => {
     const hostPid = await host.hostPid();
     const run = await runAndWait("many");
     expect(run.status).toBe("timeout");
-    await waitFor(() => running("904.5").length === 0, { timeoutMs: 45_000, what: "all 200 ended" });
+    await waitFor(() => running("904.5").length === 0, { timeoutMs: 20_000, what: "all 200 ended" });
     expect(zombiesOf(hostPid)).toEqual([]);
+    expect(await host.stop()).toBe(0);
+  });
+
+  // On a loaded machine a spawn takes tens of milliseconds, and the 200 above outlasted their run:
+  // the host killed the groups it knew of, and the loop went on starting more (99 left running).
+  it("lets a run that spawns in an endless synchronous loop start nothing once it is over, and ends all it started (context and worker)", async () => {
+    project = await TempProject.create();
+    const loop = (onThrow: string) => `for (;;) {
+      try {
+        spawn("sleep", ["908.5"]);
+      } catch (error) {
+        ${onThrow}
+      }
+      const until = Date.now() + 20;
+      while (Date.now() < until) {}
+    }`;
+    for (const level of ["context", "worker"]) await project.writeTask(`spawns-${level}.ts`, task(loop("throw error;"), `timeout: 1\nisolation: ${level}`));
+    // One that swallows the throw: it loops on and answers nothing, so the host ends its children itself.
+    await project.writeTask("swallows.ts", task(loop("// on it goes"), "timeout: 1"));
+    host = await project.start();
+    const hostPid = await host.hostPid();
+    for (const level of ["context", "worker"]) {
+      expect((await runAndWait(`spawns-${level}`)).status).toBe("timeout");
+      // Its spawn threw once the run was over: the loop ended, and the thread ended and reaped every child.
+      await waitFor(() => running("908.5").length === 0, { timeoutMs: 20_000, what: `every process the ${level} loop started to end` });
+      expect(zombiesOf(hostPid)).toEqual([]);
+    }
+    expect((await runAndWait("swallows")).status).toBe("timeout");
+    await waitFor(() => running("908.5").length === 0, { timeoutMs: 20_000, what: "every process the swallowing loop started to end" });
+    // Killed by the host, not reaped by the thread that started them: zombies, and said so in the log.
+    const left = zombiesOf(hostPid).length;
+    if (left > 0) await waitFor(async () => (await hostEvents(project, "runs.zombies")).some((e) => e.count === left), { what: "runs.zombies in the log" });
     expect(await host.stop()).toBe(0);
   });
 

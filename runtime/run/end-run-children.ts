@@ -4,7 +4,7 @@
  * See run-children.ts for the worker's side.
  */
 import type { Worker } from "node:worker_threads";
-import type { RunChildrenMessage } from "./run-children.ts";
+import { setRunOver, type RunChildrenMessage, type RunOverFlag } from "./run-children.ts";
 import { isProcessAlive } from "../util/is-process-alive.ts";
 
 /** SIGTERM to SIGKILL for what a finished run left running. */
@@ -25,13 +25,17 @@ export interface RunChildren {
   end(): Promise<{ groups: number; unreaped: boolean }>;
 }
 
-export function watchRunChildren(worker: Worker): RunChildren {
+export function watchRunChildren(worker: Worker, over: RunOverFlag): RunChildren {
   const groups = new Set<number>();
   let answered: (() => void) | null = null;
   let gone = false;
+  /** The host killed the groups itself: one reported after that (started just before the flag) is killed at once. */
+  let killedByHost = false;
   worker.on("message", (message: RunChildrenMessage) => {
-    if (message?.type === "child.started") groups.add(message.pgid);
-    else if (message?.type === "children.ended") answered?.();
+    if (message?.type === "child.started") {
+      groups.add(message.pgid);
+      if (killedByHost) killGroup(message.pgid);
+    } else if (message?.type === "children.ended") answered?.();
   });
   worker.once("exit", () => {
     gone = true;
@@ -42,6 +46,7 @@ export function watchRunChildren(worker: Worker): RunChildren {
   // is over, which reaps them; the later, the likelier they stay zombies.
   worker.once("error", () => {
     gone = true;
+    killedByHost = true;
     for (const pgid of groups) killGroup(pgid);
     answered?.();
   });
@@ -49,6 +54,8 @@ export function watchRunChildren(worker: Worker): RunChildren {
   return {
     end: () =>
       (ending ??= (async () => {
+        // From now on the run's spawns throw: a loop of them ends, and nothing starts that the host misses.
+        setRunOver(over, true);
         if (groups.size === 0) return { groups: 0, unreaped: false };
         let replied = false;
         if (!gone) {
@@ -61,7 +68,10 @@ export function watchRunChildren(worker: Worker): RunChildren {
           }
           await Promise.race([reply.then(() => (replied = !gone)), timer]);
         }
-        if (!replied) await killGroupsAndWait(groups);
+        if (!replied) {
+          killedByHost = true;
+          await killGroupsAndWait(groups);
+        }
         return { groups: groups.size, unreaped: !replied };
       })()),
   };

@@ -11,6 +11,12 @@
  * terminates the thread: only this thread's event loop can reap them (libuv
  * waits for the pids of its own loop's children). A terminated thread's
  * children that die later stay zombies until the host process exits.
+ *
+ * From the moment the host holds the run over (its time ran out, it was
+ * stopped), the host sets a flag in shared memory and a spawn throws: a run
+ * busy in a synchronous loop of spawns (which cannot hear the host's messages)
+ * starts nothing the host does not know of, and its loop ends at the throw,
+ * so the thread can end and reap what it started.
  */
 import { ChildProcess } from "node:child_process";
 import type { MessagePort } from "node:worker_threads";
@@ -28,16 +34,33 @@ export type RunChildrenMessage =
 /** How long after SIGKILL a child's exit is waited for. */
 const KILL_WAIT_MS = 1000;
 
+/** One Int32 shared by the host and a worker: non-zero while the run the worker serves is over. */
+export type RunOverFlag = Int32Array;
+
+export function newRunOverFlag(): RunOverFlag {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** The host's side: the run is over (spawns throw), or a new run begins (they may start processes again). */
+export function setRunOver(flag: RunOverFlag, over: boolean): void {
+  Atomics.store(flag, 0, over ? 1 : 0);
+}
+
 type SpawnOptions = { detached?: boolean };
 
 /** Installs the patch in this worker and answers the host's `children.end`. Call before task code loads. */
-export function trackRunChildren(port: MessagePort): void {
+export function trackRunChildren(port: MessagePort, over: RunOverFlag): void {
   const live = new Set<ChildProcess>();
   const groups = new Set<number>();
   // `spawn` is Node's, undocumented in the types: every async child_process API calls it.
   const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, options: SpawnOptions) => unknown };
   const original = proto.spawn;
   proto.spawn = function spawn(this: ChildProcess, options: SpawnOptions) {
+    if (Atomics.load(over, 0) !== 0) {
+      throw Object.assign(new Error("taskhost: this run is over (its time ran out, or it was stopped): it can start no more processes"), {
+        code: "ERR_TASKHOST_RUN_OVER",
+      });
+    }
     // A group of its own: ending the run reaches the child's own children too
     // (`sh -c "sleep 1000 &"` leaves `sleep` in sh's group after sh exits).
     if (options && typeof options === "object") options.detached = true;

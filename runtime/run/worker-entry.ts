@@ -26,7 +26,7 @@ if (input.paths) publishTaskPaths(input.paths);
 const projectRoot = input.paths?.projectRoot ?? process.cwd();
 // Before any task code: what a run starts ends with it (issue 10.4).
 if (input.mode === "run") {
-  trackRunChildren(port);
+  trackRunChildren(port, input.over);
   reportRunMemory(port);
 }
 // Before any task code: console lines arrive in order with ctx.log's (sent before any other message).

@@ -1,9 +1,10 @@
-/** Messages between the host and a run's worker thread. Plain JSON only. */
+/** Messages between the host and a run's worker thread. Plain JSON only (but `over`, shared memory). */
 import type { MethodSchedule } from "../schedule/schedule-spec.ts";
 import type { RunTriggerName } from "../api/task-context.ts";
 import type { LogLevel } from "../logging/log-level.ts";
 import type { TaskPaths } from "./task-paths.ts";
 import type { StdioChunks } from "./stdio-through.ts";
+import type { RunOverFlag } from "./run-children.ts";
 
 export interface SerializedError {
   message: string;
@@ -23,6 +24,8 @@ export type WorkerInput =
       scheduledFor: number;
       attempt: number;
       trigger: RunTriggerName;
+      /** Set by the host once the run is over (run-children.ts). Shared memory, not JSON. */
+      over: RunOverFlag;
     };
 
 /** What a worker is started with: its input, and where the project is (absent only in tests of the run layer). */

@@ -9,6 +9,7 @@ import { OutputExcerpt } from "./output-excerpt.ts";
 import { MAX_LINE_CHARS } from "../util/line-splitter.ts";
 import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.ts";
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
+import { newRunOverFlag } from "./run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";
 
 type Status = RunOutcome["status"];
@@ -29,6 +30,7 @@ type Status = RunOutcome["status"];
  */
 export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: RunSink, onLoaded?: (loadMs: number) => void): LaunchedRun {
   const launchedAt = Date.now();
+  const over = newRunOverFlag();
   const input: WorkerInput = {
     mode: "run",
     bundleUrl: pathToFileURL(request.bundlePath).href,
@@ -39,6 +41,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
     attempt: request.attempt,
     // ctx.trigger learns "backfill" with the authoring work (contract §12); passed on as it is.
     trigger: request.trigger as RunTriggerName,
+    over,
   };
   const excerpt = new OutputExcerpt();
   // Every line goes to the sink (a run's log file keeps them all); the task log's budget is the scheduler's.
@@ -142,7 +145,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
     onMessage,
     onEnd,
     attach: (worker) => {
-      children = watchRunChildren(worker);
+      children = watchRunChildren(worker, over);
       // Buffers and ArrayBuffers count against memory_limit too, not only the heap (issue 10.5).
       watchRunMemory(worker, { label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => settle("failure", reason) });
     },

@@ -45,7 +45,7 @@ const post = (message: FromIsolate): void => {
   port.postMessage(message);
 };
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
-trackRunChildren(port);
+trackRunChildren(port, data.over);
 
 interface ActiveRun {
   load: RunLoad;

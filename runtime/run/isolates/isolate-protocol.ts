@@ -2,7 +2,7 @@
 import type { RunTriggerName } from "../../api/task-context.ts";
 import type { LogLevel } from "../../logging/log-level.ts";
 import type { SerializedError } from "../worker-protocol.ts";
-import type { RunChildrenMessage } from "../run-children.ts";
+import type { RunChildrenMessage, RunOverFlag } from "../run-children.ts";
 import type { TaskPaths } from "../task-paths.ts";
 import type { StdioChunks } from "../stdio-through.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
@@ -19,6 +19,8 @@ export interface IsolateWorkerData {
   paths: TaskPaths;
   /** The `taskhost` module as a CommonJS script (see api-script.ts). */
   apiScript: string;
+  /** Set by the host while the run the worker serves is over (run-children.ts). */
+  over: RunOverFlag;
 }
 
 export interface RunLoad {

@@ -83,6 +83,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     const w = worker;
     if (!kill) w.endOutput();
     w.detach(tenant);
+    // From now on its spawns throw: a loop of them ends, and nothing starts that the host misses.
+    w.runOver(true);
     if (childGroups.size === 0) {
       if (!kill) {
         pool.release(w, true);
@@ -106,7 +108,14 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       done();
     };
     const waiter: IsolateTenant = {
-      message: (m) => m.type === "children.ended" && void after(true),
+      message: (m) => {
+        // Started just before the flag was set: ended with the others (killed at once if the host already killed them).
+        if (m.type === "child.started") {
+          childGroups.add(m.pgid);
+          if (over) void killGroupsAndWait([m.pgid]);
+        }
+        if (m.type === "children.ended") void after(true);
+      },
       output: writeLine,
       died: () => void after(false),
     };
@@ -219,6 +228,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       options.onWorker?.();
       // Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker.
       memory = trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
+      w.runOver(false);
       w.attach(tenant);
       w.send({
         type: "load",

@@ -10,6 +10,8 @@ import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
 import { runMemoryBook } from "../run-memory-book.ts";
+import { newRunOverFlag, setRunOver } from "../run-children.ts";
+import { killGroupsAndWait } from "../end-run-children.ts";
 
 /** The run a worker serves now: it hears the worker's messages, output and death. */
 export interface IsolateTenant {
@@ -48,9 +50,11 @@ export class IsolateWorker {
   /** Its latest memory report, and its place in the memory book while it is idle (run-memory-book.ts: `idle`). */
   private lastMemory: RunMemoryReport | null = null;
   private leaveBook: (() => void) | null = null;
+  /** Set while the run it serves is over: its spawns throw (run-children.ts). */
+  private readonly over = newRunOverFlag();
 
   constructor(readonly options: IsolateWorkerOptions) {
-    const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript };
+    const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript, over: this.over };
     this.thread = new Worker(options.entryFile, {
       workerData: data,
       stdout: true,
@@ -82,6 +86,9 @@ export class IsolateWorker {
         this.lastHeap = message.retainedBytes;
         this.baseHeap ??= message.retainedBytes;
         this.tenant?.message(message);
+      } else if (message.type === "child.started" && !this.tenant) {
+        // Started as its run ended (a spawn under way when the flag was set): no run is left to end it.
+        void killGroupsAndWait([message.pgid]);
       } else this.tenant?.message(message);
     });
     this.thread.on("error", (error: Error & { code?: string }) => {
@@ -111,6 +118,11 @@ export class IsolateWorker {
   /** The run being served is over: a last line it printed without a newline is its own, not the next run's. */
   endOutput(): void {
     for (const splitter of this.splitters) splitter.end();
+  }
+
+  /** A run begins on it (`false`: it may start processes), or the one it serves is over (`true`: a spawn throws). */
+  runOver(over: boolean): void {
+    setRunOver(this.over, over);
   }
 
   /** Serve `tenant` from now on (one run at a time). */
