@@ -1,9 +1,12 @@
 /**
  * `taskhost ledger copy --to postgres://…`: a real host fills a sql.js ledger,
  * the command copies it into an empty PostgreSQL database, and the PostgreSQL
- * ledger then holds the same tasks, schedules (next runs), runs (ids) and state.
+ * ledger then holds the same tasks, schedules (next runs), runs and alerts (ids) and state.
  */
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { AlertRow } from "../runtime/store/ledger.ts";
+import { openLedger } from "../runtime/store/open-ledger.ts";
 import { openPgLedger } from "../runtime/store/pg-ledger.ts";
 import { skipPostgres, usePostgres } from "./support/postgres.ts";
 import { TempProject } from "./support/temp-project.ts";
@@ -45,6 +48,14 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
     expect(await host.stop()).toBe(0);
     const before = await project.json<Array<{ id: number; scheduledFor: string; status: string }>>(["history", "counter", "--limit", "100"]);
     const status = await project.json<{ tasks: Array<{ schedules: Array<{ nextRun: string }> }> }>(["status"]);
+    // Alerts the host raised (written here, as its alerting would: this host has no channel).
+    const file = await openLedger({ path: path.join(project.root, "data", "scheduler.db") }, { onWarning: () => {} });
+    const alert = (event: string, channels: string[]): Omit<AlertRow, "id"> => ({
+      at: Date.now(), event, taskId: "counter", title: "Counter", scheduleId: "counter#tick", runId: before[0]!.id,
+      scheduledFor: Date.parse(before[0]!.scheduledFor), text: `Counter: ${event}`, channels, host: "box:1",
+    });
+    const alerts = [await file.recordAlert(alert("failure", ["ops", "mail"])), await file.recordAlert(alert("recovered", []))];
+    await file.close();
 
     const url = await pgServer().createDatabase();
     // Already pointed at the fleet's database: the copy still reads this project's sql.js file.
@@ -52,7 +63,7 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
     const copy = await project.cli(["ledger", "copy", "--to", url]);
     expect(copy.stderr).toBe("");
     expect(copy.code).toBe(0);
-    expect(copy.stdout).toMatch(new RegExp(`copied 1 tasks, 1 schedules \\(with their next runs\\), ${before.length} runs and 1 state keys`));
+    expect(copy.stdout).toMatch(new RegExp(`copied 1 tasks, 1 schedules \\(with their next runs\\), ${before.length} runs, 2 alerts and 1 state keys`));
     const password = decodeURIComponent(new URL(url).password);
     expect(copy.stdout).not.toContain(password);
 
@@ -65,9 +76,11 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
       expect(new Date((await ledger.getSchedule("counter#tick"))!.nextRun!).toISOString()).toBe(status.tasks[0]!.schedules[0]!.nextRun);
       expect((await ledger.getState("counter")).count).toBe(before.filter((r) => r.status === "success").length);
       expect(await ledger.getTask("counter")).toMatchObject({ title: "Counter", file: "tasks/counter.ts", paused: false });
-      // New runs get ids after the copied ones.
+      expect(await ledger.listAlerts()).toEqual([...alerts].reverse());
+      // New runs and alerts get ids after the copied ones.
       const next = await ledger.recordRequestedRun({ taskId: "counter", scheduleId: null, scheduledFor: Date.now(), trigger: "manual", attempt: 1, owner: "h" });
       expect(next).toBeGreaterThan(Math.max(...before.map((r) => r.id)));
+      expect((await ledger.recordAlert(alert("streak", ["ops"]))).id).toBe(alerts[1]!.id + 1);
     } finally {
       await ledger.close();
     }

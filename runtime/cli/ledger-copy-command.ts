@@ -19,8 +19,8 @@ export async function ledgerCopyCommand(ctx: CliContext, to: string): Promise<nu
     const fileCtx = { ...ctx, config: { ...ctx.config, database: { ...ctx.config.database, url: null } } };
     const counts = await withLedger(fileCtx, true, (ledger) => copyLedgerToPg(ledger, to));
     process.stdout.write(
-      `copied ${counts.tasks} tasks, ${counts.schedules} schedules (with their next runs), ${counts.runs} runs and ` +
-        `${counts.state} state keys to ${redactUrl(to)}.\n` +
+      `copied ${counts.tasks} tasks, ${counts.schedules} schedules (with their next runs), ${counts.runs} runs, ` +
+        `${counts.alerts} alerts and ${counts.state} state keys to ${redactUrl(to)}.\n` +
         `Next: set database.url (or TASKHOST_DATABASE_URL) on every host, then start them.\n`,
     );
     return 0;

@@ -1,13 +1,14 @@
 /**
  * `taskhost ledger copy --to postgres://…`: an existing single-host ledger
- * (tasks, schedules with their next runs, runs with their ids, ctx.state) into
+ * (tasks, schedules with their next runs, runs and alerts with their ids,
+ * ctx.state) into
  * an EMPTY PostgreSQL ledger, in one transaction, so a user who grows into a
  * fleet keeps their history. Runs left `running` by a crashed host are copied
  * without a host: the first host of the fleet records them `interrupted`.
  */
 import pg from "pg";
 import { taskhostError } from "../errors.ts";
-import type { RunRow, ScheduleRow, TaskRow } from "./ledger.ts";
+import type { AlertRow, ListAlertsOptions, RunRow, ScheduleRow, TaskRow } from "./ledger.ts";
 import { openPgLedger } from "./pg-ledger.ts";
 import { redactUrl } from "./pg-options.ts";
 import { PG_SCHEMA } from "./pg-schema.ts";
@@ -18,6 +19,8 @@ export interface LedgerSource {
   listSchedules(): Promise<ScheduleRow[]>;
   listRuns(taskId: string, options: { limit: number; before?: number }): Promise<Array<Omit<RunRow, "host" | "coversFrom" | "coversCount" | "trigger"> & Partial<RunRow>>>;
   getState(taskId: string): Promise<Record<string, unknown>>;
+  /** Absent in ledgers from before alerts (issue 15). */
+  listAlerts?(options: ListAlertsOptions): Promise<AlertRow[]>;
 }
 
 export interface CopyCounts {
@@ -25,6 +28,7 @@ export interface CopyCounts {
   schedules: number;
   runs: number;
   state: number;
+  alerts: number;
 }
 
 const PAGE = 1000;
@@ -39,9 +43,10 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
   await client.connect();
   try {
     await client.query("BEGIN");
-    await client.query("LOCK TABLE tasks, schedules, runs, state, hosts IN EXCLUSIVE MODE");
+    await client.query("LOCK TABLE tasks, schedules, runs, state, hosts, alerts IN EXCLUSIVE MODE");
     const { rows } = await client.query<{ n: string }>(
-      "SELECT ((SELECT count(*) FROM tasks) + (SELECT count(*) FROM schedules) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM state) + (SELECT count(*) FROM hosts))::text AS n",
+      `SELECT ((SELECT count(*) FROM tasks) + (SELECT count(*) FROM schedules) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM state)
+               + (SELECT count(*) FROM hosts) + (SELECT count(*) FROM alerts))::text AS n`,
     );
     if (rows[0]!.n !== "0") {
       throw taskhostError(
@@ -50,7 +55,7 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
           `Copy only into a new database, so no history is mixed or overwritten.`,
       );
     }
-    const counts: CopyCounts = { tasks: 0, schedules: 0, runs: 0, state: 0 };
+    const counts: CopyCounts = { tasks: 0, schedules: 0, runs: 0, state: 0, alerts: 0 };
     const tasks = await source.listTasks();
     await client.query(
       `INSERT INTO tasks (id, title, file, paused, removed_at, error, enabled)
@@ -94,8 +99,18 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
       }
       counts.state += state.length;
     }
-    // New runs continue after the copied ids, so an id seen in the old history keeps its meaning.
+    // The alerts too: `taskhost alerts` keeps its history, and repeat_after and the missed
+    // occurrences already alerted (read from the ledger in a fleet) go on from where they were.
+    for (let before: number | undefined; source.listAlerts; ) {
+      const page = await source.listAlerts({ limit: PAGE, before });
+      if (page.length === 0) break;
+      await insertAlerts(client, page);
+      counts.alerts += page.length;
+      before = page[page.length - 1]!.id;
+    }
+    // New runs and alerts continue after the copied ids, so an id seen in the old history keeps its meaning.
     await client.query("SELECT setval(pg_get_serial_sequence('runs', 'id'), GREATEST((SELECT max(id) FROM runs), 1))");
+    await client.query("SELECT setval(pg_get_serial_sequence('alerts', 'id'), GREATEST((SELECT max(id) FROM alerts), 1))");
     await client.query("COMMIT");
     return counts;
   } catch (error) {
@@ -131,6 +146,31 @@ async function insertRuns(client: pg.Client, runs: Awaited<ReturnType<LedgerSour
       runs.map((r) => (r.status === "running" ? null : (r.host ?? null))),
       runs.map((r) => r.coversFrom ?? null),
       runs.map((r) => r.coversCount ?? null),
+    ],
+  );
+}
+
+async function insertAlerts(client: pg.Client, alerts: AlertRow[]): Promise<void> {
+  await client.query(
+    `INSERT INTO alerts (id, at, event, task_id, title, schedule_id, run_id, scheduled_for, text, channels, host)
+     OVERRIDING SYSTEM VALUE
+     SELECT a.id, a.at, a.event, a.task_id, a.title, a.schedule_id, a.run_id, a.scheduled_for, a.text,
+            ARRAY(SELECT json_array_elements_text(a.channels)), a.host
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::json[], $11::text[])
+       AS a(id, at, event, task_id, title, schedule_id, run_id, scheduled_for, text, channels, host)`,
+    [
+      alerts.map((a) => a.id),
+      alerts.map((a) => a.at),
+      alerts.map((a) => a.event),
+      alerts.map((a) => a.taskId),
+      alerts.map((a) => a.title),
+      alerts.map((a) => a.scheduleId),
+      alerts.map((a) => a.runId),
+      alerts.map((a) => a.scheduledFor),
+      alerts.map((a) => a.text),
+      // text[][] cannot be ragged: each alert's channels travel as one JSON array.
+      alerts.map((a) => JSON.stringify(a.channels)),
+      alerts.map((a) => a.host),
     ],
   );
 }
