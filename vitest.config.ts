@@ -34,6 +34,8 @@ export default defineConfig({
     // End-to-end tests start real hosts and worker threads; give them room.
     testTimeout: 90_000,
     hookTimeout: 60_000,
+    // expect.poll's default (1 s) is shorter than a dashboard round trip on a loaded machine.
+    expect: { poll: { timeout: 10_000 } },
     pool: "forks",
     // Most end-to-end time is spent waiting on the clock, not computing: three files at once
     // on two cores (the CI machine's size) beat two by ~15 % on a loaded machine.

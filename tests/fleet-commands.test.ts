@@ -41,9 +41,10 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     await waitFor(async () => (await runsOf("t")).filter((r) => r.status === "success").length >= 3, { timeoutMs: 30_000, what: "runs of t" });
 
     // Paused through B: A stops too, once its next heartbeat shows it (an occurrence it claimed before may still run).
+    // Times count from when A is seen paused: a heartbeat is 750 ms, but on a loaded machine a `status` may take seconds.
     expect((await b.project.cli(["pause", "t"])).code).toBe(0);
+    await waitFor(async () => (await stateOf(a, "t")) === "paused", { timeoutMs: 30_000, what: "host A to see the pause" });
     const pausedAt = Date.now();
-    await waitFor(async () => (await stateOf(a, "t")) === "paused", { timeoutMs: 10_000, what: "host A to see the pause" });
     await waitFor(() => Date.now() > pausedAt + 4000, { timeoutMs: 10_000, what: "four boundaries paused" });
     expect((await runsOf("t")).filter((r) => r.scheduledFor! > pausedAt + 2000)).toEqual([]);
     // A does not list it as overdue (resume catches nothing up), and names it as paused.
@@ -54,7 +55,7 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     // From when the resume was asked: a host may run the next occurrence before the command has answered.
     const resumedAt = Date.now();
     expect((await a.project.cli(["resume", "t"])).code).toBe(0);
-    await waitFor(async () => (await stateOf(b, "t")) === "scheduled", { timeoutMs: 10_000, what: "host B to see the resume" });
+    await waitFor(async () => (await stateOf(b, "t")) === "scheduled", { timeoutMs: 30_000, what: "host B to see the resume" });
     await waitFor(async () => (await runsOf("t")).some((r) => r.scheduledFor! > resumedAt && r.status === "success"), { timeoutMs: 15_000, what: "runs after the resume" });
     // Nothing paused was caught up.
     expect((await runsOf("t")).filter((r) => r.scheduledFor! > pausedAt + 2000 && r.scheduledFor! < resumedAt)).toEqual([]);
@@ -62,7 +63,7 @@ describe.skipIf(skipPostgres)("commands on a fleet", () => {
     // reset-schedules through B: the next run is the aligned one from now, on both hosts.
     expect((await b.project.cli(["reset-schedules", "--task", "t"])).code).toBe(0);
     const next = async (m: FleetMember) => (await status(m)).tasks.find((t) => t.id === "t")!.schedules[0]!.nextRun;
-    await waitFor(async () => Date.parse((await next(a))!) > Date.now() - 1500 && Date.parse((await next(b))!) > Date.now() - 1500, { timeoutMs: 10_000, what: "next runs after the reset" });
+    await waitFor(async () => Date.parse((await next(a))!) > Date.now() - 1500 && Date.parse((await next(b))!) > Date.now() - 1500, { timeoutMs: 30_000, what: "next runs after the reset" });
 
     // A manual run through A is recorded as A's, and B's history shows it.
     const manual = await a.project.json<RunJson>(["run", "t"]);
