@@ -31,6 +31,7 @@ interface Host {
 describe.skipIf(skipPostgres)("alerts of a fleet on one PostgreSQL ledger", () => {
   const pg = usePostgres();
   const hosts: Host[] = [];
+  const catalogs = new Map<string, EventEmitter>();
   afterEach(async () => {
     for (const h of hosts.splice(0)) {
       h.alerting.close();
@@ -49,6 +50,7 @@ describe.skipIf(skipPostgres)("alerts of a fleet on one PostgreSQL ledger", () =
       await ledger.recordTaskLoad({ id: TASK, title: "Sync", file: "tasks/sync.ts", error: null, enabled: true });
       const scheduler = Object.assign(new EventEmitter(), { nextRunOf: next, isPaused: () => false, runningCount: 0 });
       const catalog = Object.assign(new EventEmitter(), { entries: new Map([[TASK, task]]), get: (t: string) => (t === TASK ? task : undefined) });
+      catalogs.set(id, catalog);
       const alerting = startAlerting({
         scheduler, catalog, store: ledger, metrics: null,
         config: () => ({ alerts, notifications: { notifyOnFailure: false } }),
@@ -120,5 +122,21 @@ describe.skipIf(skipPostgres)("alerts of a fleet on one PostgreSQL ledger", () =
     next = Date.now() + 200;
     const missed = await waitFor(async () => { const list = await alertsOf(a.ledger); return list.length ? list : null; }, { timeoutMs: 20_000, what: "a missed alert" });
     expect(missed[0]).toMatchObject({ event: "missed", scheduleId: SCHEDULE, scheduledFor: next, text: expect.stringContaining("has not started") });
+    // Both hosts expected it and found it overdue at the same moment: one of them alerted.
+    await Promise.all(hosts.map((h) => h.alerting.idle()));
+    expect((await alertsOf(a.ledger)).filter((x) => x.event === "missed" && x.scheduledFor === next)).toHaveLength(1);
+  }, 60_000);
+
+  it("a broken task file both hosts load at once raises one error alert, from one host", async () => {
+    const [a] = await fleet({ rules: ["error"], repeat_after: 3600 });
+    const broken: AlertingTask = { id: TASK, title: "Sync", error: "tasks/sync.ts:3: Expected \";\" but found \"}\"", loaded: null };
+    // Each read the ledger before either recorded: without the claim, both alerted.
+    for (let round = 0; round < 5; round++) {
+      const task = { ...broken, id: `${TASK}-${round}` };
+      await Promise.all(hosts.map(async (h) => catalogs.get(h.id)!.emit("entry.changed", task)));
+      await Promise.all(hosts.map((h) => h.alerting.idle()));
+      const errors = (await alertsOf(a.ledger)).filter((x) => x.taskId === task.id);
+      expect(errors.map((x) => x.event)).toEqual(["error"]);
+    }
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 /**
- * The ledger's alerts (issue 15): recordAlert/listAlerts on every backend of
+ * The ledger's alerts (issue 15): recordAlert/claimAlert/listAlerts on every backend of
  * tests/support/ledger-backends.ts, durable when the promise resolves.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -47,6 +47,24 @@ describe.each(ledgerBackends)("$name ledger: alerts", (backend) => {
     ledger = await under.open();
     expect(await ledger.listAlerts({ taskId: "tick" })).toEqual([second]);
     expect((await ledger.listAlerts()).length).toBe(3);
+  });
+
+  it("claims an alert only when no same alert (task, rule, run, occurrence) was recorded after the ids seen; at once from many connections, one wins", async () => {
+    const missed = alert({ event: "missed", runId: null, scheduledFor: T0 });
+    const first = await ledger.claimAlert(missed, 0);
+    expect(first).toEqual({ id: expect.any(Number), ...missed });
+    expect(await ledger.claimAlert({ ...missed, host: "box:2" }, 0)).toBeNull();
+    // Seen already (a read that returned it): a decision after it may repeat it (repeat_after is the rules' call).
+    expect(await ledger.claimAlert(missed, first!.id)).toMatchObject({ event: "missed" });
+    // Another occurrence, run, rule or task is another alert.
+    for (const other of [{ scheduledFor: T0 + 60_000 }, { runId: 8 }, { event: "error" }, { taskId: "tick" }]) {
+      expect(await ledger.claimAlert({ ...missed, ...other }, first!.id)).not.toBeNull();
+    }
+    const seen = Math.max(...(await ledger.listAlerts({ limit: 100 })).map((a) => a.id));
+    const error = alert({ event: "error", taskId: "broken", runId: null, scheduleId: null });
+    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => ledger.claimAlert({ ...error, host: `box:${i}` }, seen)));
+    expect(claims.filter((c) => c !== null)).toHaveLength(1);
+    expect(await ledger.listAlerts({ taskId: "broken" })).toHaveLength(1);
   });
 
   it("keeps the newest 1,000 alerts of a task", async () => {

@@ -31,6 +31,11 @@ export interface FleetDecisionsOptions {
 export interface DecisionFacts {
   /** With `occurrence`: whether some host started, ran or skipped it. */
   occurrenceTaken: boolean;
+  /**
+   * The newest alert id the read saw (0: none), for Ledger.claimAlert: an alert another host
+   * records after it is one this decision must not repeat. Null: no read (sql.js) or it failed.
+   */
+  alertsSeenUpTo: number | null;
 }
 
 export class FleetDecisions {
@@ -56,7 +61,7 @@ export class FleetDecisions {
     decide: (facts: DecisionFacts) => ReadonlyArray<Promise<unknown>>,
   ): void {
     if (!this.options.shared) {
-      Promise.all(decide({ occurrenceTaken: false })).catch(this.options.failed(`deciding on alerts of ${taskId}`));
+      Promise.all(decide({ occurrenceTaken: false, alertsSeenUpTo: null })).catch(this.options.failed(`deciding on alerts of ${taskId}`));
       return;
     }
     this.enqueue(taskId, async () => {
@@ -107,6 +112,9 @@ export class FleetDecisions {
     // Its occurrence's earlier attempts (retries) are left out with it: runEnded counts the occurrence once.
     const streak = runs && current ? failedInARow(runs.filter((r) => r.scheduleId !== current.scheduleId || r.scheduledFor !== current.scheduledFor)) : null;
     rules.adopt(taskId, { streak, history: alerts ? alertHistory(alerts) : null });
-    return { occurrenceTaken: occurrenceRuns != null && occurrenceTakenOn(occurrenceRuns) };
+    return {
+      occurrenceTaken: occurrenceRuns != null && occurrenceTakenOn(occurrenceRuns),
+      alertsSeenUpTo: alerts ? alerts.reduce((max, a) => Math.max(max, a.id), 0) : null,
+    };
   }
 }

@@ -9,14 +9,14 @@ import type { ChannelHealth, DeliveryOptions } from "./delivery-queue.ts";
 import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";
 import { startHostHeartbeat } from "./host-heartbeat.ts";
-import { FleetDecisions } from "./fleet-decisions.ts";
+import { FleetDecisions, type DecisionFacts } from "./fleet-decisions.ts";
 import type { AlertingCatalog, AlertingScheduler, AlertingTask, OccurrenceMissedInfo, RunSkippedInfo } from "./alerting-ports.ts";
 
 /** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
 type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
 
-/** Where alerts are kept (the ledger's recordAlert/listAlerts), and the runs of an occurrence (was it run, on any host?). */
-export type AlertStore = Pick<Ledger, "recordAlert" | "listAlerts" | "listRunsBetween">;
+/** Where alerts are kept (the ledger's recordAlert/claimAlert/listAlerts), and the runs of an occurrence (was it run, on any host?). */
+export type AlertStore = Pick<Ledger, "recordAlert" | "claimAlert" | "listAlerts" | "listRunsBetween">;
 
 export interface AlertingOptions {
   scheduler: AlertingScheduler;
@@ -115,36 +115,57 @@ export function startAlerting(options: AlertingOptions): Alerting {
     return names;
   };
 
-  /** Hands the alert to its channels and records it; resolves once recorded (the next decision about the task reads it). */
-  const raise = (decision: AlertDecision, run: RunRow | null): Promise<unknown> => {
+  /**
+   * Hands the alert to its channels and records it; resolves once recorded (the next decision
+   * about the task reads it). After a read of a shared ledger (`facts`), the ledger decides first:
+   * another host may have raised this very alert since (both saw the missed occurrence, or the
+   * broken file), and then this host sends nothing. A ledger that cannot record does not hold an alert back.
+   */
+  const raise = (decision: AlertDecision, run: RunRow | null, facts?: DecisionFacts): Promise<unknown> => {
     const title = titleOf(decision.taskId);
-    const base = options.dashboardUrl();
-    const message: AlertMessage = {
+    const to = channelsFor(decision).filter((name) => channels.has(name));
+    const row = {
+      at: decision.at,
       event: decision.rule,
+      taskId: decision.taskId,
+      title,
+      scheduleId: decision.scheduleId,
+      runId: decision.runId,
+      scheduledFor: decision.scheduledFor,
       text: decision.text,
-      task: { id: decision.taskId, title },
-      run: run ? options.runJson(run) : null,
-      host: options.host,
-      links: base ? { dashboard: base, task: `${base.replace(/\/$/, "")}/#/task/${encodeURIComponent(decision.taskId)}` } : {},
-      at: new Date(decision.at).toISOString(),
+      channels: to,
+      host: options.host.id,
     };
-    const sent = channels.send(channelsFor(decision), message);
-    metrics?.alertRaised(decision.rule);
-    log.info({ event: "alert.raised", rule: decision.rule, taskId: decision.taskId, channels: sent }, `alert ${decision.rule}: ${decision.text}`);
-    return options.store
-      .recordAlert({
-        at: decision.at,
+    const send = () => {
+      const base = options.dashboardUrl();
+      const message: AlertMessage = {
         event: decision.rule,
-        taskId: decision.taskId,
-        title,
-        scheduleId: decision.scheduleId,
-        runId: decision.runId,
-        scheduledFor: decision.scheduledFor,
         text: decision.text,
-        channels: sent,
-        host: options.host.id,
-      })
-      .catch(failed("recording an alert"));
+        task: { id: decision.taskId, title },
+        run: run ? options.runJson(run) : null,
+        host: options.host,
+        links: base ? { dashboard: base, task: `${base.replace(/\/$/, "")}/#/task/${encodeURIComponent(decision.taskId)}` } : {},
+        at: new Date(decision.at).toISOString(),
+      };
+      const sent = channels.send(to, message);
+      metrics?.alertRaised(decision.rule);
+      log.info({ event: "alert.raised", rule: decision.rule, taskId: decision.taskId, channels: sent }, `alert ${decision.rule}: ${decision.text}`);
+    };
+    const seenUpTo = facts?.alertsSeenUpTo;
+    if (seenUpTo == null) {
+      send();
+      return options.store.recordAlert(row).catch(failed("recording an alert"));
+    }
+    return options.store.claimAlert(row, seenUpTo).then(
+      (claimed) => {
+        if (claimed) send();
+        else log.debug({ event: "alert.raised_elsewhere", rule: decision.rule, taskId: decision.taskId }, `alert ${decision.rule} of ${decision.taskId}: another host raised it`);
+      },
+      (error: unknown) => {
+        failed("recording an alert")(error);
+        send();
+      },
+    );
   };
 
   const rowOf = (run: RunEventInfo, end?: Partial<RunEndInfo> & { startedAt?: number | null }): RunRow => ({
@@ -196,10 +217,10 @@ export function startAlerting(options: AlertingOptions): Alerting {
     // Only a late start is news: an on-time one just settles its occurrence, without a ledger read.
     if (run.trigger !== "schedule" && run.trigger !== "catch-up") return;
     if (run.startedAt - run.scheduledFor <= alertsConfig().missedGraceSec * 1000) return fleet.inOrder(run.taskId, () => void rules.runStarted({ ...run, title: titleOf(run.taskId) }));
-    fleet.decide(run.taskId, {}, () =>
+    fleet.decide(run.taskId, {}, (facts) =>
       rules.runStarted({ ...run, title: titleOf(run.taskId) }).map((d) => {
         metrics?.occurrenceMissed(run.taskId);
-        return raise(d, rowOf(run, { startedAt: run.startedAt }));
+        return raise(d, rowOf(run, { startedAt: run.startedAt }), facts);
       }),
     );
   };
@@ -219,8 +240,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
       return fleet.inOrder(run.taskId, () => void rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }));
     }
     // The streak and repeat_after are the fleet's: read from the ledger before deciding.
-    fleet.decide(run.taskId, { runId: run.runId, streak: true }, () =>
-      rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }).map((d) => raise(d, rowOf(run, run))),
+    fleet.decide(run.taskId, { runId: run.runId, streak: true }, (facts) =>
+      rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }).map((d) => raise(d, rowOf(run, run), facts)),
     );
   };
 
@@ -228,7 +249,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     pending.settle(miss.scheduleId, miss.scheduledFor);
     metrics?.occurrenceMissed(miss.taskId, count);
     const now = clock.now();
-    fleet.decide(miss.taskId, {}, () => rules.occurrenceMissed(miss, now).map((d) => raise(d, null)));
+    fleet.decide(miss.taskId, {}, (facts) => rules.occurrenceMissed(miss, now).map((d) => raise(d, null, facts)));
   };
   const onSkipped = (run: RunSkippedInfo) => {
     // Its task file was removed: nothing to alert about, and no series left to count it in.
@@ -256,7 +277,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     const now = clock.now();
     // A load error is seen by every host that loads the task: one of them alerts within repeat_after.
     if (entry.error == null) fleet.inOrder(entry.id, () => void rules.taskLoaded(entry.id, entry.title, null, now));
-    else fleet.decide(entry.id, {}, () => rules.taskLoaded(entry.id, entry.title, entry.error, now).map((d) => raise(d, null)));
+    else fleet.decide(entry.id, {}, (facts) => rules.taskLoaded(entry.id, entry.title, entry.error, now).map((d) => raise(d, null, facts)));
   };
   const onRemoved = (id: string) => {
     fleet.inOrder(id, () => rules.taskRemoved(id));
@@ -284,10 +305,10 @@ export function startAlerting(options: AlertingOptions): Alerting {
     // This host expected these; another host may have claimed and run them (the ledger says), and
     // another may have alerted one already (the rules adopt the ledger's missed alerts).
     for (const miss of pending.due(now, alertsConfig().missedGraceSec * 1000, schedulable)) {
-      fleet.decide(miss.taskId, { occurrence: miss }, ({ occurrenceTaken }) => {
-        if (occurrenceTaken) return [];
+      fleet.decide(miss.taskId, { occurrence: miss }, (facts) => {
+        if (facts.occurrenceTaken) return [];
         metrics?.occurrenceMissed(miss.taskId);
-        return rules.occurrenceMissed(miss, now).map((d) => raise(d, null));
+        return rules.occurrenceMissed(miss, now).map((d) => raise(d, null, facts));
       });
     }
   };

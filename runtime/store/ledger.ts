@@ -267,6 +267,15 @@ export interface Ledger {
   // --- alerts (issue 15) ------------------------------------------------------
   /** Records an alert as raised; returns it with its id. PG: INSERT INTO alerts … RETURNING *. */
   recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow>;
+  /**
+   * Records the alert unless another host recorded the same one since this host
+   * read the task's alerts: an alert of the same task and rule, about the same
+   * run and occurrence (both null for a task's error), with an id above
+   * `seenUpTo` (the newest id that read returned; 0 for none). Resolves null
+   * then, and the alert is not to be sent: two hosts seeing one missed
+   * occurrence, or one broken file, raise one alert. PG: under the task's alert lock.
+   */
+  claimAlert(alert: Omit<AlertRow, "id">, seenUpTo: number): Promise<AlertRow | null>;
   /** Newest first; keeps no more than the newest 1,000 per task (older ones are pruned on insert). */
   listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]>;
 

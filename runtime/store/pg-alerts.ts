@@ -29,11 +29,26 @@ function toAlert(r: Record<string, unknown>): AlertRow {
   };
 }
 
-export function recordAlert(pool: Pick<pg.Pool, "connect">, alert: Omit<AlertRow, "id">): Promise<AlertRow> {
+/**
+ * With `seenUpTo` (claimAlert): nothing is recorded, and null returned, when another host
+ * recorded the same alert (task, rule, run, occurrence) with an id above it.
+ */
+export function recordAlert(pool: Pick<pg.Pool, "connect">, alert: Omit<AlertRow, "id">, seenUpTo?: number): Promise<AlertRow | null> {
   return withClient(pool, async (client) => {
     await client.query("BEGIN");
     try {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('taskhost.alerts:' || $1::text))", [alert.taskId]);
+      if (seenUpTo !== undefined) {
+        const same = await client.query(
+          `SELECT 1 FROM alerts WHERE task_id = $1 AND event = $2 AND run_id IS NOT DISTINCT FROM $3
+             AND scheduled_for IS NOT DISTINCT FROM $4 AND id > $5 LIMIT 1`,
+          [alert.taskId, alert.event, alert.runId, alert.scheduledFor, seenUpTo],
+        );
+        if (same.rows.length > 0) {
+          await client.query("ROLLBACK");
+          return null;
+        }
+      }
       const { rows } = await client.query(
         `INSERT INTO alerts (at, event, task_id, title, schedule_id, run_id, scheduled_for, text, channels, host)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${ALERT_COLUMNS}`,

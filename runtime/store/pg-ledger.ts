@@ -365,7 +365,11 @@ export class PgLedger implements FleetLedger {
   // --- alerts (issue 15) -------------------------------------------------------
 
   recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow> {
-    return this.#guard("recording an alert", () => recordAlert(this.#pool, alert));
+    return this.#guard("recording an alert", async () => (await recordAlert(this.#pool, alert))!);
+  }
+
+  claimAlert(alert: Omit<AlertRow, "id">, seenUpTo: number): Promise<AlertRow | null> {
+    return this.#guard("recording an alert", () => recordAlert(this.#pool, alert, seenUpTo));
   }
 
   listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]> {

@@ -277,6 +277,12 @@ export class SqlJsLedger implements Ledger {
     return { id: id!, ...row };
   }
 
+  async claimAlert(alert: Omit<AlertRow, "id">, seenUpTo: number): Promise<AlertRow | null> {
+    // One writer (this host): nothing can come between the read and this check.
+    if (q.sameAlertSince(this.#db, alert, seenUpTo)) return null;
+    return this.recordAlert(alert);
+  }
+
   async listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]> {
     return q.listAlerts(this.#db, options);
   }
