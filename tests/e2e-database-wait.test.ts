@@ -74,6 +74,18 @@ describe("a host waiting for an unreachable PostgreSQL ledger", () => {
     expect(log).not.toContain(PASSWORD);
   });
 
+  it("`start --daemon` says the host it started waits for its database (started, but nothing runs yet)", async () => {
+    const started = await project.cli(["start", "--daemon"], 60_000);
+    try {
+      expect(started.code).toBe(0);
+      expect(started.stdout).toMatch(/taskhost started in the background \(pid \d+\)/);
+      expect(started.stderr).toMatch(/it is waiting for its database: postgres:\/\/taskhost:\*\*\*@127\.0\.0\.1:\d+\/taskhost cannot be reached \(ERR_DB_UNREACHABLE\); it retries, and no task runs until it answers/);
+      expect(started.stderr).not.toContain(PASSWORD);
+    } finally {
+      expect((await project.cli(["stop"])).code).toBe(0);
+    }
+  });
+
   it("`taskhost stop` signals a live taskhost that holds the lock but has no socket (starting, restarting)", async () => {
     // A stand-in for a host before its socket opens: a node process the PID file names.
     const child = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"], { stdio: "ignore" });

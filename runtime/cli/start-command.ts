@@ -123,9 +123,11 @@ async function startDaemon(configOption: string): Promise<number> {
   while (Date.now() < deadline && child.exitCode == null) {
     try {
       // Only our supervisor's host counts: an old host still in its grace answers too.
-      const { pid } = await callHost<{ pid: number }>(ctx.files.socket, "ping", {}, 2000);
+      const { pid, waiting } = await callHost<{ pid: number; waiting?: string | null }>(ctx.files.socket, "ping", {}, 2000);
       if (pid === child.pid) {
         process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
+        // Started, and it stays up, but a user who walks away must know that nothing runs yet.
+        if (waiting) process.stderr.write(`taskhost: ${waiting}. \`npx taskhost status\` shows its tries\n`);
         return 0;
       }
     } catch {

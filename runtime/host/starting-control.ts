@@ -81,7 +81,7 @@ export class StartingControl {
       // Answer first, then stop: the caller waits for the process to go away.
       setImmediate(() => this.options.onStop(request));
     return {
-      ping: async () => ({ pid, hostPid: process.pid, running: 0, starting: true }),
+      ping: async () => ({ pid, hostPid: process.pid, running: 0, starting: true, waiting: this.waiting() }),
       status: async () => this.status(),
       stop: async (params) => {
         stop({ reason: typeof params.reason === "string" ? params.reason : "stop requested", restart: false });
@@ -92,6 +92,12 @@ export class StartingControl {
         return { restarting: true, pid, hostPid: process.pid, running: 0 };
       },
     };
+  }
+
+  /** What `start --daemon` and `restart` say of a host that came up waiting: it is started, but runs nothing yet. */
+  private waiting(): string | null {
+    if (this.wait?.state !== "unreachable") return null;
+    return `it is waiting for its database: ${this.options.where} cannot be reached (${this.wait.code}); it retries, and no task runs until it answers`;
   }
 
   private status(): StatusJson {
