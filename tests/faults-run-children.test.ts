@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TempProject, type HostProcess } from "./support/temp-project.ts";
 import { finished, history } from "./support/history.ts";
@@ -79,7 +81,8 @@ describe("processes a run leaves behind", () => {
   // On a loaded machine a spawn takes tens of milliseconds, and the 200 above outlasted their run:
   // the host killed the groups it knew of, and the loop went on starting more (99 left running).
   it("lets a run that spawns in an endless synchronous loop start nothing once it is over, and ends all it started (context and worker)", async () => {
-    project = await TempProject.create();
+    // Zombies are counted at each memory check.
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5 } });
     const loop = (onThrow: string) => `for (;;) {
       try {
         spawn("sleep", ["908.5"]);
@@ -105,6 +108,44 @@ describe("processes a run leaves behind", () => {
     // Killed by the host, not reaped by the thread that started them: zombies, and said so in the log.
     const left = zombiesOf(hostPid).length;
     if (left > 0) await waitFor(async () => (await hostEvents(project, "runs.zombies")).some((e) => e.count === left), { what: "runs.zombies in the log" });
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("under isolation: task, a module-level timer starts no process between runs (it would belong to no run)", async () => {
+    project = await TempProject.create();
+    const marks = path.join(project.root, "data", "between-runs.txt");
+    await project.writeTask(
+      "ticker.ts",
+      `/*
+---
+isolation: task
+---
+*/
+import { spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
+// Kept between runs under task isolation, and so is this timer.
+setInterval(() => {
+  try {
+    spawn("sleep", ["909.5"]);
+    appendFileSync(${JSON.stringify(marks)}, "started\\n");
+  } catch (error) {
+    appendFileSync(${JSON.stringify(marks)}, \`\${(error as { code?: string }).code}\\n\`);
+  }
+}, 50);
+export default class {
+  async start() {
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+`,
+    );
+    host = await project.start();
+    expect((await runAndWait("ticker")).status).toBe("success");
+    // Its spawns during the run were the run's, and ended with it; after it, each one throws.
+    await waitFor(() => (existsSync(marks) ? readFileSync(marks, "utf8") : "").trimEnd().endsWith("ERR_TASKHOST_RUN_OVER\nERR_TASKHOST_RUN_OVER"), { what: "spawns refused after the run" });
+    const lines = readFileSync(marks, "utf8").trimEnd().split("\n");
+    expect(lines.slice(lines.indexOf("ERR_TASKHOST_RUN_OVER"))).toEqual(lines.slice(lines.indexOf("ERR_TASKHOST_RUN_OVER")).map(() => "ERR_TASKHOST_RUN_OVER"));
+    await waitFor(() => running("909.5").length === 0, { timeoutMs: 10_000, what: "the run's own children to end" });
     expect(await host.stop()).toBe(0);
   });
 

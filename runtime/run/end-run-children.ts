@@ -29,12 +29,12 @@ export function watchRunChildren(worker: Worker, over: RunOverFlag): RunChildren
   const groups = new Set<number>();
   let answered: (() => void) | null = null;
   let gone = false;
-  /** The host killed the groups itself: one reported after that (started just before the flag) is killed at once. */
-  let killedByHost = false;
+  /** Past the worker's answer (or with nothing to ask): a group reported now (its spawn was under way as the flag was set) is killed at once. */
+  let killLate = false;
   worker.on("message", (message: RunChildrenMessage) => {
     if (message?.type === "child.started") {
       groups.add(message.pgid);
-      if (killedByHost) killGroup(message.pgid);
+      if (killLate) killGroup(message.pgid);
     } else if (message?.type === "children.ended") answered?.();
   });
   worker.once("exit", () => {
@@ -46,7 +46,7 @@ export function watchRunChildren(worker: Worker, over: RunOverFlag): RunChildren
   // is over, which reaps them; the later, the likelier they stay zombies.
   worker.once("error", () => {
     gone = true;
-    killedByHost = true;
+    killLate = true;
     for (const pgid of groups) killGroup(pgid);
     answered?.();
   });
@@ -56,7 +56,10 @@ export function watchRunChildren(worker: Worker, over: RunOverFlag): RunChildren
       (ending ??= (async () => {
         // From now on the run's spawns throw: a loop of them ends, and nothing starts that the host misses.
         setRunOver(over, true);
-        if (groups.size === 0) return { groups: 0, unreaped: false };
+        if (groups.size === 0) {
+          killLate = true;
+          return { groups: 0, unreaped: false };
+        }
         let replied = false;
         if (!gone) {
           const reply = new Promise<void>((resolve) => (answered = resolve));
@@ -68,10 +71,8 @@ export function watchRunChildren(worker: Worker, over: RunOverFlag): RunChildren
           }
           await Promise.race([reply.then(() => (replied = !gone)), timer]);
         }
-        if (!replied) {
-          killedByHost = true;
-          await killGroupsAndWait(groups);
-        }
+        killLate = true;
+        if (!replied) await killGroupsAndWait(groups);
         return { groups: groups.size, unreaped: !replied };
       })()),
   };

@@ -12,11 +12,13 @@
  * waits for the pids of its own loop's children). A terminated thread's
  * children that die later stay zombies until the host process exits.
  *
- * From the moment the host holds the run over (its time ran out, it was
- * stopped), the host sets a flag in shared memory and a spawn throws: a run
- * busy in a synchronous loop of spawns (which cannot hear the host's messages)
- * starts nothing the host does not know of, and its loop ends at the throw,
- * so the thread can end and reap what it started.
+ * From the moment the host holds the run over (it ended, or its time ran out
+ * and its grace with it, or it was stopped), the host sets a flag in shared
+ * memory and a spawn throws: a run busy in a synchronous loop of spawns (which
+ * cannot hear the host's messages) starts nothing the host does not know of,
+ * and its loop ends at the throw, so the thread can end and reap what it
+ * started. Under `task` isolation that holds between runs too (a module-level
+ * timer): a process belongs to a run. The next run's load clears the flag.
  */
 import { ChildProcess } from "node:child_process";
 import type { MessagePort } from "node:worker_threads";
@@ -57,7 +59,7 @@ export function trackRunChildren(port: MessagePort, over: RunOverFlag): void {
   const original = proto.spawn;
   proto.spawn = function spawn(this: ChildProcess, options: SpawnOptions) {
     if (Atomics.load(over, 0) !== 0) {
-      throw Object.assign(new Error("taskhost: this run is over (its time ran out, or it was stopped): it can start no more processes"), {
+      throw Object.assign(new Error("taskhost: no run is in progress here (it ended, timed out or was stopped): a process started now would belong to no run"), {
         code: "ERR_TASKHOST_RUN_OVER",
       });
     }

@@ -95,10 +95,10 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     }
     // The processes the run started end with it, ended and reaped by the worker's own loop
     // (only it can reap them), before it serves another run or is terminated (issue 10.4).
-    let over = false;
+    let decided = false;
     const after = async (replied: boolean) => {
-      if (over) return;
-      over = true;
+      if (decided) return;
+      decided = true;
       clearTimeout(giveUp);
       w.detach(waiter);
       // A worker that cannot answer (a synchronous loop, or gone): its groups are killed by the host.
@@ -109,11 +109,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     };
     const waiter: IsolateTenant = {
       message: (m) => {
-        // Started just before the flag was set: ended with the others (killed at once if the host already killed them).
-        if (m.type === "child.started") {
-          childGroups.add(m.pgid);
-          if (over) void killGroupsAndWait([m.pgid]);
-        }
+        // Started just before the flag was set: ended with the others (once this waiter is gone, the worker kills such late ones).
+        if (m.type === "child.started") childGroups.add(m.pgid);
         if (m.type === "children.ended") void after(true);
       },
       output: writeLine,
@@ -273,7 +270,19 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
         clearTimeout(timeoutTimer);
         memory?.leave();
         markReady();
-        const release: typeof tenant = { ...tenant, message: (m) => m.type === "done" && (w.detach(release), pool.release(w, true)), died: () => pool.release(w, false) };
+        const release: typeof tenant = {
+          ...tenant,
+          message: (m) => {
+            // Its load started a process (module-level code): no run is left to end it.
+            if (m.type === "child.started") void killGroupsAndWait([m.pgid]);
+            if (m.type === "done") {
+              w.detach(release);
+              pool.release(w, true);
+            }
+          },
+          died: () => pool.release(w, false),
+        };
+        w.runOver(true);
         w.attach(release);
         w.send({ type: "cancel", runId });
         settle({ status: "interrupted", error: "cancelled before it started", output: excerpt.toString(), startedAt: null, finishedAt: Date.now() });
