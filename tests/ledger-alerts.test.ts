@@ -49,17 +49,23 @@ describe.each(ledgerBackends)("$name ledger: alerts", (backend) => {
     expect((await ledger.listAlerts()).length).toBe(3);
   });
 
-  it("claims an alert only when no same alert (task, rule, run, occurrence) was recorded after the ids seen; at once from many connections, one wins", async () => {
+  it("claims an alert only when no same alert (task, rule, schedule, occurrence, run) was recorded after the ids seen; at once from many connections, one wins", async () => {
     const missed = alert({ event: "missed", runId: null, scheduledFor: T0 });
     const first = await ledger.claimAlert(missed, 0);
     expect(first).toEqual({ id: expect.any(Number), ...missed });
     expect(await ledger.claimAlert({ ...missed, host: "box:2" }, 0)).toBeNull();
     // Seen already (a read that returned it): a decision after it may repeat it (repeat_after is the rules' call).
     expect(await ledger.claimAlert(missed, first!.id)).toMatchObject({ event: "missed" });
-    // Another occurrence, run, rule or task is another alert.
-    for (const other of [{ scheduledFor: T0 + 60_000 }, { runId: 8 }, { event: "error" }, { taskId: "tick" }]) {
+    // The same occurrence missed, said by the host that started it late (with its run): the same alert.
+    expect(await ledger.claimAlert({ ...missed, runId: 8 }, 0)).toBeNull();
+    // Another occurrence, schedule, rule or task is another alert; so is a failure of another run.
+    for (const other of [{ scheduledFor: T0 + 60_000 }, { scheduleId: "backup#other" }, { event: "error" }, { taskId: "tick" }]) {
       expect(await ledger.claimAlert({ ...missed, ...other }, first!.id)).not.toBeNull();
     }
+    const failed = await ledger.claimAlert(alert({ runId: 8 }), first!.id);
+    expect(await ledger.claimAlert(alert({ runId: 9 }), first!.id)).not.toBeNull();
+    expect(await ledger.claimAlert(alert({ runId: 8 }), first!.id)).toBeNull();
+    expect(failed).not.toBeNull();
     const seen = Math.max(...(await ledger.listAlerts({ limit: 100 })).map((a) => a.id));
     const error = alert({ event: "error", taskId: "broken", runId: null, scheduleId: null });
     const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => ledger.claimAlert({ ...error, host: `box:${i}` }, seen)));

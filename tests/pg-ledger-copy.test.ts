@@ -35,7 +35,7 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
   });
 
   it("copies a sql.js ledger into an empty PostgreSQL database, and refuses one that is not empty", async () => {
-    project = await TempProject.create();
+    project = await TempProject.create({ alerts: { rules: [] } });
     await project.writeTask("counter.ts", TASK);
     const host = await project.start();
     await waitFor(

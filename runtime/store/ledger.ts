@@ -269,9 +269,10 @@ export interface Ledger {
   recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow>;
   /**
    * Records the alert unless another host recorded the same one since this host
-   * read the task's alerts: an alert of the same task and rule, about the same
-   * run and occurrence (both null for a task's error), with an id above
-   * `seenUpTo` (the newest id that read returned; 0 for none). Resolves null
+   * read the task's alerts: an alert of the same task, rule, schedule and
+   * occurrence and the same run (any run for `missed`; all null for a task's
+   * error), with an id above `seenUpTo` (the newest id that read returned; 0
+   * for none). Resolves null
    * then, and the alert is not to be sent: two hosts seeing one missed
    * occurrence, or one broken file, raise one alert. PG: under the task's alert lock.
    */

@@ -109,8 +109,10 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
       before = page[page.length - 1]!.id;
     }
     // New runs and alerts continue after the copied ids, so an id seen in the old history keeps its meaning.
-    await client.query("SELECT setval(pg_get_serial_sequence('runs', 'id'), GREATEST((SELECT max(id) FROM runs), 1))");
-    await client.query("SELECT setval(pg_get_serial_sequence('alerts', 'id'), GREATEST((SELECT max(id) FROM alerts), 1))");
+    // (Nothing copied: the next id is 1, as in a new database.)
+    for (const table of ["runs", "alerts"]) {
+      await client.query(`SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE(max(id), 1), max(id) IS NOT NULL) FROM ${table}`);
+    }
     await client.query("COMMIT");
     return counts;
   } catch (error) {

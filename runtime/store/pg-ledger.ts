@@ -24,7 +24,7 @@ import type {
   ScheduleRow,
   TaskRow,
 } from "./ledger.ts";
-import { listAlerts, recordAlert } from "./pg-alerts.ts";
+import { claimAlert, listAlerts, recordAlert } from "./pg-alerts.ts";
 import { claimOccurrences, recoverFleet, releaseClaim } from "./pg-claims.ts";
 import { explainPgError, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
 import { disagreements, runsInFlight, scheduleStates } from "./pg-fleet-queries.ts";
@@ -365,11 +365,11 @@ export class PgLedger implements FleetLedger {
   // --- alerts (issue 15) -------------------------------------------------------
 
   recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow> {
-    return this.#guard("recording an alert", async () => (await recordAlert(this.#pool, alert))!);
+    return this.#guard("recording an alert", () => recordAlert(this.#pool, alert));
   }
 
   claimAlert(alert: Omit<AlertRow, "id">, seenUpTo: number): Promise<AlertRow | null> {
-    return this.#guard("recording an alert", () => recordAlert(this.#pool, alert, seenUpTo));
+    return this.#guard("recording an alert", () => claimAlert(this.#pool, alert, seenUpTo));
   }
 
   listAlerts(options?: ListAlertsOptions): Promise<AlertRow[]> {

@@ -278,7 +278,7 @@ export class SqlJsLedger implements Ledger {
   }
 
   async claimAlert(alert: Omit<AlertRow, "id">, seenUpTo: number): Promise<AlertRow | null> {
-    // One writer (this host): nothing can come between the read and this check.
+    // One writer (this host): the check and the insert happen in one synchronous turn.
     if (q.sameAlertSince(this.#db, alert, seenUpTo)) return null;
     return this.recordAlert(alert);
   }

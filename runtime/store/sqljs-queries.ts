@@ -160,12 +160,13 @@ export function getState(db: Reader, taskId: string): Record<string, unknown> {
 const ALERT_SELECT = `SELECT id, at, event, task_id AS taskId, title, schedule_id AS scheduleId, run_id AS runId,
   scheduled_for AS scheduledFor, text, channels, host FROM alerts`;
 
-/** Whether an alert like `alert` (task, rule, run, occurrence) was recorded with an id above `seenUpTo`. */
-export function sameAlertSince(db: Reader, alert: Pick<AlertRow, "taskId" | "event" | "runId" | "scheduledFor">, seenUpTo: number): boolean {
+/** Whether the same alert as `alert` (Ledger.claimAlert; pg-alerts.ts's SAME_ALERT) was recorded with an id above `seenUpTo`. */
+export function sameAlertSince(db: Reader, alert: Pick<AlertRow, "taskId" | "event" | "scheduleId" | "runId" | "scheduledFor">, seenUpTo: number): boolean {
   return (
     db.all(
-      "SELECT 1 FROM alerts WHERE task_id = ? AND event = ? AND run_id IS ? AND scheduled_for IS ? AND id > ? LIMIT 1",
-      [alert.taskId, alert.event, alert.runId, alert.scheduledFor, seenUpTo],
+      `SELECT 1 FROM alerts WHERE task_id = ? AND event = ? AND schedule_id IS ? AND scheduled_for IS ? AND (event = 'missed' OR run_id IS ?)
+         AND id > ? LIMIT 1`,
+      [alert.taskId, alert.event, alert.scheduleId, alert.scheduledFor, alert.runId, seenUpTo],
     ).length > 0
   );
 }
