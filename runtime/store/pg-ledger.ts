@@ -29,11 +29,10 @@ import { claimOccurrences, recoverFleet, releaseClaim } from "./pg-claims.ts";
 import { explainPgError, type PgLedgerOptions, type ResolvedPgLedgerOptions } from "./pg-options.ts";
 import { disagreements, runsInFlight, scheduleStates } from "./pg-fleet-queries.ts";
 import { connectPgPool } from "./pg-pool.ts";
-import { HOST_COLUMNS, RUN_COLUMNS, SCHEDULE_COLUMNS, TASK_COLUMNS, toHost, toRun, toSchedule, toTask } from "./pg-rows.ts";
+import { HOST_COLUMNS, NOT_A_CLAIM, RUN_COLUMNS, SCHEDULE_COLUMNS, TASK_COLUMNS, toHost, toRun, toSchedule, toTask } from "./pg-rows.ts";
+import { statusSnapshot } from "./pg-status-snapshot.ts";
 
 const DEFAULT_LIST_LIMIT = 50;
-/** Runs that have not started are claims, not history (as in the sql.js ledger). */
-const NOT_A_CLAIM = "NOT (status = 'running' AND started_at IS NULL)";
 
 /** Opens (and creates or migrates) the PostgreSQL ledger at `options.url`. */
 export async function openPgLedger(options: PgLedgerOptions): Promise<PgLedger> {
@@ -343,23 +342,8 @@ export class PgLedger implements FleetLedger {
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
 
-  async statusSnapshot(): Promise<LedgerSnapshot> {
-    const { rows } = await this.#q<{ tasks: unknown[] | null; schedules: unknown[] | null; runs: unknown[] | null; hosts: unknown[] | null }>(
-      "reading status",
-      `SELECT (SELECT json_agg(t ORDER BY t.id) FROM (SELECT ${TASK_COLUMNS} FROM tasks) t) AS tasks,
-              (SELECT json_agg(s ORDER BY s.id) FROM (SELECT ${SCHEDULE_COLUMNS} FROM schedules) s) AS schedules,
-              (SELECT json_agg(r) FROM schedules s CROSS JOIN LATERAL (
-                 SELECT ${RUN_COLUMNS} FROM runs WHERE schedule_id = s.id AND ${NOT_A_CLAIM} ORDER BY id DESC LIMIT 1) r) AS runs,
-              (SELECT json_agg(h ORDER BY h.started_at, h.id) FROM (SELECT ${HOST_COLUMNS} FROM hosts WHERE dead_at IS NULL) h) AS hosts`,
-    );
-    const row = rows[0]!;
-    const runs = (row.runs ?? []).map((r) => toRun(r as Record<string, unknown>));
-    return {
-      tasks: (row.tasks ?? []).map((t) => toTask(t as Record<string, unknown>)),
-      schedules: (row.schedules ?? []).map((s) => toSchedule(s as Record<string, unknown>)),
-      lastRuns: new Map(runs.map((r) => [r.scheduleId!, r])),
-      hosts: (row.hosts ?? []).map((h) => toHost(h as Record<string, unknown>)),
-    };
+  statusSnapshot(): Promise<LedgerSnapshot> {
+    return this.#guard("reading status", () => statusSnapshot(this.#pool));
   }
 
   // --- alerts (issue 15) -------------------------------------------------------

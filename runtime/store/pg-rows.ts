@@ -6,6 +6,8 @@ export const SCHEDULE_COLUMNS = "id, task_id, method, fingerprint, spec, next_ru
 export const RUN_COLUMNS =
   "id, task_id, schedule_id, scheduled_for, started_at, finished_at, status, attempt, trigger, error, output, host, covers_from, covers_count";
 export const HOST_COLUMNS = "id, hostname, pid, started_at, last_heartbeat, running";
+/** Runs that have not started are claims, not history (as in the sql.js ledger). */
+export const NOT_A_CLAIM = "NOT (status = 'running' AND started_at IS NULL)";
 
 type Raw = Record<string, unknown>;
 
