@@ -96,7 +96,7 @@ describe("startHost", () => {
     const runs = await ledger.listRuns("slow", { limit: 1000 });
     await ledger.close();
     // The run in flight finished within its grace: none was cut off (occurrences that came while it ran are skipped).
-    expect(runs.some((r) => r.status === "success")).toBe(true);
+    expect(runs.some((r) => r.status === "success"), JSON.stringify(runs.map((r) => [r.id, r.status, r.error]))).toBe(true);
     expect(runs.filter((r) => r.status !== "success" && r.status !== "skipped")).toEqual([]);
     const log = await readHostLog(project.root);
     expect(log).toMatch(/"event":"host.stop".*"reason":"test"/);
