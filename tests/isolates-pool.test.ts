@@ -3,6 +3,7 @@
  * worker's place, workers are recycled after their run budget, idle workers
  * retire, and `task` keeps warm workers only for the most recent tasks.
  */
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -383,6 +384,33 @@ it.each(["context", "worker"] as const)("%s: a run stopped while it waits for it
     expect([outcome.status, outcome.error, outcome.startedAt]).toEqual(["interrupted", "the host is shutting down", null]);
     expect(Date.now() - asked).toBeLessThan(1500);
     expect(run.text()).toBe("");
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("context: a run stopped with grace after its code began, before the host heard it was loaded, gets its grace (a shutdown at a boundary)", async () => {
+  // Seen in CI: the first run of a fresh host (loaded at its start, no worker idle) was recorded
+  // interrupted at once by a stop that came while its code ran: the host had not yet read `ready`.
+  const loading = path.join(kit.root, "loading-mark");
+  const began = path.join(kit.root, "began-mark");
+  const source = taskSource(
+    `writeFileSync(${JSON.stringify(began)}, "");\nawait new Promise((r) => setTimeout(r, 300));\nctx.log.info("finished within its grace");`,
+    `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(loading)}, "");\nconst until = Date.now() + 1000;\nwhile (Date.now() < until) {}`,
+  );
+  const slowLoad = await kit.bundle("slow-load", source);
+  const launcher = kit.launcher({ maxConcurrentRuns: 2 });
+  try {
+    const run = kit.run(launcher, slowLoad, { isolation: "context" });
+    await waitFor(() => existsSync(loading), { intervalMs: 5, what: "its load to begin" });
+    // The host's thread hears nothing from here until the stop: `ready` and `started` stay queued.
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(began) && Date.now() < deadline) Atomics.wait(cell, 0, 0, 2);
+    run.run.stop("interrupted", "the host is stopping", 5000, true);
+    const outcome = await run.outcome;
+    expect(outcome.status, outcome.error ?? "").toBe("success");
+    expect(run.text()).toContain("finished within its grace");
   } finally {
     await launcher.close();
   }

@@ -125,7 +125,9 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
     if (ended || forced) return;
     forced = { status, reason, completedCounts };
-    if (!worker || !loaded) return finish(status, reason, worker !== null);
+    // Told to go, its code may be running though its `ready` is not read yet (a load at start):
+    // the worker decides, with the grace, whether it began (as for a run known to be loaded).
+    if (!worker || (!loaded && !goSent)) return finish(status, reason, worker !== null);
     worker.send({ type: "abort", runId, reason, graceful: completedCounts });
     killTimer = setTimeout(() => finish(status, reason, true), graceMs);
   };
