@@ -12,14 +12,15 @@ export function formatStatus(status: StatusJson): string {
   );
   if (host.configError) {
     const c = host.configError;
+    const saved = c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : "";
+    const meanwhile = host.running
+      ? `the host runs on the last good configuration${saved}`
+      : c.lastGoodSavedAt
+        ? `a host started now runs on the last good configuration${saved}`
+        : "a host cannot start";
     lines.push(
       "",
-      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; ` +
-        (!host.running
-          ? c.lastGoodSavedAt
-            ? `a host started now runs on the last good configuration (saved ${localTime(c.lastGoodSavedAt)}) until it is fixed:`
-            : "a host cannot start until it is fixed:"
-          : `the host runs on the last good configuration${c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : ""} until it is fixed:`),
+      `CONFIG INVALID: ${c.file} is invalid since ${localTime(c.since)}; ${meanwhile} until it is fixed:`,
       indent(c.error),
       "",
     );

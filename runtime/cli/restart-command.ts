@@ -83,7 +83,7 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
       const after = await callHost<Ping>(ctx.files.socket, "ping", {}, 2000);
       if (after.hostPid !== before.hostPid) {
         process.stdout.write(`restarted in ${Date.now() - t0} ms: host process ${before.hostPid} -> ${after.hostPid}, pid ${after.pid}\n`);
-        if (after.waiting) process.stderr.write(`taskhost: ${after.waiting}. \`npx taskhost status\` shows its tries\n`);
+        if (after.waiting) process.stderr.write(`taskhost: ${after.waiting}\n`);
         return 0;
       }
     } catch {

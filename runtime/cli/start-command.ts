@@ -127,7 +127,7 @@ async function startDaemon(configOption: string): Promise<number> {
       if (pid === child.pid) {
         process.stdout.write(`taskhost started in the background (pid ${pid}); logs in ${path.relative(ctx.projectRoot, logDir) || "."}/\n`);
         // Started, and it stays up, but a user who walks away must know that nothing runs yet.
-        if (waiting) process.stderr.write(`taskhost: ${waiting}. \`npx taskhost status\` shows its tries\n`);
+        if (waiting) process.stderr.write(`taskhost: ${waiting}\n`);
         return 0;
       }
     } catch {

@@ -97,7 +97,10 @@ export class StartingControl {
   /** What `start --daemon` and `restart` say of a host that came up waiting: it is started, but runs nothing yet. */
   private waiting(): string | null {
     if (this.wait?.state !== "unreachable") return null;
-    return `it is waiting for its database: ${this.options.where} cannot be reached (${this.wait.code}); it retries, and no task runs until it answers`;
+    return (
+      `it is waiting for its database: ${this.options.where} cannot be reached (${this.wait.code}); it retries, and no task runs until it answers. ` +
+      "`npx taskhost status` shows its tries"
+    );
   }
 
   private status(): StatusJson {
