@@ -350,6 +350,22 @@ describe.each(ledgerBackends)("$name ledger", (backend) => {
     await expect(ledger.setState("t", "big", 1n)).rejects.toMatchObject({ code: "ERR_STATE_VALUE" });
   });
 
+  it("answers each state read with what was written last, in key order, and a copy a run may change", async () => {
+    await ledger.setState("t", "b", 1);
+    const first = await ledger.getState("t");
+    expect(first).toEqual({ b: 1 });
+    (first as { b: number }).b = 99;
+    await ledger.setState("t", "a", { list: [1] });
+    const second = await ledger.getState("t");
+    expect(Object.keys(second)).toEqual(["a", "b"]);
+    expect(second).toEqual({ a: { list: [1] }, b: 1 });
+    (second.a as { list: number[] }).list.push(2);
+    await ledger.setState("t", "b", undefined);
+    expect(await ledger.getState("t")).toEqual({ a: { list: [1] } });
+    ledger = await reopen();
+    expect(await ledger.getState("t")).toEqual({ a: { list: [1] } });
+  });
+
   it("keeps everything across close and reopen, with no flush", async () => {
     const row = await withSchedule();
     const done = await runOnce(row);

@@ -10,6 +10,7 @@
  * `flushDelayMs`, or by `flush()`.
  */
 import { stateJson } from "./state-json.ts";
+import { TaskStateCache } from "./task-state-cache.ts";
 import type {
   AlertRow,
   ClaimResult,
@@ -38,6 +39,7 @@ class ClaimLost extends Error {}
 export class SqlJsLedger implements Ledger {
   readonly kind = "sqljs" as const;
   readonly #db: DurableDatabase;
+  readonly #state = new TaskStateCache();
 
   constructor(db: DurableDatabase) {
     this.#db = db;
@@ -294,13 +296,14 @@ export class SqlJsLedger implements Ledger {
   // --- task state --------------------------------------------------------------------
 
   async getState(taskId: string): Promise<Record<string, unknown>> {
-    return q.getState(this.#db, taskId);
+    return this.#state.read(taskId, () => q.getStateRows(this.#db, taskId));
   }
 
   async setState(taskId: string, key: string, value: unknown): Promise<void> {
     this.#db.assertOpen();
     const json = value === undefined ? null : stateJson(taskId, key, value);
     this.#db.mutate({ op: "setState", taskId, key, json });
+    this.#state.written(taskId, key, json);
     await this.#db.commit();
   }
 

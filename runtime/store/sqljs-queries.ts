@@ -149,12 +149,9 @@ export function statusSnapshot(db: Reader): LedgerSnapshot {
   return { tasks: listTasks(db), schedules: listSchedules(db), lastRuns, hosts: listHosts(db) };
 }
 
-export function getState(db: Reader, taskId: string): Record<string, unknown> {
-  const state: Record<string, unknown> = {};
-  for (const row of db.all("SELECT key, value FROM state WHERE task_id = ? ORDER BY key", [taskId])) {
-    state[row.key as string] = JSON.parse(row.value as string);
-  }
-  return state;
+/** A task's state rows: key and JSON value. */
+export function getStateRows(db: Reader, taskId: string): Array<[string, string]> {
+  return db.all("SELECT key, value FROM state WHERE task_id = ? ORDER BY key", [taskId]).map((row) => [row.key as string, row.value as string]);
 }
 
 const ALERT_SELECT = `SELECT id, at, event, task_id AS taskId, title, schedule_id AS scheduleId, run_id AS runId,
