@@ -257,8 +257,10 @@ export class IsolatePool {
   }
 
   private coreWorkers(): number {
-    return this.options.coreWorkers ?? availableParallelism() + 1;
+    // The cores once (a system call each time, asked a few times a run).
+    return this.options.coreWorkers ?? (this.cores ??= availableParallelism() + 1);
   }
+  private cores: number | undefined;
 
   /** Workers of the group held by a run that lasts (run-holds.ts). */
   private longHeld(group: Group): number {
