@@ -54,8 +54,13 @@ describe("isolation: status and live reload", () => {
     await project.writeTask("own.ts", taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "task" } }));
     // Top-level await: no CommonJS form, so its runs get a worker whatever the default, and status says so.
     await project.writeTask("tla.ts", `${taskSource({ schedule: "every(1).hours", body: "" })}\nawait Promise.resolve(0);\n`);
+    // Never loaded (its code does not compile): status says what its frontmatter asks for, not the default.
+    await project.writeTask("broken.ts", `${taskSource({ schedule: "every(1).hours", body: "", frontmatter: { isolation: "task" } })}\nconst = ;\n`);
     const host = await project.start();
-    const isolationOf = async () => Object.fromEntries((await status(project)).tasks.filter((t) => t.id !== "tla").map((t) => [t.id, (t as { isolation?: string }).isolation]));
+    const brokenRunsAt = async () => (await status(project)).tasks.find((t) => t.id === "broken");
+    expect(await brokenRunsAt()).toMatchObject({ state: "error", isolation: "task" });
+    const isolationOf = async () =>
+      Object.fromEntries((await status(project)).tasks.filter((t) => t.id !== "tla" && t.id !== "broken").map((t) => [t.id, (t as { isolation?: string }).isolation]));
     const tlaRunsAt = async () => (await status(project)).tasks.find((t) => t.id === "tla")?.isolation;
     expect(await isolationOf()).toEqual({ own: "task", plain: "context" });
     expect(await tlaRunsAt()).toBe("worker");
