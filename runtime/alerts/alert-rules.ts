@@ -152,9 +152,22 @@ export class AlertRules {
     for (const o of h.missedOccurrences) this.rememberMissed(occurrenceKey(o.scheduleId, o.scheduledFor));
   }
 
+  /**
+   * Whether runEnded may alert about this run (a fleet reads its ledger first only then).
+   * Manual and backfill runs are watched by whoever started them; retries are judged by their last attempt.
+   */
+  endMayAlert(run: Pick<EndedRun, "trigger" | "status" | "attempt" | "retryCount" | "retryFollows">): boolean {
+    if (run.trigger === "manual" || run.trigger === "backfill" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return false;
+    return run.status === "success" || !(run.retryFollows ?? run.attempt <= run.retryCount);
+  }
+
+  /** Whether runStarted may alert: a scheduled run that started later than missed_grace after its occurrence. */
+  startMayAlert(run: Pick<StartedRun, "trigger" | "startedAt" | "scheduledFor">): boolean {
+    return (run.trigger === "schedule" || run.trigger === "catch-up") && run.startedAt - run.scheduledFor > this.settings().missedGraceSec * 1000;
+  }
+
   runEnded(run: EndedRun): AlertDecision[] {
-    // Manual and backfill runs are watched by whoever started them; retries are judged by their last attempt.
-    if (run.trigger === "manual" || run.trigger === "backfill" || run.status === "running" || run.status === "skipped" || run.status === "interrupted") return [];
+    if (!this.endMayAlert(run)) return [];
     const out: AlertDecision[] = [];
     const at = run.finishedAt;
     const base = { taskId: run.taskId, scheduleId: run.scheduleId, runId: run.runId, scheduledFor: run.scheduledFor ?? null, at };
@@ -175,8 +188,7 @@ export class AlertRules {
       }
       return out;
     }
-    // failure or timeout
-    if (run.retryFollows ?? run.attempt <= run.retryCount) return out;
+    // failure or timeout, and no retry follows
     const streak = (this.streaks.get(run.taskId) ?? 0) + 1;
     this.streaks.set(run.taskId, streak);
     const what = run.status === "timeout" ? "timed out" : "failed";
@@ -196,11 +208,11 @@ export class AlertRules {
   /** A run that started later than missed_grace after its occurrence counts as missed (late). */
   runStarted(run: StartedRun): AlertDecision[] {
     if (run.trigger !== "schedule" && run.trigger !== "catch-up") return [];
-    const lagMs = run.startedAt - run.scheduledFor;
-    if (lagMs <= this.settings().missedGraceSec * 1000) {
+    if (!this.startMayAlert(run)) {
       this.rememberMissed(occurrenceKey(run.scheduleId, run.scheduledFor));
       return [];
     }
+    const lagMs = run.startedAt - run.scheduledFor;
     const late = `started ${formatSeconds(lagMs / 1000)} after its time (missed_grace: ${this.settings().missedGraceSec}s)`;
     return this.occurrence({ ...run, reason: "late", detail: late }, run.startedAt, run.runId);
   }

@@ -215,8 +215,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
     metrics?.runStarted(run.taskId, run.trigger === "manual" || run.trigger === "backfill" ? null : run.startedAt - run.scheduledFor);
     ping(run.taskId, "start", run.runId);
     // Only a late start is news: an on-time one just settles its occurrence, without a ledger read.
-    if (run.trigger !== "schedule" && run.trigger !== "catch-up") return;
-    if (run.startedAt - run.scheduledFor <= alertsConfig().missedGraceSec * 1000) return fleet.inOrder(run.taskId, () => void rules.runStarted({ ...run, title: titleOf(run.taskId) }));
+    if (!rules.startMayAlert(run)) return fleet.inOrder(run.taskId, () => void rules.runStarted({ ...run, title: titleOf(run.taskId) }));
     fleet.decide(run.taskId, {}, (facts) =>
       rules.runStarted({ ...run, title: titleOf(run.taskId) }).map((d) => {
         metrics?.occurrenceMissed(run.taskId);
@@ -230,19 +229,15 @@ export function startAlerting(options: AlertingOptions): Alerting {
     metrics?.runEnded(run.taskId, run.status, durationMs, run.finishedAt);
     const retryCount = metaOf(run.taskId)?.retryCount ?? 0;
     const retryFollows = run.retryAt === undefined ? run.trigger !== "manual" && run.attempt <= retryCount : run.retryAt !== null;
-    const final = !retryFollows;
     if (run.status === "success") ping(run.taskId, "success", run.runId);
-    else if ((run.status === "failure" || run.status === "timeout") && final) {
+    else if ((run.status === "failure" || run.status === "timeout") && !retryFollows) {
       ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
     }
+    const ended = { ...run, title: titleOf(run.taskId), retryCount, retryFollows };
     // Manual and backfill runs, and attempts a retry follows, never alert: no ledger read for them.
-    if (run.trigger === "manual" || run.trigger === "backfill" || (run.status !== "success" && !final)) {
-      return fleet.inOrder(run.taskId, () => void rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }));
-    }
+    if (!rules.endMayAlert(ended)) return fleet.inOrder(run.taskId, () => void rules.runEnded(ended));
     // The streak and repeat_after are the fleet's: read from the ledger before deciding.
-    fleet.decide(run.taskId, { runId: run.runId, streak: true }, (facts) =>
-      rules.runEnded({ ...run, title: titleOf(run.taskId), retryCount, retryFollows }).map((d) => raise(d, rowOf(run, run), facts)),
-    );
+    fleet.decide(run.taskId, { runId: run.runId, streak: true }, (facts) => rules.runEnded(ended).map((d) => raise(d, rowOf(run, run), facts)));
   };
 
   const onMissed = (miss: MissedOccurrence, count = 1) => {
