@@ -21,6 +21,7 @@ import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 import { abortReason } from "../../api/abort-reason.ts";
 import { publishTaskPaths } from "../task-paths.ts";
+import { watchEnv } from "./env-baseline.ts";
 import { stdioThrough } from "../stdio-through.ts";
 
 process.setSourceMapsEnabled(true);
@@ -38,6 +39,8 @@ const data = workerData as IsolateWorkerData;
 const port = parentPort!;
 // Before any task code: helpers (and processes a run starts) find the project through these.
 publishTaskPaths(data.paths);
+// Before any task code, after taskhost's own variables: what each realm's end puts back (run-realm.ts).
+watchEnv();
 // Before any task code: console lines arrive in order with ctx.log's (sent before any other message).
 const flushOutput = stdioThrough((chunks) => port.postMessage({ type: "output", chunks } satisfies FromIsolate));
 const post = (message: FromIsolate): void => {

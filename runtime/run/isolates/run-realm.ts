@@ -26,6 +26,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { RunTimers } from "./run-timers.ts";
+import { restoreEnv } from "./env-baseline.ts";
 import { compiledScript, mapStack, type ModuleWrapper } from "./script-cache.ts";
 
 interface CjsModule {
@@ -113,7 +114,6 @@ export class RunRealm {
   private readonly hostRequires = new Map<string, NodeJS.Require>();
   private readonly helpers: { promiseProto: object; newObject: () => object; parseJson: (text: string) => unknown };
   private readonly processListeners: Map<string | symbol, Function[]>;
-  private readonly env: Record<string, string | undefined> = { ...process.env };
   private moduleBuiltin: typeof Module | undefined;
 
   /** `apiScript`: the `taskhost` module as a CommonJS script, what `require("taskhost")` evaluates. */
@@ -159,8 +159,7 @@ export class RunRealm {
   /** Drops the run: pending timers cleared, listeners it added to `process` removed, `process.env` as it was. Returns the timers that were pending. */
   dispose(): number {
     const pending = this.timers.close();
-    for (const key of Object.keys(process.env)) if (!(key in this.env)) delete process.env[key];
-    for (const [key, value] of Object.entries(this.env)) if (process.env[key] !== value) process.env[key] = value;
+    restoreEnv();
     for (const event of process.eventNames()) {
       const before = this.processListeners.get(event) ?? [];
       for (const listener of process.listeners(event as never) as Function[]) {
