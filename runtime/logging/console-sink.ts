@@ -20,7 +20,7 @@ const HOLD_CHARS = 64 * 1024;
 /**
  * How long a line may wait for others: a glance view need not be faster, and a
  * burst of 1,000 runs then costs the host a few dozen writes, not one a turn of
- * the event loop (~180 ms of its CPU in such a burst, measured, while the runs wait).
+ * the event loop (~190 ms of its main thread in such a burst, measured, while the runs wait).
  */
 const HOLD_MS = 40;
 

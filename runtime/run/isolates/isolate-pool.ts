@@ -55,6 +55,8 @@ export class IsolatePool {
   private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
   private readonly taskKeys = new Map<string, string>();
   private contextWorkers = 0;
+  /** availableParallelism() + 1, asked once. */
+  private cores: number | undefined;
   private taskWorkers = 0;
   /** When each idle worker went idle (the least recently used task worker goes first). */
   private readonly idleSince = new Map<IsolateWorker, number>();
@@ -260,7 +262,6 @@ export class IsolatePool {
     // The cores once (a system call each time, asked a few times a run).
     return this.options.coreWorkers ?? (this.cores ??= availableParallelism() + 1);
   }
-  private cores: number | undefined;
 
   /** Workers of the group held by a run that lasts (run-holds.ts). */
   private longHeld(group: Group): number {

@@ -123,6 +123,12 @@ export class IsolatingLauncher implements RunLauncher {
     return run;
   }
 
+  private bundleUrl({ task, bundlePath }: RunRequest): string {
+    let known = this.bundleUrls.get(task.id);
+    if (known?.bundlePath !== bundlePath) this.bundleUrls.set(task.id, (known = { bundlePath, url: pathToFileURL(bundlePath).href }));
+    return known.url;
+  }
+
   /**
    * A `context` run launched ahead of its boundary: if its schedule recurs within
    * SURPLUS_IDLE_MS, the pool gets as many workers as such runs are launched and not over, so
@@ -130,12 +136,6 @@ export class IsolatingLauncher implements RunLauncher {
    * core workers instead: a worker booted for them would retire before their next boundary.
    * true: the run was counted.
    */
-  private bundleUrl({ task, bundlePath }: RunRequest): string {
-    let known = this.bundleUrls.get(task.id);
-    if (known?.bundlePath !== bundlePath) this.bundleUrls.set(task.id, (known = { bundlePath, url: pathToFileURL(bundlePath).href }));
-    return known.url;
-  }
-
   private warmFor(request: RunRequest): boolean {
     const { nextOccurrence } = request;
     if (nextOccurrence == null || nextOccurrence - request.scheduledFor >= SURPLUS_IDLE_MS) return false;
