@@ -5,6 +5,8 @@
  * and writes it as JSON to data/bench/. Scenarios live in scripts/bench/, one a file.
  * The full bench ends with the adversarial suite (issue 10: kills, fault tasks,
  * attacks); `--faults` runs only that suite, `--faults=a,b` only those scenarios.
+ * `--profile`: every taskhost host started writes a CPU profile of its main
+ * thread to data/bench/profiles-<time>/ when it stops (TASKHOST_CPU_PROFILE).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -48,6 +50,14 @@ const RELOAD = quick ? { edits: 10, configEdits: 5 } : { edits: 50, configEdits:
 
 const results = new Results();
 const began = Date.now();
+
+if (process.argv.includes("--profile")) {
+  const folder = path.join(REPO, "data", "bench", `profiles-${new Date(began).toISOString().replace(/[:.]/g, "-")}`);
+  await mkdir(folder, { recursive: true });
+  // Inherited by each host's supervisor (tests/support/temp-project.ts passes process.env on).
+  process.env.TASKHOST_CPU_PROFILE = folder;
+  results.note(`CPU profiles of each host's main thread (one a host process, written when it stops): ${path.relative(REPO, folder)}`);
+}
 
 /** Waits (up to 30 s; not at all with --quick) for the machine to be mostly idle before a measurement, and notes it when it was not. */
 async function quietMachine(label: string): Promise<void> {

@@ -19,6 +19,16 @@ const SIGNAL_ECHO_MS = 300;
  */
 const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
 
+/**
+ * `TASKHOST_CPU_PROFILE=<folder>`: each host writes a V8 CPU profile of its
+ * main thread there when it exits (Node's --cpu-prof, which NODE_OPTIONS
+ * refuses), for Chrome DevTools; `npm run bench -- --profile` sets it.
+ */
+function hostNodeFlags(): string[] {
+  const folder = process.env.TASKHOST_CPU_PROFILE;
+  return folder ? [...HOST_NODE_FLAGS, "--cpu-prof", `--cpu-prof-dir=${path.resolve(folder)}`] : HOST_NODE_FLAGS;
+}
+
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
 export interface SupervisorOptions {
@@ -94,7 +104,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   try {
     for (;;) {
       const started = Date.now();
-      child = spawn(process.execPath, [...HOST_NODE_FLAGS, BIN, "__host", "--config", options.configOption], {
+      child = spawn(process.execPath, [...hostNodeFlags(), BIN, "__host", "--config", options.configOption], {
         cwd: ctx.projectRoot,
         // Its own process group: a terminal's Ctrl-C reaches the supervisor only, which
         // passes it on once (a host seeing two signals would stop without grace). The IPC
