@@ -1,7 +1,8 @@
 /**
  * What a run leaves behind under `context` reaches no later run, of the same
  * task or another, in the same pool worker: globals, a patched built-in
- * prototype, a pending timer, a module-level variable, a process listener, process.env.
+ * prototype, a pending timer, a module-level variable, a process listener,
+ * process.env (also as process.loadEnvFile() sets it).
  * Under `task` the module-level variable persists (documented: that is the
  * level's point), and each run still gets a fresh class instance.
  */
@@ -19,6 +20,7 @@ const POLLUTER = taskSource(
     patched: typeof (Array.prototype as any).leaked,
     listeners: process.listenerCount("beforeExit"),
     env: process.env.TH_LEAK ?? null,
+    dotenv: process.env.TH_DOTENV ?? null,
   }));
   (globalThis as any).leak = "from an earlier run";
   process.env.TH_LEAK = "set by an earlier run";
@@ -29,6 +31,16 @@ const POLLUTER = taskSource(
   "let count = 0;",
 ).replace("export default class T {", "export default class T {\n  runs = 0;");
 
+/** Changes process.env only through Node's C++ side (process.loadEnvFile), never through the process.env object. */
+const DOTENV = taskSource(`
+  const { writeFileSync } = await import("node:fs");
+  const file = process.env.TASKHOST_DATA_DIR + "/leak.env";
+  writeFileSync(file, "TH_DOTENV=loaded by an earlier run\\n");
+  process.loadEnvFile(file);
+  const { threadId } = await import("node:worker_threads");
+  ctx.log.info(JSON.stringify({ thread: threadId, dotenv: process.env.TH_DOTENV ?? null }));
+`);
+
 const OBSERVER = taskSource(`
   const { threadId } = await import("node:worker_threads");
   ctx.log.info(JSON.stringify({
@@ -37,6 +49,7 @@ const OBSERVER = taskSource(`
     patched: typeof (Array.prototype as any).leaked,
     listeners: process.listenerCount("beforeExit"),
     env: process.env.TH_LEAK ?? null,
+    dotenv: process.env.TH_DOTENV ?? null,
   }));
   await new Promise((r) => setTimeout(r, 300));
 `);
@@ -44,11 +57,13 @@ const OBSERVER = taskSource(`
 let kit: IsolateKit;
 let polluter: string;
 let observer: string;
+let dotenv: string;
 
 beforeAll(async () => {
   kit = await IsolateKit.create();
   polluter = await kit.bundle("polluter", POLLUTER);
   observer = await kit.bundle("observer", OBSERVER);
+  dotenv = await kit.bundle("dotenv", DOTENV);
 }, 60_000);
 
 afterAll(async () => {
@@ -69,17 +84,22 @@ describe("isolation: context", () => {
     try {
       const runs = [];
       const reports = [];
-      for (const bundle of [polluter, polluter, observer, polluter]) {
-        const run = kit.run(launcher, bundle, { task: bundle === polluter ? "polluter" : "observer", isolation: "context" });
+      for (const bundle of [polluter, polluter, observer, polluter, dotenv, observer]) {
+        const task = bundle === polluter ? "polluter" : bundle === dotenv ? "dotenv" : "observer";
+        const run = kit.run(launcher, bundle, { task, isolation: "context" });
         runs.push(run);
         reports.push(await report(run));
       }
       expect(new Set(reports.map((r) => r.thread)).size).toBe(1);
+      // The file's variable was there for the run that loaded it, and only for it.
+      expect(reports[4]).toMatchObject({ dotenv: "loaded by an earlier run" });
+      reports.splice(4, 1);
       for (const r of reports) {
         expect(r.leak).toBeNull();
         expect(r.patched).toBe("undefined");
         expect(r.listeners).toBe(0);
         expect(r.env).toBeNull();
+        expect(r.dotenv).toBeNull();
       }
       expect(reports.filter((r) => "count" in r).map((r) => [r.count, r.instanceRuns])).toEqual([[1, 1], [1, 1], [1, 1]]);
       expect(runs.some((r) => r.text().includes("LEAKED TIMER FIRED"))).toBe(false);

@@ -19,12 +19,15 @@ export function watchEnv(): void {
     deleteProperty: (target, key) => (mark(), Reflect.deleteProperty(target, key)),
     defineProperty: (target, key, descriptor) => (mark(), Reflect.defineProperty(target, key, descriptor)),
   });
+  // Node's C++ side writes these variables, past the Proxy.
+  const loadEnvFile = process.loadEnvFile.bind(process);
+  process.loadEnvFile = (file?: string) => (mark(), loadEnvFile(file));
 }
 
 /** Puts `process.env` back as it was at watchEnv(), if anything changed it since. */
 export function restoreEnv(): void {
   if (!baseline || !changed) return;
-  for (const key of Object.keys(process.env)) if (!(key in baseline)) delete process.env[key];
+  for (const key of Object.keys(process.env)) if (!Object.hasOwn(baseline, key)) delete process.env[key];
   for (const [key, value] of Object.entries(baseline)) if (process.env[key] !== value) process.env[key] = value;
   changed = false;
 }
