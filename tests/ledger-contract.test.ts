@@ -380,8 +380,12 @@ describe.each(ledgerBackends)("$name ledger", (backend) => {
   });
 
   it("refuses calls after close, and close is idempotent", async () => {
+    // Read once before: a state it already read is refused too.
+    await ledger.setState("t", "k", 1);
+    expect(await ledger.getState("t")).toEqual({ k: 1 });
     await Promise.all([ledger.close(), ledger.close()]);
     await expect(ledger.getTask("t")).rejects.toMatchObject({ code: "ERR_STORE_CLOSED" });
+    await expect(ledger.getState("t")).rejects.toMatchObject({ code: "ERR_STORE_CLOSED" });
     await expect(ledger.setPaused("t", true)).rejects.toMatchObject({ code: "ERR_STORE_CLOSED" });
   });
 

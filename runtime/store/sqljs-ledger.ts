@@ -296,6 +296,8 @@ export class SqlJsLedger implements Ledger {
   // --- task state --------------------------------------------------------------------
 
   async getState(taskId: string): Promise<Record<string, unknown>> {
+    // A closed ledger answers nothing, from its cache neither.
+    this.#db.assertOpen();
     return this.#state.read(taskId, () => q.getStateRows(this.#db, taskId));
   }
 
