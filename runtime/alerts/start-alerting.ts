@@ -234,7 +234,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
       ping(run.taskId, "fail", run.runId, [run.error ?? run.status, "", run.output].join("\n"));
     }
     const ended = { ...run, title: titleOf(run.taskId), retryCount, retryFollows };
-    // Manual and backfill runs, and attempts a retry follows, never alert: no ledger read for them.
+    // Manual and backfill runs, attempts a retry follows, and runs skipped or interrupted never alert: no ledger read for them.
     if (!rules.endMayAlert(ended)) return fleet.inOrder(run.taskId, () => void rules.runEnded(ended));
     // The streak and repeat_after are the fleet's: read from the ledger before deciding.
     fleet.decide(run.taskId, { runId: run.runId, streak: true }, (facts) => rules.runEnded(ended).map((d) => raise(d, rowOf(run, run), facts)));

@@ -21,8 +21,9 @@ const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
 
 /**
  * `TASKHOST_CPU_PROFILE=<folder>`: each host writes a V8 CPU profile of its
- * main thread there when it exits (Node's --cpu-prof, which NODE_OPTIONS
- * refuses), for Chrome DevTools; `npm run bench -- --profile` sets it.
+ * main thread there when it exits (Node's --cpu-prof: Node 20 refuses it in
+ * NODE_OPTIONS, and there it would profile the supervisor and every Node
+ * process a run starts too), for Chrome DevTools; `npm run bench -- --profile` sets it.
  */
 function hostNodeFlags(): string[] {
   const folder = process.env.TASKHOST_CPU_PROFILE;

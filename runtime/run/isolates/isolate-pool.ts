@@ -55,9 +55,9 @@ export class IsolatePool {
   private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
   private readonly taskKeys = new Map<string, string>();
   private contextWorkers = 0;
+  private taskWorkers = 0;
   /** availableParallelism() + 1, asked once. */
   private cores: number | undefined;
-  private taskWorkers = 0;
   /** When each idle worker went idle (the least recently used task worker goes first). */
   private readonly idleSince = new Map<IsolateWorker, number>();
   /** When each worker now serving a run was handed out. */
