@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import path from "node:path";
 import { isFleetLedger } from "../store/fleet-ledger.ts";
 import type { Ledger, LedgerSnapshot } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
@@ -8,7 +7,6 @@ import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 import { ianaZoneName } from "../schedule/resolve-zone.ts";
-import { taskFileFacts } from "./task-file-facts.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
 export async function hostStatus(
@@ -54,10 +52,10 @@ async function hostsOf(ledger: Ledger, snapshot: LedgerSnapshot): Promise<HostSt
 /**
  * The level a task's runs get: its own or the default, and `worker` for a bundle with no CommonJS
  * form (top-level await), as the launcher does. A task with no version that loaded (a broken file,
- * or one still installing) will run as its file says, as far as its frontmatter can be read.
+ * or one still installing) will run as its file says, as far as its frontmatter was read.
  */
 function runsAt(entry: TaskEntry, defaultIsolation: NonNullable<TaskJson["isolation"]>): NonNullable<TaskJson["isolation"]> {
-  if (!entry.loaded) return taskFileFacts(path.dirname(entry.file), { file: path.basename(entry.file), manual: false }, defaultIsolation).isolation;
+  if (!entry.loaded) return entry.fileIsolation ?? defaultIsolation;
   const level = entry.loaded.meta.isolation ?? defaultIsolation;
   return level !== "worker" && !existsSync(scriptBundlePath(entry.loaded.bundle.path)) ? "worker" : level;
 }

@@ -12,6 +12,7 @@ import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { Toolchain } from "../task-file/toolchain.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
 import { findTaskFiles, symlinkProblem } from "./find-task-files.ts";
+import type { IsolationLevel } from "../task-file/task-meta.ts";
 
 export interface TaskEntry {
   readonly id: string;
@@ -27,6 +28,8 @@ export interface TaskEntry {
   sourceHash: string | null;
   /** Its npm dependencies are being installed. */
   installing: boolean;
+  /** The `isolation` its file asks for, as far as its frontmatter was read, while no version of it loaded (null: scheduler.isolation's). */
+  fileIsolation: IsolationLevel | null;
 }
 
 export interface TaskCatalogOptions {
@@ -154,6 +157,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       title: defaultTitle(id),
       sourceHash: null,
       installing: false,
+      fileIsolation: null,
     };
     this.entries.set(id, entry);
     const linked = await symlinkProblem(file);
@@ -182,8 +186,9 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
         manifestDir: options.toolchain.manifestDir,
         defaultZone: options.defaultZone,
         dependencies: options.dependencies,
-        onInstalling: () => {
+        onInstalling: (isolation) => {
           entry.installing = true;
+          entry.fileIsolation = isolation;
           options.log.info({ event: "task.installing", taskId: id }, `${relFile}: installing its dependencies`);
           this.emit("entry.changed", entry);
         },
@@ -213,6 +218,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       const message = error instanceof Error ? error.message : String(error);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
+      entry.fileIsolation = error instanceof TaskLoadError ? error.isolation : null;
       await options.ledger.recordTaskLoad({ id, title: entry.title, file: relFile, error: message, enabled: entry.loaded?.meta.enabled ?? true });
       options.log.error(
         { event: "task.error", taskId: id, file: relFile, error: message, keepsRunning: entry.loaded != null },

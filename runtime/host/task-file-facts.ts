@@ -1,8 +1,7 @@
 /**
  * What a task's file says now, for `status` with no host running (contract
  * §13): the ledger keeps neither frontmatter nor load warnings, and what the
- * file says now is what the next host will load. A running host asks it too,
- * for a task none of whose versions loaded (build-status.ts).
+ * file says now is what the next host will load.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";

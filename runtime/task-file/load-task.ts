@@ -18,6 +18,7 @@ import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-ext
 export { ERR_TASK_LOAD } from "../errors.ts";
 import { ERR_TASK_LOAD } from "../errors.ts";
 import { noScheduleWarning } from "./no-schedule-warning.ts";
+import type { IsolationLevel, ResolvedTaskMeta } from "./task-meta.ts";
 
 export interface LoadTaskOptions {
   id: string;
@@ -39,13 +40,18 @@ export interface LoadTaskOptions {
   /** Installs a task's `dependencies` (one installer per host, shared by all loads). */
   dependencies: DependencyInstaller;
   /** Called when the task's dependencies must be installed first (status shows `installing`). */
-  onInstalling?: () => void;
+  onInstalling?: (isolation: IsolationLevel | null) => void;
 }
 
 /** A task that could not be loaded: listed with this message, never run. */
 export class TaskLoadError extends Error {
   readonly code = ERR_TASK_LOAD;
-  constructor(message: string, readonly title: string | null) {
+  /** `title` and `isolation`: the frontmatter's, when it was read before the error (null: not given or not read). */
+  constructor(
+    message: string,
+    readonly title: string | null,
+    readonly isolation: IsolationLevel | null = null,
+  ) {
     super(message);
     this.name = "TaskLoadError";
   }
@@ -58,11 +64,11 @@ export class TaskLoadError extends Error {
  */
 export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
   const relFile = path.relative(options.projectRoot, options.file);
-  let title: string | null = null;
+  let meta: ResolvedTaskMeta | null = null;
   try {
     const source = await readFile(options.file, "utf8");
     const parsed = parseTaskFile(source, relFile, { zone: options.defaultZone, nodeVersion: process.version });
-    title = parsed.meta.title;
+    meta = parsed.meta;
     // Dependencies stay external and the bundle lives in their install folder, so Node
     // resolves them from there at run time: native addons and dynamic requires work as is.
     let outDir = options.bundleDir;
@@ -72,7 +78,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
       const deps = parsed.meta.dependencies;
       const installed =
         (await dependencies.lookup(deps, { allowScripts: parsed.meta.allowScripts })) ??
-        (options.onInstalling?.(), await dependencies.ensure(deps, { allowScripts: parsed.meta.allowScripts }));
+        (options.onInstalling?.(parsed.meta.isolation), await dependencies.ensure(deps, { allowScripts: parsed.meta.allowScripts }));
       outDir = dependencyBundleDir(installed.dir);
       external = dependencyExternals(deps);
     }
@@ -128,7 +134,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     if (isCode(error, "ERR_TASK_IMPORT")) message = importErrorMessage(relFile, message);
     // Errors from the parser and bundler already start with the file name.
     const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
-    throw new TaskLoadError(named, title);
+    throw new TaskLoadError(named, meta?.title ?? null, meta?.isolation ?? null);
   }
 }
 
