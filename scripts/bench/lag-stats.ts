@@ -17,6 +17,8 @@ export interface LagRun {
   seconds: number;
   /** Occurrences the scheduler itself recorded or logged as skipped because the previous run was still going. */
   skipped?: number;
+  /** CPU of the system's whole process tree over the window, s (windowCpu). */
+  cpuSeconds?: number;
 }
 
 export const lagScenario = (jobs: number) => `lag, ${jobs} job${jobs === 1 ? "" : "s"} every second`;
@@ -34,6 +36,9 @@ export function recordLag(results: Results, system: System, jobs: number, run: L
   results.record(system, scenario, "first boundary: runs started", firstWave.length, "");
   results.record(system, scenario, "first boundary: last start", Math.max(...firstWave.map((s) => s.startedAt - s.scheduledFor)), "ms");
   results.record(system, scenario, `p99 lag, steady (from the ${ordinal(STEADY_FROM + 1)} boundary)`, percentile(steadyLags(run.samples), 99), "ms");
+  // What bounds the lag when every job is due on the same instant: the last run of a boundary
+  // starts no sooner than jobs × this / cores after it, whatever the scheduler does.
+  if (run.cpuSeconds !== undefined && lags.length > 0) results.record(system, scenario, "CPU per run (process tree, over the window)", (run.cpuSeconds * 1000) / lags.length, "ms");
 }
 
 /** The first boundaries of the window fall within ~2.5 s of a cold start (workers booting): the steady rows leave them out. */

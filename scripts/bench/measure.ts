@@ -39,6 +39,13 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return ticks / CLOCK_TICKS;
 }
 
+/** CPU of `pid`'s tree from now until `until` (epoch ms), s: a process tree's CPU over a lag window. */
+export async function windowCpu(pid: number, until: number): Promise<number> {
+  const c0 = await cpuSeconds(pid);
+  await sleep(until - Date.now());
+  return (await cpuSeconds(pid)) - c0;
+}
+
 /**
  * Memory of the tree, MB: RSS summed (pages the processes share, such as the
  * node binary's, counted once per process) and PSS (each shared page split

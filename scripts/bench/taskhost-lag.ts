@@ -5,7 +5,7 @@
 import { TempProject } from "../../tests/support/temp-project.ts";
 import { EVERY_SECOND, taskhostTask } from "./jobs.ts";
 import { recordLag, type LagRun } from "./lag-stats.ts";
-import { sleep } from "./measure.ts";
+import { sleep, windowCpu } from "./measure.ts";
 import type { Results } from "./results.ts";
 import { ledgerLags } from "./taskhost-ledger.ts";
 
@@ -20,10 +20,13 @@ async function writeTickTasks(project: TempProject, jobs: number): Promise<void>
 }
 
 /** Lets a running host run `seconds` boundaries, stops it and reads the lags of those boundaries. */
-async function measureRunningHost(project: TempProject, host: { stop(): Promise<unknown> }, upAt: number, jobs: number, seconds: number): Promise<LagRun> {
-  await sleep(firstFullBoundary(upAt) + (seconds + DRAIN_SECONDS) * 1000 - Date.now());
+async function measureRunningHost(project: TempProject, host: { pid: number; stop(): Promise<unknown> }, upAt: number, jobs: number, seconds: number): Promise<LagRun> {
+  const from = firstFullBoundary(upAt);
+  await sleep(from - Date.now());
+  const cpuSeconds = await windowCpu(host.pid, from + seconds * 1000);
+  await sleep(from + (seconds + DRAIN_SECONDS) * 1000 - Date.now());
   await host.stop();
-  return ledgerLags(project, firstFullBoundary(upAt), firstFullBoundary(upAt) + seconds * 1000, jobs);
+  return { ...(await ledgerLags(project, from, from + seconds * 1000, jobs)), cpuSeconds };
 }
 
 export async function taskhostLag(results: Results, jobs: number, seconds: number, maxConcurrentRuns: number): Promise<void> {
