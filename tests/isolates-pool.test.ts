@@ -291,8 +291,10 @@ it.each(["context", "task", "worker"] as const)("%s: a run told to go ahead of i
     expect(outcome.status, outcome.error ?? "").toBe("success");
     expect(run.startedAt).toBeGreaterThanOrEqual(instant);
     expect(Number(run.text())).toBeGreaterThanOrEqual(instant);
-    // Generous: on time means within the first milliseconds, but a loaded CI machine may lag.
-    expect(run.startedAt! - instant).toBeLessThan(250);
+    // Generous: on time means within the first milliseconds (1-3 ms alone here), but with the whole
+    // suite on 2 cores a worker's timer has fired 254 ms late; a begin that waited for anything
+    // but its instant would be later still (and beyond lateAfterMs it would not begin at all).
+    expect(run.startedAt! - instant).toBeLessThan(750);
   } finally {
     await launcher.close();
   }
