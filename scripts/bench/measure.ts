@@ -39,8 +39,9 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return ticks / CLOCK_TICKS;
 }
 
-/** CPU of `pid`'s tree from now until `until` (epoch ms), s: a process tree's CPU over a lag window. */
-export async function windowCpu(pid: number, until: number): Promise<number> {
+/** CPU of `pid`'s tree from `from` until `until` (epoch ms), s: a process tree's CPU over a lag window. */
+export async function windowCpu(pid: number, from: number, until: number): Promise<number> {
+  await sleep(from - Date.now());
   const c0 = await cpuSeconds(pid);
   await sleep(until - Date.now());
   return (await cpuSeconds(pid)) - c0;

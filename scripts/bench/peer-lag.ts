@@ -9,8 +9,7 @@ import { DRAIN_SECONDS, firstFullBoundary } from "./taskhost-lag.ts";
 export async function peerLag(results: Results, peer: Peer, jobs: number, seconds: number): Promise<void> {
   const running = await startPeer(peer, jobs, EVERY_SECOND);
   const from = firstFullBoundary(Date.now());
-  await sleep(from - Date.now());
-  const cpuSeconds = await windowCpu(running.pid, from + seconds * 1000);
+  const cpuSeconds = await windowCpu(running.pid, from, from + seconds * 1000);
   await sleep(from + (seconds + DRAIN_SECONDS) * 1000 - Date.now());
   const outcome = await running.finish();
   const samples = outcome.samples.filter(([b]) => b >= from && b < from + seconds * 1000).map(([scheduledFor, startedAt]) => ({ scheduledFor, startedAt }));

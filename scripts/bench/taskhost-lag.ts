@@ -22,8 +22,7 @@ async function writeTickTasks(project: TempProject, jobs: number): Promise<void>
 /** Lets a running host run `seconds` boundaries, stops it and reads the lags of those boundaries. */
 async function measureRunningHost(project: TempProject, host: { pid: number; stop(): Promise<unknown> }, upAt: number, jobs: number, seconds: number): Promise<LagRun> {
   const from = firstFullBoundary(upAt);
-  await sleep(from - Date.now());
-  const cpuSeconds = await windowCpu(host.pid, from + seconds * 1000);
+  const cpuSeconds = await windowCpu(host.pid, from, from + seconds * 1000);
   await sleep(from + (seconds + DRAIN_SECONDS) * 1000 - Date.now());
   await host.stop();
   return { ...(await ledgerLags(project, from, from + seconds * 1000, jobs)), cpuSeconds };
