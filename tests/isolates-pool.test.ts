@@ -117,6 +117,21 @@ it("replaces a worker whose run left big Buffers behind, so their memory goes wi
   }
 }, 60_000);
 
+it("collects a worker's garbage once its runs are quiet, so what a run left is not kept in the host", async () => {
+  const MB = 1024 * 1024;
+  // 48 arrays of 1 MB each, dropped with the run's context.
+  const litter = await kit.bundle("litter", taskSource("globalThis.junk = Array.from({ length: 48 }, () => new Array(131_072).fill(1.5));\nctx.log.info(String(globalThis.junk.length));"));
+  const launcher = kit.launcher({ maxConcurrentRuns: 1 });
+  try {
+    const run = kit.run(launcher, litter, { isolation: "context" });
+    expect((await run.outcome).status).toBe("success");
+    expect(launcher.workers().retainedBytes).toBeGreaterThan(40 * MB);
+    await waitFor(() => launcher.workers().retainedBytes < 24 * MB, { what: "the worker's garbage collected" });
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("retires idle workers of both levels", async () => {
   const launcher = kit.launcher({ idleMs: { context: 300, task: 300 } });
   try {

@@ -13,6 +13,7 @@ import { authorFrames, isErrorLike, serializeThrown } from "../serialize-thrown.
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { RealmStock } from "./realm-stock.ts";
+import { QuietCollector } from "./collect-when-quiet.ts";
 import { mapStack, runEnded } from "./script-cache.ts";
 import { makeTaskContext } from "../task-context-factory.ts";
 import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
@@ -71,6 +72,11 @@ let current: ActiveRun | null = null;
 /** `context`: contexts made while the worker is idle, as many as its last burst of runs needed (realm-stock.ts). */
 const stock = data.mode === "context" ? new RealmStock(data.apiScript, () => current === null) : null;
 stock?.fill();
+/** What a burst of runs left in this thread's heap goes once the runs are quiet (collect-when-quiet.ts). */
+const collector = new QuietCollector(
+  () => current === null,
+  () => post({ type: "collected", retainedBytes: retainedBytes() }),
+);
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
 let kept: { script: string; realm: RunRealm; cls: TaskExport } | null = null;
 
@@ -199,12 +205,16 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   }
   await outputDelivered();
   runEnded(run.started ? run.load.script : null, () => current === null);
-  // Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a GC an idle worker may never run.
-  const heap = v8.getHeapStatistics();
-  const retainedBytes = heap.used_heap_size + heap.external_memory;
-  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes });
-  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes });
+  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retainedBytes() });
+  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retainedBytes() });
   stock?.ranOut();
+  collector.ranOut();
+}
+
+/** Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a collection. */
+function retainedBytes(): number {
+  const heap = v8.getHeapStatistics();
+  return heap.used_heap_size + heap.external_memory;
 }
 
 /** Whether anything was written to stdout or stderr since the last flush (most runs print nothing). */

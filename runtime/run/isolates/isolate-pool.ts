@@ -11,9 +11,10 @@
  * whenever a `context` group hands out its last idle worker, so the next run
  * does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
- * in what they retain (heap and Buffers: a run's big Buffers left as garbage
- * stay in the process until a GC an idle worker may never run, and would count
- * as the host's own memory), and retire after being idle for a while.
+ * in what they retain (heap and Buffers, as each worker reports after a run and
+ * after the collection it does once its runs are quiet: a run's big Buffers
+ * left as garbage would count as the host's own memory until then), and retire
+ * after being idle for a while.
  *
  * A `context` group keeps about as many workers as the machine has cores
  * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short
@@ -31,6 +32,14 @@ import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import { RunHolds } from "./run-holds.ts";
 import { RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+
+export interface WorkerCounts {
+  context: number;
+  task: number;
+  idle: number;
+  idleUp: number;
+  retainedBytes: number;
+}
 
 interface Waiter {
   resolve(worker: IsolateWorker): void;
@@ -160,15 +169,17 @@ export class IsolatePool {
     this.give(group, worker);
   }
 
-  /** Workers alive now, by mode, and those idle (`idleUp`: idle and booted) (for status and tests). */
-  counts(): { context: number; task: number; idle: number; idleUp: number } {
+  /** Workers alive now, by mode, those idle (`idleUp`: idle and booted), and what they retain after their latest run or collection (for status and tests). */
+  counts(): WorkerCounts {
     let idle = 0;
     let idleUp = 0;
     for (const group of this.groups.values()) {
       idle += group.idle.length;
       idleUp += group.idle.filter((worker) => worker.online).length;
     }
-    return { context: this.contextWorkers, task: this.taskWorkers, idle, idleUp };
+    let retainedBytes = 0;
+    for (const worker of this.groupOf.keys()) retainedBytes += worker.lastHeap;
+    return { context: this.contextWorkers, task: this.taskWorkers, idle, idleUp, retainedBytes };
   }
 
   async close(): Promise<void> {

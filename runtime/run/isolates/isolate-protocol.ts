@@ -68,6 +68,8 @@ export type FromIsolate =
   /** The run is over and the worker is free again; `retainedBytes`: its heap and Buffers after the run's context was dropped. */
   | { type: "done"; runId: number; ok: true; retainedBytes: number }
   | { type: "done"; runId: number; ok: false; error: SerializedError; retainedBytes: number }
+  /** The worker collected its garbage once its runs were quiet (collect-when-quiet.ts): what it retains now. */
+  | { type: "collected"; retainedBytes: number }
   /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */
   | { type: "late"; message: string }
   /** The worker's memory, every 100 ms while it serves a run (issue 10.5: Buffers count against memory_limit). */

@@ -80,6 +80,7 @@ export class IsolateWorker {
         return;
       }
       if (message.type === "memory") this.lastMemory = message;
+      if (message.type === "collected") this.lastHeap = message.retainedBytes;
       if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
         this.runs++;

@@ -14,7 +14,7 @@ import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
 import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
-import { IsolatePool } from "./isolate-pool.ts";
+import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 import { launchIsolateRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
@@ -166,7 +166,7 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   /** Workers alive now (tests and the bench read it). */
-  workers(): { context: number; task: number; idle: number; idleUp: number } {
+  workers(): WorkerCounts {
     return this.pool.counts();
   }
 
