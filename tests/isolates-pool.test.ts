@@ -119,8 +119,11 @@ it("replaces a worker whose run left big Buffers behind, so their memory goes wi
 
 it("collects a worker's garbage once its runs are quiet, so what a run left is not kept in the host", async () => {
   const MB = 1024 * 1024;
-  // 48 arrays of 1 MB each, dropped with the run's context.
-  const litter = await kit.bundle("litter", taskSource("globalThis.junk = Array.from({ length: 48 }, () => new Array(131_072).fill(1.5));\nctx.log.info(String(globalThis.junk.length));"));
+  // 32 arrays of 1 MB each and a 16-MB Buffer, dropped with the run's context.
+  const litter = await kit.bundle(
+    "litter",
+    taskSource("globalThis.junk = Array.from({ length: 32 }, () => new Array(131_072).fill(1.5));\nglobalThis.bytes = Buffer.alloc(16 * 1024 * 1024, 1);\nctx.log.info(String(globalThis.junk.length + globalThis.bytes.length));"),
+  );
   const launcher = kit.launcher({ maxConcurrentRuns: 1 });
   try {
     const run = kit.run(launcher, litter, { isolation: "context" });

@@ -13,7 +13,7 @@ import { authorFrames, isErrorLike, serializeThrown } from "../serialize-thrown.
 import type { FromIsolate, IsolateWorkerData, RunLoad, ToIsolate } from "./isolate-protocol.ts";
 import { RunRealm } from "./run-realm.ts";
 import { RealmStock } from "./realm-stock.ts";
-import { QuietCollector } from "./collect-when-quiet.ts";
+import { fetchGc, QuietCollector } from "./collect-when-quiet.ts";
 import { mapStack, runEnded } from "./script-cache.ts";
 import { makeTaskContext } from "../task-context-factory.ts";
 import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
@@ -75,7 +75,9 @@ stock?.fill();
 /** What a burst of runs left in this thread's heap goes once the runs are quiet (collect-when-quiet.ts). */
 const collector = new QuietCollector(
   () => current === null,
+  () => retainedBytes(),
   () => post({ type: "collected", retainedBytes: retainedBytes() }),
+  () => fetchGc(data.gcFlagLock, data.hostExposesGc),
 );
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
 let kept: { script: string; realm: RunRealm; cls: TaskExport } | null = null;
@@ -205,10 +207,11 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   }
   await outputDelivered();
   runEnded(run.started ? run.load.script : null, () => current === null);
-  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retainedBytes() });
-  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retainedBytes() });
+  const retained = retainedBytes();
+  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retained });
+  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retained });
   stock?.ranOut();
-  collector.ranOut();
+  collector.ranOut(retained);
 }
 
 /** Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a collection. */

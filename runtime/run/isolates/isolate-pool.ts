@@ -11,10 +11,11 @@
  * whenever a `context` group hands out its last idle worker, so the next run
  * does not pay for a boot.
  * Workers are recycled after RECYCLE_RUNS runs or RECYCLE_HEAP_GROWTH of growth
- * in what they retain (heap and Buffers, as each worker reports after a run and
- * after the collection it does once its runs are quiet: a run's big Buffers
- * left as garbage would count as the host's own memory until then), and retire
- * after being idle for a while.
+ * in what they retain (heap and Buffers, as each worker reports after each
+ * run, garbage included: a run's big Buffers left as garbage go with their
+ * worker instead of counting as the host's own memory; the collection a worker
+ * does once its runs are quiet lowers its baseline), and retire after being
+ * idle for a while.
  *
  * A `context` group keeps about as many workers as the machine has cores
  * (each ~8.5 MB of RSS): a warm run takes a few ms of CPU, so a burst of short

@@ -21,6 +21,10 @@ export interface IsolateWorkerData {
   apiScript: string;
   /** Set by the host while the run the worker serves is over (run-children.ts). */
   over: RunOverFlag;
+  /** Held while a worker switches V8's --expose-gc on and off (collect-when-quiet.ts); one for the process. */
+  gcFlagLock: Int32Array;
+  /** The host runs with --expose-gc or --expose-gc-as: the flag is the user's, never switched. */
+  hostExposesGc: boolean;
 }
 
 export interface RunLoad {

@@ -32,6 +32,10 @@ export interface IsolateWorkerOptions {
   onLate(message: string): void;
 }
 
+/** One for every pool worker of the process (collect-when-quiet.ts). */
+const GC_FLAG_LOCK = new Int32Array(new SharedArrayBuffer(4));
+const HOST_EXPOSES_GC = /--expose[-_]gc/.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" "));
+
 export class IsolateWorker {
   /** Runs this worker finished. */
   runs = 0;
@@ -54,7 +58,7 @@ export class IsolateWorker {
   private readonly over = newRunOverFlag();
 
   constructor(readonly options: IsolateWorkerOptions) {
-    const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript, over: this.over };
+    const data: IsolateWorkerData = { mode: options.mode, paths: options.paths, apiScript: options.apiScript, over: this.over, gcFlagLock: GC_FLAG_LOCK, hostExposesGc: HOST_EXPOSES_GC };
     this.thread = new Worker(options.entryFile, {
       workerData: data,
       stdout: true,
@@ -80,8 +84,11 @@ export class IsolateWorker {
         return;
       }
       if (message.type === "memory") this.lastMemory = message;
-      if (message.type === "collected") this.lastHeap = message.retainedBytes;
-      if (message.type === "late") options.onLate(message.message);
+      if (message.type === "collected") {
+        this.lastHeap = message.retainedBytes;
+        // The first run's figure counted its garbage: what is retained after a collection is the truer baseline.
+        this.baseHeap = Math.min(this.baseHeap ?? Infinity, message.retainedBytes);
+      } else if (message.type === "late") options.onLate(message.message);
       else if (message.type === "done") {
         this.runs++;
         this.lastHeap = message.retainedBytes;

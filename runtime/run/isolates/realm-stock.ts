@@ -13,7 +13,7 @@ import { RunRealm } from "./run-realm.ts";
 export const MAX_STOCK = 16;
 /**
  * Bursts further apart than this keep at most RARE_STOCK ready: a stock left over from a
- * burst once a minute would sit in an idle worker (no GC runs there) for the minute, for
+ * burst once a minute would sit in an idle worker for the minute, for
  * ~0.6 ms saved a run; within a burst, contexts made in the gaps between its runs are a pure gain.
  */
 export const FREQUENT_BURSTS_MS = 10_000;

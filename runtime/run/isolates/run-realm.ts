@@ -47,7 +47,8 @@ interface CjsModule {
  */
 const NODE_GLOBALS: object = (() => {
   const own = new Set(vm.runInNewContext("Object.getOwnPropertyNames(globalThis)") as string[]);
-  const skip = new Set(["global", "globalThis", "console", "setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate"]);
+  // gc: a worker's own global may have one (collect-when-quiet.ts); a context has its own when the host exposes it.
+  const skip = new Set(["gc", "global", "globalThis", "console", "setTimeout", "setInterval", "setImmediate", "clearTimeout", "clearInterval", "clearImmediate"]);
   const proto: Record<string, unknown> = {};
   for (const name of Object.getOwnPropertyNames(globalThis)) {
     if (own.has(name) || skip.has(name)) continue;
