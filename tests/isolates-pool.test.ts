@@ -122,14 +122,21 @@ it("collects a worker's garbage once its runs are quiet, so what a run left is n
   // 32 arrays of 1 MB each and a 16-MB Buffer, dropped with the run's context.
   const litter = await kit.bundle(
     "litter",
-    taskSource("globalThis.junk = Array.from({ length: 32 }, () => new Array(131_072).fill(1.5));\nglobalThis.bytes = Buffer.alloc(16 * 1024 * 1024, 1);\nctx.log.info(String(globalThis.junk.length + globalThis.bytes.length));"),
+    taskSource(
+      'const { threadId } = await import("node:worker_threads");\nglobalThis.junk = Array.from({ length: 32 }, () => new Array(131_072).fill(1.5));\nglobalThis.bytes = Buffer.alloc(16 * 1024 * 1024, 1);\nctx.log.info(String(threadId));',
+    ),
   );
+  const seesGc = await kit.bundle("sees-gc", taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(`${threadId} ${typeof globalThis.gc}`);'));
   const launcher = kit.launcher({ maxConcurrentRuns: 1 });
   try {
     const run = kit.run(launcher, litter, { isolation: "context" });
     expect((await run.outcome).status).toBe("success");
     expect(launcher.workers().retainedBytes).toBeGreaterThan(40 * MB);
     await waitFor(() => launcher.workers().retainedBytes < 24 * MB, { what: "the worker's garbage collected" });
+    // The worker switched --expose-gc on and off to collect: the contexts it makes afterwards have no gc().
+    const after = kit.run(launcher, seesGc, { isolation: "context" });
+    expect((await after.outcome).status).toBe("success");
+    expect(after.text()).toBe(`${run.text()} undefined`);
   } finally {
     await launcher.close();
   }
