@@ -17,6 +17,8 @@ import vm from "node:vm";
 export const QUIET_MS = 2_000;
 /** Growth of the heap and Buffers since the last collection (V8's or this one's) worth one: ~25 dropped contexts. */
 export const MIN_GARBAGE_BYTES = 4 * 1024 * 1024;
+/** How soon a worker that found the --expose-gc switch held by another tries again (the switch takes microseconds). */
+export const LOCK_RETRY_MS = 20;
 
 /**
  * V8's gc(), or null. Node offers it only under --expose-gc, a flag of the
@@ -28,7 +30,7 @@ export const MIN_GARBAGE_BYTES = 4 * 1024 * 1024;
  * on). Never switched when the host itself runs with the flag in any form
  * (`hostExposesGc`): its own gc is used, or none. undefined: another worker
  * holds the lock (never waited for: a worker terminated while holding it
- * would hang every waiter), try again later.
+ * would hang every waiter), try again in LOCK_RETRY_MS.
  */
 export function fetchGc(lock: Int32Array, hostExposesGc: boolean): (() => void) | null | undefined {
   const own = (globalThis as { gc?: unknown }).gc;
@@ -91,7 +93,12 @@ export class QuietCollector {
       return;
     }
     this.gc ??= this.fetch();
-    // null: no collection in this worker, ever; undefined: another worker was fetching, the next quiet spell tries again.
+    if (this.gc === undefined) {
+      // Another worker is fetching (the workers of a burst fall quiet together): again in a moment.
+      this.timer = setTimeout(() => this.quiet(), LOCK_RETRY_MS).unref();
+      return;
+    }
+    // null: no collection in this worker, ever.
     if (!this.gc) return;
     // Twice: dropped Buffers' memory goes back (and leaves V8's count of external memory) only at
     // the collection after the one that found them dead (measured: a dropped 16-MB Buffer, RSS 105
