@@ -129,14 +129,13 @@ it("collects a worker's garbage once its runs are quiet, so what a run left is n
   const seesGc = await kit.bundle("sees-gc", taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(`${threadId} ${typeof globalThis.gc}`);'));
   const launcher = kit.launcher({ maxConcurrentRuns: 1 });
   try {
-    const run = kit.run(launcher, litter, { isolation: "context" });
-    expect((await run.outcome).status).toBe("success");
+    const litterThread = await threadOf(kit.run(launcher, litter, { isolation: "context" }));
     expect(launcher.workers().retainedBytes).toBeGreaterThan(40 * MB);
     await waitFor(() => launcher.workers().retainedBytes < 24 * MB, { what: "the worker's garbage collected" });
     // The worker switched --expose-gc on and off to collect: the contexts it makes afterwards have no gc().
     const after = kit.run(launcher, seesGc, { isolation: "context" });
     expect((await after.outcome).status).toBe("success");
-    expect(after.text()).toBe(`${run.text()} undefined`);
+    expect(after.text()).toBe(`${litterThread} undefined`);
   } finally {
     await launcher.close();
   }

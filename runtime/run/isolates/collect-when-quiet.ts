@@ -65,8 +65,8 @@ export class QuietCollector {
     private readonly idle: () => boolean,
     /** The worker's heap and Buffers now. */
     private readonly heapBytes: () => number,
-    /** Tells the host what the worker retains now: after a collection, or after V8 collected on its own. */
-    private readonly report: () => void,
+    /** Tells the host what the worker retains now (`bytes`): after a collection, or after V8 collected on its own. */
+    private readonly report: (bytes: number) => void,
     /** fetchGc, bound to the worker's lock. */
     private readonly fetch: () => (() => void) | null | undefined,
   ) {
@@ -112,6 +112,6 @@ export class QuietCollector {
 
   private told(bytes: number): void {
     this.reported = bytes;
-    this.report();
+    this.report(bytes);
   }
 }

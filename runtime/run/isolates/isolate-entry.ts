@@ -75,8 +75,8 @@ stock?.fill();
 /** What a burst of runs left in this thread's heap goes once the runs are quiet (collect-when-quiet.ts). */
 const collector = new QuietCollector(
   () => current === null,
-  () => retainedBytes(),
-  () => post({ type: "collected", retainedBytes: retainedBytes() }),
+  retainedBytes,
+  (bytes) => post({ type: "collected", retainedBytes: bytes }),
   () => fetchGc(data.gcFlagLock, data.hostExposesGc),
 );
 /** `task` mode: the task's realm and class, kept while its bundle stays the same. */
