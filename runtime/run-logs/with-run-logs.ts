@@ -45,6 +45,7 @@ export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): RunLaunc
       };
     },
     leadTimeMs: (taskId, isolation) => launcher.leadTimeMs(taskId, isolation),
+    configure: (limits) => launcher.configure?.(limits),
     close: () => launcher.close(),
   };
 }
