@@ -42,6 +42,7 @@ export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): RunLaunc
           launched.cancel();
           void writer.close();
         },
+        standAlone: () => launched.standAlone?.() ?? false,
       };
     },
     leadTimeMs: (taskId, isolation) => launcher.leadTimeMs(taskId, isolation),

@@ -36,29 +36,47 @@ export type RunChildrenMessage =
 /** How long after SIGKILL a child's exit is waited for. */
 const KILL_WAIT_MS = 1000;
 
-/** One Int32 shared by the host and a worker: non-zero while the run the worker serves is over. */
+/**
+ * One Int32 shared by the host and a worker: OVER while no run the worker
+ * serves may start processes, else the token of the run that may (a warm
+ * worker begins a run queued behind another by itself, and sets its token).
+ */
 export type RunOverFlag = Int32Array;
+
+/** The run is over: spawns throw. */
+const OVER = 1;
+/** The token of a run that is the only one its worker ever serves (`worker` isolation). */
+export const ANY_RUN = 0;
 
 export function newRunOverFlag(): RunOverFlag {
   return new Int32Array(new SharedArrayBuffer(4));
 }
 
-/** The host's side: the run is over (spawns throw), or a new run begins (they may start processes again). */
-export function setRunOver(flag: RunOverFlag, over: boolean): void {
-  Atomics.store(flag, 0, over ? 1 : 0);
+/** The host's side: the run is over (spawns throw), or the run with `token` begins (it may start processes). */
+export function setRunOver(flag: RunOverFlag, over: boolean, token = ANY_RUN): void {
+  Atomics.store(flag, 0, over ? OVER : token);
+}
+
+/** The run with `token` is over, unless its worker moved on to another run already (then that one's token stays). */
+export function endRunOf(flag: RunOverFlag, token: number): void {
+  Atomics.compareExchange(flag, 0, token, OVER);
 }
 
 type SpawnOptions = { detached?: boolean };
 
-/** Installs the patch in this worker and answers the host's `children.end`. Call before task code loads. */
-export function trackRunChildren(port: MessagePort, over: RunOverFlag): void {
+/**
+ * Installs the patch in this worker and answers the host's `children.end`. Call before task code loads.
+ * Returns whether processes a run started are still tracked; `ended` is called once the host's
+ * `children.end` is done.
+ */
+export function trackRunChildren(port: MessagePort, over: RunOverFlag, ended: () => void = () => {}): () => boolean {
   const live = new Set<ChildProcess>();
   const groups = new Set<number>();
   // `spawn` is Node's, undocumented in the types: every async child_process API calls it.
   const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, options: SpawnOptions) => unknown };
   const original = proto.spawn;
   proto.spawn = function spawn(this: ChildProcess, options: SpawnOptions) {
-    if (Atomics.load(over, 0) !== 0) {
+    if (Atomics.load(over, 0) === OVER) {
       throw Object.assign(new Error("taskhost: no run is in progress here (it ended, timed out or was stopped): a process started now would belong to no run"), {
         code: "ERR_TASKHOST_RUN_OVER",
       });
@@ -87,8 +105,12 @@ export function trackRunChildren(port: MessagePort, over: RunOverFlag): void {
 
   port.on("message", (message: RunChildrenMessage) => {
     if (message?.type !== "children.end") return;
-    void endChildren(live, groups, message.graceMs).then((killed) => post(port, { type: "children.ended", killed }));
+    void endChildren(live, groups, message.graceMs).then((killed) => {
+      post(port, { type: "children.ended", killed });
+      ended();
+    });
   });
+  return () => groups.size > 0;
 }
 
 /**

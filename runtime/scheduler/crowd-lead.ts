@@ -33,6 +33,20 @@ export class CrowdLead {
     return Math.min(MAX_CROWD_LEAD_MS, Math.round(Math.max(0, dueTogether - 1) * this.perRunMs));
   }
 
+  /** leadMs() for the runs due at `at`, given how many are due at each instant. */
+  at(due: ReadonlyMap<number, number>, at: number | null | undefined): number {
+    return at == null ? 0 : this.leadMs(due.get(at) ?? 0);
+  }
+
+  /**
+   * How much earlier than GO_AHEAD_MS the runs due at `at` are told to go: telling each costs
+   * the host about what arming it did, and a run queued behind another in a lane (run-lanes.ts)
+   * loads on that run's worker once told, so the whole crowd's loads are done before the instant.
+   */
+  goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined): number {
+    return 2 * this.at(due, at);
+  }
+
   /** What arming one run costs now, as measured (ms). */
   get perRun(): number {
     return this.perRunMs;

@@ -73,6 +73,12 @@ export interface StartOptions {
    * together begin together instead of one after another.
    */
   notBefore?: number;
+  /**
+   * The run id of a run this one is to follow (it takes over that run's slot): its code begins
+   * only once that run's code is over. A launcher may queue it where that run runs, so it begins
+   * there without a round trip through the host. A run the launcher does not know is over.
+   */
+  after?: number;
 }
 
 export interface LaunchedRun {
@@ -93,6 +99,11 @@ export interface LaunchedRun {
   stop(status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts?: boolean): void;
   /** Gives up a run that never started (pre-warmed, then cancelled); its isolate is released. */
   cancel(): void;
+  /**
+   * Started `after` another run that has not ended: that run no longer bounds it (it has a slot
+   * of its own now), so it begins as soon as it can. false: it began already (or ended).
+   */
+  standAlone?(): boolean;
 }
 
 export interface RunLauncher {

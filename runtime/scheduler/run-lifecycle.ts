@@ -37,8 +37,11 @@ export type Settlement =
   /** Its claim could not be written: it must not start (it could run twice after a crash). */
   | { kind: "unclaimed"; error: unknown };
 
-/** Which run slot a run holds: one of max_concurrent_runs, a standby launch ahead of a slot, or none. */
-export type SlotHold = "held" | "standby" | null;
+/**
+ * Which run slot a run holds: one of max_concurrent_runs, a standby launch ahead of a slot, a
+ * place in a lane behind a run holding one (run-lanes.ts: it takes that slot over), or none.
+ */
+export type SlotHold = "held" | "standby" | "follows" | null;
 
 export interface LifecycleHooks {
   /** Frees the run's slot, or withdraws it from the wait for one. */
@@ -68,12 +71,18 @@ export class RunLifecycle {
   readonly recorded: Promise<RunRow | undefined>;
   private markRecorded: (row: RunRow | undefined) => void = () => {};
 
+  /** Whether the claim has resolved (runId then says how), so no await is needed to read it. */
+  claimKnown = false;
+
   constructor(
     readonly subject: RunSubject,
     claim: Promise<number | null>,
     private readonly hooks: LifecycleHooks,
   ) {
-    this.claim = claim.then((id) => (this.runId = id));
+    this.claim = claim.then((id) => {
+      this.claimKnown = true;
+      return (this.runId = id);
+    });
     // A claim that fails is dealt with where the run would start or is settled.
     this.claim.catch(() => {});
     this.recorded = new Promise((resolve) => (this.markRecorded = resolve));

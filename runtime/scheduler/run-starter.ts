@@ -7,7 +7,7 @@ import type { PendingWork } from "./pending-work.ts";
 import type { Isolation, RunLauncher, RunSink } from "./run-launcher.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { logFields, type RunRecorder } from "./run-recorder.ts";
-import { RunSlots } from "./run-slots.ts";
+import { SlotKeeper } from "./slot-keeper.ts";
 import { LATE_MS, skipMessage } from "./scheduling-policy.ts";
 import type { Clock, HostLog, SharedLedger, TaskLogLine, Timers } from "./scheduler-types.ts";
 
@@ -29,6 +29,8 @@ export interface RunStarterOptions {
   isolationOf(task: LoadedTask): Isolation;
   /** The occurrence of the schedule after `scheduledFor`; null: none, or the schedule is gone. */
   following(scheduleId: string, scheduledFor: number): number | null;
+  /** Runs of the task in flight (admitted and not settled). */
+  runsOfTask(taskId: string): number;
   stopping(): boolean;
 }
 
@@ -38,12 +40,17 @@ export interface RunStarterOptions {
  * read right before its method begins and written in order.
  */
 export class RunStarter {
-  private readonly slots: RunSlots;
+  private readonly slots: SlotKeeper;
   /** Each task's state writes, chained: a run's state is read after the writes before it landed. */
   private readonly stateWrites = new Map<string, Promise<void>>();
 
   constructor(private readonly options: RunStarterOptions) {
-    this.slots = new RunSlots(options.maxConcurrentRuns);
+    this.slots = new SlotKeeper(options.maxConcurrentRuns, {
+      clock: options.clock,
+      timers: options.timers,
+      mayFollow: (run) => this.mayFollow(run),
+      isolationOf: options.isolationOf,
+    });
   }
 
   setLimit(maxConcurrentRuns: number): void {
@@ -56,9 +63,8 @@ export class RunStarter {
 
   /** A claimed run is launched ahead of its instant, if a slot (or a standby place) is free; `onLoaded` once its code is. */
   prewarm(run: RunLifecycle, onLoaded: () => void): void {
-    if (this.slots.tryAcquire()) run.slot = "held";
-    else if (this.slots.tryStandby()) run.slot = "standby";
-    else return;
+    // Without a slot, one that may follow another is launched too (its code loads behind that run's, ahead of its instant).
+    if (!this.slots.ahead(run) && !this.mayFollow(run)) return;
     // A launch that fails here is tried again, and reported, when the run starts.
     try {
       this.launch(run);
@@ -73,30 +79,18 @@ export class RunStarter {
     });
   }
 
-  /** Frees a settled run's slot, or withdraws it from the wait for one. */
+  /** Frees a settled run's slot (or passes it to the next run of its lane), or withdraws it from the wait for one. */
   freeSlot(run: RunLifecycle): void {
-    if (run.slot === "held") this.slots.release();
-    else {
-      if (run.slot === "standby") this.slots.releaseStandby();
-      this.slots.withdraw(run);
-    }
-    run.slot = null;
+    this.slots.free(run);
   }
 
   /** An admitted (waiting) run, to its settlement. */
   async execute(run: RunLifecycle): Promise<void> {
-    if (run.slot !== "held") {
-      if (!this.slots.tryAcquire()) {
-        run.waited ??= "slot";
-        if (!(await this.slots.acquire(run))) return; // withdrawn: it was settled meanwhile
-      }
-      if (run.settled) return this.slots.release();
-      if (run.slot === "standby") this.slots.releaseStandby();
-      run.slot = "held";
-    }
+    if (run.slot !== "held" && !(await this.slots.slotOrLane(run))) return;
     let id: number | null;
     try {
-      id = await run.claim;
+      // Known already: no turn of the loop between a follower's joining its lane and its launch.
+      id = run.claimKnown ? run.runId : await run.claim;
     } catch (error) {
       run.settle({ kind: "unclaimed", error });
       return;
@@ -143,7 +137,9 @@ export class RunStarter {
       // A scheduled run's code begins on its instant (told ahead of it, it waits for it where it runs), and
       // within a second of it or not at all (the machine froze): then catch_up decides.
       const timing = subject.trigger === "schedule" ? { notBefore: subject.scheduledFor, lateAfterMs: LATE_MS } : undefined;
-      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), timing);
+      // A follower begins once the run ahead of it in its lane is over (their slot is one).
+      const after = run.slot === "follows" ? this.slots.runAhead(run)?.runId : null;
+      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), after == null ? timing : { ...timing, after });
       const outcome = await launched.outcome;
       // On a shared ledger its start was recorded, fenced by this host's lease, which may have lapsed
       // meanwhile: it ends unbegun, recorded interrupted (a survivor may have recorded so already).
@@ -160,6 +156,23 @@ export class RunStarter {
       run.settle({ kind: "ran", outcome });
       return;
     }
+  }
+
+  /**
+   * Whether a run without a slot may follow another in a lane: a scheduled run on its instant
+   * under `context` (its launcher can queue it where the run ahead runs), on a ledger no other
+   * host writes (a fenced start would come between), and no other run of its task in flight
+   * (its state is read ahead, before the run ahead of it is over).
+   */
+  private mayFollow(run: RunLifecycle): boolean {
+    const { subject } = run;
+    return (
+      !this.options.shared &&
+      subject.trigger === "schedule" &&
+      !this.options.stopping() &&
+      this.options.isolationOf(subject.task) === "context" &&
+      this.options.runsOfTask(subject.task.id) === (run.inFlight ? 1 : 0)
+    );
   }
 
   /** A scheduled occurrence that became a catch-up: the ledger says so before it runs. false: it does not start. */
@@ -261,7 +274,7 @@ export class RunStarter {
       memoryLimitMb: task.meta.memoryLimitMb,
       isolation: this.options.isolationOf(task),
       nextOccurrence: trigger === "schedule" || trigger === "catch-up" ? this.options.following(scheduleId, scheduledFor) : null,
-      standby: run.slot === "standby",
+      standby: run.slot !== "held",
     };
     run.launched = this.options.launcher.launch(request, this.sinkOf(run));
   }

@@ -41,6 +41,11 @@ export class RunsInFlight {
     return runs;
   }
 
+  /** How many runs of the task are in flight. */
+  countOf(taskId: string): number {
+    return this.perTask.get(taskId) ?? 0;
+  }
+
   /** Whether a run of the task is in flight. */
   hasTask(taskId: string): boolean {
     return this.perTask.has(taskId);

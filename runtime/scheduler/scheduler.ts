@@ -75,6 +75,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       shared: options.shared ?? null,
       isolationOf: (task) => options.isolationOf?.(task) ?? "worker",
       following: (scheduleId, at) => this.book.state(scheduleId)?.occurrences.after(at) ?? null,
+      runsOfTask: (taskId) => this.inFlight.countOf(taskId),
       stopping: () => this.stopping != null,
     });
     this.hooks = { freeSlot: (run) => this.starter.freeSlot(run), settled: (run, settlement) => this.settled(run, settlement) };
@@ -220,8 +221,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const arming: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
-        const leadMs = this.starter.leadTimeMs(state.task) + (state.nextRun == null ? 0 : this.crowdLead.leadMs(due.get(state.nextRun) ?? 0));
-        const timing = timingOf(state, leadMs, this.goAheadMs, taskBusy);
+        // A crowded instant's runs also go ahead earlier (crowd-lead.ts: goAheadMs).
+        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor), taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           const armed = this.apply(state, step);

@@ -29,6 +29,11 @@ export class FakeRun implements LaunchedRun {
   /** When start() was called, and the instant it was told not to begin before. */
   startAskedAt: number | null = null;
   notBefore: number | null = null;
+  /** StartOptions.after: the run id it was to follow, if any. */
+  after: number | null = null;
+  /** Taken out of its wait for the run it followed (standAlone). */
+  stoodAlone = false;
+  private leaveLine: () => void = () => {};
   /** The state the method was given. */
   stateSeen: Record<string, unknown> | null = null;
   stopped: { status: "timeout" | "interrupted"; reason: string; graceMs: number; completedCounts: boolean } | null = null;
@@ -43,6 +48,8 @@ export class FakeRun implements LaunchedRun {
     private readonly sink: RunSink,
     private readonly plan: FakeRunPlan,
     private readonly time: FakeTime,
+    /** The launcher's run with a run id (StartOptions.after), while it is known. */
+    private readonly find: (runId: number) => FakeRun | undefined = () => undefined,
   ) {
     this.launchedAt = time.now();
     this.outcome = new Promise((resolve) => (this.resolve = resolve));
@@ -55,8 +62,12 @@ export class FakeRun implements LaunchedRun {
     this.notBefore = options?.notBefore ?? null;
     const notBefore = options?.notBefore ?? -Infinity;
     const notAfter = options?.lateAfterMs === undefined ? Infinity : Math.max(this.time.now(), notBefore) + options.lateAfterMs;
+    this.after = options?.after ?? null;
     void (async () => {
       await this.plan.beginsAfter;
+      // As the real launchers do: it begins once the run it follows is over (or standAlone() lets it go).
+      const ahead = options?.after === undefined ? undefined : this.find(options.after);
+      if (ahead && !ahead.ended) await Promise.race([ahead.outcome, new Promise<void>((resolve) => (this.leaveLine = resolve))]);
       const state = await readState();
       if (notBefore > this.time.now()) await new Promise<void>((resolve) => this.time.setTimeout(() => resolve(), notBefore - this.time.now()));
       if (this.ended) return;
@@ -74,6 +85,13 @@ export class FakeRun implements LaunchedRun {
     this.stopped = { status, reason, graceMs, completedCounts };
     if (this.plan.honoursAbort && this.startedAt !== null) this.finish(completedCounts ? "success" : status, completedCounts ? null : reason);
     else this.time.setTimeout(() => this.finish(status, reason), graceMs);
+  }
+
+  standAlone(): boolean {
+    if (this.ended || this.startedAt !== null) return false;
+    this.stoodAlone = true;
+    this.leaveLine();
+    return true;
   }
 
   cancel(): void {
@@ -103,7 +121,7 @@ export class FakeLauncher implements RunLauncher {
 
   launch(request: RunRequest, sink: RunSink): FakeRun {
     if (this.closed) throw new Error("fake launcher: closed");
-    const run = new FakeRun(request, sink, this.plan(request), this.time);
+    const run = new FakeRun(request, sink, this.plan(request), this.time, (runId) => this.runs.find((r) => r.request.runId === runId));
     this.runs.push(run);
     return run;
   }

@@ -17,6 +17,7 @@ import type { Isolation, LaunchedRun, RunOutcome } from "../../runtime/scheduler
 
 export interface CollectedRun {
   run: LaunchedRun;
+  runId: number;
   lines: Array<{ level: LogLevel; line: string }>;
   state: Record<string, unknown>;
   startedAt: number | null;
@@ -90,7 +91,9 @@ export class IsolateKit {
     const lines: CollectedRun["lines"] = [];
     const state: Record<string, unknown> = { ...options.state };
     const taskId = options.task ?? path.basename(bundlePath);
+    const runId = this.runIds++;
     const collected: CollectedRun = {
+      runId,
       lines,
       state,
       startedAt: null,
@@ -100,7 +103,7 @@ export class IsolateKit {
     };
     const run = launcher.launch(
       {
-        runId: this.runIds++,
+        runId,
         task: { id: taskId, title: taskId },
         bundlePath,
         scheduleId: `${taskId}#${options.method ?? "main"}`,

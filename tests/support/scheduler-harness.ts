@@ -14,6 +14,7 @@ import type { HostLog, SchedulerEvents, SharedLedger } from "../../runtime/sched
 import type { ScheduleSpec } from "../../runtime/schedule/schedule-spec.ts";
 import type { LoadedTask, TaskSchedule } from "../../runtime/task-file/loaded-task.ts";
 import { TASK_META_DEFAULTS, type ResolvedTaskMeta } from "../../runtime/task-file/task-meta.ts";
+import type { Isolation } from "../../runtime/scheduler/run-launcher.ts";
 import { FakeLauncher } from "./fake-launcher.ts";
 import { FakeTime } from "./fake-time.ts";
 
@@ -36,14 +37,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function harness(options: { start: number; maxConcurrentRuns?: number; historyPerTask?: number; dir?: string; owner?: string }): Promise<Harness> {
+export async function harness(options: { start: number; maxConcurrentRuns?: number; historyPerTask?: number; dir?: string; owner?: string; isolation?: HarnessIsolation }): Promise<Harness> {
   // A memory-backed folder where there is one: the ledger is real, its fsyncs cost nothing.
   const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
   const dir = options.dir ?? (await mkdtemp(path.join(base, "taskhost-scheduler-")));
   const ledger = await openSqlJsLedger({ path: path.join(dir, "scheduler.db") });
   const time = new FakeTime(options.start);
-  return withScheduler({ dir, ledger, time, maxConcurrentRuns: options.maxConcurrentRuns, historyPerTask: options.historyPerTask, owner: options.owner });
+  return withScheduler({ dir, ledger, time, maxConcurrentRuns: options.maxConcurrentRuns, historyPerTask: options.historyPerTask, owner: options.owner, isolation: options.isolation });
 }
+
+/** Every task's isolation level, or each task's by its id. */
+type HarnessIsolation = Isolation | ((taskId: string) => Isolation);
 
 /** Another scheduler (a second host, or the next life of one) on a ledger and clock. */
 export function withScheduler(options: {
@@ -56,6 +60,8 @@ export function withScheduler(options: {
   ownsLedger?: boolean;
   /** Other hosts write the ledger too (the scheduler's shared-ledger port). */
   shared?: SharedLedger;
+  /** The tasks' isolation level (default `worker`, the scheduler's own default). */
+  isolation?: HarnessIsolation;
 }): Harness {
   const { dir, ledger, time } = options;
   const launcher = new FakeLauncher(time);
@@ -73,6 +79,7 @@ export function withScheduler(options: {
     shared: options.shared,
     clock: time,
     timers: time,
+    ...(options.isolation ? { isolationOf: (task: LoadedTask) => (typeof options.isolation === "function" ? options.isolation(task.id) : options.isolation!) } : {}),
   });
   const events: Harness["events"] = [];
   for (const name of ["run.start", "run.end", "run.skipped", "occurrence.missed", "task.paused"] as const) {

@@ -17,7 +17,7 @@ import { fetchGc, QuietCollector } from "./collect-when-quiet.ts";
 import { mapStack, runEnded } from "./script-cache.ts";
 import { makeTaskContext } from "../task-context-factory.ts";
 import { taskExport, taskMethod, type TaskExport } from "../task-export.ts";
-import { trackRunChildren } from "../run-children.ts";
+import { setRunOver, trackRunChildren } from "../run-children.ts";
 import { reportRunMemoryUntil } from "../report-run-memory.ts";
 import type { TaskContext } from "../../api/task-context.ts";
 import { abortReason } from "../../api/abort-reason.ts";
@@ -49,7 +49,8 @@ const post = (message: FromIsolate): void => {
   port.postMessage(message);
 };
 // Before any task code: what a run starts ends with it (issue 10.4); the host asks after each run.
-trackRunChildren(port, data.over);
+// A run queued behind one that started processes begins once they are ended.
+const hasChildren = trackRunChildren(port, data.over, () => advance());
 
 interface ActiveRun {
   load: RunLoad;
@@ -59,6 +60,12 @@ interface ActiveRun {
   abort: AbortController;
   /** When its load ended (Date.now()). */
   loadedAt: number;
+  /** Queued: when the run before it was over (its wait behind that run is not lateness). */
+  turnAt?: number;
+  /** Queued: taken by this worker or back by the host, whichever swaps it first (RunLoad.queued). */
+  cell?: Int32Array;
+  /** Queued: its module failed to load (reported on its turn, as a run that failed to load). */
+  loadError?: { error: unknown };
   started: boolean;
   returned: boolean;
   ended: boolean;
@@ -66,11 +73,16 @@ interface ActiveRun {
   told?: boolean;
   /** The wait for its instant, cleared if it ends first (cancelled). */
   instantTimer?: NodeJS.Timeout;
+  /** Queued behind the run before it (RunLoad.queued): its go, kept until its turn. */
+  go?: { state: Record<string, unknown>; late: { askedAt: number; afterMs: number } | undefined; notBefore: number | undefined };
 }
 
+/** The run being served: loaded and waiting for its go, waiting for its instant, or running. */
 let current: ActiveRun | null = null;
+/** Runs loaded ahead behind `current`, in order (RunLoad.queued): each begins as the one before ends. */
+const queue: ActiveRun[] = [];
 /** `context`: contexts made while the worker is idle, as many as its last burst of runs needed (realm-stock.ts). */
-const stock = data.mode === "context" ? new RealmStock(data.apiScript, () => current === null) : null;
+const stock = data.mode === "context" ? new RealmStock(data.apiScript, () => current === null && queue.length === 0) : null;
 stock?.fill();
 /** What a burst of runs left in this thread's heap goes once the runs are quiet (collect-when-quiet.ts). */
 const collector = new QuietCollector(
@@ -86,12 +98,17 @@ port.on("message", (message: ToIsolate) => {
   // children.end is answered by trackRunChildren's own listener.
   if (message.type === "children.end") return;
   const run = current && current.load.runId === message.runId ? current : null;
+  const queued = run ? null : (queue.find((q) => q.load.runId === message.runId) ?? null);
   switch (message.type) {
     case "load":
       load(message);
       break;
     case "go":
       if (run && !run.told) void begin(run, message.state, message.late, message.notBefore);
+      if (queued && !queued.go) {
+        queued.go = { state: message.state, late: message.late, notBefore: message.notBefore };
+        advance();
+      }
       break;
     case "abort":
       run?.abort.abort(abortReason(message.reason, message.graceful === true));
@@ -100,10 +117,15 @@ port.on("message", (message: ToIsolate) => {
         post({ type: "too-late", runId: run.load.runId });
         void end(run, null);
       }
+      if (queued) {
+        post({ type: "too-late", runId: queued.load.runId });
+        dropQueued(queued);
+      }
       break;
     case "cancel":
       // Also while it waits for its instant: it never begins.
       if (run && !run.started) void end(run, null);
+      if (queued) dropQueued(queued);
       break;
     default:
       break;
@@ -115,6 +137,7 @@ let stopMemoryReports: () => void = () => {};
 
 function load(request: RunLoad): void {
   post({ type: "loading", runId: request.runId });
+  if (request.queued) return loadQueued(request);
   stopMemoryReports();
   stopMemoryReports = reportRunMemoryUntil(port);
   let realm: RunRealm | null = null;
@@ -164,7 +187,7 @@ async function begin(run: ActiveRun, state: Record<string, unknown>, late: { ask
     sleepUntil(notBefore);
   }
   // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
-  if (late && Date.now() > Math.max(late.askedAt, run.loadedAt, notBefore) + late.afterMs) {
+  if (late && Date.now() > Math.max(late.askedAt, run.loadedAt, notBefore, run.turnAt ?? 0) + late.afterMs) {
     post({ type: "too-late", runId: id });
     return end(run, null);
   }
@@ -206,12 +229,71 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
     stopMemoryReports();
   }
   await outputDelivered();
-  runEnded(run.started ? run.load.script : null, () => current === null);
+  runEnded(run.started ? run.load.script : null, () => current === null && queue.length === 0);
   const retained = retainedBytes();
   if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retained });
   else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retained });
+  if (queue.length > 0) return advance();
   stock?.ranOut();
   collector.ranOut(retained);
+}
+
+// ---- runs queued behind the one being served ---------------------------------
+
+/** A queued run's cell (RunLoad.queued): the first swap from QUEUED decides where it begins. */
+const QUEUED = 0;
+const BEGUN_HERE = 1;
+
+/** A run loaded ahead behind the current one: its module runs now, its method when its turn comes. */
+function loadQueued(request: RunLoad): void {
+  const realm = stock ? stock.take() : new RunRealm("taskhost:run", data.apiScript);
+  const run: ActiveRun = { load: request, realm, instance: {}, fn: () => {}, abort: new AbortController(), loadedAt: Date.now(), started: false, returned: false, ended: false, cell: request.queued };
+  try {
+    ({ instance: run.instance, fn: run.fn } = taskMethod(taskExport(realm.main(request.script, request.importMetaUrl)), request.method));
+  } catch (error) {
+    // Its failure is its own: reported on its turn, as a run that failed to load.
+    run.loadError = { error };
+  }
+  queue.push(run);
+  post({ type: "ready", runId: request.runId });
+  advance();
+}
+
+/**
+ * The next queued run becomes current once the run before it is over (and the processes it
+ * started are ended) and its go came: unless the host took it back first (to begin it elsewhere).
+ */
+function advance(): void {
+  const had = queue.length > 0;
+  while (current === null && queue.length > 0 && queue[0]!.go && !hasChildren()) {
+    const run = queue.shift()!;
+    if (Atomics.compareExchange(run.cell!, 0, QUEUED, BEGUN_HERE) !== QUEUED) {
+      // The host took it back: it is another worker's now.
+      run.realm.dispose();
+      continue;
+    }
+    current = run;
+    run.turnAt = Date.now();
+    setRunOver(data.over, false, run.load.token);
+    stopMemoryReports();
+    stopMemoryReports = reportRunMemoryUntil(port);
+    if (run.loadError) return void end(run, run.loadError.error, true);
+    const { state, late, notBefore } = run.go!;
+    void begin(run, state, late, notBefore);
+  }
+  if (had && current === null && queue.length === 0) {
+    stock?.ranOut();
+    collector.ranOut(retainedBytes());
+  }
+}
+
+/** A queued run that will not begin here (cancelled, aborted): its context goes, and the host hears it is done. */
+function dropQueued(run: ActiveRun): void {
+  queue.splice(queue.indexOf(run), 1);
+  run.ended = true;
+  run.realm.dispose();
+  post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retainedBytes() });
+  advance();
 }
 
 /** Heap and Buffers alike: a run's Buffers left as garbage stay in the thread until a collection. */

@@ -14,6 +14,13 @@ export const RECYCLE_RUNS = 2000;
 /** Growth of the heap and Buffers a worker retains, over its baseline, after which it is replaced. */
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
+/**
+ * Runs queued on one worker behind the run it serves, at most: each holds a
+ * loaded context (~150 KB) until its turn; 100 runs due on one boundary over
+ * 16 run slots queue about 6 deep.
+ */
+export const MAX_QUEUED = 16;
+
 /** Idle time after which a `context` worker beyond the core count retires. */
 export const SURPLUS_IDLE_MS = 10_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */

@@ -32,7 +32,7 @@ import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import { RunHolds } from "./run-holds.ts";
-import { RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+import { MAX_QUEUED, RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 
 export interface WorkerCounts {
   context: number;
@@ -149,6 +149,15 @@ export class IsolatePool {
     if (group.spec.mode === "task") this.serveWaiters(group);
   }
 
+  /**
+   * Whether a run of `spec` may be queued on `worker` behind the run it serves (IsolateLaunchedRun.startBehind):
+   * a live `context` worker of that group, serving a run, with fewer than MAX_QUEUED runs queued.
+   */
+  queueable(worker: IsolateWorker, spec: GroupSpec): boolean {
+    const group = this.groupOf.get(worker);
+    return !this.closed && group?.spec.key === spec.key && spec.mode === "context" && !worker.dead && worker.serving && worker.queuedRuns < MAX_QUEUED;
+  }
+
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
   hasIdle(spec: GroupSpec): boolean {
     return this.groups.get(spec.key)?.idle.some((worker) => worker.online) ?? false;
@@ -159,6 +168,8 @@ export class IsolatePool {
     this.holds.end(worker);
     const group = this.groupOf.get(worker);
     if (!group) return;
+    // Runs queued on it begin there now, one after another: it stays busy (worn or not, it retires after them).
+    if (reusable && worker.queuedRuns > 0 && !worker.dead && !this.closed) return this.handOut(group, worker);
     const { runs, heapGrowthBytes } = this.options.recycle ?? { runs: RECYCLE_RUNS, heapGrowthBytes: RECYCLE_HEAP_GROWTH };
     const worn = worker.runs >= runs || (worker.baseHeap !== null && worker.lastHeap - worker.baseHeap > heapGrowthBytes);
     if (!reusable || worker.dead || worn || this.closed || this.groups.get(group.spec.key) !== group) {

@@ -39,6 +39,14 @@ export interface RunLoad {
   scheduledFor: number;
   attempt: number;
   trigger: RunTriggerName;
+  /** Set in the worker's RunOverFlag while this run may start processes (run-children.ts). */
+  token: number;
+  /**
+   * Queued behind the run the worker serves now: it loads at once and begins, by the worker's own
+   * doing, as soon as that run is over and its go has come. The cell decides, by one atomic swap
+   * from 0, whether the worker begins it (1) or the host took it back to begin it elsewhere (2).
+   */
+  queued?: Int32Array;
 }
 
 export type ToIsolate =

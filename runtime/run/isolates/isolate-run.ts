@@ -5,7 +5,7 @@
  * that must be killed takes its worker with it; otherwise the worker goes back
  * to the pool. Statuses and messages are those of the `worker` level.
  */
-import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus } from "../../scheduler/run-launcher.ts";
+import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus, StartOptions } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../../scheduler/grace-period.ts";
 import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
 import { MAX_LINE_CHARS } from "../../util/line-splitter.ts";
@@ -38,7 +38,27 @@ export interface IsolateRunOptions {
   onWorker?: () => void;
 }
 
-export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
+/** A run on a warm isolate worker, which another run may be queued behind. */
+export interface IsolateLaunchedRun extends LaunchedRun {
+  /**
+   * start(), queued on `worker` behind the run it serves: it loads there now and the worker
+   * begins it by itself once that run is over (no round trip through the host).
+   */
+  startBehind(worker: IsolateWorker, readState: () => Promise<Record<string, unknown>>, options?: StartOptions): void;
+  /** Queued: taken back to begin on any worker as soon as it can. false: it began (or ended) already. */
+  standAlone(): boolean;
+  /** The worker it is loaded on or runs on, until it ends. */
+  servedBy(): IsolateWorker | null;
+}
+
+let lastToken = 1;
+/** A run's token in its worker's RunOverFlag (run-children.ts): 0 and 1 are taken. */
+function nextToken(): number {
+  lastToken = lastToken >= 0x7fffffff ? 2 : lastToken + 1;
+  return lastToken;
+}
+
+export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun {
   const { pool, request, sink } = options;
   const excerpt = new OutputExcerpt();
   // Every line goes to the sink (a run's log file keeps them all); the task log's budget is the scheduler's.
@@ -68,6 +88,9 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
   let settle: (outcome: RunOutcome) => void = () => {};
   const outcome = new Promise<RunOutcome>((resolve) => (settle = resolve));
   const runId = request.runId;
+  const token = nextToken();
+  /** Queued behind another run on its worker (startBehind): the cell that decides where it begins. */
+  let cell: Int32Array | null = null;
 
   /** `kill`: the worker is in an unknown state (still running the task) and must go. */
   const finish = (status: EndStatus, error: string | null, kill: boolean) => {
@@ -81,10 +104,16 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt, ...(tooLate ? { late: true } : {}) });
     if (!worker) return done();
     const w = worker;
+    if (!kill && cell && !w.serves(tenant)) {
+      // Ended while queued behind another run (dropped, or its load failed): that run's end frees the worker.
+      w.detach(tenant);
+      if (!w.serving) pool.release(w, true);
+      return done();
+    }
     if (!kill) w.endOutput();
     w.detach(tenant);
     // From now on its spawns throw: a loop of them ends, and nothing starts that the host misses.
-    w.runOver(true);
+    w.runOver(true, token);
     if (childGroups.size === 0) {
       if (!kill) {
         pool.release(w, true);
@@ -122,8 +151,17 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
   };
 
+  /** Queued and not begun: taken back from its worker (which drops it). false: its worker began it first, or it is not queued. */
+  const takeBack = (): boolean => {
+    if (!cell || !worker || Atomics.compareExchange(cell, 0, 0, 2) !== 0) return false;
+    worker.send({ type: "cancel", runId });
+    return true;
+  };
+
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
     if (ended || forced) return;
+    // Still queued: it never begins, and the run its worker serves goes on.
+    if (takeBack()) return finish(status, reason, false);
     forced = { status, reason, completedCounts };
     // Told to go, its code may be running though its `ready` is not read yet (a load at start):
     // the worker decides, with the grace, whether it began (as for a run known to be loaded).
@@ -155,14 +193,15 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           break;
         case "ready":
           loaded = true;
-          // Waiting for start() (a pre-warmed run, a run waiting for a slot) is not the task's time.
-          if (!goSent) clearTimeout(timeoutTimer);
+          // Waiting for start() (a pre-warmed run, a run waiting for a slot, or for its turn behind another run) is not the task's time.
+          if (!goSent || cell) clearTimeout(timeoutTimer);
           markReady();
           break;
         case "too-late":
           tooLate = true;
           break;
         case "started":
+          watchMemory();
           startedAt = message.at;
           armTimeout();
           sink.started(message.at);
@@ -185,6 +224,8 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
     },
     output: writeLine,
     died(code, error) {
+      // Queued behind a run that took the worker with it: it never began, and begins on another worker.
+      if (cell && !forced && startedAt === null && worker && !worker.serves(tenant)) return void placeAgain();
       if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") {
         finish("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`, true);
       } else if (forced) finish(forced.status, forced.reason, true);
@@ -220,32 +261,57 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
 
   /** Its place in the pool's line (a run loaded ahead is told to go while it may still wait there). */
   const place = {};
-  const acquireAndLoad = () => options.pool.acquire(options.group, !options.deferLoad, place).then(
+  const acquireAndLoad = (ahead = !options.deferLoad) => options.pool.acquire(options.group, ahead, place).then(
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
       options.onWorker?.();
-      // Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker.
-      memory = trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
-      w.runOver(false);
+      w.runOver(false, token);
       w.attach(tenant);
-      w.send({
-        type: "load",
-        runId,
-        script: options.script,
-        importMetaUrl: options.importMetaUrl,
-        method: request.method,
-        task: request.task,
-        scheduleId: request.scheduleId,
-        scheduledFor: request.scheduledFor,
-        attempt: request.attempt,
-        trigger: request.trigger as RunTriggerName,
-      });
-      loadSent = true;
-      sendGo();
+      sendLoad(w);
     },
     (error: Error) => finish("interrupted", error.message, false),
   );
+
+  /** Over its memory_limit in Buffers and ArrayBuffers (which V8's heap limit does not cover): the run goes, with its worker. */
+  const watchMemory = () => {
+    memory ??= trackRunMemory({ label: request.scheduleId, limitMb: request.memoryLimitMb, stop: (reason) => finish("failure", reason, true) });
+  };
+
+  const sendLoad = (w: IsolateWorker) => {
+    // A queued run enters the memory book on its turn: until then its worker reports for the run ahead of it.
+    if (!cell) watchMemory();
+    w.send({
+      type: "load",
+      runId,
+      script: options.script,
+      importMetaUrl: options.importMetaUrl,
+      method: request.method,
+      task: request.task,
+      scheduleId: request.scheduleId,
+      scheduledFor: request.scheduledFor,
+      attempt: request.attempt,
+      trigger: request.trigger as RunTriggerName,
+      token,
+      ...(cell ? { queued: cell } : {}),
+    });
+    loadSent = true;
+    sendGo();
+  };
+
+  /** Off the worker it was queued on (taken back, or that worker died): loaded anew on another, to begin as soon as it can. */
+  const placeAgain = () => {
+    const w = worker!;
+    w.detach(tenant);
+    memory?.leave();
+    memory = null;
+    worker = null;
+    cell = null;
+    loadSent = false;
+    loaded = false;
+    goSent = false;
+    void acquireAndLoad(false);
+  };
   if (options.deferLoad) markReady();
   else void acquireAndLoad();
 
@@ -261,9 +327,30 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
       if (options.deferLoad) void acquireAndLoad();
       else if (!worker) pool.due(place);
     },
+    startBehind(w, readState, startOptions) {
+      if (ended) return;
+      askedAt = Date.now();
+      lateAfterMs = startOptions?.lateAfterMs;
+      notBefore = startOptions?.notBefore;
+      worker = w;
+      cell = new Int32Array(new SharedArrayBuffer(4));
+      w.enqueue(runId, tenant);
+      readAndGo(readState);
+      sendLoad(w);
+    },
+    standAlone() {
+      if (ended) return false;
+      if (!cell) return startedAt === null;
+      // Swapped first by its worker: it has begun there (or is beginning).
+      if (!takeBack()) return false;
+      placeAgain();
+      return true;
+    },
+    servedBy: () => (ended ? null : worker),
     stop,
     cancel() {
       if (ended) return;
+      if (takeBack()) return finish("interrupted", "cancelled before it started", false);
       if (worker && loaded && startedAt === null) {
         // The worker drops the loaded run and says done; until then it is not free.
         const w = worker;
@@ -284,7 +371,7 @@ export function launchIsolateRun(options: IsolateRunOptions): LaunchedRun {
           },
           died: () => pool.release(w, false),
         };
-        w.runOver(true);
+        w.runOver(true, token);
         w.attach(release);
         w.send({ type: "cancel", runId });
         settle({ status: "interrupted", error: "cancelled before it started", output: excerpt.toString(), startedAt: null, finishedAt: Date.now() });

@@ -10,7 +10,7 @@ import type { TaskPaths } from "../task-paths.ts";
 import type { FromIsolate, IsolateMode, IsolateWorkerData, ToIsolate } from "./isolate-protocol.ts";
 import type { RunMemoryReport } from "../report-run-memory.ts";
 import { runMemoryBook } from "../run-memory-book.ts";
-import { newRunOverFlag, setRunOver } from "../run-children.ts";
+import { endRunOf, newRunOverFlag, setRunOver } from "../run-children.ts";
 import { killGroupsAndWait } from "../end-run-children.ts";
 
 /** The run a worker serves now: it hears the worker's messages, output and death. */
@@ -47,6 +47,8 @@ export class IsolateWorker {
   online = false;
   private onlineWaiters: Array<() => void> = [];
   private tenant: IsolateTenant | null = null;
+  /** Runs queued behind the one served now (RunLoad.queued), by run id: each is served from its `started` (or `done`). */
+  private readonly queued = new Map<number, IsolateTenant>();
   private readonly thread: Worker;
   private readonly splitters: LineSplitter[];
   private lastError: (Error & { code?: string }) | null = null;
@@ -84,6 +86,14 @@ export class IsolateWorker {
         return;
       }
       if (message.type === "memory") this.lastMemory = message;
+      // A queued run's messages are its own; from its start (or its end unbegun) it is the one served.
+      const runId = "runId" in message ? message.runId : null;
+      const queued = runId === null ? undefined : this.queued.get(runId);
+      if (queued && message.type === "started") {
+        this.queued.delete(runId!);
+        this.tenant = queued;
+      } else if (queued && message.type !== "done") return queued.message(message);
+      else if (queued) this.queued.delete(runId!);
       if (message.type === "collected") {
         this.lastHeap = message.retainedBytes;
         // The first run's figure counted its garbage: what is retained after a collection is the truer baseline.
@@ -93,7 +103,7 @@ export class IsolateWorker {
         this.runs++;
         this.lastHeap = message.retainedBytes;
         this.baseHeap ??= message.retainedBytes;
-        this.tenant?.message(message);
+        (queued ?? this.tenant)?.message(message);
       } else if (message.type === "child.started" && !this.tenant) {
         // Started as its run ended (a spawn under way when the flag was set): no run is left to end it.
         void killGroupsAndWait([message.pgid]);
@@ -113,6 +123,9 @@ export class IsolateWorker {
         const tenant = this.tenant;
         this.tenant = null;
         tenant?.died(code, this.lastError);
+        const queued = [...this.queued.values()];
+        this.queued.clear();
+        for (const run of queued) run.died(code, null);
       });
     });
   }
@@ -128,9 +141,30 @@ export class IsolateWorker {
     for (const splitter of this.splitters) splitter.end();
   }
 
-  /** A run begins on it (`false`: it may start processes), or the one it serves is over (`true`: a spawn throws). */
-  runOver(over: boolean): void {
-    setRunOver(this.over, over);
+  /** The run with `token` begins on it (it may start processes), or is over (a spawn throws, unless the worker moved on to a queued run). */
+  runOver(over: boolean, token: number): void {
+    if (over) endRunOf(this.over, token);
+    else setRunOver(this.over, false, token);
+  }
+
+  /** Whether `tenant` is the one served now. */
+  serves(tenant: IsolateTenant): boolean {
+    return this.tenant === tenant;
+  }
+
+  /** Whether it serves a run now (or what a run left, such as its processes being ended). */
+  get serving(): boolean {
+    return this.tenant !== null;
+  }
+
+  /** Runs queued on it now (RunLoad.queued), not yet begun. */
+  get queuedRuns(): number {
+    return this.queued.size;
+  }
+
+  /** `tenant`'s run is queued behind the one served now: it hears its own messages, and is served from its start. */
+  enqueue(runId: number, tenant: IsolateTenant): void {
+    this.queued.set(runId, tenant);
   }
 
   /** Serve `tenant` from now on (one run at a time). */
@@ -140,9 +174,10 @@ export class IsolateWorker {
   }
 
   detach(tenant: IsolateTenant): void {
+    for (const [runId, queued] of this.queued) if (queued === tenant) this.queued.delete(runId);
     if (this.tenant !== tenant) return;
     this.tenant = null;
-    this.idleInBook(!this.dead);
+    this.idleInBook(!this.dead && this.queued.size === 0);
   }
 
   /** Between runs, what its last run left it occupying is in the memory book; while it serves one, the run's entry is. */

@@ -16,7 +16,7 @@ import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from ".
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
 import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
-import { launchIsolateRun } from "./isolate-run.ts";
+import { launchIsolateRun, type IsolateLaunchedRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
 import { launchWorkerRun } from "../worker-run.ts";
 import type { IsolateToolchain } from "./isolate-entry-file.ts";
@@ -58,6 +58,8 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly pool: IsolatePool;
   private readonly leadTimes = new LeadTimes();
   private readonly live = new Set<LaunchedRun>();
+  /** Runs not over, by run id: what a run started `after` another follows. */
+  private readonly byId = new Map<number, { run: LaunchedRun; isolate: IsolateLaunchedRun | null; group: GroupSpec | null }>();
   private readonly scripts = new Map<string, boolean>();
   private readonly warned = new Set<string>();
   /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
@@ -90,9 +92,10 @@ export class IsolatingLauncher implements RunLauncher {
     let launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
     const frequent = isolation === "context" && this.warmFor(request);
-    const run =
+    const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
+    const isolate =
       isolation === "worker"
-        ? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink)
+        ? null
         : launchIsolateRun({
             pool: this.pool,
             request,
@@ -102,25 +105,73 @@ export class IsolatingLauncher implements RunLauncher {
             // with none idle it loads on start, rather than hold a worker another run is due on.
             // A `task` run waits for its task's one worker; without a run slot yet it must not hold
             // that worker (a run of the task holding the last slot could wait for it), so it loads on start.
-            deferLoad: isolation === "context" ? !this.pool.hasIdle(contextGroup(request.memoryLimitMb)) : request.standby === true,
+            // A `context` run launched without a slot loads where it will begin: behind the run it follows, or on its start.
+            deferLoad: isolation === "context" ? request.standby === true || !this.pool.hasIdle(group!) : request.standby === true,
             importMetaUrl: this.bundleUrl(request),
             // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
             ...(isolation === "task" ? { onWorker: () => (launchedAt = performance.now()) } : {}),
-            group:
-              isolation === "context"
-                ? contextGroup(request.memoryLimitMb)
-                : {
-                    key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
-                    mode: "task",
-                    memoryLimitMb: request.memoryLimitMb,
-                    taskId: request.task.id,
-                  },
+            group: group ?? {
+              key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
+              mode: "task",
+              memoryLimitMb: request.memoryLimitMb,
+              taskId: request.task.id,
+            },
           });
+    const inner = isolate ?? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink);
+    const entry = { run: inner, isolate, group };
+    this.byId.set(request.runId, entry);
+    void inner.outcome.then(() => this.byId.get(request.runId) === entry && this.byId.delete(request.runId));
+    const run = this.following(entry);
     this.live.add(run);
     if (frequent) this.countDownWhenOver(request, run);
     void run.ready.then(() => this.leadTimes.record(request.task.id, request.isolation, performance.now() - launchedAt));
     void run.outcome.then(() => this.live.delete(run));
     return run;
+  }
+
+  /**
+   * StartOptions.after: a run of this launcher that is not over bounds the start. A `context` run
+   * that has no worker yet is queued behind it on its worker when it runs on one of the same
+   * group (the worker begins it by itself); otherwise it starts once that run's outcome is in,
+   * or when standAlone() says it need not wait.
+   */
+  private following(entry: { run: LaunchedRun; isolate: IsolateLaunchedRun | null; group: GroupSpec | null }): LaunchedRun {
+    const { run, isolate, group } = entry;
+    let waiting: (() => void) | null = null;
+    return {
+      ready: run.ready,
+      outcome: run.outcome,
+      start: (readState, options) => {
+        const ahead = options?.after === undefined ? undefined : this.byId.get(options.after);
+        if (!ahead || ahead === entry) return run.start(readState, options);
+        const worker = isolate && group && isolate.servedBy() === null ? ahead.isolate?.servedBy() : null;
+        if (worker && this.pool.queueable(worker, group!)) return isolate!.startBehind(worker, readState, options);
+        const go = (waiting = () => run.start(readState, options));
+        void ahead.run.outcome.then(() => {
+          if (waiting !== go) return;
+          waiting = null;
+          go();
+        });
+      },
+      stop: (status, reason, graceMs, completedCounts) => {
+        // Never begun: it ends as a run stopped before it loaded.
+        waiting = null;
+        run.stop(status, reason, graceMs, completedCounts);
+      },
+      cancel: () => {
+        waiting = null;
+        run.cancel();
+      },
+      standAlone: () => {
+        if (waiting) {
+          const go = waiting;
+          waiting = null;
+          go();
+          return true;
+        }
+        return run.standAlone?.() ?? false;
+      },
+    };
   }
 
   private bundleUrl({ task, bundlePath }: RunRequest): string {
