@@ -9,8 +9,14 @@
  * arming one has been measured to cost.
  */
 
+import { availableParallelism } from "node:os";
+
 /** Before anything was measured: what arming a run costs on a slow machine. */
 const INITIAL_PER_RUN_MS = 1;
+/** Before anything was measured: what telling a run to go costs on a slow machine (measured 1-3 ms here). */
+const INITIAL_TELL_MS = 2;
+/** What loading a run queued on a warm worker costs it (measured 0.4-2 ms here). */
+const QUEUED_LOAD_MS = 2;
 /** Weight of the newest measurement. */
 const NEWEST_WEIGHT = 0.3;
 /** However crowded an instant, its runs are not armed more than this ahead. */
@@ -18,14 +24,35 @@ export const MAX_CROWD_LEAD_MS = 10_000;
 /** Fewer runs armed together are not measured. */
 const MIN_BATCH = 8;
 
+/** How many runs are due at each instant (an armed run's instant, else the schedule's next run). */
+export function countDue(schedules: Iterable<{ nextRun: number | null; armed: { subject: { scheduledFor: number } } | null }>): Map<number, number> {
+  const due = new Map<number, number>();
+  for (const { nextRun, armed } of schedules) {
+    const at = armed?.subject.scheduledFor ?? nextRun;
+    if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
+  }
+  return due;
+}
+
 export class CrowdLead {
+  /** `lanes`: how many workers a crowd's short runs are spread over (slot-keeper.ts). */
+  constructor(private readonly lanes = availableParallelism() + 1) {}
+
   private perRunMs = INITIAL_PER_RUN_MS;
+  /** What telling a run to go costs the host (its admission, last look, launch and state read), as measured. */
+  private tellPerRunMs = INITIAL_TELL_MS;
 
   /** `runs` were armed together and it took `elapsedMs` until the last was armed (its claim durable, its run launched). */
   record(runs: number, elapsedMs: number): void {
     // A few runs at a time measure the fsync they share more than what each adds.
     if (runs < MIN_BATCH || !Number.isFinite(elapsedMs) || elapsedMs < 0) return;
     this.perRunMs += NEWEST_WEIGHT * (elapsedMs / runs - this.perRunMs);
+  }
+
+  /** `runs` were told to go together and it took `elapsedMs` until the last one's state was read (its go on its way). */
+  recordTelling(runs: number, elapsedMs: number): void {
+    if (runs < MIN_BATCH || !Number.isFinite(elapsedMs) || elapsedMs < 0) return;
+    this.tellPerRunMs += NEWEST_WEIGHT * (elapsedMs / runs - this.tellPerRunMs);
   }
 
   /** Extra lead for an instant `dueTogether` runs are due on: the arming of the others may come first. */
@@ -39,12 +66,18 @@ export class CrowdLead {
   }
 
   /**
-   * How much earlier than GO_AHEAD_MS the runs due at `at` are told to go: telling each costs
-   * the host about what arming it did, and a run queued behind another in a lane (run-lanes.ts)
-   * loads on that run's worker once told, so the whole crowd's loads are done before the instant.
+   * How much earlier than GO_AHEAD_MS the runs due at `at` are told to go: the host tells them one
+   * after another, as measured, with half as much again for the loads it sets off (a run queued
+   * behind another in a lane, run-lanes.ts, loads on that run's worker once told), so the whole
+   * crowd is told and loaded before the instant.
    */
   goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined): number {
-    return 2 * this.at(due, at);
+    const count = at == null ? 0 : (due.get(at) ?? 0);
+    if (count < 2) return 0;
+    const telling = (count - 1) * this.tellPerRunMs * 3;
+    // The loads queued on each lane's worker, one after another.
+    const loading = Math.ceil(count / this.lanes) * QUEUED_LOAD_MS;
+    return Math.min(MAX_CROWD_LEAD_MS, Math.round(telling + loading));
   }
 
   /** What arming one run costs now, as measured (ms). */

@@ -12,8 +12,14 @@
  * choice (run-starter.ts), and pickLane() the pure part of it.
  */
 
-/** Runs a lane holds behind its head, at most. */
-export const LANE_DEPTH = 16;
+/** Runs a lane holds behind its head, at most (each is a loaded context on its worker, ~150 KB). */
+export const LANE_DEPTH = 64;
+/**
+ * A run only joins a lane whose head and last run are short: their tasks' last runs took at
+ * most this long (or they have not run yet). A run that lasts makes the runs behind it wait
+ * (up to FOLLOW_PATIENCE_MS), so lanes are for short runs.
+ */
+export const SHORT_RUN_MS = 20;
 /**
  * How long past its instant a follower waits on the run ahead of it before it
  * also waits for a slot of its own (that run lasts: a slow task, a fault

@@ -67,6 +67,13 @@ export class RunLifecycle {
   waited: "queue" | "slot" | null = null;
   /** Claimed as `schedule`, it became a catch-up (the machine slept); the ledger's row still says `schedule`. */
   retriggered = false;
+  /**
+   * Resolves once the host has done what it can to start it now: it was told to go (its state
+   * read, its go on its way to its code), or it waits for a slot or in its schedule's queue, or
+   * it settled (crowd-lead.ts measures what telling a crowd costs).
+   */
+  readonly told: Promise<void>;
+  private markTold: () => void = () => {};
   /** Resolves once its settlement is carried out, with the row as recorded (none when nothing was). */
   readonly recorded: Promise<RunRow | undefined>;
   private markRecorded: (row: RunRow | undefined) => void = () => {};
@@ -86,6 +93,12 @@ export class RunLifecycle {
     // A claim that fails is dealt with where the run would start or is settled.
     this.claim.catch(() => {});
     this.recorded = new Promise((resolve) => (this.markRecorded = resolve));
+    this.told = new Promise((resolve) => (this.markTold = resolve));
+  }
+
+  /** Its state was read for its start (its go is on its way), or it waits for a slot. */
+  wasTold(): void {
+    this.markTold();
   }
 
   get phase(): RunPhase {
@@ -126,6 +139,7 @@ export class RunLifecycle {
   park(): void {
     if (this.current !== "claimed") throw new Error(`taskhost scheduler: cannot queue a run that is ${this.current}`);
     this.waited = "queue";
+    this.markTold();
     this.dropLaunch();
     this.hooks.freeSlot(this);
   }
@@ -140,6 +154,7 @@ export class RunLifecycle {
     this.current = ran ? "ended" : "released";
     if (settlement.kind !== "ran") this.dropLaunch();
     this.launched = null;
+    this.markTold();
     this.hooks.freeSlot(this);
     void this.hooks.settled(this, settlement).then(this.markRecorded, () => this.markRecorded(undefined));
     return true;

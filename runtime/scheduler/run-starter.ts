@@ -8,6 +8,7 @@ import type { Isolation, RunLauncher, RunSink } from "./run-launcher.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { logFields, type RunRecorder } from "./run-recorder.ts";
 import { SlotKeeper } from "./slot-keeper.ts";
+import { SHORT_RUN_MS } from "./run-lanes.ts";
 import { LATE_MS, skipMessage } from "./scheduling-policy.ts";
 import type { Clock, HostLog, SharedLedger, TaskLogLine, Timers } from "./scheduler-types.ts";
 
@@ -41,6 +42,8 @@ export interface RunStarterOptions {
  */
 export class RunStarter {
   private readonly slots: SlotKeeper;
+  /** How long each task's last run took (ms): lanes are for short runs. */
+  private readonly lastDurations = new Map<string, number>();
   /** Each task's state writes, chained: a run's state is read after the writes before it landed. */
   private readonly stateWrites = new Map<string, Promise<void>>();
 
@@ -50,6 +53,7 @@ export class RunStarter {
       timers: options.timers,
       mayFollow: (run) => this.mayFollow(run),
       isolationOf: options.isolationOf,
+      short: (taskId) => (this.lastDurations.get(taskId) ?? 0) <= SHORT_RUN_MS,
     });
   }
 
@@ -86,7 +90,10 @@ export class RunStarter {
 
   /** An admitted (waiting) run, to its settlement. */
   async execute(run: RunLifecycle): Promise<void> {
-    if (run.slot !== "held" && !(await this.slots.slotOrLane(run))) return;
+    if (run.slot !== "held") {
+      const placed = this.slots.slotOrLane(run);
+      if (placed !== true && !(await placed)) return;
+    }
     let id: number | null;
     try {
       // Known already: no turn of the loop between a follower's joining its lane and its launch.
@@ -139,8 +146,10 @@ export class RunStarter {
       const timing = subject.trigger === "schedule" ? { notBefore: subject.scheduledFor, lateAfterMs: LATE_MS } : undefined;
       // A follower begins once the run ahead of it in its lane is over (their slot is one).
       const after = run.slot === "follows" ? this.slots.runAhead(run)?.runId : null;
-      launched.start(() => this.watched(state ?? this.readState(subject.task.id)), after == null ? timing : { ...timing, after });
+      const read = () => this.watched(state ?? this.readState(subject.task.id)).finally(() => run.wasTold());
+      launched.start(read, after == null ? timing : { ...timing, after });
       const outcome = await launched.outcome;
+      if (outcome.startedAt !== null) this.lastDurations.set(subject.task.id, outcome.finishedAt - outcome.startedAt);
       // On a shared ledger its start was recorded, fenced by this host's lease, which may have lapsed
       // meanwhile: it ends unbegun, recorded interrupted (a survivor may have recorded so already).
       if (outcome.late && run.startRecorded) return void run.settle({ kind: "ran", outcome });

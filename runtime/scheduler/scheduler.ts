@@ -3,7 +3,7 @@ import type { LoadedTask } from "../task-file/loaded-task.ts";
 import type { RunRow } from "../store/ledger.ts";
 import { decideAdmission, shouldDrain } from "./decide-admission.ts";
 import { decideRetry } from "./decide-retry.ts";
-import { CrowdLead } from "./crowd-lead.ts";
+import { countDue, CrowdLead } from "./crowd-lead.ts";
 import { decideTick, type TickStep } from "./decide-tick.ts";
 import { timingOf } from "./schedule-timing.ts";
 import { graceFor } from "./grace-period.ts";
@@ -210,21 +210,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     let wakeAt = now + MAX_WAIT_MS;
     const schedulable = [...this.book.schedulable()];
-    // How many runs each instant has due: a crowded one is armed earlier (crowd-lead.ts).
-    const due = new Map<number, number>();
-    for (const { nextRun, armed } of schedulable) {
-      const at = armed?.subject.scheduledFor ?? nextRun;
-      if (at != null) due.set(at, (due.get(at) ?? 0) + 1);
-    }
+    // How many runs each instant has due: a crowded one is armed, and told to go, earlier (crowd-lead.ts).
+    const due = countDue(schedulable);
     // A task with a run in flight may write its state before an armed run of it would read it.
     const taskBusy = (taskId: string) => this.inFlight.hasTask(taskId);
     const arming: Array<Promise<unknown>> = [];
+    const telling: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
-        // A crowded instant's runs also go ahead earlier (crowd-lead.ts: goAheadMs).
-        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor), taskBusy);
+        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun), taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
+          if (step.kind === "fire") telling.push(state.armed!.told);
           const armed = this.apply(state, step);
           if (armed) arming.push(armed);
         }
@@ -235,6 +232,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     if (arming.length > 0) void Promise.allSettled(arming).then(() => this.crowdLead.record(arming.length, this.clock.now() - now));
+    if (telling.length > 0) void Promise.allSettled(telling).then(() => this.crowdLead.recordTelling(telling.length, this.clock.now() - now));
     // Timers can fire a little early or very late; every wake re-reads the clock.
     const wait = Math.max(0, Math.min(MAX_WAIT_MS, wakeAt - this.clock.now()));
     this.timers.clearTimeout(this.timer);

@@ -1,7 +1,8 @@
 import type { Isolation } from "./run-launcher.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import { FOLLOW_PATIENCE_MS, pickLane, RunLanes } from "./run-lanes.ts";
+import { availableParallelism } from "node:os";
+import { FOLLOW_PATIENCE_MS, LANE_DEPTH, pickLane, RunLanes } from "./run-lanes.ts";
 import { RunSlots } from "./run-slots.ts";
 import type { Clock, Timers } from "./scheduler-types.ts";
 
@@ -11,6 +12,13 @@ export interface SlotKeeperOptions {
   /** Whether a run without a slot may follow another in a lane (the starter's rule). */
   mayFollow(run: RunLifecycle): boolean;
   isolationOf(task: LoadedTask): Isolation;
+  /** Whether the task's runs are short (run-lanes.ts SHORT_RUN_MS). */
+  short(taskId: string): boolean;
+  /**
+   * Lanes a crowd of short runs is spread over before more slots are taken: about the cores
+   * (one worker each), since short runs drain fastest through few workers. Default cores + 1.
+   */
+  lanes?: number;
 }
 
 /**
@@ -25,20 +33,23 @@ export class SlotKeeper {
   private readonly holders = new Set<RunLifecycle>();
   /** Followers' FOLLOW_PATIENCE_MS timers. */
   private readonly patience = new Map<RunLifecycle, unknown>();
+  private readonly lanesWanted: number;
 
   constructor(
     maxConcurrentRuns: number,
     private readonly options: SlotKeeperOptions,
   ) {
     this.slots = new RunSlots(maxConcurrentRuns);
+    this.lanesWanted = options.lanes ?? availableParallelism() + 1;
   }
 
   setLimit(maxConcurrentRuns: number): void {
     this.slots.setLimit(maxConcurrentRuns);
   }
 
-  /** A claimed run before its instant: a slot, else a standby place. false: neither is free. */
+  /** A claimed run before its instant: a slot, else a standby place. false: neither is free, or it had better follow. */
   ahead(run: RunLifecycle): boolean {
+    if (this.preferLane(run)) return false;
     if (this.slots.tryAcquire()) this.hold(run);
     else if (this.slots.tryStandby()) run.slot = "standby";
     else return false;
@@ -70,17 +81,33 @@ export class SlotKeeper {
     run.slot = null;
   }
 
-  /** A run without a slot gets one, or a place in a lane (it may follow another); false: it was settled meanwhile. */
-  async slotOrLane(run: RunLifecycle): Promise<boolean> {
+  /**
+   * A run without a slot gets one, or a place in a lane (it may follow another); false: it was
+   * settled meanwhile. `true` at once when it needs no wait: a lane's runs are started in the
+   * order they join it, each behind the one before, with no turn of the loop in between.
+   */
+  slotOrLane(run: RunLifecycle): true | Promise<boolean> {
+    if (this.options.mayFollow(run) && run.claimKnown && this.follow(run)) return true;
     if (this.slots.tryAcquire()) return this.takeSlot(run);
-    if (this.options.mayFollow(run)) {
-      // Its claim first (known already for an armed run): a lane's runs are launched in the order they join it.
-      if (!run.claimKnown) await run.claim.catch(() => null);
+    return this.waitForSlot(run);
+  }
+
+  /** A lane it fits when enough are open, else a free slot, else any lane it fits. */
+  private follow(run: RunLifecycle): boolean {
+    if (this.preferLane(run) && this.join(run)) return true;
+    if (this.slots.tryAcquire()) return this.takeSlot(run);
+    return this.join(run);
+  }
+
+  private async waitForSlot(run: RunLifecycle): Promise<boolean> {
+    if (this.options.mayFollow(run) && !run.claimKnown) {
+      // Its claim first: a lane's runs are launched in the order they join it.
+      await run.claim.catch(() => null);
       if (run.settled) return false;
-      if (this.slots.tryAcquire()) return this.takeSlot(run);
-      if (this.join(run)) return true;
+      if (this.follow(run)) return true;
     }
     run.waited ??= "slot";
+    run.wasTold();
     if (!(await this.slots.acquire(run))) return false; // withdrawn: it was settled meanwhile
     if (run.settled) {
       this.slots.release();
@@ -100,19 +127,32 @@ export class SlotKeeper {
     this.holders.add(run);
   }
 
-  /** Joins the lane with the fewest followers among those of `context` runs with its memory limit whose last run is launched. */
+  /** Whether a run that may follow should rather join a lane than take a free slot: enough lanes it fits are open. */
+  private preferLane(run: RunLifecycle): boolean {
+    if (!this.options.mayFollow(run)) return false;
+    let open = 0;
+    for (const head of this.holders) if (this.fits(run, head) && ++open >= this.lanesWanted) return true;
+    return false;
+  }
+
+  /** A `context` run with its memory limit holds the slot, the lane has room, its head and last run are short, and the last is launched. */
+  private fits(run: RunLifecycle, head: RunLifecycle): boolean {
+    const last = this.lanes.last(head);
+    return (
+      !head.settled &&
+      this.lanes.followers(head).length < LANE_DEPTH &&
+      head.subject.task.meta.memoryLimitMb === run.subject.task.meta.memoryLimitMb &&
+      this.options.isolationOf(head.subject.task) === "context" &&
+      this.options.short(head.subject.task.id) &&
+      this.options.short(last.subject.task.id) &&
+      last.launched !== null &&
+      last.runId !== null
+    );
+  }
+
+  /** Joins the lane with the fewest followers among those it fits. */
   private join(run: RunLifecycle): boolean {
-    const { memoryLimitMb } = run.subject.task.meta;
-    const head = pickLane(this.lanes, this.holders, (candidate) => {
-      const last = this.lanes.last(candidate);
-      return (
-        !candidate.settled &&
-        candidate.subject.task.meta.memoryLimitMb === memoryLimitMb &&
-        this.options.isolationOf(candidate.subject.task) === "context" &&
-        last.launched !== null &&
-        last.runId !== null
-      );
-    });
+    const head = pickLane(this.lanes, this.holders, (candidate) => this.fits(run, candidate));
     if (!head) return false;
     if (run.slot === "standby") this.slots.releaseStandby();
     run.slot = "follows";

@@ -219,6 +219,7 @@ function sleepUntil(at: number): void {
 }
 
 async function end(run: ActiveRun, error: unknown, failed = false): Promise<void> {
+  const endedAt = Date.now();
   if (run.ended) return;
   run.ended = true;
   clearTimeout(run.instantTimer);
@@ -231,8 +232,8 @@ async function end(run: ActiveRun, error: unknown, failed = false): Promise<void
   await outputDelivered();
   runEnded(run.started ? run.load.script : null, () => current === null && queue.length === 0);
   const retained = retainedBytes();
-  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retained });
-  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retained });
+  if (failed) post({ type: "done", runId: run.load.runId, ok: false, error: serialize(error), retainedBytes: retained, at: endedAt });
+  else post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retained, at: endedAt });
   if (queue.length > 0) return advance();
   stock?.ranOut();
   collector.ranOut(retained);
@@ -292,7 +293,7 @@ function dropQueued(run: ActiveRun): void {
   queue.splice(queue.indexOf(run), 1);
   run.ended = true;
   run.realm.dispose();
-  post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retainedBytes() });
+  post({ type: "done", runId: run.load.runId, ok: true, retainedBytes: retainedBytes(), at: Date.now() });
   advance();
 }
 

@@ -16,10 +16,10 @@ export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
 /**
  * Runs queued on one worker behind the run it serves, at most: each holds a
- * loaded context (~150 KB) until its turn; 100 runs due on one boundary over
- * 16 run slots queue about 6 deep.
+ * loaded context (~150 KB) until its turn. The scheduler's lanes are as deep
+ * (run-lanes.ts LANE_DEPTH).
  */
-export const MAX_QUEUED = 16;
+export const MAX_QUEUED = 64;
 
 /** Idle time after which a `context` worker beyond the core count retires. */
 export const SURPLUS_IDLE_MS = 10_000;

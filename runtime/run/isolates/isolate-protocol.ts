@@ -77,9 +77,12 @@ export type FromIsolate =
   /** What the worker's code wrote to stdout or stderr (console.log), on the channel of its log lines (stdio-through.ts). */
   | { type: "output"; chunks: StdioChunks }
   | { type: "state"; runId: number; key: string; value: unknown; deleted: boolean }
-  /** The run is over and the worker is free again; `retainedBytes`: its heap and Buffers after the run's context was dropped. */
-  | { type: "done"; runId: number; ok: true; retainedBytes: number }
-  | { type: "done"; runId: number; ok: false; error: SerializedError; retainedBytes: number }
+  /**
+   * The run is over and the worker is free again; `retainedBytes`: its heap and Buffers after the run's context was dropped;
+   * `at`: when it ended (the host may hear it later, and a run queued behind it may have begun by then).
+   */
+  | { type: "done"; runId: number; ok: true; retainedBytes: number; at: number }
+  | { type: "done"; runId: number; ok: false; error: SerializedError; retainedBytes: number; at: number }
   /** The worker collected its garbage once its runs were quiet (collect-when-quiet.ts): what it retains now. */
   | { type: "collected"; retainedBytes: number }
   /** Something of a run that already ended, told to the host log (e.g. a late unhandled rejection). */

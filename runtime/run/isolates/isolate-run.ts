@@ -72,6 +72,8 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
   let goSent = false;
   let loaded = false;
   let startedAt: number | null = null;
+  /** When its worker says its code ended (the host hears it later). */
+  let endedAt: number | null = null;
   let ended = false;
   let goState: Record<string, unknown> | null = null;
   /** How late its code may begin (StartOptions.lateAfterMs), once known. */
@@ -100,7 +102,7 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     clearTimeout(killTimer);
     memory?.leave();
     markReady();
-    const finishedAt = Date.now();
+    const finishedAt = endedAt ?? Date.now();
     const done = () => settle({ status, error, output: excerpt.toString(), startedAt, finishedAt, ...(tooLate ? { late: true } : {}) });
     if (!worker) return done();
     const w = worker;
@@ -213,6 +215,7 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
           sink.state(message.key, message.value, message.deleted);
           break;
         case "done": {
+          if (startedAt !== null) endedAt = message.at;
           // Unbegun: too late (the machine froze), or stopped while it waited for its instant.
           const { status, reason } = tooLate ? { status: forced?.status ?? ("interrupted" as const), reason: forced?.reason ?? NOT_BEGUN } : doneOutcome(forced, message);
           finish(status, reason, false);

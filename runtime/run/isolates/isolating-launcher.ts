@@ -91,7 +91,8 @@ export class IsolatingLauncher implements RunLauncher {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
     let launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
-    const frequent = isolation === "context" && this.warmFor(request);
+    // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
+    const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
     const isolate =
       isolation === "worker"
