@@ -76,7 +76,9 @@ export interface StartOptions {
   /**
    * The run id of a run this one is to follow (it takes over that run's slot): its code begins
    * only once that run's code is over. A launcher may queue it where that run runs, so it begins
-   * there without a round trip through the host. A run the launcher does not know is over.
+   * there without a round trip through the host. A run the launcher does not know is over. The
+   * scheduler sets it only for `context` runs (run-lanes.ts); the isolating launcher honours it
+   * for every level, the bare WorkerLauncher (tests) does not.
    */
   after?: number;
 }

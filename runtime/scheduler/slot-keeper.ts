@@ -135,11 +135,16 @@ export class SlotKeeper {
     return false;
   }
 
-  /** A `context` run with its memory limit holds the slot, the lane has room, its head and last run are short, and the last is launched. */
+  /**
+   * A `context` run with its memory limit holds the slot, due no later than `run` (not one launched
+   * ahead for a later instant), the lane has room, its head and last run are short, and the last is launched.
+   */
   private fits(run: RunLifecycle, head: RunLifecycle): boolean {
     const last = this.lanes.last(head);
     return (
       !head.settled &&
+      head.subject.scheduledFor <= run.subject.scheduledFor &&
+      last.subject.scheduledFor <= run.subject.scheduledFor &&
       this.lanes.followers(head).length < LANE_DEPTH &&
       head.subject.task.meta.memoryLimitMb === run.subject.task.meta.memoryLimitMb &&
       this.options.isolationOf(head.subject.task) === "context" &&

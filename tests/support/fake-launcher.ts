@@ -65,7 +65,7 @@ export class FakeRun implements LaunchedRun {
     this.after = options?.after ?? null;
     void (async () => {
       await this.plan.beginsAfter;
-      // As the real launchers do: it begins once the run it follows is over (or standAlone() lets it go).
+      // As IsolatingLauncher does: it begins once the run it follows is over (or standAlone() lets it go).
       const ahead = options?.after === undefined ? undefined : this.find(options.after);
       if (ahead && !ahead.ended) await Promise.race([ahead.outcome, new Promise<void>((resolve) => (this.leaveLine = resolve))]);
       const state = await readState();

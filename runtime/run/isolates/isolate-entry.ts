@@ -189,6 +189,11 @@ async function begin(run: ActiveRun, state: Record<string, unknown>, late: { ask
   // Frozen between the host's go and now: the host decides again (catch_up), the code does not begin.
   if (late && Date.now() > Math.max(late.askedAt, run.loadedAt, notBefore, run.turnAt ?? 0) + late.afterMs) {
     post({ type: "too-late", runId: id });
+    // The runs queued behind it were told for the same freeze: the host decides again for each (and for its lane).
+    for (const queued of [...queue]) {
+      post({ type: "too-late", runId: queued.load.runId });
+      dropQueued(queued);
+    }
     return end(run, null);
   }
   run.started = true;

@@ -27,15 +27,22 @@ export interface IsolateRunOptions {
   /** The task's CommonJS bundle. */
   script: string;
   /**
-   * Load at start() rather than at launch (`context` with no worker idle): a
-   * warm load takes a millisecond or two, while a run loaded ahead would wait
-   * for a worker another run is due on. The state is read while a worker is
-   * found, and `go` follows `load` at once.
+   * Load at start() rather than at launch (`context` with no worker idle, or
+   * a run launched without a slot, which loads where it will begin): a warm
+   * load takes a millisecond or two, while a run loaded ahead would wait for a
+   * worker another run is due on. The state is read while a worker is found,
+   * and `go` follows `load` at once.
    */
   deferLoad?: boolean;
   importMetaUrl: string;
   /** The pool handed it a worker (it may have waited for one). */
   onWorker?: () => void;
+  /**
+   * Queued on a worker that died before it began (the run ahead of it took the worker with it): it
+   * is placed nowhere now, and is to be started again (the launcher queues it after the run it follows
+   * again, or waits for that run). Without it, it loads on any worker at once.
+   */
+  onDisplaced?: () => void;
 }
 
 /** A run on a warm isolate worker, which another run may be queued behind. */
@@ -45,7 +52,10 @@ export interface IsolateLaunchedRun extends LaunchedRun {
    * begins it by itself once that run is over (no round trip through the host).
    */
   startBehind(worker: IsolateWorker, readState: () => Promise<Record<string, unknown>>, options?: StartOptions): void;
-  /** Queued: taken back to begin on any worker as soon as it can. false: it began (or ended) already. */
+  /**
+   * Queued: taken back to begin on any worker as soon as it can. false: its worker began it (or it
+   * ended). A run not queued stands alone already: true until its start is heard.
+   */
   standAlone(): boolean;
   /** The worker it is loaded on or runs on, until it ends. */
   servedBy(): IsolateWorker | null;
@@ -107,11 +117,14 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     if (!worker) return done();
     const w = worker;
     if (!kill && cell && !w.serves(tenant)) {
-      // Ended while queued behind another run (dropped, or its load failed): that run's end frees the worker.
+      // Ended while queued (taken back, dropped, or its load failed): the worker is freed here only if it serves nothing else.
       w.detach(tenant);
-      if (!w.serving) pool.release(w, true);
+      w.runOver(true, token);
+      if (!w.serving && w.queuedRuns === 0) pool.release(w, true);
       return done();
     }
+    // Loaded and never told to go (its state could not be read): the worker drops it before its next run.
+    if (!kill && loadSent && !goSent && w.serves(tenant)) w.send({ type: "cancel", runId });
     if (!kill) w.endOutput();
     w.detach(tenant);
     // From now on its spawns throw: a loop of them ends, and nothing starts that the host misses.
@@ -162,8 +175,11 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
 
   const stop = (status: "timeout" | "interrupted", reason: string, graceMs: number, completedCounts = false) => {
     if (ended || forced) return;
-    // Still queued: it never begins, and the run its worker serves goes on.
-    if (takeBack()) return finish(status, reason, false);
+    // Still queued: it never begins (unbegun, like a run stopped while it waits for its instant), and the run its worker serves goes on.
+    if (takeBack()) {
+      tooLate = true;
+      return finish(status, reason, false);
+    }
     forced = { status, reason, completedCounts };
     // Told to go, its code may be running though its `ready` is not read yet (a load at start):
     // the worker decides, with the grace, whether it began (as for a run known to be loaded).
@@ -227,8 +243,11 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     },
     output: writeLine,
     died(code, error) {
-      // Queued behind a run that took the worker with it: it never began, and begins on another worker.
-      if (cell && !forced && startedAt === null && worker && !worker.serves(tenant)) return void placeAgain();
+      // Queued behind a run that took the worker with it, and not begun there: it is placed anew (after the run it follows).
+      if (cell && !forced && startedAt === null && worker && !worker.serves(tenant) && Atomics.compareExchange(cell, 0, 0, 2) === 0) {
+        unplace();
+        return options.onDisplaced ? options.onDisplaced() : void acquireAndLoad(false);
+      }
       if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") {
         finish("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`, true);
       } else if (forced) finish(forced.status, forced.reason, true);
@@ -258,7 +277,11 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
         goState = state;
         sendGo();
       },
-      (error: unknown) => finish("failure", `taskhost could not read the task's state: ${String(error)}`, false),
+      (error: unknown) => {
+        // Queued: its worker must not begin it, nor wait for its go.
+        takeBack();
+        finish("failure", `taskhost could not read the task's state: ${String(error)}`, false);
+      },
     );
   };
 
@@ -302,10 +325,9 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     sendGo();
   };
 
-  /** Off the worker it was queued on (taken back, or that worker died): loaded anew on another, to begin as soon as it can. */
-  const placeAgain = () => {
-    const w = worker!;
-    w.detach(tenant);
+  /** Off the worker it was queued on (taken back, or that worker died): not placed anywhere. */
+  const unplace = () => {
+    worker?.detach(tenant);
     memory?.leave();
     memory = null;
     worker = null;
@@ -313,7 +335,6 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     loadSent = false;
     loaded = false;
     goSent = false;
-    void acquireAndLoad(false);
   };
   if (options.deferLoad) markReady();
   else void acquireAndLoad();
@@ -346,14 +367,23 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
       if (!cell) return startedAt === null;
       // Swapped first by its worker: it has begun there (or is beginning).
       if (!takeBack()) return false;
-      placeAgain();
+      const w = worker!;
+      unplace();
+      // That worker may have nothing left to do: it goes back to the pool.
+      if (!w.serving && w.queuedRuns === 0) pool.release(w, true);
+      // Loaded anew on any worker, it begins as soon as it can.
+      void acquireAndLoad(false);
       return true;
     },
     servedBy: () => (ended ? null : worker),
     stop,
     cancel() {
       if (ended) return;
-      if (takeBack()) return finish("interrupted", "cancelled before it started", false);
+      if (cell) {
+        if (takeBack()) return finish("interrupted", "cancelled before it started", false);
+        // Its worker began it: it is stopped like any run that began.
+        return stop("interrupted", "cancelled", 0);
+      }
       if (worker && loaded && startedAt === null) {
         // The worker drops the loaded run and says done; until then it is not free.
         const w = worker;
@@ -367,7 +397,7 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
           message: (m) => {
             // Its load started a process (module-level code): no run is left to end it.
             if (m.type === "child.started") void killGroupsAndWait([m.pgid]);
-            if (m.type === "done") {
+            if (m.type === "done" && m.runId === runId) {
               w.detach(release);
               pool.release(w, true);
             }

@@ -175,9 +175,8 @@ export class IsolateWorker {
 
   detach(tenant: IsolateTenant): void {
     for (const [runId, queued] of this.queued) if (queued === tenant) this.queued.delete(runId);
-    if (this.tenant !== tenant) return;
-    this.tenant = null;
-    this.idleInBook(!this.dead && this.queued.size === 0);
+    if (this.tenant === tenant) this.tenant = null;
+    if (this.tenant === null) this.idleInBook(!this.dead && this.queued.size === 0);
   }
 
   /** Between runs, what its last run left it occupying is in the memory book; while it serves one, the run's entry is. */

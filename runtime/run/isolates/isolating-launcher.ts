@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
-import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink } from "../../scheduler/run-launcher.ts";
+import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink, StartOptions } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
 import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
@@ -54,12 +54,21 @@ function contextGroup(memoryLimitMb: number): GroupSpec {
   return { key: `context:${memoryLimitMb}`, mode: "context", memoryLimitMb };
 }
 
+/** A run this launcher launched, until its outcome is in. */
+interface Launched {
+  run: LaunchedRun;
+  isolate: IsolateLaunchedRun | null;
+  group: GroupSpec | null;
+  /** Starts it again as it was started (a queued run displaced from a dead worker). */
+  restart: (() => void) | null;
+}
+
 export class IsolatingLauncher implements RunLauncher {
   private readonly pool: IsolatePool;
   private readonly leadTimes = new LeadTimes();
   private readonly live = new Set<LaunchedRun>();
   /** Runs not over, by run id: what a run started `after` another follows. */
-  private readonly byId = new Map<number, { run: LaunchedRun; isolate: IsolateLaunchedRun | null; group: GroupSpec | null }>();
+  private readonly byId = new Map<number, Launched>();
   private readonly scripts = new Map<string, boolean>();
   private readonly warned = new Set<string>();
   /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
@@ -94,6 +103,8 @@ export class IsolatingLauncher implements RunLauncher {
     // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
     const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
+    // Filled in once the run is made (its displacement callback reads it).
+    const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null };
     const isolate =
       isolation === "worker"
         ? null
@@ -111,6 +122,7 @@ export class IsolatingLauncher implements RunLauncher {
             importMetaUrl: this.bundleUrl(request),
             // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
             ...(isolation === "task" ? { onWorker: () => (launchedAt = performance.now()) } : {}),
+            onDisplaced: () => entry.restart?.(),
             group: group ?? {
               key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
               mode: "task",
@@ -119,7 +131,8 @@ export class IsolatingLauncher implements RunLauncher {
             },
           });
     const inner = isolate ?? launchWorkerRun({ entryFile: this.options.workerEntryFile, paths: this.options.paths }, request, sink);
-    const entry = { run: inner, isolate, group };
+    entry.run = inner;
+    entry.isolate = isolate;
     this.byId.set(request.runId, entry);
     void inner.outcome.then(() => this.byId.get(request.runId) === entry && this.byId.delete(request.runId));
     const run = this.following(entry);
@@ -136,24 +149,27 @@ export class IsolatingLauncher implements RunLauncher {
    * group (the worker begins it by itself); otherwise it starts once that run's outcome is in,
    * or when standAlone() says it need not wait.
    */
-  private following(entry: { run: LaunchedRun; isolate: IsolateLaunchedRun | null; group: GroupSpec | null }): LaunchedRun {
+  private following(entry: Launched): LaunchedRun {
     const { run, isolate, group } = entry;
     let waiting: (() => void) | null = null;
+    const start = (readState: () => Promise<Record<string, unknown>>, options?: StartOptions) => {
+      // Displaced from the worker it was queued on (that worker died): placed again the same way.
+      entry.restart = () => start(readState, options);
+      const ahead = options?.after === undefined ? undefined : this.byId.get(options.after);
+      if (!ahead || ahead === entry) return run.start(readState, options);
+      const worker = isolate && group && isolate.servedBy() === null ? ahead.isolate?.servedBy() : null;
+      if (worker && this.pool.queueable(worker, group!)) return isolate!.startBehind(worker, readState, options);
+      const go = (waiting = () => run.start(readState, options));
+      void ahead.run.outcome.then(() => {
+        if (waiting !== go) return;
+        waiting = null;
+        go();
+      });
+    };
     return {
       ready: run.ready,
       outcome: run.outcome,
-      start: (readState, options) => {
-        const ahead = options?.after === undefined ? undefined : this.byId.get(options.after);
-        if (!ahead || ahead === entry) return run.start(readState, options);
-        const worker = isolate && group && isolate.servedBy() === null ? ahead.isolate?.servedBy() : null;
-        if (worker && this.pool.queueable(worker, group!)) return isolate!.startBehind(worker, readState, options);
-        const go = (waiting = () => run.start(readState, options));
-        void ahead.run.outcome.then(() => {
-          if (waiting !== go) return;
-          waiting = null;
-          go();
-        });
-      },
+      start,
       stop: (status, reason, graceMs, completedCounts) => {
         // Never begun: it ends as a run stopped before it loaded.
         waiting = null;
