@@ -7,7 +7,8 @@
  */
 import type { LaunchedRun, RunOutcome, RunRequest, RunSink, EndStatus, StartOptions } from "../../scheduler/run-launcher.ts";
 import { graceFor } from "../../scheduler/grace-period.ts";
-import { ANSWER_MS, CHILD_GRACE_MS, killGroupsAndWait } from "../end-run-children.ts";
+import { killGroupsAndWait } from "../end-run-children.ts";
+import { endChildrenOnWorker } from "./end-children-on-worker.ts";
 import { MAX_LINE_CHARS } from "../../util/line-splitter.ts";
 import { OutputExcerpt } from "../output-excerpt.ts";
 import { doneOutcome, NOT_BEGUN, type ForcedEnd } from "../run-end.ts";
@@ -137,33 +138,11 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
       // Settle once the thread is gone, so nothing of the run outlives its outcome.
       return void w.kill().then(() => (pool.release(w, false), done()));
     }
-    // The processes the run started end with it, ended and reaped by the worker's own loop
-    // (only it can reap them), before it serves another run or is terminated (issue 10.4).
-    let decided = false;
-    const after = async (replied: boolean) => {
-      if (decided) return;
-      decided = true;
-      clearTimeout(giveUp);
-      w.detach(waiter);
-      // A worker that cannot answer (a synchronous loop, or gone): its groups are killed by the host.
-      if (!replied) await killGroupsAndWait(childGroups);
+    void endChildrenOnWorker(w, childGroups, writeLine).then(async (replied) => {
       if (kill || !replied) await w.kill();
       pool.release(w, !kill && replied);
       done();
-    };
-    const waiter: IsolateTenant = {
-      message: (m) => {
-        // Started just before the flag was set: ended with the others (once this waiter is gone, the worker kills such late ones).
-        if (m.type === "child.started") childGroups.add(m.pgid);
-        if (m.type === "children.ended") void after(true);
-      },
-      output: writeLine,
-      died: () => void after(false),
-    };
-    const giveUp = setTimeout(() => void after(false), ANSWER_MS + childGroups.size);
-    if (w.dead) return void after(false);
-    w.attach(waiter);
-    w.send({ type: "children.end", graceMs: CHILD_GRACE_MS });
+    });
   };
 
   /** Queued and not begun: taken back from its worker (which drops it). false: its worker began it first, or it is not queued. */
