@@ -5,6 +5,7 @@
  * run ahead lasts takes a slot of its own when one frees. On a fake clock with
  * a fake launcher that honours StartOptions.after, and a real sql.js ledger.
  */
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { FOLLOW_PATIENCE_MS, pickLane, RunLanes } from "../runtime/scheduler/run-lanes.ts";
 import { at, every, harnessPerTest, task } from "./support/scheduler-harness.ts";
@@ -95,6 +96,23 @@ describe("the scheduler's lanes", () => {
     expect(f1!.startedAt).toBe(at("10:05:00") + FOLLOW_PATIENCE_MS);
     expect(long!.ended).toBe(false);
     expect(h.launcher.running()).toEqual([long]);
+  });
+
+  it("a crowd no larger than the slots gets a slot each; a larger one is spread over about as many lanes as cores", async () => {
+    const h = await make({ start: at("10:02:13"), maxConcurrentRuns: 8, isolation: "context" });
+    h.launcher.plan = () => ({ durationMs: 1 });
+    for (let i = 0; i < 5; i++) await h.scheduler.setTask(task(`a${i}`, { spec: every(5, "minute") }));
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:06:00"));
+    const few = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:05:00"));
+    expect(few.map((r) => r.after)).toEqual([null, null, null, null, null]);
+    for (let i = 0; i < 15; i++) await h.scheduler.setTask(task(`b${i}`, { spec: every(5, "minute") }));
+    await h.time.advanceTo(at("10:11:00"));
+    const crowd = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:10:00"));
+    expect(crowd).toHaveLength(20);
+    const lanes = Math.min(8, availableParallelism() + 1);
+    expect(crowd.filter((r) => r.after === null)).toHaveLength(lanes);
+    expect(crowd.every((r) => r.startAskedAt! < at("10:10:00"))).toBe(true);
   });
 
   it("no lanes for `worker` runs: those beyond the slots wait for one and are told on it", async () => {

@@ -15,6 +15,8 @@ import { availableParallelism } from "node:os";
 const INITIAL_PER_RUN_MS = 1;
 /** Before anything was measured: what telling a run to go costs on a slow machine (measured 1-3 ms here). */
 const INITIAL_TELL_MS = 2;
+/** The least a run is taken to cost to tell, however fast the last crowd was told. */
+const MIN_TELL_MS = 1;
 /** What loading a run queued on a warm worker costs it (measured 0.4-2 ms here). */
 const QUEUED_LOAD_MS = 2;
 /** Weight of the newest measurement. */
@@ -71,13 +73,18 @@ export class CrowdLead {
    * behind another in a lane, run-lanes.ts, loads on that run's worker once told), so the whole
    * crowd is told and loaded before the instant.
    */
-  goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined): number {
+  goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined, occurrences?: { after(at: number): number | null }): number {
     const count = at == null ? 0 : (due.get(at) ?? 0);
-    if (count < 2) return 0;
-    const telling = (count - 1) * this.tellPerRunMs * 3;
+    if (at == null || count < 2) return 0;
+    // At most a quarter of the schedule's period: its previous runs must be over by then (a run
+    // of a task in flight holds the next one back, and it could follow no other run).
+    const next = occurrences?.after(at) ?? null;
+    const cap = next === null ? MAX_CROWD_LEAD_MS : (next - at) / 4;
+    // A host that told the last crowd fast may be slow with the next (a snapshot, a collection): never under 1 ms a run.
+    const telling = (count - 1) * Math.max(MIN_TELL_MS, this.tellPerRunMs) * 3;
     // The loads queued on each lane's worker, one after another.
     const loading = Math.ceil(count / this.lanes) * QUEUED_LOAD_MS;
-    return Math.min(MAX_CROWD_LEAD_MS, Math.round(telling + loading));
+    return Math.round(Math.min(MAX_CROWD_LEAD_MS, cap, telling + loading));
   }
 
   /** What arming one run costs now, as measured (ms). */

@@ -78,6 +78,8 @@ export class RunLifecycle {
   readonly recorded: Promise<RunRow | undefined>;
   private markRecorded: (row: RunRow | undefined) => void = () => {};
 
+  /** How many runs were due at its instant when it was armed (1 for a run not armed). */
+  crowd = 1;
   /** Whether the claim has resolved (runId then says how), so no await is needed to read it. */
   claimKnown = false;
 

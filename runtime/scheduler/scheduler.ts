@@ -17,7 +17,6 @@ import { RunsInFlight } from "./runs-in-flight.ts";
 import { GO_AHEAD_MS, LATE_MS, MAX_WAIT_MS, SHARED_GO_AHEAD_MS, skipMessage, type SkipCode } from "./scheduling-policy.ts";
 import { systemClock, systemTimers, type Clock, type SchedulerEvents, type SchedulerOptions, type Timers } from "./scheduler-types.ts";
 import { ScheduleBook, type OverdueSchedule, type ScheduleHint, type ScheduleReset, type ScheduleState } from "./schedule-book.ts";
-
 export type { OverdueSchedule, ScheduleHint, ScheduleReset } from "./schedule-book.ts";
 export type { SchedulerOptions } from "./scheduler-types.ts";
 
@@ -40,6 +39,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly crowdLead = new CrowdLead();
+  /** Runs due at each instant, as the last tick counted them: a crowded one is armed and told to go earlier (crowd-lead.ts), its runs may follow others (slot-keeper.ts). */
+  private due = new Map<number, number>();
   private readonly requests: RunRequests = {
     task: (taskId) => this.book.task(taskId),
     stopping: () => this.stopping !== null,
@@ -210,15 +211,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     let wakeAt = now + MAX_WAIT_MS;
     const schedulable = [...this.book.schedulable()];
-    // How many runs each instant has due: a crowded one is armed, and told to go, earlier (crowd-lead.ts).
-    const due = countDue(schedulable);
+    const due = (this.due = countDue(schedulable));
     // A task with a run in flight may write its state before an armed run of it would read it.
     const taskBusy = (taskId: string) => this.inFlight.hasTask(taskId);
     const arming: Array<Promise<unknown>> = [];
     const telling: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
-        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun), taskBusy);
+        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun, state.occurrences), taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           if (step.kind === "fire") telling.push(state.armed!.told);
@@ -254,6 +254,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private arm(state: ScheduleState, at: number, next: number | null): Promise<unknown> {
     const claim = this.book.claim(state, at, next, [{ scheduledFor: at, trigger: "schedule" }], this.options.owner).then((ids) => ids[0] ?? null);
     const run = this.newRun(subjectOf(state, at, "schedule"), claim);
+    run.crowd = this.due.get(at) ?? 1;
     state.armed = run;
     const settleIfArmed = (settlement: Settlement) => {
       if (state.armed !== run) return;

@@ -127,9 +127,14 @@ export class SlotKeeper {
     this.holders.add(run);
   }
 
-  /** Whether a run that may follow should rather join a lane than take a free slot: enough lanes it fits are open. */
+  /**
+   * Whether a run that may follow should rather join a lane than take a free slot: its instant has
+   * more runs due than there are slots (a crowd drains fastest through a few workers; a run that
+   * can have a slot and a worker of its own begins on its instant, not after others), and enough
+   * lanes it fits are open.
+   */
   private preferLane(run: RunLifecycle): boolean {
-    if (!this.options.mayFollow(run)) return false;
+    if (run.crowd <= this.slots.limit || !this.options.mayFollow(run)) return false;
     let open = 0;
     for (const head of this.holders) if (this.fits(run, head) && ++open >= this.lanesWanted) return true;
     return false;
