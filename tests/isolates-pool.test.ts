@@ -310,15 +310,15 @@ it.each(["context", "task", "worker"] as const)("%s: a run told to go ahead of i
     const run = kit.run(launcher, stamp, { isolation, start: false });
     await run.run.ready;
     const instant = Date.now() + 300;
-    run.run.start(async () => ({}), { notBefore: instant, lateAfterMs: 1000 });
+    run.run.start(async () => ({}), { notBefore: instant, lateAfterMs: 3000 });
     const outcome = await run.outcome;
     expect(outcome.status, outcome.error ?? "").toBe("success");
     expect(run.startedAt).toBeGreaterThanOrEqual(instant);
     expect(Number(run.text())).toBeGreaterThanOrEqual(instant);
     // Generous: on time means within the first milliseconds (1-3 ms alone here), but with the whole
-    // suite on 2 cores a worker's timer has fired 254 ms late; a begin that waited for anything
-    // but its instant would be later still (and beyond lateAfterMs it would not begin at all).
-    expect(run.startedAt! - instant).toBeLessThan(750);
+    // suite on 2 cores a worker's timer has fired 254 ms, and once 796 ms, late; a begin that waited
+    // for anything but its instant would be later still (and beyond lateAfterMs it would not begin at all).
+    expect(run.startedAt! - instant).toBeLessThan(1500);
   } finally {
     await launcher.close();
   }
