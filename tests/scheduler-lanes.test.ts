@@ -115,6 +115,23 @@ describe("the scheduler's lanes", () => {
     expect(crowd.every((r) => r.startAskedAt! < at("10:10:00"))).toBe(true);
   });
 
+  it("never follows a run launched ahead for a later instant", async () => {
+    const h = await make({ start: at("10:02:13"), maxConcurrentRuns: 2, isolation: "context" });
+    // Launched 5 s ahead, the later run holds a slot before the 10:05:00 crowd is armed.
+    h.launcher.leadTimeMs = (taskId) => (taskId === "later" ? 5000 : 400);
+    h.launcher.plan = () => ({ durationMs: 5 });
+    await h.scheduler.setTask(task("later", { spec: { kind: "every", unit: "minute", n: 5, offsetSec: 1 } }));
+    for (const id of ["a", "b", "c"]) await h.scheduler.setTask(task(id, { spec: every(5, "minute") }));
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:05:30"));
+    const later = h.launcher.of("later#run")[0]!;
+    expect(later.startedAt).toBe(at("10:05:01"));
+    const crowd = ["a", "b", "c"].map((id) => h.launcher.of(`${id}#run`)[0]!);
+    // b and c follow a (the run due with them), not the later run: they begin right after it.
+    expect(crowd.filter((r) => r.after !== null).every((r) => r.after !== later.request.runId)).toBe(true);
+    expect(Math.max(...crowd.map((r) => r.startedAt!))).toBeLessThan(at("10:05:00") + 100);
+  });
+
   it("no lanes for `worker` runs: those beyond the slots wait for one and are told on it", async () => {
     const h = await make({ start: at("10:02:13"), maxConcurrentRuns: 2, isolation: "worker" });
     h.launcher.plan = () => ({ durationMs: 10 });
