@@ -9,7 +9,7 @@
  * arming one has been measured to cost.
  */
 
-import { availableParallelism } from "node:os";
+import { CROWD_LANES } from "./run-lanes.ts";
 
 /** Before anything was measured: what arming a run costs on a slow machine. */
 const INITIAL_PER_RUN_MS = 1;
@@ -38,7 +38,7 @@ export function countDue(schedules: Iterable<{ nextRun: number | null; armed: { 
 
 export class CrowdLead {
   /** `lanes`: how many workers a crowd's short runs are spread over (slot-keeper.ts). */
-  constructor(private readonly lanes = availableParallelism() + 1) {}
+  constructor(private readonly lanes = CROWD_LANES) {}
 
   private perRunMs = INITIAL_PER_RUN_MS;
   /** What telling a run to go costs the host (its admission, last look, launch and state read), as measured. */
@@ -69,9 +69,9 @@ export class CrowdLead {
 
   /**
    * How much earlier than GO_AHEAD_MS the runs due at `at` are told to go: the host tells them one
-   * after another, as measured, with half as much again for the loads it sets off (a run queued
-   * behind another in a lane, run-lanes.ts, loads on that run's worker once told), so the whole
-   * crowd is told and loaded before the instant.
+   * after another (as measured, three times over for a margin), then the loads this sets off
+   * (a run queued behind another in a lane, run-lanes.ts, loads on that run's worker once told),
+   * so the whole crowd is told and loaded before the instant.
    */
   goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined, occurrences?: { after(at: number): number | null }): number {
     const count = at == null ? 0 : (due.get(at) ?? 0);

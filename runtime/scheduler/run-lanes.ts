@@ -12,6 +12,11 @@
  * choice (run-starter.ts), and pickLane() the pure part of it.
  */
 
+import { availableParallelism } from "node:os";
+
+/** How many lanes a crowd of short runs is spread over before more slots are taken: one worker per core, and one. */
+export const CROWD_LANES = availableParallelism() + 1;
+
 /** Runs a lane holds behind its head, at most (each is a loaded context on its worker, ~150 KB). */
 export const LANE_DEPTH = 64;
 /**

@@ -1,8 +1,7 @@
 import type { Isolation } from "./run-launcher.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import { availableParallelism } from "node:os";
-import { FOLLOW_PATIENCE_MS, LANE_DEPTH, pickLane, RunLanes } from "./run-lanes.ts";
+import { CROWD_LANES, FOLLOW_PATIENCE_MS, LANE_DEPTH, pickLane, RunLanes } from "./run-lanes.ts";
 import { RunSlots } from "./run-slots.ts";
 import type { Clock, Timers } from "./scheduler-types.ts";
 
@@ -16,7 +15,7 @@ export interface SlotKeeperOptions {
   short(taskId: string): boolean;
   /**
    * Lanes a crowd of short runs is spread over before more slots are taken: about the cores
-   * (one worker each), since short runs drain fastest through few workers. Default cores + 1.
+   * (one worker each), since short runs drain fastest through few workers. Default CROWD_LANES.
    */
   lanes?: number;
 }
@@ -40,7 +39,7 @@ export class SlotKeeper {
     private readonly options: SlotKeeperOptions,
   ) {
     this.slots = new RunSlots(maxConcurrentRuns);
-    this.lanesWanted = options.lanes ?? availableParallelism() + 1;
+    this.lanesWanted = options.lanes ?? CROWD_LANES;
   }
 
   setLimit(maxConcurrentRuns: number): void {

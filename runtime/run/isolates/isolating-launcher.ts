@@ -118,7 +118,7 @@ export class IsolatingLauncher implements RunLauncher {
             // A `task` run waits for its task's one worker; without a run slot yet it must not hold
             // that worker (a run of the task holding the last slot could wait for it), so it loads on start.
             // A `context` run launched without a slot loads where it will begin: behind the run it follows, or on its start.
-            deferLoad: isolation === "context" ? request.standby === true || !this.pool.hasIdle(group!) : request.standby === true,
+            deferLoad: request.standby === true || (group !== null && !this.pool.hasIdle(group)),
             importMetaUrl: this.bundleUrl(request),
             // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
             ...(isolation === "task" ? { onWorker: () => (launchedAt = performance.now()) } : {}),
