@@ -37,8 +37,14 @@ export function countDue(schedules: Iterable<{ nextRun: number | null; armed: { 
 }
 
 export class CrowdLead {
-  /** `lanes`: how many workers a crowd's short runs are spread over (slot-keeper.ts). */
-  constructor(private readonly lanes = CROWD_LANES) {}
+  /**
+   * `baseGoAheadMs`: how long before its instant any loaded run may be told to go (scheduling-policy.ts);
+   * `lanes`: how many workers a crowd's short runs are spread over (slot-keeper.ts).
+   */
+  constructor(
+    private readonly baseGoAheadMs: number,
+    private readonly lanes = CROWD_LANES,
+  ) {}
 
   private perRunMs = INITIAL_PER_RUN_MS;
   /** What telling a run to go costs the host (its admission, last look, launch and state read), as measured. */
@@ -68,12 +74,17 @@ export class CrowdLead {
   }
 
   /**
-   * How much earlier than GO_AHEAD_MS the runs due at `at` are told to go: the host tells them one
-   * after another (as measured, three times over for a margin), then the loads this sets off
-   * (a run queued behind another in a lane, run-lanes.ts, loads on that run's worker once told),
-   * so the whole crowd is told and loaded before the instant.
+   * How long before `at` a loaded run due then may be told to go (decideTick's goAheadMs): the base,
+   * and for a crowded instant as much again as the host takes to tell its runs one after another
+   * (as measured, three times over for a margin), then the loads this sets off (a run queued behind
+   * another in a lane, run-lanes.ts, loads on that run's worker once told), so the whole crowd is
+   * told and loaded before the instant. The tick and the wake once a run is loaded both ask this.
    */
   goAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined, occurrences?: { after(at: number): number | null }): number {
+    return this.baseGoAheadMs + this.crowdGoAheadMs(due, at, occurrences);
+  }
+
+  private crowdGoAheadMs(due: ReadonlyMap<number, number>, at: number | null | undefined, occurrences?: { after(at: number): number | null }): number {
     const count = at == null ? 0 : (due.get(at) ?? 0);
     if (at == null || count < 2) return 0;
     // At most a quarter of the schedule's period: its previous runs must be over by then (a run

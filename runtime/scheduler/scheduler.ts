@@ -38,7 +38,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly hooks: LifecycleHooks;
   private readonly clock: Clock;
   private readonly timers: Timers;
-  private readonly crowdLead = new CrowdLead();
+  private readonly crowdLead: CrowdLead;
   /** Runs due at each instant, as the last tick counted them: a crowded one is armed and told to go earlier (crowd-lead.ts), its runs may follow others (slot-keeper.ts). */
   private due = new Map<number, number>();
   private readonly requests: RunRequests = {
@@ -47,8 +47,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     now: () => this.clock.now(),
     begin: (subject) => this.begin(this.requested(subject)),
   };
-  /** How long before its instant a loaded run may be told to go (decideTick's goAheadMs). */
-  private readonly goAheadMs: number;
   private timer: unknown;
   private running = false;
   private stopping: Promise<void> | null = null;
@@ -57,7 +55,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     super();
     this.clock = options.clock ?? systemClock;
     this.timers = options.timers ?? systemTimers;
-    this.goAheadMs = options.shared ? SHARED_GO_AHEAD_MS : GO_AHEAD_MS;
+    this.crowdLead = new CrowdLead(options.shared ? SHARED_GO_AHEAD_MS : GO_AHEAD_MS);
     this.work = new PendingWork((what, error) => this.logError(what, error));
     const emit: Emit = (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args);
     this.recorder = new RunRecorder({ ledger: options.ledger, log: options.log, clock: this.clock, emit, historyPerTask: options.historyPerTask, work: this.work });
@@ -218,7 +216,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const telling: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
-        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.goAheadMs + this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun, state.occurrences), taskBusy);
+        const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun, state.occurrences), taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {
           if (step.kind === "fire") telling.push(state.armed!.told);
@@ -266,7 +264,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (id == null) return settleIfArmed({ kind: "lost" });
         // Not once it was admitted (it launches then) or queued (it let go of its slot). Once loaded, it
         // may be told to go ahead of its instant (decideTick's goAheadMs): a look now if that time has come.
-        if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - this.goAheadMs && this.wake());
+        // (As far ahead as the tick allows: a crowd's lead, or its runs loaded after the base lead wait for the instant.)
+        if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - this.crowdLead.goAheadMs(this.due, at, state.occurrences) && this.wake());
       },
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),
     );

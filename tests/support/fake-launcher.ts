@@ -19,10 +19,12 @@ export interface FakeRunPlan {
   honoursAbort?: boolean;
   /** Its code begins only once this resolves (the machine can freeze between start() and then). */
   beginsAfter?: Promise<void>;
+  /** How long its code takes to load (`ready`), ms of fake time; default 0. */
+  loadMs?: number;
 }
 
 export class FakeRun implements LaunchedRun {
-  readonly ready = Promise.resolve();
+  readonly ready: Promise<void>;
   readonly outcome: Promise<RunOutcome>;
   readonly launchedAt: number;
   startedAt: number | null = null;
@@ -52,6 +54,7 @@ export class FakeRun implements LaunchedRun {
     private readonly find: (runId: number) => FakeRun | undefined = () => undefined,
   ) {
     this.launchedAt = time.now();
+    this.ready = plan.loadMs ? new Promise((resolve) => time.setTimeout(resolve, plan.loadMs!)) : Promise.resolve();
     this.outcome = new Promise((resolve) => (this.resolve = resolve));
   }
 
