@@ -41,7 +41,7 @@ const LAG = quick
     ]
   : [
       { jobs: 10, seconds: 30, slots: 10 },
-      { jobs: 100, seconds: 30, slots: 16 },
+      { jobs: 100, seconds: 60, slots: 16 },
     ];
 const BIG = quick ? { jobs: 50, period: EVERY_5_SECONDS, slots: 16, waitMs: 20_000 } : { jobs: 1000, period: EVERY_MINUTE, slots: 16, waitMs: 120_000 };
 const IDLE = { jobs: 100, seconds: quick ? 5 : 60 };
