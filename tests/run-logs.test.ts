@@ -58,9 +58,10 @@ describe("per-run log files", () => {
     expect(await files.read("../../etc/passwd", 1)).toBeNull();
   });
 
-  it("tees a launcher's lines into the run's file, whatever launcher it wraps", async () => {
+  it("tees a launcher's lines into the run's file, whatever launcher it wraps, and passes the rest on", async () => {
     let finish: (outcome: RunOutcome) => void = () => {};
     const seen: string[] = [];
+    const limits: Array<{ maxConcurrentRuns: number }> = [];
     // The scheduler's side of a launcher, standing in for a worker: what it reports is all the decorator sees.
     const inner: RunLauncher = {
       launch(_request: RunRequest, sink: RunSink): LaunchedRun {
@@ -78,6 +79,7 @@ describe("per-run log files", () => {
         };
       },
       leadTimeMs: () => 5,
+      configure: (given) => limits.push(given),
       close: async () => {},
     };
     const files = new RunLogFiles(() => root, (e) => errors.push(e));
@@ -90,6 +92,9 @@ describe("per-run log files", () => {
     await expect.poll(async () => (await files.read("t", 9)) ?? "").toMatch(/END {3}failure in 250 ms: Error: boom\n$/);
     expect(seen).toEqual(["started", "hello", "boom"]);
     expect(launcher.leadTimeMs("t", "worker")).toBe(5);
+    // A config reload's max_concurrent_runs reaches the pool through this wrapper (it once did not).
+    launcher.configure?.({ maxConcurrentRuns: 3 });
+    expect(limits).toEqual([{ maxConcurrentRuns: 3 }]);
   });
 
   it("keeps no file for a run that printed nothing and succeeded, and keeps one for a silent failure", async () => {
