@@ -77,6 +77,30 @@ it("begins a run started after another on that run's worker, by the worker itsel
   }
 }, 60_000);
 
+it("queues a run started after one that has no worker yet behind it as soon as that run has one (a cold pool)", async () => {
+  // No worker booted: the first run waits for one. The second must not wait for the first's outcome
+  // and then take a worker of its own (a crowd due right after the host started would boot a worker a run).
+  const launcher = kit.launcher({ maxConcurrentRuns: 2 });
+  try {
+    clearLoads();
+    const first = kit.run(launcher, slow, { isolation: "context", start: false, standby: true });
+    const second = kit.run(launcher, traced, { isolation: "context", start: false, standby: true });
+    first.run.start(async () => ({}));
+    second.run.start(async () => ({}), { after: first.runId });
+    let firstOver = false;
+    void first.outcome.then(() => (firstOver = true));
+    // Loaded behind the first while it still runs (1.5 s), on its worker.
+    await waitFor(() => loadedOn().length === 1, { what: "the second run loaded" });
+    expect(firstOver).toBe(false);
+    const firstThread = await threadOf(first);
+    expect(loadedOn()).toEqual([firstThread]);
+    expect(await threadOf(second)).toBe(firstThread);
+    expect(second.startedAt!).toBeGreaterThanOrEqual((await first.outcome).finishedAt);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("takes a queued run back when the run ahead of it lasts, and begins it on another worker, once", async () => {
   const launcher = kit.launcher({ maxConcurrentRuns: 2 });
   try {

@@ -36,7 +36,7 @@ export interface IsolateRunOptions {
    */
   deferLoad?: boolean;
   importMetaUrl: string;
-  /** The pool handed it a worker (it may have waited for one). */
+  /** The pool handed it a worker (it may have waited for one), and its load is on the way there. */
   onWorker?: () => void;
   /**
    * Queued on a worker that died before it began (the run ahead of it took the worker with it): it
@@ -270,10 +270,10 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
     (w) => {
       if (ended) return pool.release(w, true);
       worker = w;
-      options.onWorker?.();
       w.runOver(false, token);
       w.attach(tenant);
       sendLoad(w);
+      options.onWorker?.();
     },
     (error: Error) => finish("interrupted", error.message, false),
   );

@@ -61,6 +61,13 @@ interface Launched {
   group: GroupSpec | null;
   /** Starts it again as it was started (a queued run displaced from a dead worker). */
   restart: (() => void) | null;
+  /** Runs started after it while it had no worker: each is queued behind it once it has one. */
+  awaitingWorker: Array<() => void>;
+}
+
+/** `entry` is on a worker now (handed one, or queued on one): the runs waiting for that follow it there. */
+function onWorker(entry: Launched): void {
+  for (const follow of entry.awaitingWorker.splice(0)) follow();
 }
 
 export class IsolatingLauncher implements RunLauncher {
@@ -104,7 +111,7 @@ export class IsolatingLauncher implements RunLauncher {
     const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
     // Filled in once the run is made (its displacement callback reads it).
-    const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null };
+    const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null, awaitingWorker: [] };
     const isolate =
       isolation === "worker"
         ? null
@@ -120,8 +127,11 @@ export class IsolatingLauncher implements RunLauncher {
             // A `context` run launched without a slot loads where it will begin: behind the run it follows, or on its start.
             deferLoad: request.standby === true || (group !== null && !this.pool.hasIdle(group)),
             importMetaUrl: this.bundleUrl(request),
-            // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
-            ...(isolation === "task" ? { onWorker: () => (launchedAt = performance.now()) } : {}),
+            onWorker: () => {
+              // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
+              if (isolation === "task") launchedAt = performance.now();
+              onWorker(entry);
+            },
             onDisplaced: () => entry.restart?.(),
             group: group ?? {
               key: `task:${request.task.id}:${request.bundlePath}:${request.memoryLimitMb}`,
@@ -146,8 +156,10 @@ export class IsolatingLauncher implements RunLauncher {
   /**
    * StartOptions.after: a run of this launcher that is not over bounds the start. A `context` run
    * that has no worker yet is queued behind it on its worker when it runs on one of the same
-   * group (the worker begins it by itself); otherwise it starts once that run's outcome is in,
-   * or when standAlone() says it need not wait.
+   * group (the worker begins it by itself), or as soon as it has one (a crowd due right after the
+   * host started: its lanes' first runs wait for workers to boot, and their followers would
+   * otherwise each take a worker of their own); otherwise it starts once that run's outcome is
+   * in, or when standAlone() says it need not wait.
    */
   private following(entry: Launched): LaunchedRun {
     const { run, isolate, group } = entry;
@@ -157,9 +169,20 @@ export class IsolatingLauncher implements RunLauncher {
       entry.restart = () => start(readState, options);
       const ahead = options?.after === undefined ? undefined : this.byId.get(options.after);
       if (!ahead || ahead === entry) return run.start(readState, options);
-      const worker = isolate && group && isolate.servedBy() === null ? ahead.isolate?.servedBy() : null;
-      if (worker && this.pool.queueable(worker, group!)) return isolate!.startBehind(worker, readState, options);
+      const queueing = isolate !== null && group !== null && isolate.servedBy() === null;
+      const worker = queueing ? ahead.isolate?.servedBy() : null;
+      if (worker && this.pool.queueable(worker, group!)) {
+        isolate!.startBehind(worker, readState, options);
+        return onWorker(entry);
+      }
       const go = (waiting = () => run.start(readState, options));
+      if (queueing && ahead.isolate && !worker) {
+        ahead.awaitingWorker.push(() => {
+          if (waiting !== go) return;
+          waiting = null;
+          start(readState, options);
+        });
+      }
       void ahead.run.outcome.then(() => {
         if (waiting !== go) return;
         waiting = null;
