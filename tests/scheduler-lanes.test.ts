@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { FOLLOW_PATIENCE_MS, pickLane, RunLanes } from "../runtime/scheduler/run-lanes.ts";
+import { FOLLOW_PATIENCE_MS, laneDepth, MAX_LANE_DEPTH, pickLane, RunLanes } from "../runtime/scheduler/run-lanes.ts";
 import { at, every, harnessPerTest, task } from "./support/scheduler-harness.ts";
 import type { FakeRun } from "./support/fake-launcher.ts";
 
@@ -113,6 +113,23 @@ describe("the scheduler's lanes", () => {
     expect(crowd).toHaveLength(lanes + 15);
     expect(crowd.filter((r) => r.after === null)).toHaveLength(lanes);
     expect(crowd.every((r) => r.startAskedAt! < at("10:10:00"))).toBe(true);
+  });
+
+  it("a lane holds one run per MB of its tasks' memory_limit behind its head (at most MAX_LANE_DEPTH); the rest wait for a slot", async () => {
+    expect([laneDepth(512), laneDepth(2048), laneDepth(64), laneDepth(0.5)]).toEqual([400, MAX_LANE_DEPTH, 64, 1]);
+    const lanes = availableParallelism() + 1;
+    const h = await make({ start: at("10:02:13"), maxConcurrentRuns: lanes, isolation: "context" });
+    h.launcher.plan = () => ({ durationMs: 1 });
+    // memory_limit 2: lanes of 2 behind each head, told ahead; the others are told as slots pass on.
+    for (let i = 0; i < lanes * 3 + 4; i++) await h.scheduler.setTask(task(`m${i}`, { spec: every(5, "minute"), meta: { memoryLimitMb: 2 } }));
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:06:00"));
+    const runs = h.launcher.runs.filter((r) => r.request.scheduledFor === at("10:05:00"));
+    expect(runs).toHaveLength(lanes * 3 + 4);
+    const aheadOfInstant = runs.filter((r) => r.startAskedAt! < at("10:05:00"));
+    expect(aheadOfInstant).toHaveLength(lanes * 3);
+    expect(aheadOfInstant.filter((r) => r.after !== null)).toHaveLength(lanes * 2);
+    expect(runs.every((r) => r.outcome !== undefined && r.startedAt !== null)).toBe(true);
   });
 
   it("never follows a run launched ahead for a later instant", async () => {

@@ -17,8 +17,22 @@ import { availableParallelism } from "node:os";
 /** How many lanes a crowd of short runs is spread over before more slots are taken: one worker per core, and one. */
 export const CROWD_LANES = availableParallelism() + 1;
 
-/** Runs a lane holds behind its head, at most (each is a loaded context on its worker, ~150 KB). */
-export const LANE_DEPTH = 64;
+/** Runs a lane holds behind its head, at most, whatever the heap limit (laneDepth). */
+export const MAX_LANE_DEPTH = 400;
+
+/**
+ * Runs a lane holds behind a head whose worker's heap limit is `memoryLimitMb`:
+ * each is a loaded context on that worker (~150-250 KB of its heap, measured),
+ * so one per MB keeps them to about a quarter of the limit. Deep enough that a
+ * crowd of 1,000 on 3 lanes is loaded before its instant: runs loaded after it
+ * cost the host their telling and the worker their load one after another
+ * (measured, 1,000 runs due on a minute: last start 2.7 s at 64 deep, 0.2-0.3 s
+ * at 400, with the same peak RSS: what runs leave behind in a burst outweighs
+ * what waits loaded).
+ */
+export function laneDepth(memoryLimitMb: number): number {
+  return Math.max(1, Math.min(MAX_LANE_DEPTH, Math.floor(memoryLimitMb)));
+}
 /**
  * A run only joins a lane whose head and last run are short: their tasks' last runs took at
  * most this long (or they have not run yet). A run that lasts makes the runs behind it wait
@@ -101,7 +115,7 @@ export class RunLanes<R> {
  * (the first such in `heads`' order), so a boundary's runs spread over the
  * slots evenly. null: none.
  */
-export function pickLane<R>(lanes: RunLanes<R>, heads: Iterable<R>, fits: (head: R) => boolean, depth = LANE_DEPTH): R | null {
+export function pickLane<R>(lanes: RunLanes<R>, heads: Iterable<R>, fits: (head: R) => boolean, depth = MAX_LANE_DEPTH): R | null {
   let best: R | null = null;
   let fewest = depth;
   for (const head of heads) {

@@ -1,7 +1,7 @@
 import type { Isolation } from "./run-launcher.ts";
 import type { LoadedTask } from "../task-file/loaded-task.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import { CROWD_LANES, FOLLOW_PATIENCE_MS, LANE_DEPTH, pickLane, RunLanes } from "./run-lanes.ts";
+import { CROWD_LANES, FOLLOW_PATIENCE_MS, laneDepth, pickLane, RunLanes } from "./run-lanes.ts";
 import { RunSlots } from "./run-slots.ts";
 import type { Clock, Timers } from "./scheduler-types.ts";
 
@@ -150,7 +150,7 @@ export class SlotKeeper {
       !head.settled &&
       head.subject.scheduledFor <= run.subject.scheduledFor &&
       last.subject.scheduledFor <= run.subject.scheduledFor &&
-      this.lanes.followers(head).length < LANE_DEPTH &&
+      this.lanes.followers(head).length < laneDepth(head.subject.task.meta.memoryLimitMb) &&
       head.subject.task.meta.memoryLimitMb === run.subject.task.meta.memoryLimitMb &&
       this.options.isolationOf(head.subject.task) === "context" &&
       this.options.short(head.subject.task.id) &&

@@ -14,12 +14,6 @@ export const RECYCLE_RUNS = 2000;
 /** Growth of the heap and Buffers a worker retains, over its baseline, after which it is replaced. */
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
-/**
- * Runs queued on one worker behind the run it serves, at most: each holds a
- * loaded context (~150 KB) until its turn. The scheduler's lanes are as deep
- * (run-lanes.ts LANE_DEPTH).
- */
-export const MAX_QUEUED = 64;
 
 /** Idle time after which a `context` worker beyond the core count retires. */
 export const SURPLUS_IDLE_MS = 10_000;

@@ -32,7 +32,8 @@ import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import { RunHolds } from "./run-holds.ts";
-import { MAX_QUEUED, RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+import { RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+import { laneDepth } from "../../scheduler/run-lanes.ts";
 
 export interface WorkerCounts {
   context: number;
@@ -151,11 +152,11 @@ export class IsolatePool {
 
   /**
    * Whether a run of `spec` may be queued on `worker` behind the run it serves (IsolateLaunchedRun.startBehind):
-   * a live `context` worker of that group, serving a run, with fewer than MAX_QUEUED runs queued.
+   * a live `context` worker of that group, serving a run, with fewer runs queued than a lane of its heap limit holds (laneDepth).
    */
   queueable(worker: IsolateWorker, spec: GroupSpec): boolean {
     const group = this.groupOf.get(worker);
-    return !this.closed && group?.spec.key === spec.key && spec.mode === "context" && !worker.dead && worker.serving && worker.queuedRuns < MAX_QUEUED;
+    return !this.closed && group?.spec.key === spec.key && spec.mode === "context" && !worker.dead && worker.serving && worker.queuedRuns < laneDepth(spec.memoryLimitMb);
   }
 
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
