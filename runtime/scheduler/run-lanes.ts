@@ -33,6 +33,7 @@ export const MAX_LANE_DEPTH = 400;
 export function laneDepth(memoryLimitMb: number): number {
   return Math.max(1, Math.min(MAX_LANE_DEPTH, Math.floor(memoryLimitMb)));
 }
+
 /**
  * A run only joins a lane whose head and last run are short: their tasks' last runs took at
  * most this long (or they have not run yet). A run that lasts makes the runs behind it wait

@@ -264,7 +264,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (id == null) return settleIfArmed({ kind: "lost" });
         // Not once it was admitted (it launches then) or queued (it let go of its slot). Once loaded, it
         // may be told to go ahead of its instant (decideTick's goAheadMs): a look now if that time has come.
-        // (As far ahead as the tick allows: a crowd's lead, or its runs loaded after the base lead wait for the instant.)
+        // (As far ahead as the tick would tell it: a crowd's runs loaded after the base lead would wait for the instant.)
         if (state.armed === run) this.starter.prewarm(run, () => state.armed === run && this.clock.now() >= at - this.crowdLead.goAheadMs(this.due, at, state.occurrences) && this.wake());
       },
       (error: unknown) => settleIfArmed({ kind: "unclaimed", error }),

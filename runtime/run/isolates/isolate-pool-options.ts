@@ -14,7 +14,6 @@ export const RECYCLE_RUNS = 2000;
 /** Growth of the heap and Buffers a worker retains, over its baseline, after which it is replaced. */
 export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
-
 /** Idle time after which a `context` worker beyond the core count retires. */
 export const SURPLUS_IDLE_MS = 10_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */
