@@ -65,8 +65,8 @@ interface Launched {
   awaitingWorker: Array<() => void>;
 }
 
-/** `entry` is on a worker now (handed one, or queued on one): the runs waiting for that follow it there. */
-function onWorker(entry: Launched): void {
+/** `entry` is on a worker now (handed one, or queued on one): the runs waiting for that are queued behind it there. */
+function queueFollowers(entry: Launched): void {
   for (const follow of entry.awaitingWorker.splice(0)) follow();
 }
 
@@ -130,7 +130,7 @@ export class IsolatingLauncher implements RunLauncher {
             onWorker: () => {
               // A `task` run's wait for its turn on the task's worker is the run before it, not a cost a lead can cover.
               if (isolation === "task") launchedAt = performance.now();
-              onWorker(entry);
+              queueFollowers(entry);
             },
             onDisplaced: () => entry.restart?.(),
             group: group ?? {
@@ -173,7 +173,7 @@ export class IsolatingLauncher implements RunLauncher {
       const worker = queueing ? ahead.isolate?.servedBy() : null;
       if (worker && this.pool.queueable(worker, group!)) {
         isolate!.startBehind(worker, readState, options);
-        return onWorker(entry);
+        return queueFollowers(entry);
       }
       const go = (waiting = () => run.start(readState, options));
       if (queueing && ahead.isolate && !worker) {
