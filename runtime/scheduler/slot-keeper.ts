@@ -128,13 +128,12 @@ export class SlotKeeper {
 
   /**
    * Whether a run that may follow should rather join a lane than take a free slot: its instant has
-   * more runs due than lanes are wanted, and that many lanes it fits are open. A crowd of short runs
-   * drains through a few workers as soon as through a worker each (the threads of a worker each
-   * wait for the cores on the instant; measured with 10 every-second tasks: p99 lag 4-6 ms either
-   * way), for about two thirds of the CPU and fewer workers kept warm.
+   * more runs due than there are slots (a crowd drains fastest through a few workers; a run that
+   * can have a slot and a worker of its own begins on its instant, not after others), and enough
+   * lanes it fits are open.
    */
   private preferLane(run: RunLifecycle): boolean {
-    if (run.crowd <= this.lanesWanted || !this.options.mayFollow(run)) return false;
+    if (run.crowd <= this.slots.limit || !this.options.mayFollow(run)) return false;
     let open = 0;
     for (const head of this.holders) if (this.fits(run, head) && ++open >= this.lanesWanted) return true;
     return false;
