@@ -105,6 +105,8 @@ if (wanted("tax")) {
 if (wanted("idle")) {
   await quietMachine("idle");
   await taskhostIdle(results, IDLE.jobs, IDLE.seconds);
+  await quietMachine("idle, no supervisor");
+  await taskhostIdle(results, IDLE.jobs, IDLE.seconds, false);
   await peerIdle(results, "bree", IDLE.jobs, IDLE.seconds);
   await peerIdle(results, "croner", IDLE.jobs, IDLE.seconds);
 }

@@ -147,6 +147,16 @@ describe("scripts/install.sh (systemd unit)", () => {
     expect((await install(["--user", "--run-user", "x", "--output", dir])).code).not.toBe(0);
   });
 
+  it("--no-supervisor makes systemd the host's supervisor: start --no-supervisor, restarted promptly", async () => {
+    const dir = path.join(out, "plain");
+    const result = await install(["--no-supervisor", "--dry-run", "--output", dir]);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = (await readFile(path.join(dir, "taskhost.service"), "utf8")).split("\n");
+    for (const line of [`ExecStart=${node} ${BIN} start --no-supervisor`, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78"]) {
+      expect(lines, line).toContain(line);
+    }
+  });
+
   it("--uninstall removes the unit, and says so when there is none", async () => {
     const dir = path.join(out, "uninstall");
     expect((await install(["--output", dir, "--service-name", "th-gone"])).code).toBe(0);

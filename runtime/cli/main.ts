@@ -40,9 +40,11 @@ program
   .command("start")
   .description("run the host (foreground; --daemon to detach with logs to files only)")
   .option("--daemon", "detach and log to files only")
+  .option("--no-supervisor", "run the host in this process, for a service manager that restarts it (exit 75: restart me)")
   .option("-c, --config <path>", "config file, relative to the project root")
-  .action(async (opts: { daemon?: boolean; config?: string }) => {
-    process.exitCode = await (await startCommands()).startCommand(opts.config !== undefined ? givenConfigPath(opts.config) : configOf(), opts.daemon ?? false);
+  .action(async (opts: { daemon?: boolean; supervisor: boolean; config?: string }) => {
+    const configPath = opts.config !== undefined ? givenConfigPath(opts.config) : configOf();
+    process.exitCode = await (await startCommands()).startCommand(configPath, { daemon: opts.daemon ?? false, supervisor: opts.supervisor });
   });
 
 program
@@ -146,7 +148,7 @@ program
 
 program
   .command("restart")
-  .description("graceful stop, then a fresh host (the supervisor's PID stays)")
+  .description("graceful stop, then a fresh host (the supervisor's PID stays; with --no-supervisor, the service manager starts it)")
   .option("--timeout <s>", "seconds running tasks get (default scheduler.shutdown_grace)", nonNegative)
   .option("--force", "give running tasks no time: interrupt them at once")
   .option("--dry-run", "say what would happen, do nothing")

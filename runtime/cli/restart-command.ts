@@ -23,7 +23,8 @@ interface Ping {
 /**
  * `restart`: the running host stops gracefully (runs get --timeout or
  * shutdown_grace seconds; --force: none) and its supervisor starts a fresh one;
- * the supervisor's PID, which users and systemd see, stays the same.
+ * the supervisor's PID, which users and systemd see, stays the same. A host
+ * started with --no-supervisor exits 75 and its service manager starts the new one.
  */
 export async function restartCommand(ctx: CliContext, configOption: string, flags: RestartFlags): Promise<number> {
   const grace = graceOf(ctx, flags);
@@ -53,7 +54,7 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
       return 1;
     }
     process.stdout.write("no host was running; starting one in the background\n");
-    return startCommand(configOption, true);
+    return startCommand(configOption, { daemon: true, supervisor: true });
   }
   if (flags.dryRun) {
     process.stdout.write(
@@ -66,6 +67,10 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
   await callHost(ctx.files.socket, "restart", { graceSec: grace }, 10_000);
   process.stdout.write(`restarting the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
   const deadline = t0 + (grace + 90) * 1000;
+  // `start --no-supervisor`: the host is the process users see, and it exits 75 for its
+  // service manager to start a new one (with a new PID); nothing here can start it.
+  const unsupervised = before.pid === before.hostPid;
+  let saidManager = false;
   let told = 0;
   while (Date.now() < deadline) {
     // A new host that fails is recorded by the supervisor: say why now, not at the deadline.
@@ -75,14 +80,20 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
       process.stderr.write(`taskhost: the new host ${failure.gaveUp ? "could not start" : "failed and is being retried"}: ${failure.message}\n`);
       if (failure.gaveUp) return 1;
     }
-    if (!isProcessAlive(before.pid)) {
+    if (unsupervised) {
+      if (!saidManager && !isProcessAlive(before.pid)) {
+        saidManager = true;
+        process.stdout.write(`the host (pid ${before.pid}) has exited to be restarted; waiting for its service manager to start it again (it runs without a supervisor)\n`);
+      }
+    } else if (!isProcessAlive(before.pid)) {
       process.stderr.write(`taskhost: the supervisor (pid ${before.pid}) has exited; no host is running. See logs/supervisor.log or the terminal it ran in\n`);
       return 1;
     }
     try {
       const after = await callHost<Ping>(ctx.files.socket, "ping", {}, 2000);
       if (after.hostPid !== before.hostPid) {
-        process.stdout.write(`restarted in ${Date.now() - t0} ms: host process ${before.hostPid} -> ${after.hostPid}, pid ${after.pid}\n`);
+        const pids = unsupervised ? `pid ${before.pid} -> ${after.pid}` : `host process ${before.hostPid} -> ${after.hostPid}, pid ${after.pid}`;
+        process.stdout.write(`restarted in ${Date.now() - t0} ms: ${pids}\n`);
         if (after.waiting) process.stderr.write(`taskhost: ${after.waiting}\n`);
         return 0;
       }
@@ -91,7 +102,8 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  process.stderr.write(`taskhost: the host did not come back within ${Math.round((deadline - t0) / 1000)} s; see logs/scheduler.log and logs/errors.log\n`);
+  const manager = unsupervised ? " (it runs with --no-supervisor: its service manager must restart it on exit 75, as the systemd unit of scripts/install.sh does)" : "";
+  process.stderr.write(`taskhost: the host did not come back within ${Math.round((deadline - t0) / 1000)} s${manager}; see logs/scheduler.log and logs/errors.log\n`);
   return 1;
 }
 

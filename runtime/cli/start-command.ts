@@ -15,8 +15,18 @@ import { LOG_FILE_MODE } from "../logging/rolling-file.ts";
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
 
-/** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached. */
-export async function startCommand(configOption: string, daemon: boolean): Promise<number> {
+export interface StartFlags {
+  daemon: boolean;
+  /**
+   * `--no-supervisor`: the host runs in this process, for a service manager that
+   * supervises it already (systemd's unit): no second Node process (~60 MB of RSS),
+   * and a restart (memory limit, `taskhost restart`) is exit 75 for the manager to act on.
+   */
+  supervisor: boolean;
+}
+
+/** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached, or the host alone. */
+export async function startCommand(configOption: string, flags: StartFlags): Promise<number> {
   // `taskhost start 2>&1 | head` must not kill the supervisor on EPIPE (issue 10.12).
   guardBrokenPipe(process.stdout);
   guardBrokenPipe(process.stderr);
@@ -29,7 +39,14 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
     return EXIT_CANNOT_START;
   }
-  if (daemon) return startDaemon(configOption);
+  if (!flags.supervisor) {
+    if (flags.daemon) {
+      process.stderr.write("taskhost: --daemon and --no-supervisor do not go together: a detached host needs its supervisor to restart it; under a service manager, run `start --no-supervisor` in the foreground\n");
+      return EXIT_CANNOT_START;
+    }
+    return hostCommand(configOption, "taskhost");
+  }
+  if (flags.daemon) return startDaemon(configOption);
   // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
   // (starts, restarts, stops) a reader of that file looks for. In a terminal, only problems.
   const detached = process.env.TASKHOST_DAEMON === "1";
@@ -38,9 +55,12 @@ export async function startCommand(configOption: string, daemon: boolean): Promi
   return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
 }
 
-/** The hidden `__host` command: one host process, spawned and watched by the supervisor. */
-export async function hostCommand(configOption: string): Promise<number> {
-  process.title = "taskhost-host";
+/**
+ * The hidden `__host` command: one host process, spawned and watched by the supervisor;
+ * also `start --no-supervisor` (titled `taskhost`, as the process users see).
+ */
+export async function hostCommand(configOption: string, title = "taskhost-host"): Promise<number> {
+  process.title = title;
   guardBrokenPipe(process.stdout);
   guardBrokenPipe(process.stderr);
   survivesClosedTerminal();
