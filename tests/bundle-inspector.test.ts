@@ -11,7 +11,9 @@ import { bundleTask } from "../runtime/task-file/bundle-task.ts";
 import { prepareToolchain } from "../runtime/run/prepare-toolchain.ts";
 import type { Toolchain } from "../runtime/task-file/toolchain.ts";
 import { createBundleInspector, ERR_INSPECTOR_STOPPED } from "../runtime/run/bundle-inspector.ts";
+import { inspectBundle } from "../runtime/run/inspect-bundle.ts";
 import { waitFor } from "./support/wait-for.ts";
+import { processTable } from "./support/process-table.ts";
 
 let root: string;
 let toolchain: Toolchain;
@@ -78,6 +80,25 @@ describe("bundle inspector", () => {
       for (const s of settled) if (s.status === "rejected") expect(s.reason).toMatchObject({ code: "ERR_TASK_IMPORT" });
     } finally {
       await inspector.dispose();
+    }
+  });
+
+  // A task's top level runs here as it does in a run (a module-level timer fires while the worker
+  // is still up): what it starts is ended with the inspection, as a run's children are with the run.
+  // Untracked, a module-level timer's `sleep` outlived the inspector's thread (a CI flake of
+  // faults-run-children's module-level timer test, whose sleeps were left running).
+  it("ends the processes a bundle's top level starts while it is inspected, pooled or alone", async () => {
+    const marker = `910.${process.pid}5`;
+    const running = () => processTable().filter((p) => p.state !== "Z" && p.cmdline.includes(marker));
+    const spawns = await bundle("spawns", 16, `import { spawn } from "node:child_process"; spawn("sleep", ["${marker}"]);`);
+    try {
+      const inspector = createBundleInspector({ entryFile: toolchain.entryFile, maxWorkers: 1 });
+      expect(minutes(await inspector.inspect(spawns))).toBe(16);
+      await inspector.dispose();
+      expect(minutes(await inspectBundle({ entryFile: toolchain.entryFile }, spawns))).toBe(16);
+      await waitFor(() => running().length === 0, { timeoutMs: 5000, what: "the sleeps the imports started to end" });
+    } finally {
+      for (const { pid } of running()) process.kill(pid, "SIGKILL");
     }
   });
 

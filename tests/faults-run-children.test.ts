@@ -123,13 +123,15 @@ isolation: task
 */
 import { spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
-// Kept between runs under task isolation, and so is this timer.
+import { threadId } from "node:worker_threads";
+// Kept between runs under task isolation, and so is this timer. The host's bundle inspector imports
+// this module too, to read its schedules, in a thread of its own: each line says whose thread wrote it.
 setInterval(() => {
   try {
     spawn("sleep", ["909.5"]);
-    appendFileSync(${JSON.stringify(marks)}, "started\\n");
+    appendFileSync(${JSON.stringify(marks)}, \`\${threadId} started\\n\`);
   } catch (error) {
-    appendFileSync(${JSON.stringify(marks)}, \`\${(error as { code?: string }).code}\\n\`);
+    appendFileSync(${JSON.stringify(marks)}, \`\${threadId} \${(error as { code?: string }).code}\\n\`);
   }
 }, 50);
 export default class {
@@ -141,10 +143,18 @@ export default class {
     );
     host = await project.start();
     expect((await runAndWait("ticker")).status).toBe("success");
+    // The lines of the run's thread: the one that goes on writing (the inspector's thread is gone).
+    const runLines = () => {
+      const lines = (existsSync(marks) ? readFileSync(marks, "utf8") : "").trimEnd().split("\n").filter(Boolean).map((line) => line.split(" "));
+      const thread = lines.at(-1)?.[0];
+      return lines.filter(([t]) => t === thread).map(([, what]) => what!);
+    };
     // Its spawns during the run were the run's, and ended with it; after it, each one throws.
-    await waitFor(() => (existsSync(marks) ? readFileSync(marks, "utf8") : "").trimEnd().endsWith("ERR_TASKHOST_RUN_OVER\nERR_TASKHOST_RUN_OVER"), { what: "spawns refused after the run" });
-    const lines = readFileSync(marks, "utf8").trimEnd().split("\n");
+    await waitFor(() => runLines().join("\n").endsWith("ERR_TASKHOST_RUN_OVER\nERR_TASKHOST_RUN_OVER"), { what: "spawns refused after the run" });
+    const lines = runLines();
+    expect(lines).toContain("started");
     expect(lines.slice(lines.indexOf("ERR_TASKHOST_RUN_OVER"))).toEqual(lines.slice(lines.indexOf("ERR_TASKHOST_RUN_OVER")).map(() => "ERR_TASKHOST_RUN_OVER"));
+    // What the inspector's import started (its timer fired before its thread ended) ended with it, too.
     await waitFor(() => running("909.5").length === 0, { timeoutMs: 10_000, what: "the run's own children to end" });
     expect(await host.stop()).toBe(0);
   });

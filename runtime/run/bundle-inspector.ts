@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
-import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle } from "./inspect-bundle.ts";
+import { ERR_TASK_IMPORT, importTimedOut, INSPECT_MEMORY_MB, inspectBundle, inspectorChildren } from "./inspect-bundle.ts";
 import type { BundleInspector, InspectResult } from "../task-file/bundle-inspection.ts";
 import type { WorkerMessage } from "./worker-protocol.ts";
 import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
@@ -109,10 +109,12 @@ export function createBundleInspector(options: BundleInspectorOptions): BundleIn
       clearTimeout(timer);
       next();
     };
+    const { over, ...children } = inspectorChildren();
     const worker: WorkerHandle = new WorkerHandle({
       entryFile: options.entryFile,
       paths: options.paths,
-      input: { mode: "inspect-many" },
+      ...children,
+      input: { mode: "inspect-many", over },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage,
       onEnd: died,

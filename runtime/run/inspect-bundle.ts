@@ -1,6 +1,8 @@
 import { pathToFileURL } from "node:url";
 import type { InspectResult } from "../task-file/bundle-inspection.ts";
-import { WorkerHandle, type WorkerSpawn } from "./worker-handle.ts";
+import { WorkerHandle, type WorkerHandleOptions, type WorkerSpawn } from "./worker-handle.ts";
+import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
+import { newRunOverFlag, type RunOverFlag } from "./run-children.ts";
 
 export { ERR_TASK_IMPORT } from "../errors.ts";
 import { ERR_TASK_IMPORT, taskhostError } from "../errors.ts";
@@ -11,6 +13,23 @@ export const INSPECT_MEMORY_MB = 256;
 /** A task's import ran past `timeoutMs` (in a worker of its own or a shared one). */
 export function importTimedOut(timeoutMs: number): Error {
   return taskhostError(ERR_TASK_IMPORT, `importing the task did not finish within ${timeoutMs / 1000}s (an endless loop at top level?)`);
+}
+
+/**
+ * What an inspecting worker needs so that the processes a bundle's top level starts (a
+ * module-level timer fires while it is imported) end before its thread is terminated, as a
+ * run's do: left alone they outlived the thread, tracked by nobody.
+ */
+export function inspectorChildren(): { over: RunOverFlag } & Pick<WorkerHandleOptions, "attach" | "beforeTerminate"> {
+  const over = newRunOverFlag();
+  let children: RunChildren | null = null;
+  return {
+    over,
+    attach: (worker) => {
+      children = watchRunChildren(worker, over);
+    },
+    beforeTerminate: () => children?.end() ?? Promise.resolve(),
+  };
 }
 
 /**
@@ -31,9 +50,11 @@ export function inspectBundle(spawn: WorkerSpawn, bundlePath: string, timeoutMs 
       else if (error) reject(Object.assign(error, { code: ERR_TASK_IMPORT }));
       else resolve(result!);
     };
+    const { over, ...children } = inspectorChildren();
     const worker = new WorkerHandle({
       ...spawn,
-      input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href },
+      ...children,
+      input: { mode: "inspect", bundleUrl: pathToFileURL(bundlePath).href, over },
       memoryLimitMb: INSPECT_MEMORY_MB,
       onMessage: (message) => {
         if (message.type === "inspected") end(null, { schedules: message.schedules, methods: message.methods });

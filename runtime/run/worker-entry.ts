@@ -24,11 +24,10 @@ const port = parentPort!;
 // Before any task code: helpers (and processes a run starts) find the project through these.
 if (input.paths) publishTaskPaths(input.paths);
 const projectRoot = input.paths?.projectRoot ?? process.cwd();
-// Before any task code: what a run starts ends with it (issue 10.4).
-if (input.mode === "run") {
-  trackRunChildren(port, input.over);
-  reportRunMemory(port);
-}
+// Before any task code: what a run starts ends with it (issue 10.4), and so does what a bundle's
+// top level starts while it is imported for its schedules (a module-level timer's spawn).
+trackRunChildren(port, input.over);
+if (input.mode === "run") reportRunMemory(port);
 // Before any task code: console lines arrive in order with ctx.log's (sent before any other message).
 const flushOutput = input.mode === "run" ? stdioThrough((chunks) => port.postMessage({ type: "output", chunks } satisfies WorkerMessage)) : () => {};
 const post = (message: WorkerMessage): void => {

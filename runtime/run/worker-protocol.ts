@@ -12,9 +12,10 @@ export interface SerializedError {
 }
 
 export type WorkerInput =
-  | { mode: "inspect"; bundleUrl: string }
+  /** `over`: what a bundle's top level starts (a module-level timer's spawn) is ended with the inspection (run-children.ts). */
+  | { mode: "inspect"; bundleUrl: string; over: RunOverFlag }
   /** Imports bundle after bundle as the host sends `inspect` messages (a cold start's batch). */
-  | { mode: "inspect-many" }
+  | { mode: "inspect-many"; over: RunOverFlag }
   | {
       mode: "run";
       bundleUrl: string;
