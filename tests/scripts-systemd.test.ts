@@ -6,6 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, REPO, TempProject } from "./support/temp-project.ts";
+import { HOST_NODE_FLAGS } from "../runtime/supervisor/run-supervisor.ts";
 
 // scripts/install.sh against a temp project, always with --output (a temp
 // folder) so nothing here touches /etc/systemd/system, users or systemctl.
@@ -152,7 +153,9 @@ describe("scripts/install.sh (systemd unit)", () => {
     const result = await install(["--no-supervisor", "--dry-run", "--output", dir]);
     expect(result.code, result.stderr).toBe(0);
     const lines = (await readFile(path.join(dir, "taskhost.service"), "utf8")).split("\n");
-    for (const line of [`ExecStart=${node} ${BIN} start --no-supervisor`, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78"]) {
+    // Node gets the flags the supervisor would give its host.
+    const execStart = `ExecStart=${node} ${HOST_NODE_FLAGS.join(" ")} ${BIN} start --no-supervisor`;
+    for (const line of [execStart, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78"]) {
       expect(lines, line).toContain(line);
     }
   });

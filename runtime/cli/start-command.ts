@@ -44,6 +44,8 @@ export async function startCommand(configOption: string, flags: StartFlags): Pro
       process.stderr.write("taskhost: --daemon and --no-supervisor do not go together: a detached host needs its supervisor to restart it; under a service manager, run `start --no-supervisor` in the foreground\n");
       return EXIT_CANNOT_START;
     }
+    // Node's own flags are the service manager's to give here (install.sh's unit gives the supervisor's).
+    if (process.env.TASKHOST_CPU_PROFILE) process.stderr.write("taskhost: TASKHOST_CPU_PROFILE is for a supervised host; with --no-supervisor, give node --cpu-prof yourself\n");
     return hostCommand(configOption, "taskhost");
   }
   if (flags.daemon) return startDaemon(configOption);

@@ -16,8 +16,9 @@ const SIGNAL_ECHO_MS = 300;
  * V8's young generation grows to 2 × 16 MB under a burst of allocation (a cold
  * start's bundling) and stays that size, idle; 2 × 4 MB costs the host about
  * as little in GC time (measured in the bench's burst) and 24 MB less RSS.
+ * install.sh --no-supervisor gives Node the same flags in the unit's ExecStart.
  */
-const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
+export const HOST_NODE_FLAGS = ["--max-semi-space-size=4"];
 
 /**
  * `TASKHOST_CPU_PROFILE=<folder>`: each host writes a V8 CPU profile of its

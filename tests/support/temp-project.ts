@@ -122,9 +122,9 @@ export class TempProject {
     }
   }
 
-  /** Starts `taskhost start` and waits until it answers on its socket. */
-  async start(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HostProcess> {
-    const child = spawn(process.execPath, [BIN, "start", ...extraArgs], {
+  /** Starts `taskhost start` (`nodeArgs`: Node's own flags) and waits until it answers on its socket. */
+  async start(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<HostProcess> {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, "start", ...extraArgs], {
       cwd: this.root,
       env: { ...process.env, NO_COLOR: "1", ...env },
     });
