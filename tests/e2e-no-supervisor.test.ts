@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN, descendants, TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
@@ -26,8 +27,8 @@ describe("start --no-supervisor", () => {
     expect(report.host.pid).toBe(first.pid);
     expect(await first.hostPid()).toBe(first.pid);
     // No second taskhost process (esbuild's service is its only child): the started process hosts the runs itself.
-    const commands = await Promise.all(descendants(first.pid).map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")));
-    expect(commands.filter((command) => command.includes("taskhost"))).toEqual([]);
+    const names = await Promise.all([first.pid, ...descendants(first.pid)].map((pid) => readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")));
+    expect(names.map((name) => name.trim()).filter((name) => name.startsWith("taskhost"))).toEqual(["taskhost"]);
     await waitFor(async () => finished(await history(project, "tick")).some((r) => r.status === "success"), { what: "a run of tick" });
 
     // `restart` as a user runs it, its output read as it comes.
@@ -38,7 +39,7 @@ describe("start --no-supervisor", () => {
     cli.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const cliExit = new Promise<number | null>((resolve) => cli.on("close", resolve));
     expect(await first.exited).toBe(75);
-    await waitFor(() => stdout.includes(`the host (pid ${first.pid}) has exited to be restarted; waiting for its service manager to start it again`), {
+    await waitFor(() => stdout.includes(`the host (pid ${first.pid}) has exited; waiting for its service manager to start a new one`), {
       what: "restart to say it waits for the service manager",
     });
     const second = await project.start(["--no-supervisor"]);
@@ -49,6 +50,36 @@ describe("start --no-supervisor", () => {
     const stopped = await project.cli(["stop"]);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(await second.exited).toBe(0);
+  });
+
+  it("waits for a lock a command holds (the gap while a service manager restarts it) instead of failing for good", async () => {
+    project = await TempProject.create();
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    // A live Node process named in the PID file, as a command that found no host holds it.
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 2500)"]);
+    const holderExit = new Promise((resolve) => holder.on("exit", resolve));
+    await mkdir(path.join(project.root, "data"), { recursive: true });
+    await writeFile(path.join(project.root, "data", "taskhost.pid"), `${holder.pid}\n`);
+    const host = await project.start(["--no-supervisor"]);
+    await holderExit;
+    expect(host.output()).toContain(`taskhost: the project's lock is held by pid ${holder.pid} (a command, or a host still stopping); waiting up to 30 s for it`);
+    expect((await status(project)).host.pid).toBe(host.pid);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("takes one Ctrl-C delivered twice (the terminal's and npm's copy) as one graceful stop", async () => {
+    project = await TempProject.create({ scheduler: { shutdown_grace: 1 } });
+    await project.writeTask("long.ts", taskSource({ schedule: "every(1).seconds", body: "await new Promise((r) => setTimeout(r, 30_000));", frontmatter: { timeout: 60 } }));
+    const host = await project.start(["--no-supervisor"]);
+    await waitFor(async () => (await status(project)).tasks.some((t) => t.schedules.some((sch) => sch.lastRun?.status === "running")), { what: "a run of long in flight" });
+    process.kill(host.pid, "SIGINT");
+    // Apart enough to be two deliveries (two kills in a row may merge into one pending signal), as npm's copy comes.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    process.kill(host.pid, "SIGINT");
+    // Not 130 ("again: stopping now"): the run got its grace and was recorded cut off.
+    expect(await host.exited, host.output()).toBe(0);
+    expect(host.output()).not.toContain("again: stopping now");
+    expect(finished(await history(project, "long")).map((r) => r.status)).toContain("interrupted");
   });
 
   it("refuses --daemon with --no-supervisor, naming both", async () => {

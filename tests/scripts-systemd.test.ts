@@ -109,6 +109,8 @@ describe("scripts/install.sh (systemd unit)", () => {
     }
     // V8's JIT needs W+X memory.
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
+    // With a supervisor, exit 75 is the supervisor's business, never systemd's.
+    expect(unit).not.toMatch(/^(SuccessExitStatus|RestartForceExitStatus)=/m);
 
     const mtime = (await stat(unitFile)).mtimeMs;
     const again = await install(["--dry-run", "--output", out]);
@@ -155,7 +157,7 @@ describe("scripts/install.sh (systemd unit)", () => {
     const lines = (await readFile(path.join(dir, "taskhost.service"), "utf8")).split("\n");
     // Node gets the flags the supervisor would give its host.
     const execStart = `ExecStart=${node} ${HOST_NODE_FLAGS.join(" ")} ${BIN} start --no-supervisor`;
-    for (const line of [execStart, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78"]) {
+    for (const line of [execStart, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78", "SuccessExitStatus=75", "RestartForceExitStatus=75"]) {
       expect(lines, line).toContain(line);
     }
   });

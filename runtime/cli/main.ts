@@ -53,7 +53,7 @@ program
   .option("-c, --config <path>", "config file, relative to the project root")
   .action(async (opts: { config?: string }) => {
     // The supervisor passes the path it was started with, checked then (the default one may be absent).
-    process.exitCode = await (await startCommands()).hostCommand(opts.config ?? program.opts<{ config: string }>().config);
+    process.exitCode = await (await import("./host-command.ts")).hostCommand(opts.config ?? program.opts<{ config: string }>().config);
   });
 
 program

@@ -83,7 +83,7 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
     if (unsupervised) {
       if (!saidManager && !isProcessAlive(before.pid)) {
         saidManager = true;
-        process.stdout.write(`the host (pid ${before.pid}) has exited to be restarted; waiting for its service manager to start it again (it runs without a supervisor)\n`);
+        process.stdout.write(`the host (pid ${before.pid}) has exited; waiting for its service manager to start a new one (it runs without a supervisor)\n`);
       }
     } else if (!isProcessAlive(before.pid)) {
       process.stderr.write(`taskhost: the supervisor (pid ${before.pid}) has exited; no host is running. See logs/supervisor.log or the terminal it ran in\n`);

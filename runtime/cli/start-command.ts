@@ -3,13 +3,12 @@ import { existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } 
 import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Host } from "../compose/start-host.ts";
 import { runSupervisor } from "../supervisor/run-supervisor.ts";
-import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
-import type { StartFailedMessage } from "../supervisor/start-failure.ts";
+import { EXIT_CANNOT_START } from "../supervisor/exit-codes.ts";
+import { hostCommand } from "./host-command.ts";
 import { survivesClosedTerminal } from "./closed-terminal.ts";
 import { callHost } from "./control-client.ts";
-import { cliContext, findProjectRoot } from "./cli-context.ts";
+import { cliContext } from "./cli-context.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
 import { LOG_FILE_MODE } from "../logging/rolling-file.ts";
 
@@ -46,7 +45,7 @@ export async function startCommand(configOption: string, flags: StartFlags): Pro
     }
     // Node's own flags are the service manager's to give here (install.sh's unit gives the supervisor's).
     if (process.env.TASKHOST_CPU_PROFILE) process.stderr.write("taskhost: TASKHOST_CPU_PROFILE is for a supervised host; with --no-supervisor, give node --cpu-prof yourself\n");
-    return hostCommand(configOption, "taskhost");
+    return hostCommand(configOption, { alone: { dataDir: ctx.files.dataDir } });
   }
   if (flags.daemon) return startDaemon(configOption);
   // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
@@ -55,65 +54,6 @@ export async function startCommand(configOption: string, flags: StartFlags): Pro
   survivesClosedTerminal();
   const say = (line: string) => process.stderr.write(detached ? `${new Date().toISOString()} ${line}\n` : `${line}\n`);
   return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
-}
-
-/**
- * The hidden `__host` command: one host process, spawned and watched by the supervisor;
- * also `start --no-supervisor` (titled `taskhost`, as the process users see).
- */
-export async function hostCommand(configOption: string, title = "taskhost-host"): Promise<number> {
-  process.title = title;
-  guardBrokenPipe(process.stdout);
-  guardBrokenPipe(process.stderr);
-  survivesClosedTerminal();
-  const projectRoot = findProjectRoot();
-  const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
-  let host: Host;
-  try {
-    const { startHost } = await import("../compose/start-host.ts");
-    host = await startHost({
-      projectRoot,
-      configPath: configOption,
-      console: process.env.TASKHOST_DAEMON !== "1",
-      supervisorPid,
-      restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
-    // The supervisor records why, so `taskhost restart` can say it at once.
-    if (process.send) {
-      const failure: StartFailedMessage = { type: "start-failed", message };
-      await new Promise<void>((resolve) => process.send!(failure, undefined, undefined, () => resolve()));
-      process.disconnect?.();
-    }
-    return EXIT_CANNOT_START;
-  }
-  let stops = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    const restart = signal === "SIGHUP";
-    // Only a second *stop* means "now": a stop after a hang-up (a closing terminal sends
-    // both) turns the restart into a stop and keeps the runs' grace.
-    if (!restart && ++stops > 1) {
-      process.stderr.write(`taskhost: ${signal} again: stopping now without waiting for runs\n`);
-      process.exit(130);
-    }
-    void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
-      process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
-      process.exit(1);
-    });
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
-  // The supervisor is gone (even by kill -9): stop rather than run on without a lock holder.
-  process.on("disconnect", () => void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1)));
-  const { restart } = await host.stopped;
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  process.off("SIGHUP", onSignal);
-  process.disconnect?.();
-  return restart ? EXIT_RESTART : EXIT_STOPPED;
 }
 
 async function startDaemon(configOption: string): Promise<number> {

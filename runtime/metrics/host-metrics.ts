@@ -59,7 +59,7 @@ export class HostMetrics {
     new Gauge({ name: "taskhost_runs_in_progress", help: "Runs executing now.", registers, collect() { this.set(source.runningRuns()); } });
     new Gauge({ name: "taskhost_host_resident_memory_bytes", help: "Resident memory of the host process (runs' worker threads included).", registers, collect() { this.set(process.memoryUsage.rss()); } });
     new Gauge({ name: "taskhost_host_start_time_seconds", help: "When this host process started (Unix time).", registers }).set(host.startedAt / 1000);
-    new Counter({ name: "taskhost_host_restarts_total", help: "Times the supervisor restarted the host (memory limit, crash, restart command).", registers }).inc(host.restarts);
+    new Counter({ name: "taskhost_host_restarts_total", help: "Times the supervisor restarted the host (memory limit, crash, restart command); 0 under start --no-supervisor, whose manager counts them.", registers }).inc(host.restarts);
     // Node's own (event loop lag, heap, GC, file descriptors), under their usual names.
     collectDefaultMetrics({ register: this.registry });
   }

@@ -18,7 +18,8 @@ export function importTimedOut(timeoutMs: number): Error {
 /**
  * What an inspecting worker needs so that the processes a bundle's top level starts (a
  * module-level timer fires while it is imported) end before its thread is terminated, as a
- * run's do: left alone they outlived the thread, tracked by nobody.
+ * run's do: left alone they outlived the thread, tracked by nobody. One flag for the
+ * worker's life: a pooled inspector's bundles' processes end when it closes, after its batch.
  */
 export function inspectorChildren(): { over: RunOverFlag } & Pick<WorkerHandleOptions, "attach" | "beforeTerminate"> {
   const over = newRunOverFlag();

@@ -10,7 +10,7 @@ import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
 import { guardBrokenPipe, writeUnlessBroken } from "../logging/broken-pipe.ts";
 
 /** Signals closer together than this are one request (see onSignal). */
-const SIGNAL_ECHO_MS = 300;
+export const SIGNAL_ECHO_MS = 300;
 
 /**
  * V8's young generation grows to 2 × 16 MB under a burst of allocation (a cold

@@ -4,7 +4,7 @@
  * a line arrives on stdin. The crash-loop test keeps the next one warm while the
  * current one runs, so 30 kill -9 rounds cost the host's start, not Node's.
  */
-import { hostCommand } from "../../runtime/cli/start-command.ts";
+import { hostCommand } from "../../runtime/cli/host-command.ts";
 
 process.stdin.once("data", () => {
   void hostCommand("config/config.yaml").then((code) => process.exit(code));

@@ -1,0 +1,127 @@
+import type { Host } from "../compose/start-host.ts";
+import { isCode } from "../errors.ts";
+import { ERR_HOST_RUNNING } from "../host/host-lock.ts";
+import { guardBrokenPipe } from "../logging/broken-pipe.ts";
+import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
+import { SIGNAL_ECHO_MS } from "../supervisor/run-supervisor.ts";
+import { writeStartFailure, type StartFailedMessage } from "../supervisor/start-failure.ts";
+import { findProjectRoot } from "./cli-context.ts";
+import { survivesClosedTerminal } from "./closed-terminal.ts";
+
+/**
+ * How long a host with no supervisor waits for the project's lock: held for a
+ * moment by a command that found no host (the gap while a service manager
+ * restarts it), or by a host still stopping. A supervisor holds the lock
+ * through its host's restarts, so there is no such gap with one.
+ */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_POLL_MS = 250;
+/** Exit code for a lock still held after LOCK_WAIT_MS: a failure a service manager retries (78 it does not). */
+const EXIT_LOCK_HELD = 1;
+
+export interface HostCommandOptions {
+  /** `start --no-supervisor`: no supervisor spawned this process; `dataDir` takes the start-failure record. */
+  alone?: { dataDir: string };
+}
+
+/**
+ * The hidden `__host` command: one host process, spawned and watched by the
+ * supervisor; also `start --no-supervisor` (titled `taskhost`, the process users
+ * and the service manager see).
+ */
+export async function hostCommand(configOption: string, options: HostCommandOptions = {}): Promise<number> {
+  const { alone } = options;
+  process.title = alone ? "taskhost" : "taskhost-host";
+  guardBrokenPipe(process.stdout);
+  guardBrokenPipe(process.stderr);
+  survivesClosedTerminal();
+  const projectRoot = findProjectRoot();
+  // Task code and its processes see the project root, as under a supervisor (which starts its host there).
+  if (alone) process.chdir(projectRoot);
+  const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
+  // A hang-up while the host starts is a restart once it has started: without a handler it would
+  // end the process by the signal, which systemd takes for a clean stop and does not restart.
+  let hangUpWhileStarting = false;
+  const onEarlyHangUp = () => (hangUpWhileStarting = true);
+  if (alone) process.on("SIGHUP", onEarlyHangUp);
+  let host: Host;
+  try {
+    const { startHost } = await import("../compose/start-host.ts");
+    const start = () =>
+      startHost({
+        projectRoot,
+        configPath: configOption,
+        console: process.env.TASKHOST_DAEMON !== "1",
+        supervisorPid,
+        restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
+      });
+    host = alone ? await startWhenLockFree(start) : await start();
+  } catch (error) {
+    process.off("SIGHUP", onEarlyHangUp);
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
+    const code = alone && isCode(error, ERR_HOST_RUNNING) ? EXIT_LOCK_HELD : EXIT_CANNOT_START;
+    // The supervisor records why, so `taskhost restart` can say it at once; alone, the host does.
+    if (process.send) {
+      const failure: StartFailedMessage = { type: "start-failed", message };
+      await new Promise<void>((resolve) => process.send!(failure, undefined, undefined, () => resolve()));
+      process.disconnect?.();
+    } else if (alone) {
+      writeStartFailure(alone.dataDir, { at: Date.now(), hostPid: process.pid, message, gaveUp: code === EXIT_CANNOT_START });
+    }
+    return code;
+  }
+  let stops = 0;
+  let lastStopAt = -Infinity;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const restart = signal === "SIGHUP";
+    const now = Date.now();
+    // One Ctrl-C can arrive twice with no supervisor to pass it on once (the terminal's, and
+    // npm's copy of it): a second stop that close to the first is the same request.
+    const echo = now - lastStopAt < SIGNAL_ECHO_MS;
+    if (!restart) lastStopAt = now;
+    // Only a second *stop* means "now": a stop after a hang-up (a closing terminal sends
+    // both) turns the restart into a stop and keeps the runs' grace.
+    if (!restart && !echo && ++stops > 1) {
+      process.stderr.write(`taskhost: ${signal} again: stopping now without waiting for runs\n`);
+      process.exit(130);
+    }
+    if (echo) return;
+    void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
+      process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  process.off("SIGHUP", onEarlyHangUp);
+  if (hangUpWhileStarting) onSignal("SIGHUP");
+  // The supervisor is gone (even by kill -9): stop rather than run on without a lock holder.
+  process.on("disconnect", () => void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1)));
+  const { restart } = await host.stopped;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  process.off("SIGHUP", onSignal);
+  process.disconnect?.();
+  return restart ? EXIT_RESTART : EXIT_STOPPED;
+}
+
+/** Starts the host, waiting up to LOCK_WAIT_MS for a lock another process holds (saying so once). */
+async function startWhenLockFree(start: () => Promise<Host>): Promise<Host> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let said = false;
+  for (;;) {
+    try {
+      return await start();
+    } catch (error) {
+      if (!isCode(error, ERR_HOST_RUNNING) || Date.now() >= deadline) throw error;
+      if (!said) {
+        said = true;
+        const holder = (error as { pid?: number }).pid;
+        process.stderr.write(`taskhost: the project's lock is held${holder ? ` by pid ${holder}` : ""} (a command, or a host still stopping); waiting up to ${LOCK_WAIT_MS / 1000} s for it\n`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+}
