@@ -31,6 +31,9 @@ describe("start --no-supervisor", () => {
     expect(names.map((name) => name.trim()).filter((name) => name.startsWith("taskhost"))).toEqual(["taskhost"]);
     await waitFor(async () => finished(await history(project, "tick")).some((r) => r.status === "success"), { what: "a run of tick" });
 
+    const dry = await project.cli(["restart", "--dry-run"]);
+    expect(dry.stdout).toContain(`dry run: would restart the host (pid ${first.pid}, without a supervisor: it would exit 75 for its service manager to start a new one)`);
+
     // `restart` as a user runs it, its output read as it comes.
     const cli = spawn(process.execPath, [BIN, "restart"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" } });
     let stdout = "";
@@ -42,6 +45,7 @@ describe("start --no-supervisor", () => {
     await waitFor(() => stdout.includes(`the host (pid ${first.pid}) has exited; waiting for its service manager to start a new one`), {
       what: "restart to say it waits for the service manager",
     });
+    expect(first.output()).toContain("taskhost: exiting with code 75 to be restarted: with --no-supervisor, the service manager starts the new host");
     const second = await project.start(["--no-supervisor"]);
     expect(await cliExit, stderr).toBe(0);
     expect(stdout).toMatch(new RegExp(`restarted in \\d+ ms: pid ${first.pid} -> ${second.pid}\\n`));
@@ -64,6 +68,20 @@ describe("start --no-supervisor", () => {
     await holderExit;
     expect(host.output()).toContain(`taskhost: the project's lock is held by pid ${holder.pid} (a command, or a host still stopping); waiting up to 30 s for it`);
     expect((await status(project)).host.pid).toBe(host.pid);
+    expect(await host.stop()).toBe(0);
+  });
+
+  it("refuses at once, naming it, when the lock's holder is a host that answers", async () => {
+    project = await TempProject.create();
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    const host = await project.start(["--no-supervisor"]);
+    const t0 = Date.now();
+    const second = await project.cli(["start", "--no-supervisor"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`a host is already running for this project (pid ${host.pid}`);
+    expect(second.stderr).not.toContain("waiting up to 30 s");
+    // Generous: the 30-s wait for a lock is what must not happen.
+    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(await host.stop()).toBe(0);
   });
 

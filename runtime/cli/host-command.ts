@@ -6,6 +6,8 @@ import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exi
 import { SIGNAL_ECHO_MS } from "../supervisor/run-supervisor.ts";
 import { writeStartFailure, type StartFailedMessage } from "../supervisor/start-failure.ts";
 import { findProjectRoot } from "./cli-context.ts";
+import { callHost } from "./control-client.ts";
+import { hostFiles } from "../host/host-files.ts";
 import { survivesClosedTerminal } from "./closed-terminal.ts";
 
 /**
@@ -55,7 +57,7 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
         supervisorPid,
         restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
       });
-    host = alone ? await startWhenLockFree(start) : await start();
+    host = alone ? await startWhenLockFree(start, hostFiles(alone.dataDir).socket) : await start();
   } catch (error) {
     process.off("SIGHUP", onEarlyHangUp);
     const message = error instanceof Error ? error.message : String(error);
@@ -104,11 +106,16 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   process.off("SIGTERM", onSignal);
   process.off("SIGHUP", onSignal);
   process.disconnect?.();
+  // Alone in a terminal, nothing else would say why the process ended here.
+  if (restart && alone) process.stderr.write(`taskhost: exiting with code ${EXIT_RESTART} to be restarted: with --no-supervisor, the service manager starts the new host\n`);
   return restart ? EXIT_RESTART : EXIT_STOPPED;
 }
 
-/** Starts the host, waiting up to LOCK_WAIT_MS for a lock another process holds (saying so once). */
-async function startWhenLockFree(start: () => Promise<Host>): Promise<Host> {
+/**
+ * Starts the host, waiting up to LOCK_WAIT_MS for a lock another process holds (saying so
+ * once); a host that answers on `socket` holds it for good, and is named at once.
+ */
+async function startWhenLockFree(start: () => Promise<Host>, socket: string): Promise<Host> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   let said = false;
   for (;;) {
@@ -116,6 +123,7 @@ async function startWhenLockFree(start: () => Promise<Host>): Promise<Host> {
       return await start();
     } catch (error) {
       if (!isCode(error, ERR_HOST_RUNNING) || Date.now() >= deadline) throw error;
+      if (await answers(socket)) throw error;
       if (!said) {
         said = true;
         const holder = (error as { pid?: number }).pid;
@@ -123,5 +131,15 @@ async function startWhenLockFree(start: () => Promise<Host>): Promise<Host> {
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
+  }
+}
+
+/** Whether a host answers on the control socket (a running host, not a command or a host stopping). */
+async function answers(socket: string): Promise<boolean> {
+  try {
+    await callHost(socket, "ping", {}, 1000);
+    return true;
+  } catch {
+    return false;
   }
 }

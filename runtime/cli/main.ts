@@ -38,7 +38,7 @@ const configOf = () => {
 
 program
   .command("start")
-  .description("run the host (foreground; --daemon to detach with logs to files only)")
+  .description("run the host (foreground; --daemon to detach with logs to files only; --no-supervisor under a service manager)")
   .option("--daemon", "detach and log to files only")
   .option("--no-supervisor", "run the host in this process, for a service manager that restarts it (exit 75: restart me)")
   .option("-c, --config <path>", "config file, relative to the project root")

@@ -57,8 +57,9 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
     return startCommand(configOption, { daemon: true, supervisor: true });
   }
   if (flags.dryRun) {
+    const how = before.pid === before.hostPid ? `pid ${before.pid}, without a supervisor: it would exit 75 for its service manager to start a new one` : `pid ${before.pid}, host process ${before.hostPid}`;
     process.stdout.write(
-      `dry run: would restart the host (pid ${before.pid}, host process ${before.hostPid}); ` +
+      `dry run: would restart the host (${how}); ` +
         `${before.running} run(s) in flight would get ${grace} s before being interrupted\n`,
     );
     return 0;
