@@ -21,6 +21,18 @@ describe("CLI wording", () => {
     await project.cleanup();
   });
 
+  it("run of an example task the config leaves out says how to include the examples", async () => {
+    await project.writeTask("example_greet.ts", taskSource({ schedule: "every(1).hours", body: "" }));
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).hours", body: "" }));
+    const host = await project.start();
+    const run = await project.cli(["run", "example_greet"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('no task "example_greet" (see `taskhost status` for the task ids; files named example_* load only with `tasks.include_example_tasks: true` in the config file)');
+    // Any other unknown id: no such hint.
+    expect((await project.cli(["run", "nosuch"])).stderr).not.toContain("include_example_tasks");
+    expect(await host.stop()).toBe(0);
+  });
+
   it("--version, 'did you mean' for an unknown command, and status --help in plain words", async () => {
     const { version } = JSON.parse(await readFile(path.join(REPO, "package.json"), "utf8")) as { version: string };
     const v = await project.cli(["--version"]);

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { Ledger } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import { taskhostError, type ErrorCode } from "../errors.ts";
@@ -29,7 +30,10 @@ export function hostOperations({ catalog, scheduler, ledger }: HostOperationsCon
   /** The id itself when the host or its ledger knows the task; throws ERR_UNKNOWN_TASK otherwise. */
   const knownTask = async (id: string): Promise<string> => {
     if (catalog.get(id) || (await ledger.getTask(id))) return id;
-    throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no task "${id}" (see \`taskhost status\` for the task ids)`);
+    // The README's examples are in tasks/ from the start, but load only when asked for.
+    const example = !catalog.includeExamples && path.basename(id).startsWith("example_");
+    const hint = example ? `; files named example_* load only with \`tasks.include_example_tasks: true\` in the config file` : "";
+    throw taskhostError("ERR_UNKNOWN_TASK", `taskhost: no task "${id}" (see \`taskhost status\` for the task ids${hint})`);
   };
 
   /** Throws when the task cannot run now (unknown, broken, still installing). */
