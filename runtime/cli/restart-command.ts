@@ -56,8 +56,11 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
     process.stdout.write("no host was running; starting one in the background\n");
     return startCommand(configOption, { daemon: true, supervisor: true });
   }
+  // `start --no-supervisor`: the host is the process users see, and it exits 75 for its
+  // service manager to start a new one (with a new PID); nothing here can start it.
+  const unsupervised = before.pid === before.hostPid;
   if (flags.dryRun) {
-    const how = before.pid === before.hostPid ? `pid ${before.pid}, without a supervisor: it would exit 75 for its service manager to start a new one` : `pid ${before.pid}, host process ${before.hostPid}`;
+    const how = unsupervised ? `pid ${before.pid}, without a supervisor: it would exit 75 for its service manager to start a new one` : `pid ${before.pid}, host process ${before.hostPid}`;
     process.stdout.write(
       `dry run: would restart the host (${how}); ` +
         `${before.running} run(s) in flight would get ${grace} s before being interrupted\n`,
@@ -68,9 +71,6 @@ export async function restartCommand(ctx: CliContext, configOption: string, flag
   await callHost(ctx.files.socket, "restart", { graceSec: grace }, 10_000);
   process.stdout.write(`restarting the host (pid ${before.pid}); ${before.running} run(s) in flight get ${grace} s\n`);
   const deadline = t0 + (grace + 90) * 1000;
-  // `start --no-supervisor`: the host is the process users see, and it exits 75 for its
-  // service manager to start a new one (with a new PID); nothing here can start it.
-  const unsupervised = before.pid === before.hostPid;
   let saidManager = false;
   let told = 0;
   while (Date.now() < deadline) {
