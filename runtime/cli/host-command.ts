@@ -40,7 +40,8 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   const projectRoot = findProjectRoot();
   // Task code and its processes see the project root, as under a supervisor (which starts its host there).
   if (alone) process.chdir(projectRoot);
-  const supervisorPid = Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
+  // Alone, an inherited TASKHOST_SUPERVISOR_PID (a command a supervised host's task ran) names no supervisor of ours.
+  const supervisorPid = alone ? undefined : Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
   // A hang-up while the host starts is a restart once it has started: without a handler it would
   // end the process by the signal, which systemd takes for a clean stop and does not restart.
   let hangUpWhileStarting = false;
