@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BIN, TempProject, descendants } from "./support/temp-project.ts";
 import { history } from "./support/history.ts";
+import { hostEvents } from "./support/fault-host.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { callHost } from "../runtime/cli/control-client.ts";
 import { hostFiles } from "../runtime/host/host-files.ts";
@@ -61,6 +62,9 @@ describe("closing the terminal of a foreground host", () => {
       expect(result.code, `${result.stdout}${result.stderr}\n${output}`).toBe(0);
       expect(result.stdout).toContain("done after its grace");
       await waitFor(() => !existsSync(files.pidFile) && !existsSync(files.socket), { timeoutMs: 30_000, what: "the PID file and socket to go" });
+      // The host's farewell says it stopped, not that it restarted (the SIGHUP's restart became a stop).
+      const farewells = await hostEvents(project, "host.stop");
+      expect(farewells.map((f) => f.restart)).toEqual([false]);
       const runs = await history(project, "slow");
       expect(runs.map((r) => r.status)).toEqual(["success"]);
       // It ended after the hang-up: the host gave it its grace (it was not over already).

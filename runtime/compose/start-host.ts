@@ -191,7 +191,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
     // closes) turns it into a plain stop; the runs keep the grace they were given.
     let restartWanted = true;
     const stop = ({ reason = "stop requested", graceSec, restart = false, runsReason }: StopOptions = {}) => {
-      if (!restart) restartWanted = false;
+      if (!restart) {
+        restartWanted = false;
+        // The farewell line (host.stop) says what the host did: it stops.
+        if (stopped?.restart) stopped = { reason: `${stopped.reason}, then ${reason}`, restart: false };
+      }
       stopping ??= (async () => {
         const grace = graceSec ?? rt.config.scheduler.shutdownGraceSec;
         log.info(
