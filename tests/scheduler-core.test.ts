@@ -455,7 +455,10 @@ describe("reload", () => {
     await h.time.advanceTo(at("10:01:10"));
     await h.scheduler.setTask(task("keep"));
     expect(h.scheduler.nextRunOf("keep#run")).toBe(at("10:02:00"));
+    expect(h.launcher.forgotten).toEqual([]);
     h.scheduler.removeTask("keep");
+    // What the launcher measured of the task goes with it (a host lives through months of task files).
+    expect(h.launcher.forgotten).toEqual(["keep"]);
     await h.time.advanceTo(at("10:03:00"));
     expect(brief(await h.runs("keep"))).toEqual(["10:01:00 schedule success"]);
   });

@@ -33,6 +33,10 @@ export class WorkerLauncher implements RunLauncher {
   }
 
   /** Half as long again as this task's loads take (plus scheduling slack), within 150 ms–3 s. */
+  forgetTask(taskId: string): void {
+    this.loadMs.delete(taskId);
+  }
+
   leadTimeMs(taskId: string, _isolation: Isolation): number {
     const load = this.loadMs.get(taskId);
     if (load === undefined) return DEFAULT_LEAD_MS;

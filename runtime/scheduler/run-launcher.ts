@@ -116,6 +116,8 @@ export interface RunLauncher {
    * code starts on the boundary: measured, not fixed.
    */
   leadTimeMs(taskId: string, isolation: Isolation): number;
+  /** The task is gone (its file removed): what was measured of its runs is dropped (a host lives for months of edits). */
+  forgetTask?(taskId: string): void;
   /** max_concurrent_runs changed (config reload): a pooled launcher resizes its pool. */
   configure?(limits: { maxConcurrentRuns: number }): void;
   /** Stops every run and releases every isolate. Memoized. */

@@ -83,6 +83,12 @@ export class RunStarter {
     });
   }
 
+  /** The task is gone: its last duration and the launcher's measurements of it are dropped. */
+  forgetTask(taskId: string): void {
+    this.lastDurations.delete(taskId);
+    this.options.launcher.forgetTask?.(taskId);
+  }
+
   /** Frees a settled run's slot (or passes it to the next run of its lane), or withdraws it from the wait for one. */
   freeSlot(run: RunLifecycle): void {
     this.slots.free(run);

@@ -100,6 +100,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Unschedules a task (its file is gone). Runs that began finish; those still waiting for a slot are skipped; history stays. */
   removeTask(taskId: string): void {
     for (const run of this.book.removeTask(taskId)) this.skip(run, "removed");
+    this.starter.forgetTask(taskId);
   }
 
   /** Pauses or resumes a task's schedules; resolves once a resumed task's next runs are recorded. */

@@ -119,8 +119,14 @@ export class FakeLauncher implements RunLauncher {
   /** The plan of each launched run (default: returns at once, successfully). */
   plan: (request: RunRequest) => FakeRunPlan = () => ({ durationMs: 0 });
   closed = false;
+  /** Tasks the scheduler told it were gone (forgetTask). */
+  readonly forgotten: string[] = [];
 
   constructor(private readonly time: FakeTime) {}
+
+  forgetTask(taskId: string): void {
+    this.forgotten.push(taskId);
+  }
 
   launch(request: RunRequest, sink: RunSink): FakeRun {
     if (this.closed) throw new Error("fake launcher: closed");

@@ -256,6 +256,11 @@ export class IsolatingLauncher implements RunLauncher {
     return this.leadTimes.get(taskId, isolation);
   }
 
+  forgetTask(taskId: string): void {
+    this.leadTimes.forget(taskId);
+    this.bundleUrls.delete(taskId);
+  }
+
   /** Workers alive now (tests and the bench read it). */
   workers(): WorkerCounts {
     return this.pool.counts();

@@ -29,6 +29,10 @@ export class LeadTimes {
     this.recent.set(key, samples);
   }
 
+  forget(taskId: string): void {
+    for (const key of this.recent.keys()) if (key.endsWith(`\0${taskId}`)) this.recent.delete(key);
+  }
+
   /** p90 of the recent launches × 1.25 + 5 ms: a busy machine is slower than the usual. */
   get(taskId: string, isolation: Isolation): number {
     const samples = this.recent.get(`${isolation}\0${taskId}`);
