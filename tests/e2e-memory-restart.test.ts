@@ -126,4 +126,29 @@ describe("memory", () => {
     expect(restartedPid).not.toBe(firstHostPid);
     expect(await host.stop()).toBe(0);
   });
+
+  it("a max_memory_usage below what the host needs at start: one error naming the key and a ceiling, not a restart every few seconds", async () => {
+    project = await TempProject.create({ scheduler: { memory_check_interval: 0.5, max_memory_usage: 20 } });
+    await project.writeTask("steady.ts", STEADY);
+    const host = await project.start();
+    const pid = await host.hostPid();
+    const [held] = await waitFor(async () => {
+      const events = await hostEvents(project, "memory.limit_too_low");
+      return events.length > 0 ? events : null;
+    }, { what: "the memory.limit_too_low error", timeoutMs: 30_000 });
+    expect(held).toMatchObject({ level: "error", limitMb: 20 });
+    expect(held!.ceilingMb as number).toBeGreaterThanOrEqual(Math.round((held!.ownMb as number) * 1.5) - 1);
+    expect(JSON.stringify(held)).toContain("config/config.yaml: scheduler.max_memory_usage (20 MB) is below what this host occupies on its own right after starting");
+    // Ten more memory checks (one every 0.5 s) while the steady task runs on, on the same host.
+    const heldAt = Date.parse(String(held!.time));
+    await waitFor(async () => (await history(project, "steady")).filter((r) => r.status === "success" && Date.parse(r.finishedAt!) > heldAt + 5000).length >= 1, {
+      what: "runs 5 s after the hold",
+      timeoutMs: 30_000,
+    });
+    expect(await hostEvents(project, "memory.restart")).toEqual([]);
+    expect(await hostEvents(project, "memory.limit_too_low")).toHaveLength(1);
+    expect(await host.hostPid()).toBe(pid);
+    expect((await status(project)).host.restarts).toBe(0);
+    expect(await host.stop()).toBe(0);
+  });
 });

@@ -1,5 +1,7 @@
 import { watchMemory } from "../host/watch-memory.ts";
 import { mb } from "../run/run-memory-book.ts";
+import { displayConfigPath } from "../config/config-reader.ts";
+import { HOLD_FACTOR } from "../host/memory-limit-hold.ts";
 import type { Runtime } from "./compose-runtime.ts";
 
 /**
@@ -15,6 +17,16 @@ export function watchHostMemory(runtime: Runtime, restart: (reason: string) => v
       const [rssMb, ownMb, runsMb, limitMb] = [figures.rssBytes, figures.ownBytes, figures.runsBytes, figures.limitBytes].map(mb);
       log.warn({ event: "memory.restart", rssMb, ownMb, runsMb, limitMb }, `${reason}: restarting gracefully`);
       restart(reason);
+    },
+    onLimitTooLow: (figures, hold) => {
+      const [rssMb, ownMb, limitMb, ceilingMb] = [figures.rssBytes, figures.ownBytes, hold.limitBytes, hold.ceilingBytes].map(mb);
+      const where = displayConfigPath(runtime.config.configPath, runtime.config.projectRoot);
+      log.error(
+        { event: "memory.limit_too_low", rssMb, ownMb, limitMb, ceilingMb },
+        `${where}: scheduler.max_memory_usage (${limitMb} MB) is below what this host occupies on its own right after starting (${ownMb} MB of ${rssMb} MB RSS), ` +
+          `so a restart would bring it straight back over: it does not restart for that, and restarts only if its own memory passes ${ceilingMb} MB ` +
+          `(${HOLD_FACTOR} × that) until max_memory_usage changes. Set max_memory_usage to ${ceilingMb} or more`,
+      );
     },
     onRunStopped: (run, reason) => log.warn({ event: "memory.run_stopped", scheduleId: run.label }, `${run.label}: ${reason}`),
     onZombies: (count) =>

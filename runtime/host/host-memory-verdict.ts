@@ -45,8 +45,18 @@ export type HostMemoryVerdict =
   | { kind: "stop-silent"; figures: HostMemoryFigures; runs: Array<{ run: RunMemoryEntry; reason: string }> }
   | { kind: "restart"; figures: HostMemoryFigures; reason: string };
 
-/** `overSince`: when the checks began to find the host's share over (this check's `now` when it is the first). */
-export function hostMemoryVerdict(rssBytes: number, entries: readonly RunMemoryEntry[], limitBytes: number, now: number, overSince = now): HostMemoryVerdict {
+/**
+ * `overSince`: when the checks began to find the host's share over (this check's `now` when it is the first).
+ * `limitLabel`: what the limit is, in messages (a held ceiling, memory-limit-hold.ts, is not max_memory_usage).
+ */
+export function hostMemoryVerdict(
+  rssBytes: number,
+  entries: readonly RunMemoryEntry[],
+  limitBytes: number,
+  now: number,
+  overSince = now,
+  limitLabel = `max_memory_usage (${mb(limitBytes)} MB)`,
+): HostMemoryVerdict {
   const silentFor = (run: RunMemoryEntry) => now - (run.last?.at ?? run.since);
   const reporting = entries.filter((run) => run.last && (run.idle || silentFor(run) < SILENT_AFTER_MS));
   // Idle pooled workers count with the runs, but only runs can be silent.
@@ -54,7 +64,7 @@ export function hostMemoryVerdict(rssBytes: number, entries: readonly RunMemoryE
   const runsBytes = reporting.reduce((sum, run) => sum + occupiedBytes(run.last!), 0);
   const figures: HostMemoryFigures = { rssBytes, runsBytes, ownBytes: Math.max(0, rssBytes - runsBytes), limitBytes };
   if (figures.ownBytes <= limitBytes) return { kind: "ok", figures };
-  const over = `the host's memory was ${mb(rssBytes)} MB, ${mb(figures.ownBytes)} MB of it not its runs' (they reported ${mb(runsBytes)} MB), over max_memory_usage (${mb(limitBytes)} MB)`;
+  const over = `the host's memory was ${mb(rssBytes)} MB, ${mb(figures.ownBytes)} MB of it not its runs' (they reported ${mb(runsBytes)} MB), over ${limitLabel}`;
   const silent = runs.filter((run) => silentFor(run) >= SILENT_AFTER_MS);
   if (silent.length > 0) {
     return {

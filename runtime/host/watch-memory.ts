@@ -1,12 +1,15 @@
-import { runMemoryBook, type RunMemoryBook, type RunMemoryEntry } from "../run/run-memory-book.ts";
+import { mb, runMemoryBook, type RunMemoryBook, type RunMemoryEntry } from "../run/run-memory-book.ts";
 import { hostMemoryVerdict, type HostMemoryFigures } from "./host-memory-verdict.ts";
 import { countZombies } from "./count-zombies.ts";
+import { holdInsteadOfRestart, type LimitHold } from "./memory-limit-hold.ts";
 
 export interface WatchMemoryOptions {
   intervalSec(): number;
   limitBytes(): number;
   /** Called once when the host's own memory is over the limit and no silent run can be blamed. */
   onLimit(figures: HostMemoryFigures, reason: string): void;
+  /** The host was over the limit it started with right after starting: it holds to `hold.ceilingBytes` instead of restarting (memory-limit-hold.ts). */
+  onLimitTooLow?(figures: HostMemoryFigures, hold: LimitHold): void;
   /** A run stopped because it fell silent while the host was over its limit. */
   onRunStopped(run: RunMemoryEntry, reason: string): void;
   onError(error: unknown): void;
@@ -15,17 +18,23 @@ export interface WatchMemoryOptions {
   /** Defaults: this process's book of runs and RSS. */
   book?: RunMemoryBook;
   rssBytes?: () => number;
+  now?: () => number;
 }
 
 /**
  * Samples the host process's RSS every `memory_check_interval` seconds and
  * holds the host's own share of it (RSS less what its runs report) to
  * `max_memory_usage` (host-memory-verdict.ts). Both settings are read at each
- * sample, so a config reload applies at once.
+ * sample, so a config reload applies at once. A limit the host is over right
+ * after it starts is held to a ceiling instead (memory-limit-hold.ts).
  */
 export function watchMemory(options: WatchMemoryOptions): () => void {
   const book = options.book ?? runMemoryBook;
   const rss = options.rssBytes ?? (() => process.memoryUsage.rss());
+  const clock = options.now ?? Date.now;
+  const startedAt = clock();
+  const limitAtStart = options.limitBytes();
+  let hold: LimitHold | null = null;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let zombies = 0;
@@ -34,10 +43,21 @@ export function watchMemory(options: WatchMemoryOptions): () => void {
   const sample = () => {
     if (stopped) return;
     try {
-      const now = Date.now();
-      const verdict = hostMemoryVerdict(rss(), book.runs(), options.limitBytes(), now, overSince ?? now);
+      const now = clock();
+      const limit = options.limitBytes();
+      if (hold && hold.limitBytes !== limit) hold = null;
+      const label = hold ? `the ${mb(hold.ceilingBytes)} MB it holds to while max_memory_usage (${mb(limit)} MB) is below its share at start` : undefined;
+      const verdict = hostMemoryVerdict(rss(), book.runs(), hold?.ceilingBytes ?? limit, now, overSince ?? now, label);
       overSince = verdict.kind === "ok" ? null : (overSince ?? now);
-      if (verdict.kind === "restart") {
+      const held =
+        verdict.kind === "restart" && !hold
+          ? holdInsteadOfRestart({ ownBytes: verdict.figures.ownBytes, limitBytes: limit, limitAtStartBytes: limitAtStart, uptimeMs: now - startedAt, intervalMs: options.intervalSec() * 1000 })
+          : null;
+      if (held) {
+        hold = held;
+        overSince = null;
+        options.onLimitTooLow?.(verdict.figures, held);
+      } else if (verdict.kind === "restart") {
         stopped = true;
         options.onLimit(verdict.figures, verdict.reason);
         return;
