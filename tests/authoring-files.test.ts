@@ -135,6 +135,25 @@ describe("task files written from a form", () => {
     expect(await refusal(authoring.restore("../../etc/passwd~20260101T000000000Z.ts"))).toMatchObject({ code: "ERR_NOT_FOUND" });
   });
 
+  it("edits, deletes and restores a hand-named task whose id a form could not give (a dot, a space), and still refuses ids that lead out", async () => {
+    for (const id of ["report.v2", "team a/my task"]) {
+      const created = await authoring.create({ id: "named", script: "scripts/report.py", every: "10 minutes" });
+      await authoring.remove("named", created.version);
+      await mkdir(path.dirname(path.join(tasks(), `${id}.ts`)), { recursive: true });
+      await writeFile(path.join(tasks(), `${id}.ts`), created.source);
+      const shown = await authoring.show(id);
+      const edited = await authoring.edit(id, shown.version, { fields: { timeout: 45 } });
+      expect(edited.fields).toMatchObject({ timeout: 45 });
+      const trashed = await authoring.remove(id, edited.version);
+      expect((await authoring.trash()).map((t) => t.id)).toContain(id);
+      expect((await authoring.restore(trashed.name)).fields).toMatchObject({ timeout: 45 });
+    }
+    for (const id of ["../x", "a/../../x", "/etc/x", "a//b", "a/./b", " ", "x\u0000y", "a\\..\\b", "_private", ".hidden/x"]) {
+      expect(await refusal(authoring.show(id)), id).toMatchObject({ code: "ERR_BAD_REQUEST", field: "id" });
+    }
+    expect(await refusal(authoring.show("escape/x"))).toMatchObject({ code: "ERR_TASK_OUTSIDE_DIR" });
+  });
+
   it("writes files that pass the project's strict type-check (npm run typecheck)", async () => {
     await authoring.create({ id: "checked/py", script: "scripts/report.py", args: ["it's", 'a "quoted" arg'], every: "day at 06:30" });
     await authoring.create({ id: "checked/sh", script: "scripts/etl/load.sh", schedule: 'once("2027-01-01T00:00")' });

@@ -54,6 +54,10 @@ describe("per-run log files", () => {
     await files.open("quiet", 7).close();
     expect(existsSync(path.join(root, "quiet", "7.log"))).toBe(false);
     expect(runLogPath(root, "../etc", 1)).toBeNull();
+    expect(runLogPath(root, "a/./../../b", 1)).toBeNull();
+    // Any id a task file can have has its log files (contract §2: the path without .ts).
+    expect(path.relative(root, runLogPath(root, "report.v2", 3)!)).toBe(path.join("report.v2", "3.log"));
+    expect(path.relative(root, runLogPath(root, "team a/my task", 3)!)).toBe(path.join("team a", "my task", "3.log"));
     expect(runLogPath(root, "ok", -1)).toBeNull();
     expect(await files.read("../../etc/passwd", 1)).toBeNull();
   });

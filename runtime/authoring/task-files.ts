@@ -10,7 +10,7 @@ import { chmod, link, lstat, mkdir, readdir, readFile, rename, unlink } from "no
 import path from "node:path";
 import { atomicWriteFile, fsyncDirectory } from "../store/atomic-write-file.ts";
 import { taskhostError } from "../errors.ts";
-import { checkTaskId, pathInTasks, TRASH_DIR } from "./task-paths.ts";
+import { checkExistingTaskId, checkTaskId, pathInTasks, TRASH_DIR } from "./task-paths.ts";
 
 export interface TaskFileText {
   id: string;
@@ -44,8 +44,9 @@ export class TaskFiles {
 
   constructor(readonly dir: string) {}
 
-  private async fileOf(id: string): Promise<string> {
-    return pathInTasks(this.dir, `${checkTaskId(id)}.ts`);
+  /** `fresh`: an id for a new file, held to the strict shape a form may give; else one a file has already. */
+  private async fileOf(id: string, fresh = false): Promise<string> {
+    return pathInTasks(this.dir, `${fresh ? checkTaskId(id) : checkExistingTaskId(id)}.ts`);
   }
 
   private serial<T>(file: string, work: () => Promise<T>): Promise<T> {
@@ -68,7 +69,7 @@ export class TaskFiles {
 
   /** Writes a new task file; ERR_CONFLICT when one exists already. */
   async create(id: string, source: string): Promise<TaskFileText> {
-    const file = await this.fileOf(id);
+    const file = await this.fileOf(id, true);
     checkSize(source);
     return this.serial(file, async () => {
       await mkdir(path.dirname(file), { recursive: true });
@@ -160,7 +161,7 @@ function parseTrashName(name: string): { id: string; deletedAt: string } | null 
   const m = /^(.+)~(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z\.ts$/.exec(name);
   if (!m) return null;
   try {
-    return { id: checkTaskId(m[1]), deletedAt: `${m[2]}-${m[3]}-${m[4]}T${m[5]}:${m[6]}:${m[7]}.${m[8]}Z` };
+    return { id: checkExistingTaskId(m[1]), deletedAt: `${m[2]}-${m[3]}-${m[4]}T${m[5]}:${m[6]}:${m[7]}.${m[8]}Z` };
   } catch {
     return null;
   }

@@ -5,7 +5,7 @@
  */
 import { realpath } from "node:fs/promises";
 import path from "node:path";
-import { isTaskFile } from "../task-file/task-id.ts";
+import { isTaskFile, isTaskId } from "../task-file/task-id.ts";
 import { taskhostError } from "../errors.ts";
 
 /** Deleted task files go here (a folder starting with "." holds no tasks). */
@@ -24,6 +24,19 @@ export function checkTaskId(value: unknown): string {
         `(e.g. "reports/nightly-export"); a name may not start with "_", "." or "-"`,
       { field: "id" },
     );
+  }
+  return id;
+}
+
+/**
+ * The id of a task file that exists (to read, edit, delete or restore it): any id contract §2
+ * gives a file, such as `report.v2` or `my task`, which checkTaskId refuses for a new one;
+ * pathInTasks still keeps it inside the tasks directory.
+ */
+export function checkExistingTaskId(value: unknown): string {
+  const id = typeof value === "string" ? value : "";
+  if (!isTaskId(id)) {
+    throw taskhostError("ERR_BAD_REQUEST", `task id ${JSON.stringify(id)} names no task file: a task's id is its path under the tasks directory without ".ts"`, { field: "id" });
   }
   return id;
 }

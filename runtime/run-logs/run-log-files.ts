@@ -9,6 +9,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import type { LogLevel } from "../logging/log-level.ts";
+import { isTaskId } from "../task-file/task-id.ts";
 
 /** Per run, by default. */
 export const RUN_LOG_MAX_BYTES = 5 * 1024 * 1024;
@@ -20,16 +21,14 @@ export interface RunLogWriter {
   close(summary?: string): Promise<void>;
 }
 
-const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
 /** Where run logs live: `runs/` in `logging.directory`. */
 export function runLogRoot(loggingDirectory: string): string {
   return path.join(loggingDirectory, "runs");
 }
 
-/** `logs/runs/<task id>/<run id>.log`, or null for an id that could leave the folder (never for a loaded task). */
+/** `logs/runs/<task id>/<run id>.log`, or null for an id no task file has (one that could leave the folder). */
 export function runLogPath(root: string, taskId: string, runId: number): string | null {
-  if (!Number.isSafeInteger(runId) || runId <= 0 || !taskId.split("/").every((s) => SEGMENT.test(s))) return null;
+  if (!Number.isSafeInteger(runId) || runId <= 0 || !isTaskId(taskId)) return null;
   return path.join(root, ...taskId.split("/"), `${runId}.log`);
 }
 

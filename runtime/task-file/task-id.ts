@@ -36,3 +36,14 @@ export function isTaskFile(relPath: string, includeExamples: boolean): boolean {
   if (name.startsWith("example_") && !includeExamples) return false;
   return true;
 }
+
+/**
+ * Whether `id` is one a task file can have (isTaskFile), written safely: no control character
+ * or backslash, no blank folder. Any such id (`report.v2`, `my task`) is a task's, so the
+ * dashboard may edit it and its runs have log files; a new id from a form is held to more.
+ */
+export function isTaskId(id: string): boolean {
+  // eslint-disable-next-line no-control-regex -- a control character is never part of a task file's id
+  if (id === "" || id.length > 1000 || /[\u0000-\u001f\u007f\\]/.test(id)) return false;
+  return id.split("/").every((segment) => segment.trim() !== "" && segment !== ".") && isTaskFile(`${id}.ts`, true);
+}
