@@ -16,11 +16,26 @@ const log = { debug() {}, info() {}, warn() {}, error() {} };
 describe("planning a backfill", () => {
   it("takes the occurrences of the range without a run, oldest first, up to max, never the future", () => {
     const plan = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(10), recorded: new Set([T(1), T(4)]), max: 5, now: T(12) });
-    expect(plan).toEqual({ occurrences: [T(0), T(2), T(3), T(5), T(6)], alreadyRun: 2, more: true });
+    expect(plan).toEqual({ occurrences: [T(0), T(2), T(3), T(5), T(6)], alreadyRun: 2, more: true, emptyBecause: null });
     const future = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(8), to: T(20), recorded: new Set(), max: 100, now: T(10) + 1 });
     expect(future.occurrences).toEqual([T(8), T(9), T(10)]);
     expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(5), to: T(1), recorded: new Set(), max: 5, now: T(12) })).toThrow(/ends before it starts/);
     expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(1), recorded: new Set(), max: 0, now: T(12) })).toThrow(/max must be/);
+  });
+
+  it("says why a plan holds nothing: a range already run, still to come, or without an occurrence", () => {
+    const plan = (from: number, to: number, recorded: number[] = []) =>
+      planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from, to, recorded: new Set(recorded), max: 100, now: T(10) + 1 }).emptyBecause;
+    expect(plan(T(2), T(3), [T(2), T(3)])).toBe("every occurrence of the range already has a run");
+    expect(plan(T(12), T(20))).toBe("the range is still to come: its occurrences are the scheduler's (a backfill runs only past ones)");
+    expect(plan(T(9), T(20), [T(9), T(10)])).toBe(
+      "every past occurrence of the range already has a run; the rest of the range is still to come, and its occurrences are the scheduler's (a backfill runs only past ones)",
+    );
+    expect(plan(T(2) + 1, T(3) - 1)).toBe("the schedule has no occurrence in the range");
+    expect(plan(T(10) + 1, T(11) - 1)).toBe(
+      "the schedule has no past occurrence in the range; the rest of the range is still to come, and its occurrences are the scheduler's (a backfill runs only past ones)",
+    );
+    expect(plan(T(2), T(3))).toBeNull();
   });
 
   it("reads the range in the schedule's zone unless it carries an offset", () => {

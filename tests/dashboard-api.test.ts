@@ -151,6 +151,32 @@ describe("dashboard HTTP API against a running host", () => {
     expect((await post(`/api/schedules/${encodeURIComponent("nope#start")}/reset`)).status).toBe(404);
   });
 
+  it("a backfill asked for as a dry run, in the body or the query, only plans: 200, dryRun, nothing run or kept", async () => {
+    const send = (query: string, json: Record<string, unknown>) =>
+      fetch(`${d.base}/api/backfills${query}`, { method: "POST", headers: { ...bearer, "Content-Type": "application/json" }, body: JSON.stringify(json) });
+    // Yesterday's 09:00 of reports/daily, which never ran here.
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const range = { target: "reports/daily", from: `${day}T00:00Z`, to: `${day}T23:59Z` };
+    for (const [query, extra] of [["?dryRun=true", {}], ["", { dryRun: true }], ["?dryRun=true", { dryRun: false }]] as const) {
+      const planned = await send(query, { ...range, ...extra });
+      const plan = await body<{ id: string; dryRun?: boolean; planned: string[] }>(planned);
+      expect(planned.status, `${query} ${JSON.stringify(extra)}`).toBe(200);
+      expect(plan).toMatchObject({ dryRun: true, planned: [`${day}T09:00:00.000Z`] });
+      expect((await get(`/api/backfills/${plan.id}`)).status).toBe(404);
+    }
+    // A value that is not a boolean is refused, naming the field, rather than taken for "run it".
+    for (const [query, extra] of [["", { dryRun: "true" }], ["?dryRun=yes", {}]] as const) {
+      const refused = await send(query, { ...range, ...extra });
+      expect(refused.status).toBe(400);
+      expect(await body(refused)).toMatchObject({ field: "dryRun" });
+    }
+    // Still to come: the plan is empty and says why.
+    const ahead = await body<{ planned: string[]; note: string }>(send("?dryRun=true", { ...range, from: "2099-01-01T00:00Z", to: "2099-01-02T00:00Z" }));
+    expect(ahead).toMatchObject({ planned: [], note: "the range is still to come: its occurrences are the scheduler's (a backfill runs only past ones)" });
+    expect(await body(get("/api/backfills"))).toEqual([]);
+    expect((await body<RunJson[] | { runs: RunJson[] }>(get("/api/tasks/reports%2Fdaily/runs?limit=50")) as { runs: RunJson[] }).runs.filter((r) => r.trigger === "backfill")).toEqual([]);
+  });
+
   it("pages through a task's runs, newest first, each with its output", async () => {
     await waitFor(async () => (await body(get("/api/tasks/ticker/runs?limit=200"))).runs.length >= 5, { what: "5 ticker runs" });
     const all = (await body(get("/api/tasks/ticker/runs?limit=200"))).runs as RunJson[];

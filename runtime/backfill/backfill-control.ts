@@ -14,7 +14,9 @@ export function backfillRequest(params: Record<string, unknown>): BackfillReques
   if (max !== undefined && max !== null && (typeof max !== "number" || !Number.isInteger(max))) {
     throw taskhostError("ERR_BAD_REQUEST", "backfill: --max must be a whole number", { field: "max" });
   }
-  return { target: text("target"), from: text("from"), to: text("to"), max: (max as number | null | undefined) ?? undefined, dryRun: params.dryRun === true };
+  const dryRun = params.dryRun ?? false;
+  if (typeof dryRun !== "boolean") throw taskhostError("ERR_BAD_REQUEST", `backfill: dryRun must be true or false, got ${JSON.stringify(dryRun)}`, { field: "dryRun" });
+  return { target: text("target"), from: text("from"), to: text("to"), max: (max as number | null | undefined) ?? undefined, dryRun };
 }
 
 /** The `backfill-*` requests of the control socket (what `taskhost backfill` sends). */

@@ -32,9 +32,11 @@ export interface BackfillJob {
   alreadyRun: number;
   /** The range held more occurrences without a run than `max`. */
   more: boolean;
-  /** Why it stopped early (failed), or who cancelled it. */
+  /** Why it stopped early (failed), who cancelled it, or why it planned nothing. */
   note: string | null;
   finishedAt: string | null;
+  /** A plan only (dry run): nothing was saved or started, and its id names nothing. */
+  dryRun?: true;
 }
 
 export interface BackfillRequest {

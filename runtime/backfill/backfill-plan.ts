@@ -20,6 +20,17 @@ export interface BackfillPlan {
   alreadyRun: number;
   /** More occurrences without a run than `max`: the plan holds the oldest `max`. */
   more: boolean;
+  /** Why the plan holds nothing (null when it holds something): a range already run, still to come, or empty. */
+  emptyBecause: string | null;
+}
+
+/** Why a plan holds no occurrence, for the user who asked for it. */
+function emptyBecause(alreadyRun: number, from: number, to: number, now: number): string {
+  const ahead = to > now ? (from > now ? "the range is still to come" : "the rest of the range is still to come") : null;
+  const toCome = ahead ? `; ${ahead}, and its occurrences are the scheduler's (a backfill runs only past ones)` : "";
+  if (alreadyRun > 0) return `every ${ahead ? "past " : ""}occurrence of the range already has a run${toCome}`;
+  if (ahead && from > now) return `${ahead}: its occurrences are the scheduler's (a backfill runs only past ones)`;
+  return `the schedule has no ${ahead ? "past " : ""}occurrence in the range${toCome}`;
 }
 
 /** An ISO date-time of `--from`/`--to` in the schedule's zone (or at its own offset / Z). */
@@ -58,8 +69,8 @@ export function planBackfill(input: {
     }
     if (recorded.has(at)) alreadyRun++;
     else if (occurrences.length < input.max) occurrences.push(at);
-    else return { occurrences, alreadyRun, more: true };
+    else return { occurrences, alreadyRun, more: true, emptyBecause: null };
     at = nextRun(spec, at, zone, window);
   }
-  return { occurrences, alreadyRun, more: false };
+  return { occurrences, alreadyRun, more: false, emptyBecause: occurrences.length === 0 ? emptyBecause(alreadyRun, from, input.to, input.now) : null };
 }

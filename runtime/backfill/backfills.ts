@@ -81,10 +81,10 @@ export class Backfills extends EventEmitter<BackfillEvents> {
       done: [],
       alreadyRun: plan.alreadyRun,
       more: plan.more,
-      note: plan.occurrences.length === 0 ? "every occurrence of the range already has a run" : null,
+      note: plan.emptyBecause,
       finishedAt: plan.occurrences.length === 0 ? new Date(this.now()).toISOString() : null,
     };
-    if (request.dryRun) return job;
+    if (request.dryRun) return { ...job, dryRun: true };
     this.jobs.set(job.id, job);
     await this.options.files.save(job);
     this.options.log.info(
@@ -105,7 +105,7 @@ export class Backfills extends EventEmitter<BackfillEvents> {
 
   get(id: string): BackfillJob {
     const job = this.jobs.get(id);
-    if (!job) throw taskhostError("ERR_NOT_FOUND", `no backfill "${id}" (see \`taskhost backfill --list\`)`);
+    if (!job) throw taskhostError("ERR_NOT_FOUND", `no backfill "${id}": GET /api/backfills lists the host's backfills (a dry run's plan is not kept)`);
     return job;
   }
 
@@ -176,7 +176,8 @@ export class Backfills extends EventEmitter<BackfillEvents> {
 
   private async finish(job: BackfillJob, state: "done" | "cancelled" | "failed", note: string | null): Promise<void> {
     job.state = state;
-    job.note = note;
+    // A plan that held nothing keeps its reason (planBackfill's emptyBecause).
+    job.note = note ?? job.note;
     job.finishedAt = new Date(this.now()).toISOString();
     await this.options.files.save(job);
     const counts = job.done.reduce<Record<string, number>>((acc, step) => ({ ...acc, [step.status]: (acc[step.status] ?? 0) + 1 }), {});

@@ -59,7 +59,7 @@ function preview(job) {
     h("div", { class: "panel-head" }, h("h3", {}, "Would run"), h("span", { class: "muted small" }, `${job.planned.length} occurrence(s)${job.alreadyRun ? `, ${job.alreadyRun} already had a run` : ""}${job.more ? `, more beyond ${job.max}` : ""}`)),
     h("div", { class: "panel-body preview" }, job.planned.length
       ? h("ol", {}, job.planned.map((at) => h("li", { title: at }, new Date(at).toLocaleString())))
-      : h("div", { class: "muted" }, "Every occurrence of this range already has a run.")));
+      : h("div", { class: "muted" }, job.note ? `Nothing to run: ${job.note}.` : "Nothing to run.")));
 }
 
 async function render() {
