@@ -104,6 +104,13 @@ describe("task files written from a form", () => {
     expect(await refusal(authoring.create({ id: "x", script: "scripts/report.py", retries: -1 }))).toMatchObject({ field: "retries", message: expect.stringContaining('"retry_count" must be a whole number >= 0') });
     expect(await refusal(authoring.create({ id: "x", script: "scripts/report.py", start: "2026-12-02", end: "2026-12-01" }))).toMatchObject({ field: "end" });
     expect(await refusal(authoring.create({ id: "x", script: "scripts/report.py", cron: "* * * * *", every: "minute" }))).toMatchObject({ field: "schedule", code: "ERR_BAD_FLAGS" });
+    // A key the form does not have is refused, not dropped (the task would be written without it).
+    expect(await refusal(authoring.create({ id: "x", script: "scripts/report.py", retry_count: 3 } as never))).toMatchObject({
+      code: "ERR_BAD_REQUEST",
+      field: "retry_count",
+      message: expect.stringContaining('the form calls it "retries"'),
+    });
+    expect(await refusal(authoring.create({ id: "x", script: "scripts/report.py", bogus: 1 } as never))).toMatchObject({ field: "bogus", message: expect.stringContaining("the fields are id, script") });
     const { scripts } = await authoring.scripts();
     expect(scripts.length).toBe(3);
     expect((await authoring.trash()).length).toBe(0);

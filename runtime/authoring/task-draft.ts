@@ -31,6 +31,23 @@ export interface TaskFormInput {
   enabled?: unknown;
 }
 
+const FORM_KEYS = new Set(["id", "script", "args", "schedule", "cron", "every", "title", "description", "timezone", "start", "end", "timeout", "retries", "retryDelay", "overlap", "catchUp", "enabled"]);
+/** Frontmatter names sent to the form, which has its own (an edit takes frontmatter names). */
+const FORM_NAME_OF: Record<string, string> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
+
+/** A key the form does not have is refused, not dropped: a task written without what was asked is worse than none. */
+function checkKeys(input: TaskFormInput): void {
+  for (const key of Object.keys(input)) {
+    if (FORM_KEYS.has(key)) continue;
+    const hint = FORM_NAME_OF[key]
+      ? `; the form calls it "${FORM_NAME_OF[key]}"`
+      : key === "dependencies"
+        ? "; a task's dependencies are written in its file (edit it by hand)"
+        : `; the fields are ${[...FORM_KEYS].join(", ")}`;
+    throw fieldError("ERR_BAD_REQUEST", key, `"${key}" is not a field of a new task${hint}`);
+  }
+}
+
 export interface TaskDraft {
   id: string;
   /** Relative to the project root, `/` separators. */
@@ -112,6 +129,7 @@ function humanTitle(id: string): string {
  * (`createTaskFile`), which has the project at hand.
  */
 export function taskDraft(input: TaskFormInput): TaskDraft {
+  checkKeys(input);
   const id = checkTaskId(input.id);
   if (/(^|\/)example_/.test(id)) {
     throw fieldError("ERR_BAD_REQUEST", "id", `task id "${id}": files named example_* load only with tasks.include_example_tasks; pick another name`);
