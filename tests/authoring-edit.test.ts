@@ -44,6 +44,10 @@ describe("schedule text", () => {
     expect(() => parseScheduleExpression("every(5).minutes; process.exit(1)")).toThrow(/unexpected ";"/);
     expect(() => parseScheduleExpression("globalThis.x")).toThrow(/must start with every\(, cron\( or once\(/);
     expect(() => parseScheduleExpression('once("next tuesday")')).toThrow(/once/);
+    // The right word written as a phrase: the call it should be.
+    expect(() => parseScheduleExpression("once 2026-12-24T09:00")).toThrow(/write it as a call, like once\("2026-12-24T09:00"\)/);
+    expect(() => parseScheduleExpression("every 5 minutes")).toThrow(/write it as a call, like every\(5\)\.minutes/);
+    expect(() => parseScheduleExpression("cron 0 9 * * *")).toThrow(/like cron\("0 9 \* \* \*"\)/);
   });
 
   it("turns --every phrases into builder text", () => {

@@ -38,6 +38,8 @@ function invalid(text: string, why: string): Error {
   return taskhostError("ERR_SCHEDULE_INVALID", `schedule ${JSON.stringify(text)} is invalid: ${why}`);
 }
 
+const CALL_EXAMPLE: Record<string, string> = { every: "every(5).minutes or every().day.at(\"09:00\")", cron: 'cron("0 9 * * *")', once: 'once("2026-12-24T09:00")' };
+
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
@@ -72,6 +74,9 @@ function tokenize(text: string): Token[] {
 export function parseScheduleExpression(input: string): ParsedSchedule {
   const text = typeof input === "string" ? input.trim() : "";
   if (text === "") throw invalid(String(input ?? ""), 'give a schedule such as every(5).minutes or cron("0 9 * * *")');
+  // `once 2026-12-24T09:00`, `every 5 minutes`: the right word, written as a phrase rather than a call.
+  const phrase = /^(every|cron|once)\b(?!\s*\()/.exec(text)?.[1];
+  if (phrase) throw invalid(text, `write it as a call, like ${CALL_EXAMPLE[phrase]}`);
   const tokens = tokenize(text);
   let at = 0;
   const peek = () => tokens[at];
