@@ -10,6 +10,7 @@ import { taskhostError } from "../errors.ts";
 import { editFrontmatter, type FieldValue } from "./edit-frontmatter.ts";
 import { findScheduleDecorators, type ScheduleDecorator } from "./schedule-decorators.ts";
 import { parseScheduleExpression, type ParsedSchedule } from "./schedule-expression.ts";
+import { FORM_FIELD } from "./task-draft.ts";
 
 export interface TaskEdit {
   /** Frontmatter fields (snake_case, as in the file); null removes one. */
@@ -68,8 +69,6 @@ function ensureImports(source: string, file: string, needed: Set<string>): strin
  */
 const HAND_ONLY = ["dependencies", "allow_scripts", "node_version"];
 
-/** Field names of the form, for errors the loader reports by frontmatter name. */
-const FORM_FIELD: Record<string, string> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
 
 /**
  * Validates `source` as the loader would (frontmatter and schedules); throws

@@ -32,15 +32,15 @@ export interface TaskFormInput {
 }
 
 const FORM_KEYS = new Set(["id", "script", "args", "schedule", "cron", "every", "title", "description", "timezone", "start", "end", "timeout", "retries", "retryDelay", "overlap", "catchUp", "enabled"]);
-/** Frontmatter names sent to the form, which has its own (an edit takes frontmatter names). */
-const FORM_NAME_OF: Record<string, string> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
+/** The form's names of the frontmatter fields it names otherwise (an edit takes frontmatter names; errors name the form's). */
+export const FORM_FIELD: Readonly<Record<string, string>> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
 
 /** A key the form does not have is refused, not dropped: a task written without what was asked is worse than none. */
 function checkKeys(input: TaskFormInput): void {
   for (const key of Object.keys(input)) {
     if (FORM_KEYS.has(key)) continue;
-    const hint = FORM_NAME_OF[key]
-      ? `; the form calls it "${FORM_NAME_OF[key]}"`
+    const hint = FORM_FIELD[key]
+      ? `; the form calls it "${FORM_FIELD[key]}"`
       : key === "dependencies"
         ? "; a task's dependencies are written in its file (edit it by hand)"
         : `; the fields are ${[...FORM_KEYS].join(", ")}`;
