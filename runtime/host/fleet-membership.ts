@@ -79,6 +79,8 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
   #closed: Promise<void> | undefined;
   #skewMs = 0;
   #lastBeatAt = 0;
+  /** Since when this host's beats have gone through without a failure (null: the last one failed). */
+  #connectedSince: number | null = null;
   /** Each schedule as the last beat saw it, to tell what changed since. */
   #seen = new Map<string, string>();
 
@@ -97,7 +99,7 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
   /** Joins the fleet and recovers what this host's earlier life and any dead host left. */
   async start(): Promise<FleetRecovery> {
     await this.#join();
-    const recovery = await this.#ledger.recoverFleet(this.hostId);
+    const recovery = await this.#ledger.recoverFleet(this.hostId, { judgePeers: this.#mayJudgePeers() });
     this.#changedSchedules(await this.#ledger.scheduleStates());
     this.#schedule();
     return recovery;
@@ -126,15 +128,26 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
         this.#lastBeatAt = Date.now();
         if (Math.abs(skewMs) > this.#skewWarnMs) this.emit("skew", skewMs);
       }
-      const recovery = await this.#ledger.recoverFleet(this.hostId);
+      this.#connectedSince ??= Date.now();
+      const recovery = await this.#ledger.recoverFleet(this.hostId, { judgePeers: this.#mayJudgePeers() });
       const changed = recovery.deadHosts.length + recovery.interrupted.length + recovery.handedBack.length + recovery.skipped.length;
       if (changed > 0) this.emit("takeover", recovery);
       const schedules = this.#changedSchedules(await this.#ledger.scheduleStates());
       if (schedules.length > 0) this.emit("schedules", schedules);
       this.emit("beat");
     } catch (error) {
+      this.#connectedSince = null;
       this.emit("error", error);
     }
+  }
+
+  /**
+   * Whether this host may declare others dead: only once its own beats have gone through for a
+   * lease. After a database outage every host's heartbeat is stale; the first host back must
+   * give the others a lease to beat, or it takes their healthy runs for a dead host's.
+   */
+  #mayJudgePeers(): boolean {
+    return this.#connectedSince !== null && Date.now() - this.#connectedSince >= this.#ledger.leaseMs;
   }
 
   /** The states that differ from the last beat's (a new schedule counts; a dropped one is the catalog's business). */
@@ -153,6 +166,7 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
   async #join(): Promise<void> {
     await this.#ledger.registerHost({ id: this.hostId, ...this.#identity });
     this.#lastBeatAt = Date.now();
+    this.#connectedSince ??= this.#lastBeatAt;
   }
 
   #schedule(): void {

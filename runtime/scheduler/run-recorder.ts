@@ -1,8 +1,9 @@
 import type { Ledger, RunRow } from "../store/ledger.ts";
+import { isCode } from "../errors.ts";
 import type { RunLifecycle, Settlement } from "./run-lifecycle.ts";
 import type { PendingWork } from "./pending-work.ts";
 import { CATCH_UP_LIMIT } from "./scheduling-policy.ts";
-import type { Clock, HostLog, OccurrencesMissedInfo, RunEventInfo, SchedulerEvents } from "./scheduler-types.ts";
+import type { Clock, HostLog, OccurrencesMissedInfo, RunEventInfo, SchedulerEvents, Timers } from "./scheduler-types.ts";
 
 export type Emit = <K extends keyof SchedulerEvents>(event: K, ...args: SchedulerEvents[K]) => void;
 
@@ -15,7 +16,15 @@ export interface RunRecorderOptions {
   historyPerTask: number;
   /** Where background writes (pruning) are tracked. */
   work: PendingWork;
+  timers: Timers;
+  /** The host is stopping: a run's end waits for an unreachable database only so long (STOP_WAIT_MS). */
+  stopping(): boolean;
 }
+
+/** While stopping, how long a run's end is tried again for an unreachable database; then the next host records it (interrupted). */
+const STOP_WAIT_MS = 15_000;
+/** The longest wait between tries of a run's end. */
+const RETRY_MAX_MS = 5000;
 
 /**
  * What a run's settlement means for the ledger, the host's log and the
@@ -23,6 +32,8 @@ export interface RunRecorderOptions {
  */
 export class RunRecorder {
   private readonly endsSincePrune = new Map<string, number>();
+  /** When an unclaimed run's unreachable ledger was last logged, per schedule. */
+  private readonly unreachableLogged = new Map<string, number>();
   private historyPerTask: number;
 
   constructor(private readonly options: RunRecorderOptions) {
@@ -66,12 +77,12 @@ export class RunRecorder {
     switch (settlement.kind) {
       case "ran": {
         const { outcome } = settlement;
-        const row = await ledger.recordEnd(run.runId!, outcome);
         const durationMs = outcome.startedAt == null ? null : outcome.finishedAt - outcome.startedAt;
         log[outcome.status === "success" ? "info" : "error"](
           { event: "run.end", ...logFields(run), status: outcome.status, durationMs, ...(outcome.error ? { error: firstLine(outcome.error) } : {}) },
           `${subject.scheduleId} ${outcome.status}${durationMs != null ? ` in ${durationMs} ms` : ""}`,
         );
+        const row = await this.durably(run, () => ledger.recordEnd(run.runId!, outcome));
         this.options.emit("run.end", { ...eventInfo(run), ...outcome, retryAt });
         this.countForPrune(subject.task.id);
         return row;
@@ -81,7 +92,8 @@ export class RunRecorder {
         if (id == null) return undefined;
         log.info({ event: "run.skipped", ...logFields(run), code: settlement.code, reason: settlement.reason }, `${subject.scheduleId} ${settlement.reason}`);
         this.options.emit("run.skipped", { ...eventInfo(run), code: settlement.code, reason: settlement.reason });
-        const row = settlement.recorded ? await ledger.getRun(id) : await ledger.recordEnd(id, { status: "skipped", finishedAt: this.options.clock.now(), error: settlement.reason });
+        const end = { status: "skipped" as const, finishedAt: this.options.clock.now(), error: settlement.reason };
+        const row = settlement.recorded ? await ledger.getRun(id) : await this.durably(run, () => ledger.recordEnd(id, end));
         this.countForPrune(subject.task.id);
         return row;
       }
@@ -97,6 +109,16 @@ export class RunRecorder {
         return undefined;
       case "unclaimed": {
         const message = settlement.error instanceof Error ? settlement.error.message : String(settlement.error);
+        if (isCode(settlement.error, "ERR_DB_UNREACHABLE")) {
+          // Claimed again every few seconds until the database is back (schedule-claims.ts): said once a minute, not each time.
+          if (!this.unreachableSaid(subject.scheduleId)) {
+            log.warn(
+              { event: "run.not_claimed", ...logFields(run), code: "ERR_DB_UNREACHABLE" },
+              `${subject.scheduleId} not started yet: the ledger cannot be reached to claim it (${message}); it is claimed as soon as the database answers`,
+            );
+          }
+          return undefined;
+        }
         log.error(
           { event: "run.not_claimed", ...logFields(run), err: settlement.error },
           `${subject.scheduleId} not started: its claim could not be recorded durably (${message})`,
@@ -104,6 +126,48 @@ export class RunRecorder {
         return undefined;
       }
     }
+  }
+
+  /**
+   * A run's end, written once the ledger answers: a fleet's database away for a while must not
+   * leave a run that ended `running` (other hosts would take it for in flight), nor let it be
+   * called interrupted. Tried again with a growing pause; while the host stops, for STOP_WAIT_MS.
+   */
+  private async durably<T>(run: RunLifecycle, write: () => Promise<T>): Promise<T> {
+    let pause = 500;
+    let stopDeadline: number | null = null;
+    for (let said = false; ; said = true) {
+      try {
+        const written = await write();
+        if (said) this.options.log.info({ event: "run.end_recorded", ...logFields(run) }, `${run.subject.scheduleId}: its end is recorded now that the database answers`);
+        return written;
+      } catch (error) {
+        if (!isCode(error, "ERR_DB_UNREACHABLE")) throw error;
+        const now = this.options.clock.now();
+        if (this.options.stopping()) {
+          stopDeadline ??= now + STOP_WAIT_MS;
+          if (now >= stopDeadline) throw error;
+        }
+        if (!said) {
+          this.options.log.warn(
+            { event: "run.end_waiting", ...logFields(run), code: "ERR_DB_UNREACHABLE" },
+            `${run.subject.scheduleId}: the ledger cannot be reached to record this run's end; it is written as soon as the database answers`,
+          );
+        }
+        await new Promise<void>((resolve) => this.options.timers.setTimeout(() => resolve(), pause));
+        pause = Math.min(RETRY_MAX_MS, pause * 2);
+      }
+    }
+  }
+
+  /** Whether an unreachable ledger was said of this schedule within the last minute (else: it is now). */
+  private unreachableSaid(scheduleId: string): boolean {
+    const now = this.options.clock.now();
+    const last = this.unreachableLogged.get(scheduleId);
+    if (last !== undefined && now - last < 60_000) return true;
+    if (this.unreachableLogged.size > 10_000) this.unreachableLogged.clear();
+    this.unreachableLogged.set(scheduleId, now);
+    return false;
   }
 
   private countForPrune(taskId: string): void {

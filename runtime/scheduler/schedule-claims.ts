@@ -1,7 +1,8 @@
 import type { Ledger, OccurrenceClaim } from "../store/ledger.ts";
 import type { ScheduleState } from "./schedule-book.ts";
 import type { Clock, HostLog } from "./scheduler-types.ts";
-import { HOLD_MS } from "./scheduling-policy.ts";
+import { HOLD_MS, UNREACHABLE_RETRY_MS } from "./scheduling-policy.ts";
+import { isCode } from "../errors.ts";
 
 export interface ScheduleClaimsOptions {
   ledger: Ledger;
@@ -42,12 +43,25 @@ export class ScheduleClaims {
     const { schedule, task } = state;
     const send = (list: OccurrenceClaim["occurrences"]) =>
       ledger.claimOccurrences({ scheduleId: schedule.id, taskId: task.id, expectedNext: expected, next, fingerprint: schedule.fingerprint, owner, occurrences: list });
-    let result = await send(occurrences);
+    // Whether what this answer says still applies: the schedule was not reloaded, reset or claimed on since.
+    const unchanged = () => this.options.isCurrent(state) && state.nextRun === next;
+    let result: Awaited<ReturnType<typeof send>>;
+    try {
+      result = await send(occurrences);
+    } catch (error) {
+      // The ledger cannot be reached (a fleet's database is away): the occurrence stays due and is
+      // claimed again in a moment, so it runs (as catch_up says) once the database is back, not
+      // when the next occurrence comes, a day later for a daily task.
+      if (isCode(error, "ERR_DB_UNREACHABLE") && unchanged()) {
+        state.nextRun = expected;
+        state.heldUntil = this.options.clock.now() + UNREACHABLE_RETRY_MS;
+        this.options.wake();
+      }
+      throw error;
+    }
     if (result.ok) return result.runIds;
     const none = occurrences.map(() => null);
     const current = result.current;
-    // Whether what this answer says still applies: the schedule was not reloaded, reset or claimed on since.
-    const unchanged = () => this.options.isCurrent(state) && state.nextRun === next;
     if (current == null) {
       // Another writer dropped the schedule (its file is gone there) while this host has it loaded.
       if (unchanged()) await this.recordAgain(state);

@@ -34,6 +34,8 @@ export const QUEUE_LIMIT = 100;
  * host's change to it is seen sooner (a shared ledger only; see ScheduleBook).
  */
 export const HOLD_MS = 2000;
+/** How soon a claim the ledger could not be reached for (ERR_DB_UNREACHABLE) is tried again. */
+export const UNREACHABLE_RETRY_MS = 3000;
 /** Missed occurrences counted one by one at most (every second for ~28 h); beyond, the count is a floor. */
 export const COUNT_LIMIT = 100_000;
 

@@ -60,8 +60,12 @@ export interface FleetLedger extends Ledger {
   readonly leaseMs: number;
   /** Renews the lease and says whether it had been lost. `Ledger.heartbeat` is this without the verdict. */
   beat(hostId: string, running: number): Promise<LeaseBeat>;
-  /** Takes over the work of every dead host (and of `ownerId`'s earlier lives). Safe from several hosts at once. */
-  recoverFleet(ownerId: string): Promise<FleetRecovery>;
+  /**
+   * Takes over the work of every dead host (and of `ownerId`'s earlier lives). Safe from several
+   * hosts at once. `judgePeers: false`: declares no host dead (only work of hosts already dead, and
+   * of earlier lives, is taken over): the caller has not been connected long enough to judge.
+   */
+  recoverFleet(ownerId: string, options?: { judgePeers?: boolean }): Promise<FleetRecovery>;
   /** What this host loaded, {taskId: {scheduleId: fingerprint}}: `status` compares the hosts. */
   reportLoaded(hostId: string, loaded: Record<string, Record<string, string>>): Promise<void>;
   /** Schedules whose fingerprint differs between the ledger and a live host that loaded the task. */

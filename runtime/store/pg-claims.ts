@@ -162,17 +162,16 @@ ORDER BY 1, 2`;
 /** Tombstones of hosts taken over are kept this long (a frozen host that wakes within it learns it was taken over). */
 const TOMBSTONE_MS = 24 * 60 * 60 * 1000;
 
-export function recoverFleet(pool: Pick<pg.Pool, "connect">, ownerId: string): Promise<FleetRecovery> {
+export function recoverFleet(pool: Pick<pg.Pool, "connect">, ownerId: string, judgePeers = true): Promise<FleetRecovery> {
   return withClient(pool, async (client) => {
     await client.query("BEGIN");
     try {
       await client.query("SELECT pg_advisory_xact_lock($1)", [LOCK_RECOVER]);
       // Deciding who is dead re-checks each row's latest heartbeat under its row lock:
       // a host that beat a moment ago is not declared dead.
-      const dead = await client.query<{ id: string }>(
-        `UPDATE hosts h SET dead_at = now_ms() WHERE h.id <> $1 AND h.dead_at IS NULL AND NOT (${LIVE}) RETURNING h.id`,
-        [ownerId],
-      );
+      const dead = judgePeers
+        ? await client.query<{ id: string }>(`UPDATE hosts h SET dead_at = now_ms() WHERE h.id <> $1 AND h.dead_at IS NULL AND NOT (${LIVE}) RETURNING h.id`, [ownerId])
+        : { rows: [] };
       await client.query("DELETE FROM hosts WHERE dead_at < now_ms() - $1", [TOMBSTONE_MS]);
       const { rows } = await client.query(RECOVER_SQL, [ownerId]);
       await client.query("COMMIT");

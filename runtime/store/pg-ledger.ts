@@ -142,8 +142,8 @@ export class PgLedger implements FleetLedger {
     return this.#guard("comparing hosts' task versions", () => disagreements(this.#pool));
   }
 
-  recoverFleet(ownerId: string): Promise<FleetRecovery> {
-    return this.#guard("taking over dead hosts' work", () => recoverFleet(this.#pool, ownerId));
+  recoverFleet(ownerId: string, options?: { judgePeers?: boolean }): Promise<FleetRecovery> {
+    return this.#guard("taking over dead hosts' work", () => recoverFleet(this.#pool, ownerId, options?.judgePeers ?? true));
   }
 
   async recoverRuns(ownerId: string): Promise<RunRow[]> {
