@@ -29,8 +29,8 @@ export interface FleetDecisionsOptions {
 }
 
 export interface DecisionFacts {
-  /** With `occurrence`: whether some host started, ran or skipped it. */
-  occurrenceTaken: boolean;
+  /** With `occurrence`: whether some host started, ran or skipped it; null: the ledger could not be read (not known). */
+  occurrenceTaken: boolean | null;
   /**
    * The newest alert id the read saw (0: none), for Ledger.claimAlert: an alert another host
    * records after it is one this decision must not repeat. Null: no read (sql.js) or it failed.
@@ -113,7 +113,7 @@ export class FleetDecisions {
     const streak = runs && current ? failedInARow(runs.filter((r) => r.scheduleId !== current.scheduleId || r.scheduledFor !== current.scheduledFor)) : null;
     rules.adopt(taskId, { streak, history: alerts ? alertHistory(alerts) : null });
     return {
-      occurrenceTaken: occurrenceRuns != null && occurrenceTakenOn(occurrenceRuns),
+      occurrenceTaken: what.occurrence && occurrenceRuns == null ? null : occurrenceRuns != null && occurrenceTakenOn(occurrenceRuns),
       alertsSeenUpTo: alerts ? alerts.reduce((max, a) => Math.max(max, a.id), 0) : null,
     };
   }

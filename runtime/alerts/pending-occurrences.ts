@@ -33,6 +33,13 @@ export class PendingOccurrences {
     if (this.settled.size > 10_000) this.settled.delete(this.settled.values().next().value!);
   }
 
+  /** One `due()` handed out whose fate could not be read: due again at the next check. */
+  recheck(occurrence: Pending): void {
+    const key = occurrenceKey(occurrence.scheduleId, occurrence.scheduledFor);
+    this.settled.delete(key);
+    this.pending.set(key, { taskId: occurrence.taskId, scheduleId: occurrence.scheduleId, title: occurrence.title, scheduledFor: occurrence.scheduledFor });
+  }
+
   /** Forgets a task's expected occurrences (it reloaded: another spec may have moved them); the next sample expects anew. */
   dropTask(taskId: string): void {
     for (const [key, p] of this.pending) if (p.taskId === taskId) this.pending.delete(key);

@@ -10,6 +10,8 @@ import { PendingOccurrences } from "./pending-occurrences.ts";
 import { sendPing } from "./send-ping.ts";
 import { startHostHeartbeat } from "./host-heartbeat.ts";
 import { FleetDecisions, type DecisionFacts } from "./fleet-decisions.ts";
+import { RateLimit } from "./rate-limit.ts";
+import { isCode } from "../errors.ts";
 import type { AlertingCatalog, AlertingScheduler, AlertingTask, OccurrenceMissedInfo, RunSkippedInfo } from "./alerting-ports.ts";
 
 /** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
@@ -95,7 +97,11 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const anyTaskNotifies = () => [...catalog.entries.values()].some((e) => e.loaded?.meta.notifyOnFailure === true);
   configure();
   const warnedUnknown = new Set<string>();
-  const failed = (what: string) => (error: unknown) => log.error({ event: "alert.error", err: error }, `alerting: ${what}: ${String(error)}`);
+  const said = new RateLimit();
+  const failed = (what: string) => (error: unknown) => {
+    // A fleet's database away fails every read of each check: said every 30 s, not each time.
+    if (!isCode(error, "ERR_DB_UNREACHABLE") || said.take("unreachable", Date.now(), 30_000)) log.error({ event: "alert.error", err: error }, `alerting: ${what}: ${String(error)}`);
+  };
 
   const titleOf = (taskId: string) => catalog.get(taskId)?.title ?? taskId;
   const metaOf = (taskId: string) => catalog.get(taskId)?.loaded?.meta;
@@ -302,6 +308,12 @@ export function startAlerting(options: AlertingOptions): Alerting {
     for (const miss of pending.due(now, alertsConfig().missedGraceSec * 1000, schedulable)) {
       fleet.decide(miss.taskId, { occurrence: miss }, (facts) => {
         if (facts.occurrenceTaken) return [];
+        // The ledger could not say whether another host ran it (its database is away): looked at
+        // again at the next check, rather than alerting a miss that may not be one.
+        if (facts.occurrenceTaken === null) {
+          pending.recheck(miss);
+          return [];
+        }
         metrics?.occurrenceMissed(miss.taskId);
         return rules.occurrenceMissed(miss, now).map((d) => raise(d, null, facts));
       });
