@@ -9,7 +9,10 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
-import { fleetProject, startMember, type FleetMember } from "./support/fleet-hosts.ts";
+import { fleetProject, type FleetMember } from "./support/fleet-hosts.ts";
+import { readHostLog } from "./support/host-log.ts";
+import { startHttpReceiver, type HttpReceiver } from "./support/receivers.ts";
+import type { StatusJson } from "../runtime/host/report-shapes.ts";
 import { hostEvents } from "./support/fault-host.ts";
 import { skipPostgres, usePostgres } from "./support/postgres.ts";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
@@ -17,6 +20,7 @@ import { taskSource } from "./support/task-sources.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const LEASE_SEC = 2;
+const TOKEN = "outage-metrics-token";
 const until = (t: number, what: string) => waitFor(() => Date.now() >= t, { timeoutMs: Math.max(0, t - Date.now()) + 5000, intervalMs: 20, what });
 
 describe.skipIf(skipPostgres)("a database outage longer than the lease, under two hosts", () => {
@@ -24,7 +28,9 @@ describe.skipIf(skipPostgres)("a database outage longer than the lease, under tw
   const members: FleetMember[] = [];
   const proxies: TcpProxy[] = [];
   let ledger: PgLedger | undefined;
+  let pings: HttpReceiver | undefined;
   afterAll(async () => {
+    await pings?.close();
     for (const proxy of proxies) await proxy.restore();
     for (const m of members) await m.project.cleanup();
     for (const proxy of proxies) await proxy.close();
@@ -38,13 +44,25 @@ describe.skipIf(skipPostgres)("a database outage longer than the lease, under tw
       "slow.ts": taskSource({ schedule: "every(10).seconds", body: "await new Promise((r) => setTimeout(r, 8000));", frontmatter: { timeout: 60 } }),
       "half.ts": taskSource({ schedule: "every(30).seconds", body: 'ctx.log.info("half");' }),
     };
+    pings = await startHttpReceiver();
     for (const name of ["a", "b"]) {
       const proxy = await startTcpProxy(Number(new URL(url).port));
       proxies.push(proxy);
-      const project = await fleetProject(proxy.via(url), LEASE_SEC, tasks);
-      members.push(await startMember({ name, project }, ledger));
+      // Host a is watched from outside: its heartbeat_url, and /metrics.
+      const watched = name === "a" ? { alerts: { heartbeat_url: `${pings.url}/host` }, metrics: { enabled: true, token: TOKEN }, dashboard: { enabled: false, port: 0 } } : {};
+      const project = await fleetProject(proxy.via(url), LEASE_SEC, tasks, watched);
+      const host = await project.start([], { TASKHOST_HEARTBEAT_INTERVAL: "0.5" });
+      const row = await waitFor(async () => (await ledger!.listHosts()).find((h) => h.pid === host.pid), { timeoutMs: 30_000, what: `${name} in the ledger` });
+      members.push({ name, project, host, id: row.id });
     }
     const [pa, pb] = proxies as [TcpProxy, TcpProxy];
+    const a = members[0]!;
+    const metricsUrl = await waitFor(async () => {
+      const line = (await readHostLog(a.project.root)).split("\n").find((l) => l.includes('"dashboard.start"'));
+      return line ? `${(JSON.parse(line) as { url: string }).url.replace(/\/$/, "")}/metrics` : null;
+    }, { what: "a's metrics server" });
+    const ledgerUp = async () => /^taskhost_ledger_up (\d)/m.exec(await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } })).text())?.[1];
+    expect(await ledgerUp()).toBe("1");
 
     // A run of slow at :20 or :50, in flight: the outage begins before it ends and covers half's :00 or :30.
     const slow = await waitFor(
@@ -54,11 +72,23 @@ describe.skipIf(skipPostgres)("a database outage longer than the lease, under tw
     const boundary = slow.scheduledFor! + 10_000;
     await until(slow.scheduledFor! + 6500, "the outage");
     await Promise.all([pa.cut(), pb.cut()]);
+    const cutAt = Date.now();
+    // Meanwhile host a says so: status from memory naming the database, /metrics, and a silent heartbeat.
+    await waitFor(async () => (await ledgerUp()) === "0", { timeoutMs: 5000, what: "taskhost_ledger_up 0" });
+    const status = await a.project.cli(["status", "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as StatusJson;
+    expect(report.host).toMatchObject({ running: true, database: { state: "unreachable", code: "ERR_DB_UNREACHABLE" } });
+    expect(report.tasks.map((t) => t.id)).toEqual(["half", "slow"]);
+    expect((await a.project.cli(["status"])).stdout).toContain("DATABASE UNREACHABLE (ERR_DB_UNREACHABLE)");
     await until(boundary + 4000, "host a's way back");
+    const silent = pings.requests.filter((r) => r.path === "/host" && r.at > cutAt + 1500);
     await pa.restore();
     const backAt = Date.now();
     await until(boundary + 5000, "host b's way back");
     await pb.restore();
+    expect(silent.map((r) => r.at - cutAt), "heartbeats while the database was away").toEqual([]);
+    await waitFor(async () => (await ledgerUp()) === "1" && pings!.requests.some((r) => r.path === "/host" && r.at > backAt), { what: "ledger_up 1 and a heartbeat again" });
 
     // The run ended during the outage: recorded as it ended once the database answers.
     const ended = await waitFor(

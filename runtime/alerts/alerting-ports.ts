@@ -3,6 +3,7 @@
  * the shapes of the scheduler's skip and miss events it listens to.
  */
 import type { RunEventInfo } from "../scheduler/scheduler-types.ts";
+import type { MetricsSource } from "../metrics/host-metrics.ts";
 import type { ResolvedTaskMeta } from "../task-file/task-meta.ts";
 
 /** The scheduler as alerting sees it (typed events; run.skipped and occurrence.missed where the scheduler has them). */
@@ -50,4 +51,15 @@ export interface OccurrenceMissedInfo {
   /** `skip`: none of them runs; else a catch-up run stands for them. */
   policy?: "once" | "skip" | "all";
   cause?: "host-down" | "asleep";
+}
+
+/** What /metrics reads at scrape time, from the host's catalog and scheduler. */
+export function metricsSourceOf(catalog: AlertingCatalog, scheduler: AlertingScheduler): MetricsSource {
+  const entries = () => [...catalog.entries.values()];
+  return {
+    // A paused task's stored next run is not going to happen (resume counts from then): absent, as status shows it.
+    schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.isPaused(e.id) ? null : scheduler.nextRunOf(s.id) }))),
+    tasksInError: () => entries().filter((e) => e.error != null).length,
+    runningRuns: () => scheduler.runningCount,
+  };
 }

@@ -1,6 +1,6 @@
 import type { AlertRow, Ledger, RunRow } from "../store/ledger.ts";
 import { systemClock, type Clock, type HostLog, type RunEndInfo, type RunEventInfo } from "../scheduler/scheduler-types.ts";
-import { HostMetrics } from "../metrics/host-metrics.ts";
+import { HostMetrics, type HostFigures } from "../metrics/host-metrics.ts";
 import { AlertRules, type AlertDecision, type MissedOccurrence } from "./alert-rules.ts";
 import { AlertChannels, IMPLICIT_DESKTOP } from "./alert-channels.ts";
 import type { AlertMessage } from "./alert-message.ts";
@@ -12,7 +12,7 @@ import { startHostHeartbeat } from "./host-heartbeat.ts";
 import { FleetDecisions, type DecisionFacts } from "./fleet-decisions.ts";
 import { RateLimit } from "./rate-limit.ts";
 import { isCode } from "../errors.ts";
-import type { AlertingCatalog, AlertingScheduler, AlertingTask, OccurrenceMissedInfo, RunSkippedInfo } from "./alerting-ports.ts";
+import { metricsSourceOf, type AlertingCatalog, type AlertingScheduler, type AlertingTask, type OccurrenceMissedInfo, type RunSkippedInfo } from "./alerting-ports.ts";
 
 /** RunEndInfo, with the scheduler's word on whether a retry follows where it gives one. */
 type EndedRunInfo = RunEndInfo & { retryAt?: number | null };
@@ -24,8 +24,10 @@ export interface AlertingOptions {
   scheduler: AlertingScheduler;
   catalog: AlertingCatalog;
   store: AlertStore;
-  /** The host's start and restart count, for the Prometheus metrics (while config().metrics.enabled); null: never any. */
-  metrics: { restarts: number; startedAt: number } | null;
+  /** The host's start, restart count and ledger, for the Prometheus metrics (while config().metrics.enabled); null: never any. */
+  metrics: HostFigures | null;
+  /** Whether the host can reach its ledger (a fleet's database may be away): the heartbeat_url is pinged only while it can. */
+  ledgerReachable?(): boolean;
   /** Other hosts write the ledger too (database.url): decisions read their runs and alerts first. */
   sharedLedger?: boolean;
   config(): { alerts: ResolvedAlertsOptions; notifications: { notifyOnFailure: boolean }; metrics?: { enabled: boolean } };
@@ -69,16 +71,7 @@ export interface Alerting {
 export function startAlerting(options: AlertingOptions): Alerting {
   const { scheduler, catalog, log } = options;
   const entries = () => [...catalog.entries.values()];
-  const makeMetrics = (figures: { restarts: number; startedAt: number }) =>
-    new HostMetrics(
-      {
-        // A paused task's stored next run is not going to happen (resume counts from then): absent, as status shows it.
-        schedules: () => entries().flatMap((e) => (e.loaded?.schedules ?? []).map((s) => ({ id: s.id, nextRun: scheduler.isPaused(e.id) ? null : scheduler.nextRunOf(s.id) }))),
-        tasksInError: () => entries().filter((e) => e.error != null).length,
-        runningRuns: () => scheduler.runningCount,
-      },
-      figures,
-    );
+  const makeMetrics = (figures: HostFigures) => new HostMetrics(metricsSourceOf(catalog, scheduler), figures);
   const metricsWanted = () => options.metrics != null && options.config().metrics?.enabled === true;
   let metrics = metricsWanted() ? makeMetrics(options.metrics!) : null;
   const lastSuccessOf = (runs: RunRow[]) => runs.find((r) => r.status === "success" && r.finishedAt != null)?.finishedAt ?? null;
@@ -342,7 +335,8 @@ export function startAlerting(options: AlertingOptions): Alerting {
       if (!closed) for (const entry of catalog.entries.values()) onChanged(entry);
     });
   let closed = false;
-  const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed, log });
+  // A host cut off from its ledger runs nothing: its silence is what tells the monitor.
+  const stopHeartbeat = startHostHeartbeat({ url: () => alertsConfig().heartbeatUrl, alive: () => !closed && (options.ledgerReachable?.() ?? true), log });
   const switchMetrics = () => {
     if (!metricsWanted()) metrics = null;
     else if (!metrics) {

@@ -37,6 +37,15 @@ export function formatStatus(status: StatusJson): string {
     );
     return lines.join("\n");
   }
+  const db = host.database;
+  if (db?.state === "unreachable") {
+    lines.push(
+      `DATABASE UNREACHABLE (${db.code}): ${db.url} cannot be reached since ${localTime(db.since)}; no task runs until it answers, ` +
+        "and last runs are not shown. The last try said:",
+      indent(db.error ?? ""),
+      "",
+    );
+  }
   if (status.tasks.length === 0) {
     lines.push("no tasks yet: add a .ts file to the tasks directory");
     return lines.join("\n");

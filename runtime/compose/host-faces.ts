@@ -3,6 +3,9 @@ import { backfillHandlers } from "../backfill/backfill-control.ts";
 import type { Backfills } from "../backfill/backfills.ts";
 import { startDashboard } from "../dashboard/start-dashboard.ts";
 import { hostStatus } from "../host/build-status.ts";
+import { iso } from "../host/report-shapes.ts";
+import { redactUrl } from "../store/pg-options.ts";
+import { messageOf } from "../errors.ts";
 import { withChannelWarnings } from "../host/channel-warnings.ts";
 import { controlHandlers } from "../host/control-handlers.ts";
 import { startControlServer, type ControlServer } from "../host/control-server.ts";
@@ -51,6 +54,11 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
         configWarnings: options.hostConfig.warnings(),
       },
       runtime.config.scheduler.isolation,
+      (error) => {
+        const outage = fleet.outage();
+        const url = runtime.config.database.url;
+        return { state: "unreachable", url: url ? redactUrl(url) : "", code: "ERR_DB_UNREACHABLE", error: messageOf(error), since: iso(outage?.since ?? Date.now())!, tries: outage?.failures ?? 1 };
+      },
     )), { projectRoot: runtime.config.projectRoot, unknownChannels: alerting.unknownChannels(), channels: alerting.channels().map((c) => c.name) }),
     alerts: { channels: alerting.channels() },
   });

@@ -5,7 +5,8 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
 import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
-import { iso, lastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
+import { isCode } from "../errors.ts";
+import { iso, lastRunJson, type DatabaseWaitJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 import { ianaZoneName } from "../schedule/resolve-zone.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
@@ -15,9 +16,17 @@ export async function hostStatus(
   ledger: Ledger,
   host: HostJson,
   defaultIsolation: NonNullable<TaskJson["isolation"]> = "context",
+  /** A fleet's database away (ERR_DB_UNREACHABLE): what `host.database` says; the status then comes from memory, without last runs. */
+  unreachable?: (error: unknown) => DatabaseWaitJson,
 ): Promise<StatusJson> {
-  const snapshot = await ledger.statusSnapshot();
-  const { lastRuns } = snapshot;
+  let snapshot: LedgerSnapshot | null = null;
+  try {
+    snapshot = await ledger.statusSnapshot();
+  } catch (error) {
+    if (!unreachable || !isCode(error, "ERR_DB_UNREACHABLE")) throw error;
+    host = { ...host, database: unreachable(error) };
+  }
+  const lastRuns = snapshot?.lastRuns ?? new Map();
   const tasks: TaskJson[] = [];
   for (const entry of [...catalog.entries.values()].sort((a, b) => a.id.localeCompare(b.id))) {
     const paused = scheduler.isPaused(entry.id);
@@ -41,7 +50,7 @@ export async function hostStatus(
       isolation: runsAt(entry, defaultIsolation),
     });
   }
-  return { host, tasks, hosts: await hostsOf(ledger, snapshot) };
+  return { host, tasks, hosts: snapshot ? await hostsOf(ledger, snapshot) : [] };
 }
 
 /** The hosts of the snapshot, with their clock skew where the ledger measures it (a fleet's). */

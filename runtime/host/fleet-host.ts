@@ -53,8 +53,18 @@ export interface FleetHost {
   watchCatalog(catalog: TaskCatalog): void;
   /** `status` with, per task, a warning when the live hosts disagree on its version. */
   withVersionWarnings(status: StatusJson): Promise<StatusJson>;
+  /** Null while the ledger answers (always, alone on sql.js); else since when this host's beats cannot reach it, and why. */
+  outage(): LedgerOutage | null;
   /** Leaves the fleet (after the scheduler stopped: its runs are recorded). Memoized. */
   close(): Promise<void>;
+}
+
+export interface LedgerOutage {
+  since: number;
+  /** Heartbeats that failed since. */
+  failures: number;
+  code: string | null;
+  error: string;
 }
 
 export function fleetHost(ledger: Ledger, options: FleetHostOptions): FleetHost {
@@ -68,6 +78,7 @@ function soloHost(options: FleetHostOptions): FleetHost {
     join: (scheduler) => scheduler.recoverUnfinished(),
     watchCatalog: () => undefined,
     withVersionWarnings: async (status) => status,
+    outage: () => null,
     close: async () => undefined,
   };
 }
@@ -80,6 +91,7 @@ class SharedLedgerHost implements FleetHost {
   #reporting: Promise<void> | null = null;
   #reportAgain = false;
   #beatFailedAt = 0;
+  #outage: LedgerOutage | null = null;
   #closed: Promise<void> | undefined;
 
   constructor(
@@ -128,6 +140,8 @@ class SharedLedgerHost implements FleetHost {
       }
     });
     membership.on("beat", () => {
+      if (this.#outage) log.info({ event: "fleet.database_back", downMs: Date.now() - this.#outage.since }, `fleet: the database answers again (away ${Math.round((Date.now() - this.#outage.since) / 1000)} s)`);
+      this.#outage = null;
       // overlap: replace across hosts: a newer occurrence started elsewhere stops this host's older run.
       if (scheduler.inFlight.runningWith("replace").length === 0) return;
       this.ledger
@@ -140,6 +154,8 @@ class SharedLedgerHost implements FleetHost {
     );
     membership.on("error", (error) => {
       const now = Date.now();
+      const code = (error as { code?: unknown }).code;
+      this.#outage = { since: this.#outage?.since ?? now, failures: (this.#outage?.failures ?? 0) + 1, code: typeof code === "string" ? code : null, error: messageOf(error) };
       if (now - this.#beatFailedAt < BEAT_ERROR_EVERY_MS) return;
       this.#beatFailedAt = now;
       log.warn({ event: "fleet.beat_failed", err: error }, `fleet: heartbeat failed (${messageOf(error)}); retrying every beat`);
@@ -150,6 +166,10 @@ class SharedLedgerHost implements FleetHost {
       `fleet: joined as ${this.owner} (lease ${this.ledger.leaseMs / 1000}s)`,
     );
     return recovery.interrupted.length;
+  }
+
+  outage(): LedgerOutage | null {
+    return this.#outage;
   }
 
   watchCatalog(catalog: TaskCatalog): void {
@@ -183,6 +203,8 @@ class SharedLedgerHost implements FleetHost {
   }
 
   async withVersionWarnings(status: StatusJson): Promise<StatusJson> {
+    // The database away: the status says so (host.database), and has no fleet view to add.
+    if (status.host.database?.state === "unreachable") return status;
     const { versionWarnings } = await fleetStatus(this.ledger);
     if (versionWarnings.size === 0) return status;
     const tasks = status.tasks.map((task) => {

@@ -12,6 +12,14 @@ export interface MetricsSource {
   runningRuns(): number;
 }
 
+/** The host's figures that do not change with its tasks. */
+export interface HostFigures {
+  restarts: number;
+  startedAt: number;
+  /** Whether the host can reach its ledger now (a fleet's PostgreSQL may be away); absent: always (sql.js). */
+  ledgerUp?(): boolean;
+}
+
 /** Durations from 10 ms to 2 h: tasks range from pings to reports. */
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 /** Start lag: a boundary run starts within milliseconds; catch-up runs hours late. */
@@ -33,7 +41,7 @@ export class HostMetrics {
   private readonly alerts: Counter<"rule">;
   private readonly deliveries: Counter<"channel" | "outcome">;
 
-  constructor(source: MetricsSource, host: { restarts: number; startedAt: number }) {
+  constructor(source: MetricsSource, host: HostFigures) {
     const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
     this.registry = new Registry();
     const registers = [this.registry];
@@ -58,6 +66,7 @@ export class HostMetrics {
     new Gauge({ name: "taskhost_tasks_in_error", help: "Tasks whose file does not load.", registers, collect() { this.set(source.tasksInError()); } });
     new Gauge({ name: "taskhost_runs_in_progress", help: "Runs executing now.", registers, collect() { this.set(source.runningRuns()); } });
     new Gauge({ name: "taskhost_host_resident_memory_bytes", help: "Resident memory of the host process (runs' worker threads included).", registers, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({ name: "taskhost_ledger_up", help: "1 while the host can reach its ledger, 0 while it cannot (a fleet's database away: no task runs).", registers, collect() { this.set(host.ledgerUp?.() === false ? 0 : 1); } });
     new Gauge({ name: "taskhost_host_start_time_seconds", help: "When this host process started (Unix time).", registers }).set(host.startedAt / 1000);
     new Counter({ name: "taskhost_host_restarts_total", help: "Times the supervisor restarted the host (memory limit, crash, restart command); 0 under start --no-supervisor, whose manager counts them.", registers }).inc(host.restarts);
     // Node's own (event loop lag, heap, GC, file descriptors), under their usual names.
