@@ -322,6 +322,10 @@ describe.each(ledgerBackends)("$name ledger", (backend) => {
     await ledger.ensureSchedule(schedule({ id: "t#idle", method: "idle" }));
     const done = await runOnce(row);
     await ledger.claimOccurrences(claimOf((await ledger.getSchedule("t#m"))!)); // a claim is not the last run
+    // Nor is a backfill's run of an old occurrence, made after it.
+    const backfill = await ledger.recordRequestedRun({ taskId: "t", scheduleId: "t#m", scheduledFor: T0 - 60 * MINUTE, trigger: "backfill", attempt: 1, owner: "host-a" });
+    await ledger.recordStart(backfill!, T0 + 10);
+    await ledger.recordEnd(backfill!, { status: "success", finishedAt: T0 + 20, error: null });
     await ledger.registerHost({ id: "host-a", hostname: "box", pid: 1, startedAt: T0 });
     const snapshot = await ledger.statusSnapshot();
     expect(snapshot.tasks.map((t) => t.id)).toEqual(["t"]);

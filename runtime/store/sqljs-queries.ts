@@ -133,13 +133,14 @@ export function listHosts(db: Reader): HostRow[] {
 /**
  * Everything `status` reads. Four SELECTs in one synchronous step: nothing can
  * write in between, so it is one consistent view (PostgreSQL: one statement).
- * The newest run per schedule walks the (schedule_id, id) index backwards.
+ * The newest run per schedule walks the (schedule_id, id) index backwards;
+ * a backfill's run of an old occurrence is not the schedule's last run.
  */
 export function statusSnapshot(db: Reader): LedgerSnapshot {
   const lastRuns = new Map<string, RunRow>();
   const newest = db.all(
     `${RUN_SELECT} WHERE id IN (SELECT (SELECT r.id FROM runs r WHERE r.schedule_id = s.id
-       AND NOT (r.status = 'running' AND r.started_at IS NULL) ORDER BY r.id DESC LIMIT 1) FROM schedules s)`,
+       AND NOT (r.status = 'running' AND r.started_at IS NULL) AND r.trigger <> 'backfill' ORDER BY r.id DESC LIMIT 1) FROM schedules s)`,
     [],
   );
   for (const row of newest) {
