@@ -5,14 +5,13 @@
  * alerting a miss that may not be one (a fleet walkthrough got "missed" alerts
  * for runs that had run).
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FleetDecisions, type DecisionFacts } from "../runtime/alerts/fleet-decisions.ts";
 import { PendingOccurrences } from "../runtime/alerts/pending-occurrences.ts";
 import { AlertRules } from "../runtime/alerts/alert-rules.ts";
 import { resolveAlertsOptions } from "../runtime/config/alerts-options.ts";
-import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
-import { skipPostgres, usePostgres } from "./support/postgres.ts";
-import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.ts";
+import { skipPostgres } from "./support/postgres.ts";
+import { useProxiedPgLedger } from "./support/proxied-ledger.ts";
 
 describe("PendingOccurrences.recheck", () => {
   it("makes an occurrence handed out as due, whose fate could not be read, due again at the next check", () => {
@@ -32,25 +31,16 @@ describe("PendingOccurrences.recheck", () => {
 });
 
 describe.skipIf(skipPostgres)("FleetDecisions on a ledger it cannot read", () => {
-  const pgServer = usePostgres();
-  let ledger: PgLedger | undefined;
-  let proxy: TcpProxy | undefined;
-  afterAll(async () => {
-    await proxy?.restore();
-    await ledger?.close();
-    await proxy?.close();
-  });
+  const proxiedLedger = useProxiedPgLedger();
 
   it("says the occurrence's fate is not known (null) while the database is away, and what the ledger says once it is back", async () => {
-    const url = await pgServer().createDatabase();
-    proxy = await startTcpProxy(Number(new URL(url).port));
-    ledger = await openPgLedger({ url: proxy.via(url), onWarning: () => undefined });
+    const { ledger, proxy } = await proxiedLedger();
     const failures: string[] = [];
     const decisions = new FleetDecisions({
       shared: true,
       rules: new AlertRules(() => resolveAlertsOptions({}).options),
       store: ledger,
-      recentRuns: (taskId) => ledger!.listRuns(taskId, { limit: 50 }),
+      recentRuns: (taskId) => ledger.listRuns(taskId, { limit: 50 }),
       failed: (what) => () => failures.push(what),
     });
     const decide = () =>

@@ -31,7 +31,13 @@ export interface TaskFormInput {
   enabled?: unknown;
 }
 
-const FORM_KEYS = new Set(["id", "script", "args", "schedule", "cron", "every", "title", "description", "timezone", "start", "end", "timeout", "retries", "retryDelay", "overlap", "catchUp", "enabled"]);
+/** TaskFormInput's keys, each once (the type makes a key added there and not here an error). */
+const FORM_KEYS = new Set(
+  Object.keys({
+    id: 0, script: 0, args: 0, schedule: 0, cron: 0, every: 0, title: 0, description: 0, timezone: 0,
+    start: 0, end: 0, timeout: 0, retries: 0, retryDelay: 0, overlap: 0, catchUp: 0, enabled: 0,
+  } satisfies Record<keyof TaskFormInput, 0>),
+);
 /** The form's names of the frontmatter fields it names otherwise (an edit takes frontmatter names; errors name the form's). */
 export const FORM_FIELD: Readonly<Record<string, string>> = { retry_count: "retries", retry_delay: "retryDelay", catch_up: "catchUp", start_date: "start", end_date: "end" };
 

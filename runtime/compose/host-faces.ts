@@ -38,6 +38,10 @@ export interface HostFacesOptions {
 export async function openHostFaces(runtime: Runtime, options: HostFacesOptions): Promise<{ http: HttpFace }> {
   const { catalog, scheduler, ledger, log, files, fleet } = runtime;
   const { alerting, backfills } = options;
+  const databaseAway = (error: string, since: number, tries: number) => {
+    const url = runtime.config.database.url;
+    return { state: "unreachable" as const, url: url ? redactUrl(url) : "", code: "ERR_DB_UNREACHABLE", error, since: iso(since)!, tries };
+  };
   const status = async () => ({
     // Per task, a warning when a fleet's live hosts disagree on its version, or it lists an alert channel there is not.
     ...withChannelWarnings(await fleet.withVersionWarnings(await hostStatus(
@@ -54,10 +58,12 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
         configWarnings: options.hostConfig.warnings(),
       },
       runtime.config.scheduler.isolation,
-      (error) => {
-        const outage = fleet.outage();
-        const url = runtime.config.database.url;
-        return { state: "unreachable", url: url ? redactUrl(url) : "", code: "ERR_DB_UNREACHABLE", error: messageOf(error), since: iso(outage?.since ?? Date.now())!, tries: outage?.failures ?? 1 };
+      {
+        away: () => {
+          const outage = fleet.outage();
+          return outage && databaseAway(outage.error, outage.since, outage.failures);
+        },
+        failed: (error) => databaseAway(messageOf(error), fleet.outage()?.since ?? Date.now(), fleet.outage()?.failures ?? 1),
       },
     )), { projectRoot: runtime.config.projectRoot, unknownChannels: alerting.unknownChannels(), channels: alerting.channels().map((c) => c.name) }),
     alerts: { channels: alerting.channels() },

@@ -24,8 +24,8 @@ export function watchHostMemory(runtime: Runtime, restart: (reason: string) => v
       log.error(
         { event: "memory.limit_too_low", rssMb, ownMb, limitMb, ceilingMb },
         `${where}: scheduler.max_memory_usage (${limitMb} MB) is below what this host occupies on its own right after starting (${ownMb} MB of ${rssMb} MB RSS), ` +
-          `so a restart would bring it straight back over: it does not restart for that, and restarts only if its own memory passes ${ceilingMb} MB ` +
-          `(${HOLD_FACTOR} × that) until max_memory_usage changes. Set max_memory_usage to ${ceilingMb} or more`,
+          `so a restart would bring it straight back over: it does not restart for that, and restarts only if its own memory passes ${HOLD_FACTOR} × the most ` +
+          `it occupies in its first minute (${ceilingMb} MB so far) until max_memory_usage changes. Set max_memory_usage to ${ceilingMb} or more`,
       );
     },
     onRunStopped: (run, reason) => log.warn({ event: "memory.run_stopped", scheduleId: run.label }, `${run.label}: ${reason}`),

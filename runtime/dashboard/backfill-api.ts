@@ -15,14 +15,13 @@ export function backfillRoutes(backfills: Backfills): Hono {
   const api = new Hono();
   api.post("/api/backfills", guarded(async (c) => {
     const body: unknown = await c.req.json().catch(() => null);
-    const params = typeof body === "object" && body !== null ? { ...(body as Record<string, unknown>) } : {};
+    const request = backfillRequest(typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {});
     const query = c.req.query("dryRun");
-    if (query !== undefined) {
-      if (query !== "true" && query !== "false") throw taskhostError("ERR_BAD_REQUEST", `backfill: ?dryRun must be true or false, got ${JSON.stringify(query)}`, { field: "dryRun" });
-      // Either way of asking for a plan only is enough: a backfill never starts by mistake.
-      params.dryRun = query === "true" || params.dryRun === true;
+    if (query !== undefined && query !== "true" && query !== "false") {
+      throw taskhostError("ERR_BAD_REQUEST", `backfill: ?dryRun must be true or false, got ${JSON.stringify(query)}`, { field: "dryRun" });
     }
-    const job = await backfills.start(backfillRequest(params));
+    // Either way of asking for a plan only is enough: a backfill never starts by mistake.
+    const job = await backfills.start({ ...request, dryRun: request.dryRun === true || query === "true" });
     return c.json(job, job.state === "running" && !job.dryRun ? 201 : 200);
   }));
   api.get("/api/backfills", guarded(async (c) => {

@@ -16,15 +16,23 @@ export async function hostStatus(
   ledger: Ledger,
   host: HostJson,
   defaultIsolation: NonNullable<TaskJson["isolation"]> = "context",
-  /** A fleet's database away (ERR_DB_UNREACHABLE): what `host.database` says; the status then comes from memory, without last runs. */
-  unreachable?: (error: unknown) => DatabaseWaitJson,
+  /**
+   * A fleet's database away: `away()` when the host knows it already (the ledger is not asked: a
+   * silent network would hold the answer), `failed(error)` for a read that fails ERR_DB_UNREACHABLE.
+   * The status then comes from memory, without last runs, and `host.database` says why.
+   */
+  database?: { away(): DatabaseWaitJson | null; failed(error: unknown): DatabaseWaitJson },
 ): Promise<StatusJson> {
   let snapshot: LedgerSnapshot | null = null;
-  try {
-    snapshot = await ledger.statusSnapshot();
-  } catch (error) {
-    if (!unreachable || !isCode(error, "ERR_DB_UNREACHABLE")) throw error;
-    host = { ...host, database: unreachable(error) };
+  const away = database?.away() ?? null;
+  if (away) host = { ...host, database: away };
+  else {
+    try {
+      snapshot = await ledger.statusSnapshot();
+    } catch (error) {
+      if (!database || !isCode(error, "ERR_DB_UNREACHABLE")) throw error;
+      host = { ...host, database: database.failed(error) };
+    }
   }
   const lastRuns = snapshot?.lastRuns ?? new Map();
   const tasks: TaskJson[] = [];

@@ -21,7 +21,7 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog, SharedLedger } from "../scheduler/scheduler-types.ts";
 import { isFleetLedger, type FleetLedger } from "../store/fleet-ledger.ts";
 import type { Ledger } from "../store/ledger.ts";
-import { messageOf } from "../errors.ts";
+import { isCode, messageOf } from "../errors.ts";
 import { FleetMembership, stableHostId } from "./fleet-membership.ts";
 import { fleetStatus } from "./fleet-status.ts";
 import type { StatusJson } from "./report-shapes.ts";
@@ -154,8 +154,10 @@ class SharedLedgerHost implements FleetHost {
     );
     membership.on("error", (error) => {
       const now = Date.now();
-      const code = (error as { code?: unknown }).code;
-      this.#outage = { since: this.#outage?.since ?? now, failures: (this.#outage?.failures ?? 0) + 1, code: typeof code === "string" ? code : null, error: messageOf(error) };
+      // A database away (not a query's own error): what outage() reports until a beat goes through.
+      if (isCode(error, "ERR_DB_UNREACHABLE")) {
+        this.#outage = { since: this.#outage?.since ?? now, failures: (this.#outage?.failures ?? 0) + 1, code: "ERR_DB_UNREACHABLE", error: messageOf(error) };
+      }
       if (now - this.#beatFailedAt < BEAT_ERROR_EVERY_MS) return;
       this.#beatFailedAt = now;
       log.warn({ event: "fleet.beat_failed", err: error }, `fleet: heartbeat failed (${messageOf(error)}); retrying every beat`);
@@ -169,7 +171,11 @@ class SharedLedgerHost implements FleetHost {
   }
 
   outage(): LedgerOutage | null {
-    return this.#outage;
+    if (this.#outage) return this.#outage;
+    // A network that drops packets fails nothing for a while: a beat that has not gone through for a lease says it.
+    const lastBeatAt = this.#membership?.state().lastBeatAt ?? 0;
+    if (lastBeatAt === 0 || Date.now() - lastBeatAt <= this.ledger.leaseMs) return null;
+    return { since: lastBeatAt, failures: 0, code: "ERR_DB_UNREACHABLE", error: `no heartbeat has gone through for ${Math.round((Date.now() - lastBeatAt) / 1000)} s: the database does not answer` };
   }
 
   watchCatalog(catalog: TaskCatalog): void {

@@ -23,6 +23,7 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import os from "node:os";
+import { isCode } from "../errors.ts";
 import type { FleetLedger, FleetRecovery, ScheduleState } from "../store/fleet-ledger.ts";
 
 /**
@@ -119,7 +120,10 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
 
   async #beatOnce(): Promise<void> {
     try {
+      const previousBeatAt = this.#lastBeatAt;
       const { skewMs, lost } = await this.#ledger.beat(this.hostId, this.#running());
+      // A beat through after a gap longer than the lease (a query that hung on a silent network): connected from now.
+      if (Date.now() - previousBeatAt > this.#ledger.leaseMs) this.#connectedSince = null;
       if (lost) {
         await this.#join();
         this.emit("lost");
@@ -136,7 +140,8 @@ export class FleetMembership extends EventEmitter<FleetMembershipEvents> {
       if (schedules.length > 0) this.emit("schedules", schedules);
       this.emit("beat");
     } catch (error) {
-      this.#connectedSince = null;
+      // Only a database away makes this host's view of the others stale (a query's own error does not).
+      if (isCode(error, "ERR_DB_UNREACHABLE")) this.#connectedSince = null;
       this.emit("error", error);
     }
   }

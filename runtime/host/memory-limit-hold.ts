@@ -5,8 +5,8 @@
  * and restart again every few seconds, each time cutting its runs off (and,
  * under systemd without the supervisor, failing the unit once its start limit
  * is hit). Such a host holds instead: it logs the figures once and holds its
- * own share to a ceiling of 1.5 × what it occupies then, so growth is still
- * cured, until `max_memory_usage` changes. A limit lowered by a reload is
+ * own share to a ceiling of 1.5 × the most it occupies while it settles, so
+ * growth is still cured, until `max_memory_usage` changes. A limit lowered by a reload is
  * different: that host may have grown, and the restart shows whether it had.
  */
 
@@ -20,7 +20,7 @@ export interface LimitHold {
   limitBytes: number;
   /** The host's own share over which it restarts while held. */
   ceilingBytes: number;
-  /** Its own share when the hold began. */
+  /** The most the host's own share was at a check while it settled (the ceiling is HOLD_FACTOR × that). */
   ownBytes: number;
 }
 
@@ -30,15 +30,36 @@ export interface HoldFacts {
   /** max_memory_usage now, and when the host started. */
   limitBytes: number;
   limitAtStartBytes: number;
+  /** Since the start, when the checks began to find the host over max_memory_usage. */
+  overSinceMs: number;
   /** Since the memory watch began (the host's start), and between checks. */
   uptimeMs: number;
   intervalMs: number;
 }
 
-/** For a check that found the host's share over its limit: a hold instead of a restart, or null (restart). */
-export function holdInsteadOfRestart(facts: HoldFacts): LimitHold | null {
-  // A long interval: the first check is the one that counts as "right after the start".
-  const settling = facts.uptimeMs <= Math.max(SETTLE_MS, 1.5 * facts.intervalMs);
-  if (!settling || facts.limitBytes !== facts.limitAtStartBytes) return null;
-  return { limitBytes: facts.limitBytes, ownBytes: facts.ownBytes, ceilingBytes: Math.max(facts.limitBytes, Math.ceil(facts.ownBytes * HOLD_FACTOR)) };
+/** While the host settles; with a long interval, its first check still counts as right after the start. */
+export function settleWindowMs(intervalMs: number): number {
+  return Math.max(SETTLE_MS, 1.5 * intervalMs);
+}
+
+/** The hold still in force under `limitBytes`: one for another max_memory_usage (a reload) ends. */
+export function holdFor(hold: LimitHold | null, limitBytes: number): LimitHold | null {
+  return hold?.limitBytes === limitBytes ? hold : null;
+}
+
+/**
+ * For a check whose verdict is a restart (the host's own share over what it is held to): the
+ * hold instead, or the same `hold` (restart). A host over the limit it started with since a
+ * check in its settle window holds; while it settles, its ceiling rises with the most it
+ * occupies (a host still growing into its steady size is not restarted); after, it stays.
+ */
+export function nextHold(hold: LimitHold | null, facts: HoldFacts): LimitHold | null {
+  const window = settleWindowMs(facts.intervalMs);
+  const ceilingOf = (ownBytes: number) => Math.max(facts.limitBytes, Math.ceil(ownBytes * HOLD_FACTOR));
+  if (hold && hold.limitBytes === facts.limitBytes) {
+    if (facts.uptimeMs > window || facts.ownBytes <= hold.ownBytes) return hold;
+    return { ...hold, ownBytes: facts.ownBytes, ceilingBytes: Math.max(hold.ceilingBytes, ceilingOf(facts.ownBytes)) };
+  }
+  if (facts.overSinceMs > window || facts.limitBytes !== facts.limitAtStartBytes) return null;
+  return { limitBytes: facts.limitBytes, ownBytes: facts.ownBytes, ceilingBytes: ceilingOf(facts.ownBytes) };
 }

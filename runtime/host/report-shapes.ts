@@ -68,7 +68,7 @@ export interface HostJson {
   configWarnings?: string[];
   /** True while the host has not finished starting (it waits for its database, or loads its tasks); absent once up. */
   starting?: boolean;
-  /** Set while a host waits for its PostgreSQL ledger (database.url); absent once up and with sql.js. */
+  /** Set while a host waits for its PostgreSQL ledger (database.url), or, once up, cannot reach it (status then comes from memory); else absent. */
   database?: DatabaseWaitJson | null;
 }
 

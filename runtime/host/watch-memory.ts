@@ -1,7 +1,7 @@
 import { mb, runMemoryBook, type RunMemoryBook, type RunMemoryEntry } from "../run/run-memory-book.ts";
 import { hostMemoryVerdict, type HostMemoryFigures } from "./host-memory-verdict.ts";
 import { countZombies } from "./count-zombies.ts";
-import { holdInsteadOfRestart, type LimitHold } from "./memory-limit-hold.ts";
+import { holdFor, nextHold, type LimitHold } from "./memory-limit-hold.ts";
 
 export interface WatchMemoryOptions {
   intervalSec(): number;
@@ -38,29 +38,38 @@ export function watchMemory(options: WatchMemoryOptions): () => void {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let zombies = 0;
-  // When the checks began to find the host's share over max_memory_usage (null: it is not).
+  // When the checks began to find the host's share over the limit it is held to (null: it is not).
   let overSince: number | null = null;
+  // The same against max_memory_usage itself, for the hold (memory-limit-hold.ts).
+  let overLimitSince: number | null = null;
   const sample = () => {
     if (stopped) return;
     try {
       const now = clock();
       const limit = options.limitBytes();
-      if (hold && hold.limitBytes !== limit) hold = null;
+      hold = holdFor(hold, limit);
       const label = hold ? `the ${mb(hold.ceilingBytes)} MB it holds to while max_memory_usage (${mb(limit)} MB) is below its share at start` : undefined;
       const verdict = hostMemoryVerdict(rss(), book.runs(), hold?.ceilingBytes ?? limit, now, overSince ?? now, label);
       overSince = verdict.kind === "ok" ? null : (overSince ?? now);
-      const held =
-        verdict.kind === "restart" && !hold
-          ? holdInsteadOfRestart({ ownBytes: verdict.figures.ownBytes, limitBytes: limit, limitAtStartBytes: limitAtStart, uptimeMs: now - startedAt, intervalMs: options.intervalSec() * 1000 })
-          : null;
-      if (held) {
-        hold = held;
+      overLimitSince = verdict.figures.ownBytes > limit ? (overLimitSince ?? now) : null;
+      if (verdict.kind === "restart") {
+        // Only a share that is the host's own (no run silent or late) decides a hold, as a restart.
+        const next = nextHold(hold, {
+          ownBytes: verdict.figures.ownBytes,
+          limitBytes: limit,
+          limitAtStartBytes: limitAtStart,
+          overSinceMs: (overLimitSince ?? now) - startedAt,
+          uptimeMs: now - startedAt,
+          intervalMs: options.intervalSec() * 1000,
+        });
+        if (next === hold) {
+          stopped = true;
+          options.onLimit(verdict.figures, verdict.reason);
+          return;
+        }
+        if (!hold) options.onLimitTooLow?.(verdict.figures, next!);
+        hold = next;
         overSince = null;
-        options.onLimitTooLow?.(verdict.figures, held);
-      } else if (verdict.kind === "restart") {
-        stopped = true;
-        options.onLimit(verdict.figures, verdict.reason);
-        return;
       }
       if (verdict.kind === "stop-silent") {
         for (const { run, reason } of verdict.runs) {

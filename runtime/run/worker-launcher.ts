@@ -32,11 +32,11 @@ export class WorkerLauncher implements RunLauncher {
     return run;
   }
 
-  /** Half as long again as this task's loads take (plus scheduling slack), within 150 ms–3 s. */
   forgetTask(taskId: string): void {
     this.loadMs.delete(taskId);
   }
 
+  /** Half as long again as this task's loads take (plus scheduling slack), within 150 ms–3 s. */
   leadTimeMs(taskId: string, _isolation: Isolation): number {
     const load = this.loadMs.get(taskId);
     if (load === undefined) return DEFAULT_LEAD_MS;

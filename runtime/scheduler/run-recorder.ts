@@ -109,8 +109,9 @@ export class RunRecorder {
         return undefined;
       case "unclaimed": {
         const message = settlement.error instanceof Error ? settlement.error.message : String(settlement.error);
-        if (isCode(settlement.error, "ERR_DB_UNREACHABLE")) {
-          // Claimed again every few seconds until the database is back (schedule-claims.ts): said once a minute, not each time.
+        // An occurrence of the schedule is claimed again every few seconds until the database is back
+        // (schedule-claims.ts): said once a minute, not each time. A manual run, a retry or a backfill's is not: an error.
+        if (isCode(settlement.error, "ERR_DB_UNREACHABLE") && (subject.trigger === "schedule" || subject.trigger === "catch-up")) {
           if (!this.unreachableSaid(subject.scheduleId)) {
             log.warn(
               { event: "run.not_claimed", ...logFields(run), code: "ERR_DB_UNREACHABLE" },

@@ -52,11 +52,7 @@ export class ScheduleClaims {
       // The ledger cannot be reached (a fleet's database is away): the occurrence stays due and is
       // claimed again in a moment, so it runs (as catch_up says) once the database is back, not
       // when the next occurrence comes, a day later for a daily task.
-      if (isCode(error, "ERR_DB_UNREACHABLE") && unchanged()) {
-        state.nextRun = expected;
-        state.heldUntil = this.options.clock.now() + UNREACHABLE_RETRY_MS;
-        this.options.wake();
-      }
+      if (isCode(error, "ERR_DB_UNREACHABLE") && unchanged()) this.holdDue(state, expected, UNREACHABLE_RETRY_MS);
       throw error;
     }
     if (result.ok) return result.runIds;
@@ -98,10 +94,8 @@ export class ScheduleClaims {
       // its task paused by another host, or this host's lease lapsed). Not again at once: held until
       // another host's change to it is seen, or for a moment.
       if (unchanged()) {
-        state.nextRun = expected;
-        state.heldUntil = this.options.clock.now() + HOLD_MS;
         log.info({ event: "claim.refused", scheduleId: schedule.id }, `${schedule.id}: the ledger refused this host's claim; not claimed again for ${HOLD_MS} ms unless its schedule changes`);
-        this.options.wake();
+        this.holdDue(state, expected, HOLD_MS);
       }
       return none;
     }
@@ -118,6 +112,13 @@ export class ScheduleClaims {
     if (!result.ok) return none;
     const ids = new Map(left.map((o, i) => [o.scheduledFor, result.ok ? result.runIds[i]! : null]));
     return occurrences.map((o) => ids.get(o.scheduledFor) ?? null);
+  }
+
+  /** A claim that did not go through: `expected` stays the schedule's next run, claimed again in `ms` (or when another host's change to it is seen). */
+  private holdDue(state: ScheduleState, expected: number, ms: number): void {
+    state.nextRun = expected;
+    state.heldUntil = this.options.clock.now() + ms;
+    this.options.wake();
   }
 
   /** The ledger lost a schedule this host has loaded (another writer dropped it): it is recorded again, from now. */

@@ -14,6 +14,12 @@ export interface PgLedgerOptions {
   poolSize?: number;
   /** How long one connection attempt may take (ms). Default 5000. */
   connectTimeoutMs?: number;
+  /**
+   * How long a query may go without an answer (ms) before it fails as unreachable. Default
+   * 30000: a network that drops packets (a firewall, a VPN, a failover) would otherwise hold a
+   * query for the kernel's ~15 minutes, and the host would not know its database is away.
+   */
+  queryTimeoutMs?: number;
   /** Retry the first connection until it works (the host's start), instead of failing. Default false. */
   waitForDatabase?: boolean;
   /** Stops that waiting (the host is told to stop while the database is still away). */
@@ -31,6 +37,7 @@ export interface ResolvedPgLedgerOptions {
   readonly leaseMs: number;
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
+  readonly queryTimeoutMs: number;
   readonly waitForDatabase: boolean;
   readonly signal: AbortSignal | undefined;
   readonly onWarning: (message: string, code?: string) => void;
@@ -69,7 +76,7 @@ export function pgLedgerOptionsOf(
 }
 
 export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedgerOptions {
-  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, waitForDatabase = false, signal, onWarning, clock = Date.now } = options;
+  const { url, leaseMs = DEFAULT_LEASE_MS, poolSize = 4, connectTimeoutMs = 5000, queryTimeoutMs = 30_000, waitForDatabase = false, signal, onWarning, clock = Date.now } = options;
   if (!isPostgresUrl(url)) {
     throw taskhostError("ERR_STORE_OPTIONS", `database.url must start with postgres:// or postgresql:// (got ${JSON.stringify(redactUrl(String(url)))}).`);
   }
@@ -77,6 +84,7 @@ export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedg
     ["leaseMs", leaseMs, 1000],
     ["poolSize", poolSize, 1],
     ["connectTimeoutMs", connectTimeoutMs, 100],
+    ["queryTimeoutMs", queryTimeoutMs, 100],
   ] as const) {
     if (!Number.isInteger(value) || value < min) {
       throw taskhostError("ERR_STORE_OPTIONS", `PostgreSQL ledger option "${name}" must be an integer >= ${min} (got ${String(value)}).`);
@@ -88,6 +96,7 @@ export function resolvePgLedgerOptions(options: PgLedgerOptions): ResolvedPgLedg
     leaseMs,
     poolSize,
     connectTimeoutMs,
+    queryTimeoutMs,
     waitForDatabase,
     signal,
     onWarning: onWarning ?? ((message: string) => process.emitWarning(message, { code: "TASKHOST_LEDGER" })),
@@ -102,7 +111,7 @@ function isUnreachable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
   if (typeof e?.code === "string" && (UNREACHABLE_ERRNO.has(e.code) || e.code.startsWith("08") || e.code.startsWith("57P"))) return true;
   const message = typeof e?.message === "string" ? e.message : "";
-  return /timeout exceeded when trying to connect|timeout expired|Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  return /timeout exceeded when trying to connect|timeout expired|Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout/i.test(message);
 }
 
 /**

@@ -24,10 +24,11 @@ export async function connectPgPool(options: PgLedgerOptions): Promise<{ pool: p
   // connectTimeoutMs bounds making a connection, on the client. Not on the pool: pg-pool's
   // connectionTimeoutMillis also bounds the wait for a connection the pool's other users hold,
   // so a busy ledger (a burst of alerts, a slow machine) failed as "cannot be reached".
-  const connectTimeoutMs = resolved.connectTimeoutMs;
+  // query_timeout and TCP keep-alive: a silent network fails a query in queryTimeoutMs, not in the kernel's ~15 minutes.
+  const { connectTimeoutMs, queryTimeoutMs } = resolved;
   class TimedClient extends pg.Client {
     constructor(config?: pg.ClientConfig) {
-      super({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+      super({ ...config, connectionTimeoutMillis: connectTimeoutMs, query_timeout: queryTimeoutMs, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     }
   }
   const pool = new pg.Pool({
@@ -102,7 +103,8 @@ export async function withClient<T>(pool: Pick<pg.Pool, "connect">, work: (clien
   try {
     return await work(client);
   } catch (error) {
-    broken ??= error instanceof Error && /terminat|ECONNRESET|EPIPE/i.test(error.message) ? error : undefined;
+    // A connection that broke, or whose query timed out (its answer may still come), is not reused.
+    broken ??= error instanceof Error && /terminat|ECONNRESET|EPIPE|Query read timeout/i.test(error.message) ? error : undefined;
     throw error;
   } finally {
     client.off("error", onError);

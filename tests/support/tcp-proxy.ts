@@ -11,6 +11,8 @@ export interface TcpProxy {
   via(url: string): string;
   /** Resets every connection and refuses new ones. */
   cut(): Promise<void>;
+  /** A network that drops packets: nothing more is forwarded, nothing is closed, new connections hang. */
+  stall(): void;
   /** Accepts connections again, on the same port. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -20,9 +22,16 @@ export async function startTcpProxy(targetPort: number, host = "127.0.0.1"): Pro
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
   let port = 0;
+  let stalled = false;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       const next = net.createServer((client) => {
+        if (stalled) {
+          // Accepted and left unanswered, as behind a firewall that drops the packets.
+          sockets.add(client);
+          client.on("error", () => client.destroy());
+          return;
+        }
         const upstream = net.connect(targetPort, host);
         const end = () => {
           client.destroy();
@@ -44,6 +53,7 @@ export async function startTcpProxy(targetPort: number, host = "127.0.0.1"): Pro
       });
     });
   const cut = async () => {
+    stalled = false;
     const open = server;
     server = null;
     for (const socket of sockets) socket.destroy();
@@ -61,7 +71,18 @@ export async function startTcpProxy(targetPort: number, host = "127.0.0.1"): Pro
       return u.toString();
     },
     cut,
-    restore: () => (server ? Promise.resolve() : listen()),
+    stall() {
+      stalled = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+    // From a stall: the stalled connections go (their client gave up on them), new ones are forwarded.
+    restore: async () => {
+      if (stalled) await cut();
+      if (!server) await listen();
+    },
     close: cut,
   };
 }
