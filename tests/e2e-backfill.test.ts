@@ -58,7 +58,7 @@ describe("taskhost backfill, end to end", () => {
     const none = await project.cli(["backfill", "report", "--from", from, "--to", to]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain("0 occurrence(s)");
-    expect(none.stdout).toContain("(every occurrence of the range already has a run)");
+    expect(none.stdout).toContain("nothing to run: every occurrence of the range already has a run");
     expect(duplicateOccurrences(await history(project, "report"))).toEqual([]);
   });
 

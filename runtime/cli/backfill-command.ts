@@ -50,7 +50,7 @@ export async function backfillCommand(ctx: CliContext, target: string, options: 
     }
   }
   line(planLine(job, options.dryRun === true));
-  if (job.planned.length === 0 && job.note) line(`  (${job.note})`);
+  if (job.planned.length === 0 && job.note) line(`  nothing to run: ${job.note}`);
   if (options.dryRun) {
     for (const at of job.planned) line(`  ${at}`);
     return 0;
