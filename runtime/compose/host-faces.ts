@@ -63,7 +63,10 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
           const outage = fleet.outage();
           return outage && databaseAway(outage.error, outage.since, outage.failures);
         },
-        failed: (error) => databaseAway(messageOf(error), fleet.outage()?.since ?? Date.now(), fleet.outage()?.failures ?? 1),
+        failed: (error) => {
+          const outage = fleet.outage();
+          return databaseAway(messageOf(error), outage?.since ?? Date.now(), outage?.failures ?? 1);
+        },
       },
     )), { projectRoot: runtime.config.projectRoot, unknownChannels: alerting.unknownChannels(), channels: alerting.channels().map((c) => c.name) }),
     alerts: { channels: alerting.channels() },

@@ -63,7 +63,7 @@ export interface LedgerOutage {
   since: number;
   /** Heartbeats that failed since. */
   failures: number;
-  code: string | null;
+  /** Why (an ERR_DB_UNREACHABLE message, or how long no beat went through). */
   error: string;
 }
 
@@ -156,7 +156,7 @@ class SharedLedgerHost implements FleetHost {
       const now = Date.now();
       // A database away (not a query's own error): what outage() reports until a beat goes through.
       if (isCode(error, "ERR_DB_UNREACHABLE")) {
-        this.#outage = { since: this.#outage?.since ?? now, failures: (this.#outage?.failures ?? 0) + 1, code: "ERR_DB_UNREACHABLE", error: messageOf(error) };
+        this.#outage = { since: this.#outage?.since ?? now, failures: (this.#outage?.failures ?? 0) + 1, error: messageOf(error) };
       }
       if (now - this.#beatFailedAt < BEAT_ERROR_EVERY_MS) return;
       this.#beatFailedAt = now;
@@ -175,7 +175,7 @@ class SharedLedgerHost implements FleetHost {
     // A network that drops packets fails nothing for a while: a beat that has not gone through for a lease says it.
     const lastBeatAt = this.#membership?.state().lastBeatAt ?? 0;
     if (lastBeatAt === 0 || Date.now() - lastBeatAt <= this.ledger.leaseMs) return null;
-    return { since: lastBeatAt, failures: 0, code: "ERR_DB_UNREACHABLE", error: `no heartbeat has gone through for ${Math.round((Date.now() - lastBeatAt) / 1000)} s: the database does not answer` };
+    return { since: lastBeatAt, failures: 0, error: `no heartbeat has gone through for ${Math.round((Date.now() - lastBeatAt) / 1000)} s: the database does not answer` };
   }
 
   watchCatalog(catalog: TaskCatalog): void {
