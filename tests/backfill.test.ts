@@ -15,17 +15,17 @@ const log = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe("planning a backfill", () => {
   it("takes the occurrences of the range without a run, oldest first, up to max, never the future", () => {
-    const plan = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(10), recorded: new Set([T(1), T(4)]), max: 5, now: T(12) });
-    expect(plan).toEqual({ occurrences: [T(0), T(2), T(3), T(5), T(6)], alreadyRun: 2, more: true, emptyBecause: null });
-    const future = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(8), to: T(20), recorded: new Set(), max: 100, now: T(10) + 1 });
+    const plan = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(10), recorded: new Set([T(1), T(4)]), prunedThrough: null, max: 5, now: T(12) });
+    expect(plan).toEqual({ occurrences: [T(0), T(2), T(3), T(5), T(6)], alreadyRun: 2, pruned: 0, more: true, emptyBecause: null });
+    const future = planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(8), to: T(20), recorded: new Set(), prunedThrough: null, max: 100, now: T(10) + 1 });
     expect(future.occurrences).toEqual([T(8), T(9), T(10)]);
-    expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(5), to: T(1), recorded: new Set(), max: 5, now: T(12) })).toThrow(/ends before it starts/);
-    expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(1), recorded: new Set(), max: 0, now: T(12) })).toThrow(/max must be/);
+    expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(5), to: T(1), recorded: new Set(), prunedThrough: null, max: 5, now: T(12) })).toThrow(/ends before it starts/);
+    expect(() => planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(1), recorded: new Set(), prunedThrough: null, max: 0, now: T(12) })).toThrow(/max must be/);
   });
 
   it("says why a plan holds nothing: a range already run, still to come, or without an occurrence", () => {
     const plan = (from: number, to: number, recorded: number[] = []) =>
-      planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from, to, recorded: new Set(recorded), max: 100, now: T(10) + 1 }).emptyBecause;
+      planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from, to, recorded: new Set(recorded), prunedThrough: null, max: 100, now: T(10) + 1 }).emptyBecause;
     expect(plan(T(2), T(3), [T(2), T(3)])).toBe("every occurrence of the range already has a run");
     expect(plan(T(12), T(20))).toBe("the range is still to come: its occurrences are the scheduler's (a backfill runs only past ones)");
     expect(plan(T(9), T(20), [T(9), T(10)])).toBe(
@@ -36,6 +36,19 @@ describe("planning a backfill", () => {
       "the schedule has no past occurrence in the range; the rest of the range is still to come, and its occurrences are the scheduler's (a backfill runs only past ones)",
     );
     expect(plan(T(2), T(3))).toBeNull();
+  });
+
+  it("leaves out the occurrences up to where pruning reached: their runs may be gone, not missing", () => {
+    const plan = (recorded: number[], prunedThrough: number | null, max = 100) =>
+      planBackfill({ spec: HOURLY, zone: "UTC", window: {}, from: T(0), to: T(6), recorded: new Set(recorded), prunedThrough, max, now: T(12) });
+    expect(plan([T(4)], T(2))).toEqual({ occurrences: [T(3), T(5), T(6)], alreadyRun: 1, pruned: 3, more: false, emptyBecause: null });
+    expect(plan([], T(2), 2)).toMatchObject({ occurrences: [T(3), T(4)], pruned: 3, more: true });
+    expect(plan([T(5), T(6)], T(4)).emptyBecause).toBe(
+      "5 occurrence(s) up to 2026-06-01T04:00:00.000Z are older than the task's kept history (database.history_per_task pruned its runs there), " +
+        "so whether they ran is not known, and they are not run; the other 2 already have a run",
+    );
+    expect(plan([], T(9)).emptyBecause).toMatch(/^7 occurrence\(s\) up to 2026-06-01T09:00:00.000Z .* they are not run$/);
+    expect(plan([], T(0) - 1).pruned).toBe(0);
   });
 
   it("reads the range in the schedule's zone unless it carries an offset", () => {
@@ -65,6 +78,9 @@ class Host implements BackfillTarget {
   }
   async recorded(): Promise<Set<number>> {
     return new Set(this.recordedRuns.keys());
+  }
+  async prunedThrough(): Promise<number | null> {
+    return null;
   }
   async runOccurrence(o: { scheduledFor: number }) {
     if (this.recordedRuns.has(o.scheduledFor)) return null;

@@ -317,6 +317,35 @@ describe.each(ledgerBackends)("$name ledger", (backend) => {
     await expect(ledger.pruneRuns("t", -1)).rejects.toMatchObject({ code: "ERR_STORE_ARGUMENT" });
   });
 
+  it("remembers how far pruning reached into a task's occurrences (a manual run's time is none)", async () => {
+    await withSchedule();
+    expect(await ledger.prunedThrough("t")).toBeNull();
+    const occurrences: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const row = (await ledger.getSchedule("t#m"))!;
+      occurrences.push(row.nextRun!);
+      await runOnce(row);
+    }
+    await ledger.pruneRuns("t", 10);
+    expect(await ledger.prunedThrough("t")).toBeNull();
+    await ledger.pruneRuns("t", 5);
+    // A manual run's time (later than every occurrence here) is no occurrence.
+    const manual = await ledger.recordRequestedRun({ taskId: "t", scheduleId: "t#m", scheduledFor: occurrences[3]! + 3_600_000, trigger: "manual", attempt: 1, owner: "a" });
+    await ledger.recordEnd(manual!, { status: "success", finishedAt: occurrences[3]! + 3_600_001, error: null, output: "" });
+    await ledger.pruneRuns("t", 3);
+    expect(await ledger.prunedThrough("t")).toBe(occurrences[1]);
+    await ledger.pruneRuns("t", 3);
+    expect(await ledger.prunedThrough("t")).toBe(occurrences[1]);
+    await ledger.pruneRuns("t", 1);
+    expect(await ledger.prunedThrough("t")).toBe(occurrences[3]);
+    // A backfill's run of an older occurrence, pruned later, does not move it back.
+    const backfill = await ledger.recordRequestedRun({ taskId: "t", scheduleId: "t#m", scheduledFor: occurrences[0]! - 3_600_000, trigger: "backfill", attempt: 1, owner: "a" });
+    await ledger.recordEnd(backfill!, { status: "success", finishedAt: occurrences[3]! + 3_600_002, error: null, output: "" });
+    await ledger.pruneRuns("t", 0);
+    expect(await ledger.prunedThrough("t")).toBe(occurrences[3]);
+    expect(await ledger.prunedThrough("other")).toBeNull();
+  });
+
   it("gives everything status needs in one snapshot", async () => {
     const row = await withSchedule();
     await ledger.ensureSchedule(schedule({ id: "t#idle", method: "idle" }));

@@ -55,6 +55,11 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
       scheduledFor: Date.parse(before[0]!.scheduledFor), text: `Counter: ${event}`, channels, host: "box:1",
     });
     const alerts = [await file.recordAlert(alert("failure", ["ops", "mail"])), await file.recordAlert(alert("recovered", []))];
+    const successes = before.filter((r) => r.status === "success").length;
+    // The oldest run pruned (database.history_per_task): how far pruning reached goes along.
+    expect(await file.pruneRuns("counter", before.length - 1)).toEqual([before.pop()!.id]);
+    const prunedThrough = await file.prunedThrough("counter");
+    expect(prunedThrough).not.toBeNull();
     await file.close();
 
     const url = await pgServer().createDatabase();
@@ -74,9 +79,10 @@ describe.skipIf(skipPostgres)("taskhost ledger copy", () => {
         before.map((r) => [r.id, r.scheduledFor, r.status]),
       );
       expect(new Date((await ledger.getSchedule("counter#tick"))!.nextRun!).toISOString()).toBe(status.tasks[0]!.schedules[0]!.nextRun);
-      expect((await ledger.getState("counter")).count).toBe(before.filter((r) => r.status === "success").length);
+      expect((await ledger.getState("counter")).count).toBe(successes);
       expect(await ledger.getTask("counter")).toMatchObject({ title: "Counter", file: "tasks/counter.ts", paused: false });
       expect(await ledger.listAlerts()).toEqual([...alerts].reverse());
+      expect(await ledger.prunedThrough("counter")).toBe(prunedThrough);
       // New runs and alerts get ids after the copied ones.
       const next = await ledger.recordRequestedRun({ taskId: "counter", scheduleId: null, scheduledFor: Date.now(), trigger: "manual", attempt: 1, owner: "h" });
       expect(next).toBeGreaterThan(Math.max(...before.map((r) => r.id)));

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { isCode } from "../runtime/errors.ts";
 import type { FleetRecovery } from "../runtime/store/fleet-ledger.ts";
 import { openPgLedger, type PgLedger } from "../runtime/store/pg-ledger.ts";
+import { PG_SCHEMA_VERSION } from "../runtime/store/pg-schema.ts";
 import { redactUrl } from "../runtime/store/pg-options.ts";
 import { skipPostgres, usePostgres } from "./support/postgres.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -74,7 +75,7 @@ describe.skipIf(skipPostgres)("the PostgreSQL ledger", () => {
     await client.connect();
     const { rows } = await client.query("SELECT value FROM taskhost.meta WHERE key = 'schema_version'");
     await client.end();
-    expect(rows).toEqual([{ value: "1" }]);
+    expect(rows).toEqual([{ value: String(PG_SCHEMA_VERSION) }]);
   });
 
   it("keeps a schedule's next run when a host loads the same version, resets it for a new one, clears it when disabled", async () => {

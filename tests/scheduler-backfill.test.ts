@@ -58,7 +58,7 @@ describe("running a past occurrence (trigger backfill)", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "th-backfill-"));
     dirs.push(dir);
     const backfills = new Backfills({
-      target: hostBackfillTarget({ catalog: { get: (id) => (id === "job" ? ({ id, loaded } as never) : undefined) }, listRunsBetween: (from, to, range) => h.ledger.listRunsBetween(from, to, range), scheduler: h.scheduler }),
+      target: hostBackfillTarget({ catalog: { get: (id) => (id === "job" ? ({ id, loaded } as never) : undefined) }, ledger: h.ledger, scheduler: h.scheduler }),
       files: new BackfillJobFiles(dir),
       log: { debug() {}, info() {}, warn() {}, error() {} },
       now: () => h.time.now(),

@@ -150,6 +150,7 @@ describe("sqljs store on a damaged file", () => {
     await writeGoodDatabase(2);
     // What an older taskhost wrote: no load columns on tasks, no schema 3, schema_version 1.
     await editDatabase([
+      "DROP TABLE pruned_history",
       "DROP TABLE alerts",
       "DROP TABLE hosts",
       "DROP INDEX runs_by_schedule",
@@ -171,6 +172,7 @@ describe("sqljs store on a damaged file", () => {
     await writeGoodDatabase(2);
     // What a schema-2 taskhost wrote, including one occurrence recorded twice.
     await editDatabase([
+      "DROP TABLE pruned_history",
       "DROP TABLE alerts",
       "DROP TABLE hosts",
       "DROP INDEX runs_by_schedule",

@@ -30,6 +30,11 @@ export interface BackfillJob {
   done: BackfillStep[];
   /** Occurrences of the range that already had a run when it was planned. */
   alreadyRun: number;
+  /**
+   * Occurrences of the range left out because pruning (database.history_per_task) removed the
+   * task's runs up to or beyond them: they may have run. Absent in files of older versions.
+   */
+  pruned?: number;
   /** The range held more occurrences without a run than `max`. */
   more: boolean;
   /** Why it stopped early (failed), who cancelled it, or why it planned nothing. */

@@ -1,7 +1,10 @@
 /**
  * Which occurrences a backfill runs: those of the schedule in [from, to] (its
  * own zone and window, the host's maths) that have no recorded run, oldest
- * first, at most `max`. Pure: the caller brings what the ledger recorded.
+ * first, at most `max`. Never one at or before the point pruning reached in
+ * the task's history (database.history_per_task): whether it ran is no longer
+ * known, and "no recorded run" would run it a second time. Pure: the caller
+ * brings what the ledger recorded.
  */
 import { nextRun, onceInstant, type ScheduleWindow } from "../schedule/next-run.ts";
 import type { ScheduleSpec } from "../schedule/schedule-spec.ts";
@@ -18,14 +21,25 @@ export interface BackfillPlan {
   occurrences: number[];
   /** Occurrences of the range that already have a run. */
   alreadyRun: number;
+  /** Occurrences of the range at or before `prunedThrough`: not run, as they may have run. */
+  pruned: number;
   /** More occurrences without a run than `max`: the plan holds the oldest `max`. */
   more: boolean;
   /** Why the plan holds nothing (null when it holds something): a range already run, still to come, or empty. */
   emptyBecause: string | null;
 }
 
+/** What a plan says of the occurrences it left out because the task's older runs were pruned. */
+export function prunedNote(pruned: number, prunedThrough: number): string {
+  return (
+    `${pruned} occurrence(s) up to ${new Date(prunedThrough).toISOString()} are older than the task's kept history ` +
+    "(database.history_per_task pruned its runs there), so whether they ran is not known, and they are not run"
+  );
+}
+
 /** Why a plan holds no occurrence, for the user who asked for it. */
-function emptyBecause(alreadyRun: number, from: number, to: number, now: number): string {
+function emptyBecause(alreadyRun: number, from: number, to: number, now: number, pruned: string | null): string {
+  if (pruned) return alreadyRun > 0 ? `${pruned}; the other ${alreadyRun} already have a run` : pruned;
   const ahead = to > now ? (from > now ? "the range is still to come" : "the rest of the range is still to come") : null;
   const toCome = ahead ? `; ${ahead}, and its occurrences are the scheduler's (a backfill runs only past ones)` : "";
   if (alreadyRun > 0) return `every ${ahead ? "past " : ""}occurrence of the range already has a run${toCome}`;
@@ -50,6 +64,8 @@ export function planBackfill(input: {
   to: number;
   /** scheduledFor of the runs recorded for this schedule in the range. */
   recorded: ReadonlySet<number>;
+  /** The ledger's prunedThrough for the task: occurrences at or before it are left out. */
+  prunedThrough: number | null;
   max: number;
   now: number;
 }): BackfillPlan {
@@ -62,15 +78,18 @@ export function planBackfill(input: {
   const to = Math.min(input.to, input.now);
   const occurrences: number[] = [];
   let alreadyRun = 0;
+  let pruned = 0;
   let at = nextRun(spec, from - 1, zone, window);
   for (let scanned = 0; at !== null && at <= to; scanned++) {
     if (scanned >= SCAN_LIMIT) {
       throw taskhostError("ERR_BAD_REQUEST", `the range holds more than ${SCAN_LIMIT} occurrences of this schedule; backfill a shorter range`, { field: "from" });
     }
     if (recorded.has(at)) alreadyRun++;
+    else if (input.prunedThrough !== null && at <= input.prunedThrough) pruned++;
     else if (occurrences.length < input.max) occurrences.push(at);
-    else return { occurrences, alreadyRun, more: true, emptyBecause: null };
+    else return { occurrences, alreadyRun, pruned, more: true, emptyBecause: null };
     at = nextRun(spec, at, zone, window);
   }
-  return { occurrences, alreadyRun, more: false, emptyBecause: occurrences.length === 0 ? emptyBecause(alreadyRun, from, input.to, input.now) : null };
+  const prunedText = pruned > 0 ? prunedNote(pruned, input.prunedThrough!) : null;
+  return { occurrences, alreadyRun, pruned, more: false, emptyBecause: occurrences.length === 0 ? emptyBecause(alreadyRun, from, input.to, input.now, prunedText) : null };
 }

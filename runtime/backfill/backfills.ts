@@ -27,6 +27,8 @@ export interface BackfillTarget {
   schedule(target: string): { taskId: string; scheduleId: string; method: string; spec: ScheduleSpec; zone: string; window: ScheduleWindow };
   /** scheduledFor of the schedule's runs recorded in [from, to]. */
   recorded(scheduleId: string, from: number, to: number): Promise<Set<number>>;
+  /** The ledger's prunedThrough: how far pruning reached into the task's occurrences. */
+  prunedThrough(taskId: string): Promise<number | null>;
   /** Records and runs one occurrence (trigger backfill); resolves when it ended, or null when it already had a run. */
   runOccurrence(occurrence: { taskId: string; scheduleId: string; method: string; scheduledFor: number }): Promise<{ runId: number; status: string; error: string | null } | null>;
 }
@@ -65,8 +67,11 @@ export class Backfills extends EventEmitter<BackfillEvents> {
     const from = rangeInstant(request.from, schedule.zone, "--from");
     const to = rangeInstant(request.to, schedule.zone, "--to");
     const max = request.max ?? DEFAULT_MAX;
-    const recorded = await this.options.target.recorded(schedule.scheduleId, from, to);
-    const plan = planBackfill({ ...schedule, from, to, recorded, max, now: this.now() });
+    const [recorded, prunedThrough] = await Promise.all([
+      this.options.target.recorded(schedule.scheduleId, from, to),
+      this.options.target.prunedThrough(schedule.taskId),
+    ]);
+    const plan = planBackfill({ ...schedule, from, to, recorded, prunedThrough, max, now: this.now() });
     const job: BackfillJob = {
       id: `${new Date(this.now()).toISOString().replace(/[-:.]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`,
       taskId: schedule.taskId,
@@ -80,6 +85,7 @@ export class Backfills extends EventEmitter<BackfillEvents> {
       planned: plan.occurrences.map((at) => new Date(at).toISOString()),
       done: [],
       alreadyRun: plan.alreadyRun,
+      pruned: plan.pruned,
       more: plan.more,
       note: plan.emptyBecause,
       finishedAt: plan.occurrences.length === 0 ? new Date(this.now()).toISOString() : null,

@@ -4,7 +4,7 @@
  * scheduler to run an occurrence with trigger `backfill`.
  */
 import type { TaskCatalog } from "../host/task-catalog.ts";
-import type { RunRow } from "../store/ledger.ts";
+import type { Ledger, RunRow } from "../store/ledger.ts";
 import { taskhostError } from "../errors.ts";
 import type { BackfillTarget } from "./backfills.ts";
 
@@ -15,7 +15,7 @@ export interface OccurrenceRunner {
 
 export interface HostBackfillTargetOptions {
   catalog: Pick<TaskCatalog, "get">;
-  listRunsBetween(from: number, to: number, options: { scheduleId: string }): Promise<Array<Pick<RunRow, "scheduledFor" | "trigger">>>;
+  ledger: Pick<Ledger, "listRunsBetween" | "prunedThrough">;
   scheduler: OccurrenceRunner;
 }
 
@@ -48,10 +48,11 @@ export function hostBackfillTarget(options: HostBackfillTargetOptions): Backfill
       return { taskId, scheduleId: schedule.id, method: schedule.method, spec: schedule.spec, zone: schedule.zone, window: schedule.window };
     },
     async recorded(scheduleId, from, to) {
-      const runs = await options.listRunsBetween(from, to + 1, { scheduleId });
+      const runs = await options.ledger.listRunsBetween(from, to + 1, { scheduleId });
       // A manual run's time is when it was started, not an occurrence: it does not count as one.
       return new Set(runs.filter((r) => r.trigger !== "manual" && r.scheduledFor != null).map((r) => r.scheduledFor!));
     },
+    prunedThrough: (taskId) => options.ledger.prunedThrough(taskId),
     async runOccurrence({ taskId, scheduleId, method, scheduledFor }) {
       const row = await options.scheduler.runOccurrence({ taskId, scheduleId, method, scheduledFor, trigger: "backfill" });
       return row && { runId: row.id, status: row.status, error: row.error };

@@ -23,8 +23,10 @@ function stepLine(step: BackfillStep): string {
 
 function planLine(job: BackfillJob, dryRun: boolean): string {
   const already = job.alreadyRun ? `; ${job.alreadyRun} already had a run` : "";
+  // An empty plan's note says it in full.
+  const pruned = job.pruned && job.planned.length > 0 ? `; ${job.pruned} older than the task's kept history (database.history_per_task), not run: they may have run` : "";
   const more = job.more ? `; more are left beyond --max ${job.max} (run it again for the rest)` : "";
-  return `${dryRun ? "would run" : `backfill ${job.id}:`} ${job.planned.length} occurrence(s) of ${job.scheduleId} between ${job.from} and ${job.to}${already}${more}`;
+  return `${dryRun ? "would run" : `backfill ${job.id}:`} ${job.planned.length} occurrence(s) of ${job.scheduleId} between ${job.from} and ${job.to}${already}${pruned}${more}`;
 }
 
 /**
@@ -102,7 +104,7 @@ async function planOffline(ctx: CliContext, request: BackfillRequest): Promise<B
   // Loaded before the target is read: either task id it may name.
   return offlineRuntime(ctx, splitTarget(request.target, () => false).taskIds, async ({ catalog, ledger, scheduler, log }) => {
     const backfills = new Backfills({
-      target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
+      target: hostBackfillTarget({ catalog, ledger, scheduler }),
       files: new BackfillJobFiles(path.join(ctx.files.dataDir, "backfills")),
       log,
     });

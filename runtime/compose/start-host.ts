@@ -150,7 +150,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     const backfills = stack.use(
       "backfills",
       new Backfills({
-        target: hostBackfillTarget({ catalog, listRunsBetween: (from, to, range) => ledger.listRunsBetween(from, to, range), scheduler }),
+        target: hostBackfillTarget({ catalog, ledger, scheduler }),
         files: new BackfillJobFiles(path.join(files.dataDir, "backfills")),
         log,
       }),

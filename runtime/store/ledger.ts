@@ -261,6 +261,11 @@ export interface Ledger {
   listRunsBetween(from: number, to: number, options?: { taskId?: string; scheduleId?: string }): Promise<RunRow[]>;
   /** Keeps the newest `keep` runs of the task; returns the ids of the runs removed (their log files go too). */
   pruneRuns(taskId: string, keep: number): Promise<number[]>;
+  /**
+   * The latest occurrence (scheduledFor) among the task's runs that pruning removed, or null:
+   * whether an occurrence at or before it ran is no longer known (a backfill leaves it alone).
+   */
+  prunedThrough(taskId: string): Promise<number | null>;
   /** Everything `status` needs, in one query. */
   statusSnapshot(): Promise<LedgerSnapshot>;
 

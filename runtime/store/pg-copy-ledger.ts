@@ -21,6 +21,8 @@ export interface LedgerSource {
   getState(taskId: string): Promise<Record<string, unknown>>;
   /** Absent in ledgers from before alerts (issue 15). */
   listAlerts?(options: ListAlertsOptions): Promise<AlertRow[]>;
+  /** Absent in ledgers from before pruning was remembered. */
+  prunedThrough?(taskId: string): Promise<number | null>;
 }
 
 export interface CopyCounts {
@@ -98,6 +100,9 @@ export async function copyLedgerToPg(source: LedgerSource, url: string): Promise
         await client.query("INSERT INTO state (task_id, key, value) VALUES ($1, $2, $3)", [task.id, key, JSON.stringify(value)]);
       }
       counts.state += state.length;
+      // How far pruning reached: a backfill on the new ledger must not run those occurrences again either.
+      const through = (await source.prunedThrough?.(task.id)) ?? null;
+      if (through !== null) await client.query("INSERT INTO pruned_history (task_id, through) VALUES ($1, $2)", [task.id, through]);
     }
     // The alerts too: `taskhost alerts` keeps its history, and repeat_after and the missed
     // occurrences already alerted (read from the ledger in a fleet) go on from where they were.

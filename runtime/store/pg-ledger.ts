@@ -334,12 +334,24 @@ export class PgLedger implements FleetLedger {
     }
     const { rows } = await this.#q<{ id: number }>(
       "pruning runs",
-      `DELETE FROM runs WHERE id IN (
-         SELECT id FROM runs WHERE task_id = $1 AND status <> 'running' ORDER BY id DESC OFFSET $2)
-       RETURNING id`,
+      `WITH gone AS (
+         DELETE FROM runs WHERE id IN (
+           SELECT id FROM runs WHERE task_id = $1 AND status <> 'running' ORDER BY id DESC OFFSET $2)
+         RETURNING id, scheduled_for, trigger),
+       mark AS (
+         -- The latest occurrence whose run went (a manual run's time is no occurrence): see prunedThrough.
+         INSERT INTO pruned_history (task_id, through)
+         SELECT $1, max(scheduled_for) FROM gone WHERE trigger <> 'manual' HAVING max(scheduled_for) IS NOT NULL
+         ON CONFLICT (task_id) DO UPDATE SET through = GREATEST(pruned_history.through, excluded.through))
+       SELECT id FROM gone`,
       [taskId, keep],
     );
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
+
+  async prunedThrough(taskId: string): Promise<number | null> {
+    const { rows } = await this.#q<{ through: string }>("reading pruned history", "SELECT through FROM pruned_history WHERE task_id = $1", [taskId]);
+    return rows[0] ? Number(rows[0].through) : null;
   }
 
   statusSnapshot(): Promise<LedgerSnapshot> {

@@ -105,6 +105,14 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // How far pruning (database.history_per_task) reached into a task's occurrences: a
+    // backfill must not run again an occurrence whose run is no longer on record.
+    version: 2,
+    sql: `
+      CREATE TABLE pruned_history (task_id text PRIMARY KEY, through bigint NOT NULL);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

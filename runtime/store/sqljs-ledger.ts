@@ -270,6 +270,10 @@ export class SqlJsLedger implements Ledger {
     return ids;
   }
 
+  async prunedThrough(taskId: string): Promise<number | null> {
+    return (this.#db.get("SELECT through FROM pruned_history WHERE task_id = ?", [taskId])?.through as number | undefined) ?? null;
+  }
+
   // --- alerts ------------------------------------------------------------------------
 
   async recordAlert(alert: Omit<AlertRow, "id">): Promise<AlertRow> {

@@ -235,6 +235,18 @@ function pruneRuns(sql: SqlStatements, taskId: string, keep: number): Applied {
     keep === 0 ? undefined : sql.get("SELECT id FROM runs WHERE task_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", [taskId, keep - 1]);
   if (keep > 0 && oldestKept === undefined) return { changes: 0, ids: [] }; // fewer than `keep` runs
   const below = oldestKept === undefined ? Number.MAX_SAFE_INTEGER : (oldestKept.id as number);
-  const ids = sql.all("DELETE FROM runs WHERE task_id = ? AND id < ? RETURNING id", [taskId, below]).map((row) => row.id as number);
+  const gone = sql.all("DELETE FROM runs WHERE task_id = ? AND id < ? RETURNING id, scheduled_for, trigger", [taskId, below]);
+  // The latest occurrence whose run went (a manual run's time is no occurrence): see prunedThrough.
+  let through: number | null = null;
+  for (const row of gone) {
+    if (row.trigger !== "manual" && row.scheduled_for != null) through = Math.max(through ?? -Infinity, row.scheduled_for as number);
+  }
+  if (through !== null) {
+    sql.run(
+      "INSERT INTO pruned_history (task_id, through) VALUES (?, ?) ON CONFLICT (task_id) DO UPDATE SET through = max(through, excluded.through)",
+      [taskId, through],
+    );
+  }
+  const ids = gone.map((row) => row.id as number);
   return { changes: ids.length, ids: ids.sort((a, b) => a - b) };
 }

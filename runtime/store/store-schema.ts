@@ -104,6 +104,14 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX alerts_by_task ON alerts (task_id, id);
     `,
   },
+  {
+    // How far pruning (database.history_per_task) reached into a task's occurrences: a
+    // backfill must not run again an occurrence whose run is no longer on record.
+    version: 5,
+    sql: `
+      CREATE TABLE pruned_history (task_id TEXT PRIMARY KEY, through INTEGER NOT NULL);
+    `,
+  },
 ];
 
 const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -26,7 +26,7 @@ function jobPanel(job) {
         job.state === "running" ? h("button", { class: "small", type: "button", "data-action": "cancel", onclick: () => cancel(job) }, "Cancel") : null)),
     h("div", { class: "panel-body" },
       h("p", { class: "muted" }, `${job.scheduleId}: ${job.done.length} of ${job.planned.length} done${left && job.state === "running" ? `, ${left} to go` : ""} · range ${new Date(job.from).toLocaleString()} – ${new Date(job.to).toLocaleString()}`,
-        job.alreadyRun ? ` · ${job.alreadyRun} already had a run` : "", job.more ? ` · more left beyond ${job.max}` : "", job.note && job.state === "failed" ? ` · ${job.note}` : ""),
+        job.alreadyRun ? ` · ${job.alreadyRun} already had a run` : "", job.pruned && job.planned.length ? ` · ${job.pruned} older than the kept history, not run` : "", job.more ? ` · more left beyond ${job.max}` : "", job.note && job.state === "failed" ? ` · ${job.note}` : ""),
       h("progress", { max: Math.max(1, job.planned.length), value: job.done.length }),
       stepsTable(job)));
 }
@@ -56,7 +56,7 @@ function watch(job, slot) {
 
 function preview(job) {
   return h("section", { class: "panel", id: "backfill-preview" },
-    h("div", { class: "panel-head" }, h("h3", {}, "Would run"), h("span", { class: "muted small" }, `${job.planned.length} occurrence(s)${job.alreadyRun ? `, ${job.alreadyRun} already had a run` : ""}${job.more ? `, more beyond ${job.max}` : ""}`)),
+    h("div", { class: "panel-head" }, h("h3", {}, "Would run"), h("span", { class: "muted small" }, `${job.planned.length} occurrence(s)${job.alreadyRun ? `, ${job.alreadyRun} already had a run` : ""}${job.pruned && job.planned.length ? `, ${job.pruned} older than the kept history (database.history_per_task) not run: they may have run` : ""}${job.more ? `, more beyond ${job.max}` : ""}`)),
     h("div", { class: "panel-body preview" }, job.planned.length
       ? h("ol", {}, job.planned.map((at) => h("li", { title: at }, new Date(at).toLocaleString())))
       : h("div", { class: "muted" }, job.note ? `Nothing to run: ${job.note}.` : "Nothing to run.")));
