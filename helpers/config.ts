@@ -118,7 +118,17 @@ function readDocument(file: string): Document | null {
 }
 
 /**
- * Loads a YAML file from `config/` (default `config.yaml`, the host's own), or
+ * The host's own configuration file: the one it was started with (`start
+ * --config`), else `config/config.yaml`. A task's `loadConfig()` and
+ * `sendEmail` read the settings the host runs on, not another file's.
+ */
+export function hostConfigFile(): string {
+  return process.env.TASKHOST_CONFIG_FILE ?? resolveConfigPath("config.yaml");
+}
+
+/**
+ * Loads a YAML file from `config/` (default: the host's own configuration,
+ * `config.yaml` or the file given to `start --config`), or
  * the copy {@link saveConfig} wrote in `data/config/` once there is one.
  * A missing file gives `{}`; invalid YAML throws a {@link ConfigError} naming
  * the file and line. A `secrets*.yaml` readable by other users logs a warning.
@@ -128,10 +138,16 @@ function readDocument(file: string): Document | null {
  * const secrets = loadConfig<{ api_keys?: Record<string, string> }>("secrets");
  */
 export function loadConfig<T extends object = ConfigData>(name?: string): T {
-  const doc = readDocument(currentConfigFile(name));
+  const hostOwn = name === undefined || resolveConfigPath(name) === resolveConfigPath("config.yaml");
+  return loadYamlFile<T>(hostOwn ? hostConfigFile() : currentConfigFile(name));
+}
+
+/** A YAML mapping from an absolute path (`{}` when the file is missing). */
+export function loadYamlFile<T extends object = ConfigData>(file: string): T {
+  const doc = readDocument(file);
   const data: unknown = doc?.toJS() ?? {};
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError(`config/${name ?? "config.yaml"}: expected a mapping of keys at the top level`, ERR_CONFIG_PARSE);
+    throw new ConfigError(`${path.relative(getProjectRoot(), file)}: expected a mapping of keys at the top level`, ERR_CONFIG_PARSE);
   }
   return data as T;
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { SendMailOptions, Transporter } from "nodemailer";
-import { loadConfig } from "./config.ts";
+import { hostConfigFile, loadYamlFile } from "./config.ts";
 import { requireHostModule } from "./host-modules.ts";
 import { getProjectRoot } from "./project-root.ts";
 import { createSmtpTransport, defaultFrom, type SmtpSettings } from "../runtime/util/smtp-transport.ts";
@@ -43,26 +43,30 @@ function transportFor(smtp: SmtpSettings): Transporter {
 }
 
 /**
- * `alerts.smtp` as a task sees it: config/config.yaml, with config/secrets.yaml's
- * `alerts.smtp` over it (the host reads the same keys the same way). Runs never
+ * `alerts.smtp` as a task sees it: the host's configuration file (config/config.yaml,
+ * or the one given to `start --config`), with the `alerts.smtp` of the secrets.yaml
+ * beside it over it (the host reads the same keys the same way). Runs never
  * see TASKHOST_* variables (issue 10.9), so TASKHOST_SMTP_PASSWORD serves the
  * host's alert e-mails only: a task that sends mail needs the password in
  * config/secrets.yaml.
  */
 export function smtpSettings(): SmtpSettings {
   const section = (file: string): Record<string, unknown> => {
-    const alerts = loadConfig(file).alerts as { smtp?: unknown } | undefined;
+    const alerts = loadYamlFile(file).alerts as { smtp?: unknown } | undefined;
     return alerts && typeof alerts.smtp === "object" && alerts.smtp !== null ? (alerts.smtp as Record<string, unknown>) : {};
   };
-  const merged = { ...section("config.yaml"), ...section("secrets.yaml") };
+  const configFile = hostConfigFile();
+  const merged = { ...section(configFile), ...section(path.join(path.dirname(configFile), "secrets.yaml")) };
+  const relative = path.relative(getProjectRoot(), configFile);
+  const shown = relative.startsWith("..") ? configFile : relative;
   const text = (key: string): string | null => {
     const v = merged[key];
     if (v == null || v === "") return null;
-    if (typeof v !== "string") throw new Error(`sendEmail: alerts.smtp.${key} must be a string in config/config.yaml`);
+    if (typeof v !== "string") throw new Error(`sendEmail: alerts.smtp.${key} must be a string in ${shown}`);
     return v.trim();
   };
   const port = merged.port ?? 587;
-  if (typeof port !== "number" || !Number.isInteger(port)) throw new Error("sendEmail: alerts.smtp.port must be a port number in config/config.yaml");
+  if (typeof port !== "number" || !Number.isInteger(port)) throw new Error(`sendEmail: alerts.smtp.port must be a port number in ${shown}`);
   return {
     host: text("host"),
     port,

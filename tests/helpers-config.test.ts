@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { getConfigValue, getProjectRoot, listConfigFiles, loadConfig, saveConfig, executeCommand } from "../helpers/index.ts";
+import { smtpSettings } from "../helpers/email.ts";
 import { useTempRoot } from "./fixtures/helpers/project-env.ts";
 import { REPO } from "./support/temp-project.ts";
 
@@ -60,6 +61,23 @@ describe("config helpers", () => {
     expect(loadConfig("missing.yaml")).toEqual({});
     // Default name: the host's config.yaml.
     await writeFile(configFile("config.yaml"), "scheduler:\n  timezone: UTC\n");
+    expect(getConfigValue("scheduler.timezone")).toBe("UTC");
+  });
+
+  it("reads the host's own configuration where the host was started with --config, and the secrets beside it", async () => {
+    await writeFile(configFile("config.yaml"), "scheduler:\n  timezone: UTC\nalerts:\n  smtp: { host: wrong.example.com }\n");
+    await writeFile(path.join(outside, "host.yaml"), "scheduler:\n  timezone: Europe/Paris\nalerts:\n  smtp: { host: mail.example.com, port: 2526, user: bot }\n");
+    await writeFile(path.join(outside, "secrets.yaml"), "alerts:\n  smtp: { password: beside }\n", { mode: 0o600 });
+    process.env.TASKHOST_CONFIG_FILE = path.join(outside, "host.yaml");
+    try {
+      expect(getConfigValue("scheduler.timezone")).toBe("Europe/Paris");
+      expect(loadConfig("config.yaml")).toMatchObject({ scheduler: { timezone: "Europe/Paris" } });
+      expect(smtpSettings()).toMatchObject({ host: "mail.example.com", port: 2526, user: "bot", password: "beside" });
+      await writeFile(path.join(outside, "host.yaml"), "alerts:\n  smtp: { port: many }\n");
+      expect(() => smtpSettings()).toThrow(`alerts.smtp.port must be a port number in ${path.join(outside, "host.yaml")}`);
+    } finally {
+      delete process.env.TASKHOST_CONFIG_FILE;
+    }
     expect(getConfigValue("scheduler.timezone")).toBe("UTC");
   });
 

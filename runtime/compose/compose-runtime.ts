@@ -164,6 +164,7 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
     projectRoot: config.projectRoot,
     packageDir: process.env.TASKHOST_PACKAGE_DIR ?? PACKAGE_DIR,
     dataDir: files.dataDir,
+    configFile: config.configPath,
   };
   const toolchain = await prepareToolchain(files.cacheDir, paths);
   // Its workers end with the runtime, whatever else failed.

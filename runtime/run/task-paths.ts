@@ -14,6 +14,8 @@ export interface TaskPaths {
   readonly packageDir: string;
   /** The host's data folder (saveConfig writes under it: writable under the systemd unit). */
   readonly dataDir: string;
+  /** The host's configuration file (`start --config`, default config/config.yaml): loadConfig() and sendEmail read it. */
+  readonly configFile: string;
 }
 
 /** The environment variables the paths are published under, inside a worker. */
@@ -21,6 +23,7 @@ export const TASK_PATH_VARIABLES = {
   projectRoot: "TASKHOST_PROJECT_ROOT",
   packageDir: "TASKHOST_PACKAGE_DIR",
   dataDir: "TASKHOST_DATA_DIR",
+  configFile: "TASKHOST_CONFIG_FILE",
 } as const satisfies Record<keyof TaskPaths, string>;
 
 /** Run inside a worker, before any task code: the paths as this thread's environment. */

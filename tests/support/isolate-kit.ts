@@ -46,7 +46,7 @@ export class IsolateKit {
     return new IsolatingLauncher({
       workerEntryFile: this.toolchain.entryFile,
       isolates: this.isolates,
-      paths: { projectRoot: this.root, packageDir: PACKAGE_DIR, dataDir: path.join(this.root, "data") },
+      paths: { projectRoot: this.root, packageDir: PACKAGE_DIR, dataDir: path.join(this.root, "data"), configFile: path.join(this.root, "config", "config.yaml") },
       maxConcurrentRuns: 4,
       ...options,
     });
