@@ -266,6 +266,13 @@ describe("retries", () => {
     expect(h.launcher.runs.map((r) => r.startedAt)).toEqual([at("11:00:00"), at("11:00:31"), at("11:01:02")]);
     const ends = h.events.filter((e) => e.name === "run.end").map((e) => (e.info as { retryAt: number | null }).retryAt);
     expect(ends).toEqual([at("11:00:31"), at("11:01:02"), null]);
+    // tasks.log says so, beside the task's own lines.
+    const [first, second, third] = rows.map((r) => r.id);
+    expect(h.taskLines.filter((l) => l.startsWith("error"))).toEqual([
+      `error [flaky] run ${first} failed: boom; retrying at ${new Date(at("11:00:31")).toISOString()}`,
+      `error [flaky] run ${second} failed: boom; retrying at ${new Date(at("11:01:02")).toISOString()}`,
+      `error [flaky] run ${third} failed: boom`,
+    ]);
   });
 
   it("a manual run is not retried", async () => {

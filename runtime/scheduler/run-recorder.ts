@@ -1,15 +1,17 @@
-import type { Ledger, RunRow } from "../store/ledger.ts";
+import type { Ledger, RunRow, RunStatus } from "../store/ledger.ts";
 import { isCode } from "../errors.ts";
 import type { RunLifecycle, Settlement } from "./run-lifecycle.ts";
 import type { PendingWork } from "./pending-work.ts";
 import { CATCH_UP_LIMIT } from "./scheduling-policy.ts";
-import type { Clock, HostLog, OccurrencesMissedInfo, RunEventInfo, SchedulerEvents, Timers } from "./scheduler-types.ts";
+import type { Clock, HostLog, OccurrencesMissedInfo, RunEventInfo, SchedulerEvents, TaskLogLine, Timers } from "./scheduler-types.ts";
 
 export type Emit = <K extends keyof SchedulerEvents>(event: K, ...args: SchedulerEvents[K]) => void;
 
 export interface RunRecorderOptions {
   ledger: Ledger;
   log: HostLog;
+  /** tasks.log: a run that failed says so there too, beside its output. */
+  taskLog: TaskLogLine;
   clock: Clock;
   emit: Emit;
   /** database.history_per_task: runs kept per task. */
@@ -23,6 +25,8 @@ export interface RunRecorderOptions {
 
 /** While stopping, how long a run's end is tried again for an unreachable database; then the next host records it (interrupted). */
 const STOP_WAIT_MS = 15_000;
+/** How a run that did not succeed ended, in tasks.log. */
+const ENDED: Partial<Record<RunStatus, string>> = { failure: "failed", timeout: "timed out", interrupted: "was interrupted" };
 /** The longest wait between tries of a run's end. */
 const RETRY_MAX_MS = 5000;
 
@@ -82,6 +86,11 @@ export class RunRecorder {
           { event: "run.end", ...logFields(run), status: outcome.status, durationMs, ...(outcome.error ? { error: firstLine(outcome.error) } : {}) },
           `${subject.scheduleId} ${outcome.status}${durationMs != null ? ` in ${durationMs} ms` : ""}`,
         );
+        if (outcome.status !== "success") {
+          // Where its output went (`tail -f logs/tasks.log`, `taskhost logs <task>`): a failure is no quieter than a line.
+          const retry = retryAt == null ? "" : `; retrying at ${new Date(retryAt).toISOString()}`;
+          this.options.taskLog(subject.task.meta.title, "error", `run ${run.runId} ${ENDED[outcome.status] ?? `ended ${outcome.status}`}${outcome.error ? `: ${firstLine(outcome.error)}` : ""}${retry}`);
+        }
         const row = await this.durably(run, () => ledger.recordEnd(run.runId!, outcome));
         this.options.emit("run.end", { ...eventInfo(run), ...outcome, retryAt });
         this.countForPrune(subject.task.id);

@@ -58,7 +58,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.crowdLead = new CrowdLead(options.shared ? SHARED_GO_AHEAD_MS : GO_AHEAD_MS);
     this.work = new PendingWork((what, error) => this.logError(what, error));
     const emit: Emit = (event, ...args) => (this.emit as (name: string, ...values: unknown[]) => boolean)(event, ...args);
-    this.recorder = new RunRecorder({ ledger: options.ledger, log: options.log, clock: this.clock, timers: this.timers, emit, historyPerTask: options.historyPerTask, work: this.work, stopping: () => this.stopping !== null });
+    this.recorder = new RunRecorder({ ledger: options.ledger, log: options.log, taskLog: options.taskLog, clock: this.clock, timers: this.timers, emit, historyPerTask: options.historyPerTask, work: this.work, stopping: () => this.stopping !== null });
     const release = (run: RunLifecycle) => run.settle({ kind: "released", handBack: false });
     this.book = new ScheduleBook({ ledger: options.ledger, log: options.log, clock: this.clock, release, emit, wake: () => this.wake() });
     this.starter = new RunStarter({

@@ -31,6 +31,8 @@ export interface Harness {
   launcher: FakeLauncher;
   scheduler: Scheduler;
   logs: LogLine[];
+  /** What went to tasks.log: `<level> [<title>] <message>`. */
+  taskLines: string[];
   events: Array<{ name: keyof SchedulerEvents; info: unknown }>;
   /** Every run the ledger holds for a task, oldest first (claims not started yet included). */
   runs(taskId: string): Promise<RunRow[]>;
@@ -66,13 +68,14 @@ export function withScheduler(options: {
   const { dir, ledger, time } = options;
   const launcher = new FakeLauncher(time);
   const logs: LogLine[] = [];
+  const taskLines: string[] = [];
   const line = (level: keyof HostLog) => (fields: object, message = "") => logs.push({ level, fields: fields as Record<string, unknown>, message });
   const log: HostLog = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
   const scheduler = new Scheduler({
     ledger,
     launcher,
     log,
-    taskLog: () => {},
+    taskLog: (title, level, message) => taskLines.push(`${level} [${title}] ${message}`),
     maxConcurrentRuns: options.maxConcurrentRuns ?? 8,
     historyPerTask: options.historyPerTask ?? 1000,
     owner: options.owner ?? "host-a",
@@ -98,6 +101,7 @@ export function withScheduler(options: {
     launcher,
     scheduler,
     logs,
+    taskLines,
     events,
     async runs(taskId) {
       const rows = await ledger.listRunsBetween(0, Number.MAX_SAFE_INTEGER, { taskId });
