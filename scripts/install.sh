@@ -19,6 +19,11 @@
 #                        one Node process instead of two (~60 MB less RSS); a memory
 #                        restart or `taskhost restart` is then a restart by systemd
 #                        (after RestartSec=1, counted in StartLimitBurst), and the PID changes
+#   --writable-tasks     let the service write the tasks folder (tasks.directory): the
+#                        dashboard's New task, Edit and Delete, and `taskhost new` run as the
+#                        service user; on by itself when config/config.yaml has
+#                        dashboard.enabled: true. Without it the tasks folder is read-only
+#                        for the service, like the rest of the project
 #   -h, --help           this text
 #
 # Environment: TASKHOST_PROJECT_ROOT (default: the folder above scripts/),
@@ -41,6 +46,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0
 
 user_mode=0
 supervised=1
+writable_tasks=0
 uninstall=0
 dry_run=0
 service_name=taskhost
@@ -52,6 +58,7 @@ while (($#)); do
   case "$1" in
     --user) user_mode=1 ;;
     --no-supervisor) supervised=0 ;;
+    --writable-tasks) writable_tasks=1 ;;
     --uninstall) uninstall=1 ;;
     --dry-run) dry_run=1 ;;
     --service-name)
@@ -217,12 +224,14 @@ read_config() {
       path.dirname(dir(doc.database?.path, "data/scheduler.db")),
       dir(doc.logging?.directory, "logs"),
       Math.ceil(num(s.max_concurrent_runs, 8)),
+      dir(doc.tasks?.directory, "tasks"),
+      doc.dashboard?.enabled === true ? 1 : 0,
     ].join("\n"));
   ' "$project_root" "$bin"
 }
 if ! config_values="$(read_config)"; then
   warn "could not read $config_file; using the defaults (shutdown_grace 30 s, max_memory_usage 500 MB, data/, logs/)"
-  config_values=$'30\n500\n'"$project_root/data"$'\n'"$project_root/logs"$'\n8'
+  config_values=$'30\n500\n'"$project_root/data"$'\n'"$project_root/logs"$'\n8\n'"$project_root/tasks"$'\n0'
 fi
 {
   read -r shutdown_grace
@@ -230,10 +239,16 @@ fi
   read -r data_dir
   read -r logs_dir
   read -r max_runs
+  read -r tasks_dir
+  read -r dashboard_enabled
 } <<<"$config_values"
-case "$data_dir$logs_dir" in
-  *[[:space:]%\\\"\']*) die "data or logs folder '$data_dir' / '$logs_dir' contains spaces or % \\ \" '" ;;
+case "$data_dir$logs_dir$tasks_dir" in
+  *[[:space:]%\\\"\']*) die "data, logs or tasks folder '$data_dir' / '$logs_dir' / '$tasks_dir' contains spaces or % \\ \" '" ;;
 esac
+# The dashboard writes task files (New task, Edit, Delete): its folder must be writable then.
+((dashboard_enabled)) && writable_tasks=1
+writable_dirs="$data_dir $logs_dir"
+((writable_tasks)) && writable_dirs="$writable_dirs $tasks_dir"
 
 # Running tasks get shutdown_grace seconds; then the ledger is written. Give
 # systemd's stop a margin above that before it sends SIGKILL.
@@ -349,7 +364,7 @@ EOF
   else
     cat <<EOF
 ProtectSystem=strict
-ReadWritePaths=$data_dir $logs_dir
+ReadWritePaths=$writable_dirs
 ProtectHome=$protect_home
 PrivateTmp=yes
 PrivateDevices=yes
@@ -380,7 +395,7 @@ say "- project:  $project_root"
 say "- node:     $node_bin (v$node_version)"
 say "- config:   shutdown_grace ${shutdown_grace} s -> TimeoutStopSec=${timeout_stop}; max_memory_usage ${max_memory} MB -> MemoryMax=${memory_max}M"
 if ((!user_mode)); then
-  say "- writable: $data_dir $logs_dir (everything else read-only; ProtectHome=$protect_home)"
+  say "- writable: $writable_dirs (everything else read-only; ProtectHome=$protect_home)"
 fi
 
 if ((dry_run)) && [[ -z "$output_dir" ]]; then
@@ -409,15 +424,15 @@ if ((!user_mode)); then
   fi
   if ((manage_system)); then
     say "- giving '$run_user' the writable folders"
-    run mkdir -p -- "$data_dir" "$logs_dir"
-    run chown -R -- "$run_user:$run_user" "$data_dir" "$logs_dir"
+    run mkdir -p -- $writable_dirs
+    run chown -R -- "$run_user:$run_user" $writable_dirs
     # The dedicated user must be able to read the project and run node.
     if ! runuser -u "$run_user" -- test -r "$bin" -a -x "$node_bin" -a -r "$config_file" -a -x "$project_root/tasks" 2>/dev/null; then
       die "'$run_user' cannot read $project_root or run $node_bin (a home folder with mode 700? node from nvm?).
 Move the project (e.g. to /opt/taskhost), install node system-wide, pass --run-user <owner of the project>, or use --user."
     fi
   else
-    say "- would create $data_dir and $logs_dir and chown them to '$run_user' ($skip_note)"
+    say "- would create $writable_dirs and chown them to '$run_user' ($skip_note)"
   fi
 fi
 

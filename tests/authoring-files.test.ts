@@ -8,6 +8,7 @@ import { TaskAuthoring } from "../runtime/authoring/task-authoring.ts";
 import { OWN_SCRIPTS, ScriptCatalog } from "../runtime/authoring/script-catalog.ts";
 import { parseTaskFile } from "../runtime/task-file/parse-task-file.ts";
 import { REPO } from "./support/temp-project.ts";
+import { commandWorks } from "./support/command-works.ts";
 
 const run = promisify(execFile);
 
@@ -188,4 +189,33 @@ describe("task files written from a form", () => {
     const result = await run(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", tsconfig], { cwd: root }).catch((error: { stdout: string }) => error);
     expect((result as { stdout: string }).stdout).toBe("");
   }, 120_000);
+});
+
+describe("a tasks folder the host may not write", () => {
+  // A read-only bind mount in a mount namespace of its own, as the systemd unit's sandbox makes one
+  // (root ignores file modes, so chmod would not do): only where `unshare -m` is allowed.
+  const canUnshare = commandWorks("unshare", ["-m", "true"]);
+
+  it.skipIf(!canUnshare)("says which folder, why, and what to do, instead of a bare EROFS", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), "th-authoring-ro-"));
+    try {
+      await mkdir(path.join(root, "tasks"));
+      const script = `
+        import { TaskFiles } from ${JSON.stringify(path.join(REPO, "runtime/authoring/task-files.ts"))};
+        try { await new TaskFiles(process.argv[1]).create("report", "export default class {}\\n"); console.log("written"); }
+        catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })); }
+      `;
+      const dir = path.join(root, "tasks");
+      const { stdout } = await run("unshare", [
+        "-m", "sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" && exec "$2" --import tsx --input-type=module -e "$3" "$1"',
+        "sh", dir, process.execPath, script,
+      ], { cwd: REPO });
+      const result = JSON.parse(stdout) as { code: string; message: string };
+      expect(result.code).toBe("ERR_FORBIDDEN");
+      expect(result.message).toContain(`the host cannot write its tasks folder ${dir} (EROFS: a read-only file system)`);
+      expect(result.message).toMatch(/--writable-tasks .*dashboard\.enabled: true/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });

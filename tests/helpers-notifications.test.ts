@@ -1,15 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { sendAndLogNotification, sendNotification } from "../helpers/index.ts";
+import { commandWorks } from "./support/command-works.ts";
 
-const hasNotifySend = (() => {
-  try {
-    execFileSync("sh", ["-c", "command -v notify-send"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasNotifySend = commandWorks("sh", ["-c", "command -v notify-send"]);
 
 describe("sendNotification", () => {
   it("never throws; without a notification tool it says why", async () => {

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { access, constants, mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
+import { access, constants, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -159,6 +159,25 @@ describe("scripts/install.sh (systemd unit)", () => {
     const execStart = `ExecStart=${node} ${HOST_NODE_FLAGS.join(" ")} ${BIN} start --no-supervisor`;
     for (const line of [execStart, "Restart=on-failure", "RestartSec=1", "RestartPreventExitStatus=78", "SuccessExitStatus=75", "RestartForceExitStatus=75"]) {
       expect(lines, line).toContain(line);
+    }
+  });
+
+  it("lets the service write the tasks folder when the dashboard writes task files (dashboard.enabled, or --writable-tasks)", async () => {
+    const root = await realpath(project.root);
+    const readWrite = async (dir: string) =>
+      (await readFile(path.join(dir, "taskhost.service"), "utf8")).split("\n").find((l) => l.startsWith("ReadWritePaths="));
+    const flag = await install(["--writable-tasks", "--dry-run", "--output", path.join(out, "flag")]);
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(await readWrite(path.join(out, "flag"))).toBe(`ReadWritePaths=${root}/data ${root}/logs ${root}/tasks`);
+    expect(flag.stdout).toContain(`- writable: ${root}/data ${root}/logs ${root}/tasks`);
+    const config = await readFile(path.join(project.root, "config", "config.yaml"), "utf8");
+    try {
+      await project.writeConfig({ dashboard: { enabled: true }, tasks: { directory: "jobs" } });
+      const dashboard = await install(["--dry-run", "--output", path.join(out, "dashboard")]);
+      expect(dashboard.code, dashboard.stderr).toBe(0);
+      expect(await readWrite(path.join(out, "dashboard"))).toBe(`ReadWritePaths=${root}/data ${root}/logs ${root}/jobs`);
+    } finally {
+      await writeFile(path.join(project.root, "config", "config.yaml"), config);
     }
   });
 

@@ -51,7 +51,7 @@ export class TaskFiles {
 
   private serial<T>(file: string, work: () => Promise<T>): Promise<T> {
     const previous = this.queues.get(file) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(work);
+    const next = previous.catch(() => {}).then(() => work().catch((error: unknown) => Promise.reject(unwritable(error, this.dir))));
     this.queues.set(file, next);
     void next.catch(() => {}).then(() => this.queues.get(file) === next && this.queues.delete(file));
     return next;
@@ -165,6 +165,18 @@ function parseTrashName(name: string): { id: string; deletedAt: string } | null 
   } catch {
     return null;
   }
+}
+
+/** A tasks folder the host may not write (the systemd unit's sandbox, permissions): what to do about it. */
+function unwritable(error: unknown, dir: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== "EROFS" && code !== "EACCES" && code !== "EPERM") return error;
+  return taskhostError(
+    "ERR_FORBIDDEN",
+    `the host cannot write its tasks folder ${dir} (${code}${code === "EROFS" ? ": a read-only file system" : ": permission denied"}). ` +
+      "Under the systemd unit of scripts/install.sh it is read-only unless the unit was made with --writable-tasks (or with dashboard.enabled: true in config/config.yaml): run install.sh again; " +
+      "otherwise give the host's user write permission on it",
+  );
 }
 
 function changedOnDisk(id: string) {
