@@ -127,6 +127,8 @@ export default class extends Base {
     ["every(5).minute", `@repeat(every(5).minute) m() {}`, /every\(5\)\.minute is invalid: use \.minutes/],
     ["every(2).monday", `@repeat(every(2).monday) m() {}`, /every\(2\)\.monday is invalid: a weekday takes no count/],
     ["every(25).hours", `@repeat(every(25).hours) m() {}`, /every\(25\)\.hours is invalid: .*at most 24/],
+    ["every(2).weeks", `@repeat((every(2) as any).weeks) m() {}`, /every\(2\)\.weeks is invalid: weeks are not a unit of every\(\): .*every\(14\)\.days/],
+    ["every().month", `@repeat((every() as any).month) m() {}`, /every\(\)\.month is invalid: months are not a unit of every\(\): write cron\("0 9 1 \* \*"\)/],
     ["every(5).minutes.at", `@repeat(every(5).minutes.at(":30")) m() {}`, /every\(5\)\.minutes\.at\(":30"\) is invalid/],
     ["every().seconds.at", `@repeat(every().seconds.at(":30")) m() {}`, /every\(\)\.seconds\.at\(":30"\) is invalid/],
     ["bad day time", `@repeat(every().day.at("24:00")) m() {}`, /every\(\)\.day\.at\("24:00"\) is invalid: the hour must be 00-23/],

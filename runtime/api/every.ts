@@ -62,7 +62,7 @@ export function every(n?: number): EveryBuilder {
     return new Schedule({ kind: "weekly", weekday: index as Weekday, offsetSec: 0 }, `${call}.${member}`, "clock");
   };
 
-  return {
+  const builder: EveryBuilder = {
     get second() { return interval("second", false); },
     get seconds() { return interval("second", true); },
     get minute() { return interval("minute", false); },
@@ -79,7 +79,20 @@ export function every(n?: number): EveryBuilder {
     get friday() { return weekday(5); },
     get saturday() { return weekday(6); },
   };
+  // Units people reach for that every() has not: a message that says what to write, not
+  // "@repeat(...) expects a schedule" about an undefined. (Absent from the type: tsc says so too.)
+  for (const [members, instead] of UNSUPPORTED) {
+    for (const member of members) Object.defineProperty(builder, member, { get: () => fail(member, instead) });
+  }
+  return builder;
 }
+
+const UNSUPPORTED: ReadonlyArray<readonly [readonly string[], string]> = [
+  [["week", "weeks"], "weeks are not a unit of every(): write every().monday.at(\"09:00\") (or another weekday) for weekly, every(14).days for every other week"],
+  [["month", "months"], "months are not a unit of every(): write cron(\"0 9 1 * *\") for 09:00 on the 1st of each month"],
+  [["year", "years"], "years are not a unit of every(): write cron(\"0 9 1 1 *\") for 09:00 on January 1st"],
+  [["millisecond", "milliseconds", "ms"], "the shortest interval is every().second"],
+];
 
 /** Which `.at(...)` form an interval accepts; multi-minute/second grids take none. */
 function atRuleFor(unit: IntervalUnit, n: number): AtRule {
