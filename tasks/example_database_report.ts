@@ -12,7 +12,7 @@ retry_delay: 300
 //
 // Settings, all optional, in config/example_database_report.yaml:
 //   database: data/example_sales.db      # a SQLite file (relative to the project)
-//   database_url: postgres://user@host/db  # or PostgreSQL (needs `npm install pg` in the taskhost folder)
+//   database_url: postgres://user@host/db  # or PostgreSQL (with taskhost's own pg package)
 //   query: "SELECT ... WHERE day >= $1"  # $1 is the first day of the period (SQLite also takes ?)
 //   days: 7
 //   to: ["boss@example.com"]             # no recipients: the files are written, not mailed
@@ -118,7 +118,7 @@ async function queryPostgres(url: string, query: string, params: unknown[]): Pro
   try {
     pg = (await import(pathToFileURL(resolveHostModule("pg")).href)).default;
   } catch {
-    throw new Error(`database_url is set in config/${CONFIG}, but the pg package is not installed: run \`npm install pg\` in the taskhost folder`);
+    throw new Error(`database_url is set in config/${CONFIG}, but taskhost's pg package cannot be loaded: run \`npm install\` in the taskhost folder`);
   }
   const client = new pg.Client({ connectionString: url });
   await client.connect();

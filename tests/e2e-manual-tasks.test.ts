@@ -45,7 +45,7 @@ describe("files with no schedule, and load warnings", () => {
     expect(tasks.get("plain")!.warnings).toEqual([expect.stringMatching(/^tasks\/plain\.ts:2: no method has a schedule decorator/)]);
     expect(tasks.get("undecorated")!.warnings).toEqual([expect.stringMatching(/^tasks\/undecorated\.ts:2: no method/)]);
     // A one-off whose time has passed shows no next run; the warning says why.
-    expect(tasks.get("past")!.warnings).toEqual(["tasks/past.ts:3: once at 2020-01-01T09:00 has passed (or is outside start_date/end_date), so it does not run on its own; `taskhost run past` runs it now"]);
+    expect(tasks.get("past")!.warnings).toEqual(["tasks/past.ts:3: once at 2020-01-01T09:00 is in the past (or outside start_date/end_date): no occurrence of it is left to come (one missed while the host was down is caught up as catch_up says); `taskhost run past` runs it now"]);
     // With several methods, the command it names must say which (`taskhost run past2` alone is refused).
     expect(tasks.get("past2")!.warnings).toEqual([expect.stringMatching(/`taskhost run past2#a` runs it now$/), expect.stringMatching(/`taskhost run past2#b` runs it now$/)]);
 

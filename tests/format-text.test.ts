@@ -26,4 +26,10 @@ describe("history as a table", () => {
     expect(lines.join("\n")).not.toContain("tasks/report.ts");
     expect(lines[0]).toContain(`SCHEDULED FOR (${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
   });
+
+  it("names a retry by its attempt, as the dashboard does", () => {
+    const lines = formatHistory("report", [{ ...run("boom"), trigger: "retry", attempt: 2 }, run(null)]).split("\n");
+    expect(lines[1]).toMatch(/ retry \(attempt 2\) +boom$/);
+    expect(lines[2]).toMatch(/ success +schedule *$/);
+  });
 });

@@ -328,6 +328,15 @@ describe("dependencies", () => {
     const e = errorOf(commented('dependencies: ["dayjs@1", "dayjs@2"]'));
     expect(e.message).toBe('tasks/hello.ts:3: dependency "dayjs@2" repeats "dayjs@1"; list each package once');
   });
+
+  it("names every bad entry at once, from the first one's line", () => {
+    const e = errorOf(commented('dependencies:\n  - "dayjs@^1"\n  - "../local"\n  - "zod@3"\n  - "--registry=x"'));
+    expect(e.message).toBe(
+      'tasks/hello.ts:5: dependency "../local" is a local path; only registry packages are allowed (name, name@range, @scope/name@tag)' +
+        '; line 7: dependency "--registry=x" looks like a command-line flag; only package specs are allowed',
+    );
+    expect(e).toMatchObject({ line: 5, field: "dependencies" });
+  });
 });
 
 describe("checkNodeVersion", () => {

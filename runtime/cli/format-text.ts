@@ -91,7 +91,8 @@ export function formatHistory(taskId: string, runs: RunJson[]): string {
       localTime(run.startedAt),
       run.durationMs == null ? "-" : duration(run.durationMs),
       run.status,
-      run.trigger + (run.attempt > 1 ? ` #${run.attempt}` : ""),
+      // As the dashboard says it: "retry #2" read like a second retry.
+      run.trigger + (run.attempt > 1 ? ` (attempt ${run.attempt})` : ""),
       clip((run.error ?? "").split("\n", 1)[0]!, 80),
     ]);
   }

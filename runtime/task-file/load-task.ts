@@ -115,7 +115,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
       if (s.spec.kind !== "once" || nextRun(s.spec, Date.now(), s.zone, s.window) !== null) continue;
       const at = s.spec.at;
       const line = source.split("\n").findIndex((l) => l.includes("@once(") && l.includes(at)) + 1 || 1;
-      warnings.push(`${relFile}:${line}: ${s.text} has passed (or is outside start_date/end_date), so it does not run on its own; \`taskhost run ${options.id}${severalMethods ? `#${s.method}` : ""}\` runs it now`);
+      warnings.push(`${relFile}:${line}: ${s.text} is in the past (or outside start_date/end_date): no occurrence of it is left to come (one missed while the host was down is caught up as catch_up says); \`taskhost run ${options.id}${severalMethods ? `#${s.method}` : ""}\` runs it now`);
     }
     return {
       id: options.id,

@@ -259,21 +259,26 @@ function dependencies(f: Field | undefined, yaml: YamlFields, file: string, fail
   const seq = f.node;
   const specs: string[] = [];
   const names = new Map<string, string>();
+  // Every bad entry at once (the first one's line leads): fixing one to find the next is slow.
+  const refused: Array<{ line: number; column: number; text: string }> = [];
   f.value.forEach((spec: unknown, i) => {
     const { line, column } = yaml.at((seq.items[i] as Node | undefined)?.range?.[0], f);
     if (typeof spec !== "string") return fail(f, `${expected} (item ${i + 1} is not a string)`, line, column, spec);
-    const refuse = (why: string): never => {
-      throw new TaskFileError(`${file}:${line}: dependency ${JSON.stringify(spec)} ${why}`, file, line, column, f.name);
-    };
+    const refuse = (why: string) => void refused.push({ line, column, text: `dependency ${JSON.stringify(spec)} ${why}` });
     const problem = dependencySpecProblem(spec);
-    if (problem) refuse(problem);
+    if (problem) return refuse(problem);
     // One version per package per task: two would fight over node_modules/<name>.
     const name = npa(spec, "/").name!;
     const earlier = names.get(name);
-    if (earlier !== undefined) refuse(`repeats ${JSON.stringify(earlier)}; list each package once`);
+    if (earlier !== undefined) return refuse(`repeats ${JSON.stringify(earlier)}; list each package once`);
     names.set(name, spec);
     specs.push(spec);
   });
+  const [first, ...more] = refused;
+  if (first) {
+    const also = more.map((r) => `; line ${r.line}: ${r.text}`).join("");
+    throw new TaskFileError(`${file}:${first.line}: ${first.text}${also}`, file, first.line, first.column, f.name);
+  }
   return specs;
 }
 
