@@ -1,16 +1,20 @@
 import { format } from "node:util";
 import { setLongTimeout } from "./long-timeout.ts";
+import { currentRun } from "../runtime/api/current-run.ts";
 
 /** An error's message (first line of what went wrong), whatever was thrown. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : format("%o", error);
 }
 
-/** An error with its stack trace (and its cause's), for logs. */
-export function errorWithStack(error: unknown): string {
+/**
+ * An error with its stack trace (and its cause's), for logs. In a run the stack reads as the
+ * run's own error does: without taskhost's entry file's frames and the event loop's.
+ */
+export function errorWithStack(error: unknown, cleanStack: (stack: string) => string = currentRun()?.cleanStack ?? ((stack) => stack)): string {
   if (!(error instanceof Error)) return errorMessage(error);
-  let text = error.stack ?? `${error.name}: ${error.message}`;
-  if (error.cause !== undefined) text += `\nCaused by: ${errorWithStack(error.cause)}`;
+  let text = error.stack === undefined ? `${error.name}: ${error.message}` : cleanStack(error.stack);
+  if (error.cause !== undefined) text += `\nCaused by: ${errorWithStack(error.cause, cleanStack)}`;
   return text;
 }
 

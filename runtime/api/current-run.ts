@@ -12,6 +12,8 @@ export interface CurrentRun {
   readonly log: TaskLogger;
   readonly signal: AbortSignal;
   readonly projectRoot: string;
+  /** How the run's error stacks read to its author (the run's entry frames and the event loop's out, paths from the project root). */
+  readonly cleanStack?: (stack: string) => string;
 }
 
 const CURRENT_RUN_KEY = Symbol.for("taskhost.currentRun");

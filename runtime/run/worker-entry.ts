@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     log: ctx.log,
     signal: ctx.signal,
     projectRoot,
+    cleanStack: (stack) => stripRuntimeFrames(stack)!,
   });
   post({ type: "started", at: Date.now() });
   await fn.call(instance, ctx);

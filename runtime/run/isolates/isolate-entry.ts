@@ -179,7 +179,7 @@ async function begin(run: ActiveRun, state: Record<string, unknown>, late: { ask
     log: (level, message) => post({ type: "log", runId: id, level, message }),
     state: (key, value, deleted) => post({ type: "state", runId: id, key, value, deleted }),
   });
-  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot });
+  run.realm.setCurrentRun({ task: ctx.task, scheduleId: ctx.scheduleId, log: ctx.log, signal: ctx.signal, projectRoot: data.paths.projectRoot, cleanStack: (stack: string) => cleanStack(stack)! });
   // Told ahead of its instant: everything but the call is done; this thread waits for the instant itself.
   if (notBefore > Date.now()) {
     await new Promise<void>((resolve) => (run.instantTimer = setTimeout(resolve, notBefore - Date.now() - INSTANT_TIMER_SLACK_MS)));
