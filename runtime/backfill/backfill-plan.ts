@@ -30,7 +30,7 @@ export interface BackfillPlan {
 }
 
 /** What a plan says of the occurrences it left out because the task's older runs were pruned. */
-export function prunedNote(pruned: number, prunedThrough: number): string {
+function prunedNote(pruned: number, prunedThrough: number): string {
   return (
     `${pruned} occurrence(s) up to ${new Date(prunedThrough).toISOString()} are older than the task's kept history ` +
     "(database.history_per_task pruned its runs there), so whether they ran is not known, and they are not run"
