@@ -79,7 +79,12 @@ export class IsolatePool {
   constructor(private options: IsolatePoolOptions) {
     this.holds = new RunHolds((worker) => {
       const group = this.groupOf.get(worker);
-      if (group) this.serveWaiters(group);
+      // From a timer: a throw here would end the host, and with it every run in flight.
+      try {
+        if (group) this.serveWaiters(group);
+      } catch (error) {
+        options.onLate(`taskhost isolates: serving the runs waiting for a worker failed (a bug; please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
     }, options.coreLoad);
   }
 
@@ -231,7 +236,12 @@ export class IsolatePool {
       // Otherwise the next release, or a run found to last (run-holds.ts), serves it.
       if (!worker) return;
       this.clearIdle(worker);
-      const waiter = group.waiters.shift()!;
+      const waiter = group.waiters.shift();
+      // Served meanwhile (a worker's end can serve waiters): this worker waits idle for the next.
+      if (!waiter) {
+        this.give(group, worker, false);
+        break;
+      }
       if (!waiter.ahead) this.handOut(group, worker);
       waiter.resolve(worker);
     }
@@ -312,14 +322,16 @@ export class IsolatePool {
       // Room for this memory limit by retiring an idle worker of another.
       const other = evict ? [...this.groups.values()].find((g) => g !== group && g.spec.mode === "context" && g.idle.length > 0) : undefined;
       if (!other) return null;
-      void this.retire(other.idle.shift()!);
+      // The slot it frees is this group's: retiring it must not serve other waiters from in here
+      // (the caller is serving a waiter; a nested serve took it and crashed the host, issue found in a walkthrough).
+      void this.retire(other.idle.shift()!, false);
     }
     if (spec.mode === "task" && this.taskWorkers >= this.options.maxTaskWorkers) {
       let oldest: IsolateWorker | null = null;
       for (const [worker, since] of this.idleSince) {
         if (this.groupOf.get(worker)?.spec.mode === "task" && (oldest === null || since < this.idleSince.get(oldest)!)) oldest = worker;
       }
-      if (oldest) void this.retire(oldest);
+      if (oldest) void this.retire(oldest, false);
     }
     const worker = new IsolateWorker({
       entryFile: this.options.entryFile,
@@ -361,7 +373,8 @@ export class IsolatePool {
     this.idleTimers.delete(worker);
   }
 
-  private retire(worker: IsolateWorker): Promise<void> {
+  /** `serve`: whoever waits may have the freed slot (not when it is freed for a boot of the caller's). */
+  private retire(worker: IsolateWorker, serve = true): Promise<void> {
     this.holds.end(worker);
     const group = this.groupOf.get(worker);
     if (group) {
@@ -377,8 +390,8 @@ export class IsolatePool {
         if (group.spec.taskId !== undefined && this.taskKeys.get(group.spec.taskId) === group.spec.key) this.taskKeys.delete(group.spec.taskId);
       }
       // A slot freed: whoever waits for a context worker may boot one now; a task's next run, its new worker.
-      if (group.spec.mode === "context") for (const g of this.groups.values()) if (g.waiters.length > 0) this.serveWaiters(g);
-      if (group.spec.mode === "task" && group.waiters.length > 0 && !this.closed) this.serveWaiters(group);
+      if (serve && group.spec.mode === "context") for (const g of this.groups.values()) if (g.waiters.length > 0) this.serveWaiters(g);
+      if (serve && group.spec.mode === "task" && group.waiters.length > 0 && !this.closed) this.serveWaiters(group);
     }
     return worker.kill();
   }
