@@ -4,6 +4,7 @@ import { Document, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import { getProjectRoot } from "./project-root.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { log } from "./logging.ts";
+import { displayConfigPath } from "../runtime/util/display-path.ts";
 
 /** A YAML mapping as loaded by {@link loadConfig}. */
 export type ConfigData = Record<string, unknown>;
@@ -138,7 +139,8 @@ export function hostConfigFile(): string {
  * const secrets = loadConfig<{ api_keys?: Record<string, string> }>("secrets");
  */
 export function loadConfig<T extends object = ConfigData>(name?: string): T {
-  const hostOwn = name === undefined || resolveConfigPath(name) === resolveConfigPath("config.yaml");
+  // "config.yaml" by any spelling ("config", "./config.yaml") is the host's own.
+  const hostOwn = name === undefined || resolveConfigPath(name) === path.resolve(getConfigDir(), "config.yaml");
   return loadYamlFile<T>(hostOwn ? hostConfigFile() : currentConfigFile(name));
 }
 
@@ -147,7 +149,7 @@ export function loadYamlFile<T extends object = ConfigData>(file: string): T {
   const doc = readDocument(file);
   const data: unknown = doc?.toJS() ?? {};
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError(`${path.relative(getProjectRoot(), file)}: expected a mapping of keys at the top level`, ERR_CONFIG_PARSE);
+    throw new ConfigError(`${displayConfigPath(file, getProjectRoot())}: expected a mapping of keys at the top level`, ERR_CONFIG_PARSE);
   }
   return data as T;
 }

@@ -3,6 +3,7 @@ import type { SendMailOptions, Transporter } from "nodemailer";
 import { hostConfigFile, loadYamlFile } from "./config.ts";
 import { requireHostModule } from "./host-modules.ts";
 import { getProjectRoot } from "./project-root.ts";
+import { displayConfigPath } from "../runtime/util/display-path.ts";
 import { createSmtpTransport, defaultFrom, type SmtpSettings } from "../runtime/util/smtp-transport.ts";
 
 export type { SmtpSettings } from "../runtime/util/smtp-transport.ts";
@@ -57,8 +58,7 @@ export function smtpSettings(): SmtpSettings {
   };
   const configFile = hostConfigFile();
   const merged = { ...section(configFile), ...section(path.join(path.dirname(configFile), "secrets.yaml")) };
-  const relative = path.relative(getProjectRoot(), configFile);
-  const shown = relative.startsWith("..") ? configFile : relative;
+  const shown = displayConfigPath(configFile, getProjectRoot());
   const text = (key: string): string | null => {
     const v = merged[key];
     if (v == null || v === "") return null;

@@ -12,6 +12,7 @@ import { editDistance } from "../util/edit-distance.ts";
 import type { Bound } from "./value-bounds.ts";
 import { resolveAlertsOptions, type ResolvedAlertsOptions } from "./alerts-options.ts";
 import { ERR_CONFIG_INVALID } from "../errors.ts";
+import { displayConfigPath } from "../util/display-path.ts";
 
 export class ConfigError extends Error {
   readonly code = ERR_CONFIG_INVALID;
@@ -45,11 +46,7 @@ export interface ResolveConfigContext {
 
 export type Section = keyof typeof DEFAULT_CONFIG_OPTIONS;
 
-/** Display form of the config file: short when inside the project. */
-export function displayConfigPath(configPath: string, projectRoot: string): string {
-  const rel = path.relative(projectRoot, configPath);
-  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : configPath;
-}
+export { displayConfigPath } from "../util/display-path.ts";
 
 type Obj = Record<string, unknown>;
 
