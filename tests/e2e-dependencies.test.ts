@@ -1,3 +1,6 @@
+import { readFile } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
@@ -65,6 +68,63 @@ describe("task dependencies", () => {
       return task?.state === "error" ? task : null;
     }, { timeoutMs: 60_000, what: "the failed install" });
     expect(missing.error).toContain("404");
+    // A package the registry does not have stays missing until the file changes: no retry.
+    expect(missing.error).not.toContain("tries the install again");
     expect(byId.get("greet-one")!.state).toBe("scheduled");
+  });
+
+  it("tries a failed install again without a save once the registry answers (a host started offline)", async () => {
+    // A loopback port nobody listens on yet: npm's connections are refused, as offline.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const offline = await TempProject.create({ dependencies: { registry: `http://127.0.0.1:${port}/`, install_timeout: 60 } });
+    let late: LocalRegistry | null = null;
+    try {
+      await offline.writeTask("greet-late.ts", greeter(["th-fixture-greet@^1"]));
+      const npmEnv = { npm_config_cache: path.join(offline.root, "npm-cache"), npm_config_userconfig: path.join(offline.root, "npmrc") };
+      await offline.start([], npmEnv);
+      const failed = await waitFor(async () => (await status(offline)).tasks.find((t) => t.id === "greet-late" && t.state === "error"), {
+        timeoutMs: 60_000,
+        what: "the install to fail while the registry is unreachable",
+      });
+      expect(failed.error).toContain("ECONNREFUSED");
+      expect(failed.error).toMatch(/tries the install again at \S+ \(in 15 s\)/);
+
+      // The registry comes up; nobody touches the file.
+      late = await startLocalRegistry({ port });
+      const run = await waitFor(async () => finished(await history(offline, "greet-late"))[0], { timeoutMs: 60_000, what: "greet-late to run after the retry" });
+      expect(run.output).toContain("th-fixture-greet 1.0.0");
+      expect((await status(offline)).tasks.find((t) => t.id === "greet-late")!.error).toBeNull();
+      expect(await readFile(path.join(offline.root, "logs", "scheduler.log"), "utf8")).toContain("trying to install its dependencies again");
+    } finally {
+      await late?.close();
+      await offline.cleanup();
+    }
+  });
+
+  it("tries failed installs again when dependencies.* changes (a registry that never had the package, fixed live)", async () => {
+    // A registry that answers 404 to everything: a failure no retry fixes until the settings change.
+    const empty = http.createServer((_req, res) => res.writeHead(404, { "content-type": "application/json" }).end('{"error":"Not found"}'));
+    await new Promise<void>((resolve) => empty.listen(0, "127.0.0.1", resolve));
+    const emptyUrl = `http://127.0.0.1:${(empty.address() as net.AddressInfo).port}/`;
+    try {
+      await project.writeConfig({ dependencies: { registry: emptyUrl, install_timeout: 60 } });
+      await project.writeTask("greet-fixed.ts", greeter(["th-fixture-greet@^1"]));
+      await project.start([], { npm_config_cache: path.join(project.root, "npm-cache"), npm_config_userconfig: path.join(project.root, "npmrc") });
+      const failed = await waitFor(async () => (await status(project)).tasks.find((t) => t.id === "greet-fixed" && t.state === "error"), {
+        timeoutMs: 60_000,
+        what: "the install to fail against the empty registry",
+      });
+      expect(failed.error).toContain("404");
+      expect(failed.error).not.toContain("tries the install again");
+
+      await project.writeConfig({ dependencies: { registry: registry.url, install_timeout: 60 } });
+      const run = await waitFor(async () => finished(await history(project, "greet-fixed"))[0], { timeoutMs: 60_000, what: "greet-fixed to run under the fixed registry" });
+      expect(run.output).toContain("th-fixture-greet 1.0.0");
+    } finally {
+      await new Promise<void>((resolve) => empty.close(() => resolve()));
+    }
   });
 });

@@ -213,6 +213,7 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
   // Loads stop before the runs are given their grace: npm (in its own process group) must
   // not outlive the runtime, and an inspection cut off says nothing about its task.
   stack.defer("task loading", async () => {
+    catalog.close();
     await runtime.installer.close();
     await toolchain.inspector.dispose();
   });

@@ -125,6 +125,9 @@ export async function reloadConfig(parts: ReloadParts, next: ResolvedConfig, cha
   }
   await oldLogs?.close();
   await oldWatcher?.close();
-  // Installs already running are stopped; their tasks load again with the new settings when next changed.
-  if (installer) void catalogBefore.dependencies.close().catch(() => {});
+  // Installs already running are stopped and tried again with the new settings, as are those that failed.
+  if (installer) {
+    void catalogBefore.dependencies.close().catch(() => {});
+    catalog.retryFailedInstalls();
+  }
 }

@@ -11,6 +11,7 @@ import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import type { Toolchain } from "../task-file/toolchain.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
+import { installRetryDelayMs } from "../deps/install-retry.ts";
 import { findTaskFiles, symlinkProblem } from "./find-task-files.ts";
 import type { IsolationLevel } from "../task-file/task-meta.ts";
 
@@ -30,6 +31,8 @@ export interface TaskEntry {
   installing: boolean;
   /** The `isolation` its file asks for, as far as its frontmatter was read, while no version of it loaded (null: scheduler.isolation's). */
   fileIsolation: IsolationLevel | null;
+  /** Installs of its dependencies that failed in a row for this text of the file (install-retry.ts). */
+  installFailures: number;
 }
 
 export interface TaskCatalogOptions {
@@ -61,6 +64,9 @@ const EMPTY_PENDING = "empty-pending";
  */
 const LOAD_CONCURRENCY = 32;
 
+/** An install stopped because a reload replaced the installer is tried again this soon, with the new one. */
+const RELOADED_INSTALLER_MS = 1000;
+
 /**
  * The host's view of the task files: which exist, which version of each runs,
  * and which are broken. Loading builds the replacement first; only a good
@@ -71,6 +77,11 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   private options: TaskCatalogOptions;
   /** Notes about the tasks directory already logged: each is said once, not on every scan. */
   private readonly noted = new Set<string>();
+  /** Tasks whose failed install is tried again, without a save, when its timer fires. */
+  private readonly installRetries = new Map<string, NodeJS.Timeout>();
+  /** Each entry's latest load: only its outcome counts. */
+  private readonly loadSeq = new WeakMap<TaskEntry, number>();
+  private closed = false;
 
   constructor(options: TaskCatalogOptions) {
     super();
@@ -158,6 +169,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       sourceHash: null,
       installing: false,
       fileIsolation: null,
+      installFailures: 0,
     };
     this.entries.set(id, entry);
     const linked = await symlinkProblem(file);
@@ -173,7 +185,14 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     }
     const sourceHash = createHash("sha256").update(source).digest("hex");
     if (!force && sourceHash === entry.sourceHash) return entry;
+    // This load decides anew whether an install is to be tried again; a new text starts the count over.
+    this.cancelInstallRetry(id);
+    if (sourceHash !== entry.sourceHash) entry.installFailures = 0;
     entry.sourceHash = sourceHash;
+    // The file may change again, or go, while this version is built; or a later load of the same text (a retried install) began.
+    const seq = (this.loadSeq.get(entry) ?? 0) + 1;
+    this.loadSeq.set(entry, seq);
+    const superseded = () => entry.sourceHash !== sourceHash || this.entries.get(id) !== entry || this.loadSeq.get(entry) !== seq;
     try {
       const task = await loadTask({
         id,
@@ -193,13 +212,13 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
           this.emit("entry.changed", entry);
         },
       });
+      if (superseded()) return entry;
       entry.installing = false;
-      // The file may have changed again, or gone, while this version was being built.
-      if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       const row = await options.ledger.recordTaskLoad({ id, title: task.meta.title, file: relFile, error: null, enabled: task.meta.enabled });
       await options.scheduler.setTask(task, { paused: row.paused });
       entry.loaded = task;
       entry.error = null;
+      entry.installFailures = 0;
       entry.title = task.meta.title;
       for (const warning of task.warnings) options.log.warn({ event: "task.warning", taskId: id }, warning);
       options.log.info(
@@ -207,15 +226,22 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
         `loaded ${relFile} (${task.schedules.map((s) => s.text).join("; ") || "no schedule"})`,
       );
     } catch (error) {
+      if (superseded()) return entry;
       entry.installing = false;
-      if (entry.sourceHash !== sourceHash || this.entries.get(id) !== entry) return entry;
       if (isCode(error, "ERR_INSPECTOR_STOPPED")) {
         // Cut off by the host stopping: not the file's fault, so nothing is recorded against it.
         entry.sourceHash = null;
         options.log.debug({ event: "task.load.cancelled", taskId: id }, `${relFile}: load cut off by the host stopping`);
         return entry;
       }
-      const message = error instanceof Error ? error.message : String(error);
+      let message = error instanceof Error ? error.message : String(error);
+      const installFailure = error instanceof TaskLoadError ? error.installFailure : null;
+      if (installFailure) {
+        entry.installFailures++;
+        // "closed" while the host runs: a reload replaced the installer (dependencies.* changed); its successor tries.
+        const delayMs = this.closed ? null : installFailure.reason === "closed" ? RELOADED_INSTALLER_MS : installRetryDelayMs(installFailure, entry.installFailures);
+        if (delayMs != null) message += `\n${this.retryInstallLater(entry, sourceHash, delayMs)}`;
+      }
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
       entry.fileIsolation = error instanceof TaskLoadError ? error.isolation : null;
@@ -228,6 +254,51 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       this.emit("entry.changed", entry);
     }
     return entry;
+  }
+
+  /**
+   * Loads the task again in `delayMs` if its text is still `sourceHash` (an install that failed
+   * for the network or the registry, install-retry.ts); says when, for the task's error.
+   */
+  private retryInstallLater(entry: TaskEntry, sourceHash: string, delayMs: number): string {
+    const timer = setTimeout(() => {
+      this.installRetries.delete(entry.id);
+      if (this.closed || this.entries.get(entry.id) !== entry || entry.sourceHash !== sourceHash) return;
+      this.options.log.info({ event: "task.install_retry", taskId: entry.id, attempt: entry.installFailures + 1 }, `${entry.relFile}: trying to install its dependencies again`);
+      this.loadAgain(entry);
+    }, delayMs);
+    // A host stopping does not wait for it.
+    timer.unref();
+    this.installRetries.set(entry.id, timer);
+    const seconds = Math.round(delayMs / 1000);
+    const wait = seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+    return `taskhost tries the install again at ${new Date(Date.now() + delayMs).toISOString()} (in ${wait}); saving the file tries it now`;
+  }
+
+  /** dependencies.* changed (a registry fixed): tasks whose install failed try again now, with the new installer. */
+  retryFailedInstalls(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.installFailures > 0) this.loadAgain(entry);
+    }
+  }
+
+  /** A load of its own (not a save's): its failure is logged. */
+  private loadAgain(entry: TaskEntry): void {
+    this.load(entry.file, { force: true }).catch((error: unknown) =>
+      this.options.log.error({ event: "task.error", taskId: entry.id, file: entry.relFile, err: error }, `${entry.relFile}: ${String(error)}`),
+    );
+  }
+
+  private cancelInstallRetry(id: string): void {
+    clearTimeout(this.installRetries.get(id));
+    this.installRetries.delete(id);
+  }
+
+  /** No more loads of its own (install retries); loads under way finish or are cut off by the installer's close. Memoized. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.installRetries.values()) clearTimeout(timer);
+    this.installRetries.clear();
   }
 
   /** A file refused before it is read (a symbolic link): an error task, said once per change. */
@@ -243,6 +314,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
 
   /** The file is gone: unschedule it; runs in flight finish, history stays. */
   async remove(id: string): Promise<void> {
+    this.cancelInstallRetry(id);
     if (!this.entries.delete(id)) return;
     this.emit("entry.removed", id);
     this.options.scheduler.removeTask(id);

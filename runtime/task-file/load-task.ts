@@ -13,6 +13,7 @@ import { nextRun } from "../schedule/next-run.ts";
 import { fingerprintZone } from "../schedule/resolve-zone.ts";
 import type { LoadedTask, TaskSchedule } from "./loaded-task.ts";
 import type { DependencyInstaller } from "../deps/install-dependencies.ts";
+import { DependencyInstallError } from "../deps/dependency-install-error.ts";
 import { dependencyBundleDir, dependencyExternals } from "../deps/dependency-externals.ts";
 
 export { ERR_TASK_LOAD } from "../errors.ts";
@@ -51,6 +52,8 @@ export class TaskLoadError extends Error {
     message: string,
     readonly title: string | null,
     readonly isolation: IsolationLevel | null = null,
+    /** The install that failed, when that is why the task did not load (the catalog may try it again). */
+    readonly installFailure: DependencyInstallError | null = null,
   ) {
     super(message);
     this.name = "TaskLoadError";
@@ -134,7 +137,7 @@ export async function loadTask(options: LoadTaskOptions): Promise<LoadedTask> {
     if (isCode(error, "ERR_TASK_IMPORT")) message = importErrorMessage(relFile, message);
     // Errors from the parser and bundler already start with the file name.
     const named = message.startsWith(relFile) ? message : `${relFile}: ${message}`;
-    throw new TaskLoadError(named, meta?.title ?? null, meta?.isolation ?? null);
+    throw new TaskLoadError(named, meta?.title ?? null, meta?.isolation ?? null, error instanceof DependencyInstallError ? error : null);
   }
 }
 

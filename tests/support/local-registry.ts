@@ -123,8 +123,8 @@ async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Starts the registry on a random loopback port. */
-export async function startLocalRegistry(options: { hang?: string[] } = {}): Promise<LocalRegistry> {
+/** Starts the registry on a loopback port: `port`, or a random one. */
+export async function startLocalRegistry(options: { hang?: string[]; port?: number } = {}): Promise<LocalRegistry> {
   const fixtures = await packFixtures();
   const hang = new Set(options.hang ?? []);
   const requests: string[] = [];
@@ -153,7 +153,7 @@ export async function startLocalRegistry(options: { hang?: string[] } = {}): Pro
     }
     send(200, packument(name, versions, url));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(options.port ?? 0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {
     url,
