@@ -47,7 +47,8 @@ describe("operations commands against a running host and a stopped one", () => {
     expect(forced.code).toBe(0);
     expect(forced.stdout).toMatch(/restarted in \d+ ms: host process \d+ -> \d+/);
     expect(await host.hostPid()).not.toBe(firstHost);
-    expect((await status(project)).host).toMatchObject({ pid: host.pid, restarts: 1 });
+    // A restart asked for is no crash.
+    expect((await status(project)).host).toMatchObject({ pid: host.pid, restarts: 1, lastCrash: null });
     const cut = await waitFor(async () => finished(await history(project, "slow")).find((r) => r.status === "interrupted"), { what: "the interrupted run" });
     expect(cut.error).toContain("shutting down");
 
@@ -70,6 +71,27 @@ describe("operations commands against a running host and a stopped one", () => {
     }, { what: "the supervisor's last line" });
     expect(supervisorLog).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+ taskhost: supervisor ${pid} started host \\d+$`, "m"));
     expect(supervisorLog).toContain(`the host stopped; supervisor ${pid} exits`);
+  });
+
+  it("a host that crashes is started again, and status says how it ended and what it last wrote on stderr", async () => {
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: 'ctx.log.info("tick");' }));
+    const host = await project.start();
+    const crashed = await host.hostPid();
+    // Something on the host's stderr before it dies (Node's inspector announces itself there), then a kill no handler sees.
+    process.kill(crashed, "SIGUSR1");
+    await waitFor(() => /Debugger listening|inspector/i.test(host.output()), { what: "the inspector's line on stderr" });
+    process.kill(crashed, "SIGKILL");
+    const report = await waitFor(async () => {
+      const now = await status(project).catch(() => null);
+      return now?.host.running && now.host.restarts === 1 ? now : null;
+    }, { timeoutMs: 20_000, what: "the supervisor to start a new host" });
+    expect(await host.hostPid()).not.toBe(crashed);
+    expect(report.host.lastCrash?.error).toMatch(/^the host was killed by SIGKILL after \d+ s; the last it wrote on stderr:\n/);
+    expect(report.host.lastCrash?.error).toMatch(/Debugger listening|inspector/i);
+    expect(Date.parse(report.host.lastCrash!.at)).toBeGreaterThan(Date.now() - 60_000);
+    const text = await project.cli(["status"]);
+    expect(text.stdout).toMatch(/last crash: .*restarted by the supervisor/);
+    expect(text.stdout).toContain("killed by SIGKILL");
   });
 
   it("Ctrl-C (SIGINT) to the supervisor: the host stops with grace and says it received SIGINT", async () => {

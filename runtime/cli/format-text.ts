@@ -10,6 +10,9 @@ export function formatStatus(status: StatusJson): string {
       ? `host: running (pid ${host.pid}, up ${duration((host.uptimeSec ?? 0) * 1000)}, ${host.rssMb} MB RSS, ${host.restarts} restart${host.restarts === 1 ? "" : "s"})`
       : "host: not running (showing what the ledger last recorded)",
   );
+  if (host.running && host.lastCrash) {
+    lines.push(`last crash: ${localTime(host.lastCrash.at)}, restarted by the supervisor (logs/supervisor.log, logs/errors.log):`, indent(host.lastCrash.error));
+  }
   if (host.configError) {
     const c = host.configError;
     const saved = c.lastGoodSavedAt ? ` (saved ${localTime(c.lastGoodSavedAt)})` : "";

@@ -1,3 +1,4 @@
+import { readLastCrash } from "../supervisor/last-crash.ts";
 import type { Host } from "../compose/start-host.ts";
 import { isCode } from "../errors.ts";
 import { ERR_HOST_RUNNING } from "../host/host-lock.ts";
@@ -57,6 +58,7 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
         console: process.env.TASKHOST_DAEMON !== "1",
         supervisorPid,
         restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
+        lastCrash: alone ? null : readLastCrash(process.env),
       });
     host = alone ? await startWhenLockFree(start, hostFiles(alone.dataDir).socket) : await start();
   } catch (error) {

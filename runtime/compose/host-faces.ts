@@ -1,3 +1,4 @@
+import type { LastCrashJson } from "../host/report-shapes.ts";
 import type { Alerting } from "../alerts/start-alerting.ts";
 import { backfillHandlers } from "../backfill/backfill-control.ts";
 import type { Backfills } from "../backfill/backfills.ts";
@@ -18,6 +19,7 @@ export interface HostFacesOptions {
   pid: number;
   startedAt: number;
   restarts: number;
+  lastCrash: LastCrashJson | null;
   alerting: Alerting;
   backfills: Backfills;
   hostConfig: HostConfig;
@@ -54,6 +56,7 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
         uptimeSec: Math.round((Date.now() - options.startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts,
+        lastCrash: options.lastCrash,
         configError: options.hostConfig.problem(),
         configWarnings: options.hostConfig.warnings(),
       },

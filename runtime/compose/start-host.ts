@@ -1,3 +1,4 @@
+import { lastCrashJson, type LastCrash } from "../supervisor/last-crash.ts";
 import os from "node:os";
 import path from "node:path";
 import { startAlerting } from "../alerts/start-alerting.ts";
@@ -31,6 +32,8 @@ export interface HostOptions {
   supervisorPid?: number;
   /** How many times the supervisor has restarted the host so far. */
   restarts?: number;
+  /** The supervisor's last restart after a crash, if any (run-supervisor.ts). */
+  lastCrash?: LastCrash | null;
 }
 
 export interface StopOptions {
@@ -64,6 +67,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const startedAt = Date.now();
   const consoleOn = options.console ?? false;
   const restarts = options.restarts ?? 0;
+  const lastCrash = lastCrashJson(options.lastCrash ?? null);
   // A bad config.yaml does not keep a host down that ran before: the last good copy is used.
   const initial = loadConfigOrLastGood(options.configPath, options.projectRoot);
   const files = hostFiles(path.dirname(initial.config.database.path));
@@ -89,6 +93,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     pid,
     startedAt,
     restarts,
+    lastCrash,
     where: initial.config.database.url ? redactUrl(initial.config.database.url) : "",
     configError: initial.problem,
     configWarnings: initial.warnings.map((w) => w.message),
@@ -214,6 +219,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
       pid,
       startedAt,
       restarts,
+      lastCrash,
       alerting,
       backfills,
       hostConfig,

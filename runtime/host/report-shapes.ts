@@ -62,6 +62,8 @@ export interface HostJson {
   uptimeSec: number | null;
   rssMb: number | null;
   restarts: number;
+  /** The supervisor's last restart after a crash, with what the host last wrote on stderr (absent: none since the supervisor started). */
+  lastCrash?: LastCrashJson | null;
   /** Set while config/config.yaml is invalid and the last good configuration is in force. */
   configError?: ConfigProblem | null;
   /** What the configuration ignores (unknown keys), each naming the file and line: a running host's in force, else the file's now. */
@@ -70,6 +72,13 @@ export interface HostJson {
   starting?: boolean;
   /** Set while a host waits for its PostgreSQL ledger (database.url), or, once up, cannot reach it (status then comes from memory); else absent. */
   database?: DatabaseWaitJson | null;
+}
+
+/** How the previous host ended, as its supervisor saw it (run-supervisor.ts). */
+export interface LastCrashJson {
+  at: string;
+  /** `the host was killed by SIGKILL after 120 s`, then the last lines it wrote on stderr (an uncaught error's stack). */
+  error: string;
 }
 
 /** A starting host's PostgreSQL ledger, as `status` reports it until the host is up. */

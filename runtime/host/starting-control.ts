@@ -12,7 +12,7 @@
 import type { ConfigProblem } from "../config/last-good-config.ts";
 import { ERR_DB_UNREACHABLE, ERR_HOST_BUSY, taskhostError } from "../errors.ts";
 import { startControlServer, type ControlHandler, type ControlServer } from "./control-server.ts";
-import type { DatabaseWaitJson, StatusJson } from "./report-shapes.ts";
+import type { DatabaseWaitJson, LastCrashJson, StatusJson } from "./report-shapes.ts";
 
 export interface StopRequest {
   reason: string;
@@ -26,6 +26,8 @@ export interface StartingControlOptions {
   pid: number;
   startedAt: number;
   restarts: number;
+  /** How the previous host ended, when a supervisor restarted it after a crash. */
+  lastCrash?: LastCrashJson | null;
   /** database.url without its password. */
   where: string;
   configError: ConfigProblem | null;
@@ -112,6 +114,7 @@ export class StartingControl {
         uptimeSec: Math.round((Date.now() - options.startedAt) / 1000),
         rssMb: Math.round((process.memoryUsage.rss() / 1024 / 1024) * 10) / 10,
         restarts: options.restarts,
+        lastCrash: options.lastCrash ?? null,
         configError: options.configError,
         configWarnings: options.configWarnings,
         starting: true,

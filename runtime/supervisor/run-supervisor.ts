@@ -7,6 +7,8 @@ import type { ProjectContext } from "../host/project-context.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "./exit-codes.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 import { isStartFailedMessage, writeStartFailure } from "./start-failure.ts";
+import { lastCrashEnv, type LastCrash } from "./last-crash.ts";
+import { OutputTail } from "./output-tail.ts";
 import { guardBrokenPipe, writeUnlessBroken } from "../logging/broken-pipe.ts";
 
 /** Signals closer together than this are one request (see onSignal). */
@@ -62,6 +64,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   }
   const policy = options.policy ?? new RestartPolicy();
   let restarts = 0;
+  let lastCrash: LastCrash | null = null;
   let stopping = false;
   let child: ChildProcess | null = null;
   let lastSignalAt = 0;
@@ -121,11 +124,13 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
           // The project the supervisor found (maybe from a subfolder): the host is not to look again.
           TASKHOST_ROOT: ctx.projectRoot,
           TASKHOST_RESTARTS: String(restarts),
+          ...lastCrashEnv(lastCrash),
           ...(process.stdout.isTTY ? { TASKHOST_COLOR: "1" } : {}),
         },
       });
+      const stderrTail = new OutputTail();
       relayOutput(child.stdout!, process.stdout);
-      relayOutput(child.stderr!, process.stderr);
+      relayOutput(child.stderr!, process.stderr, stderrTail);
       note(`taskhost: supervisor ${process.pid} started host ${child.pid}${restarts > 0 ? ` (restart ${restarts})` : ""}`);
       const hostPid = child.pid ?? null;
       let reason: string | null = null;
@@ -155,7 +160,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       const ranMs = Date.now() - started;
       const delay = policy.afterCrash(ranMs);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      failed(`the host ${how} after ${Math.round(ranMs / 1000)} s`, delay == null);
+      const lastWords = stderrTail.lines();
+      lastCrash = { at: Date.now(), error: `the host ${how} after ${Math.round(ranMs / 1000)} s${lastWords ? `; the last it wrote on stderr:\n${lastWords}` : ""}` };
+      failed(lastCrash.error, delay == null);
       if (delay == null) {
         say(`taskhost: the host ${how}; it crashed ${policy.crashesInARow} times in a row within seconds of starting, so the supervisor gives up. See logs/errors.log.`);
         return 1;
@@ -193,7 +200,10 @@ function terminalHungUp(): boolean {
  * the first EPIPE, the host's pipe would fill, and a host writing its console
  * synchronously (pipes are, on Linux) would block for good.
  */
-function relayOutput(from: NodeJS.ReadableStream, to: NodeJS.WriteStream): void {
+function relayOutput(from: NodeJS.ReadableStream, to: NodeJS.WriteStream, tail?: OutputTail): void {
   guardBrokenPipe(to);
-  from.on("data", (chunk: Buffer) => writeUnlessBroken(to, chunk));
+  from.on("data", (chunk: Buffer) => {
+    tail?.push(chunk);
+    writeUnlessBroken(to, chunk);
+  });
 }
