@@ -5,6 +5,7 @@
 #   scripts/setup-cron.sh                 every 5 minutes
 #   scripts/setup-cron.sh --interval 2    every 2 minutes
 #   scripts/setup-cron.sh --remove        take the line out again
+#   scripts/setup-cron.sh --dry-run       change nothing: print the crontab it would write
 #
 # The line ends in a marker comment naming the project, so running this again
 # replaces it (one line, never two) and --remove finds it; other lines of the
@@ -26,10 +27,12 @@ die() {
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
 remove=0
+dry_run=0
 interval=5
 while (($#)); do
   case "$1" in
     --remove) remove=1 ;;
+    --dry-run) dry_run=1 ;;
     --interval)
       (($# >= 2)) || die "--interval needs a number of minutes"
       interval="$2"
@@ -87,7 +90,10 @@ write_crontab() {
   local text="$1"
   # cron ignores a last line without its newline.
   [[ -z "$text" || "$text" == *$'\n' ]] || text+=$'\n'
-  if [[ -n "$crontab_file" ]]; then
+  if ((dry_run)); then
+    echo "--dry-run: $where is left as it is; it would read:"
+    printf '%s' "$text" | sed 's/^/  | /'
+  elif [[ -n "$crontab_file" ]]; then
     mkdir -p -- "$(dirname "$crontab_file")"
     printf '%s' "$text" >"$crontab_file"
   else
@@ -105,7 +111,7 @@ compose() {
 if ((remove)); then
   if ((had_line)); then
     write_crontab "$(compose)"
-    echo "Removed the taskhost monitor line for $project_root from $where."
+    ((dry_run)) || echo "Removed the taskhost monitor line for $project_root from $where."
   else
     echo "No taskhost monitor line for $project_root in $where; nothing to remove."
   fi
@@ -131,6 +137,9 @@ if [[ "$our_lines" == "$line" ]]; then
   echo "  $line"
 else
   write_crontab "$(compose "$line")"
+  if ((dry_run)); then
+    exit 0
+  fi
   if ((had_line)); then echo "Replaced the taskhost monitor line in $where:"; else echo "Added to $where:"; fi
   echo "  $line"
 fi

@@ -67,6 +67,14 @@ describe("scripts/setup-cron.sh", () => {
     await writeFile(crontab, theirs);
     const env = { TASKHOST_CRONTAB_FILE: crontab };
 
+    // --dry-run shows the crontab it would write and leaves it as it is.
+    const dry = await script(SETUP_CRON, ["--dry-run", "--interval", "7"], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("--dry-run:");
+    expect(dry.stdout).toContain("  | MAILTO=ops@example.com");
+    expect(dry.stdout).toMatch(/ {2}\| \*\/7 \* \* \* \* .*monitor\.sh/);
+    expect(await readFile(crontab, "utf8")).toBe(theirs);
+
     const first = await script(SETUP_CRON, [], env);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain("Added to");
@@ -89,6 +97,11 @@ describe("scripts/setup-cron.sh", () => {
     ours = text.split("\n").filter((l) => l.endsWith(marker));
     expect(ours).toHaveLength(1);
     expect(ours[0]).toMatch(/^\*\/10 /);
+
+    const dryRemove = await script(SETUP_CRON, ["--remove", "--dry-run"], env);
+    expect(dryRemove.stdout).not.toContain("*/10");
+    expect(dryRemove.stdout).toContain("  | MAILTO=ops@example.com");
+    expect(await readFile(crontab, "utf8")).toBe(text);
 
     const removed = await script(SETUP_CRON, ["--remove"], env);
     expect(removed.code, removed.stderr).toBe(0);
