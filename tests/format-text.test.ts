@@ -32,4 +32,14 @@ describe("history as a table", () => {
     expect(lines[1]).toMatch(/ retry \(attempt 2\) +boom$/);
     expect(lines[2]).toMatch(/ success +schedule *$/);
   });
+
+  it("says how many missed occurrences a catch-up run stands for, and from when", () => {
+    const catchUp: RunJson = { ...run(null), trigger: "catch-up", covers: { from: "2026-03-01T06:00:00.000Z", count: 4 } };
+    const lines = formatHistory("report", [catchUp, { ...catchUp, covers: { from: catchUp.scheduledFor!, count: 1 } }]).split("\n");
+    const from = new Date("2026-03-01T06:00:00.000Z");
+    const hhmm = `${String(from.getHours()).padStart(2, "0")}:${String(from.getMinutes()).padStart(2, "0")}`;
+    expect(lines[1]).toMatch(new RegExp(` catch-up \\(covers 4 from \\S+ ${hhmm}\\S*\\) *$`));
+    // Only itself: nothing to say.
+    expect(lines[2]).toMatch(/ catch-up *$/);
+  });
 });

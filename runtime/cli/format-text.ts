@@ -95,7 +95,7 @@ export function formatHistory(taskId: string, runs: RunJson[]): string {
       run.durationMs == null ? "-" : duration(run.durationMs),
       run.status,
       // As the dashboard says it: "retry #2" read like a second retry.
-      run.trigger + (run.attempt > 1 ? ` (attempt ${run.attempt})` : ""),
+      run.trigger + (run.attempt > 1 ? ` (attempt ${run.attempt})` : "") + (run.covers && run.covers.count > 1 ? ` (covers ${run.covers.count} from ${localTime(run.covers.from)})` : ""),
       clip((run.error ?? "").split("\n", 1)[0]!, 80),
     ]);
   }
