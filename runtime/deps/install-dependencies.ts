@@ -186,7 +186,7 @@ export class DependencyInstaller {
       const result = await this.runNpm(k, specs, options, work).catch((error: Error) => {
         throw fail(`cannot start ${this.options.npmCommand} (${error.message})`, "spawn-failed");
       });
-      if (result.killed) throw fail("the install was stopped (host shutting down)", "closed", result);
+      if (result.killed) throw fail("the install was stopped (the host is stopping, or a change to dependencies.* replaced its installer)", "closed", result);
       if (result.timedOut) throw fail(`npm took longer than dependencies.install_timeout (${this.options.installTimeoutSec} s) and was stopped`, "timeout", result);
       if (result.code !== 0) {
         const how = result.code === null ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
@@ -327,7 +327,7 @@ export class DependencyInstaller {
   }
 
   private closedError(specs: readonly string[]): DependencyInstallError {
-    return new DependencyInstallError("the dependency installer is closed (host shutting down)", "closed", specs);
+    return new DependencyInstallError("the dependency installer is closed (the host is stopping, or a change to dependencies.* replaced it)", "closed", specs);
   }
 
   private emit(event: DependencyInstallEvent): void {
