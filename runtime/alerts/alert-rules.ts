@@ -99,13 +99,25 @@ export class AlertRules {
    */
   restore(alerts: ReadonlyArray<{ taskId: string; event: string; at: number; text: string }>): void {
     const incident = new Set<string>();
+    const recoveredAt = new Map<string, number>();
     for (const a of alerts) {
       this.limit.seed(ruleKey(a.taskId, a.event), a.at);
       if ((a.event === "failure" || a.event === "streak" || a.event === "recovered") && !incident.has(a.taskId)) {
         incident.add(a.taskId);
         if (a.event !== "recovered") this.alerted.add(a.taskId);
       }
+      if (a.event === "recovered" && !recoveredAt.has(a.taskId)) recoveredAt.set(a.taskId, a.at);
       if (a.event === "error" && !this.restoredErrors.has(a.taskId)) this.restoredErrors.set(a.taskId, a.text);
+    }
+    // As without the restart: a failure after a recovery is a new incident, alerted at once.
+    for (const [taskId, at] of recoveredAt) this.endIncident(taskId, at);
+  }
+
+  /** Failure and streak alerts sent up to `recoveredAt` no longer rate-limit the task's next failure. */
+  private endIncident(taskId: string, recoveredAt: number): void {
+    for (const rule of ["failure", "streak"]) {
+      const last = this.limit.lastOf(ruleKey(taskId, rule));
+      if (last !== undefined && last <= recoveredAt) this.limit.reset(ruleKey(taskId, rule));
     }
   }
 
@@ -141,12 +153,7 @@ export class AlertRules {
     const h = fleet.history;
     if (!h) return;
     for (const [rule, at] of h.lastAt) this.limit.observe(ruleKey(taskId, rule), at);
-    if (h.recoveredAt != null) {
-      for (const rule of ["failure", "streak"]) {
-        const last = this.limit.lastOf(ruleKey(taskId, rule));
-        if (last !== undefined && last <= h.recoveredAt) this.limit.reset(ruleKey(taskId, rule));
-      }
-    }
+    if (h.recoveredAt != null) this.endIncident(taskId, h.recoveredAt);
     if (h.incidentOpen === true) this.alerted.add(taskId);
     else if (h.incidentOpen === false) this.alerted.delete(taskId);
     for (const o of h.missedOccurrences) this.rememberMissed(occurrenceKey(o.scheduleId, o.scheduledFor));
@@ -295,6 +302,8 @@ function firstLine(text: string): string {
 }
 
 export function formatSeconds(sec: number): string {
+  // A median of 21 ms is not "0.0s".
+  if (sec < 1) return `${Math.round(sec * 1000)} ms`;
   if (sec < 10) return `${sec.toFixed(1)}s`;
   if (sec < 120) return `${Math.round(sec)}s`;
   if (sec < 7200) return `${Math.round(sec / 60)} min`;
