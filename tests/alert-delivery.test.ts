@@ -77,6 +77,29 @@ describe("channels, against real receivers", () => {
     expect(http.requests[0]!.headers["x-taskhost-signature"]).toBeUndefined();
   });
 
+  it("webhook on a port browsers block (Node's fetch refuses 6000, 6665–6669, 10080 with 'bad port'), and one that moved (307)", async () => {
+    let blocked: HttpReceiver | null = null;
+    for (const port of [6000, 6665, 6666, 6667, 6668, 6669, 10080]) {
+      blocked = await startHttpReceiver({ port }).catch(() => null);
+      if (blocked) break;
+    }
+    expect(blocked, "no browser-blocked port was free to listen on").not.toBeNull();
+    try {
+      const queue = new DeliveryQueue(webhookChannel("x11", `${blocked!.url}/hook`, null), { log });
+      queue.push(message);
+      await queue.idle();
+      expect(queue.status()).toMatchObject({ state: "ok", sent: 1, failedAttempts: 0 });
+      expect(JSON.parse(blocked!.requests[0]!.body)).toEqual(message);
+    } finally {
+      await blocked!.close();
+    }
+    const moved = new DeliveryQueue(webhookChannel("ops", `${http.url}/moved/hook`, null), { log });
+    moved.push(message);
+    await moved.idle();
+    expect(http.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /hook"]);
+    expect(JSON.parse(http.requests[0]!.body)).toEqual(message);
+  });
+
   it("slack: an incoming-webhook body with the alert's text", async () => {
     const queue = new DeliveryQueue(slackChannel("team", `${http.url}/services/T/B/x`), { log });
     queue.push({ ...message, links: { task: "http://127.0.0.1:8787/#/task/backup" } });

@@ -1,3 +1,5 @@
+import { httpRequest, type HttpAnswer } from "./http-request.ts";
+
 /** How long one POST may take before it counts as failed (and is retried). */
 export const POST_TIMEOUT_MS = 10_000;
 
@@ -6,30 +8,29 @@ export const POST_TIMEOUT_MS = 10_000;
  * the far end said, or why nothing answered (refused, timed out, DNS).
  */
 export async function postJson(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
-  let response: Response;
+  const timeout = AbortSignal.timeout(POST_TIMEOUT_MS);
+  let answer: HttpAnswer;
   try {
-    response = await fetch(url, {
+    answer = await httpRequest(url, {
       method: "POST",
       headers: { "content-type": "application/json", "user-agent": "taskhost", ...headers },
       body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(POST_TIMEOUT_MS)]),
+      signal: AbortSignal.any([signal, timeout]),
     });
   } catch (error) {
-    throw new Error(`POST ${redact(url)}: ${why(error)}`);
+    throw new Error(`POST ${redact(url)}: ${requestFailure(error, timeout, POST_TIMEOUT_MS)}`);
   }
-  if (response.ok) {
-    await response.body?.cancel().catch(() => {});
-    return;
-  }
-  const text = (await response.text().catch(() => "")).slice(0, 200);
-  throw new Error(`POST ${redact(url)}: HTTP ${response.status}${text ? `: ${text}` : ""}`);
+  if (answer.status >= 200 && answer.status < 300) return;
+  const text = answer.text.slice(0, 200);
+  throw new Error(`POST ${redact(url)}: HTTP ${answer.status}${text ? `: ${text}` : ""}`);
 }
 
-function why(error: unknown): string {
-  const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === "TimeoutError") return `no answer within ${POST_TIMEOUT_MS / 1000}s`;
+/** Why a request got no answer: timed out, cancelled (the host stopping), or the socket's error code. */
+export function requestFailure(error: unknown, timeout: AbortSignal, timeoutMs: number): string {
+  if (timeout.aborted) return `no answer within ${timeoutMs / 1000}s`;
+  const e = error as { name?: string; code?: string; message?: string };
   if (e?.name === "AbortError") return "cancelled (the host is stopping)";
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(error);
+  return e?.code ?? e?.message ?? String(error);
 }
 
 /** Slack and many webhooks carry their token in the path: logs show only the origin. */

@@ -1,5 +1,6 @@
 import type { HostLog } from "../scheduler/scheduler-types.ts";
-import { redact } from "./post-json.ts";
+import { httpRequest } from "./http-request.ts";
+import { redact, requestFailure } from "./post-json.ts";
 
 const PING_TIMEOUT_MS = 10_000;
 /** A ping is worth a couple of quick retries, not a queue: the next one is due soon anyway. */
@@ -26,23 +27,22 @@ export async function sendPing(url: string, kind: PingKind, log: HostLog, fields
   const target = pingTarget(url, kind);
   let reason = "";
   for (let attempt = 1; attempt <= PING_ATTEMPTS; attempt++) {
+    const timeout = AbortSignal.timeout(PING_TIMEOUT_MS);
     try {
-      const response = await fetch(target, {
+      const answer = await httpRequest(target, {
         method: body === undefined ? "GET" : "POST",
         headers: { "user-agent": "taskhost", ...(body === undefined ? {} : { "content-type": "text/plain; charset=utf-8" }) },
-        body: body === undefined ? undefined : body.slice(-MAX_BODY),
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(PING_TIMEOUT_MS)]) : AbortSignal.timeout(PING_TIMEOUT_MS),
+        ...(body === undefined ? {} : { body: body.slice(-MAX_BODY) }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      await response.body?.cancel().catch(() => {});
-      if (response.ok) {
+      if (answer.status >= 200 && answer.status < 300) {
         log.debug({ event: "ping.sent", kind, ...fields }, `ping ${kind} ${redact(target)}`);
         return true;
       }
-      reason = `HTTP ${response.status}`;
+      reason = `HTTP ${answer.status}`;
     } catch (error) {
-      const e = error as { name?: string; cause?: { code?: string }; message?: string };
       if (signal?.aborted) return false;
-      reason = e.name === "TimeoutError" ? `no answer within ${PING_TIMEOUT_MS / 1000}s` : (e.cause?.code ?? e.message ?? String(error));
+      reason = requestFailure(error, timeout, PING_TIMEOUT_MS);
     }
     if (attempt < PING_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
   }

@@ -20,19 +20,23 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-/** A real HTTP server on loopback that records every request (webhooks, Slack, pings). */
-export async function startHttpReceiver(): Promise<HttpReceiver> {
+/**
+ * A real HTTP server on loopback that records every request (webhooks, Slack, pings), on `port` or a free one.
+ * A request to `/moved/<rest>` is answered `307` to `/<rest>` (a URL that moved).
+ */
+export async function startHttpReceiver(options: { port?: number } = {}): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = [];
   const receiver = { status: 200 } as HttpReceiver & { status: number };
   const server: Server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8").on("data", (d: string) => (body += d));
     req.on("end", () => {
+      if (req.url!.startsWith("/moved/")) return void res.writeHead(307, { location: req.url!.slice("/moved".length) }).end();
       requests.push({ method: req.method!, path: req.url!, headers: req.headers, body, at: Date.now() });
       res.writeHead(receiver.status, { "content-type": "text/plain" }).end(receiver.status < 300 ? "ok" : "nope");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(options.port ?? 0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(receiver, {
     url: `http://127.0.0.1:${port}`,
