@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatHistory } from "../runtime/cli/format-text.ts";
-import type { RunJson } from "../runtime/host/report-shapes.ts";
+import { formatHistory, formatStatus } from "../runtime/cli/format-text.ts";
+import type { RunJson, StatusJson } from "../runtime/host/report-shapes.ts";
 
 const run = (error: string | null): RunJson => ({
   id: 7,
@@ -41,5 +41,35 @@ describe("history as a table", () => {
     expect(lines[1]).toMatch(new RegExp(` catch-up \\(covers 4 from \\S+ ${hhmm}\\S*\\) *$`));
     // Only itself: nothing to say.
     expect(lines[2]).toMatch(/ catch-up *$/);
+  });
+});
+
+describe("status as text", () => {
+  const base: StatusJson = {
+    host: { running: true, pid: 10, uptimeSec: 60, rssMb: 100, restarts: 0 },
+    tasks: [{ id: "report", title: "Report", file: "tasks/report.ts", state: "scheduled", error: null, warnings: [], schedules: [{ id: "report#run", spec: "every 5 minutes", zone: "UTC", nextRun: "2026-03-01T09:05:00.000Z", lastRun: null }] }],
+    hosts: [],
+  } as StatusJson;
+
+  it("lists the hosts sharing a PostgreSQL ledger, and a clock that is off", () => {
+    const text = formatStatus({
+      ...base,
+      hosts: [
+        { id: "a:10", hostname: "a", pid: 10, startedAt: "2026-03-01T08:00:00.000Z", lastHeartbeat: "2026-03-01T09:00:00.000Z", running: 2 },
+        { id: "b:20", hostname: "b", pid: 20, startedAt: "2026-03-01T08:30:00.000Z", lastHeartbeat: "2026-03-01T09:00:01.000Z", running: 0, skewMs: 2500 },
+      ],
+    });
+    expect(text).toContain("hosts sharing the ledger (2):");
+    expect(text).toMatch(/^ {2}a:10 +10 +\S+ \S+ +\S+ \S+ +2$/m);
+    expect(text).toMatch(/^ {2}b:20 +20 /m);
+    expect(text).toContain("clock of b:20 is 2.5 s behind the database's");
+    // sql.js: the host line is the only host.
+    expect(formatStatus(base)).not.toContain("hosts sharing");
+  });
+
+  it("does not call a task's last run 'never' while the database that holds it cannot be reached", () => {
+    const away = { ...base, host: { ...base.host, database: { state: "unreachable", url: "postgres://x", code: "ERR_DB_UNREACHABLE", error: "ECONNREFUSED", since: "2026-03-01T09:00:00.000Z", tries: 3 } } } as StatusJson;
+    expect(formatStatus(away)).toMatch(/^report +scheduled +every 5 minutes +.* UTC +unknown$/m);
+    expect(formatStatus(base)).toMatch(/ never$/m);
   });
 });

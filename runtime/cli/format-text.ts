@@ -59,13 +59,16 @@ export function formatStatus(status: StatusJson): string {
     task.schedules.forEach((s, i) => {
       const last = s.lastRun
         ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${zonedTime(s.lastRun.scheduledFor, s.zone)})`
-        : "never";
+        : db?.state === "unreachable"
+          ? "unknown"
+          : "never";
       // A paused or disabled task keeps its stored next run, but nothing runs then.
       const next = task.state === "paused" || task.state === "disabled" ? `- (${task.state})` : zonedTime(s.nextRun, s.zone);
       rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, next, last]);
     });
   }
   lines.push(...table(rows));
+  lines.push(...fleetLines(status));
   for (const channel of status.alerts?.channels ?? []) {
     if (channel.state !== "failing") continue;
     lines.push("", `alert channel ${channel.name} (${channel.type}) is failing: ${channel.consecutiveFailures} attempt(s) in a row, last: ${channel.lastError ?? "?"}`);
@@ -100,6 +103,18 @@ export function formatHistory(taskId: string, runs: RunJson[]): string {
     ]);
   }
   return table(rows).join("\n");
+}
+
+/** The live hosts on a PostgreSQL ledger (contract §10; none are listed with sql.js, where `host` is the only one). */
+function fleetLines(status: StatusJson): string[] {
+  const { hosts } = status;
+  if (hosts.length === 0) return [];
+  const rows = [["HOST", "PID", "STARTED", "LAST HEARTBEAT", "RUNS NOW"]];
+  for (const h of hosts) rows.push([h.id, String(h.pid), localTime(h.startedAt), localTime(h.lastHeartbeat), String(h.running)]);
+  const skewed = hosts
+    .filter((h) => h.skewMs != null)
+    .map((h) => `clock of ${h.id} is ${Math.abs(h.skewMs!) / 1000} s ${h.skewMs! > 0 ? "behind" : "ahead of"} the database's (leases and claims use the database's clock; fix the host's time sync)`);
+  return ["", `hosts sharing the ledger (${hosts.length}):`, ...table(rows).map((l) => `  ${l}`), ...skewed];
 }
 
 /** The whole message is in `history --json` and `taskhost logs <task> --run N`; say when it is cut. */
