@@ -258,6 +258,9 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
     const alerts = await project.json<Array<{ event: string; taskId: string; scheduledFor: string | null }>>(["alerts", "--task", "tick"]);
     expect(alerts.map((a) => a.event)).toEqual(["missed"]);
     expect(alerts[0]!.scheduledFor).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    const unknown = await project.cli(["alerts", "--task", "nosuch"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('no task "nosuch"');
   });
 
   it("the dashboard's GET /api/alerts has the newest alerts and the channels' health; the webhook links to the task's page", async () => {
@@ -269,6 +272,12 @@ export default class { @repeat(every(5).seconds) async start(ctx: TaskContext) {
     expect(body.alerts[0]).toMatchObject({ event: "missed", taskId: "tick", at: expect.stringMatching(/Z$/) });
     expect(body.channels).toEqual([expect.objectContaining({ name: "ops", type: "webhook", state: "ok" })]);
     expect((await fetch(`${base}/api/alerts`)).status).toBe(401);
+    // Bad input is said, not answered with an empty list.
+    const auth = { headers: { authorization: "Bearer dash-token-0123456789" } };
+    const unknown = await fetch(`${base}/api/alerts?task=nosuch`, auth);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toContain('no task "nosuch"');
+    expect((await fetch(`${base}/api/alerts?limit=abc`, auth)).status).toBe(400);
     const hook = JSON.parse(hooks.requests.find((r) => JSON.parse(r.body).task.id === "tick")!.body) as { links: { task: string } };
     expect(hook.links.task).toBe(`${base}/#/task/tick`);
   });

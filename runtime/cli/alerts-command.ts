@@ -17,7 +17,10 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
   } catch (error) {
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
     try {
-      rows = await withLedger(ctx, false, (ledger) => ledger.listAlerts({ limit: options.limit, taskId: options.task }));
+      rows = await withLedger(ctx, false, async (ledger) => {
+        if (options.task !== undefined && !(await ledger.getTask(options.task))) throw new Error(`taskhost: no task "${options.task}" in the ledger (see \`taskhost status\`)`);
+        return ledger.listAlerts({ limit: options.limit, taskId: options.task });
+      });
     } catch (offline) {
       if (!isCode(offline, "ERR_NO_LEDGER")) throw offline;
       rows = [];

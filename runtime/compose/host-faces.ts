@@ -9,6 +9,7 @@ import { redactUrl } from "../store/pg-options.ts";
 import { messageOf } from "../errors.ts";
 import { withChannelWarnings } from "../host/channel-warnings.ts";
 import { controlHandlers } from "../host/control-handlers.ts";
+import { hostOperations } from "../host/host-operations.ts";
 import { startControlServer, type ControlServer } from "../host/control-server.ts";
 import type { Runtime } from "./compose-runtime.ts";
 import type { HostConfig } from "./host-config.ts";
@@ -77,8 +78,11 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
   const handlers = {
     ...controlHandlers({ pid: options.pid, catalog, scheduler, ledger, status, stop: options.stop }),
     ...backfillHandlers(backfills),
-    alerts: async (params: Record<string, unknown>) =>
-      alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId: typeof params.task === "string" ? params.task : undefined }),
+    alerts: async (params: Record<string, unknown>) => {
+      const taskId = typeof params.task === "string" ? params.task : undefined;
+      if (taskId !== undefined) await hostOperations({ catalog, scheduler, ledger }).knownTask(taskId);
+      return alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId });
+    },
   };
   const onError = (error: unknown) => log.error({ event: "control.error", err: error }, `control socket: ${String(error)}`);
   const control = options.control ?? (await startControlServer(files.socket, handlers, onError));

@@ -15,7 +15,8 @@ import type { StatusJson } from "../host/report-shapes.ts";
 import type { HostLog } from "../scheduler/scheduler-types.ts";
 import { DashboardAuth, fromSameOrigin, generatedToken } from "./dashboard-auth.ts";
 import { DashboardEvents } from "./dashboard-events.ts";
-import { apiRoutes, errorJson } from "./dashboard-api.ts";
+import { apiRoutes, errorJson, guarded } from "./dashboard-api.ts";
+import { taskhostError } from "../errors.ts";
 import { requestBodyLimit } from "./request-body-limit.ts";
 import type { HostMetrics } from "../metrics/host-metrics.ts";
 import { mountMetrics } from "../metrics/metrics-route.ts";
@@ -179,11 +180,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.get("/app.js", (c) => send(c, pages["app.js"]));
   for (const [name, module] of Object.entries(modules)) app.get(`/${name}`, (c) => send(c, module));
   app.get("/api/session", (c) => c.json({ ok: true }));
-  app.get("/api/alerts", async (c) => {
-    const limit = Math.min(Number(c.req.query("limit")) || 50, 500);
-    const alerts = (await options.alerting?.listAlerts({ limit, taskId: c.req.query("task") })) ?? [];
+  const ops = hostOperations(options);
+  app.get("/api/alerts", guarded(async (c) => {
+    const rawLimit = c.req.query("limit");
+    const limit = rawLimit === undefined ? 50 : Number(rawLimit);
+    if (!Number.isInteger(limit) || limit < 1) throw taskhostError("ERR_BAD_REQUEST", `alerts: limit must be a whole number from 1 to 500, got ${JSON.stringify(rawLimit)}`);
+    const taskId = c.req.query("task");
+    if (taskId !== undefined) await ops.knownTask(taskId);
+    const alerts = (await options.alerting?.listAlerts({ limit: Math.min(limit, 500), taskId })) ?? [];
     return c.json({ alerts: alerts.map(alertJson), channels: options.alerting?.channels() ?? [] });
-  });
+  }, options.log));
   const live = options.config;
   const authoring = new TaskAuthoring({
     projectRoot: live().projectRoot,
@@ -202,7 +208,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (options.backfills) app.route("/", backfillRoutes(options.backfills));
   app.route("/", runLogRoutes({ files: runLogs, getRun: (id) => options.ledger.getRun(id) }));
   app.route("/", timelineRoutes({ catalog: options.catalog, scheduler: options.scheduler, runsBetween: (from, to, taskId) => options.ledger.listRunsBetween(from, to, { taskId }) }));
-  app.route("/", apiRoutes({ ops: hostOperations(options), ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
+  app.route("/", apiRoutes({ ops, ledger: options.ledger, catalog: options.catalog, scheduler: options.scheduler, events, status: options.status, log: options.log, closing }));
   app.notFound((c) => errorJson(c, 404, `no route ${c.req.method} ${c.req.path}`));
   app.onError((error, c) => {
     options.log.error({ event: "dashboard.error", err: error, path: c.req.path }, `dashboard ${c.req.method} ${c.req.path}: ${error.message}`);
