@@ -129,7 +129,10 @@ export default class { @repeat(every().second) async start() {} }
 
   it("serves /metrics with its own token, and the page stays off", async () => {
     expect((await fetch(metricsUrl)).status).toBe(401);
-    expect((await fetch(metricsUrl, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+    const wrong = await fetch(metricsUrl, { headers: { authorization: "Bearer wrong" } });
+    expect(wrong.status).toBe(401);
+    // With metrics.token set, only it opens /metrics: the refusal does not invite the dashboard's token.
+    expect(((await wrong.json()) as { error: string }).error).toBe("send Authorization: Bearer <metrics.token (the dashboard's token is not accepted here while metrics.token is set)>");
     expect((await fetch(metricsUrl.replace(/metrics$/, "api/status"), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(404);
     const families = await waitFor(async () => {
       const res = await fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });

@@ -139,7 +139,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.use("*", requestBodyLimit((c) => auth.authOf(c) !== null));
   // Open to monitors: says only that the host answers.
   app.get("/healthz", (c) => c.json({ ok: true }));
-  if (options.metrics) mountMetrics(app, { metrics: options.metrics, token: () => metricsToken() ?? token() });
+  if (options.metrics) mountMetrics(app, { metrics: options.metrics, token: () => metricsToken() ?? token(), tokenKey: () => (metricsToken() != null ? "metrics.token" : "dashboard.token") });
   // Started for /metrics alone: nothing else answers.
   if (!pageOn) app.use("*", async (c) => errorJson(c, 404, "the dashboard is off (dashboard.enabled: false); this server only answers /metrics and /healthz"));
   app.get("/style.css", (c) => send(c, pages["style.css"]));

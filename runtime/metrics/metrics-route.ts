@@ -7,6 +7,8 @@ export interface MetricsRouteOptions {
   metrics(): HostMetrics | null;
   /** `metrics.token`, else the dashboard's token; read per request so a reload applies at once. */
   token(): string;
+  /** Which of the two it is (for the refusal's message). */
+  tokenKey(): "metrics.token" | "dashboard.token";
 }
 
 function same(a: string, b: string): boolean {
@@ -26,7 +28,8 @@ export function mountMetrics(app: Hono, options: MetricsRouteOptions): void {
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match || !same(match[1]!.trim(), options.token())) {
       c.header("WWW-Authenticate", 'Bearer realm="taskhost metrics"');
-      return c.json({ error: "send Authorization: Bearer <metrics.token, or the dashboard token>", code: "ERR_UNAUTHORIZED" }, 401);
+      const which = options.tokenKey() === "metrics.token" ? "metrics.token (the dashboard's token is not accepted here while metrics.token is set)" : "the dashboard's token (dashboard.token, or set metrics.token for scrapers)";
+      return c.json({ error: `send Authorization: Bearer <${which}>`, code: "ERR_UNAUTHORIZED" }, 401);
     }
     const metrics = options.metrics();
     if (!metrics) return c.json({ error: "metrics are off: set metrics.enabled: true in config/config.yaml", code: "ERR_NOT_FOUND" }, 404);
