@@ -34,7 +34,8 @@ const rulesOf = (decisions: Array<{ rule: string }>) => decisions.map((d) => d.r
 
 describe("failure", () => {
   it("fires after the last retry only, once per repeat_after, and again after a recovery", () => {
-    const rules = new AlertRules(() => settings({ rules: ["failure", "recovered"] }));
+    const heldBack: string[] = [];
+    const rules = new AlertRules(() => settings({ rules: ["failure", "recovered"] }), (rule) => heldBack.push(rule));
     expect(rules.runEnded(ended(0, { attempt: 1, retryCount: 2 }))).toEqual([]);
     expect(rules.runEnded(ended(1000, { attempt: 2, retryCount: 2, trigger: "retry" }))).toEqual([]);
     const first = rules.runEnded(ended(2000, { attempt: 3, retryCount: 2, trigger: "retry" }));
@@ -44,6 +45,8 @@ describe("failure", () => {
     // Still failing: quiet until repeat_after has passed since the last alert.
     expect(rules.runEnded(ended(10 * MIN))).toEqual([]);
     expect(rules.runEnded(ended(60 * MIN + 1999))).toEqual([]);
+    // Those two are counted as held back (for /metrics), not as alerts.
+    expect(heldBack).toEqual(["failure", "failure"]);
     expect(rulesOf(rules.runEnded(ended(60 * MIN + 2000, { status: "timeout", error: "timed out after 300s" })))).toEqual(["failure"]);
     // Manual runs, interruptions and other tasks' runs are not this task's failure.
     expect(rules.runEnded(ended(61 * MIN, { trigger: "manual" }))).toEqual([]);
@@ -54,8 +57,12 @@ describe("failure", () => {
   });
 
   it("is silent when the rule is off", () => {
-    const rules = new AlertRules(() => settings({ rules: ["streak"] }));
+    const heldBack: string[] = [];
+    const rules = new AlertRules(() => settings({ rules: ["streak"] }), (rule) => heldBack.push(rule));
     expect(rules.runEnded(ended(0))).toEqual([]);
+    expect(rules.runEnded(ended(1))).toEqual([]);
+    // A rule that is off holds nothing back: there was nothing to send.
+    expect(heldBack).toEqual([]);
   });
 });
 

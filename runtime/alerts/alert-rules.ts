@@ -89,7 +89,11 @@ export class AlertRules {
   private readonly restoredErrors = new Map<string, string>();
   readonly durations = new DurationMedian();
 
-  constructor(private readonly settings: () => RuleSettings) {}
+  constructor(
+    private readonly settings: () => RuleSettings,
+    /** A rule that would have alerted, held back by repeat_after (counted in /metrics). */
+    private readonly onHeldBack: (rule: AlertRule) => void = () => {},
+  ) {}
 
   /**
    * The alerts an earlier host sent, newest first (from the alert log): rate
@@ -288,7 +292,10 @@ export class AlertRules {
   /** Whether `rule` is on and not rate-limited for the task (and takes the slot when it is not). */
   private fires(rule: AlertRule, taskId: string, now: number): boolean {
     const s = this.settings();
-    return s.rules.includes(rule) && this.limit.take(ruleKey(taskId, rule), now, s.repeatAfterSec * 1000);
+    if (!s.rules.includes(rule)) return false;
+    if (this.limit.take(ruleKey(taskId, rule), now, s.repeatAfterSec * 1000)) return true;
+    this.onHeldBack(rule);
+    return false;
   }
 }
 

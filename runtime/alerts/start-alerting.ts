@@ -77,7 +77,7 @@ export function startAlerting(options: AlertingOptions): Alerting {
   const lastSuccessOf = (runs: RunRow[]) => runs.find((r) => r.status === "success" && r.finishedAt != null)?.finishedAt ?? null;
   const clock = options.clock ?? systemClock;
   const alertsConfig = () => options.config().alerts;
-  const rules = new AlertRules(alertsConfig);
+  const rules = new AlertRules(alertsConfig, (rule) => metrics?.alertHeldBack(rule));
   const pending = new PendingOccurrences();
   const seeded = new Set<string>();
   const fleet = new FleetDecisions({ shared: options.sharedLedger === true, rules, store: options.store, recentRuns: (taskId) => options.recentRuns(taskId), failed: (what) => failed(what) });

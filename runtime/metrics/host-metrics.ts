@@ -39,6 +39,7 @@ export class HostMetrics {
   private readonly missed: Counter<"task">;
   private readonly lastSuccess: Gauge<"task">;
   private readonly alerts: Counter<"rule">;
+  private readonly heldBack: Counter<"rule">;
   private readonly deliveries: Counter<"channel" | "outcome">;
 
   constructor(source: MetricsSource, host: HostFigures) {
@@ -52,6 +53,7 @@ export class HostMetrics {
     this.missed = new Counter({ name: "taskhost_occurrences_missed_total", help: "Occurrences that did not start within alerts.missed_grace (late, overdue, missed while down).", labelNames: ["task"], registers });
     this.lastSuccess = new Gauge({ name: "taskhost_task_last_success_timestamp_seconds", help: "When the task's last successful run ended (Unix time).", labelNames: ["task"], registers });
     this.alerts = new Counter({ name: "taskhost_alerts_total", help: "Alerts raised, by rule.", labelNames: ["rule"], registers });
+    this.heldBack = new Counter({ name: "taskhost_alerts_held_back_total", help: "Alerts a rule would have raised that alerts.repeat_after held back, by rule.", labelNames: ["rule"], registers });
     this.deliveries = new Counter({ name: "taskhost_alert_deliveries_total", help: "Alert delivery attempts, by channel and outcome (sent, failed).", labelNames: ["channel", "outcome"], registers });
     new Gauge({
       name: "taskhost_schedule_next_run_timestamp_seconds",
@@ -102,6 +104,10 @@ export class HostMetrics {
 
   alertRaised(rule: string): void {
     this.alerts.inc({ rule });
+  }
+
+  alertHeldBack(rule: string): void {
+    this.heldBack.inc({ rule });
   }
 
   delivery(channel: string, ok: boolean): void {
