@@ -150,6 +150,13 @@ describe("channels, against real receivers", () => {
     expect(queue.status().queued).toBe(3);
     expect(queue.status().dropped).toBe(7);
     queue.close();
+    // What was still waiting when it closed is said, not dropped silently.
+    expect(lines.find((l) => l.event === "alert.undelivered")).toMatchObject({
+      level: "warn",
+      channel: "dead",
+      count: 3,
+      msg: "alert channel dead: 3 alert(s) not delivered, the host is stopping: failure of backup, failure of backup, failure of backup (`taskhost alerts` lists them)",
+    });
   });
 });
 

@@ -41,7 +41,7 @@ export class AlertChannels {
     if (implicitDesktop && !wanted.has(IMPLICIT_DESKTOP)) wanted.set(IMPLICIT_DESKTOP, { name: IMPLICIT_DESKTOP, type: "desktop" });
     for (const [name, entry] of this.queues) {
       if (wanted.get(name) && JSON.stringify(wanted.get(name)) === entry.key) continue;
-      entry.queue.close();
+      entry.queue.close("its settings changed (config reload)");
       this.queues.delete(name);
     }
     for (const [name, options] of wanted) {

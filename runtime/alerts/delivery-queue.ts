@@ -105,10 +105,20 @@ export class DeliveryQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops at once: what is queued is dropped (it is in the ledger and the log), an attempt in flight is cancelled. */
-  close(): void {
+  /**
+   * Stops at once: what is queued is dropped (it is in the ledger and the log, and said here), an
+   * attempt in flight is cancelled. `why`: the host stopping, or a reload that replaced the channel.
+   */
+  close(why = "the host is stopping"): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.items.length > 0) {
+      const what = this.items.map((item) => `${item.message.event} of ${item.message.task.id}`);
+      this.options.log.warn(
+        { event: "alert.undelivered", channel: this.channel.name, count: what.length, alerts: what },
+        `alert channel ${this.channel.name}: ${what.length} alert(s) not delivered, ${why}: ${what.slice(0, 5).join(", ")}${what.length > 5 ? ", …" : ""} (\`taskhost alerts\` lists them)`,
+      );
+    }
     clearTimeout(this.timer);
     this.abort.abort();
     this.items.length = 0;
