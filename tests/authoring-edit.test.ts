@@ -130,6 +130,6 @@ describe("editing a task file in place", () => {
     expect(refused({ fields: { timout: 5 } })).toMatchObject({ field: "timout", message: expect.stringContaining("not a frontmatter field") });
     expect(refused({ fields: { dependencies: ["evil-pkg"], allow_scripts: true } })).toMatchObject({ field: "dependencies", message: expect.stringContaining("changed in the file itself") });
     expect(refused({ schedules: { check: 'cron("0 25 * * *")' } })).toMatchObject({ field: "schedule:check", code: "ERR_SCHEDULE_INVALID" });
-    expect(refused({ schedules: { nope: "every().hour" } })).toMatchObject({ field: "schedule:nope", code: "ERR_NOT_FOUND" });
+    expect(refused({ schedules: { nope: "every().hour" } })).toMatchObject({ field: "schedule:nope", code: "ERR_BAD_REQUEST" });
   });
 });

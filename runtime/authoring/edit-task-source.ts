@@ -108,7 +108,7 @@ export function editTaskSource(source: string, file: string, edit: TaskEdit, zon
   const replacements: Array<{ site: ScheduleDecorator; parsed: ParsedSchedule }> = [];
   for (const [key, text] of Object.entries(edit.schedules ?? {})) {
     const site = sites.find((s) => s.key === key);
-    if (!site) throw taskhostError("ERR_NOT_FOUND", `${file} has no schedule "${key}" (it has: ${sites.map((s) => s.key).join(", ") || "none"})`, { field: `schedule:${key}` });
+    if (!site) throw taskhostError("ERR_BAD_REQUEST", `${file} has no schedule "${key}" (it has: ${sites.map((s) => s.key).join(", ") || "none"})`, { field: `schedule:${key}` });
     let parsed: ParsedSchedule;
     try {
       parsed = parseScheduleExpression(text);
