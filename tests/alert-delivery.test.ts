@@ -100,6 +100,28 @@ describe("channels, against real receivers", () => {
     expect(JSON.parse(http.requests[0]!.body)).toEqual(message);
   });
 
+  it("a 2xx is taken at once, even from a receiver that never finishes its answer's body", async () => {
+    const { createServer } = await import("node:http");
+    const endless = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("accepted, and more to come…");
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const queue = new DeliveryQueue(webhookChannel("slowpoke", `http://127.0.0.1:${(endless.address() as { port: number }).port}/`, null), { log });
+      const started = Date.now();
+      queue.push(message);
+      await queue.idle();
+      expect(queue.status()).toMatchObject({ sent: 1, failedAttempts: 0 });
+      // Not after POST_TIMEOUT_MS (10 s) and a retry.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise<void>((resolve) => endless.close(() => resolve()));
+    }
+  });
+
   it("slack: an incoming-webhook body with the alert's text", async () => {
     const queue = new DeliveryQueue(slackChannel("team", `${http.url}/services/T/B/x`), { log });
     queue.push({ ...message, links: { task: "http://127.0.0.1:8787/#/task/backup" } });

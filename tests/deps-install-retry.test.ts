@@ -16,6 +16,8 @@ describe("installRetryDelayMs", () => {
       ["npm error code E503", "npm error 503 Service Unavailable - GET https://registry.npmjs.org/x"],
       ["npm error code E429"],
       ["npm http fetch GET https://registry.npmjs.org/x attempt 1 failed with ECONNRESET"],
+      // A machine that booted with its clock wrong, before NTP set it.
+      ["npm error code CERT_NOT_YET_VALID", "npm error errno CERT_NOT_YET_VALID"],
     ]) {
       expect(installMayRecover(failure("npm-failed", lines)), lines[0]).toBe(true);
     }

@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TempProject } from "./support/temp-project.ts";
 import { startLocalRegistry, type LocalRegistry } from "./support/local-registry.ts";
+import { startHttpReceiver } from "./support/receivers.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -79,7 +80,12 @@ describe("task dependencies", () => {
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const offline = await TempProject.create({ dependencies: { registry: `http://127.0.0.1:${port}/`, install_timeout: 60 } });
+    // An alert channel: a failed install alerts `error` once, not once per attempt.
+    const hooks = await startHttpReceiver();
+    const offline = await TempProject.create({
+      dependencies: { registry: `http://127.0.0.1:${port}/`, install_timeout: 60 },
+      alerts: { channels: { ops: { type: "webhook", url: `${hooks.url}/hook` } }, rules: ["error"], repeat_after: 1 },
+    });
     let late: LocalRegistry | null = null;
     try {
       await offline.writeTask("greet-late.ts", greeter(["th-fixture-greet@^1"]));
@@ -90,15 +96,21 @@ describe("task dependencies", () => {
         what: "the install to fail while the registry is unreachable",
       });
       expect(failed.error).toContain("ECONNREFUSED");
-      expect(failed.error).toMatch(/tries the install again at \S+ \(in 15 s\)/);
+      expect(failed.error).toMatch(/\ntaskhost tries the install again at \S+ \(in 1\d s\); changing the file tries it now$/);
+      // The second attempt fails the same way: the task is still the same error task, alerted once.
+      const log = path.join(offline.root, "logs", "scheduler.log");
+      await waitFor(async () => ((await readFile(log, "utf8")).match(/"event":"task\.error"/g) ?? []).length >= 2, { timeoutMs: 40_000, what: "the retry to fail too" });
+      expect((await status(offline)).tasks.find((t) => t.id === "greet-late")!.error).toMatch(/\(in [2-3]\d s\)/);
+      expect(hooks.requests.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(["error"]);
 
       // The registry comes up; nobody touches the file.
       late = await startLocalRegistry({ port });
       const run = await waitFor(async () => finished(await history(offline, "greet-late"))[0], { timeoutMs: 60_000, what: "greet-late to run after the retry" });
       expect(run.output).toContain("th-fixture-greet 1.0.0");
       expect((await status(offline)).tasks.find((t) => t.id === "greet-late")!.error).toBeNull();
-      expect(await readFile(path.join(offline.root, "logs", "scheduler.log"), "utf8")).toContain("trying to install its dependencies again");
+      expect(await readFile(log, "utf8")).toContain("trying to install its dependencies again");
     } finally {
+      await hooks.close();
       await late?.close();
       await offline.cleanup();
     }

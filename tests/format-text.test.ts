@@ -65,6 +65,10 @@ describe("status as text", () => {
     expect(text).toContain("clock of b:20 is 2.5 s behind the database's");
     // sql.js: the host line is the only host.
     expect(formatStatus(base)).not.toContain("hosts sharing");
+    // A host that joined a fleet before any task file: the others are listed all the same.
+    expect(formatStatus({ ...base, tasks: [], hosts: [{ id: "a:10", hostname: "a", pid: 10, startedAt: "2026-03-01T08:00:00.000Z", lastHeartbeat: "2026-03-01T09:00:00.000Z", running: 0 }] })).toContain(
+      "no tasks yet: add a .ts file to the tasks directory\n\nhosts sharing the ledger (1):",
+    );
   });
 
   it("does not call a task's last run 'never' while the database that holds it cannot be reached", () => {

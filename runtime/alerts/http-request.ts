@@ -39,13 +39,26 @@ export async function httpRequest(url: string, options: HttpRequestOptions, redi
         signal: options.signal,
       },
       (response) => {
+        const status = response.statusCode ?? 0;
+        const location = response.headers.location;
+        // A 2xx or a redirect is all the answer there is to read: a body that comes slowly, or never ends, must not time the request out.
+        if ((status >= 200 && status < 300) || location) {
+          response.destroy();
+          return resolve({ status, text: "", ...(location ? { location } : {}) });
+        }
         let text = "";
         response.setEncoding("utf8");
+        const done = () => resolve({ status, text: text.slice(0, MAX_TEXT) });
         response.on("data", (chunk: string) => {
-          if (text.length < MAX_TEXT) text += chunk;
+          text += chunk;
+          // What an error message quotes, not a whole error page.
+          if (text.length >= MAX_TEXT) {
+            response.destroy();
+            done();
+          }
         });
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, text: text.slice(0, MAX_TEXT), ...(response.headers.location ? { location: response.headers.location } : {}) }));
-        response.on("error", reject);
+        response.on("end", done);
+        response.on("error", () => done());
       },
     );
     request.on("error", reject);

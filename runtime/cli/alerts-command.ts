@@ -23,6 +23,8 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
       });
     } catch (offline) {
       if (!isCode(offline, "ERR_NO_LEDGER")) throw offline;
+      // No ledger yet: no task either.
+      if (options.task !== undefined) throw new Error(`taskhost: no task "${options.task}" in the ledger (no host has run here yet)`);
       rows = [];
     }
   }

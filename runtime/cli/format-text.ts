@@ -50,7 +50,7 @@ export function formatStatus(status: StatusJson): string {
     );
   }
   if (status.tasks.length === 0) {
-    lines.push("no tasks yet: add a .ts file to the tasks directory");
+    lines.push("no tasks yet: add a .ts file to the tasks directory", ...fleetLines(status));
     return lines.join("\n");
   }
   const rows: string[][] = [["TASK", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN"]];

@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   onStoreWarning?: (message: string, code?: string) => void;
   /** Load example tasks whatever the configuration says (`taskhost run example_x`). */
   includeExamples?: boolean;
+  /** Try failed dependency installs again on a timer (a host; a one-off command ends first). Default true. */
+  retryInstalls?: boolean;
   /** Said last, before the logs close (the host's `host.stop` line). */
   farewell?: () => void;
   /** Said first, as soon as the logs are open (the host's configuration warnings). */
@@ -209,6 +211,7 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
     ledger,
     scheduler,
     log,
+    retryInstalls: options.retryInstalls ?? true,
   });
   // Loads stop before the runs are given their grace: npm (in its own process group) must
   // not outlive the runtime, and an inspection cut off says nothing about its task.

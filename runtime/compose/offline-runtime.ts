@@ -36,6 +36,8 @@ export async function withOfflineRuntime<T>(ctx: ProjectContext, options: Offlin
       pid: process.pid,
       // One command: no pool to warm ahead (an unused launcher holds no thread).
       warm: false,
+      // Nothing would be left to try again.
+      retryInstalls: false,
       ledger: { lockWaitMs: OFFLINE_LOCK_WAIT_MS },
       includeExamples: options.includeExamples,
       logLevel: options.quiet ? "warn" : undefined,

@@ -1,6 +1,6 @@
 import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { RunEndInfo, RunEventInfo } from "../scheduler/scheduler-types.ts";
-import type { TaskCatalog, TaskEntry } from "../host/task-catalog.ts";
+import { shownError, type TaskCatalog, type TaskEntry } from "../host/task-catalog.ts";
 import { iso, type RunJson } from "../host/report-shapes.ts";
 
 /** One message of the event stream: `event` is the SSE event name, `data` its JSON. */
@@ -95,7 +95,7 @@ export class DashboardEvents {
 }
 
 function seenOf(entry: TaskEntry, paused: boolean): EntrySeen {
-  return { loaded: entry.loaded, error: entry.error, installing: entry.installing, paused, title: entry.title };
+  return { loaded: entry.loaded, error: shownError(entry), installing: entry.installing, paused, title: entry.title };
 }
 
 function runInfo(info: RunEventInfo) {

@@ -184,7 +184,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.get("/api/alerts", guarded(async (c) => {
     const rawLimit = c.req.query("limit");
     const limit = rawLimit === undefined ? 50 : Number(rawLimit);
-    if (!Number.isInteger(limit) || limit < 1) throw taskhostError("ERR_BAD_REQUEST", `alerts: limit must be a whole number from 1 to 500, got ${JSON.stringify(rawLimit)}`);
+    if (!Number.isInteger(limit) || limit < 1) throw taskhostError("ERR_BAD_REQUEST", `alerts: limit must be a positive whole number (at most 500 are listed), got ${JSON.stringify(rawLimit)}`);
     const taskId = c.req.query("task");
     if (taskId !== undefined) await ops.knownTask(taskId);
     const alerts = (await options.alerting?.listAlerts({ limit: Math.min(limit, 500), taskId })) ?? [];

@@ -13,11 +13,14 @@ export const INSTALL_RETRY_MAX_MS = 30 * 60_000;
 
 /**
  * npm's codes for a registry it could not reach or that failed on its side
- * (`npm error code ECONNREFUSED`, `E503`, `npm error network …`). A 404, a
+ * (`npm error code ECONNREFUSED`, `E503`, `npm error network …`), and a
+ * certificate "not yet valid" or "expired": a machine that boots with its clock
+ * wrong (no RTC) sees those until NTP has set it. A 404, a
  * version that does not exist (ETARGET) or a conflict (ERESOLVE) stays as it
  * is until the file changes, so it is not retried.
  */
-const TRANSIENT_NPM = /\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EPIPE|E429|E5\d\d)\b|\bnpm error network\b/;
+const TRANSIENT_NPM =
+  /\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EHOSTUNREACH|ENETUNREACH|ENETDOWN|EPIPE|EPROTO|ERR_STREAM_PREMATURE_CLOSE|E408|E429|E5\d\d|CERT_NOT_YET_VALID|CERT_HAS_EXPIRED)\b|\bnpm error network\b/;
 
 /** Whether trying the same install again later may succeed. */
 export function installMayRecover(error: DependencyInstallError): boolean {

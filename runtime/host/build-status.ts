@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isFleetLedger } from "../store/fleet-ledger.ts";
 import type { Ledger, LedgerSnapshot } from "../store/ledger.ts";
 import type { Scheduler } from "../scheduler/scheduler.ts";
-import type { TaskCatalog, TaskEntry } from "./task-catalog.ts";
+import { shownError, type TaskCatalog, type TaskEntry } from "./task-catalog.ts";
 import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { isCode } from "../errors.ts";
@@ -52,7 +52,7 @@ export async function hostStatus(
       title: entry.title,
       file: entry.relFile,
       state: stateOf(entry, scheduler),
-      error: entry.error,
+      error: shownError(entry),
       warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
       isolation: runsAt(entry, defaultIsolation),

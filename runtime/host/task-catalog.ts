@@ -33,6 +33,16 @@ export interface TaskEntry {
   fileIsolation: IsolationLevel | null;
   /** Installs of its dependencies that failed in a row for this text of the file (install-retry.ts). */
   installFailures: number;
+  /** When its failed install is tried again on its own (ms), else null. Kept out of `error`, which stays the same from one failure to the next (one `error` alert). */
+  installRetryAt: number | null;
+}
+
+/** The task's error as status and the dashboard show it: with when its install is tried again. */
+export function shownError(entry: Pick<TaskEntry, "error" | "installRetryAt">): string | null {
+  if (entry.error == null || entry.installRetryAt == null) return entry.error;
+  const seconds = Math.max(0, Math.round((entry.installRetryAt - Date.now()) / 1000));
+  const wait = seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+  return `${entry.error}\ntaskhost tries the install again at ${new Date(entry.installRetryAt).toISOString()} (in ${wait}); changing the file tries it now`;
 }
 
 export interface TaskCatalogOptions {
@@ -45,6 +55,8 @@ export interface TaskCatalogOptions {
   scheduler: Scheduler;
   dependencies: DependencyInstaller;
   log: HostLog;
+  /** Try a failed install again on a timer (install-retry.ts): a host, not a one-off command. Default false. */
+  retryInstalls?: boolean;
 }
 
 export interface TaskCatalogEvents {
@@ -170,6 +182,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       installing: false,
       fileIsolation: null,
       installFailures: 0,
+      installRetryAt: null,
     };
     this.entries.set(id, entry);
     const linked = await symlinkProblem(file);
@@ -184,7 +197,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       return entry;
     }
     const sourceHash = createHash("sha256").update(source).digest("hex");
-    if (!force && sourceHash === entry.sourceHash) return entry;
+    // A save of the same text tries a failed install again (the message says so); else it is no reload.
+    if (!force && sourceHash === entry.sourceHash && entry.installFailures === 0) return entry;
     // This load decides anew whether an install is to be tried again; a new text starts the count over.
     this.cancelInstallRetry(id);
     if (sourceHash !== entry.sourceHash) entry.installFailures = 0;
@@ -219,6 +233,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
       entry.loaded = task;
       entry.error = null;
       entry.installFailures = 0;
+      entry.installRetryAt = null;
       entry.title = task.meta.title;
       for (const warning of task.warnings) options.log.warn({ event: "task.warning", taskId: id }, warning);
       options.log.info(
@@ -234,14 +249,13 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
         options.log.debug({ event: "task.load.cancelled", taskId: id }, `${relFile}: load cut off by the host stopping`);
         return entry;
       }
-      let message = error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
       const installFailure = error instanceof TaskLoadError ? error.installFailure : null;
-      if (installFailure) {
-        entry.installFailures++;
-        // "closed" while the host runs: a reload replaced the installer (dependencies.* changed); its successor tries.
-        const delayMs = this.closed ? null : installFailure.reason === "closed" ? RELOADED_INSTALLER_MS : installRetryDelayMs(installFailure, entry.installFailures);
-        if (delayMs != null) message += `\n${this.retryInstallLater(entry, sourceHash, delayMs)}`;
-      }
+      // "closed" while the host runs: a reload replaced the installer (dependencies.* changed); its successor tries, and it was no failure.
+      const replaced = installFailure?.reason === "closed" && !this.closed;
+      if (installFailure && !replaced) entry.installFailures++;
+      const delayMs = !installFailure || this.closed || !options.retryInstalls ? null : replaced ? RELOADED_INSTALLER_MS : installRetryDelayMs(installFailure, entry.installFailures);
+      entry.installRetryAt = delayMs == null ? null : this.retryInstallLater(entry, sourceHash, delayMs);
       entry.error = message;
       if (error instanceof TaskLoadError && error.title) entry.title = error.title;
       entry.fileIsolation = error instanceof TaskLoadError ? error.isolation : null;
@@ -258,11 +272,12 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
 
   /**
    * Loads the task again in `delayMs` if its text is still `sourceHash` (an install that failed
-   * for the network or the registry, install-retry.ts); says when, for the task's error.
+   * for the network or the registry, install-retry.ts); returns when.
    */
-  private retryInstallLater(entry: TaskEntry, sourceHash: string, delayMs: number): string {
+  private retryInstallLater(entry: TaskEntry, sourceHash: string, delayMs: number): number {
     const timer = setTimeout(() => {
       this.installRetries.delete(entry.id);
+      entry.installRetryAt = null;
       if (this.closed || this.entries.get(entry.id) !== entry || entry.sourceHash !== sourceHash) return;
       this.options.log.info({ event: "task.install_retry", taskId: entry.id, attempt: entry.installFailures + 1 }, `${entry.relFile}: trying to install its dependencies again`);
       this.loadAgain(entry);
@@ -270,9 +285,7 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
     // A host stopping does not wait for it.
     timer.unref();
     this.installRetries.set(entry.id, timer);
-    const seconds = Math.round(delayMs / 1000);
-    const wait = seconds < 120 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
-    return `taskhost tries the install again at ${new Date(Date.now() + delayMs).toISOString()} (in ${wait}); saving the file tries it now`;
+    return Date.now() + delayMs;
   }
 
   /** dependencies.* changed (a registry fixed): tasks whose install failed try again now, with the new installer. */
@@ -292,6 +305,8 @@ export class TaskCatalog extends EventEmitter<TaskCatalogEvents> {
   private cancelInstallRetry(id: string): void {
     clearTimeout(this.installRetries.get(id));
     this.installRetries.delete(id);
+    const entry = this.entries.get(id);
+    if (entry) entry.installRetryAt = null;
   }
 
   /** No more loads of its own (install retries); loads under way finish or are cut off by the installer's close. Memoized. */

@@ -1,3 +1,5 @@
+import { StringDecoder } from "node:string_decoder";
+
 /**
  * The end of what a host wrote on stderr: an uncaught error's stack, or Node's
  * own fatal message, is the best account of a crash there is (the host cannot
@@ -5,14 +7,16 @@
  */
 export class OutputTail {
   private text = "";
+  /** A character split between two chunks is decoded whole. */
+  private readonly decoder = new StringDecoder("utf8");
 
   constructor(
     private readonly maxLines = 12,
     private readonly maxChars = 4000,
   ) {}
 
-  push(chunk: Buffer | string): void {
-    this.text = (this.text + chunk.toString()).slice(-this.maxChars);
+  push(chunk: Buffer): void {
+    this.text = (this.text + this.decoder.write(chunk)).slice(-this.maxChars);
   }
 
   /** The last lines written (not blank), oldest first; "" when nothing was. */

@@ -11,6 +11,9 @@ import { lastCrashEnv, type LastCrash } from "./last-crash.ts";
 import { OutputTail } from "./output-tail.ts";
 import { guardBrokenPipe, writeUnlessBroken } from "../logging/broken-pipe.ts";
 
+/** How long after a host's exit its stderr may still bring lines for the crash's account. */
+const STDERR_DRAIN_MS = 500;
+
 /** Signals closer together than this are one request (see onSignal). */
 export const SIGNAL_ECHO_MS = 300;
 
@@ -139,10 +142,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       });
       const failed = (message: string, gaveUp: boolean) =>
         writeStartFailure(ctx.files.dataDir, { at: Date.now(), hostPid, message: reason ?? message, gaveUp });
+      const exited = child;
+      const closed = new Promise<void>((resolve) => exited.once("close", () => resolve()));
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child!.once("exit", (c, s) => resolve({ code: c, signal: s })),
+        exited.once("exit", (c, s) => resolve({ code: c, signal: s })),
       );
       child = null;
+      // Its last words on stderr may still be in the pipe at "exit": wait for it to close, briefly
+      // (a process a task started may hold it open).
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STDERR_DRAIN_MS))]);
       if (stopping || code === EXIT_STOPPED) {
         note(`taskhost: the host stopped; supervisor ${process.pid} exits`);
         return killedNow ? 130 : 0;
