@@ -148,9 +148,6 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
         exited.once("exit", (c, s) => resolve({ code: c, signal: s })),
       );
       child = null;
-      // Its last words on stderr may still be in the pipe at "exit": wait for it to close, briefly
-      // (a process a task started may hold it open).
-      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STDERR_DRAIN_MS))]);
       if (stopping || code === EXIT_STOPPED) {
         note(`taskhost: the host stopped; supervisor ${process.pid} exits`);
         return killedNow ? 130 : 0;
@@ -168,6 +165,9 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       const ranMs = Date.now() - started;
       const delay = policy.afterCrash(ranMs);
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      // A crash's last words on stderr may still be in the pipe at "exit": wait for it to close, briefly
+      // (esbuild's service or a process a task started may hold it open). Only here: a stop must not wait.
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, STDERR_DRAIN_MS))]);
       const lastWords = stderrTail.lines();
       lastCrash = { at: Date.now(), error: `the host ${how} after ${Math.round(ranMs / 1000)} s${lastWords ? `; the last it wrote on stderr:\n${lastWords}` : ""}` };
       failed(lastCrash.error, delay == null);
