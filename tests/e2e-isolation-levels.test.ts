@@ -43,7 +43,7 @@ const FAULTS: Fault[] = [
     body: "const keep: number[][] = []; for (;;) keep.push(new Array(100_000).fill(Math.random()));",
     frontmatter: { memory_limit: 48, timeout: 30 },
     status: "failure",
-    error: /^the run exceeded its memory_limit of 48 MB and was stopped$/,
+    error: /^the run exceeded its memory_limit of 48 MB on its heap and was stopped; if it needs more, raise memory_limit in the task's frontmatter$/,
   },
 ];
 

@@ -88,7 +88,7 @@ const FAULTS: Fault[] = [
     timeoutSec: 60,
     expect: (o) => {
       expect(o.status).toBe("failure");
-      expect(o.error).toBe("the run exceeded its memory_limit of 48 MB and was stopped");
+      expect(o.error).toBe("the run exceeded its memory_limit of 48 MB on its heap and was stopped; if it needs more, raise memory_limit in the task's frontmatter");
     },
   },
   {

@@ -53,6 +53,11 @@ export function occupiedBytes(report: RunMemoryReport): number {
   return report.heapTotal + report.external;
 }
 
+/** Why a run ended when V8 could not grow its heap within its memory_limit (the worker's heap limit), and what to do. */
+export function heapOverrunMessage(memoryLimitMb: number): string {
+  return `the run exceeded its memory_limit of ${memoryLimitMb} MB on its heap and was stopped; if it needs more, raise memory_limit in the task's frontmatter`;
+}
+
 /** Why a run must stop for its memory, or null while it is within its limit. */
 export function runMemoryProblem(report: RunMemoryReport, limitBytes: number): string | null {
   if (heldBytes(report) <= limitBytes) return null;

@@ -11,6 +11,7 @@ import { WorkerHandle, type WorkerEnd, type WorkerSpawn } from "./worker-handle.
 import { watchRunChildren, type RunChildren } from "./end-run-children.ts";
 import { newRunOverFlag } from "./run-children.ts";
 import { watchRunMemory } from "./watch-run-memory.ts";
+import { heapOverrunMessage } from "./run-memory-book.ts";
 
 type Status = RunOutcome["status"];
 
@@ -128,7 +129,7 @@ export function launchWorkerRun(worker: WorkerSpawn, request: RunRequest, sink: 
 
   const onEnd = (end: WorkerEnd): void => {
     if (end.kind === "error" && end.error.code === "ERR_WORKER_OUT_OF_MEMORY") {
-      settle("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`);
+      settle("failure", heapOverrunMessage(request.memoryLimitMb));
     } else if (end.kind === "error") settle(forced?.status ?? "failure", end.error.stack ?? end.error.message);
     else if (forced) settle(forced.status, forced.reason);
     else settle("failure", `the task ended its thread with process.exit(${end.code}) before finishing`);

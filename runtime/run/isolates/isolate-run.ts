@@ -19,6 +19,7 @@ import type { IsolatePool } from "./isolate-pool.ts";
 import type { GroupSpec } from "./isolate-pool-options.ts";
 import type { IsolateTenant, IsolateWorker } from "./isolate-worker.ts";
 import { trackRunMemory, type RunMemoryWatch } from "../watch-run-memory.ts";
+import { heapOverrunMessage } from "../run-memory-book.ts";
 
 export interface IsolateRunOptions {
   pool: IsolatePool;
@@ -228,7 +229,7 @@ export function launchIsolateRun(options: IsolateRunOptions): IsolateLaunchedRun
         return options.onDisplaced ? options.onDisplaced() : void acquireAndLoad(false);
       }
       if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") {
-        finish("failure", `the run exceeded its memory_limit of ${request.memoryLimitMb} MB and was stopped`, true);
+        finish("failure", heapOverrunMessage(request.memoryLimitMb), true);
       } else if (forced) finish(forced.status, forced.reason, true);
       else if (error) finish("failure", error.stack ?? error.message, true);
       else finish("failure", `the task ended its thread with process.exit(${code}) before finishing`, true);
