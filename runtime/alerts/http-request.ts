@@ -72,3 +72,11 @@ export async function httpRequest(url: string, options: HttpRequestOptions, redi
   }
   return { status: answer.status, text: answer.text };
 }
+
+/** Why a request got no answer: timed out, cancelled (the host stopping), or the socket's error code. */
+export function requestFailure(error: unknown, timeout: AbortSignal, timeoutMs: number): string {
+  if (timeout.aborted) return `no answer within ${timeoutMs / 1000}s`;
+  const e = error as { name?: string; code?: string; message?: string };
+  if (e?.name === "AbortError") return "cancelled (the host is stopping)";
+  return e?.code ?? e?.message ?? String(error);
+}

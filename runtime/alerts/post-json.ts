@@ -1,4 +1,4 @@
-import { httpRequest, type HttpAnswer } from "./http-request.ts";
+import { httpRequest, requestFailure, type HttpAnswer } from "./http-request.ts";
 
 /** How long one POST may take before it counts as failed (and is retried). */
 export const POST_TIMEOUT_MS = 10_000;
@@ -23,14 +23,6 @@ export async function postJson(url: string, body: string, headers: Record<string
   if (answer.status >= 200 && answer.status < 300) return;
   const text = answer.text.slice(0, 200);
   throw new Error(`POST ${redact(url)}: HTTP ${answer.status}${text ? `: ${text}` : ""}`);
-}
-
-/** Why a request got no answer: timed out, cancelled (the host stopping), or the socket's error code. */
-export function requestFailure(error: unknown, timeout: AbortSignal, timeoutMs: number): string {
-  if (timeout.aborted) return `no answer within ${timeoutMs / 1000}s`;
-  const e = error as { name?: string; code?: string; message?: string };
-  if (e?.name === "AbortError") return "cancelled (the host is stopping)";
-  return e?.code ?? e?.message ?? String(error);
 }
 
 /** Slack and many webhooks carry their token in the path: logs show only the origin. */

@@ -1,6 +1,6 @@
 import type { HostLog } from "../scheduler/scheduler-types.ts";
-import { httpRequest } from "./http-request.ts";
-import { redact, requestFailure } from "./post-json.ts";
+import { httpRequest, requestFailure } from "./http-request.ts";
+import { redact } from "./post-json.ts";
 
 const PING_TIMEOUT_MS = 10_000;
 /** A ping is worth a couple of quick retries, not a queue: the next one is due soon anyway. */
