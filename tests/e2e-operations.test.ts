@@ -94,6 +94,19 @@ describe("operations commands against a running host and a stopped one", () => {
     expect(text.stdout).toContain("killed by SIGKILL");
   });
 
+  it("a host killed while it stops is not reported as a clean stop", async () => {
+    await project.writeTask("slow.ts", taskSource({ schedule: "every(1).seconds", body: "await new Promise((r) => setTimeout(r, 30_000));" }));
+    const host = await project.start();
+    const hostPid = await host.hostPid();
+    await waitFor(async () => (await history(project, "slow")).some((r) => r.status === "running"), { what: "a run in flight" });
+    // A graceful stop gives the run its grace; the host dies meanwhile.
+    process.kill(host.pid, "SIGTERM");
+    await waitFor(() => host.output().includes("stopping"), { what: "the stop to begin" });
+    process.kill(hostPid, "SIGKILL");
+    expect(await host.exited).toBe(1);
+    expect(host.output()).toContain("taskhost: the host was killed by SIGKILL while stopping");
+  });
+
   it("Ctrl-C (SIGINT) to the supervisor: the host stops with grace and says it received SIGINT", async () => {
     await project.writeTask("slow.ts", taskSource({ schedule: "every(1).hours", body: "" }));
     const host = await project.start();

@@ -149,6 +149,11 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       );
       child = null;
       if (stopping || code === EXIT_STOPPED) {
+        // A host that died while it stopped (a signal, a crash) did not finish its stop: say so, and do not report success.
+        if (!killedNow && (signal != null || (code !== EXIT_STOPPED && code !== EXIT_RESTART))) {
+          say(`taskhost: the host ${signal ? `was killed by ${signal}` : `exited with code ${code}`} while stopping; runs in flight may not have been recorded as ended (see logs/errors.log)`);
+          return 1;
+        }
         note(`taskhost: the host stopped; supervisor ${process.pid} exits`);
         return killedNow ? 130 : 0;
       }
