@@ -1,7 +1,7 @@
 import { callHost, ERR_NO_HOST } from "./control-client.ts";
 import type { CliContext } from "./cli-context.ts";
 import type { AlertRow } from "../store/ledger.ts";
-import { withLedger } from "./offline-ledger.ts";
+import { ledgerTask, withLedger } from "./offline-ledger.ts";
 import { isCode } from "../errors.ts";
 import { alertJson } from "../alerts/alert-json.ts";
 import { localTime, machineZone } from "./format-text.ts";
@@ -18,7 +18,7 @@ export async function alertsCommand(ctx: CliContext, options: { json: boolean; l
     if ((error as { code?: string }).code !== ERR_NO_HOST) throw error;
     try {
       rows = await withLedger(ctx, false, async (ledger) => {
-        if (options.task !== undefined && !(await ledger.getTask(options.task))) throw new Error(`taskhost: no task "${options.task}" in the ledger (see \`taskhost status\`)`);
+        if (options.task !== undefined) await ledgerTask(ledger, options.task);
         return ledger.listAlerts({ limit: options.limit, taskId: options.task });
       });
     } catch (offline) {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { taskhostError } from "../errors.ts";
-import type { Ledger } from "../store/ledger.ts";
+import type { Ledger, TaskRow } from "../store/ledger.ts";
 import { openLedger } from "../store/open-ledger.ts";
 import { acquireHostLock, runningHostPid } from "../host/host-lock.ts";
 import type { CliContext } from "./cli-context.ts";
@@ -49,4 +49,11 @@ export async function withLedger<T>(ctx: CliContext, write: boolean, fn: (ledger
   } finally {
     await lock?.release();
   }
+}
+
+/** The ledger's row of a task (also one whose file is gone); throws naming it when the ledger has none. */
+export async function ledgerTask(ledger: Ledger, taskId: string): Promise<TaskRow> {
+  const row = await ledger.getTask(taskId);
+  if (!row) throw new Error(`taskhost: no task "${taskId}" in the ledger (see \`taskhost status\`)`);
+  return row;
 }

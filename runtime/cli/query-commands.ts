@@ -1,6 +1,6 @@
 import { ERR_NO_HOST } from "./control-client.ts";
 import { askHost } from "./ask-host.ts";
-import { withLedger } from "./offline-ledger.ts";
+import { ledgerTask, withLedger } from "./offline-ledger.ts";
 import { formatHistory, formatStatus } from "./format-text.ts";
 import { warnConfigProblem, type CliContext } from "./cli-context.ts";
 import { ledgerStatus } from "../host/build-status.ts";
@@ -50,7 +50,7 @@ export async function historyCommand(ctx: CliContext, task: string, limit: numbe
   const runs = (
     await viaHost<RunJson[]>(ctx, "history", { task, limit: ask }, () =>
       withLedger(ctx, false, async (ledger) => {
-        if (!(await ledger.getTask(task))) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+        await ledgerTask(ledger, task);
         return (await ledger.listRuns(task, { limit: ask })).map(runJson);
       }),
     )
@@ -74,8 +74,7 @@ export async function runCommand(ctx: CliContext, target: string, json: boolean)
 export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {
   const { changed, enabled } = await viaHost<{ changed?: boolean; enabled?: boolean }>(ctx, paused ? "pause" : "resume", { task }, () =>
     withLedger(ctx, true, async (ledger) => {
-      const row = await ledger.getTask(task);
-      if (!row) throw new Error(`taskhost: no task "${task}" in the ledger (see \`taskhost status\`)`);
+      const row = await ledgerTask(ledger, task);
       if (!(await ledger.setPaused(task, paused))) return { changed: false, enabled: row.enabled };
       // Resuming starts afresh from now, as with a host: forget the stale next runs so the
       // next host computes them from its start instead of catching up what was paused.

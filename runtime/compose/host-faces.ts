@@ -75,12 +75,13 @@ export async function openHostFaces(runtime: Runtime, options: HostFacesOptions)
     )), { projectRoot: runtime.config.projectRoot, unknownChannels: alerting.unknownChannels(), channels: alerting.channels().map((c) => c.name) }),
     alerts: { channels: alerting.channels() },
   });
+  const ops = hostOperations({ catalog, scheduler, ledger });
   const handlers = {
     ...controlHandlers({ pid: options.pid, catalog, scheduler, ledger, status, stop: options.stop }),
     ...backfillHandlers(backfills),
     alerts: async (params: Record<string, unknown>) => {
       const taskId = typeof params.task === "string" ? params.task : undefined;
-      if (taskId !== undefined) await hostOperations({ catalog, scheduler, ledger }).knownTask(taskId);
+      if (taskId !== undefined) await ops.knownTask(taskId);
       return alerting.listAlerts({ limit: typeof params.limit === "number" ? params.limit : 50, taskId });
     },
   };
