@@ -67,6 +67,7 @@ export {
   type SqlJsStatic,
 } from "./sqlite.ts";
 export { toXlsx, type XlsxOptions } from "./xlsx.ts";
+export { toPdf, type PdfOptions } from "./pdf.ts";
 export { writeFileAtomic } from "./atomic-write.ts";
 export { errorMessage, errorWithStack, sleep } from "./errors.ts";
 export { resolveHostModule } from "./host-modules.ts";

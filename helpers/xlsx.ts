@@ -1,4 +1,5 @@
 import type * as ExcelJS from "exceljs";
+import { cellText } from "./cell-text.ts";
 import { requireHostModule } from "./host-modules.ts";
 
 export interface XlsxOptions {
@@ -36,8 +37,4 @@ function cellValue(value: unknown): ExcelJS.CellValue {
   if (typeof value === "bigint") return Number(value);
   if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
   return JSON.stringify(value);
-}
-
-function cellText(value: unknown): string {
-  return value == null ? "" : value instanceof Date ? value.toISOString() : String(value);
 }

@@ -1,14 +1,14 @@
 /*
 ---
 title: "Database Report"
-description: "Every weekday morning: queries a database, writes the result as .xlsx and CSV to data/reports/, and e-mails both."
+description: "Every weekday morning: queries a database, writes the result as .xlsx, PDF and CSV to data/reports/, and e-mails them."
 timeout: 120
 retry_count: 1
 retry_delay: 300
 ---
 */
 // The DB Query Scheduler's job, end to end: a query, its rows as an Excel
-// workbook and a CSV, e-mailed as attachments.
+// workbook, a PDF and a CSV, e-mailed as attachments.
 //
 // Settings, all optional, in config/example_database_report.yaml:
 //   database: data/example_sales.db      # a SQLite file (relative to the project)
@@ -34,6 +34,7 @@ import {
   saveSqliteDatabase,
   sendEmail,
   toCsv,
+  toPdf,
   toXlsx,
   writeFileAtomic,
   type Database,
@@ -60,9 +61,12 @@ export default class DatabaseReport {
     const columns = Object.keys(rows[0] ?? { region: 0, product: 0, orders: 0, revenue: 0 });
     const csv = toCsv(rows, columns);
     const xlsx = await toXlsx(rows, { columns, sheet: `Since ${since}` });
+    const title = getConfigValue("subject", CONFIG, "Sales report");
+    const pdf = await toPdf(rows, { columns, title, subtitle: `Last ${days} days, since ${since} (${rows.length} rows)` });
     const base = path.join(reports, `sales-${stamp}`);
     writeFileAtomic(`${base}.csv`, csv);
     writeFileAtomic(`${base}.xlsx`, xlsx);
+    writeFileAtomic(`${base}.pdf`, pdf);
     const totals = rows.reduce<{ orders: number; revenue: number }>(
       (t, r) => ({ orders: t.orders + Number(r.orders ?? 0), revenue: t.revenue + Number(r.revenue ?? 0) }),
       { orders: 0, revenue: 0 },
@@ -84,10 +88,11 @@ export default class DatabaseReport {
     } else {
       const sent = await sendEmail({
         to,
-        subject: `${getConfigValue("subject", CONFIG, "Sales report")} ${stamp}`,
+        subject: `${title} ${stamp}`,
         text: summary,
         attachments: [
           { filename: `sales-${stamp}.xlsx`, content: xlsx, contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+          { filename: `sales-${stamp}.pdf`, content: pdf, contentType: "application/pdf" },
           { filename: `sales-${stamp}.csv`, content: csv, contentType: "text/csv" },
         ],
       });

@@ -9,6 +9,7 @@ import { waitFor } from "./support/wait-for.ts";
 import { skipPostgres, startPostgres, type TestPostgres } from "./support/pg-cluster.ts";
 import pg from "pg";
 import type { RunJson } from "../runtime/host/report-shapes.ts";
+import { pageLines, readPdf } from "./support/read-pdf.ts";
 
 /**
  * The e-mail side of a real host, against a real SMTP server (smtp-server):
@@ -50,7 +51,7 @@ describe("e-mail: the database report and alert e-mails", () => {
     expect(mail.text).toMatch(/^Nightly export \(nightly#start\) failed: Error: export server said 500/);
   });
 
-  it("the report task queries, writes .xlsx and CSV, and mails both; the workbook holds the query's rows", async () => {
+  it("the report task queries, writes .xlsx, PDF and CSV, and mails them; each holds the query's rows", async () => {
     const result = await project.cli(["run", "example_database_report", "--json"]);
     const run = JSON.parse(result.stdout) as RunJson;
     expect(run.error).toBeNull();
@@ -62,7 +63,11 @@ describe("e-mail: the database report and alert e-mails", () => {
     expect(mail.from?.text).toBe("taskhost@example.com");
     expect(mail.text).toMatch(/Last 30 days \(since \d{4}-\d{2}-\d{2}\): \d+ orders, revenue [\d.]+\./);
     const names = mail.attachments.map((a) => a.filename);
-    expect(names).toEqual([expect.stringMatching(/^sales-\d{4}-\d{2}-\d{2}\.xlsx$/), expect.stringMatching(/^sales-\d{4}-\d{2}-\d{2}\.csv$/)]);
+    expect(names).toEqual([
+      expect.stringMatching(/^sales-\d{4}-\d{2}-\d{2}\.xlsx$/),
+      expect.stringMatching(/^sales-\d{4}-\d{2}-\d{2}\.pdf$/),
+      expect.stringMatching(/^sales-\d{4}-\d{2}-\d{2}\.csv$/),
+    ]);
 
     // Open the attachment as Excel would, and read its rows back.
     const workbook = new ExcelJS.Workbook();
@@ -78,14 +83,21 @@ describe("e-mail: the database report and alert e-mails", () => {
       expect(typeof row[3]).toBe("number");
     }
     // The same rows as the CSV attachment, and as the file written to data/reports/.
-    const csv = mail.attachments[1]!.content.toString("utf8").trim().split("\r\n").map((l) => l.split(","));
+    const csv = mail.attachments[2]!.content.toString("utf8").trim().split("\r\n").map((l) => l.split(","));
     expect(csv.map((r) => r.join(","))).toEqual(cells.map((r) => r.join(",")));
+    // And as PDF.js reads the PDF: the title, then the same rows in the same order.
+    const pdf = await readPdf(mail.attachments[1]!.content);
+    expect(pdf.title).toBe("Weekly sales");
+    const lines = pdf.pages.flatMap((page) => pageLines(page.texts));
+    expect(lines.slice(0, 2)).toEqual(["Weekly sales", expect.stringMatching(/^Last 30 days, since \d{4}-\d{2}-\d{2} \(16 rows\)$/)]);
+    expect(lines.slice(2, 19)).toEqual(cells.map((r) => r.join(" ")));
     const orders = cells.slice(1).reduce((n, r) => n + (r[2] as number), 0);
     expect(orders).toBe(600); // 30 days x 20 sales
     const written = (await readdir(path.join(project.root, "data", "reports"))).sort();
     expect(written.some((f) => f.endsWith(".xlsx"))).toBe(true);
     const csvFile = written.find((f) => f.endsWith(".csv"))!;
-    expect(await readFile(path.join(project.root, "data", "reports", csvFile), "utf8")).toBe(mail.attachments[1]!.content.toString("utf8"));
+    expect(await readFile(path.join(project.root, "data", "reports", csvFile), "utf8")).toBe(mail.attachments[2]!.content.toString("utf8"));
+    expect(written.some((f) => f.endsWith(".pdf"))).toBe(true);
   });
 });
 
@@ -124,7 +136,7 @@ describe.skipIf(skipPostgres)("e-mail: the database report from PostgreSQL", () 
     await server?.stop();
   });
 
-  it("queries PostgreSQL with pg and mails the rows as .xlsx and CSV", async () => {
+  it("queries PostgreSQL with pg and mails the rows as .xlsx, PDF and CSV", async () => {
     const run = JSON.parse((await project.cli(["run", "example_database_report", "--json"])).stdout) as RunJson;
     expect(run.error).toBeNull();
     expect(run.status).toBe("success");
@@ -138,6 +150,7 @@ describe.skipIf(skipPostgres)("e-mail: the database report from PostgreSQL", () 
       ["acme", 1, 120.5],
       ["globex", 1, 99.99],
     ]);
-    expect(mail.attachments[1]!.content.toString("utf8")).toBe("customer,orders,revenue\r\nacme,1,120.5\r\nglobex,1,99.99\r\n");
+    expect(pageLines((await readPdf(mail.attachments[1]!.content)).pages[0]!.texts).slice(2, 5)).toEqual(["customer orders revenue", "acme 1 120.5", "globex 1 99.99"]);
+    expect(mail.attachments[2]!.content.toString("utf8")).toBe("customer,orders,revenue\r\nacme,1,120.5\r\nglobex,1,99.99\r\n");
   });
 });
