@@ -7,6 +7,8 @@ import type { BrowserContext, Page } from "playwright-core";
 import { startDashboardHost, TOKEN, type DashboardHost } from "./support/dashboard-host.ts";
 import { REPO } from "./support/temp-project.ts";
 import { launchChromium, skipBrowser } from "./support/chromium.ts";
+import { readHostLog } from "./support/host-log.ts";
+import { waitFor } from "./support/wait-for.ts";
 
 describe.skipIf(skipBrowser)("the dashboard page in Chromium", () => {
   let d: DashboardHost;
@@ -131,5 +133,29 @@ describe.skipIf(skipBrowser)("the dashboard page in Chromium", () => {
       for (const name of ["dashboard.png", "dashboard-task.png"]) await copyFile(path.join(data, name), path.resolve(REPO, keep, name));
     }
     expect(existsSync(path.join(data, "dashboard.png"))).toBe(true);
+  });
+  it("after a crash, every page says how the previous host ended (status's lastCrash)", async () => {
+    const crashed = await d.host.hostPid();
+    process.kill(crashed, "SIGKILL");
+    // The new host's dashboard, on a port of its own (port: 0): its dashboard.start line is the last.
+    const base = await waitFor(
+      async () => {
+        const starts = (await readHostLog(d.project.root)).split("\n").filter((line) => line.includes('"dashboard.start"'));
+        return starts.length >= 2 ? (JSON.parse(starts.at(-1)!) as { url: string }).url.replace(/\/$/, "") : null;
+      },
+      { timeoutMs: 20_000, what: "the restarted host's dashboard" },
+    );
+    await page.goto(base);
+    await page.locator("#token, article.task-row").first().waitFor();
+    if (await page.locator("#token").isVisible()) {
+      await page.fill("#token", TOKEN);
+      await page.click("button[type=submit]");
+    }
+    const note = page.locator("details.crash-note");
+    await note.waitFor();
+    expect(await note.locator("summary").textContent()).toMatch(/^The host crashed at .+ and was restarted by the supervisor: the host was killed by SIGKILL after \d+ s/);
+    expect(await note.getAttribute("open")).toBeNull();
+    await page.goto(`${base}/#/task/ticker`);
+    await page.locator("details.crash-note").waitFor();
   });
 });

@@ -119,7 +119,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     "/timeline": page("Timeline · taskhost", "/timeline.js", "app-body.html"),
     "/backfill": page("Backfill · taskhost", "/backfill.js", "app-body.html"),
   };
-  const modules = Object.fromEntries(["dom.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js", "backfill.js"].map((name) => [name, asset(name)]));
+  const modules = Object.fromEntries(["dom.js", "host-banners.js", "task-form.js", "new-task.js", "edit-task.js", "timeline.js", "backfill.js"].map((name) => [name, asset(name)]));
   const send = (c: Context, page: { body: string; type: string }) =>
     c.body(page.body, 200, { "Content-Type": page.type, "Cache-Control": "no-cache" });
 

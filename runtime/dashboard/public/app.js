@@ -2,6 +2,7 @@
 // (/api/...), kept live by the event stream (/api/events). Every text goes into
 // the page as a text node, never as HTML.
 import { api, badge, confirmDialog, durationOf, fmtDateTime, fmtDuration, fmtSpan, fmtTime, h, logout, svg, taskHash, taskPath, toast } from "./dom.js";
+import { hostBanners } from "./host-banners.js";
 
 const state = {
   status: null, // GET /api/status: { host, tasks }
@@ -309,16 +310,7 @@ function render() {
     view.append(h("p", { class: "muted" }, "Loading…"));
     return;
   }
-  const bad = state.status.host?.configError;
-  if (bad) {
-    // Loud on every page: edits to the file do nothing until it is fixed.
-    view.append(h("div", { class: "panel config-banner", role: "alert" },
-      h("b", {}, `${bad.file} is invalid`),
-      ` since ${fmtTime(bad.since)}: the host runs on the last good configuration`,
-      bad.lastGoodSavedAt ? ` (saved ${fmtTime(bad.lastGoodSavedAt)})` : "",
-      " until it is fixed.",
-      h("pre", { class: "error-text err" }, bad.error)));
-  }
+  view.append(...hostBanners(state.status.host));
   const taskId = state.view.taskId;
   if (taskId == null) {
     document.title = "taskhost";
