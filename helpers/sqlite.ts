@@ -4,6 +4,7 @@ import type { BindParams, Database, SqlJsStatic } from "sql.js";
 import { getProjectRoot } from "./project-root.ts";
 import { requireHostModule, resolveHostModule } from "./host-modules.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
+import { defaultColumns } from "./report-values.ts";
 
 export type { BindParams, Database, SqlJsStatic } from "sql.js";
 
@@ -84,13 +85,13 @@ export function queryRows(db: Database, sql: string, params?: BindParams): Row[]
 
 /**
  * Rows as CSV (RFC 4180: comma-separated, quoted where needed, CRLF line ends),
- * with a header line of the columns (default: the keys of the first row).
+ * with a header line of the columns (default: every key of the rows, in the order they first appear).
  *
  * @example
  * writeFileAtomic("data/reports/sales.csv", toCsv(rows));
  */
 export function toCsv(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
-  const cols = columns ?? Object.keys(rows[0] ?? {});
+  const cols = columns ?? defaultColumns(rows);
   const cell = (value: unknown): string => {
     const text = value == null ? "" : value instanceof Uint8Array ? Buffer.from(value).toString("base64") : String(value);
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -1,9 +1,9 @@
 import type * as ExcelJS from "exceljs";
-import { cellText } from "./cell-text.ts";
+import { cellText, defaultColumns } from "./report-values.ts";
 import { requireHostModule } from "./host-modules.ts";
 
 export interface XlsxOptions {
-  /** Column order and header row; default the keys of the first row. */
+  /** Column order and header row; default every key of the rows, in the order they first appear. */
   columns?: readonly string[];
   /** Worksheet name; default "Sheet1". */
   sheet?: string;
@@ -21,7 +21,7 @@ export interface XlsxOptions {
  */
 export async function toXlsx(rows: readonly Record<string, unknown>[], options: XlsxOptions = {}): Promise<Buffer> {
   const { Workbook } = requireHostModule<typeof ExcelJS>("exceljs");
-  const columns = options.columns ?? Object.keys(rows[0] ?? {});
+  const columns = options.columns ?? defaultColumns(rows);
   const workbook = new Workbook();
   workbook.creator = "taskhost";
   const sheet = workbook.addWorksheet(options.sheet ?? "Sheet1", { views: [{ state: "frozen", ySplit: 1 }] });

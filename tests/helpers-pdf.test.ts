@@ -1,7 +1,8 @@
-import { copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { toPdf } from "../helpers/index.ts";
+import ExcelJS from "exceljs";
+import { toCsv, toPdf, toXlsx } from "../helpers/index.ts";
 import { useTempRoot } from "./fixtures/helpers/project-env.ts";
 import { pageLines, readPdf } from "./support/read-pdf.ts";
 import { REPO } from "./support/temp-project.ts";
@@ -80,7 +81,7 @@ describe("toPdf", () => {
 
   it("a character Roboto lacks is an error naming it, its row and column, and the font option; given a font that has it, it is in the report", async () => {
     const rows = [{ region: "north", trend: "up" }, { region: "south", trend: "↓ 4 %" }];
-    await expect(toPdf(rows)).rejects.toThrow(/^taskhost helpers: toPdf: "↓" \(U\+2193, in row 2, column "trend"\) is not in the font Roboto.*give toPdf a TrueType font that has it: \{ font: \{ normal: ".+" \} \}$/);
+    await expect(toPdf(rows)).rejects.toThrow(/^taskhost helpers: toPdf: "↓" \(U\+2193, in rows\[1\], column "trend"\) is not in the font Roboto.*give toPdf a TrueType font that has it: \{ font: \{ normal: ".+" \} \}$/);
     await expect(toPdf([{ "東京": 1 }])).rejects.toThrow(/"東" \(U\+6771, in the column name "東京"\)/);
 
     await mkdir(path.join(env.root, "fonts"));
@@ -90,5 +91,49 @@ describe("toPdf", () => {
     expect(pdf.toString("latin1")).toMatch(/\/BaseFont \/[A-Z]{6}\+LiberationSans/);
 
     await expect(toPdf(rows, { font: { normal: "fonts/missing.ttf" } })).rejects.toThrow(/font\.normal was not found: .*fonts\/missing\.ttf/);
+    await writeFile(path.join(env.root, "fonts", "notes.txt"), "not a font");
+    await expect(toPdf(rows, { font: { normal: "fonts/notes.txt" } })).rejects.toThrow(/font\.normal \(.*notes\.txt\) is not a TrueType or OpenType font: /);
+    await expect(toPdf(rows, { font: { normal: "fonts" } })).rejects.toThrow(/font\.normal is not a file: /);
+    await expect(toPdf(rows, { font: { normal: "" } })).rejects.toThrow(/font\.normal must be the path of a \.ttf or \.otf file/);
+    await expect(toPdf(rows, { font: { normal: "fonts/sans.ttf", bold: "fonts/none.ttf" } })).rejects.toThrow(/font\.bold was not found/);
+  });
+
+  /** Every piece of text lies within the page's margins (36 pt), left and right. */
+  const insideMargins = (page: { width: number; texts: Array<{ str: string; x: number; width: number }> }) =>
+    page.texts.filter((t) => t.x < 35.5 || t.x + t.width > page.width - 35.5).map((t) => `${t.str} at ${Math.round(t.x)}..${Math.round(t.x + t.width)}`);
+
+  it("nothing runs off the page: long unbroken values break, wide tables shrink their type, a row taller than a page goes on over the next", async () => {
+    const url = `https://example.com/${"segment".repeat(40)}?q=1`;
+    const hash = "f".repeat(71);
+    const tall = Array.from({ length: 3000 }, (_, i) => `w${i}`).join(" ");
+    const rows = [
+      { day: new Date("2026-12-01T00:00:00Z"), who: "ada.lovelace@example.com", link: url, hash, meta: { region: "north", tags: ["a", "b"] }, amount: 12.5 },
+      { day: new Date("2026-12-02T00:00:00Z"), who: "grace.hopper@example.com", link: "short", hash: tall, meta: null, amount: 7 },
+      { day: new Date("2026-12-03T00:00:00Z"), who: "after", link: "last", hash: "row", meta: null, amount: 1 },
+    ];
+    const read = await readPdf(await toPdf(rows));
+    expect(read.pages.length).toBeGreaterThan(1);
+    for (const page of read.pages) expect(insideMargins(page)).toEqual([]);
+    const all = read.pages.map((p) => p.texts.map((t) => t.str).join("")).join("").replace(/\s+/g, "");
+    for (const value of [url, hash, "w0w1w2", "w2998w2999", '{"region":"north","tags":["a","b"]}', "after"]) expect(all).toContain(value.replace(/\s+/g, ""));
+    expect(all.indexOf("w2999")).toBeLessThan(all.indexOf("after"));
+
+    const wide = [Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`measurement_${i}`, Math.round(1234567.891 * (i + 1) * 100) / 100]))];
+    const landscape = (await readPdf(await toPdf(wide))).pages[0]!;
+    expect(insideMargins(landscape)).toEqual([]);
+    expect(pageLines(landscape.texts).join(" ")).toContain("measurement_13");
+
+    const tooMany = [Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`c${i}`, "a value in words"]))];
+    await expect(toPdf(tooMany)).rejects.toThrow(/40 columns do not fit across a landscape A4 page even at 6 pt; choose fewer with `columns`/);
+  });
+
+  it("every key of the rows is a column, in the order keys first appear (toCsv and toXlsx too); an invalid Date prints as such", async () => {
+    const lines = pageLines((await readPdf(await toPdf([{ a: 1 }, { a: 2, b: "late key" }, { c: new Date(Number.NaN) }]))).pages[0]!.texts);
+    expect(lines.slice(0, 4)).toEqual(["a b c", "1", "2 late key", "Invalid Date"]);
+    // The same columns in toCsv and toXlsx.
+    expect(toCsv([{ a: 1 }, { a: 2, b: "late key" }])).toBe("a,b\r\n1,\r\n2,late key\r\n");
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load((await toXlsx([{ a: 1 }, { b: 2 }])) as unknown as ArrayBuffer);
+    expect(workbook.worksheets[0]!.getRow(1).values).toEqual([undefined, "a", "b"]);
   });
 });
