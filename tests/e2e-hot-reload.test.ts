@@ -47,6 +47,11 @@ describe("hot reload of task files", () => {
     await waitFor(async () => finished(await history(project, "live")).some((r) => Date.parse(r.startedAt!) > brokenAt && r.output.includes("version two")), {
       what: "version two to keep running while the file is broken",
     });
+    // `taskhost run` runs that version too, and says so: its success is not the edit's.
+    const manual = await project.cli(["run", "live"]);
+    expect(manual.code).toBe(0);
+    expect(manual.stdout).toContain("version two");
+    expect(manual.stderr).toMatch(/note: tasks\/live\.ts does not load now, so this ran the previous version, which the host keeps until the file is fixed:\n {2}.*tasks\/live\.ts:\d+:\d+/);
 
     // Fix it: the error clears.
     await writeFile(file, taskSource({ schedule: "every(2).seconds", body: 'ctx.log.info("version four");' }));
