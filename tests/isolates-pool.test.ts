@@ -12,6 +12,7 @@ import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { SATURATED_GROW_AFTER_MS, type GroupSpec } from "../runtime/run/isolates/isolate-pool-options.ts";
 import { IsolatePool } from "../runtime/run/isolates/isolate-pool.ts";
+import { REST_IDLE_MS } from "../runtime/run/isolates/upcoming-runs.ts";
 import { PACKAGE_DIR } from "../runtime/runtime-paths.ts";
 
 const THREAD = taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(String(threadId));');
@@ -150,6 +151,25 @@ it("retires idle workers of both levels", async () => {
     await threadOf(kit.run(launcher, thread, { isolation: "task", task: "thread" }));
     expect(launcher.workers().task).toBe(1);
     await waitFor(() => launcher.workers().context + launcher.workers().task === 0, { what: "idle workers retired" });
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("rests the core workers between boundaries a minute apart, and keeps them between boundaries seconds apart", async () => {
+  // The default idle time (90 s) would keep every worker through this test: only resting retires them.
+  const launcher = kit.launcher({ coreWorkers: 2 });
+  try {
+    const now = Date.now();
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now, nextOccurrence: now + 5_000 }));
+    await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 1_000));
+    expect(launcher.workers().context).toBeGreaterThan(0);
+    // Now the next run expected is the sparse task's, a minute off, once the frequent one's has passed.
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "sparse", scheduledFor: now, nextOccurrence: now + 60_000 }));
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now + 5_000 }));
+    await waitFor(() => launcher.workers().context === 0, { timeoutMs: REST_IDLE_MS + 5_000, what: "the core workers to rest" });
+    // The next boundary's run boots one again.
+    expect(Number((await threadOf(kit.run(launcher, thread, { isolation: "context", task: "sparse", scheduledFor: now + 60_000, nextOccurrence: now + 120_000 }))))).toBeGreaterThan(0);
   } finally {
     await launcher.close();
   }

@@ -1,6 +1,7 @@
 /** What the isolate pool (isolate-pool.ts) is given, and its measured budgets. */
 import type { IsolateMode } from "./isolate-protocol.ts";
 import type { TaskPaths } from "../task-paths.ts";
+import { REST_IDLE_MS } from "./upcoming-runs.ts";
 
 /**
  * Measured (3,000 runs of one task in one worker, each leaving a 10,000-item
@@ -45,6 +46,19 @@ export interface IsolatePoolOptions {
   /** When a worker is worn out; default RECYCLE_RUNS and RECYCLE_HEAP_GROWTH. */
   recycle?: { runs: number; heapGrowthBytes: number };
   onLate(message: string): void;
+  /** Whether a `context` group's core workers may rest (retire soon after a burst): its next runs are far off (upcoming-runs.ts). */
+  mayRest?(groupKey: string): boolean;
   /** Whether the host's threads saturate the cores (tests give their own); default this process's CPU. */
   coreLoad?: { sample(): void; saturated(): boolean };
+}
+
+/**
+ * How long a worker that fell idle waits before it retires: a `context` worker
+ * beyond the core count soon (SURPLUS_IDLE_MS); a core worker after REST_IDLE_MS
+ * when its group's next runs are far off (mayRest), else after idleMs.
+ */
+export function idleTimeMs(spec: GroupSpec, beyondCore: boolean, options: Pick<IsolatePoolOptions, "idleMs" | "mayRest">): { ms: number; resting: boolean } {
+  if (spec.mode === "task") return { ms: options.idleMs.task, resting: false };
+  if (beyondCore) return { ms: options.idleMs.surplus ?? SURPLUS_IDLE_MS, resting: false };
+  return options.mayRest?.(spec.key) ? { ms: REST_IDLE_MS, resting: true } : { ms: options.idleMs.context, resting: false };
 }

@@ -26,13 +26,15 @@
  * then waits for a core, and a boot would take one; run-holds.ts), or when the
  * launcher asks ahead of a boundary (warmAhead: the runs of tasks due every few
  * seconds start together), and those extra workers retire soon after they fall
- * idle.
+ * idle. The core workers themselves rest between boundaries a minute or more
+ * apart (upcoming-runs.ts).
  */
 import { availableParallelism } from "node:os";
 import { taskhostError } from "../../errors.ts";
 import { IsolateWorker } from "./isolate-worker.ts";
 import { RunHolds } from "./run-holds.ts";
-import { RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
+import { IdleTimers } from "./idle-timers.ts";
+import { idleTimeMs, RECYCLE_HEAP_GROWTH, RECYCLE_RUNS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 import { laneDepth } from "../../scheduler/run-lanes.ts";
 
 export interface WorkerCounts {
@@ -63,14 +65,12 @@ interface Group {
 export class IsolatePool {
   private readonly groups = new Map<string, Group>();
   private readonly groupOf = new Map<IsolateWorker, Group>();
-  private readonly idleTimers = new Map<IsolateWorker, NodeJS.Timeout>();
+  private readonly idleTimers = new IdleTimers<IsolateWorker>((worker) => void this.retire(worker));
   private readonly taskKeys = new Map<string, string>();
   private contextWorkers = 0;
   private taskWorkers = 0;
   /** availableParallelism() + 1, asked once. */
   private cores: number | undefined;
-  /** When each idle worker went idle (the least recently used task worker goes first). */
-  private readonly idleSince = new Map<IsolateWorker, number>();
   /** When each worker now serving a run was handed out. */
   private readonly holds: RunHolds;
   /** Each acquire's waiter, by the caller's token (due()). */
@@ -235,7 +235,7 @@ export class IsolatePool {
       const worker = this.takeIdle(group) ?? (this.mayGrow(group) ? this.boot(group) : null);
       // Otherwise the next release, or a run found to last (run-holds.ts), serves it.
       if (!worker) return;
-      this.clearIdle(worker);
+      this.idleTimers.clear(worker);
       const waiter = group.waiters.shift();
       // Served meanwhile (a worker's end can serve waiters): this worker waits idle for the next.
       if (!waiter) {
@@ -258,7 +258,7 @@ export class IsolatePool {
         continue;
       }
       group.waiters.splice(i, 1);
-      this.clearIdle(worker);
+      this.idleTimers.clear(worker);
       if (!waiter.ahead) this.handOut(group, worker);
       waiter.resolve(worker);
     }
@@ -327,10 +327,7 @@ export class IsolatePool {
       void this.retire(other.idle.shift()!, false);
     }
     if (spec.mode === "task" && this.taskWorkers >= this.options.maxTaskWorkers) {
-      let oldest: IsolateWorker | null = null;
-      for (const [worker, since] of this.idleSince) {
-        if (this.groupOf.get(worker)?.spec.mode === "task" && (oldest === null || since < this.idleSince.get(oldest)!)) oldest = worker;
-      }
+      const oldest = this.idleTimers.oldest((worker) => this.groupOf.get(worker)?.spec.mode === "task");
       if (oldest) void this.retire(oldest, false);
     }
     const worker = new IsolateWorker({
@@ -358,19 +355,10 @@ export class IsolatePool {
       return waiter.resolve(worker);
     }
     group.idle.push(worker);
-    this.idleSince.set(worker, performance.now());
-    const surplus = group.spec.mode === "context" && group.size > this.coreWorkers();
-    const idleMs = surplus ? (this.options.idleMs.surplus ?? SURPLUS_IDLE_MS) : this.options.idleMs[group.spec.mode];
-    this.idleTimers.set(
-      worker,
-      setTimeout(() => void this.retire(worker), idleMs).unref(),
-    );
-  }
-
-  private clearIdle(worker: IsolateWorker): void {
-    this.idleSince.delete(worker);
-    clearTimeout(this.idleTimers.get(worker));
-    this.idleTimers.delete(worker);
+    const { ms, resting } = idleTimeMs(group.spec, group.size > this.coreWorkers(), this.options);
+    // A group that rests rests whole: its other idle workers' times were for runs that came more often.
+    if (resting) this.idleTimers.hasten(group.idle, ms);
+    this.idleTimers.arm(worker, ms);
   }
 
   /** `serve`: whoever waits may have the freed slot (not when it is freed for a boot of the caller's). */
@@ -379,7 +367,7 @@ export class IsolatePool {
     const group = this.groupOf.get(worker);
     if (group) {
       this.groupOf.delete(worker);
-      this.clearIdle(worker);
+      this.idleTimers.clear(worker);
       const at = group.idle.indexOf(worker);
       if (at >= 0) group.idle.splice(at, 1);
       group.size--;

@@ -18,6 +18,7 @@ import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 import { launchIsolateRun, type IsolateLaunchedRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
+import { UpcomingRuns } from "./upcoming-runs.ts";
 import { launchWorkerRun } from "../worker-run.ts";
 import type { IsolateToolchain } from "./isolate-entry-file.ts";
 import type { TaskPaths } from "../task-paths.ts";
@@ -80,6 +81,7 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly warned = new Set<string>();
   /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
   private readonly frequentRuns = new Map<string, number>();
+  private readonly upcoming = new UpcomingRuns();
   /** Each task's bundle and its file URL (URL parsing is ~40 µs, and a burst has a run per task). */
   private readonly bundleUrls = new Map<string, { bundlePath: string; url: string }>();
   private closing: Promise<void> | null = null;
@@ -94,6 +96,7 @@ export class IsolatingLauncher implements RunLauncher {
       ...(options.recycle ? { recycle: options.recycle } : {}),
       ...(options.coreWorkers ? { coreWorkers: options.coreWorkers } : {}),
       ...(options.coreLoad ? { coreLoad: options.coreLoad } : {}),
+      mayRest: (key) => this.upcoming.mayRest(key),
       onLate: (message) => options.log?.(message),
     });
   }
@@ -110,6 +113,7 @@ export class IsolatingLauncher implements RunLauncher {
     // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
     const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
+    if (group && (request.trigger === "schedule" || request.trigger === "catch-up")) this.upcoming.note(group.key, request.scheduleId, request.nextOccurrence);
     // Filled in once the run is made (its displacement callback reads it).
     const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null, awaitingWorker: [] };
     const isolate =
@@ -258,6 +262,7 @@ export class IsolatingLauncher implements RunLauncher {
 
   forgetTask(taskId: string): void {
     this.leadTimes.forget(taskId);
+    this.upcoming.forgetTask(taskId);
     this.bundleUrls.delete(taskId);
   }
 
