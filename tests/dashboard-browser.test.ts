@@ -134,6 +134,14 @@ describe.skipIf(skipBrowser)("the dashboard page in Chromium", () => {
     }
     expect(existsSync(path.join(data, "dashboard.png"))).toBe(true);
   });
+  it("shows a manual task's last run, which no schedule holds", async () => {
+    await d.project.writeTask("adhoc.ts", 'import type { TaskContext } from "taskhost";\nexport default async function (ctx: TaskContext) {\n  ctx.log.info("by hand");\n}\n');
+    await expect.poll(() => row("adhoc").locator(".state").textContent(), { timeout: 15_000 }).toBe("manual");
+    expect(await row("adhoc").locator(".last-cell").textContent()).toMatch(/never$/);
+    await fetch(`${d.base}/api/tasks/adhoc/run?wait=1`, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` } });
+    await expect.poll(() => row("adhoc").locator(".last-cell").textContent(), { timeout: 15_000 }).toContain("success");
+  });
+
   it("after a crash, every page says how the previous host ended (status's lastCrash)", async () => {
     const crashed = await d.host.hostPid();
     process.kill(crashed, "SIGKILL");

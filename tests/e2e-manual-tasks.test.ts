@@ -70,7 +70,12 @@ describe("files with no schedule, and load warnings", () => {
     }
 
     const text = await project.cli(["status"]);
-    expect(text.stdout).toMatch(/^plain +manual +none \(taskhost run\)/m);
+    // Its last run is its newest (no schedule's shows it); one never run says so.
+    expect(text.stdout).toMatch(/^plain +manual +none \(taskhost run\) +- +success in \d+ ms \(.+\)$/m);
+    const live = new Map((await status(project)).tasks.map((t) => [t.id, t]));
+    expect(live.get("plain")!.lastRun).toMatchObject({ status: "success", error: null });
+    expect(live.get("fails")!.lastRun).toMatchObject({ status: "failure", error: expect.stringMatching(/^Error: nope/) });
+    expect(live.get("typo")!.lastRun).toBeUndefined();
     expect(text.stdout).toContain('warnings for typo:\n  tasks/typo.ts:4: unknown frontmatter field "timout"');
 
     // With no host running, status reads the ledger: a task with no schedule is still manual.
@@ -79,6 +84,7 @@ describe("files with no schedule, and load warnings", () => {
     expect(offline.host.running).toBe(false);
     const states = new Map(offline.tasks.map((t) => [t.id, t.state]));
     expect([states.get("plain"), states.get("undecorated"), states.get("typo")]).toEqual(["manual", "manual", "scheduled"]);
+    expect(offline.tasks.find((t) => t.id === "plain")!.lastRun).toMatchObject({ status: "success" });
     // And the same warnings, read from the files as the next host will load them.
     const offlineWarnings = new Map(offline.tasks.map((t) => [t.id, t.warnings]));
     for (const id of ["plain", "undecorated", "typo"]) expect(offlineWarnings.get(id), id).toEqual(tasks.get(id)!.warnings);

@@ -1,4 +1,4 @@
-import type { RunJson, StatusJson } from "../host/report-shapes.ts";
+import type { LastRunJson, RunJson, StatusJson } from "../host/report-shapes.ts";
 import { resolveZone } from "../schedule/resolve-zone.ts";
 
 /** Plain-text renderings of the JSON shapes, for people at a terminal. */
@@ -54,14 +54,18 @@ export function formatStatus(status: StatusJson): string {
     return lines.join("\n");
   }
   const rows: string[][] = [["TASK", "STATE", "SCHEDULE", "NEXT RUN", "LAST RUN"]];
+  const lastText = (run: LastRunJson | null | undefined, zone?: string) =>
+    run
+      ? `${run.status}${run.startedAt && run.finishedAt ? ` in ${duration(Date.parse(run.finishedAt) - Date.parse(run.startedAt))}` : ""} (${zonedTime(run.scheduledFor, zone)})`
+      : db?.state === "unreachable"
+        ? "unknown"
+        : "never";
   for (const task of status.tasks) {
-    if (task.schedules.length === 0) rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", "-"]);
+    if (task.schedules.length === 0) {
+      rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", task.lastRun !== undefined ? lastText(task.lastRun) : "-"]);
+    }
     task.schedules.forEach((s, i) => {
-      const last = s.lastRun
-        ? `${s.lastRun.status}${s.lastRun.startedAt && s.lastRun.finishedAt ? ` in ${duration(Date.parse(s.lastRun.finishedAt) - Date.parse(s.lastRun.startedAt))}` : ""} (${zonedTime(s.lastRun.scheduledFor, s.zone)})`
-        : db?.state === "unreachable"
-          ? "unknown"
-          : "never";
+      const last = lastText(s.lastRun, s.zone);
       // A paused or disabled task keeps its stored next run, but nothing runs then.
       const next = task.state === "paused" || task.state === "disabled" ? `- (${task.state})` : zonedTime(s.nextRun, s.zone);
       rows.push([i === 0 ? task.id : "", i === 0 ? task.state : "", `${schedulesLabel(task.schedules.length, s.id)}${s.spec}`, next, last]);

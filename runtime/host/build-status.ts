@@ -6,7 +6,7 @@ import { shownError, type TaskCatalog, type TaskEntry } from "./task-catalog.ts"
 import { scriptBundlePath } from "../task-file/bundle-task.ts";
 import { hostsJson, type HostStatusJson } from "./fleet-status.ts";
 import { isCode } from "../errors.ts";
-import { iso, lastRunJson, type DatabaseWaitJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
+import { iso, lastRunJson, type DatabaseWaitJson, type LastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 import { ianaZoneName } from "../schedule/resolve-zone.ts";
 
 /** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
@@ -56,9 +56,15 @@ export async function hostStatus(
       warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
       isolation: runsAt(entry, defaultIsolation),
+      ...(snapshot && entry.loaded?.schedules.length === 0 ? { lastRun: await newestRun(ledger, entry.id) } : {}),
     });
   }
   return { host, tasks, hosts: snapshot ? await hostsOf(ledger, snapshot) : [] };
+}
+
+/** A manual task's last run: its newest (a scheduled task's are per schedule, from the snapshot). */
+async function newestRun(ledger: Ledger, taskId: string): Promise<LastRunJson | null> {
+  return lastRunJson((await ledger.listRuns(taskId, { limit: 1 }))[0]);
 }
 
 /** The hosts of the snapshot, with their clock skew where the ledger measures it (a fleet's). */
@@ -116,6 +122,7 @@ export async function ledgerStatus(
       warnings: facts?.warnings ?? [],
       schedules,
       ...(facts ? { isolation: facts.isolation } : {}),
+      ...(state === "manual" ? { lastRun: await newestRun(ledger, task.id) } : {}),
     });
   }
   return { host: { running: false, pid: null, uptimeSec: null, rssMb: null, restarts: 0 }, tasks, hosts: await hostsOf(ledger, snapshot) };

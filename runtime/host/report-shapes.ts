@@ -54,6 +54,8 @@ export interface TaskJson {
   schedules: ScheduleJson[];
   /** Where its runs execute (contract §9): its frontmatter's, else scheduler.isolation (with no host running: as its file and the config say now). */
   isolation?: "context" | "task" | "worker";
+  /** A task with no schedule (`manual`): its newest run, which no schedule's lastRun shows (absent: the ledger was not read). */
+  lastRun?: LastRunJson | null;
 }
 
 export interface HostJson {

@@ -78,7 +78,8 @@ function actionButtons(task, { small = true } = {}) {
 // ---- the task list ---------------------------------------------------------
 
 function lastRunOf(task) {
-  let last = null;
+  // A task with no schedule (manual) has its own: no schedule's shows it.
+  let last = task.lastRun ?? null;
   for (const s of task.schedules) if (s.lastRun && (!last || (s.lastRun.startedAt || "") > (last.startedAt || ""))) last = s.lastRun;
   return last;
 }
