@@ -12,7 +12,8 @@ import { IsolateKit, taskSource } from "./support/isolate-kit.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { SATURATED_GROW_AFTER_MS, type GroupSpec } from "../runtime/run/isolates/isolate-pool-options.ts";
 import { IsolatePool } from "../runtime/run/isolates/isolate-pool.ts";
-import { REST_IDLE_MS } from "../runtime/run/isolates/upcoming-runs.ts";
+import { REST_IDLE_MS } from "../runtime/run/isolates/isolate-pool-options.ts";
+import { WAKE_AHEAD_MS } from "../runtime/run/isolates/upcoming-runs.ts";
 import { PACKAGE_DIR } from "../runtime/runtime-paths.ts";
 
 const THREAD = taskSource('const { threadId } = await import("node:worker_threads");\nctx.log.info(String(threadId));');
@@ -156,20 +157,23 @@ it("retires idle workers of both levels", async () => {
   }
 }, 60_000);
 
-it("rests the core workers between boundaries a minute apart, and keeps them between boundaries seconds apart", async () => {
-  // The default idle time (90 s) would keep every worker through this test: only resting retires them.
-  const launcher = kit.launcher({ coreWorkers: 2 });
+it("rests the core workers between sparse boundaries and boots them again ahead of the next; keeps them between frequent ones", async () => {
+  // Boundaries 6 s or more apart count as sparse here (45 s in a host). The default idle time (90 s) would keep every worker through this test.
+  const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
   try {
     const now = Date.now();
-    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now, nextOccurrence: now + 5_000 }));
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now, nextOccurrence: now + 3_000 }));
     await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 1_000));
     expect(launcher.workers().context).toBeGreaterThan(0);
-    // Now the next run expected is the sparse task's, a minute off, once the frequent one's has passed.
-    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "sparse", scheduledFor: now, nextOccurrence: now + 60_000 }));
-    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now + 5_000 }));
+    // Now the next run expected is the sparse task's, 12 s off (the frequent one's schedule ended).
+    const next = Date.now() + 12_000;
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "sparse", scheduledFor: now, nextOccurrence: next }));
+    await threadOf(kit.run(launcher, thread, { isolation: "context", task: "often", scheduledFor: now + 3_000 }));
     await waitFor(() => launcher.workers().context === 0, { timeoutMs: REST_IDLE_MS + 5_000, what: "the core workers to rest" });
-    // The next boundary's run boots one again.
-    expect(Number((await threadOf(kit.run(launcher, thread, { isolation: "context", task: "sparse", scheduledFor: now + 60_000, nextOccurrence: now + 120_000 }))))).toBeGreaterThan(0);
+    // Booted again WAKE_AHEAD_MS before that run, not by it.
+    await waitFor(() => launcher.workers().idleUp === 2, { timeoutMs: 15_000, what: "the core workers booted ahead of the next run" });
+    expect(Date.now()).toBeLessThan(next);
+    expect(Date.now()).toBeGreaterThan(next - WAKE_AHEAD_MS - 1_000);
   } finally {
     await launcher.close();
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { REST_GAP_MS, REST_IDLE_MS, UpcomingRuns } from "../runtime/run/isolates/upcoming-runs.ts";
-import { idleTimeMs, SURPLUS_IDLE_MS } from "../runtime/run/isolates/isolate-pool-options.ts";
+import { REST_GAP_MS, UpcomingRuns, WAKE_AHEAD_MS } from "../runtime/run/isolates/upcoming-runs.ts";
+import { idleTimeMs, REST_IDLE_MS, SURPLUS_IDLE_MS } from "../runtime/run/isolates/isolate-pool-options.ts";
+import { IdleTimers } from "../runtime/run/isolates/idle-timers.ts";
 
 const T0 = Date.parse("2026-12-01T10:00:00Z");
 
@@ -36,6 +37,40 @@ describe("UpcomingRuns (whether a context group's core workers may rest)", () =>
     upcoming.note("g", "soon#run", now + 1_000);
     upcoming.forgetTask("soon");
     expect(upcoming.mayRest("g")).toBe(true);
+  });
+});
+
+describe("UpcomingRuns.wakeAt", () => {
+  it("is WAKE_AHEAD_MS before the next run of a group that may rest, null otherwise", () => {
+    const upcoming = new UpcomingRuns(() => T0);
+    expect(upcoming.wakeAt("g")).toBeNull();
+    upcoming.note("g", "a#start", T0 + 60_000);
+    expect(upcoming.wakeAt("g")).toBe(T0 + 60_000 - WAKE_AHEAD_MS);
+    upcoming.note("g", "b#start", T0 + 10_000);
+    expect(upcoming.wakeAt("g")).toBeNull();
+  });
+});
+
+describe("IdleTimers", () => {
+  it("retires an idle worker when its time is up; hasten brings a later time forward, never a sooner one back", async () => {
+    const retired: string[] = [];
+    // As the pool does: an expired worker retires, which clears it.
+    const timers: IdleTimers<string> = new IdleTimers<string>((worker) => {
+      retired.push(worker);
+      timers.clear(worker);
+    });
+    timers.arm("late", 60_000);
+    timers.arm("soon", 50);
+    timers.hasten(["late", "soon"], 200);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(retired).toEqual(["soon"]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(retired).toEqual(["soon", "late"]);
+    timers.arm("handed-out", 50);
+    timers.clear("handed-out");
+    expect(timers.oldest(() => true)).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(retired).toEqual(["soon", "late"]);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 export class IdleTimers<W> {
   private readonly since = new Map<W, number>();
-  private readonly timers = new Map<W, NodeJS.Timeout>();
+  private readonly timers = new Map<W, { timer: NodeJS.Timeout; at: number }>();
 
   constructor(private readonly expire: (worker: W) => void) {}
 
@@ -14,14 +14,17 @@ export class IdleTimers<W> {
     this.setTimer(worker, ms);
   }
 
-  /** These idle workers retire `ms` from now (their group rests: the times they were given were for a cadence that is over). */
+  /** These idle workers retire within `ms` from now (their group rests: the times they were given were for a cadence that is over). */
   hasten(workers: Iterable<W>, ms: number): void {
-    for (const worker of workers) if (this.timers.has(worker)) this.setTimer(worker, ms);
+    for (const worker of workers) {
+      const armed = this.timers.get(worker);
+      if (armed && armed.at > performance.now() + ms) this.setTimer(worker, ms);
+    }
   }
 
   clear(worker: W): void {
     this.since.delete(worker);
-    clearTimeout(this.timers.get(worker));
+    clearTimeout(this.timers.get(worker)?.timer);
     this.timers.delete(worker);
   }
 
@@ -33,7 +36,7 @@ export class IdleTimers<W> {
   }
 
   private setTimer(worker: W, ms: number): void {
-    clearTimeout(this.timers.get(worker));
-    this.timers.set(worker, setTimeout(() => this.expire(worker), ms).unref());
+    clearTimeout(this.timers.get(worker)?.timer);
+    this.timers.set(worker, { timer: setTimeout(() => this.expire(worker), ms).unref(), at: performance.now() + ms });
   }
 }

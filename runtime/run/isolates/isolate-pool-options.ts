@@ -1,7 +1,6 @@
 /** What the isolate pool (isolate-pool.ts) is given, and its measured budgets. */
 import type { IsolateMode } from "./isolate-protocol.ts";
 import type { TaskPaths } from "../task-paths.ts";
-import { REST_IDLE_MS } from "./upcoming-runs.ts";
 
 /**
  * Measured (3,000 runs of one task in one worker, each leaving a 10,000-item
@@ -17,6 +16,8 @@ export const RECYCLE_HEAP_GROWTH = 64 * 1024 * 1024;
 
 /** Idle time after which a `context` worker beyond the core count retires. */
 export const SURPLUS_IDLE_MS = 10_000;
+/** Idle time after which a core `context` worker of a group that may rest retires (a retry or a late run may follow a burst). */
+export const REST_IDLE_MS = 2_000;
 /** How long every worker of a group must have been busy before one more is started beyond its core count. */
 export const GROW_AFTER_MS = 40;
 /** The same while the host's own threads saturate the cores (core-load.ts): a run held that long is not just waiting for a core. */

@@ -31,8 +31,10 @@ export interface IsolatingLauncherOptions {
   /** Where the project is, for task code (task-paths.ts). */
   paths: TaskPaths;
   maxConcurrentRuns: number;
-  /** Idle time before a warm worker retires; defaults 90 s (`context`, longer than a minute's cadence) and 5 min (`task`). */
+  /** Idle time before a warm worker retires; defaults 90 s (`context`; 2 s after a burst when its next runs are far off: upcoming-runs.ts) and 5 min (`task`). */
   idleMs?: { context: number; task: number };
+  /** How far off a group's next runs must be for its core workers to rest (tests); default REST_GAP_MS, 45 s. */
+  restGapMs?: number;
   /** `context` workers per memory limit started without waiting; default cores + 1. */
   coreWorkers?: number;
   /** When a pool worker is replaced (tests); default after 2,000 runs or 64 MB of heap growth. */
@@ -81,12 +83,15 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly warned = new Set<string>();
   /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
   private readonly frequentRuns = new Map<string, number>();
-  private readonly upcoming = new UpcomingRuns();
+  private readonly upcoming: UpcomingRuns;
+  /** Per resting group, the timer that boots its core workers ahead of its next run. */
+  private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
   /** Each task's bundle and its file URL (URL parsing is ~40 µs, and a burst has a run per task). */
   private readonly bundleUrls = new Map<string, { bundlePath: string; url: string }>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: IsolatingLauncherOptions) {
+    this.upcoming = new UpcomingRuns(Date.now, options.restGapMs);
     this.pool = new IsolatePool({
       entryFile: options.isolates.entryFile,
       apiScript: options.isolates.apiScript,
@@ -111,9 +116,10 @@ export class IsolatingLauncher implements RunLauncher {
     let launchedAt = performance.now();
     const isolation = this.effectiveIsolation(request);
     // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
-    const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
-    if (group && (request.trigger === "schedule" || request.trigger === "catch-up")) this.upcoming.note(group.key, request.scheduleId, request.nextOccurrence);
+    // Before warmFor: the pool judges whether this group may rest on this run's schedule too.
+    if (group && (request.trigger === "schedule" || request.trigger === "catch-up")) this.noteUpcoming(group, request);
+    const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     // Filled in once the run is made (its displacement callback reads it).
     const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null, awaitingWorker: [] };
     const isolate =
@@ -241,6 +247,24 @@ export class IsolatingLauncher implements RunLauncher {
     return true;
   }
 
+  /**
+   * A scheduled `context` run's next occurrence, for whether its group may rest; a group that may
+   * gets a wake timer that boots its core workers again ahead of its next run (upcoming-runs.ts).
+   */
+  private noteUpcoming(group: GroupSpec, request: RunRequest): void {
+    this.upcoming.note(group.key, request.scheduleId, request.nextOccurrence);
+    clearTimeout(this.wakeTimers.get(group.key));
+    const wakeAt = this.upcoming.wakeAt(group.key);
+    if (wakeAt === null) return void this.wakeTimers.delete(group.key);
+    this.wakeTimers.set(
+      group.key,
+      setTimeout(() => {
+        this.wakeTimers.delete(group.key);
+        if (!this.closing) this.pool.warm(group);
+      }, wakeAt - Date.now()).unref(),
+    );
+  }
+
   /** A run counted by warmFor no longer needs its worker once it is over. */
   private countDownWhenOver(request: RunRequest, run: LaunchedRun): void {
     const { key } = contextGroup(request.memoryLimitMb);
@@ -273,6 +297,7 @@ export class IsolatingLauncher implements RunLauncher {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const timer of this.wakeTimers.values()) clearTimeout(timer);
       for (const run of this.live) run.stop("interrupted", "the host is stopping", 0);
       await Promise.all([...this.live].map((run) => run.outcome));
       await this.pool.close();

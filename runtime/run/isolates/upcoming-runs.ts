@@ -2,18 +2,22 @@
  * When the next `context` run of each memory-limit group is expected, from the
  * next occurrences of the scheduled runs launched so far: the pool's core
  * workers stay warm between boundaries a few seconds apart, and rest (retire,
- * giving their ~8 MB each back) between boundaries a minute or more apart, to
- * be booted again ahead of the next one (the scheduler's lead covers the boot).
+ * giving their ~8.5 MB each back) between boundaries a minute or more apart, to
+ * be booted again WAKE_AHEAD_MS before the next one (the launcher's wake timer).
  *
- * Measured (100 tasks due every minute, host alone, 2 cores): resting takes the
- * host's mean RSS from 136 to 114 MB for ~0.45 % of a core in boots; a
- * boundary's start lag is unchanged (p99 14 ms).
+ * Measured (`npm run bench`, idle, 100 tasks due every minute, host alone, 2
+ * cores): resting takes the host's mean RSS from 128 to 110 MB for ~0.2 % of a
+ * core in boots.
  */
 
 /** Boundaries at least this far apart let the core workers rest in between. */
 export const REST_GAP_MS = 45_000;
-/** How long a core worker stays idle after a burst before it rests (a retry or a late run may follow). */
-export const REST_IDLE_MS = 2_000;
+/**
+ * How long before a rested group's next run its core workers boot again: a boot
+ * takes 50-150 ms of wall time on 2 cores, more on a loaded machine, and the
+ * runs due load into the booted workers ahead of their instant.
+ */
+export const WAKE_AHEAD_MS = 1_000;
 /** An occurrence this far past without a newer one noted is forgotten (a paused or removed task). */
 const STALE_MS = 5_000;
 
@@ -21,7 +25,11 @@ export class UpcomingRuns {
   /** group key -> schedule id -> its next occurrence (epoch ms). */
   private readonly byGroup = new Map<string, Map<string, number>>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** REST_GAP_MS; tests give a shorter one. */
+    private readonly restGapMs = REST_GAP_MS,
+  ) {}
 
   /** A scheduled run was launched: its schedule's next occurrence. */
   note(groupKey: string, scheduleId: string, nextOccurrence: number | null | undefined): void {
@@ -41,19 +49,34 @@ export class UpcomingRuns {
     }
   }
 
-  /**
-   * Whether the group's workers may rest now: its next expected run is at least
-   * REST_GAP_MS away. False when nothing is known (no scheduled run launched yet).
-   */
-  mayRest(groupKey: string): boolean {
+  /** The group's next expected run (epoch ms), null when none is known. */
+  nextAt(groupKey: string): number | null {
     const schedules = this.byGroup.get(groupKey);
-    if (!schedules || schedules.size === 0) return false;
+    if (!schedules) return null;
     const now = this.now();
     let next = Infinity;
     for (const [id, at] of schedules) {
       if (at < now - STALE_MS) schedules.delete(id);
       else next = Math.min(next, at);
     }
-    return next !== Infinity && next - now >= REST_GAP_MS;
+    return next === Infinity ? null : next;
+  }
+
+  /**
+   * Whether the group's workers may rest now: its next expected run is at least
+   * REST_GAP_MS away. False when nothing is known (no scheduled run launched yet).
+   */
+  mayRest(groupKey: string): boolean {
+    const next = this.nextAt(groupKey);
+    return next !== null && next - this.now() >= this.restGapMs;
+  }
+
+  /**
+   * When to boot a resting group's core workers again: WAKE_AHEAD_MS before its
+   * next expected run (null: none known, or too soon to rest at all).
+   */
+  wakeAt(groupKey: string): number | null {
+    const next = this.nextAt(groupKey);
+    return next !== null && next - this.now() >= this.restGapMs ? next - WAKE_AHEAD_MS : null;
   }
 }
