@@ -67,18 +67,22 @@ export async function toPdf(rows: readonly Record<string, unknown>[], options: P
   for (const { text, where, isBold } of textsOf(options, body, columns)) checkFontHas(isBold ? bold : regular, text, where, fontLabel);
 
   const numeric = columns.map((c) => rows.some((r) => r[c] != null) && rows.every((r) => r[c] == null || typeof r[c] === "number" || typeof r[c] === "bigint"));
-  const measures = columns.map((_, i) => ({
-    numeric: numeric[i]!,
-    natural: Math.max(...body.map((cells, row) => lineWidth(row === 0 ? bold : regular, cells[i]!))),
-  }));
+  const measures = columns.map((_, i) => {
+    // A loop, not Math.max(...): a spread of 100,000s of rows overflows the stack.
+    let natural = 0;
+    for (const [row, cells] of body.entries()) natural = Math.max(natural, lineWidth(row === 0 ? bold : regular, cells[i]!));
+    return { numeric: numeric[i]!, natural };
+  });
   const landscape = options.landscape ?? columns.length > 6;
   const [short, long] = PAGE_SIZES[options.pageSize ?? "A4"];
   const space = (landscape ? long : short) - 2 * MARGIN - GAP * Math.max(0, columns.length - 1);
   const fit = fitColumns(measures, space);
   if (!fit) {
+    const size = options.pageSize ?? "A4";
+    const ways = ["choose fewer with `columns`", ...(landscape ? [] : ["give `landscape: true`"]), ...(size === "A3" ? [] : ["a larger `pageSize` (`A3`)"])];
     throw new Error(
-      `taskhost helpers: toPdf: ${columns.length} columns do not fit across ${landscape ? "a landscape" : "a portrait"} ${options.pageSize ?? "A4"} page even at ${FONT_SIZES.at(-1)} pt; ` +
-        "choose fewer with `columns`, or give `landscape: true` or a larger `pageSize`",
+      `taskhost helpers: toPdf: ${columns.length} columns do not fit across ${landscape ? "a landscape" : "a portrait"} ${size} page even at ${FONT_SIZES.at(-1)} pt; ` +
+        `${ways.slice(0, -1).join(", ")}${ways.length > 1 ? " or " : ""}${ways.at(-1)}`,
     );
   }
   const { fontSize, widths } = fit;

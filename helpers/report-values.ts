@@ -12,6 +12,7 @@ export function cellText(value: unknown): string {
   if (value == null) return "";
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
-  if (typeof value === "object") return JSON.stringify(value);
+  // JSON has no bigint: one inside an object prints as its digits.
+  if (typeof value === "object") return JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
   return String(value);
 }

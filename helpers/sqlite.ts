@@ -4,7 +4,7 @@ import type { BindParams, Database, SqlJsStatic } from "sql.js";
 import { getProjectRoot } from "./project-root.ts";
 import { requireHostModule, resolveHostModule } from "./host-modules.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
-import { defaultColumns } from "./report-values.ts";
+import { cellText, defaultColumns } from "./report-values.ts";
 
 export type { BindParams, Database, SqlJsStatic } from "sql.js";
 
@@ -85,7 +85,8 @@ export function queryRows(db: Database, sql: string, params?: BindParams): Row[]
 
 /**
  * Rows as CSV (RFC 4180: comma-separated, quoted where needed, CRLF line ends),
- * with a header line of the columns (default: every key of the rows, in the order they first appear).
+ * with a header line of the columns (default: every key of the rows, in the order they first appear);
+ * values as in toPdf: dates in ISO-8601, blobs in base64, objects as JSON.
  *
  * @example
  * writeFileAtomic("data/reports/sales.csv", toCsv(rows));
@@ -93,7 +94,7 @@ export function queryRows(db: Database, sql: string, params?: BindParams): Row[]
 export function toCsv(rows: readonly Record<string, unknown>[], columns?: readonly string[]): string {
   const cols = columns ?? defaultColumns(rows);
   const cell = (value: unknown): string => {
-    const text = value == null ? "" : value instanceof Uint8Array ? Buffer.from(value).toString("base64") : String(value);
+    const text = cellText(value);
     return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
   };
   return [cols.map(cell).join(","), ...rows.map((row) => cols.map((c) => cell(row[c])).join(","))].join("\r\n") + "\r\n";

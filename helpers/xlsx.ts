@@ -35,6 +35,5 @@ function cellValue(value: unknown): ExcelJS.CellValue {
   if (value == null) return null;
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean" || value instanceof Date) return value;
   if (typeof value === "bigint") return Number(value);
-  if (value instanceof Uint8Array) return Buffer.from(value).toString("base64");
-  return JSON.stringify(value);
+  return cellText(value);
 }

@@ -25,6 +25,7 @@ import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { repeat, cron, type TaskContext } from "taskhost";
 import {
+  errorMessage,
   getConfigValue,
   getProjectRoot,
   logStructuredData,
@@ -62,11 +63,18 @@ export default class DatabaseReport {
     const csv = toCsv(rows, columns);
     const xlsx = await toXlsx(rows, { columns, sheet: `Since ${since}` });
     const title = getConfigValue("subject", CONFIG, "Sales report");
-    const pdf = await toPdf(rows, { columns, title, subtitle: `Last ${days} days, since ${since} (${rows.length} rows)` });
     const base = path.join(reports, `sales-${stamp}`);
     writeFileAtomic(`${base}.csv`, csv);
     writeFileAtomic(`${base}.xlsx`, xlsx);
-    writeFileAtomic(`${base}.pdf`, pdf);
+    // The PDF last, and not at the others' expense: a value its font lacks (CJK, say) fails it
+    // with a message saying which, and the CSV and workbook are still written and mailed.
+    let pdf: Buffer | null = null;
+    try {
+      pdf = await toPdf(rows, { columns, title, subtitle: `Last ${days} days, since ${since} (${rows.length} rows)` });
+      writeFileAtomic(`${base}.pdf`, pdf);
+    } catch (error) {
+      ctx.log.warn(`no PDF this time: ${errorMessage(error)}`);
+    }
     const totals = rows.reduce<{ orders: number; revenue: number }>(
       (t, r) => ({ orders: t.orders + Number(r.orders ?? 0), revenue: t.revenue + Number(r.revenue ?? 0) }),
       { orders: 0, revenue: 0 },
@@ -92,7 +100,7 @@ export default class DatabaseReport {
         text: summary,
         attachments: [
           { filename: `sales-${stamp}.xlsx`, content: xlsx, contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
-          { filename: `sales-${stamp}.pdf`, content: pdf, contentType: "application/pdf" },
+          ...(pdf ? [{ filename: `sales-${stamp}.pdf`, content: pdf, contentType: "application/pdf" }] : []),
           { filename: `sales-${stamp}.csv`, content: csv, contentType: "text/csv" },
         ],
       });

@@ -99,6 +99,18 @@ describe("e-mail: the database report and alert e-mails", () => {
     expect(await readFile(path.join(project.root, "data", "reports", csvFile), "utf8")).toBe(mail.attachments[2]!.content.toString("utf8"));
     expect(written.some((f) => f.endsWith(".pdf"))).toBe(true);
   });
+  it("a value the PDF's font lacks costs the PDF only: the workbook and CSV are still written and mailed, and the run says why", async () => {
+    await writeFile(
+      path.join(project.root, "config", "example_database_report.yaml"),
+      stringify({ to: ["boss@example.com"], subject: "Tokyo", query: "SELECT '東京' AS city, count(*) AS orders FROM sales WHERE day >= $1" }),
+    );
+    const run = JSON.parse((await project.cli(["run", "example_database_report", "--json"])).stdout) as RunJson;
+    expect(run.status, run.error ?? "").toBe("success");
+    expect(run.output).toMatch(/no PDF this time: taskhost helpers: toPdf: "東" \(U\+6771, in rows\[0\], column "city"\)/);
+    const mail = await waitFor(() => smtp.mails.find((m) => m.subject?.startsWith("Tokyo ")), { what: "the report e-mail" });
+    expect(mail.attachments.map((a) => path.extname(a.filename ?? ""))).toEqual([".xlsx", ".csv"]);
+    expect(mail.attachments[1]!.content.toString("utf8")).toMatch(/^city,orders\r\n東京,\d+\r\n$/);
+  });
 });
 
 /** The same report from PostgreSQL (database_url), on a throwaway cluster where the server binaries exist. */

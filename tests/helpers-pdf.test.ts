@@ -73,10 +73,13 @@ describe("toPdf", () => {
     expect(pageLines(headerOnly.pages[0]!.texts)[0]).toBe("region orders");
   });
 
-  it("dates, blobs and objects as text", async () => {
+  it("dates, blobs and objects as text (toCsv too)", async () => {
     const rows = [{ day: new Date("2026-12-01T07:00:00Z"), blob: new Uint8Array([1, 2, 3]), meta: { a: 1 }, big: 12345678901234567890n, yes: true }];
     const lines = pageLines((await readPdf(await toPdf(rows))).pages[0]!.texts);
     expect(lines[1]).toBe(`2026-12-01T07:00:00.000Z AQID {"a":1} 12345678901234567890 true`);
+    // The same text in a CSV; a bigint inside an object prints as its digits.
+    expect(toCsv(rows)).toBe(`day,blob,meta,big,yes\r\n2026-12-01T07:00:00.000Z,AQID,"{""a"":1}",12345678901234567890,true\r\n`);
+    expect(pageLines((await readPdf(await toPdf([{ meta: { id: 7n } }]))).pages[0]!.texts)[1]).toBe(`{"id":"7"}`);
   });
 
   it("a character Roboto lacks is an error naming it, its row and column, and the font option; given a font that has it, it is in the report", async () => {
@@ -124,7 +127,8 @@ describe("toPdf", () => {
     expect(pageLines(landscape.texts).join(" ")).toContain("measurement_13");
 
     const tooMany = [Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`c${i}`, "a value in words"]))];
-    await expect(toPdf(tooMany)).rejects.toThrow(/40 columns do not fit across a landscape A4 page even at 6 pt; choose fewer with `columns`/);
+    await expect(toPdf(tooMany)).rejects.toThrow(/40 columns do not fit across a landscape A4 page even at 6 pt; choose fewer with `columns` or a larger `pageSize` \(`A3`\)$/);
+    await expect(toPdf(tooMany, { landscape: false, pageSize: "A3" })).rejects.toThrow(/across a portrait A3 page even at 6 pt; choose fewer with `columns` or give `landscape: true`$/);
   });
 
   it("every key of the rows is a column, in the order keys first appear (toCsv and toXlsx too); an invalid Date prints as such", async () => {

@@ -62,7 +62,8 @@ export function formatStatus(status: StatusJson): string {
         : "never";
   for (const task of status.tasks) {
     if (task.schedules.length === 0) {
-      rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", task.lastRun !== undefined ? lastText(task.lastRun) : "-"]);
+      const last = task.lastRun !== undefined ? lastText(task.lastRun) : task.state === "manual" && db?.state === "unreachable" ? "unknown" : "-";
+      rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", last]);
     }
     task.schedules.forEach((s, i) => {
       const last = lastText(s.lastRun, s.zone);

@@ -61,31 +61,24 @@ export async function historyCommand(ctx: CliContext, task: string, limit: numbe
 
 export async function runCommand(ctx: CliContext, target: string, json: boolean): Promise<number> {
   const [task, method] = target.split("#", 2) as [string, string | undefined];
-  let byHost = true;
-  const run = await viaHost<RunJson>(ctx, "run", { task, method }, async () => {
-    byHost = false;
-    return (await import("./run-offline.ts")).runOffline(ctx, task, method);
-  });
+  const { run, previousVersionOf } = await viaHost<{ run: RunJson; previousVersionOf: { file: string; error: string } | null }>(ctx, "run", { task, method }, async () => ({
+    run: await (await import("./run-offline.ts")).runOffline(ctx, task, method),
+    previousVersionOf: null,
+  }));
   if (json) print(JSON.stringify(run, null, 2));
   else {
     if (run.output) process.stdout.write(run.output.endsWith("\n") ? run.output : `${run.output}\n`);
     const took = run.durationMs == null ? "" : ` in ${run.durationMs} ms`;
     process.stderr.write(`${run.scheduleId}: ${run.status}${took}${run.error ? `\n${run.error}` : ""}\n`);
   }
-  if (byHost) await noteIfPreviousVersion(ctx, task);
+  // A host whose task file no longer loads keeps (and runs) the version it had: without this, a
+  // `run` right after a broken save would report that version's success as if the edit had worked.
+  if (previousVersionOf) {
+    process.stderr.write(
+      `note: ${previousVersionOf.file} does not load now, so this ran the previous version, which the host keeps until the file is fixed:\n  ${previousVersionOf.error.split("\n").join("\n  ")}\n`,
+    );
+  }
   return run.status === "success" ? 0 : 1;
-}
-
-/**
- * A host whose task file no longer loads keeps (and runs) the version it had: a
- * `run` right after a broken save would otherwise report that version's success
- * as if the edit had worked.
- */
-async function noteIfPreviousVersion(ctx: CliContext, id: string): Promise<void> {
-  const status = await askHost<StatusJson>(ctx, "status").catch(() => null);
-  const task = status?.tasks.find((t) => t.id === id);
-  if (!task?.error) return;
-  process.stderr.write(`note: ${task.file} does not load now, so this ran the previous version, which the host keeps until the file is fixed:\n  ${task.error.split("\n").join("\n  ")}\n`);
 }
 
 export async function pauseCommand(ctx: CliContext, task: string, paused: boolean): Promise<number> {

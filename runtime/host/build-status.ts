@@ -9,7 +9,11 @@ import { isCode } from "../errors.ts";
 import { iso, lastRunJson, type DatabaseWaitJson, type LastRunJson, type HostJson, type ScheduleJson, type StatusJson, type TaskJson, type TaskState } from "./report-shapes.ts";
 import { ianaZoneName } from "../schedule/resolve-zone.ts";
 
-/** `status --json` as the running host sees it: its catalog and scheduler, and one snapshot of the ledger for last runs. */
+/**
+ * `status --json` as the running host sees it: its catalog and scheduler, one
+ * snapshot of the ledger for the schedules' last runs, and a read of each
+ * manual task's newest run (which no schedule holds).
+ */
 export async function hostStatus(
   catalog: TaskCatalog,
   scheduler: Scheduler,
@@ -56,15 +60,22 @@ export async function hostStatus(
       warnings: [...(entry.loaded?.warnings ?? [])],
       schedules,
       isolation: runsAt(entry, defaultIsolation),
-      ...(snapshot && entry.loaded?.schedules.length === 0 ? { lastRun: await newestRun(ledger, entry.id) } : {}),
+      ...(snapshot && stateOf(entry, scheduler) === "manual" ? { lastRun: await newestRun(ledger, entry.id) } : {}),
     });
   }
   return { host, tasks, hosts: snapshot ? await hostsOf(ledger, snapshot) : [] };
 }
 
-/** A manual task's last run: its newest (a scheduled task's are per schedule, from the snapshot). */
-async function newestRun(ledger: Ledger, taskId: string): Promise<LastRunJson | null> {
-  return lastRunJson((await ledger.listRuns(taskId, { limit: 1 }))[0]);
+/**
+ * A manual task's last run: its newest (a scheduled task's are per schedule, from the snapshot).
+ * undefined when the read fails (a fleet's database gone since the snapshot): status leaves it out.
+ */
+async function newestRun(ledger: Ledger, taskId: string): Promise<LastRunJson | null | undefined> {
+  try {
+    return lastRunJson((await ledger.listRuns(taskId, { limit: 1 }))[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The hosts of the snapshot, with their clock skew where the ledger measures it (a fleet's). */
@@ -93,7 +104,7 @@ function stateOf(entry: TaskEntry, scheduler: Scheduler): TaskState {
   return "scheduled";
 }
 
-/** `status --json` with no host running: what the ledger last knew, from one snapshot. */
+/** `status --json` with no host running: what the ledger last knew, from one snapshot (and each manual task's newest run). */
 export async function ledgerStatus(
   ledger: Ledger,
   /** What the task's file says now (task-file-facts.ts): its isolation and load warnings. */

@@ -24,8 +24,8 @@ export function controlHandlers(context: ControlContext): Record<string, Control
     ping: async () => ({ pid: context.pid, hostPid: process.pid, running: scheduler.runningCount }),
     status: () => context.status(),
     run: async (params) => {
-      const { done } = await ops.startRun(taskParam(params), typeof params.method === "string" ? params.method : undefined);
-      return done;
+      const { done, previousVersionOf } = await ops.startRun(taskParam(params), typeof params.method === "string" ? params.method : undefined);
+      return { run: await done, previousVersionOf };
     },
     history: async (params) => {
       const limit = typeof params.limit === "number" ? params.limit : 20;

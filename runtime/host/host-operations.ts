@@ -54,12 +54,17 @@ export function hostOperations({ catalog, scheduler, ledger }: HostOperationsCon
 
     /**
      * Starts a manual run. Resolves once the scheduler recorded it, with its id
-     * (rejecting for an unknown method or a stopping host); `done` with the run.
+     * (rejecting for an unknown method or a stopping host); `done` with the run;
+     * `previousVersionOf`: the task's file and its load error when the run is of
+     * the version the host kept from before the file broke.
      */
-    async startRun(id: string, method?: string): Promise<{ runId: number; done: Promise<RunJson> }> {
+    async startRun(id: string, method?: string): Promise<{ runId: number; done: Promise<RunJson>; previousVersionOf: { file: string; error: string } | null }> {
       await runnable(id);
+      // Read at the launch: a file broken now runs the version the host kept (runnable: one is loaded).
+      const entry = catalog.get(id);
+      const previousVersionOf = entry?.error ? { file: entry.relFile, error: entry.error } : null;
       const { runId, done } = await scheduler.startNow(id, method);
-      return { runId, done: done.then(runJson) };
+      return { runId, done: done.then(runJson), previousVersionOf };
     },
 
     async history(id: string, options: { limit?: number; before?: number } = {}): Promise<HistoryPage> {

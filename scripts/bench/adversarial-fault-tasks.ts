@@ -56,7 +56,7 @@ export const faultTasks: Scenario = {
       // All at once, each by hand.
       const ends = await Promise.all(
         Object.keys(FAULTS).map(async (name) => {
-          const run = await callHost<RunJson>(socket, "run", { task: `fault-${name}` }, 180_000).catch(() => null);
+          const run = await callHost<{ run: RunJson }>(socket, "run", { task: `fault-${name}` }, 180_000).then((answer) => answer.run, () => null);
           return [name, run ?? finished(await history(project, `fault-${name}`))[0] ?? null] as const;
         }),
       );
