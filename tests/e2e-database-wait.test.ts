@@ -88,8 +88,12 @@ describe("a host waiting for an unreachable PostgreSQL ledger", () => {
 
   it("`taskhost stop` signals a live taskhost that holds the lock but has no socket (starting, restarting)", async () => {
     // A stand-in for a host before its socket opens: a node process the PID file names.
-    const child = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["-e", "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000); console.log('ready')"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    // Its handler in place before the stop: a SIGTERM sooner would kill it outright (exit code null; seen once under CI load).
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
     try {
       await mkdir(path.join(project.root, "data"), { recursive: true, mode: 0o700 });
       await writeFile(path.join(project.root, "data", "taskhost.pid"), `${child.pid}\n`);
