@@ -48,7 +48,7 @@ export interface IsolatePoolOptions {
   recycle?: { runs: number; heapGrowthBytes: number };
   onLate(message: string): void;
   /** Whether a `context` group's core workers may rest (retire soon after a burst): its next runs are far off (upcoming-runs.ts). */
-  mayRest?(groupKey: string): boolean;
+  mayRest?(group: GroupSpec): boolean;
   /** Whether the host's threads saturate the cores (tests give their own); default this process's CPU. */
   coreLoad?: { sample(): void; saturated(): boolean };
 }
@@ -61,5 +61,5 @@ export interface IsolatePoolOptions {
 export function idleTimeMs(spec: GroupSpec, beyondCore: boolean, options: Pick<IsolatePoolOptions, "idleMs" | "mayRest">): { ms: number; resting: boolean } {
   if (spec.mode === "task") return { ms: options.idleMs.task, resting: false };
   if (beyondCore) return { ms: options.idleMs.surplus ?? SURPLUS_IDLE_MS, resting: false };
-  return options.mayRest?.(spec.key) ? { ms: REST_IDLE_MS, resting: true } : { ms: options.idleMs.context, resting: false };
+  return options.mayRest?.(spec) ? { ms: REST_IDLE_MS, resting: true } : { ms: options.idleMs.context, resting: false };
 }

@@ -85,7 +85,7 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly frequentRuns = new Map<string, number>();
   private readonly upcoming: UpcomingRuns;
   /** Per resting group, the timer that boots its core workers ahead of its next run. */
-  private readonly wakeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly wakeTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   /** Each task's bundle and its file URL (URL parsing is ~40 µs, and a burst has a run per task). */
   private readonly bundleUrls = new Map<string, { bundlePath: string; url: string }>();
   private closing: Promise<void> | null = null;
@@ -101,7 +101,7 @@ export class IsolatingLauncher implements RunLauncher {
       ...(options.recycle ? { recycle: options.recycle } : {}),
       ...(options.coreWorkers ? { coreWorkers: options.coreWorkers } : {}),
       ...(options.coreLoad ? { coreLoad: options.coreLoad } : {}),
-      mayRest: (key) => this.upcoming.mayRest(key),
+      mayRest: (group) => this.restUntilWake(group),
       onLate: (message) => options.log?.(message),
     });
   }
@@ -118,7 +118,7 @@ export class IsolatingLauncher implements RunLauncher {
     // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
     // Before warmFor: the pool judges whether this group may rest on this run's schedule too.
-    if (group && (request.trigger === "schedule" || request.trigger === "catch-up")) this.noteUpcoming(group, request);
+    if (group && (request.trigger === "schedule" || request.trigger === "catch-up")) this.upcoming.note(group.key, request.scheduleId, request.nextOccurrence);
     const frequent = isolation === "context" && request.standby !== true && this.warmFor(request);
     // Filled in once the run is made (its displacement callback reads it).
     const entry: Launched = { run: null as unknown as LaunchedRun, isolate: null, group, restart: null, awaitingWorker: [] };
@@ -248,21 +248,21 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   /**
-   * A scheduled `context` run's next occurrence, for whether its group may rest; a group that may
-   * gets a wake timer that boots its core workers again ahead of its next run (upcoming-runs.ts).
+   * Asked by the pool when a core worker of `group` falls idle: whether the group may rest (its
+   * next runs are far off, upcoming-runs.ts); if so, a wake timer boots its core workers again
+   * ahead of its next run. Here rather than at each launch: a boundary's burst launches hundreds.
    */
-  private noteUpcoming(group: GroupSpec, request: RunRequest): void {
-    this.upcoming.note(group.key, request.scheduleId, request.nextOccurrence);
-    clearTimeout(this.wakeTimers.get(group.key));
+  private restUntilWake(group: GroupSpec): boolean {
     const wakeAt = this.upcoming.wakeAt(group.key);
-    if (wakeAt === null) return void this.wakeTimers.delete(group.key);
-    this.wakeTimers.set(
-      group.key,
-      setTimeout(() => {
-        this.wakeTimers.delete(group.key);
-        if (!this.closing) this.pool.warm(group);
-      }, wakeAt - Date.now()).unref(),
-    );
+    const armed = this.wakeTimers.get(group.key);
+    if (wakeAt === null || armed?.at === wakeAt) return wakeAt !== null;
+    clearTimeout(armed?.timer);
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(group.key);
+      if (!this.closing) this.pool.warm(group);
+    }, wakeAt - Date.now()).unref();
+    this.wakeTimers.set(group.key, { timer, at: wakeAt });
+    return true;
   }
 
   /** A run counted by warmFor no longer needs its worker once it is over. */
@@ -297,7 +297,7 @@ export class IsolatingLauncher implements RunLauncher {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const timer of this.wakeTimers.values()) clearTimeout(timer);
+      for (const { timer } of this.wakeTimers.values()) clearTimeout(timer);
       for (const run of this.live) run.stop("interrupted", "the host is stopping", 0);
       await Promise.all([...this.live].map((run) => run.outcome));
       await this.pool.close();
