@@ -77,10 +77,11 @@ describe("IdleTimers", () => {
 describe("idleTimeMs", () => {
   const options = (rest: boolean) => ({ idleMs: { context: 90_000, task: 300_000 }, mayRest: () => rest });
   const context = { key: "context:512", mode: "context" as const, memoryLimitMb: 512 };
-  it("a core worker rests soon only when its group may; a surplus one goes soon anyway; a task worker keeps its time", () => {
+  it("a core worker rests soon only when its group may; a surplus one goes soon anyway, sooner when the group rests; a task worker keeps its time", () => {
     expect(idleTimeMs(context, false, options(false))).toEqual({ ms: 90_000, resting: false });
     expect(idleTimeMs(context, false, options(true))).toEqual({ ms: REST_IDLE_MS, resting: true });
-    expect(idleTimeMs(context, true, options(true))).toEqual({ ms: SURPLUS_IDLE_MS, resting: false });
+    expect(idleTimeMs(context, true, options(false))).toEqual({ ms: SURPLUS_IDLE_MS, resting: false });
+    expect(idleTimeMs(context, true, options(true))).toEqual({ ms: REST_IDLE_MS, resting: true });
     expect(idleTimeMs({ key: "task:a", mode: "task", memoryLimitMb: 512, taskId: "a" }, false, options(true))).toEqual({ ms: 300_000, resting: false });
   });
 });

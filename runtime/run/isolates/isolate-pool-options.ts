@@ -55,11 +55,12 @@ export interface IsolatePoolOptions {
 
 /**
  * How long a worker that fell idle waits before it retires: a `context` worker
- * beyond the core count soon (SURPLUS_IDLE_MS); a core worker after REST_IDLE_MS
- * when its group's next runs are far off (mayRest), else after idleMs.
+ * REST_IDLE_MS when its group's next runs are far off (mayRest), else one
+ * beyond the core count soon (SURPLUS_IDLE_MS) and a core worker after idleMs.
  */
 export function idleTimeMs(spec: GroupSpec, beyondCore: boolean, options: Pick<IsolatePoolOptions, "idleMs" | "mayRest">): { ms: number; resting: boolean } {
   if (spec.mode === "task") return { ms: options.idleMs.task, resting: false };
-  if (beyondCore) return { ms: options.idleMs.surplus ?? SURPLUS_IDLE_MS, resting: false };
-  return options.mayRest?.(spec) ? { ms: REST_IDLE_MS, resting: true } : { ms: options.idleMs.context, resting: false };
+  // A group that rests rests whole: a worker booted beyond the core count for a burst would only wait out SURPLUS_IDLE_MS.
+  if (options.mayRest?.(spec)) return { ms: REST_IDLE_MS, resting: true };
+  return { ms: beyondCore ? (options.idleMs.surplus ?? SURPLUS_IDLE_MS) : options.idleMs.context, resting: false };
 }
