@@ -179,6 +179,28 @@ it("rests the core workers between sparse boundaries and boots them again ahead 
   }
 }, 60_000);
 
+it("rests the workers booted at start once the scheduler tells it the first runs are far off, and boots them ahead of those runs", async () => {
+  const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idleUp === 2, { what: "the workers booted at start" });
+    // Far-off runs of another memory limit, or of another level, are not this group's.
+    const expected = { taskId: "sparse", scheduleId: "sparse#run", isolation: "context", memoryLimitMb: 256 } as const;
+    launcher.expect({ ...expected, scheduleId: "other#run", memoryLimitMb: 128, at: Date.now() + 60_000 });
+    launcher.expect({ ...expected, scheduleId: "own#run", isolation: "task", at: Date.now() + 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 1_000));
+    expect(launcher.workers().idleUp).toBe(2);
+    // The schedule's next occurrence is now 12 s off: no burst has ended, yet they rest.
+    const next = Date.now() + 12_000;
+    launcher.expect({ ...expected, at: next });
+    await waitFor(() => launcher.workers().context === 0, { timeoutMs: REST_IDLE_MS + 3_000, what: "the workers booted at start to rest" });
+    await waitFor(() => launcher.workers().idleUp === 2, { timeoutMs: 15_000, what: "the core workers booted ahead of the first run" });
+    expect(Date.now()).toBeLessThan(next);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("keeps task workers warm for the most recent tasks only", async () => {
   // max_concurrent_runs 1: at most 8 warm task workers.
   const launcher = kit.launcher({ maxConcurrentRuns: 1 });

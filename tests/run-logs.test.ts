@@ -66,6 +66,7 @@ describe("per-run log files", () => {
     let finish: (outcome: RunOutcome) => void = () => {};
     const seen: string[] = [];
     const limits: Array<{ maxConcurrentRuns: number }> = [];
+    const told: string[] = [];
     // The scheduler's side of a launcher, standing in for a worker: what it reports is all the decorator sees.
     const inner: RunLauncher = {
       launch(_request: RunRequest, sink: RunSink): LaunchedRun {
@@ -84,6 +85,8 @@ describe("per-run log files", () => {
       },
       leadTimeMs: () => 5,
       configure: (given) => limits.push(given),
+      expect: (run) => told.push(run.scheduleId),
+      forgetTask: (taskId) => told.push(`forget ${taskId}`),
       close: async () => {},
     };
     const files = new RunLogFiles(() => root, (e) => errors.push(e));
@@ -99,6 +102,10 @@ describe("per-run log files", () => {
     // A config reload's max_concurrent_runs reaches the pool through this wrapper (it once did not).
     launcher.configure?.({ maxConcurrentRuns: 3 });
     expect(limits).toEqual([{ maxConcurrentRuns: 3 }]);
+    // So do what the scheduler tells of coming runs and removed tasks (they once did not: the pool never rested at start).
+    launcher.expect({ taskId: "t", scheduleId: "t#run", at: 0, isolation: "context", memoryLimitMb: 512 });
+    launcher.forgetTask("t");
+    expect(told).toEqual(["t#run", "forget t"]);
   });
 
   it("keeps no file for a run that printed nothing and succeeded, and keeps one for a silent failure", async () => {

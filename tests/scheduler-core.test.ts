@@ -440,6 +440,20 @@ describe("pause, resume, reset, disabled", () => {
   });
 });
 
+describe("telling the launcher what is coming", () => {
+  it("tells each schedule's next occurrence once it is known and as it moves on; not a paused task's", async () => {
+    const h = await make({ start: T0, isolation: "context" });
+    await h.scheduler.setTask(task("a", { meta: { memoryLimitMb: 128 } }));
+    await h.scheduler.setTask(task("held"), { paused: true });
+    h.scheduler.start();
+    await h.time.advanceTo(at("10:00:31"));
+    const told = () => h.launcher.expected.map((e) => `${e.scheduleId} ${new Date(e.at).toISOString().slice(11, 19)} ${e.isolation} ${e.memoryLimitMb}`);
+    expect(new Set(told())).toEqual(new Set(["a#run 10:01:00 context 128"]));
+    await h.time.advanceTo(at("10:02:30"));
+    expect(new Set(told())).toEqual(new Set(["a#run 10:01:00 context 128", "a#run 10:02:00 context 128", "a#run 10:03:00 context 128"]));
+  });
+});
+
 describe("reload", () => {
   it("a schedule changed while its run is in flight: the run finishes, counts for overlap, and its end lets the new schedule's queue run", async () => {
     const h = await make({ start: T0 });

@@ -13,7 +13,7 @@ function summary(outcome: RunOutcome): string {
   return `${outcome.status}${took}${outcome.error ? `: ${outcome.error.split("\n", 1)[0]}` : ""}`;
 }
 
-export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): RunLauncher {
+export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): Required<RunLauncher> {
   return {
     launch(request: RunRequest, sink: RunSink): LaunchedRun {
       const writer = files.open(request.task.id, request.runId);
@@ -46,6 +46,8 @@ export function withRunLogs(launcher: RunLauncher, files: RunLogFiles): RunLaunc
       };
     },
     leadTimeMs: (taskId, isolation) => launcher.leadTimeMs(taskId, isolation),
+    expect: (run) => launcher.expect?.(run),
+    forgetTask: (taskId) => launcher.forgetTask?.(taskId),
     configure: (limits) => launcher.configure?.(limits),
     close: () => launcher.close(),
   };

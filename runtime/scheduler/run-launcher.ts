@@ -108,6 +108,15 @@ export interface LaunchedRun {
   standAlone?(): boolean;
 }
 
+/** A schedule's next occurrence, as the scheduler computes it. */
+export interface ExpectedRun {
+  taskId: string;
+  scheduleId: string;
+  at: number;
+  isolation: Isolation;
+  memoryLimitMb: number;
+}
+
 export interface RunLauncher {
   /** Starts loading a run; its code begins only on start(). */
   launch(request: RunRequest, sink: RunSink): LaunchedRun;
@@ -116,6 +125,13 @@ export interface RunLauncher {
    * code starts on the boundary: measured, not fixed.
    */
   leadTimeMs(taskId: string, isolation: Isolation): number;
+  /**
+   * A schedule's next occurrence, told whenever it changes (once the task is
+   * loaded, and as each occurrence is armed): a pooled launcher keeps workers
+   * warm for what is coming, and lets them rest when nothing is for a while,
+   * from the first minute on rather than from the first run.
+   */
+  expect?(run: ExpectedRun): void;
   /** The task is gone (its file removed): what was measured of its runs is dropped (a host lives for months of edits). */
   forgetTask?(taskId: string): void;
   /** max_concurrent_runs changed (config reload): a pooled launcher resizes its pool. */

@@ -65,6 +65,11 @@ export class RunStarter {
     return this.options.launcher.leadTimeMs(task.id, this.options.isolationOf(task));
   }
 
+  /** The launcher is told a schedule's next occurrence (it dedupes: this is asked at every tick). */
+  expect(task: LoadedTask, scheduleId: string, at: number | null): void {
+    if (at !== null) this.options.launcher.expect?.({ taskId: task.id, scheduleId, at, isolation: this.options.isolationOf(task), memoryLimitMb: task.meta.memoryLimitMb });
+  }
+
   /** A claimed run is launched ahead of its instant, if a slot (or a standby place) is free; `onLoaded` once its code is. */
   prewarm(run: RunLifecycle, onLoaded: () => void): void {
     // Without a slot, one that may follow another is launched too (its code loads behind that run's, ahead of its instant).

@@ -68,8 +68,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       work: this.work,
       clock: this.clock,
       timers: this.timers,
-      log: options.log,
-      taskLog: options.taskLog,
+      log: options.log, taskLog: options.taskLog,
       maxConcurrentRuns: options.maxConcurrentRuns,
       shared: options.shared ?? null,
       isolationOf: (task) => options.isolationOf?.(task) ?? "worker",
@@ -217,6 +216,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const telling: Array<Promise<unknown>> = [];
     for (const state of schedulable) {
       try {
+        this.starter.expect(state.task, state.schedule.id, state.nextRun);
         const timing = timingOf(state, this.starter.leadTimeMs(state.task) + this.crowdLead.at(due, state.nextRun), this.crowdLead.goAheadMs(due, state.armed?.subject.scheduledFor ?? state.nextRun, state.occurrences), taskBusy);
         const decision = decideTick(timing, now, state.occurrences);
         for (const step of decision.steps) {

@@ -5,7 +5,7 @@
  * how long its method takes, how it ends, what state it writes, whether it
  * honours ctx.signal.
  */
-import type { EndStatus, Isolation, LaunchedRun, RunLauncher, RunOutcome, RunRequest, RunSink, StartOptions } from "../../runtime/scheduler/run-launcher.ts";
+import type { EndStatus, ExpectedRun, Isolation, LaunchedRun, RunLauncher, RunOutcome, RunRequest, RunSink, StartOptions } from "../../runtime/scheduler/run-launcher.ts";
 import type { FakeTime } from "./fake-time.ts";
 
 export interface FakeRunPlan {
@@ -124,8 +124,15 @@ export class FakeLauncher implements RunLauncher {
 
   constructor(private readonly time: FakeTime) {}
 
+  /** Each schedule's next occurrence as the scheduler told it (expect), in order. */
+  readonly expected: ExpectedRun[] = [];
+
   forgetTask(taskId: string): void {
     this.forgotten.push(taskId);
+  }
+
+  expect(run: ExpectedRun): void {
+    this.expected.push(run);
   }
 
   launch(request: RunRequest, sink: RunSink): FakeRun {

@@ -164,6 +164,17 @@ export class IsolatePool {
     return !this.closed && group?.spec.key === spec.key && spec.mode === "context" && !worker.dead && worker.serving && worker.queuedRuns < laneDepth(spec.memoryLimitMb);
   }
 
+  /**
+   * The group's next runs were found far off (the scheduler told them): its idle workers rest now, as
+   * after a burst, not after the idle time they were given (workers booted at start, a cadence that ended).
+   */
+  restIdle(spec: GroupSpec): void {
+    const group = this.groups.get(spec.key);
+    if (!group || group.idle.length === 0) return;
+    const { ms, resting } = idleTimeMs(group.spec, false, this.options);
+    if (resting) this.idleTimers.hasten(group.idle, ms);
+  }
+
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */
   hasIdle(spec: GroupSpec): boolean {
     return this.groups.get(spec.key)?.idle.some((worker) => worker.online) ?? false;

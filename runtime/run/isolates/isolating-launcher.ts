@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import { taskhostError } from "../../errors.ts";
 import { pathToFileURL } from "node:url";
-import type { Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink, StartOptions } from "../../scheduler/run-launcher.ts";
+import type { ExpectedRun, Isolation, LaunchedRun, RunLauncher, RunRequest, RunSink, StartOptions } from "../../scheduler/run-launcher.ts";
 import { scriptBundlePath } from "../../task-file/bundle-task.ts";
 import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
@@ -86,6 +86,8 @@ export class IsolatingLauncher implements RunLauncher {
   private readonly upcoming: UpcomingRuns;
   /** Per resting group, the timer that boots its core workers ahead of its next run. */
   private readonly wakeTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  /** Groups whose next runs changed this turn of the event loop: whether they may rest is asked once (expect). */
+  private readonly restChecks = new Map<string, GroupSpec>();
   /** Each task's bundle and its file URL (URL parsing is ~40 µs, and a burst has a run per task). */
   private readonly bundleUrls = new Map<string, { bundlePath: string; url: string }>();
   private closing: Promise<void> | null = null;
@@ -263,6 +265,24 @@ export class IsolatingLauncher implements RunLauncher {
     }, wakeAt - Date.now()).unref();
     this.wakeTimers.set(group.key, { timer, at: wakeAt });
     return true;
+  }
+
+  /**
+   * The scheduler's next occurrence of a schedule. A `context` group whose next runs are far off rests
+   * from now (upcoming-runs.ts): the workers booted at start do not wait for a first burst to end.
+   */
+  expect(run: ExpectedRun): void {
+    if (run.isolation !== "context" || this.closing) return;
+    const group = contextGroup(run.memoryLimitMb);
+    if (!this.upcoming.note(group.key, run.scheduleId, run.at)) return;
+    // Once a turn: a tick tells every schedule's next occurrence (a thousand after a boundary).
+    if (this.restChecks.size === 0) setImmediate(() => this.checkRest()).unref();
+    this.restChecks.set(group.key, group);
+  }
+
+  private checkRest(): void {
+    for (const group of this.restChecks.values()) if (!this.closing) this.pool.restIdle(group);
+    this.restChecks.clear();
   }
 
   /** A run counted by warmFor no longer needs its worker once it is over. */

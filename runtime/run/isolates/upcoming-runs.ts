@@ -1,9 +1,10 @@
 /**
  * When the next `context` run of each memory-limit group is expected, from the
- * next occurrences of the scheduled runs launched so far: the pool's core
- * workers stay warm between boundaries a few seconds apart, and rest (retire,
- * giving their ~8.5 MB each back) between boundaries a minute or more apart, to
- * be booted again WAKE_AHEAD_MS before the next one (the launcher's wake timer).
+ * next occurrences the scheduler tells (RunLauncher.expect) and those of the
+ * scheduled runs launched: the pool's core workers stay warm between
+ * boundaries a few seconds apart, and rest (retire, giving their ~8.5 MB each
+ * back) between boundaries a minute or more apart, to be booted again
+ * WAKE_AHEAD_MS before the next one (the launcher's wake timer).
  *
  * Measured (`npm run bench`, idle, 100 tasks due every minute, host alone, 2
  * cores): resting takes the host's mean RSS from 128 to 110 MB for ~0.2 % of a
@@ -31,15 +32,14 @@ export class UpcomingRuns {
     private readonly restGapMs = REST_GAP_MS,
   ) {}
 
-  /** A scheduled run was launched: its schedule's next occurrence. */
-  note(groupKey: string, scheduleId: string, nextOccurrence: number | null | undefined): void {
+  /** A schedule's next occurrence (told by the scheduler, or by a scheduled run's launch); true: it changed. */
+  note(groupKey: string, scheduleId: string, nextOccurrence: number | null | undefined): boolean {
     let schedules = this.byGroup.get(groupKey);
-    if (nextOccurrence == null) {
-      schedules?.delete(scheduleId);
-      return;
-    }
+    if (nextOccurrence == null) return schedules?.delete(scheduleId) ?? false;
+    if (schedules?.get(scheduleId) === nextOccurrence) return false;
     if (!schedules) this.byGroup.set(groupKey, (schedules = new Map()));
     schedules.set(scheduleId, nextOccurrence);
+    return true;
   }
 
   /** A task's schedules are gone (removed, renamed). */
@@ -64,7 +64,7 @@ export class UpcomingRuns {
 
   /**
    * Whether the group's workers may rest now: its next expected run is at least
-   * REST_GAP_MS away. False when nothing is known (no scheduled run launched yet).
+   * REST_GAP_MS away. False when nothing is known (no schedule told yet).
    */
   mayRest(groupKey: string): boolean {
     const next = this.nextAt(groupKey);
