@@ -179,7 +179,26 @@ it("rests the core workers between sparse boundaries and boots them again ahead 
   }
 }, 60_000);
 
-it("rests the workers booted at start once the scheduler tells it the first runs are far off, and boots them ahead of those runs", async () => {
+it("boots a group's workers ahead of the first run the scheduler expects of it, not before", async () => {
+  const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
+  try {
+    const first = Date.now() + 4_000;
+    launcher.expect({ taskId: "first", scheduleId: "first#run", isolation: "context", memoryLimitMb: 256, at: first });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(launcher.workers().context).toBe(0);
+    await waitFor(() => launcher.workers().idleUp === 2, { timeoutMs: 10_000, what: "the workers booted ahead of the first run" });
+    expect(Date.now()).toBeLessThan(first);
+    expect(Date.now()).toBeGreaterThan(first - WAKE_AHEAD_MS - 1_000);
+    // A group expected sooner than it was boots sooner: a run told at once boots at once.
+    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", memoryLimitMb: 128, at: Date.now() + 60_000 });
+    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", memoryLimitMb: 128, at: Date.now() + 500 });
+    await waitFor(() => launcher.workers().idleUp === 4, { timeoutMs: 5_000, what: "the other group's workers booted at once" });
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("rests workers kept for a cadence that ended once the scheduler tells it the next runs are far off, and boots them ahead of those runs", async () => {
   const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
   try {
     launcher.warm(256);

@@ -35,8 +35,6 @@ export interface RuntimeOptions {
   stack: DisposerStack;
   /** The PID users see (a supervised host's is its supervisor's): the ledger id of a host alone on its ledger is `<hostname>:<pid>`. */
   pid: number;
-  /** Boot the `context` pool at once (a host; not a one-off `taskhost run`). Default true. */
-  warm?: boolean;
   /** Also print log lines on stdout (a foreground host). */
   console?: boolean;
   /** The logging level, when not the configuration's (a command that should only leave warnings). */
@@ -179,7 +177,6 @@ async function composeParts(runtime: Runtime, log: HostLog, options: RuntimeOpti
     workerEntryFile: toolchain.entryFile,
     config: () => runtime.config,
     log: (message) => log.warn({ event: "run.note" }, message),
-    warm: options.warm,
   });
   const logged = attachRunLogs({ launcher: hostLauncher, ledger }, () => runtime.config.logging.directory, (error) =>
     log.warn({ event: "run_log.failed", err: error }, `run log files: ${String(error)}`),

@@ -34,8 +34,6 @@ export async function withOfflineRuntime<T>(ctx: ProjectContext, options: Offlin
       files: ctx.files,
       stack,
       pid: process.pid,
-      // One command: no pool to warm ahead (an unused launcher holds no thread).
-      warm: false,
       // Nothing would be left to try again.
       retryInstalls: false,
       ledger: { lockWaitMs: OFFLINE_LOCK_WAIT_MS },

@@ -6,7 +6,6 @@
 import { isolateToolchain } from "./isolate-entry-file.ts";
 import { IsolatingLauncher } from "./isolating-launcher.ts";
 import type { Isolation } from "../../scheduler/run-launcher.ts";
-import { TASK_META_DEFAULTS } from "../../task-file/task-meta.ts";
 import type { TaskPaths } from "../task-paths.ts";
 
 export interface HostLauncherOptions {
@@ -19,8 +18,6 @@ export interface HostLauncherOptions {
   config: () => { scheduler: { maxConcurrentRuns: number; isolation: Isolation } };
   /** Where the launcher's own notes go (a task run as `worker` for want of a CommonJS bundle, a late rejection). */
   log: (message: string) => void;
-  /** Boot the `context` pool at once (a host; not a one-off `taskhost run`). Default true. */
-  warm?: boolean;
 }
 
 export interface HostLauncher extends IsolatingLauncher {
@@ -37,8 +34,6 @@ export async function createHostLauncher(options: HostLauncherOptions): Promise<
     maxConcurrentRuns: scheduler.maxConcurrentRuns,
     log: options.log,
   });
-  // Most tasks keep the default memory_limit: their first boundary finds warm workers.
-  if (options.warm !== false && scheduler.isolation === "context") launcher.warm(TASK_META_DEFAULTS.memoryLimitMb);
   return Object.assign(launcher, {
     isolationOf: (task: { meta: { isolation: Isolation | null } }) => task.meta.isolation ?? options.config().scheduler.isolation,
   });

@@ -165,14 +165,15 @@ export class IsolatePool {
   }
 
   /**
-   * The group's next runs were found far off (the scheduler told them): its idle workers rest now, as
-   * after a burst, not after the idle time they were given (workers booted at start, a cadence that ended).
+   * The group's next runs changed: if they are far off, its idle workers rest now, as after a burst,
+   * not after the idle time they were given (a cadence that ended). false: the group has no worker.
    */
-  restIdle(spec: GroupSpec): void {
+  restIdle(spec: GroupSpec): boolean {
     const group = this.groups.get(spec.key);
-    if (!group || group.idle.length === 0) return;
+    if (!group || group.size === 0) return false;
     const { ms, resting } = idleTimeMs(group.spec, false, this.options);
     if (resting) this.idleTimers.hasten(group.idle, ms);
+    return true;
   }
 
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */

@@ -18,7 +18,7 @@ import { IsolatePool, type WorkerCounts } from "./isolate-pool.ts";
 import { SURPLUS_IDLE_MS, type GroupSpec, type IsolatePoolOptions } from "./isolate-pool-options.ts";
 import { launchIsolateRun, type IsolateLaunchedRun } from "./isolate-run.ts";
 import { LeadTimes } from "./lead-times.ts";
-import { UpcomingRuns } from "./upcoming-runs.ts";
+import { UpcomingRuns, WAKE_AHEAD_MS } from "./upcoming-runs.ts";
 import { launchWorkerRun } from "../worker-run.ts";
 import type { IsolateToolchain } from "./isolate-entry-file.ts";
 import type { TaskPaths } from "../task-paths.ts";
@@ -256,20 +256,26 @@ export class IsolatingLauncher implements RunLauncher {
    */
   private restUntilWake(group: GroupSpec): boolean {
     const wakeAt = this.upcoming.wakeAt(group.key);
+    if (wakeAt !== null) this.wakeAt(group, wakeAt);
+    return wakeAt !== null;
+  }
+
+  /** The group's core workers boot at `at` (at once if it passed), ahead of its next run: one timer per group, the latest asked. */
+  private wakeAt(group: GroupSpec, at: number): void {
     const armed = this.wakeTimers.get(group.key);
-    if (wakeAt === null || armed?.at === wakeAt) return wakeAt !== null;
+    if (armed?.at === at) return;
     clearTimeout(armed?.timer);
     const timer = setTimeout(() => {
       this.wakeTimers.delete(group.key);
       if (!this.closing) this.pool.warm(group);
-    }, wakeAt - Date.now()).unref();
-    this.wakeTimers.set(group.key, { timer, at: wakeAt });
-    return true;
+    }, Math.max(0, at - Date.now())).unref();
+    this.wakeTimers.set(group.key, { timer, at });
   }
 
   /**
-   * The scheduler's next occurrence of a schedule. A `context` group whose next runs are far off rests
-   * from now (upcoming-runs.ts): the workers booted at start do not wait for a first burst to end.
+   * The scheduler's next occurrence of a schedule. A `context` group without workers boots WAKE_AHEAD_MS
+   * before its first run (a host's start), and one whose next runs are far off rests from now
+   * (upcoming-runs.ts), not only once a burst ends.
    */
   expect(run: ExpectedRun): void {
     if (run.isolation !== "context" || this.closing) return;
@@ -280,8 +286,12 @@ export class IsolatingLauncher implements RunLauncher {
     this.restChecks.set(group.key, group);
   }
 
+  /** Groups whose next runs changed: their idle workers may rest now; a group without workers boots ahead of its next run. */
   private checkRest(): void {
-    for (const group of this.restChecks.values()) if (!this.closing) this.pool.restIdle(group);
+    for (const group of this.restChecks.values()) {
+      const next = this.upcoming.nextAt(group.key);
+      if (!this.closing && !this.pool.restIdle(group) && next !== null) this.wakeAt(group, next - WAKE_AHEAD_MS);
+    }
     this.restChecks.clear();
   }
 
