@@ -220,6 +220,25 @@ it("rests workers kept for a cadence that ended once the scheduler tells it the 
   }
 }, 60_000);
 
+it("a run told due sooner than the one a group's workers rest for boots them again ahead of it", async () => {
+  const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
+  try {
+    launcher.warm(256);
+    await waitFor(() => launcher.workers().idleUp === 2, { what: "the workers booted" });
+    const expected = { taskId: "t", scheduleId: "t#run", isolation: "context", memoryLimitMb: 256 } as const;
+    launcher.expect({ ...expected, at: Date.now() + 30_000 });
+    // Told before their rest is over: they still retire (no run came), and boot again for this one.
+    const soon = Date.now() + 6_000;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    launcher.expect({ ...expected, at: soon });
+    await waitFor(() => launcher.workers().context === 0, { timeoutMs: REST_IDLE_MS + 3_000, what: "the workers to rest" });
+    await waitFor(() => launcher.workers().idleUp === 2, { timeoutMs: 8_000, what: "the workers booted ahead of the sooner run" });
+    expect(Date.now()).toBeLessThan(soon);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("keeps task workers warm for the most recent tasks only", async () => {
   // max_concurrent_runs 1: at most 8 warm task workers.
   const launcher = kit.launcher({ maxConcurrentRuns: 1 });

@@ -166,14 +166,13 @@ export class IsolatePool {
 
   /**
    * The group's next runs changed: if they are far off, its idle workers rest now, as after a burst,
-   * not after the idle time they were given (a cadence that ended). false: the group has no worker.
+   * not after the idle time they were given (a cadence that ended).
    */
-  restIdle(spec: GroupSpec): boolean {
+  restIdle(spec: GroupSpec): void {
     const group = this.groups.get(spec.key);
-    if (!group || group.size === 0) return false;
+    if (!group || group.idle.length === 0) return;
     const { ms, resting } = idleTimeMs(group.spec, false, this.options);
     if (resting) this.idleTimers.hasten(group.idle, ms);
-    return true;
   }
 
   /** Whether the group has a booted worker idle now (a run may load ahead of its boundary without taking one from a run that is due). */

@@ -286,11 +286,17 @@ export class IsolatingLauncher implements RunLauncher {
     this.restChecks.set(group.key, group);
   }
 
-  /** Groups whose next runs changed: their idle workers may rest now; a group without workers boots ahead of its next run. */
+  /**
+   * Groups whose next runs changed: their idle workers may rest now, and their core workers boot (again)
+   * WAKE_AHEAD_MS before the next run: a group without any yet (a host's start), or whose workers rest or
+   * are about to (a run told due sooner than the one they rest for).
+   */
   private checkRest(): void {
     for (const group of this.restChecks.values()) {
       const next = this.upcoming.nextAt(group.key);
-      if (!this.closing && !this.pool.restIdle(group) && next !== null) this.wakeAt(group, next - WAKE_AHEAD_MS);
+      if (this.closing || next === null) continue;
+      this.pool.restIdle(group);
+      this.wakeAt(group, next - WAKE_AHEAD_MS);
     }
     this.restChecks.clear();
   }
