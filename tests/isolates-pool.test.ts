@@ -198,6 +198,20 @@ it("boots a group's workers ahead of the first run the scheduler expects of it, 
   }
 }, 60_000);
 
+it("boots nothing for a task removed before its first run", async () => {
+  const launcher = kit.launcher({ coreWorkers: 2 });
+  try {
+    const first = Date.now() + 2_000;
+    launcher.expect({ taskId: "gone", scheduleId: "gone#run", isolation: "context", memoryLimitMb: 256, at: first });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    launcher.forgetTask("gone");
+    await new Promise((resolve) => setTimeout(resolve, first - Date.now() + 500));
+    expect(launcher.workers().context).toBe(0);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
 it("rests workers kept for a cadence that ended once the scheduler tells it the next runs are far off, and boots them ahead of those runs", async () => {
   const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
   try {

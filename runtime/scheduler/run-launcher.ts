@@ -126,10 +126,10 @@ export interface RunLauncher {
    */
   leadTimeMs(taskId: string, isolation: Isolation): number;
   /**
-   * A schedule's next occurrence, told whenever it changes (once the task is
-   * loaded, and as each occurrence is armed): a pooled launcher keeps workers
-   * warm for what is coming, and lets them rest when nothing is for a while,
-   * from the first minute on rather than from the first run.
+   * A schedule's next occurrence, told at every tick of the scheduler (the
+   * launcher keeps what changed): a pooled launcher boots workers ahead of what
+   * is coming, and lets them rest when nothing is for a while, from a host's
+   * start on rather than from its first run.
    */
   expect?(run: ExpectedRun): void;
   /** The task is gone (its file removed): what was measured of its runs is dropped (a host lives for months of edits). */

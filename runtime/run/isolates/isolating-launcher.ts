@@ -84,10 +84,10 @@ export class IsolatingLauncher implements RunLauncher {
   /** Per `context` group: launched runs of schedules recurring within SURPLUS_IDLE_MS, not yet over. */
   private readonly frequentRuns = new Map<string, number>();
   private readonly upcoming: UpcomingRuns;
-  /** Per resting group, the timer that boots its core workers ahead of its next run. */
+  /** Per group, the timer that boots its core workers ahead of its next run (its first, or the next after a rest). */
   private readonly wakeTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
-  /** Groups whose next runs changed this turn of the event loop: whether they may rest is asked once (expect). */
-  private readonly restChecks = new Map<string, GroupSpec>();
+  /** Groups whose next runs changed this turn of the event loop: their workers are planned once (expect). */
+  private readonly changedGroups = new Map<string, GroupSpec>();
   /** Each task's bundle and its file URL (URL parsing is ~40 µs, and a burst has a run per task). */
   private readonly bundleUrls = new Map<string, { bundlePath: string; url: string }>();
   private closing: Promise<void> | null = null;
@@ -256,12 +256,12 @@ export class IsolatingLauncher implements RunLauncher {
    */
   private restUntilWake(group: GroupSpec): boolean {
     const wakeAt = this.upcoming.wakeAt(group.key);
-    if (wakeAt !== null) this.wakeAt(group, wakeAt);
+    if (wakeAt !== null) this.armWake(group, wakeAt);
     return wakeAt !== null;
   }
 
   /** The group's core workers boot at `at` (at once if it passed), ahead of its next run: one timer per group, the latest asked. */
-  private wakeAt(group: GroupSpec, at: number): void {
+  private armWake(group: GroupSpec, at: number): void {
     const armed = this.wakeTimers.get(group.key);
     if (armed?.at === at) return;
     clearTimeout(armed?.timer);
@@ -282,8 +282,8 @@ export class IsolatingLauncher implements RunLauncher {
     const group = contextGroup(run.memoryLimitMb);
     if (!this.upcoming.note(group.key, run.scheduleId, run.at)) return;
     // Once a turn: a tick tells every schedule's next occurrence (a thousand after a boundary).
-    if (this.restChecks.size === 0) setImmediate(() => this.checkRest()).unref();
-    this.restChecks.set(group.key, group);
+    if (this.changedGroups.size === 0) setImmediate(() => this.planChangedGroups()).unref();
+    this.changedGroups.set(group.key, group);
   }
 
   /**
@@ -291,14 +291,14 @@ export class IsolatingLauncher implements RunLauncher {
    * WAKE_AHEAD_MS before the next run: a group without any yet (a host's start), or whose workers rest or
    * are about to (a run told due sooner than the one they rest for).
    */
-  private checkRest(): void {
-    for (const group of this.restChecks.values()) {
+  private planChangedGroups(): void {
+    for (const group of this.changedGroups.values()) {
       const next = this.upcoming.nextAt(group.key);
       if (this.closing || next === null) continue;
       this.pool.restIdle(group);
-      this.wakeAt(group, next - WAKE_AHEAD_MS);
+      this.armWake(group, next - WAKE_AHEAD_MS);
     }
-    this.restChecks.clear();
+    this.changedGroups.clear();
   }
 
   /** A run counted by warmFor no longer needs its worker once it is over. */
@@ -323,6 +323,13 @@ export class IsolatingLauncher implements RunLauncher {
   forgetTask(taskId: string): void {
     this.leadTimes.forget(taskId);
     this.upcoming.forgetTask(taskId);
+    // A group nothing is expected of any more boots for nothing.
+    for (const [key, { timer }] of this.wakeTimers) {
+      if (this.upcoming.nextAt(key) === null) {
+        clearTimeout(timer);
+        this.wakeTimers.delete(key);
+      }
+    }
     this.bundleUrls.delete(taskId);
   }
 

@@ -7,8 +7,8 @@
  * WAKE_AHEAD_MS before the next one (the launcher's wake timer).
  *
  * Measured (`npm run bench`, idle, 100 tasks due every minute, host alone, 2
- * cores): resting takes the host's mean RSS from 128 to 110 MB for ~0.2 % of a
- * core in boots.
+ * cores): resting takes the host's mean RSS from 128 to 101-107 MB for ~0.2 %
+ * of a core in boots.
  */
 
 /** Boundaries at least this far apart let the core workers rest in between. */
