@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatHistory, formatStatus } from "../runtime/cli/format-text.ts";
+import { formatHistory, formatStatus, machineZone } from "../runtime/cli/format-text.ts";
 import type { RunJson, StatusJson } from "../runtime/host/report-shapes.ts";
 
 const run = (error: string | null): RunJson => ({
@@ -69,6 +69,15 @@ describe("status as text", () => {
     expect(formatStatus({ ...base, tasks: [], hosts: [{ id: "a:10", hostname: "a", pid: 10, startedAt: "2026-03-01T08:00:00.000Z", lastHeartbeat: "2026-03-01T09:00:00.000Z", running: 0 }] })).toContain(
       "no tasks yet: add a .ts file to the tasks directory\n\nhosts sharing the ledger (1):",
     );
+  });
+
+  it("names the zone of a manual task's last run, as every schedule's time names its own", () => {
+    const manual = {
+      ...base,
+      tasks: [{ id: "report", title: "Report", file: "tasks/report.ts", state: "manual", error: null, warnings: [], schedules: [], lastRun: { status: "success", scheduledFor: "2026-03-01T09:00:00.000Z", startedAt: "2026-03-01T09:00:00.000Z", finishedAt: "2026-03-01T09:00:01.500Z", error: null } }],
+    } as StatusJson;
+    const zone = machineZone();
+    expect(formatStatus(manual)).toMatch(new RegExp(`^report +manual +.*success in 1\\.5 s \\(2026-03-01 \\d\\d:00:00 ${zone.replace("/", "\\/")}\\)$`, "m"));
   });
 
   it("does not call a task's last run 'never' while the database that holds it cannot be reached", () => {

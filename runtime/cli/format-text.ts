@@ -62,7 +62,8 @@ export function formatStatus(status: StatusJson): string {
         : "never";
   for (const task of status.tasks) {
     if (task.schedules.length === 0) {
-      const last = task.lastRun !== undefined ? lastText(task.lastRun) : task.state === "manual" && db?.state === "unreachable" ? "unknown" : "-";
+      // A manual task has no schedule zone: its last run is in this machine's, named as the history's is.
+      const last = task.lastRun !== undefined ? lastText(task.lastRun, machineZone()) : task.state === "manual" && db?.state === "unreachable" ? "unknown" : "-";
       rows.push([task.id, task.state, task.state === "manual" ? "none (taskhost run)" : "-", "-", last]);
     }
     task.schedules.forEach((s, i) => {
