@@ -107,6 +107,7 @@ project_root="$(cd "${TASKHOST_PROJECT_ROOT:-$script_dir/..}" && pwd -P)" ||
 bin="${TASKHOST_BIN:-$project_root/runtime/bin/taskhost.js}"
 [[ -f "$bin" ]] || die "the taskhost command $bin is missing (run npm install in $project_root?)"
 bin="$(cd "$(dirname "$bin")" && pwd -P)/$(basename "$bin")"
+[[ -x "$(dirname "$bin")/taskhost" ]] || die "the taskhost shell command beside $bin is missing or not executable (chmod +x it)"
 
 # systemd splits unit values on whitespace and treats % and \ specially.
 case "$project_root$bin" in
@@ -281,13 +282,16 @@ esac
 # --- the unit --------------------------------------------------------------------
 
 render_unit() {
-  local mode_comment node_flags="" start_flags="" restart_sec=5
+  local mode_comment restart_sec=5
+  # Supervised, the main process is the shell supervisor of the `taskhost` command (beside
+  # taskhost.js), which runs $node_bin (TASKHOST_NODE) for its host.
+  local exec_start="$(dirname "$bin")/taskhost start"
+  local start_limit_note=": crashes; the supervisor restarts its host itself"
   # Without the supervisor, exit 75 (a memory restart, `taskhost restart`) is systemd's to act on,
   # promptly, and Node gets the flags the supervisor gives its host (HOST_NODE_FLAGS in
-  # runtime/supervisor/run-supervisor.ts: a small young generation, 24 MB less RSS).
-  local start_limit_note=": crashes; the supervisor restarts its host itself"
+  # runtime/supervisor/host-node-flags.ts: a small young generation, 24 MB less RSS).
   if ((!supervised)); then
-    node_flags=" --max-semi-space-size=4" start_flags=" --no-supervisor" restart_sec=1
+    exec_start="$node_bin --max-semi-space-size=4 $bin start --no-supervisor" restart_sec=1
     start_limit_note=": crashes, and the restarts the host asks for (exit 75)"
   fi
   if ((user_mode)); then mode_comment="user unit (systemctl --user)"; else mode_comment="system unit, runs as $run_user"; fi
@@ -305,9 +309,10 @@ StartLimitBurst=5
 
 [Service]
 Type=simple
-ExecStart=$node_bin$node_flags $bin start$start_flags
+ExecStart=$exec_start
 WorkingDirectory=$project_root
 Environment=NODE_ENV=production
+Environment=TASKHOST_NODE=$node_bin
 Environment=PATH=$unit_path
 # npm (task dependencies) must cache inside a writable folder.
 Environment=npm_config_cache=$data_dir/npm-cache

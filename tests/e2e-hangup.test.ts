@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BIN, TempProject, descendants } from "./support/temp-project.ts";
+import { BIN, SHELL_BIN, TempProject, descendants } from "./support/temp-project.ts";
 import { history } from "./support/history.ts";
 import { hostEvents } from "./support/fault-host.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -29,7 +29,7 @@ describe("closing the terminal of a foreground host", () => {
   beforeEach(async () => {
     project = await TempProject.create({ scheduler: { shutdown_grace: 20 } });
     await project.writeTask("slow.ts", SLOW);
-    await writeFile(path.join(project.root, "package.json"), JSON.stringify({ name: "p", private: true, scripts: { start: `node ${BIN} start` } }));
+    await writeFile(path.join(project.root, "package.json"), JSON.stringify({ name: "p", private: true, scripts: { start: `${SHELL_BIN} start` } }));
   });
   afterEach(async () => {
     await project.cleanup();
@@ -37,6 +37,7 @@ describe("closing the terminal of a foreground host", () => {
 
   it.each([
     ["a terminal closing under `npm start`", "npm start"],
+    // Through Node's way in (an older unit file): the shell supervisor runs as its child.
     ["SIGHUP then SIGTERM to the supervisor", `node ${BIN} start`],
   ])("%s: the run in flight finishes, the host stops, nothing is left behind", async (_name, command) => {
     // `script` gives the host a real terminal; killing it hangs that terminal up.

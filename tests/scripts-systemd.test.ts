@@ -5,8 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, REPO, TempProject } from "./support/temp-project.ts";
-import { HOST_NODE_FLAGS } from "../runtime/supervisor/run-supervisor.ts";
+import { BIN, REPO, SHELL_BIN, TempProject } from "./support/temp-project.ts";
+import { HOST_NODE_FLAGS } from "../runtime/supervisor/host-node-flags.ts";
 
 // scripts/install.sh against a temp project, always with --output (a temp
 // folder) so nothing here touches /etc/systemd/system, users or systemctl.
@@ -75,7 +75,8 @@ describe("scripts/install.sh (systemd unit)", () => {
     const root = await realpath(project.root);
     const lines = unit.split("\n");
     for (const line of [
-      `ExecStart=${node} ${BIN} start`,
+      `ExecStart=${SHELL_BIN} start`,
+      `Environment=TASKHOST_NODE=${node}`,
       `WorkingDirectory=${root}`,
       "User=taskhost",
       "Restart=on-failure",

@@ -76,6 +76,20 @@ export function cliContext(
   return { projectRoot, configPath, config, files: hostFiles(path.dirname(config.database.path)), configProblem, configWarnings };
 }
 
+/**
+ * The context a host starts in, or null after saying why not: with no last good
+ * configuration to fall back on, only fixing the file helps (exit 78, which
+ * systemd's unit does not retry).
+ */
+export function startContext(configOption: string): CliContext | null {
+  try {
+    return cliContext(configOption, { strict: true });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
+    return null;
+  }
+}
+
 export function warnConfigProblem(problem: ConfigProblem): void {
   process.stderr.write(`warning: ${describeConfigProblem(problem)}\n`);
 }

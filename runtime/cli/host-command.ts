@@ -4,8 +4,7 @@ import { isCode } from "../errors.ts";
 import { ERR_HOST_RUNNING } from "../host/host-lock.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
 import { EXIT_CANNOT_START, EXIT_RESTART, EXIT_STOPPED } from "../supervisor/exit-codes.ts";
-import { SIGNAL_ECHO_MS } from "../supervisor/run-supervisor.ts";
-import { writeStartFailure, type StartFailedMessage } from "../supervisor/start-failure.ts";
+import { writeStartFailure } from "../supervisor/start-failure.ts";
 import { findProjectRoot } from "./cli-context.ts";
 import { callHost } from "./control-client.ts";
 import { hostFiles } from "../host/host-files.ts";
@@ -21,6 +20,10 @@ const LOCK_WAIT_MS = 30_000;
 const LOCK_POLL_MS = 250;
 /** Exit code for a lock still held after LOCK_WAIT_MS: a failure a service manager retries (78 it does not). */
 const EXIT_LOCK_HELD = 1;
+/** Stop signals closer together than this are one request (see onSignal). */
+const SIGNAL_ECHO_MS = 300;
+/** How often a supervised host checks that its supervisor is still its parent. */
+const SUPERVISOR_CHECK_MS = 1000;
 
 export interface HostCommandOptions {
   /** `start --no-supervisor`: no supervisor spawned this process; `dataDir` takes the start-failure record. */
@@ -66,14 +69,10 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
     const message = error instanceof Error ? error.message : String(error);
     if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
     const code = alone && isCode(error, ERR_HOST_RUNNING) ? EXIT_LOCK_HELD : EXIT_CANNOT_START;
-    // The supervisor records why, so `taskhost restart` can say it at once; alone, the host does.
-    if (process.send) {
-      const failure: StartFailedMessage = { type: "start-failed", message };
-      await new Promise<void>((resolve) => process.send!(failure, undefined, undefined, () => resolve()));
-      process.disconnect?.();
-    } else if (alone) {
-      writeStartFailure(alone.dataDir, { at: Date.now(), hostPid: process.pid, message, gaveUp: code === EXIT_CANNOT_START });
-    }
+    // So `taskhost restart` and `start --daemon` can say at once why no host comes up.
+    // (A supervised host's record is in the folder its supervisor took the lock in.)
+    const dataDir = alone?.dataDir ?? process.env.TASKHOST_SUPERVISOR_DATA_DIR;
+    if (dataDir) writeStartFailure(dataDir, { at: Date.now(), hostPid: process.pid, message, gaveUp: code === EXIT_CANNOT_START });
     return code;
   }
   let stops = 0;
@@ -102,13 +101,20 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   process.on("SIGHUP", onSignal);
   process.off("SIGHUP", onEarlyHangUp);
   if (hangUpWhileStarting) onSignal("SIGHUP");
-  // The supervisor is gone (even by kill -9): stop rather than run on without a lock holder.
-  process.on("disconnect", () => void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1)));
+  // The supervisor is gone (even by kill -9: this process is then another's child): stop rather
+  // than run on without a lock holder.
+  const supervisorCheck = supervisorPid
+    ? setInterval(() => {
+        if (process.ppid === supervisorPid) return;
+        clearInterval(supervisorCheck);
+        void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1));
+      }, SUPERVISOR_CHECK_MS).unref()
+    : undefined;
   const { restart } = await host.stopped;
+  clearInterval(supervisorCheck);
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   process.off("SIGHUP", onSignal);
-  process.disconnect?.();
   // Alone in a terminal, nothing else would say why the process ended here.
   if (restart && alone) process.stderr.write(`taskhost: exiting with code ${EXIT_RESTART} to be restarted: with --no-supervisor, the service manager starts the new host\n`);
   return restart ? EXIT_RESTART : EXIT_STOPPED;

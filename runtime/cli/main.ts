@@ -22,7 +22,7 @@ const program = new Command()
 // `taskhost logs | head`: once the reader has gone, a command has nothing left to say.
 // Not the host's commands: a console that goes away must not stop a host (a hang-up does, gracefully).
 program.hook("preAction", (_program, command) => {
-  if (command.name() === "start" || command.name() === "__host") return;
+  if (command.name() === "start" || command.name() === "__host" || command.name() === "__supervisor-lock") return;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (error: NodeJS.ErrnoException) => {
       if (error.code !== "EPIPE") throw error;
@@ -54,6 +54,16 @@ program
   .action(async (opts: { config?: string }) => {
     // The supervisor passes the path it was started with, checked then (the default one may be absent).
     process.exitCode = await (await import("./host-command.ts")).hostCommand(opts.config ?? program.opts<{ config: string }>().config);
+  });
+
+program
+  .command("__supervisor-lock", { hidden: true })
+  .description("checks the config and takes the project's lock for the shell supervisor of `start` (runtime/supervisor/supervise.sh)")
+  .requiredOption("--pid <pid>", "the supervisor's PID", positiveInt)
+  .option("-c, --config <path>", "config file, relative to the project root")
+  .action(async (opts: { pid: number; config?: string }) => {
+    const configPath = opts.config !== undefined ? givenConfigPath(opts.config) : configOf();
+    process.exitCode = await (await import("./supervisor-lock-command.ts")).supervisorLockCommand(configPath, opts.pid);
   });
 
 program

@@ -3,41 +3,33 @@ import { existsSync, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync } 
 import { runningHostPid } from "../host/host-lock.ts";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runSupervisor } from "../supervisor/run-supervisor.ts";
 import { EXIT_CANNOT_START } from "../supervisor/exit-codes.ts";
 import { hostCommand } from "./host-command.ts";
-import { survivesClosedTerminal } from "./closed-terminal.ts";
 import { callHost } from "./control-client.ts";
-import { cliContext } from "./cli-context.ts";
+import { cliContext, startContext } from "./cli-context.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
 import { LOG_FILE_MODE } from "../logging/rolling-file.ts";
 
-const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost.js");
+/** The `taskhost` command: a supervised `start` there runs its supervisor in the shell. */
+const SHELL_BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "taskhost");
 
 export interface StartFlags {
   daemon: boolean;
   /**
    * `--no-supervisor`: the host runs in this process, for a service manager that
-   * supervises it already (systemd's unit): no second Node process (~60 MB of RSS),
+   * supervises it already (systemd's unit): no supervisor between them,
    * and a restart (memory limit, `taskhost restart`) is exit 75 for the manager to act on.
    */
   supervisor: boolean;
 }
 
-/** `taskhost start`: the supervisor (and its host) in this process, or `--daemon` detached, or the host alone. */
+/** `taskhost start` from Node: the shell supervisor (runtime/bin/taskhost) as a child, or `--daemon` detached, or the host alone. */
 export async function startCommand(configOption: string, flags: StartFlags): Promise<number> {
   // `taskhost start 2>&1 | head` must not kill the supervisor on EPIPE (issue 10.12).
   guardBrokenPipe(process.stdout);
   guardBrokenPipe(process.stderr);
-  let ctx;
-  try {
-    ctx = cliContext(configOption, { strict: true });
-  } catch (error) {
-    // No last good configuration to fall back on: only fixing the file helps (systemd's
-    // unit does not retry exit 78).
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\ntaskhost: fix the config file and start again\n`);
-    return EXIT_CANNOT_START;
-  }
+  const ctx = startContext(configOption);
+  if (!ctx) return EXIT_CANNOT_START;
   if (!flags.supervisor) {
     if (flags.daemon) {
       process.stderr.write("taskhost: --daemon and --no-supervisor do not go together: a detached host needs its supervisor to restart it; under a service manager, run `start --no-supervisor` in the foreground\n");
@@ -48,12 +40,20 @@ export async function startCommand(configOption: string, flags: StartFlags): Pro
     return hostCommand(configOption, { alone: { dataDir: ctx.files.dataDir } });
   }
   if (flags.daemon) return startDaemon(configOption);
-  // Detached, stderr is logs/supervisor.log: stamp each line, and also note the quiet events
-  // (starts, restarts, stops) a reader of that file looks for. In a terminal, only problems.
-  const detached = process.env.TASKHOST_DAEMON === "1";
-  survivesClosedTerminal();
-  const say = (line: string) => process.stderr.write(detached ? `${new Date().toISOString()} ${line}\n` : `${line}\n`);
-  return runSupervisor({ ctx, configOption, say, ...(detached ? { note: say } : {}) });
+  return superviseFromNode(existsSync(ctx.configPath) ? ["--config", configOption] : []);
+}
+
+/**
+ * `node runtime/bin/taskhost.js start`, the way in that is not the shell command
+ * (an older unit file, a habit): the supervisor is the shell's all the same, run
+ * as this process's child, which passes on the signals it is sent (a terminal's
+ * reach both: the host takes a copy within 300 ms as the same request).
+ */
+async function superviseFromNode(configArgs: string[]): Promise<number> {
+  const child = spawn(SHELL_BIN, ["start", ...configArgs], { stdio: "inherit", env: { ...process.env, TASKHOST_NODE: process.execPath } });
+  const pass = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, pass);
+  return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 1))));
 }
 
 async function startDaemon(configOption: string): Promise<number> {
@@ -73,11 +73,11 @@ async function startDaemon(configOption: string): Promise<number> {
   const logStart = fstatSync(out).size;
   // An absent default config.yaml is fine (defaults); --config names one only when there is one.
   const configArgs = existsSync(ctx.configPath) ? ["--config", configOption] : [];
-  const child = spawn(process.execPath, [BIN, "start", ...configArgs], {
+  const child = spawn(SHELL_BIN, ["start", ...configArgs], {
     cwd: ctx.projectRoot,
     detached: true,
     stdio: ["ignore", out, out],
-    env: { ...process.env, TASKHOST_DAEMON: "1", TASKHOST_ROOT: ctx.projectRoot },
+    env: { ...process.env, TASKHOST_DAEMON: "1", TASKHOST_ROOT: ctx.projectRoot, TASKHOST_NODE: process.execPath },
   });
   child.unref();
   // A previous host that is still stopping holds the ledger for up to shutdown_grace; ours waits for it.

@@ -32,7 +32,7 @@ export interface HostOptions {
   supervisorPid?: number;
   /** How many times the supervisor has restarted the host so far. */
   restarts?: number;
-  /** The supervisor's last restart after a crash, if any (run-supervisor.ts). */
+  /** The supervisor's last restart after a crash, if any (runtime/supervisor/supervise.sh). */
   lastCrash?: LastCrash | null;
 }
 

@@ -85,6 +85,11 @@ export async function supervisedLock(pidFile: string, supervisorPid: number): Pr
   return { pid: supervisorPid, release: async () => {} };
 }
 
+/** The project's own lock, beside the PID file of a sql.js ledger's (see acquireLocks). */
+export function projectLockFile(projectRoot: string): string {
+  return path.join(projectRoot, "data", "project.lock");
+}
+
 /**
  * The lock a host holds: the one beside its ledger, and with a sql.js ledger
  * the project's too (data/project.lock), so that a second host whose
@@ -97,7 +102,7 @@ export async function acquireLocks(
   pid = process.pid,
 ): Promise<HostLock> {
   const own = await acquireHostLock(ctx.pidFile, pid);
-  const projectFile = path.join(ctx.projectRoot, "data", "project.lock");
+  const projectFile = projectLockFile(ctx.projectRoot);
   if (ctx.sharedLedger) return own;
   let project: HostLock;
   try {

@@ -76,7 +76,7 @@ export interface HostJson {
   database?: DatabaseWaitJson | null;
 }
 
-/** How the previous host ended, as its supervisor saw it (run-supervisor.ts). */
+/** How the previous host ended, as its supervisor saw it (runtime/supervisor/supervise.sh). */
 export interface LastCrashJson {
   at: string;
   /** `the host was killed by SIGKILL after 120 s`, then the last lines it wrote on stderr (an uncaught error's stack). */

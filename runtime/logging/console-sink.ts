@@ -35,8 +35,7 @@ const HIDDEN_KEYS = new Set(["level", "time", "event", "msg"]);
 export function createConsoleSink(out: NodeJS.WriteStream = process.stdout, onClosed?: (error: Error) => void): ConsoleSink {
   guardBrokenPipe(out, onClosed);
   // Escape codes only for a person at a terminal, never into a pipe or file.
-  // (A supervised host writes into a pipe its supervisor relays to the terminal: TASKHOST_COLOR.)
-  const color = (Boolean(out.isTTY) || process.env.TASKHOST_COLOR === "1") && !process.env.NO_COLOR;
+  const color = Boolean(out.isTTY) && !process.env.NO_COLOR;
   const paint = (code: string, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const head = (time: Date, level: string) =>
     `${paint("2", time.toTimeString().slice(0, 8))} ${paint(LEVEL_COLORS[level] ?? "0", level.padEnd(5))}`;

@@ -14,10 +14,6 @@ export interface LastCrash {
 
 export const LAST_CRASH_ENV = "TASKHOST_LAST_CRASH";
 
-export function lastCrashEnv(crash: LastCrash | null): Record<string, string> {
-  return crash ? { [LAST_CRASH_ENV]: JSON.stringify(crash) } : {};
-}
-
 export function readLastCrash(env: NodeJS.ProcessEnv): LastCrash | null {
   try {
     const value = JSON.parse(env[LAST_CRASH_ENV] ?? "null") as Partial<LastCrash> | null;

@@ -18,16 +18,6 @@ export interface StartFailure {
   gaveUp: boolean;
 }
 
-/** The message a host sends its supervisor over IPC before exiting with EXIT_CANNOT_START. */
-export interface StartFailedMessage {
-  type: "start-failed";
-  message: string;
-}
-
-export function isStartFailedMessage(value: unknown): value is StartFailedMessage {
-  return typeof value === "object" && value != null && (value as { type?: unknown }).type === "start-failed";
-}
-
 export function writeStartFailure(dataDir: string, failure: StartFailure): void {
   try {
     writeFileSync(path.join(dataDir, START_FAILURE_FILE), `${JSON.stringify(failure)}\n`);

@@ -6,7 +6,7 @@ import { TempProject } from "../../tests/support/temp-project.ts";
 import { EVERY_MINUTE, taskhostTask } from "./jobs.ts";
 import { recordIdle } from "./idle-stats.ts";
 import type { Results } from "./results.ts";
-import { HOST_NODE_FLAGS } from "../../runtime/supervisor/run-supervisor.ts";
+import { HOST_NODE_FLAGS } from "../../runtime/supervisor/host-node-flags.ts";
 
 export async function taskhostIdle(results: Results, jobs: number, seconds: number, supervisor = true): Promise<void> {
   const project = await TempProject.create();

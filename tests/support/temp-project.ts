@@ -11,6 +11,8 @@ import { hostFiles } from "../../runtime/host/host-files.ts";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const BIN = path.join(REPO, "runtime", "bin", "taskhost.js");
+/** The `taskhost` command (package.json's bin): a shell script. */
+export const SHELL_BIN = path.join(REPO, "runtime", "bin", "taskhost");
 
 export interface CliResult {
   code: number | null;
@@ -122,11 +124,15 @@ export class TempProject {
     }
   }
 
-  /** Starts `taskhost start` (`nodeArgs`: Node's own flags) and waits until it answers on its socket. */
+  /**
+   * Starts `taskhost start` as users do, through the `taskhost` command (its supervisor is a
+   * shell), or with `nodeArgs` (Node's own flags) through Node, and waits until it answers on its socket.
+   */
   async start(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<HostProcess> {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, "start", ...extraArgs], {
+    const [command, args] = nodeArgs.length > 0 ? [process.execPath, [...nodeArgs, BIN]] : [SHELL_BIN, []];
+    const child = spawn(command, [...args, "start", ...extraArgs], {
       cwd: this.root,
-      env: { ...process.env, NO_COLOR: "1", ...env },
+      env: { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath, ...env },
     });
     let output = "";
     child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
