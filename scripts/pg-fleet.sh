@@ -30,7 +30,7 @@ database:
 logging:
   directory: logs/fleet-$n
 YAML
-  node runtime/bin/taskhost.js start --config "config/fleet-$n.yaml" > >(sed -u "s/^/[host $n] /") 2>&1 &
+  runtime/bin/taskhost start --config "config/fleet-$n.yaml" > >(sed -u "s/^/[host $n] /") 2>&1 &
   pids+=("$!")
 done
 echo "fleet: $hosts hosts on $(node -e 'const u=new URL(process.argv[1]);u.password="***";console.log(u.href)' "$TASKHOST_DATABASE_URL"); Ctrl-C stops it"
