@@ -38,7 +38,7 @@ describe("the supervisor of `taskhost start`", () => {
   it("starts a host that keeps crashing again after 1, 2, 4 and 8 s, then gives up, says why and leaves no lock", async () => {
     // Every host dies at once, after a last word on stderr; the supervisor's own Node call (the lock) does not.
     const crash = path.join(project.root, "crash.cjs");
-    await writeFile(crash, 'if (process.argv.includes("__host")) { process.stderr.write("boom: \\"quoted\\"\\tand tabbed\\n"); process.exit(3); }\n');
+    await writeFile(crash, 'if (process.argv.includes("__host")) { process.stderr.write("boom: \\"quoted\\"\\tand tabbed, C:\\\\back\\n"); process.exit(3); }\n');
     const child = spawn(SHELL_BIN, ["start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath, NODE_OPTIONS: `--require ${crash}` } });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
@@ -56,7 +56,7 @@ describe("the supervisor of `taskhost start`", () => {
       expect(tookMs).toBeGreaterThanOrEqual(15_000);
       // `taskhost restart` and `start --daemon` read why, with what the host last wrote.
       const failure = JSON.parse(await readFile(path.join(project.root, "data", START_FAILURE_FILE), "utf8")) as StartFailure;
-      expect(failure).toMatchObject({ gaveUp: true, message: 'the host exited with code 3 after 0 s; the last it wrote on stderr:\nboom: "quoted"\tand tabbed' });
+      expect(failure).toMatchObject({ gaveUp: true, message: 'the host exited with code 3 after 0 s; the last it wrote on stderr:\nboom: "quoted"\tand tabbed, C:\\back' });
       expect(failure.at).toBeGreaterThanOrEqual(t0);
       const files = hostFiles(path.join(project.root, "data"));
       expect(existsSync(files.pidFile)).toBe(false);

@@ -47,10 +47,17 @@ note() {
   if [ "$daemon" = 1 ]; then say "$1"; fi
 }
 
-# Standard input as one JSON string (the crash account and the start-failure record carry stderr's last lines).
+# Standard input as one JSON string (the crash account and the start-failure record carry
+# stderr's last lines). split and join, not gsub: awks differ on backslashes in gsub's replacement.
 json_string() {
-  tr -d '\000-\010\013-\037' | awk 'BEGIN { printf "\"" }
-    { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); printf "%s%s", (NR > 1 ? "\\n" : ""), $0 }
+  tr -d '\000-\010\013-\037' | awk '
+    function swap(text, from, to,    parts, n, i, out) {
+      n = split(text, parts, from); out = parts[1]
+      for (i = 2; i <= n; i++) out = out to parts[i]
+      return out
+    }
+    BEGIN { printf "\"" }
+    { printf "%s%s", (NR > 1 ? "\\n" : ""), swap(swap(swap($0, "\\", "\\\\"), "\"", "\\\""), "\t", "\\t") }
     END { printf "\"" }'
 }
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { openSqlJsStore } from "../../runtime/store/sqljs-store.ts";
 import type { RunRow, ScheduleRow } from "../../runtime/store/ledger.ts";
-import { BIN, REPO, type TempProject } from "./temp-project.ts";
+import { REPO, SHELL_BIN, type TempProject } from "./temp-project.ts";
 import { waitFor } from "./wait-for.ts";
 import { readHostLog } from "./host-log.ts";
 
@@ -62,7 +62,7 @@ export function warmHost(project: TempProject): WarmHost {
  */
 export function spawnStart(project: TempProject, options: { unprivileged?: boolean } = {}): Proc {
   const ids = options.unprivileged && process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {};
-  return track(spawn(process.execPath, [BIN, "start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, ...ids }));
+  return track(spawn(SHELL_BIN, ["start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath }, ...ids }));
 }
 
 const NOBODY = 65534;
