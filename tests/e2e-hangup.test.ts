@@ -37,6 +37,9 @@ describe("closing the terminal of a foreground host", () => {
 
   it.each([
     ["a terminal closing under `npm start`", "npm start"],
+    // The stop a closed terminal began is not taken for a second one ("stop now") by a SIGTERM
+    // well after the hang-up (npm's, say, or a service manager's).
+    ["a terminal closing, then a SIGTERM a second later", `${SHELL_BIN} start`],
     // Through Node's way in (an older unit file): the shell supervisor runs as its child.
     ["SIGHUP then SIGTERM to the supervisor", `node ${BIN} start`],
   ])("%s: the run in flight finishes, the host stops, nothing is left behind", async (_name, command) => {
@@ -54,6 +57,10 @@ describe("closing the terminal of a foreground host", () => {
       const signalledAt = Date.now();
       if (command.startsWith("npm")) {
         terminal.kill("SIGKILL"); // the terminal window goes away
+      } else if (command.startsWith(SHELL_BIN)) {
+        terminal.kill("SIGKILL");
+        await waitFor(() => Date.now() > signalledAt + 1000, { what: "a second to pass" });
+        process.kill(supervisor, "SIGTERM");
       } else {
         process.kill(supervisor, "SIGHUP");
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -66,6 +73,8 @@ describe("closing the terminal of a foreground host", () => {
       // The host's farewell says it stopped, not that it restarted (the SIGHUP's restart became a stop).
       const farewells = await hostEvents(project, "host.stop");
       expect(farewells.map((f) => f.restart)).toEqual([false]);
+      // Told by its supervisor, which outlived the terminal: not a host left on its own.
+      expect(farewells.map((f) => f.reason)).toEqual([command.startsWith("node") ? "received SIGHUP, then received SIGTERM" : "received SIGTERM"]);
       const runs = await history(project, "slow");
       expect(runs.map((r) => r.status)).toEqual(["success"]);
       // It ended after the hang-up: the host gave it its grace (it was not over already).

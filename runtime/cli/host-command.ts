@@ -80,8 +80,8 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   const onSignal = (signal: NodeJS.Signals) => {
     const restart = signal === "SIGHUP";
     const now = Date.now();
-    // One Ctrl-C can arrive twice with no supervisor to pass it on once (the terminal's, and
-    // npm's copy of it): a second stop that close to the first is the same request.
+    // One Ctrl-C can arrive twice (the terminal's, and npm's copy of it), here or at the
+    // supervisor, which passes each on: a second stop that close to the first is the same request.
     const echo = now - lastStopAt < SIGNAL_ECHO_MS;
     if (!restart) lastStopAt = now;
     // Only a second *stop* means "now": a stop after a hang-up (a closing terminal sends

@@ -3,8 +3,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { cliContext, givenConfigPath } from "./cli-context.ts";
 import { PACKAGE_DIR } from "../runtime-paths.ts";
 
-// Each command loads only what it needs: the supervisor, which lives as long as the
-// host, must not carry the host's code (esbuild, sql.js, the scheduler) in its memory.
+// Each command loads only what it needs: `status` or `run` must not pay for the host's
+// code (esbuild, sql.js, the scheduler) at every call.
 const startCommands = () => import("./start-command.ts");
 const queryCommands = () => import("./query-commands.ts");
 const opsCommands = () => import("./ops-commands.ts");

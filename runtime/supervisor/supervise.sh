@@ -72,12 +72,18 @@ write_start_failure() { # message gave_up
 # one: a SIGHUP there is always a restart request.)
 terminal_hung_up() {
   [ "$had_terminal" = 1 ] || return 1
-  if { : </dev/tty; } 2>/dev/null; then return 1; fi
+  # `true`, not `:`: a redirection that fails on a special built-in ends the shell.
+  if { true </dev/tty; } 2>/dev/null; then return 1; fi
   return 0
 }
 
 on_stop() { # signal
+  stop_signals=$((stop_signals + 1))
+  # After a closed terminal's hang-up the host is stopping with grace already: the first stop
+  # signal (npm's, as its terminal went) is the same request, not the second that means "now".
+  _already=$stopping
   stopping=1
+  if [ "$_already" = 1 ] && [ "$stop_signals" = 1 ]; then return; fi
   if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi
   if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi
 }
@@ -86,7 +92,9 @@ on_hang_up() {
   [ "$stopping" = 1 ] && return
   if terminal_hung_up; then
     say "taskhost: the terminal closed: stopping gracefully"
-    on_stop TERM
+    stopping=1
+    if [ -n "$child" ]; then kill -s TERM "$child" 2>/dev/null; fi
+    if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi
   elif [ -n "$child" ]; then
     # A graceful restart of the host, as with `taskhost restart`.
     kill -s HUP "$child" 2>/dev/null
@@ -150,7 +158,7 @@ supervise() {
   _setup=$("$node" "$here/taskhost.js" __supervisor-lock --pid "$$" "$@") || return $?
   root= config= data_dir= pid_file= project_lock= stderr_tail= stderr_fifo= start_failure=
   eval "$_setup"
-  child= sleeper= tailer= stopping=0 restarts=0 early=0 last_crash=
+  child= sleeper= tailer= stopping=0 stop_signals=0 restarts=0 early=0 last_crash=
   had_terminal=0
   if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then had_terminal=1; fi
   setsid=
