@@ -100,4 +100,24 @@ describe("the supervisor of `taskhost start`", () => {
       killTree(child.pid!);
     }
   });
+
+  it("through Node's way in, a Node killed with SIGKILL leaves no host behind: it stops, and its supervisor releases the lock", async () => {
+    const child = spawn(process.execPath, [BIN, "start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" } });
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    const files = hostFiles(path.join(project.root, "data"));
+    let shell = 0;
+    try {
+      const { pid, hostPid } = await waitFor(() => callHost<{ pid: number; hostPid: number }>(files.socket, "ping", {}, 2000), { timeoutMs: 30_000, what: "the host" });
+      shell = pid;
+      child.kill("SIGKILL");
+      await exited;
+      await waitFor(() => !isProcessAlive(hostPid) && !isProcessAlive(pid), { timeoutMs: 10_000, what: "the host and its supervisor to end" });
+      expect(existsSync(files.pidFile)).toBe(false);
+      const log = await readFile(path.join(project.root, "logs", "scheduler.log"), "utf8");
+      expect(log).toMatch(/"event":"host.stopping".*"reason":"the supervisor went away"/);
+    } finally {
+      killTree(child.pid!);
+      if (shell) killTree(shell);
+    }
+  });
 });

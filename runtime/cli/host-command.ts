@@ -9,6 +9,7 @@ import { findProjectRoot } from "./cli-context.ts";
 import { callHost } from "./control-client.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { survivesClosedTerminal } from "./closed-terminal.ts";
+import { isProcessAlive } from "../util/is-process-alive.ts";
 
 /**
  * How long a host with no supervisor waits for the project's lock: held for a
@@ -101,11 +102,13 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   process.on("SIGHUP", onSignal);
   process.off("SIGHUP", onEarlyHangUp);
   if (hangUpWhileStarting) onSignal("SIGHUP");
-  // The supervisor is gone (even by kill -9: this process is then another's child): stop rather
-  // than run on without a lock holder.
+  // The supervisor is gone (even by kill -9: this process is then another's child), or the Node
+  // process that started it (`node taskhost.js start`): stop rather than run on unowned. The
+  // supervisor then exits too, releasing the lock.
+  const launcherPid = Number(process.env.TASKHOST_LAUNCHER_PID) || undefined;
   const supervisorCheck = supervisorPid
     ? setInterval(() => {
-        if (process.ppid === supervisorPid) return;
+        if (process.ppid === supervisorPid && (launcherPid == null || isProcessAlive(launcherPid))) return;
         clearInterval(supervisorCheck);
         void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1));
       }, SUPERVISOR_CHECK_MS).unref()

@@ -50,7 +50,9 @@ export async function startCommand(configOption: string, flags: StartFlags): Pro
  * reach both: the host takes a copy within 300 ms as the same request).
  */
 async function superviseFromNode(configArgs: string[]): Promise<number> {
-  const child = spawn(SHELL_BIN, ["start", ...configArgs], { stdio: "inherit", env: { ...process.env, TASKHOST_NODE: process.execPath } });
+  // TASKHOST_LAUNCHER_PID: killed (-9), this process leaves its supervisor behind; the host then stops.
+  const env = { ...process.env, TASKHOST_NODE: process.execPath, TASKHOST_LAUNCHER_PID: String(process.pid) };
+  const child = spawn(SHELL_BIN, ["start", ...configArgs], { stdio: "inherit", env });
   const pass = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, pass);
   return new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 1))));

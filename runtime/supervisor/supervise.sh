@@ -159,6 +159,11 @@ supervise() {
   root= config= data_dir= pid_file= project_lock= stderr_tail= stderr_fifo= start_failure=
   eval "$_setup"
   child= sleeper= tailer= stopping=0 stop_signals=0 restarts=0 early=0 last_crash=
+  # Started by `node taskhost.js start`, which passes signals on: its host stops if it is killed.
+  # (Only our parent's: the variable is inherited by whatever a task starts.)
+  launcher=
+  if [ "${TASKHOST_LAUNCHER_PID-}" = "$PPID" ]; then launcher=$PPID; fi
+  unset TASKHOST_LAUNCHER_PID
   had_terminal=0
   if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then had_terminal=1; fi
   setsid=
@@ -184,7 +189,7 @@ supervise_loop() {
       return 1
     fi
     # shellcheck disable=SC2086
-    TASKHOST_SUPERVISOR_PID=$$ TASKHOST_ROOT=$root TASKHOST_SUPERVISOR_DATA_DIR=$data_dir TASKHOST_RESTARTS=$restarts TASKHOST_LAST_CRASH=$last_crash \
+    TASKHOST_SUPERVISOR_PID=$$ TASKHOST_ROOT=$root TASKHOST_SUPERVISOR_DATA_DIR=$data_dir TASKHOST_RESTARTS=$restarts TASKHOST_LAST_CRASH=$last_crash TASKHOST_LAUNCHER_PID=$launcher \
       $setsid "$node" "$@" "$here/taskhost.js" __host --config "$config" </dev/null 2>"$stderr_fifo" &
     child=$!
     # A stop asked for in the instant before the host was known.

@@ -9,7 +9,7 @@ import { callHost } from "../../runtime/cli/control-client.ts";
 import { hostFiles } from "../../runtime/host/host-files.ts";
 import { finished, history, status } from "../../tests/support/history.ts";
 import { taskSource } from "../../tests/support/task-sources.ts";
-import { BIN } from "../../tests/support/temp-project.ts";
+import { SHELL_BIN } from "../../tests/support/temp-project.ts";
 import { waitFor } from "../../tests/support/wait-for.ts";
 import { inProject, killQuietly, pidFile, processTable, running, type Scenario } from "./adversarial-support.ts";
 
@@ -24,7 +24,7 @@ export const consolePipe: Scenario = {
       let survived = 0;
       const notes: string[] = [];
       for (let round = 1; round <= rounds; round++) {
-        const pipeline = spawn("sh", ["-c", `"${process.execPath}" "${BIN}" start | head -2 >/dev/null`], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" } });
+        const pipeline = spawn("sh", ["-c", `"${SHELL_BIN}" start | head -2 >/dev/null`], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath } });
         const { hostPid } = await waitFor(() => callHost<{ hostPid: number }>(socket, "ping", {}, 2000), { timeoutMs: 60_000, what: "the host to answer" });
         const supervisor = pidFile(project);
         try {

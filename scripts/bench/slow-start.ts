@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { callHost } from "../../runtime/cli/control-client.ts";
 import { hostFiles } from "../../runtime/host/host-files.ts";
-import { BIN, type TempProject } from "../../tests/support/temp-project.ts";
+import { SHELL_BIN, type TempProject } from "../../tests/support/temp-project.ts";
 import { processTree, sleep } from "./measure.ts";
 
 export interface SlowHost {
@@ -16,7 +16,8 @@ export interface SlowHost {
 }
 
 export async function startSlowHost(project: TempProject, timeoutMs: number): Promise<SlowHost> {
-  const child = spawn(process.execPath, [BIN, "start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  const env = { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath };
+  const child = spawn(SHELL_BIN, ["start"], { cwd: project.root, env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
