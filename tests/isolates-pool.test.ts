@@ -183,15 +183,15 @@ it("boots a group's workers ahead of the first run the scheduler expects of it, 
   const launcher = kit.launcher({ coreWorkers: 2, restGapMs: 6_000 });
   try {
     const first = Date.now() + 4_000;
-    launcher.expect({ taskId: "first", scheduleId: "first#run", isolation: "context", memoryLimitMb: 256, at: first });
+    launcher.expect({ taskId: "first", scheduleId: "first#run", isolation: "context", bundlePath: thread, memoryLimitMb: 256, at: first });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(launcher.workers().context).toBe(0);
     await waitFor(() => launcher.workers().idleUp === 2, { timeoutMs: 10_000, what: "the workers booted ahead of the first run" });
     expect(Date.now()).toBeLessThan(first);
     expect(Date.now()).toBeGreaterThan(first - WAKE_AHEAD_MS - 1_000);
     // A group expected sooner than it was boots sooner: a run told at once boots at once.
-    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", memoryLimitMb: 128, at: Date.now() + 60_000 });
-    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", memoryLimitMb: 128, at: Date.now() + 500 });
+    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", bundlePath: thread, memoryLimitMb: 128, at: Date.now() + 60_000 });
+    launcher.expect({ taskId: "soon", scheduleId: "soon#run", isolation: "context", bundlePath: thread, memoryLimitMb: 128, at: Date.now() + 500 });
     await waitFor(() => launcher.workers().idleUp === 4, { timeoutMs: 5_000, what: "the other group's workers booted at once" });
   } finally {
     await launcher.close();
@@ -202,9 +202,22 @@ it("boots nothing for a task removed before its first run", async () => {
   const launcher = kit.launcher({ coreWorkers: 2 });
   try {
     const first = Date.now() + 2_000;
-    launcher.expect({ taskId: "gone", scheduleId: "gone#run", isolation: "context", memoryLimitMb: 256, at: first });
+    launcher.expect({ taskId: "gone", scheduleId: "gone#run", isolation: "context", bundlePath: thread, memoryLimitMb: 256, at: first });
     await new Promise((resolve) => setTimeout(resolve, 100));
     launcher.forgetTask("gone");
+    await new Promise((resolve) => setTimeout(resolve, first - Date.now() + 500));
+    expect(launcher.workers().context).toBe(0);
+  } finally {
+    await launcher.close();
+  }
+}, 60_000);
+
+it("boots no context worker for a task whose bundle has no CommonJS form: its runs get a worker of their own", async () => {
+  const tla = await kit.bundle("tla", taskSource("", "await Promise.resolve();"));
+  const launcher = kit.launcher({ coreWorkers: 2 });
+  try {
+    const first = Date.now() + 1_500;
+    launcher.expect({ taskId: "tla", scheduleId: "tla#run", isolation: "context", bundlePath: tla, memoryLimitMb: 256, at: first });
     await new Promise((resolve) => setTimeout(resolve, first - Date.now() + 500));
     expect(launcher.workers().context).toBe(0);
   } finally {
@@ -218,7 +231,7 @@ it("rests workers kept for a cadence that ended once the scheduler tells it the 
     launcher.warm(256);
     await waitFor(() => launcher.workers().idleUp === 2, { what: "the workers booted at start" });
     // Far-off runs of another memory limit, or of another level, are not this group's.
-    const expected = { taskId: "sparse", scheduleId: "sparse#run", isolation: "context", memoryLimitMb: 256 } as const;
+    const expected = { taskId: "sparse", scheduleId: "sparse#run", isolation: "context", bundlePath: thread, memoryLimitMb: 256 } as const;
     launcher.expect({ ...expected, scheduleId: "other#run", memoryLimitMb: 128, at: Date.now() + 60_000 });
     launcher.expect({ ...expected, scheduleId: "own#run", isolation: "task", at: Date.now() + 60_000 });
     await new Promise((resolve) => setTimeout(resolve, REST_IDLE_MS + 1_000));
@@ -239,7 +252,7 @@ it("a run told due sooner than the one a group's workers rest for boots them aga
   try {
     launcher.warm(256);
     await waitFor(() => launcher.workers().idleUp === 2, { what: "the workers booted" });
-    const expected = { taskId: "t", scheduleId: "t#run", isolation: "context", memoryLimitMb: 256 } as const;
+    const expected = { taskId: "t", scheduleId: "t#run", isolation: "context", bundlePath: thread, memoryLimitMb: 256 } as const;
     launcher.expect({ ...expected, at: Date.now() + 30_000 });
     // Told before their rest is over: they still retire (no run came), and boot again for this one.
     const soon = Date.now() + 6_000;

@@ -103,7 +103,7 @@ describe("per-run log files", () => {
     launcher.configure?.({ maxConcurrentRuns: 3 });
     expect(limits).toEqual([{ maxConcurrentRuns: 3 }]);
     // So do what the scheduler tells of coming runs and removed tasks (they once did not: the pool never rested at start).
-    launcher.expect({ taskId: "t", scheduleId: "t#run", at: 0, isolation: "context", memoryLimitMb: 512 });
+    launcher.expect({ taskId: "t", scheduleId: "t#run", at: 0, isolation: "context", bundlePath: "/b.mjs", memoryLimitMb: 512 });
     launcher.forgetTask("t");
     expect(told).toEqual(["t#run", "forget t"]);
   });

@@ -114,6 +114,8 @@ export interface ExpectedRun {
   scheduleId: string;
   at: number;
   isolation: Isolation;
+  /** The task's bundle now: the level a run gets may depend on it (a bundle with no CommonJS form runs as `worker`). */
+  bundlePath: string;
   memoryLimitMb: number;
 }
 

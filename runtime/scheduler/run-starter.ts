@@ -67,7 +67,9 @@ export class RunStarter {
 
   /** The launcher is told a schedule's next occurrence (it dedupes: this is asked at every tick). */
   expect(task: LoadedTask, scheduleId: string, at: number | null): void {
-    if (at !== null) this.options.launcher.expect?.({ taskId: task.id, scheduleId, at, isolation: this.options.isolationOf(task), memoryLimitMb: task.meta.memoryLimitMb });
+    if (at === null) return;
+    const isolation = this.options.isolationOf(task);
+    this.options.launcher.expect?.({ taskId: task.id, scheduleId, at, isolation, bundlePath: task.bundle.path, memoryLimitMb: task.meta.memoryLimitMb });
   }
 
   /** A claimed run is launched ahead of its instant, if a slot (or a standby place) is free; `onLoaded` once its code is. */

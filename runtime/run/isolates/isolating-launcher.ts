@@ -116,7 +116,7 @@ export class IsolatingLauncher implements RunLauncher {
   launch(request: RunRequest, sink: RunSink): LaunchedRun {
     if (this.closing) throw taskhostError("ERR_SCHEDULER_STOPPED", "taskhost launcher: the host is stopping; no run starts");
     let launchedAt = performance.now();
-    const isolation = this.effectiveIsolation(request);
+    const isolation = this.effectiveIsolation({ ...request, taskId: request.task.id });
     // A run launched without a slot will follow one that has it (a lane), on that run's worker: no worker of its own.
     const group = isolation === "context" ? contextGroup(request.memoryLimitMb) : null;
     // Before warmFor: the pool judges whether this group may rest on this run's schedule too.
@@ -278,7 +278,7 @@ export class IsolatingLauncher implements RunLauncher {
    * (upcoming-runs.ts), not only once a burst ends.
    */
   expect(run: ExpectedRun): void {
-    if (run.isolation !== "context" || this.closing) return;
+    if (this.closing || this.effectiveIsolation(run) !== "context") return;
     const group = contextGroup(run.memoryLimitMb);
     if (!this.upcoming.note(group.key, run.scheduleId, run.at)) return;
     // Once a turn: a tick tells every schedule's next occurrence (a thousand after a boundary).
@@ -349,7 +349,7 @@ export class IsolatingLauncher implements RunLauncher {
   }
 
   /** A task without a CommonJS bundle (top-level await, or a cache from an older taskhost) runs as `worker`. */
-  private effectiveIsolation(request: RunRequest): Isolation {
+  private effectiveIsolation(request: { taskId: string; isolation: Isolation; bundlePath: string }): Isolation {
     if (request.isolation === "worker") return "worker";
     let has = this.scripts.get(request.bundlePath);
     if (has === undefined) {
@@ -362,7 +362,7 @@ export class IsolatingLauncher implements RunLauncher {
     if (!this.warned.has(request.bundlePath)) {
       this.warned.add(request.bundlePath);
       this.options.log?.(
-        `task ${request.task.id}: its bundle has no CommonJS form (top-level await?), so it runs with isolation: worker instead of ${request.isolation}`,
+        `task ${request.taskId}: its bundle has no CommonJS form (top-level await?), so it runs with isolation: worker instead of ${request.isolation}`,
       );
     }
     return "worker";
