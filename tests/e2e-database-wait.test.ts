@@ -74,6 +74,23 @@ describe("a host waiting for an unreachable PostgreSQL ledger", () => {
     expect(log).not.toContain(PASSWORD);
   });
 
+  // A host takes its stop signals from its first line: before, one that came while it started
+  // (here, while it waits for its database) killed it by the signal, mid-start.
+  for (const [how, args] of [
+    ["supervised", []],
+    ["--no-supervisor", ["--no-supervisor"]],
+  ] as const) {
+    it(`${how}: a SIGTERM (a service manager's stop) while it waits stops it with grace, saying why`, async () => {
+      const host = await project.start([...args]);
+      expect(await host.stop("SIGTERM")).toBe(0);
+      const log = await readHostLog(project.root);
+      const farewell = log.split("\n").find((line) => line.includes('"host.stop"'));
+      expect(farewell, log).toBeDefined();
+      expect(JSON.parse(farewell!)).toMatchObject({ reason: "received SIGTERM", restart: false, msg: "host stopped" });
+      expect(host.output()).not.toContain("while stopping");
+    });
+  }
+
   it("`start --daemon` says the host it started waits for its database (started, but nothing runs yet)", async () => {
     const started = await project.cli(["start", "--daemon"], 60_000);
     try {

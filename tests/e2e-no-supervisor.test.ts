@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, descendants, TempProject } from "./support/temp-project.ts";
+import { BIN, descendants, SHELL_BIN, TempProject } from "./support/temp-project.ts";
 import { taskSource } from "./support/task-sources.ts";
 import { finished, history, status } from "./support/history.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -69,6 +69,30 @@ describe("start --no-supervisor", () => {
     expect(host.output()).toContain(`taskhost: the project's lock is held by pid ${holder.pid} (a command, or a host still stopping); waiting up to 30 s for it`);
     expect((await status(project)).host.pid).toBe(host.pid);
     expect(await host.stop()).toBe(0);
+  });
+
+  it("a SIGTERM while it waits for the lock ends the wait: it exits 0, having started nothing", async () => {
+    project = await TempProject.create();
+    await project.writeTask("tick.ts", taskSource({ schedule: "every(1).seconds", body: "" }));
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"]);
+    try {
+      await mkdir(path.join(project.root, "data"), { recursive: true });
+      await writeFile(path.join(project.root, "data", "taskhost.pid"), `${holder.pid}\n`);
+      const child = spawn(SHELL_BIN, ["start", "--no-supervisor"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1", TASKHOST_NODE: process.execPath } });
+      let output = "";
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (output += d));
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (output += d));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await waitFor(() => output.includes("waiting up to 30 s for it"), { what: "the wait for the lock" });
+      const t0 = Date.now();
+      child.kill("SIGTERM");
+      // Before, the signal killed the process (code null); generous: the 30 s wait is what must not happen.
+      expect(await exited, output).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(output).not.toContain("host started");
+    } finally {
+      holder.kill();
+    }
   });
 
   it("refuses at once, naming it, when the lock's holder is a host that answers", async () => {

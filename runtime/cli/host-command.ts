@@ -1,5 +1,6 @@
 import { readLastCrash } from "../supervisor/last-crash.ts";
 import type { Host } from "../compose/start-host.ts";
+import type { StopRequest } from "../host/starting-control.ts";
 import { isCode } from "../errors.ts";
 import { ERR_HOST_RUNNING } from "../host/host-lock.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
@@ -47,35 +48,13 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
   if (alone) process.chdir(projectRoot);
   // Alone, an inherited TASKHOST_SUPERVISOR_PID (a command a supervised host's task ran) names no supervisor of ours.
   const supervisorPid = alone ? undefined : Number(process.env.TASKHOST_SUPERVISOR_PID) || undefined;
-  // A hang-up while the host starts is a restart once it has started: without a handler it would
-  // end the process by the signal, which systemd takes for a clean stop and does not restart.
-  let hangUpWhileStarting = false;
-  const onEarlyHangUp = () => (hangUpWhileStarting = true);
-  if (alone) process.on("SIGHUP", onEarlyHangUp);
-  let host: Host;
-  try {
-    const { startHost } = await import("../compose/start-host.ts");
-    const start = () =>
-      startHost({
-        projectRoot,
-        configPath: configOption,
-        console: process.env.TASKHOST_DAEMON !== "1",
-        supervisorPid,
-        restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
-        lastCrash: alone ? null : readLastCrash(process.env),
-      });
-    host = alone ? await startWhenLockFree(start, hostFiles(alone.dataDir).socket) : await start();
-  } catch (error) {
-    process.off("SIGHUP", onEarlyHangUp);
-    const message = error instanceof Error ? error.message : String(error);
-    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
-    const code = alone && isCode(error, ERR_HOST_RUNNING) ? EXIT_LOCK_HELD : EXIT_CANNOT_START;
-    // So `taskhost restart` and `start --daemon` can say at once why no host comes up.
-    // (A supervised host's record is in the folder its supervisor took the lock in.)
-    const dataDir = alone?.dataDir ?? process.env.TASKHOST_SUPERVISOR_DATA_DIR;
-    if (dataDir) writeStartFailure(dataDir, { at: Date.now(), hostPid: process.pid, message, gaveUp: code === EXIT_CANNOT_START });
-    return code;
-  }
+  // The signals are handled from the first moment, not once the host is up: a stop (or a
+  // hang-up's restart) while it starts would otherwise end the process by the signal mid-start
+  // (which systemd takes for a clean stop). Before the host is up, a request goes where the
+  // control socket's does: the wait for the database ends, no run starts, and it stops once up.
+  let host: Host | undefined;
+  let stopWhileStarting: ((request: StopRequest) => void) | undefined;
+  let pending: StopRequest | undefined;
   let stops = 0;
   let lastStopAt = -Infinity;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -92,16 +71,59 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
       process.exit(130);
     }
     if (echo) return;
-    void host.stop({ reason: `received ${signal}`, restart }).catch((error: unknown) => {
-      process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
-      process.exit(1);
-    });
+    const request: StopRequest = { reason: `received ${signal}`, restart };
+    if (host) {
+      void host.stop(request).catch((error: unknown) => {
+        process.stderr.write(`taskhost: stop failed: ${String(error)}\n`);
+        process.exit(1);
+      });
+      return;
+    }
+    // A stop outweighs a restart; kept for a start that is tried again (the lock's wait).
+    if (!pending || (pending.restart && !restart)) pending = request;
+    stopWhileStarting?.(request);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
-  process.off("SIGHUP", onEarlyHangUp);
-  if (hangUpWhileStarting) onSignal("SIGHUP");
+  const offSignals = () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
+  };
+  try {
+    const { startHost } = await import("../compose/start-host.ts");
+    const start = () =>
+      startHost({
+        projectRoot,
+        configPath: configOption,
+        console: process.env.TASKHOST_DAEMON !== "1",
+        supervisorPid,
+        restarts: Number(process.env.TASKHOST_RESTARTS) || 0,
+        lastCrash: alone ? null : readLastCrash(process.env),
+        onStopWhileStarting: (requestStop) => {
+          stopWhileStarting = requestStop;
+          if (pending) requestStop(pending);
+        },
+      });
+    host = alone ? await startWhenLockFree(start, hostFiles(alone.dataDir).socket, () => pending) : await start();
+  } catch (error) {
+    offSignals();
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error as { reported?: boolean }).reported) process.stderr.write(`${message}\n`);
+    const code = alone && isCode(error, ERR_HOST_RUNNING) ? EXIT_LOCK_HELD : EXIT_CANNOT_START;
+    // So `taskhost restart` and `start --daemon` can say at once why no host comes up.
+    // (A supervised host's record is in the folder its supervisor took the lock in.)
+    const dataDir = alone?.dataDir ?? process.env.TASKHOST_SUPERVISOR_DATA_DIR;
+    if (dataDir) writeStartFailure(dataDir, { at: Date.now(), hostPid: process.pid, message, gaveUp: code === EXIT_CANNOT_START });
+    return code;
+  }
+  // Told to stop while it waited for the lock: it never started.
+  if (!host) {
+    offSignals();
+    return pending?.restart ? EXIT_RESTART : EXIT_STOPPED;
+  }
+  const up = host;
   // The supervisor is gone (even by kill -9: this process is then another's child), or the Node
   // process that started it (`node taskhost.js start`): stop rather than run on unowned. The
   // supervisor then exits too, releasing the lock.
@@ -110,14 +132,12 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
     ? setInterval(() => {
         if (process.ppid === supervisorPid && (launcherPid == null || isProcessAlive(launcherPid))) return;
         clearInterval(supervisorCheck);
-        void host.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1));
+        void up.stop({ reason: "the supervisor went away" }).catch(() => process.exit(1));
       }, SUPERVISOR_CHECK_MS).unref()
     : undefined;
-  const { restart } = await host.stopped;
+  const { restart } = await up.stopped;
   clearInterval(supervisorCheck);
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
-  process.off("SIGHUP", onSignal);
+  offSignals();
   // Alone in a terminal, nothing else would say why the process ended here.
   if (restart && alone) process.stderr.write(`taskhost: exiting with code ${EXIT_RESTART} to be restarted: with --no-supervisor, the service manager starts the new host\n`);
   return restart ? EXIT_RESTART : EXIT_STOPPED;
@@ -125,9 +145,10 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
 
 /**
  * Starts the host, waiting up to LOCK_WAIT_MS for a lock another process holds (saying so
- * once); a host that answers on `socket` holds it for good, and is named at once.
+ * once); a host that answers on `socket` holds it for good, and is named at once. Undefined
+ * when a stop or restart was asked for while it waited.
  */
-async function startWhenLockFree(start: () => Promise<Host>, socket: string): Promise<Host> {
+async function startWhenLockFree(start: () => Promise<Host>, socket: string, stopAsked: () => StopRequest | undefined): Promise<Host | undefined> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   let said = false;
   for (;;) {
@@ -142,6 +163,7 @@ async function startWhenLockFree(start: () => Promise<Host>, socket: string): Pr
         process.stderr.write(`taskhost: the project's lock is held${holder ? ` by pid ${holder}` : ""} (a command, or a host still stopping); waiting up to ${LOCK_WAIT_MS / 1000} s for it\n`);
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      if (stopAsked()) return undefined;
     }
   }
 }

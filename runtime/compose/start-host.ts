@@ -34,6 +34,11 @@ export interface HostOptions {
   restarts?: number;
   /** The supervisor's last restart after a crash, if any (runtime/supervisor/supervise.sh). */
   lastCrash?: LastCrash | null;
+  /**
+   * Given, once the host can take one, what asks for a stop (or restart) before it is up; the
+   * process's signals use it as the control socket does: no run starts, and it stops once up.
+   */
+  onStopWhileStarting?: (requestStop: (request: StopRequest) => void) => void;
 }
 
 export interface StopOptions {
@@ -88,6 +93,13 @@ export async function startHost(options: HostOptions): Promise<Host> {
   // A stop (or restart) asked for before the host is up, over the socket of starting-control.ts.
   let stopWhileStarting: StopRequest | null = null;
   const abortWait = new AbortController();
+  function requestStopWhileStarting(request: StopRequest): void {
+    // A stop outweighs a restart asked for before it (a closing terminal sends both).
+    if (!stopWhileStarting || (stopWhileStarting.restart && !request.restart)) stopWhileStarting = request;
+    if (!stopped || (stopped.restart && !request.restart)) stopped = { reason: request.reason, restart: request.restart };
+    // Ends the wait for the database at once; a host past it stops as soon as it is up.
+    abortWait.abort();
+  }
   const starting = new StartingControl({
     socketPath: files.socket,
     pid,
@@ -97,14 +109,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
     where: initial.config.database.url ? redactUrl(initial.config.database.url) : "",
     configError: initial.problem,
     configWarnings: initial.warnings.map((w) => w.message),
-    onStop: (request) => {
-      stopWhileStarting ??= request;
-      stopped ??= { reason: request.reason, restart: request.restart };
-      // Ends the wait for the database at once; a host past it stops as soon as it is up.
-      abortWait.abort();
-    },
+    onStop: requestStopWhileStarting,
     onError: (error) => startLog?.error({ event: "control.error", err: error }, `control socket: ${String(error)}`),
   });
+  options.onStopWhileStarting?.(requestStopWhileStarting);
   // Also closed with the faces once the host is up (closing twice is harmless).
   stack.defer("control socket", async () => (await starting.server())?.close());
   const failed = (log: Runtime["log"], error: unknown) => {

@@ -77,6 +77,40 @@ terminal_hung_up() {
   return 0
 }
 
+# Whether the child has left this shell's code for the host's (setsid's, then Node's). Between
+# the fork and the exec, a signal is caught by the trap the child inherited and lost at the exec
+# (dash): a stop sent then would never arrive. After it, Node (which resets every signal to its
+# default) dies of one before the host's first line, and the loop below takes that as a stop.
+host_exec_done() {
+  if [ -n "$shell_name" ]; then
+    read_proc_name "$child"
+    # Gone already (nothing to lose), or another program.
+    [ "$proc_name" != "$shell_name" ]
+    return
+  fi
+  case $(ps -o args= -p "$child" 2>/dev/null) in "" | *" __host "*) return 0 ;; esac
+  return 1
+}
+
+# Sets proc_name to the name of process $1's program, from /proc (Linux); empty if it cannot be read.
+read_proc_name() { # pid
+  proc_name=
+  # shellcheck disable=SC2034
+  while read -r _key _value; do
+    case $_key in Name:) proc_name=$_value; break ;; esac
+  done 2>/dev/null <"/proc/$1/status"
+}
+
+signal_host() { # signal
+  [ -n "$child" ] || return 0
+  _i=0
+  while ! host_exec_done && [ "$_i" -lt 250 ]; do
+    sleep 0.02
+    _i=$((_i + 1))
+  done
+  kill -s "$1" "$child" 2>/dev/null
+}
+
 on_stop() { # signal
   stop_signals=$((stop_signals + 1))
   # After a closed terminal's hang-up the host is stopping with grace already: the first stop
@@ -84,7 +118,7 @@ on_stop() { # signal
   _already=$stopping
   stopping=1
   if [ "$_already" = 1 ] && [ "$stop_signals" = 1 ]; then return; fi
-  if [ -n "$child" ]; then kill -s "$1" "$child" 2>/dev/null; fi
+  signal_host "$1"
   if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi
 }
 
@@ -93,11 +127,11 @@ on_hang_up() {
   if terminal_hung_up; then
     say "taskhost: the terminal closed: stopping gracefully"
     stopping=1
-    if [ -n "$child" ]; then kill -s TERM "$child" 2>/dev/null; fi
+    signal_host TERM
     if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi
-  elif [ -n "$child" ]; then
+  else
     # A graceful restart of the host, as with `taskhost restart`.
-    kill -s HUP "$child" 2>/dev/null
+    signal_host HUP
   fi
 }
 
@@ -164,6 +198,9 @@ supervise() {
   launcher=
   if [ "${TASKHOST_LAUNCHER_PID-}" = "$PPID" ]; then launcher=$PPID; fi
   unset TASKHOST_LAUNCHER_PID
+  # This shell's name in /proc (Linux), to tell its forked child from the host it becomes.
+  read_proc_name $$
+  shell_name=$proc_name
   had_terminal=0
   if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then had_terminal=1; fi
   setsid=
@@ -183,6 +220,8 @@ supervise() {
 
 supervise_loop() {
   while :; do
+    # Asked to stop while the last host ended (its stderr drained): no new one.
+    if [ "$stopping" = 1 ]; then return 0; fi
     started=$(now_ms)
     if ! start_stderr_tail; then
       say "taskhost: could not make $stderr_fifo for the host's stderr"
@@ -193,7 +232,7 @@ supervise_loop() {
       $setsid "$node" "$@" "$here/taskhost.js" __host --config "$config" </dev/null 2>"$stderr_fifo" &
     child=$!
     # A stop asked for in the instant before the host was known.
-    if [ "$stopping" = 1 ]; then kill -s TERM "$child" 2>/dev/null; fi
+    if [ "$stopping" = 1 ]; then signal_host TERM; fi
     if [ "$restarts" -gt 0 ]; then
       note "taskhost: supervisor $$ started host $child (restart $restarts)"
     else
@@ -209,6 +248,8 @@ supervise_loop() {
       case $rc in
       0 | 75) note "taskhost: the host stopped; supervisor $$ exits"; return 0 ;;
       130) return 130 ;;
+      # Node had not yet reached the host's code, which takes a stop from its first line.
+      143) note "taskhost: the host stopped before it had started; supervisor $$ exits"; return 0 ;;
       esac
       # A host that died while it stopped did not finish its stop: say so, and do not report success.
       say "taskhost: the host $how while stopping; runs in flight may not have been recorded as ended (see logs/errors.log)"
