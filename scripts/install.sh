@@ -188,6 +188,9 @@ node_bin="${TASKHOST_NODE:-$(command -v node || true)}"
 [[ -n "$node_bin" ]] || die "node is not on PATH; install Node.js >= 20.19 or set TASKHOST_NODE=/path/to/node"
 node_bin="$(readlink -f -- "$node_bin")"
 [[ -x "$node_bin" ]] || die "$node_bin is not an executable"
+case "$node_bin" in
+  *[[:space:]%\\\"\']*) die "the path of node, '$node_bin', contains spaces or one of % \\ \" ' (systemd would split or expand it); copy node to a path without them and set TASKHOST_NODE to it" ;;
+esac
 node_version="$("$node_bin" -p 'process.versions.node')" || die "$node_bin does not run"
 "$node_bin" -e '
   const [maj, min] = process.versions.node.split(".").map(Number);

@@ -79,6 +79,22 @@ describe("the supervisor of `taskhost start`", () => {
     expect(await next.stop()).toBe(0);
   });
 
+  it("a second stop signal to a host that cannot act on it (its process frozen) kills it after 2 s; the supervisor exits 130", async () => {
+    const host = await project.start();
+    const hostPid = await host.hostPid();
+    // As a main thread blocked in a long synchronous call: it takes no signal.
+    process.kill(hostPid, "SIGSTOP");
+    process.kill(host.pid, "SIGTERM");
+    // Apart by more than an echo (npm's copy of a Ctrl-C comes within milliseconds).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const t0 = Date.now();
+    process.kill(host.pid, "SIGTERM");
+    expect(await host.exited, host.output()).toBe(130);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(isProcessAlive(hostPid)).toBe(false);
+    expect(host.output()).toContain("the host did not stop within 2 s of the second signal: killed it");
+  });
+
   it("through Node's way in (`node taskhost.js start`), the shell supervises, and a SIGTERM to Node stops it all", async () => {
     const child = spawn(process.execPath, [BIN, "start"], { cwd: project.root, env: { ...process.env, NO_COLOR: "1" } });
     let output = "";

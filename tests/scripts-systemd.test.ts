@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { access, constants, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -200,6 +200,13 @@ describe("scripts/install.sh (systemd unit)", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("unknown option '--bogus'");
     expect((await install(["--service-name", "a b"])).stderr).toContain("not a valid unit name");
+    // systemd would split Environment=TASKHOST_NODE=… at the space.
+    const spaced = path.join(out, "my node");
+    await mkdir(spaced, { recursive: true });
+    await writeFile(path.join(spaced, "node"), `#!/bin/sh\nexec ${node} "$@"\n`, { mode: 0o755 });
+    const refused = await install(["--dry-run"], { TASKHOST_NODE: path.join(spaced, "node") });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`the path of node, '${path.join(spaced, "node")}', contains spaces`);
   });
 
   it.skipIf(!ANALYZE)(`passes systemd-analyze verify and security (skipped if ${NO_ANALYZE})`, async () => {

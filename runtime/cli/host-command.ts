@@ -155,6 +155,7 @@ async function startWhenLockFree(start: () => Promise<Host>, socket: string, sto
     try {
       return await start();
     } catch (error) {
+      if (isCode(error, ERR_HOST_RUNNING) && stopAsked()) return undefined;
       if (!isCode(error, ERR_HOST_RUNNING) || Date.now() >= deadline) throw error;
       if (await answers(socket)) throw error;
       if (!said) {

@@ -12,13 +12,16 @@
 # backoff starting over once a host ran 30 s, and the supervisor gives up after
 # 5 crashes in a row each within 30 s of its start.
 #
-# Signals: SIGINT and SIGTERM are passed on to the host, which takes the first
-# as a stop with grace, an echo of it within 300 ms (`npm start` passes the
-# terminal's Ctrl-C on as SIGTERM too) as the same request, and a later one
-# as "stop now". SIGHUP is a graceful restart, unless the terminal closed: then
-# it is a stop with grace.
+# Signals: the first SIGINT or SIGTERM is passed on to the host, a stop with
+# grace; an echo of it within 300 ms (`npm start` passes the terminal's Ctrl-C
+# on as SIGTERM too) is the same request; a later one is passed on as "stop
+# now", and a host that has not ended 2 s after it is killed. SIGHUP is a
+# graceful restart, unless the terminal closed: then it is a stop with grace.
+# Signals wait for a host just started to take them (signal_host).
 
 STABLE_MS=30000
+# How long a host gets to act on a second stop signal before it is killed.
+KILL_AFTER_S=2
 MAX_DELAY_S=60
 MAX_EARLY_CRASHES=5
 # How long after a host's exit its stderr may still bring lines for the crash's account.
@@ -77,34 +80,49 @@ terminal_hung_up() {
   return 0
 }
 
-# Whether the child has left this shell's code for the host's (setsid's, then Node's). Between
-# the fork and the exec, a signal is caught by the trap the child inherited and lost at the exec
-# (dash): a stop sent then would never arrive. After it, Node (which resets every signal to its
-# default) dies of one before the host's first line, and the loop below takes that as a stop.
-host_exec_done() {
+# Whether the host takes signals yet: its first line titles the process taskhost-host and
+# handles them. Before, a signal is lost or kills it mid-start: between the fork and the exec
+# the child is this shell, whose inherited trap catches it (and dash loses it at the exec);
+# setsid and Node's boot ignore SIGINT (a background job's); then Node dies of it. Gone counts
+# as ready (nothing to lose).
+host_ready() {
   if [ -n "$shell_name" ]; then
-    read_proc_name "$child"
-    # Gone already (nothing to lose), or another program.
-    [ "$proc_name" != "$shell_name" ]
-    return
+    read_proc_status "$child"
+    case $proc_name in "" | taskhost-host) return 0 ;; esac
+    return 1
   fi
-  case $(ps -o args= -p "$child" 2>/dev/null) in "" | *" __host "*) return 0 ;; esac
+  # Without /proc (not Linux): the title is the process's arguments.
+  case $(ps -o args= -p "$child" 2>/dev/null) in "" | taskhost-host*) return 0 ;; esac
   return 1
 }
 
-# Sets proc_name to the name of process $1's program, from /proc (Linux); empty if it cannot be read.
-read_proc_name() { # pid
-  proc_name=
-  # shellcheck disable=SC2034
+# Sets proc_name and proc_ppid to process $1's program name and parent, from /proc (Linux);
+# empty if it cannot be read.
+read_proc_status() { # pid
+  proc_name= proc_ppid=
   while read -r _key _value; do
-    case $_key in Name:) proc_name=$_value; break ;; esac
+    case $_key in
+    Name:) proc_name=$_value ;;
+    PPid:) proc_ppid=$_value; break ;;
+    esac
   done 2>/dev/null <"/proc/$1/status"
+}
+
+# Whether $child is still this shell's child (a PID of a host reaped and reused is not ours).
+host_is_ours() {
+  if [ -n "$shell_name" ]; then
+    read_proc_status "$child"
+  else
+    proc_ppid=$(ps -o ppid= -p "$child" 2>/dev/null)
+  fi
+  [ "$((proc_ppid + 0))" = "$$" ]
 }
 
 signal_host() { # signal
   [ -n "$child" ] || return 0
   _i=0
-  while ! host_exec_done && [ "$_i" -lt 250 ]; do
+  # Bounded: a host that takes longer than ~5 s to boot gets the signal anyway.
+  while ! host_ready && [ "$_i" -lt 250 ]; do
     sleep 0.02
     _i=$((_i + 1))
   done
@@ -112,17 +130,39 @@ signal_host() { # signal
 }
 
 on_stop() { # signal
+  trapped=1
+  # `npm start` passes the terminal's Ctrl-C on as SIGTERM too: one keypress, two signals
+  # within milliseconds. Only a second stop request later means "stop now".
+  _now=$(now_ms)
+  _echo=$((_now - last_stop_at < echo_ms))
+  last_stop_at=$_now
+  if [ "$_echo" = 1 ] && [ "$stop_signals" -gt 0 ]; then return; fi
   stop_signals=$((stop_signals + 1))
-  # After a closed terminal's hang-up the host is stopping with grace already: the first stop
-  # signal (npm's, as its terminal went) is the same request, not the second that means "now".
   _already=$stopping
   stopping=1
-  if [ "$_already" = 1 ] && [ "$stop_signals" = 1 ]; then return; fi
-  signal_host "$1"
   if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi
+  if [ "$stop_signals" = 1 ]; then
+    # After a closed terminal's hang-up the host is stopping with grace already: the first
+    # stop signal (npm's, as its terminal went) is the same request.
+    if [ "$_already" != 1 ]; then signal_host "$1"; fi
+    return
+  fi
+  # The host stops at once on its own (exit 130); one whose main thread is blocked cannot.
+  signal_host "$1"
+  if [ -n "$child" ] && [ -z "$killer" ]; then
+    (
+      trap - INT TERM HUP
+      sleep "$KILL_AFTER_S"
+      if host_is_ours && kill -s KILL "$child" 2>/dev/null; then
+        say "taskhost: the host did not stop within $KILL_AFTER_S s of the second signal: killed it"
+      fi
+    ) &
+    killer=$!
+  fi
 }
 
 on_hang_up() {
+  trapped=1
   [ "$stopping" = 1 ] && return
   if terminal_hung_up; then
     say "taskhost: the terminal closed: stopping gracefully"
@@ -154,14 +194,19 @@ start_stderr_tail() {
   tailer=$!
 }
 
-# Waits for the host; a trapped signal interrupts `wait`, so wait again while it lives.
+# Waits for the host. A trap interrupts `wait` (its status is then the signal's): wait again,
+# which also gives the status of a host that ended meanwhile (the shell keeps it).
 wait_for_host() {
   while :; do
+    trapped=0
     wait "$child"
     rc=$?
-    if [ "$rc" -gt 128 ] && kill -0 "$child" 2>/dev/null; then continue; fi
-    return 0
+    [ "$trapped" = 1 ] || break
   done
+  if [ -n "$killer" ]; then
+    kill "$killer" 2>/dev/null
+    killer=
+  fi
 }
 
 # Lets the stderr relay finish briefly (esbuild's service or a process a task started may
@@ -172,7 +217,8 @@ end_stderr_tail() {
     sleep 0.1
     _i=$((_i + 1))
   done
-  kill "$tailer" 2>/dev/null
+  # KILL: the relay ignores TERM (a signal for the supervisor must not end it first).
+  kill -s KILL "$tailer" 2>/dev/null
   wait "$tailer" 2>/dev/null
   rm -f "$stderr_fifo"
 }
@@ -192,14 +238,17 @@ supervise() {
   _setup=$("$node" "$here/taskhost.js" __supervisor-lock --pid "$$" "$@") || return $?
   root= config= data_dir= pid_file= project_lock= stderr_tail= stderr_fifo= start_failure=
   eval "$_setup"
-  child= sleeper= tailer= stopping=0 stop_signals=0 restarts=0 early=0 last_crash=
+  child= sleeper= tailer= killer= trapped=0 stopping=0 stop_signals=0 last_stop_at=0 restarts=0 early=0 last_crash=
+  # Stop signals closer together than this are one request (where date has no ms, a second's worth more).
+  echo_ms=300
+  case $(date +%3N) in *N*) echo_ms=1300 ;; esac
   # Started by `node taskhost.js start`, which passes signals on: its host stops if it is killed.
   # (Only our parent's: the variable is inherited by whatever a task starts.)
   launcher=
   if [ "${TASKHOST_LAUNCHER_PID-}" = "$PPID" ]; then launcher=$PPID; fi
   unset TASKHOST_LAUNCHER_PID
   # This shell's name in /proc (Linux), to tell its forked child from the host it becomes.
-  read_proc_name $$
+  read_proc_status $$
   shell_name=$proc_name
   had_terminal=0
   if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then had_terminal=1; fi
@@ -253,6 +302,8 @@ supervise_loop() {
       esac
       # A host that died while it stopped did not finish its stop: say so, and do not report success.
       say "taskhost: the host $how while stopping; runs in flight may not have been recorded as ended (see logs/errors.log)"
+      # Killed by the backstop of a second stop signal: the "stop now" asked for.
+      if [ "$rc" = 137 ] && [ "$stop_signals" -gt 1 ]; then return 130; fi
       return 1
     fi
     if [ "$rc" = 78 ]; then
