@@ -84,7 +84,12 @@ describe("failing runs", () => {
     const healthy = await history(project, "healthy");
     const recent = finished(healthy).filter((r) => Date.parse(r.finishedAt!) > Date.parse(ate.finishedAt!) - 1500);
     expect(recent.length).toBeGreaterThan(0);
-    expect(finished(healthy).filter((r) => r.status !== "success")).toEqual([]);
+    // None failed, timed out or was cut off. (On a loaded 2-core machine, with the endless loop
+    // holding a core for a second at a time, a run may outlast its second and the next
+    // occurrence be skipped: CI saw one, once.)
+    const notSuccess = finished(healthy).filter((r) => r.status !== "success");
+    expect(notSuccess.filter((r) => r.status !== "skipped")).toEqual([]);
+    expect(notSuccess.length, JSON.stringify(notSuccess)).toBeLessThanOrEqual(2);
     const report = await status(project);
     expect(report.host.running).toBe(true);
     expect(report.tasks.find((t) => t.id === "throws")!.schedules[0]!.lastRun?.status).toBe("failure");
