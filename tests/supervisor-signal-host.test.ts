@@ -13,10 +13,9 @@ const SUPERVISE = path.resolve("runtime/supervisor/supervise.sh");
 // processes: a Node that titles itself stands in for the host.
 const SCRIPT = `
 . "$1"
-read_proc_status $$
-shell_name=$proc_name
+has_proc=1
 # Without /proc (not Linux), the child's arguments tell.
-[ "$2" = ps ] && shell_name=
+[ "$2" = ps ] && has_proc=0
 trap : TERM INT
 i=0
 while [ $i -lt 10 ]; do

@@ -1,6 +1,6 @@
 import { readLastCrash } from "../supervisor/last-crash.ts";
 import type { Host } from "../compose/start-host.ts";
-import type { StopRequest } from "../host/starting-control.ts";
+import { standingStopRequest, type StopRequest } from "../host/starting-control.ts";
 import { isCode } from "../errors.ts";
 import { ERR_HOST_RUNNING } from "../host/host-lock.ts";
 import { guardBrokenPipe } from "../logging/broken-pipe.ts";
@@ -79,8 +79,8 @@ export async function hostCommand(configOption: string, options: HostCommandOpti
       });
       return;
     }
-    // A stop outweighs a restart; kept for a start that is tried again (the lock's wait).
-    if (!pending || (pending.restart && !restart)) pending = request;
+    // Kept for a start that is tried again (the lock's wait).
+    pending = standingStopRequest(pending, request);
     stopWhileStarting?.(request);
   };
   process.on("SIGINT", onSignal);

@@ -11,7 +11,7 @@ import { messageOf } from "../errors.ts";
 import { hostFiles } from "../host/host-files.ts";
 import { acquireLocks, supervisedLock } from "../host/host-lock.ts";
 import { runJson } from "../host/report-shapes.ts";
-import { StartingControl, type StopRequest } from "../host/starting-control.ts";
+import { StartingControl, standingStopRequest, type StopRequest } from "../host/starting-control.ts";
 import { startCacheSweeps } from "../host/sweep-build-cache.ts";
 import { redactUrl } from "../store/pg-options.ts";
 import { composeRuntime, hostLedgerWaitMs, type Runtime } from "./compose-runtime.ts";
@@ -94,9 +94,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
   let stopWhileStarting: StopRequest | null = null;
   const abortWait = new AbortController();
   function requestStopWhileStarting(request: StopRequest): void {
-    // A stop outweighs a restart asked for before it (a closing terminal sends both).
-    if (!stopWhileStarting || (stopWhileStarting.restart && !request.restart)) stopWhileStarting = request;
-    if (!stopped || (stopped.restart && !request.restart)) stopped = { reason: request.reason, restart: request.restart };
+    stopWhileStarting = standingStopRequest(stopWhileStarting, request);
+    stopped = { reason: stopWhileStarting.reason, restart: stopWhileStarting.restart };
     // Ends the wait for the database at once; a host past it stops as soon as it is up.
     abortWait.abort();
   }

@@ -20,6 +20,11 @@ export interface StopRequest {
   restart: boolean;
 }
 
+/** The request that stands of two asked for before the host is up: the first, unless a stop follows a restart (a closing terminal sends both). */
+export function standingStopRequest(first: StopRequest | null | undefined, next: StopRequest): StopRequest {
+  return !first || (first.restart && !next.restart) ? next : first;
+}
+
 export interface StartingControlOptions {
   socketPath: string;
   /** The PID users see (the supervisor's). */

@@ -86,7 +86,7 @@ terminal_hung_up() {
 # setsid and Node's boot ignore SIGINT (a background job's); then Node dies of it. Gone counts
 # as ready (nothing to lose).
 host_ready() {
-  if [ -n "$shell_name" ]; then
+  if [ "$has_proc" = 1 ]; then
     read_proc_status "$child"
     case $proc_name in "" | taskhost-host) return 0 ;; esac
     return 1
@@ -110,7 +110,7 @@ read_proc_status() { # pid
 
 # Whether $child is still this shell's child (a PID of a host reaped and reused is not ours).
 host_is_ours() {
-  if [ -n "$shell_name" ]; then
+  if [ "$has_proc" = 1 ]; then
     read_proc_status "$child"
   else
     proc_ppid=$(ps -o ppid= -p "$child" 2>/dev/null)
@@ -247,9 +247,9 @@ supervise() {
   launcher=
   if [ "${TASKHOST_LAUNCHER_PID-}" = "$PPID" ]; then launcher=$PPID; fi
   unset TASKHOST_LAUNCHER_PID
-  # This shell's name in /proc (Linux), to tell its forked child from the host it becomes.
-  read_proc_status $$
-  shell_name=$proc_name
+  # Processes' names and parents are read from /proc where there is one (Linux), else by ps.
+  has_proc=0
+  if [ -r "/proc/$$/status" ]; then has_proc=1; fi
   had_terminal=0
   if [ -t 0 ] || [ -t 1 ] || [ -t 2 ]; then had_terminal=1; fi
   setsid=
